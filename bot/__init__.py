@@ -1,0 +1,1 @@
+"""The Telegram adapter: dispatcher factory, routers, FSM, keyboards, middlewares."""

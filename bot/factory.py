@@ -1,0 +1,75 @@
+"""The one place that builds the dispatcher and the bot; main.py and the tests both call it."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.fsm.storage import DatabaseStorage
+from bot.handlers import routers
+from bot.i18n import UserLanguageMiddleware, create_i18n
+from bot.middlewares.database import DatabaseMiddleware
+from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.retry import RetryAfterMiddleware
+from core.clock import Clock
+from core.config import Settings
+from core.dialog_state import DialogStateStore
+
+
+def create_storage(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: Clock
+) -> BaseStorage:
+    """Redis when REDIS_URL is set (several workers), otherwise the application database."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+
+        return RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
+        )
+    return DatabaseStorage(DialogStateStore(session_factory, clock))
+
+
+def create_dispatcher(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    storage: BaseStorage | None = None,
+    i18n: I18n | None = None,
+) -> Dispatcher:
+    i18n = i18n or create_i18n(settings.default_locale)
+    dp = Dispatcher(
+        storage=storage or create_storage(settings, session_factory, clock),
+        settings=settings,
+        clock=clock,
+        session_factory=session_factory,
+        i18n=i18n,
+    )
+    # Order matters: the session and the user first, so that i18n can read the saved language.
+    dp.update.outer_middleware(DatabaseMiddleware(session_factory, clock, settings.default_locale))
+    UserLanguageMiddleware(i18n).setup(dp)
+    throttling = ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst)
+    dp.message.outer_middleware(throttling)
+    dp.callback_query.outer_middleware(throttling)
+    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    dp.include_routers(*routers())
+    return dp
+
+
+def create_bot(settings: Settings, *, token: str, api_base: str | None = None) -> Bot:
+    session: BaseSession
+    base = api_base or settings.telegram_api_base
+    if base:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(base.rstrip("/")))
+    else:
+        session = AiohttpSession()
+    session.middleware(RetryAfterMiddleware())
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

@@ -1,0 +1,52 @@
+"""One place where domain errors become friendly messages, and crashes become an apology."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from core.accounts.models import User
+from core.errors import NotFoundError
+
+router = Router(name=__name__)
+log = logging.getLogger(__name__)
+
+
+def _locale(i18n: I18n, user: User | None) -> str:
+    # The i18n middleware's context is gone once the exception left the handler.
+    return user.language if user is not None else i18n.default_locale
+
+
+async def _tell(event: ErrorEvent, text: str) -> None:
+    update = event.update
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.message is not None:
+        await update.message.answer(text)
+
+
+@router.error(ExceptionTypeFilter(NotFoundError))
+async def not_found(event: ErrorEvent, i18n: I18n, user: User | None = None) -> None:
+    with i18n.use_locale(_locale(i18n, user)):
+        text = _("Not found. It may have been removed; please start again from the menu.")
+    await _tell(event, text)
+
+
+@router.error()
+async def unexpected(event: ErrorEvent, i18n: I18n, user: User | None = None) -> None:
+    # The FSM state is left as it was: the person can repeat the step without losing anything.
+    log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+    with i18n.use_locale(_locale(i18n, user)):
+        text = _(
+            "Something went wrong on our side. What you entered is kept: "
+            "please try again in a minute, or open /menu."
+        )
+    try:
+        await _tell(event, text)
+    except Exception:
+        log.exception("could not tell the user about the failure")

@@ -1,0 +1,48 @@
+"""/language: the interface language, stored per user."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import LanguageCallback
+from bot.keyboards.menu import LANGUAGE, language_choice, main_menu
+from core.accounts.models import User
+from core.accounts.users import set_language
+
+router = Router(name=__name__)
+
+
+@router.message(Command("language"))
+@router.message(F.text == LANGUAGE)
+async def choose(message: Message, user: User) -> None:
+    await message.answer(
+        _("Choose the language of the cabinet:"), reply_markup=language_choice(user.language)
+    )
+
+
+@router.callback_query(LanguageCallback.filter())
+async def chosen(
+    query: CallbackQuery,
+    callback_data: LanguageCallback,
+    user: User,
+    session: AsyncSession,
+    i18n: I18n,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await set_language(session, user, callback_data.code.value)
+    with i18n.use_locale(user.language):
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(reply_markup=language_choice(user.language))
+        callback_answer.text = _("Language changed.")
+        if query.message is not None:
+            await query.bot.send_message(  # type: ignore[union-attr]
+                query.message.chat.id,
+                _("The cabinet now speaks English."),
+                reply_markup=main_menu(),
+            )

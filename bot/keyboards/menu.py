@@ -1,0 +1,47 @@
+"""The main menu: always one tap away, and every section leads back to it."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
+
+from bot.callbacks import DocumentCallback, DocumentKind, Language, LanguageCallback
+
+NEAREST_CLINICS = __("📍 Nearest clinics")
+CONTACTS = __("☎️ Contacts")
+DOCUMENTS = __("📄 Documents")
+LANGUAGE = __("🌐 Language")
+HELP = __("❓ Help")
+
+LANGUAGE_NAMES = {Language.RU: "🇷🇺 Русский", Language.EN: "🇬🇧 English"}
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    builder = ReplyKeyboardBuilder()
+    builder.row(KeyboardButton(text=str(NEAREST_CLINICS), request_location=True))
+    builder.row(KeyboardButton(text=str(CONTACTS)), KeyboardButton(text=str(DOCUMENTS)))
+    builder.row(KeyboardButton(text=str(LANGUAGE)), KeyboardButton(text=str(HELP)))
+    return builder.as_markup(resize_keyboard=True, input_field_placeholder=_("Choose a section"))
+
+
+def language_choice(current: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        mark = "✓ " if code.value == current else ""
+        builder.button(text=f"{mark}{name}", callback_data=LanguageCallback(code=code))
+    return builder.as_markup()
+
+
+def documents_choice() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("User agreement"), callback_data=DocumentCallback(kind=DocumentKind.USER_AGREEMENT)
+    )
+    builder.button(
+        text=_("Personal data policy"),
+        callback_data=DocumentCallback(kind=DocumentKind.PERSONAL_DATA),
+    )
+    builder.adjust(1)
+    return builder.as_markup()

@@ -1,0 +1,27 @@
+"""This process's web server: health, the Telegram webhook (webhook mode)."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def create_web_app(
+    dp: Dispatcher,
+    bot: Bot,
+    *,
+    webhook_path: str | None = None,
+    webhook_secret: str | None = None,
+) -> web.Application:
+    app = web.Application()
+    app.router.add_get("/health", health)
+    if webhook_path is not None:
+        # The secret token is compared on every request; a request without it gets 401.
+        SimpleRequestHandler(dp, bot, secret_token=webhook_secret).register(app, path=webhook_path)
+        setup_application(app, dp, bot=bot)
+    return app

@@ -1,0 +1,75 @@
+"""Who is talking to the bot, and in which language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.accounts.models import User
+
+SUPPORTED_LANGUAGES = ("ru", "en")
+LAST_SEEN_PRECISION = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramProfile:
+    telegram_id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+def pick_language(language_code: str | None, default: str) -> str:
+    """Telegram's `language_code` ("en-US", "ru") mapped onto our catalogs; Russian by default."""
+    if language_code:
+        base = language_code.split("-")[0].lower()
+        if base in SUPPORTED_LANGUAGES:
+            return base
+    return default
+
+
+async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
+    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+async def touch_user(
+    session: AsyncSession, profile: TelegramProfile, *, now: datetime, default_language: str
+) -> User:
+    """Find or create the user of an update; keeps names fresh, keeps a chosen language."""
+    user = await get_user(session, profile.telegram_id)
+    if user is None:
+        user = User(
+            telegram_id=profile.telegram_id,
+            language=pick_language(profile.language_code, default_language),
+            created_at=now,
+        )
+        session.add(user)
+    elif not user.language_chosen:
+        user.language = pick_language(profile.language_code, user.language)
+    # Only real changes are written: most updates of a known user cost one SELECT and no write.
+    if (user.first_name, user.last_name, user.username) != (
+        profile.first_name,
+        profile.last_name,
+        profile.username,
+    ):
+        user.first_name = profile.first_name
+        user.last_name = profile.last_name
+        user.username = profile.username
+    if user.last_seen_at is None or now - user.last_seen_at > LAST_SEEN_PRECISION:
+        user.last_seen_at = now
+    if user.blocked_bot_at is not None:
+        user.blocked_bot_at = None
+    await session.flush()
+    return user
+
+
+async def set_language(session: AsyncSession, user: User, language: str) -> None:
+    if language not in SUPPORTED_LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    user.language = language
+    user.language_chosen = True
+    await session.commit()

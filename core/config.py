@@ -1,0 +1,79 @@
+"""All settings, read once in main from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class InsurerBranding(BaseSettings):
+    """White-label texts: one deployment serves one insurer."""
+
+    model_config = SettingsConfigDict(env_prefix="INSURER_", env_file=".env", extra="ignore")
+
+    name: str = "Демо Страхование"
+    phone_federal: str = "8 800 100-00-00"
+    phone_moscow: str = "+7 495 100-00-00"
+    phone_spb: str = "+7 812 100-00-00"
+    email: str = "dms@example.org"
+    shop_url: str = "https://shop.example.org/dms"
+    telemedicine_url: str = "https://telemed.example.org"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Telegram
+    bot_token: SecretStr | None = None
+    telegram_api_base: str | None = None
+    webhook_url: str | None = None
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: SecretStr | None = None
+
+    # Storage
+    database_url: str = f"sqlite+aiosqlite:///{VAR_DIR / 'dms.sqlite3'}"
+    database_pool_size: int = 10
+    redis_url: str | None = None
+
+    # This process's web server (webhook, payment notifications, dev routes)
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+
+    # Local sandbox (used when BOT_TOKEN is not set)
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = 8081
+    sandbox_smtp_port: int = 8025
+    sandbox_operators_chat_id: int = -1001000000001
+
+    # Mail
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_use_tls: bool = False
+    mail_from: str = "cabinet@example.org"
+
+    # Payments (YooKassa v3 API or the sandbox bank speaking it)
+    payment_provider_url: str | None = None
+    payment_shop_id: str = "sandbox-shop"
+    payment_secret_key: SecretStr = SecretStr("sandbox-secret")
+
+    # Dialog behaviour
+    default_locale: str = "ru"
+    throttle_rate: float = Field(default=0.5, description="min seconds between updates of a user")
+    throttle_burst: int = 5
+
+    insurer: InsurerBranding = Field(default_factory=InsurerBranding)
+
+    @property
+    def sandbox_mode(self) -> bool:
+        return self.bot_token is None
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.bot_token is not None and self.webhook_url is not None

@@ -1,0 +1,56 @@
+"""Where a person is in a dialog, kept in the database so a restart loses nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, String
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import Clock
+from core.db import Base, UtcDateTime
+
+
+class DialogState(Base):
+    __tablename__ = "dialog_states"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DialogStateStore:
+    """Key-value access used by the bot's FSM storage; each call is its own transaction."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+
+    async def load(self, key: str) -> tuple[str | None, dict[str, Any]]:
+        async with self._sessions() as session:
+            row = await session.get(DialogState, key)
+            return (row.state, dict(row.data or {})) if row else (None, {})
+
+    async def set_state(self, key: str, state: str | None) -> None:
+        await self._write(key, state=state)
+
+    async def set_data(self, key: str, data: dict[str, Any]) -> None:
+        await self._write(key, data=data)
+
+    async def _write(self, key: str, **values: Any) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(DialogState, key, with_for_update=True)
+            state, data = (row.state, row.data) if row else (None, {})
+            state = values.get("state", state)
+            data = values.get("data", data)
+            if state is None and not data:
+                if row is not None:
+                    await session.delete(row)
+                return
+            if row is None:
+                row = DialogState(key=key)
+                session.add(row)
+            row.state, row.data, row.updated_at = state, dict(data), self._clock.now()

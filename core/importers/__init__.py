@@ -1,0 +1,1 @@
+"""Loading the insurer's data files (policies, clinics, bills) idempotently."""

@@ -1,0 +1,37 @@
+"""APScheduler only ticks; the schedule itself lives in the domain tables as due times."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger(__name__)
+
+Tick = Callable[[], Awaitable[object]]
+
+
+def _report(event: JobExecutionEvent) -> None:
+    if event.code == EVENT_JOB_MISSED:
+        log.warning(
+            "scheduled tick %s missed its run at %s", event.job_id, event.scheduled_run_time
+        )
+    elif event.exception is not None:
+        log.error("scheduled tick %s failed", event.job_id, exc_info=event.exception)
+
+
+def create_scheduler(ticks: dict[str, tuple[Tick, float]]) -> AsyncIOScheduler:
+    """One interval job per tick name: (coroutine function, seconds between runs).
+
+    In-memory job store; coalescing on and one instance per job, so a slow tick is never run
+    twice at once and missed runs collapse into one.
+    """
+    scheduler = AsyncIOScheduler(
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+    )
+    for name, (tick, seconds) in ticks.items():
+        scheduler.add_job(tick, "interval", seconds=seconds, id=name, name=name)
+    scheduler.add_listener(_report, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    return scheduler

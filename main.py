@@ -1,0 +1,188 @@
+"""Command line: `python main.py [run|migrate|import-clinics FILE]`.
+
+`run` (the default) picks the mode from the settings:
+  no BOT_TOKEN              -> sandbox mode: local Telegram, bank and mail, SQLite, demo data
+  BOT_TOKEN                 -> long polling against Telegram (or TELEGRAM_API_BASE)
+  BOT_TOKEN and WEBHOOK_URL -> webhook mode on this process's web server
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiogram import Bot, Dispatcher
+from aiohttp import web
+
+from bot.commands import set_bot_commands
+from bot.factory import create_bot, create_dispatcher
+from bot.i18n import create_i18n
+from bot.web import create_web_app
+from core.clock import Clock, ShiftedClock, SystemClock
+from core.config import VAR_DIR, Settings
+from core.db import create_engine, create_session_factory, migrate
+from core.demo import seed_demo_data
+from core.importers.clinics import import_clinics, read_json_rows
+from core.notifications.scheduler import create_scheduler
+from sandbox.app import Sandbox, SandboxConfig
+
+log = logging.getLogger("main")
+SANDBOX_TOKEN = "7000000001:sandbox-token-not-a-secret"
+
+
+@contextlib.asynccontextmanager
+async def sandbox_running(settings: Settings) -> AsyncIterator[Sandbox]:
+    sandbox = Sandbox(
+        SandboxConfig(
+            host=settings.sandbox_host,
+            port=settings.sandbox_port,
+            smtp_port=settings.sandbox_smtp_port,
+            state_dir=VAR_DIR / "sandbox",
+            bot_token=SANDBOX_TOKEN,
+            bank_shop_id=settings.payment_shop_id,
+            bank_secret_key=settings.payment_secret_key.get_secret_value(),
+            groups=[
+                {"id": settings.sandbox_operators_chat_id, "title": "Operators", "is_forum": True}
+            ],
+        )
+    )
+    await sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        await sandbox.stop()
+
+
+async def serve_web(app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _serve_bot(settings: Settings, dp: Dispatcher, bot: Bot, stop: asyncio.Event) -> None:
+    if settings.webhook_mode:
+        assert settings.webhook_url is not None
+        secret = (
+            settings.webhook_secret.get_secret_value()
+            if settings.webhook_secret
+            else secrets.token_urlsafe(32)
+        )
+        app = create_web_app(dp, bot, webhook_path=settings.webhook_path, webhook_secret=secret)
+        runner = await serve_web(app, settings.web_host, settings.web_port)
+        url = settings.webhook_url.rstrip("/") + settings.webhook_path
+        await bot.set_webhook(url, secret_token=secret, drop_pending_updates=False)
+        log.info("webhook mode: %s", url)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+        return
+    runner = await serve_web(create_web_app(dp, bot), settings.web_host, settings.web_port)
+    await bot.delete_webhook(drop_pending_updates=False)
+    polling = asyncio.create_task(
+        dp.start_polling(bot, handle_signals=False, close_bot_session=False)
+    )
+    waiter = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({polling, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not polling.done():
+            await dp.stop_polling()
+        await polling
+        await runner.cleanup()
+
+
+async def run(settings: Settings) -> None:
+    stop = _stop_event()
+    await migrate(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    sessions = create_session_factory(engine)
+    clock: Clock = ShiftedClock() if settings.sandbox_mode else SystemClock()
+    i18n = create_i18n(settings.default_locale)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        if settings.sandbox_mode:
+            sandbox = await stack.enter_async_context(sandbox_running(settings))
+            settings.smtp_host, settings.smtp_port = sandbox.config.host, sandbox.config.smtp_port
+            settings.payment_provider_url = sandbox.url
+            await seed_demo_data(sessions)
+            token, api_base = SANDBOX_TOKEN, sandbox.url
+        else:
+            assert settings.bot_token is not None
+            token, api_base = settings.bot_token.get_secret_value(), settings.telegram_api_base
+        bot = create_bot(settings, token=token, api_base=api_base)
+        stack.push_async_callback(bot.session.close)
+        dp = create_dispatcher(settings, sessions, clock, i18n=i18n)
+        await set_bot_commands(bot, i18n)
+        scheduler = create_scheduler({})
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
+        if settings.sandbox_mode:
+            print(
+                f"\n  Web chat: {sandbox.url}/\n  Mailbox:  {sandbox.url}/sandbox/mail\n",
+                flush=True,
+            )
+        await _serve_bot(settings, dp, bot, stop)
+    log.info("stopped cleanly")
+
+
+async def load_clinics(settings: Settings, path: Path) -> int:
+    await migrate(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            report = await import_clinics(session, read_json_rows(path))
+    finally:
+        await engine.dispose()
+    for line, reason in report.errors:
+        print(f"{path}: row {line}: {reason}", file=sys.stderr)
+    print(
+        f"clinics: {report.created} created, {report.updated} updated, {len(report.errors)} errors"
+    )
+    return 1 if report.errors else 0
+
+
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dms-bot", description="DMS personal cabinet bot")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="start the bot (the default)")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    clinics = commands.add_parser("import-clinics", help="load clinics from a JSON file")
+    clinics.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = Settings()
+    if args.command == "migrate":
+        asyncio.run(migrate(settings.database_url))
+        return 0
+    if args.command == "import-clinics":
+        return asyncio.run(load_clinics(settings, args.file))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
