@@ -9,13 +9,13 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm.storage import DatabaseStorage
 from bot.handlers import routers
 from bot.i18n import UserLanguageMiddleware, create_i18n
+from bot.middlewares.callback_answer import AnswerAfterHandler
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.retry import RetryAfterMiddleware
@@ -59,7 +59,7 @@ def create_dispatcher(
     throttling = ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst)
     dp.message.outer_middleware(throttling)
     dp.callback_query.outer_middleware(throttling)
-    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    dp.callback_query.middleware(AnswerAfterHandler())
     dp.include_routers(*routers())
     return dp
 

@@ -80,7 +80,8 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _upgrade(url: str) -> None:
+def upgrade(url: str) -> None:
+    """Blocking: apply every revision up to head (Alembic runs its own event loop)."""
     from alembic import command
     from alembic.config import Config
 
@@ -92,5 +93,5 @@ def _upgrade(url: str) -> None:
 
 async def migrate(url: str) -> None:
     """Apply every Alembic revision up to head (Alembic runs its own loop, so in a thread)."""
-    await asyncio.to_thread(_upgrade, url)
+    await asyncio.to_thread(upgrade, url)
     log.info("database is at the newest revision")

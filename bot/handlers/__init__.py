@@ -8,14 +8,15 @@ from bot.handlers import common, contacts, documents, errors, fallback, language
 
 
 def routers() -> list[Router]:
+    """Fresh routers for one dispatcher (a router can belong to one dispatcher only)."""
     return [
         # Commands that work in every state come first, so no dialog step can swallow them.
-        common.router,
-        language.router,
-        contacts.router,
-        documents.router,
-        location.router,
-        errors.router,
+        common.create_router(),
+        language.create_router(),
+        contacts.create_router(),
+        documents.create_router(),
+        location.create_router(),
+        errors.create_router(),
         # The catch-all answers whatever nobody else took; it must stay last.
-        fallback.router,
+        fallback.create_router(),
     ]

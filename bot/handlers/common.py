@@ -11,11 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.keyboards.menu import HELP, main_menu
 from core.config import Settings
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
 
-
-@router.message(CommandStart())
 async def start(message: Message, state: FSMContext, settings: Settings) -> None:
     # Leaving a dialog keeps its draft in the FSM data: the dialog can offer to resume it.
     await state.set_state(None)
@@ -32,14 +28,11 @@ async def start(message: Message, state: FSMContext, settings: Settings) -> None
     )
 
 
-@router.message(Command("menu"))
 async def menu(message: Message, state: FSMContext) -> None:
     await state.set_state(None)
     await message.answer(_("Main menu."), reply_markup=main_menu())
 
 
-@router.message(Command("help"))
-@router.message(F.text == HELP)
 async def help_(message: Message) -> None:
     await message.answer(
         _(
@@ -55,10 +48,20 @@ async def help_(message: Message) -> None:
     )
 
 
-@router.message(Command("cancel"))
 async def cancel(message: Message, state: FSMContext) -> None:
     if await state.get_state() is None and not await state.get_data():
         await message.answer(_("There is nothing to cancel."), reply_markup=main_menu())
         return
     await state.clear()
     await message.answer(_("Cancelled. Back to the main menu."), reply_markup=main_menu())
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(start, CommandStart())
+    router.message.register(menu, Command("menu"))
+    router.message.register(help_, Command("help"))
+    router.message.register(help_, F.text == HELP)
+    router.message.register(cancel, Command("cancel"))
+    return router

@@ -10,11 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.keyboards.menu import CONTACTS
 from core.config import Settings
 
-router = Router(name=__name__)
 
-
-@router.message(Command("contacts"))
-@router.message(F.text == CONTACTS)
 async def contacts(message: Message, settings: Settings) -> None:
     insurer = settings.insurer
     await message.answer(
@@ -34,3 +30,10 @@ async def contacts(message: Message, settings: Settings) -> None:
             email=insurer.email,
         )
     )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(contacts, Command("contacts"))
+    router.message.register(contacts, F.text == CONTACTS)
+    return router

@@ -11,8 +11,6 @@ from bot.i18n import LOCALES_DIR
 from bot.keyboards.menu import DOCUMENTS, documents_choice
 from core.accounts.models import User
 
-router = Router(name=__name__)
-
 FILES = {
     DocumentKind.USER_AGREEMENT: "user_agreement",
     DocumentKind.PERSONAL_DATA: "personal_data_policy",
@@ -25,12 +23,10 @@ def document_bytes(kind: DocumentKind, language: str) -> tuple[bytes, str]:
     return path.read_bytes(), f"{name}_{language}.txt"
 
 
-@router.message(F.text == DOCUMENTS)
 async def documents(message: Message) -> None:
     await message.answer(_("Which document do you need?"), reply_markup=documents_choice())
 
 
-@router.callback_query(DocumentCallback.filter())
 async def send_document(query: CallbackQuery, callback_data: DocumentCallback, user: User) -> None:
     content, filename = document_bytes(callback_data.kind, user.language)
     if query.message is not None:
@@ -39,3 +35,10 @@ async def send_document(query: CallbackQuery, callback_data: DocumentCallback, u
             BufferedInputFile(content, filename=filename),
             caption=_("Here is the document."),
         )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(documents, F.text == DOCUMENTS)
+    router.callback_query.register(send_document, DocumentCallback.filter())
+    return router

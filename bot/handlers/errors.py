@@ -13,7 +13,6 @@ from aiogram.utils.i18n import gettext as _
 from core.accounts.models import User
 from core.errors import NotFoundError
 
-router = Router(name=__name__)
 log = logging.getLogger(__name__)
 
 
@@ -30,14 +29,12 @@ async def _tell(event: ErrorEvent, text: str) -> None:
         await update.message.answer(text)
 
 
-@router.error(ExceptionTypeFilter(NotFoundError))
 async def not_found(event: ErrorEvent, i18n: I18n, user: User | None = None) -> None:
     with i18n.use_locale(_locale(i18n, user)):
         text = _("Not found. It may have been removed; please start again from the menu.")
     await _tell(event, text)
 
 
-@router.error()
 async def unexpected(event: ErrorEvent, i18n: I18n, user: User | None = None) -> None:
     # The FSM state is left as it was: the person can repeat the step without losing anything.
     log.error("update %s failed", event.update.update_id, exc_info=event.exception)
@@ -50,3 +47,10 @@ async def unexpected(event: ErrorEvent, i18n: I18n, user: User | None = None) ->
         await _tell(event, text)
     except Exception:
         log.exception("could not tell the user about the failure")
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.errors.register(not_found, ExceptionTypeFilter(NotFoundError))
+    router.errors.register(unexpected)
+    return router

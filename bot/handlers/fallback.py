@@ -10,10 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards.menu import main_menu
 
-router = Router(name=__name__)
 
-
-@router.message(StateFilter(None))
 async def not_understood(message: Message) -> None:
     await message.answer(
         _("I did not understand that. Please choose a section in the menu."),
@@ -21,14 +18,20 @@ async def not_understood(message: Message) -> None:
     )
 
 
-@router.message()
 async def unexpected_in_dialog(message: Message) -> None:
     await message.answer(
         _("Please answer the question above, or send /cancel to stop this action.")
     )
 
 
-@router.callback_query()
 async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
     callback_answer.text = _("This button is no longer active. Please open /menu.")
     callback_answer.show_alert = True
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(not_understood, StateFilter(None))
+    router.message.register(unexpected_in_dialog)
+    router.callback_query.register(stale_button)
+    return router

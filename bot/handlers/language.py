@@ -15,18 +15,13 @@ from bot.keyboards.menu import LANGUAGE, language_choice, main_menu
 from core.accounts.models import User
 from core.accounts.users import set_language
 
-router = Router(name=__name__)
 
-
-@router.message(Command("language"))
-@router.message(F.text == LANGUAGE)
 async def choose(message: Message, user: User) -> None:
     await message.answer(
         _("Choose the language of the cabinet:"), reply_markup=language_choice(user.language)
     )
 
 
-@router.callback_query(LanguageCallback.filter())
 async def chosen(
     query: CallbackQuery,
     callback_data: LanguageCallback,
@@ -46,3 +41,11 @@ async def chosen(
                 _("The cabinet now speaks English."),
                 reply_markup=main_menu(),
             )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(choose, Command("language"))
+    router.message.register(choose, F.text == LANGUAGE)
+    router.callback_query.register(chosen, LanguageCallback.filter())
+    return router

@@ -15,9 +15,6 @@ from core.accounts.models import User
 from core.clinics.directory import NearbyClinic, get_clinic, nearest_clinics
 from core.clinics.models import Clinic
 
-router = Router(name=__name__)
-router.message.filter(StateFilter(None))
-
 
 def format_distance(km: float, locale: str) -> str:
     if km < 1:
@@ -46,7 +43,6 @@ def clinic_card(clinic: Clinic) -> str:
     return "\n".join(lines)
 
 
-@router.message(F.location)
 async def nearest(message: Message, session: AsyncSession, user: User) -> None:
     location = message.location
     assert location is not None  # the filter guarantees it
@@ -61,7 +57,6 @@ async def nearest(message: Message, session: AsyncSession, user: User) -> None:
     )
 
 
-@router.callback_query(ClinicCallback.filter())
 async def show_clinic(
     query: CallbackQuery, callback_data: ClinicCallback, session: AsyncSession
 ) -> None:
@@ -76,3 +71,10 @@ async def show_clinic(
             address=f"{clinic.city}, {clinic.address}",
         )
         await query.bot.send_message(chat_id, clinic_card(clinic))  # type: ignore[union-attr]
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(nearest, F.location, StateFilter(None))
+    router.callback_query.register(show_clinic, ClinicCallback.filter())
+    return router

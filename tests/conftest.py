@@ -1,0 +1,128 @@
+"""Shared fixtures: a real database per test (SQLite file; PostgreSQL too when configured)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.factory import create_dispatcher
+from core.clock import FrozenClock
+from core.config import Settings
+from core.db import Base, create_engine, create_session_factory, upgrade
+from tests.dialog import ChatClient, RecordingSession
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not POSTGRES_URL, reason="TEST_DATABASE_URL is not set: PostgreSQL tests skipped"
+        ),
+    ),
+]
+
+
+def _in_thread(fn: Callable[..., object], *args: object) -> None:
+    """Alembic and asyncio.run need a thread with no running event loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(fn, *args).result()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrations run once; each test gets a copy of the migrated file."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    _in_thread(upgrade, f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+async def _reset_schema(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> str:
+    """A clean schema migrated from scratch once: every migration runs on PostgreSQL too."""
+    assert POSTGRES_URL is not None
+    _in_thread(asyncio.run, _reset_schema(POSTGRES_URL))
+    _in_thread(upgrade, POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_migrated")
+    yield url
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url)
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    # No .env and no throttling: dialog tests type faster than any person.
+    return Settings(_env_file=None, database_url=database_url, throttle_rate=0)
+
+
+@pytest.fixture
+async def bot() -> AsyncIterator[Bot]:
+    bot = Bot(
+        "7000000001:test-token",
+        session=RecordingSession(),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+    yield bot
+    await bot.session.close()
+
+
+@pytest.fixture
+def dp(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> Dispatcher:
+    return create_dispatcher(settings, sessions, clock)
+
+
+@pytest.fixture
+def chat(dp: Dispatcher, bot: Bot) -> ChatClient:
+    return ChatClient(dp, bot)

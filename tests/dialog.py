@@ -1,0 +1,198 @@
+"""A tiny chat client for dialog tests: the real dispatcher, a bot session that records calls."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Any, get_args
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Contact,
+    InlineKeyboardMarkup,
+    Location,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+    User,
+)
+
+BOT_ID = 7000000001
+
+
+class RecordingSession(BaseSession):
+    """Answers every Bot API call at once, like Telegram would, and remembers it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[TelegramMethod[Any]] = []
+        self._message_ids = itertools.count(10_000)
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
+    ) -> TelegramType:
+        self.calls.append(method)
+        returning = method.__returning__
+        if returning is bool:
+            return True  # type: ignore[return-value]
+        if returning is Message or Message in get_args(returning):
+            return self._message(bot, method)  # type: ignore[return-value]
+        if returning is User:
+            return User(id=BOT_ID, is_bot=True, first_name="Test bot", username="test_bot")  # type: ignore[return-value]
+        raise NotImplementedError(f"RecordingSession cannot answer {method.__api_method__}")
+
+    def _message(self, bot: Bot, method: TelegramMethod[Any]) -> Message:
+        chat_id = getattr(method, "chat_id", 0)
+        markup = getattr(method, "reply_markup", None)
+        payload: dict[str, Any] = {
+            "message_id": getattr(method, "message_id", None) or next(self._message_ids),
+            "date": datetime.now(),  # noqa: DTZ005 - any date will do for Telegram's echo
+            "chat": {"id": chat_id, "type": "private" if int(chat_id) > 0 else "supergroup"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Test bot"},
+            "text": getattr(method, "text", None),
+        }
+        if isinstance(markup, InlineKeyboardMarkup):
+            payload["reply_markup"] = markup.model_dump(exclude_none=True)
+        return Message.model_validate(payload, context={"bot": bot})
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109 - aiogram's signature
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        raise NotImplementedError
+        yield b""  # pragma: no cover
+
+
+class ChatClient:
+    """One person in a private chat with the bot."""
+
+    def __init__(
+        self,
+        dp: Dispatcher,
+        bot: Bot,
+        *,
+        user_id: int = 1001,
+        first_name: str = "Анна",
+        language_code: str | None = "ru",
+    ) -> None:
+        self.dp, self.bot = dp, bot
+        self.session: RecordingSession = bot.session  # type: ignore[assignment]
+        self.user = User(
+            id=user_id, is_bot=False, first_name=first_name, language_code=language_code
+        )
+        self.chat = Chat(id=user_id, type="private", first_name=first_name)
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self.calls: list[TelegramMethod[Any]] = []  # of the last step
+
+    # --- what a person does -----------------------------------------------------------------
+    async def send(self, text: str) -> ChatClient:
+        return await self._message(text=text)
+
+    async def share_contact(self, phone: str, *, own: bool = True) -> ChatClient:
+        contact = Contact(
+            phone_number=phone,
+            first_name=self.user.first_name,
+            user_id=self.user.id if own else self.user.id + 1,
+        )
+        return await self._message(contact=contact)
+
+    async def share_location(self, latitude: float, longitude: float) -> ChatClient:
+        return await self._message(location=Location(latitude=latitude, longitude=longitude))
+
+    async def tap(self, button: str) -> ChatClient:
+        """Tap a button: an inline one of the latest message that has it, or a reply one."""
+        for call in reversed(self.session.calls):
+            markup = getattr(call, "reply_markup", None)
+            if isinstance(markup, InlineKeyboardMarkup):
+                for row in markup.inline_keyboard:
+                    for candidate in row:
+                        if candidate.text == button and candidate.callback_data:
+                            return await self.callback(candidate.callback_data, call)
+            if isinstance(markup, ReplyKeyboardMarkup):
+                for row in markup.keyboard:
+                    for key in row:
+                        if key.text == button:
+                            if key.request_location or key.request_contact:
+                                raise AssertionError(f"{button!r} shares data: use share_*()")
+                            return await self.send(button)
+        raise AssertionError(f"no button {button!r} in the chat")
+
+    async def callback(self, data: str, source: TelegramMethod[Any] | None = None) -> ChatClient:
+        message = Message(
+            message_id=getattr(source, "message_id", None) or 1,
+            date=datetime.now(),  # noqa: DTZ005
+            chat=self.chat,
+            from_user=User(id=BOT_ID, is_bot=True, first_name="Test bot"),
+            text=getattr(source, "text", None) or "…",
+        )
+        query = CallbackQuery(
+            id=str(next(self._update_ids)),
+            from_user=self.user,
+            chat_instance="1",
+            data=data,
+            message=message,
+        )
+        return await self._feed(callback_query=query)
+
+    async def _message(self, **content: Any) -> ChatClient:
+        message = Message(
+            message_id=next(self._message_ids),
+            date=datetime.now(),  # noqa: DTZ005
+            chat=self.chat,
+            from_user=self.user,
+            **content,
+        )
+        return await self._feed(message=message)
+
+    async def _feed(self, **event: Any) -> ChatClient:
+        before = len(self.session.calls)
+        update = Update(update_id=next(self._update_ids), **event)
+        await self.dp.feed_update(self.bot, update)
+        self.calls = self.session.calls[before:]
+        return self
+
+    # --- what a person sees -------------------------------------------------------------------
+    def sent(self, api_method: str) -> list[TelegramMethod[Any]]:
+        return [c for c in self.calls if c.__api_method__ == api_method]
+
+    @property
+    def texts(self) -> list[str]:
+        return [str(c.text) for c in self.calls if getattr(c, "text", None)]
+
+    @property
+    def text(self) -> str:
+        """Everything the bot wrote (messages, alerts) in the last step."""
+        return "\n".join(self.texts)
+
+    @property
+    def reply_keyboard(self) -> list[str]:
+        for call in reversed(self.calls):
+            markup = getattr(call, "reply_markup", None)
+            if isinstance(markup, ReplyKeyboardMarkup):
+                return [b.text for row in markup.keyboard for b in row]
+        return []
+
+    @property
+    def inline_buttons(self) -> list[str]:
+        for call in reversed(self.calls):
+            markup = getattr(call, "reply_markup", None)
+            if isinstance(markup, InlineKeyboardMarkup):
+                return [b.text for row in markup.inline_keyboard for b in row]
+        return []
