@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.mail import SmtpConfig
+
 VAR_DIR = Path("var")
 
 
@@ -69,6 +71,17 @@ class Settings(BaseSettings):
     throttle_burst: int = 5
 
     insurer: InsurerBranding = Field(default_factory=InsurerBranding)
+
+    def smtp(self) -> SmtpConfig:
+        return SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            sender=self.mail_from,
+            username=self.smtp_username,
+            password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+            start_tls=self.smtp_starttls,
+            use_tls=self.smtp_use_tls,
+        )
 
     @property
     def sandbox_mode(self) -> bool:

@@ -14,6 +14,10 @@ from aiogram.utils.i18n import gettext as _
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
+def _monotonic() -> float:
+    return time.monotonic()
+
+
 @dataclass(slots=True)
 class _Bucket:
     tokens: float
@@ -27,7 +31,7 @@ class ThrottlingMiddleware(BaseMiddleware):
     MAX_TRACKED = 100_000
 
     def __init__(
-        self, rate: float, burst: int, monotonic: Callable[[], float] = time.monotonic
+        self, rate: float, burst: int, monotonic: Callable[[], float] | None = None
     ) -> None:
         self._rate = rate
         self._burst = float(burst)
@@ -36,7 +40,7 @@ class ThrottlingMiddleware(BaseMiddleware):
 
     def _take(self, user_id: int) -> _Bucket | None:
         """Take a token; returns the bucket when the user is over the limit."""
-        now = self._now()
+        now = self._now() if self._now else _monotonic()
         bucket = self._buckets.get(user_id)
         if bucket is None:
             if len(self._buckets) >= self.MAX_TRACKED:

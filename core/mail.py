@@ -1,0 +1,41 @@
+"""Outgoing mail through a real SMTP client (aiosmtplib): the sandbox mailbox or the insurer's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import aiosmtplib
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str
+    port: int
+    sender: str
+    username: str | None = None
+    password: str | None = None
+    start_tls: bool = False
+    use_tls: bool = False
+
+
+class Mailer:
+    def __init__(self, config: SmtpConfig) -> None:
+        self._config = config
+
+    async def send(self, to: str, subject: str, text: str) -> None:
+        message = EmailMessage()
+        message["From"] = self._config.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(text)
+        await aiosmtplib.send(
+            message,
+            hostname=self._config.host,
+            port=self._config.port,
+            username=self._config.username,
+            password=self._config.password,
+            start_tls=self._config.start_tls,
+            use_tls=self._config.use_tls,
+            timeout=30,
+        )

@@ -1,0 +1,131 @@
+"""End-to-end helpers: the sandbox and the bot on free localhost ports, driven over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiohttp import ClientSession
+
+from bot.commands import set_bot_commands
+from bot.factory import create_bot, create_dispatcher
+from core.clock import Clock
+from core.config import Settings
+from core.db import create_engine, create_session_factory
+from core.demo import seed_demo_data
+from sandbox.app import Sandbox, SandboxConfig, running_sandbox
+
+TOKEN = "7000000001:live-test-token"
+Messages = list[dict[str, Any]]
+
+
+class SandboxUser:
+    """A person using the sandbox's user API, as the web chat does."""
+
+    def __init__(self, http: ClientSession, base: str, user_id: int, language: str = "ru") -> None:
+        self.http, self.base, self.user_id, self.language = http, base, user_id, language
+        self.last_id = 0
+
+    @property
+    def _url(self) -> str:
+        return f"{self.base}/sandbox/api/users/{self.user_id}"
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with self.http.post(self._url + path, json=body) as response:
+            payload = await response.json()
+            assert response.status == 200, payload
+            return payload
+
+    async def send(self, text: str) -> int:
+        body = {"text": text, "from": {"first_name": "Анна", "language_code": self.language}}
+        sent = await self._post("/messages", body)
+        self.last_id = sent["message_id"]
+        return self.last_id
+
+    async def share_location(self, latitude: float, longitude: float) -> int:
+        sent = await self._post(
+            "/messages", {"location": {"latitude": latitude, "longitude": longitude}}
+        )
+        self.last_id = sent["message_id"]
+        return self.last_id
+
+    async def tap(self, message_id: int, button: str) -> dict[str, Any]:
+        return await self._post("/callbacks", {"message_id": message_id, "button": button})
+
+    async def history(self, after: int = 0, wait: float = 0) -> dict[str, Any]:
+        async with self.http.get(
+            self._url + "/messages", params={"after": after, "wait": wait}
+        ) as response:
+            return await response.json()
+
+    async def wait_for(self, predicate: Callable[[Messages], bool], within: float = 10) -> Messages:
+        """Bot messages after the user's last message, once `predicate` holds for them."""
+        deadline = time.monotonic() + within
+        while True:
+            found = [
+                m
+                for m in (await self.history(self.last_id, wait=1))["messages"]
+                if m["from"] == "bot"
+            ]
+            if predicate(found):
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; the bot said: {[m.get('text') for m in found]}")
+
+    async def callback_answer(self, text: str, within: float = 10) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            history = await self.history(after=10**9, wait=0.5)
+            for answer in history["callback_answers"]:
+                if answer["text"] == text:
+                    return answer
+        raise AssertionError(f"no callback answer {text!r}")
+
+    async def replies(self, count: int = 1, within: float = 10) -> Messages:
+        return await self.wait_for(lambda found: len(found) >= count, within)
+
+
+@dataclass
+class Live:
+    sandbox: Sandbox
+    bot: Bot
+    dp: Dispatcher
+    http: ClientSession
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.url
+
+    def user(self, user_id: int, language: str = "ru") -> SandboxUser:
+        return SandboxUser(self.http, self.url, user_id, language)
+
+
+@contextlib.asynccontextmanager
+async def live_system(
+    settings: Settings, clock: Clock, state_dir: Path | None = None
+) -> AsyncIterator[Live]:
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    config = SandboxConfig(port=0, smtp_port=0, state_dir=state_dir, bot_token=TOKEN)
+    async with running_sandbox(config) as sandbox, ClientSession() as http:
+        await seed_demo_data(sessions)
+        bot = create_bot(settings, token=TOKEN, api_base=sandbox.url)
+        dp = create_dispatcher(settings, sessions, clock)
+        await set_bot_commands(bot, dp["i18n"])
+        polling = asyncio.create_task(
+            dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
+        )
+        try:
+            yield Live(sandbox, bot, dp, http)
+        finally:
+            with contextlib.suppress(RuntimeError):
+                await dp.stop_polling()
+            await polling
+            await bot.session.close()
+            await engine.dispose()

@@ -1,0 +1,123 @@
+"""End to end: the bot polls the sandbox over real HTTP; the test acts only as a person would."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from core.clock import FrozenClock
+from core.config import Settings
+from tests.live import Live, live_system
+
+
+@pytest.fixture
+async def live(settings: Settings, clock: FrozenClock, tmp_path: Path) -> AsyncIterator[Live]:
+    async with live_system(settings, clock, tmp_path / "sandbox") as system:
+        yield system
+
+
+async def test_start_reaches_the_main_menu(live: Live) -> None:
+    anna = live.user(501)
+    await anna.send("/start")
+    [reply] = await anna.replies()
+    assert "Здравствуйте" in reply["text"]
+    assert "<b>Демо Страхование</b>" in reply["html"]
+    keyboard = [b["text"] for row in reply["reply_keyboard"]["keyboard"] for b in row]
+    assert keyboard[0] == "📍 Ближайшие клиники"
+    assert reply["reply_keyboard"]["keyboard"][0][0]["request_location"] is True
+
+
+async def test_commands_are_set_per_language(live: Live) -> None:
+    async with live.http.get(
+        f"{live.url}/sandbox/api/commands", params={"language_code": "en"}
+    ) as r:
+        english = (await r.json())["commands"]
+    async with live.http.get(
+        f"{live.url}/sandbox/api/commands", params={"language_code": "ru"}
+    ) as r:
+        russian = (await r.json())["commands"]
+    assert {"command": "menu", "description": "Main menu"} in english
+    assert {"command": "menu", "description": "Главное меню"} in russian
+
+
+async def test_language_switch_through_a_callback_button(live: Live) -> None:
+    anna = live.user(502)
+    await anna.send("/language")
+    [choice] = await anna.replies()
+    tapped = await anna.tap(choice["message_id"], "🇬🇧 English")
+    assert "callback_query_id" in tapped
+
+    replies = await anna.wait_for(
+        lambda found: any("now speaks English" in (m["text"] or "") for m in found)
+    )
+    assert any(m["edited"] for m in replies), "the language message is ticked in place"
+    assert (await anna.callback_answer("Language changed."))["show_alert"] is False
+    history = await anna.history()
+    menu = [b["text"] for row in history["reply_keyboard"]["keyboard"] for b in row]
+    assert "☎️ Contacts" in menu
+
+
+async def test_location_gets_nearest_clinics_and_a_venue(live: Live) -> None:
+    anna = live.user(503)
+    await anna.share_location(55.7558, 37.6173)  # Moscow, Red Square
+    [listing] = await anna.replies()
+    buttons = [b["text"] for row in listing["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons[0].startswith("Клиника «Здоровье на Тверской»")
+
+    await anna.tap(listing["message_id"], buttons[0])
+    found = await anna.wait_for(lambda ms: any("venue" in m for m in ms) and len(ms) >= 3)
+    venue = next(m["venue"] for m in found if "venue" in m)
+    assert venue["title"] == "Клиника «Здоровье на Тверской»"
+    assert venue["location"]["latitude"] == pytest.approx(55.7652)
+
+
+async def test_document_sent_by_the_bot_can_be_downloaded(live: Live) -> None:
+    anna = live.user(504)
+    await anna.send("📄 Документы")
+    [choice] = await anna.replies()
+    await anna.tap(choice["message_id"], "Политика обработки персональных данных")
+    found = await anna.wait_for(lambda ms: any("document" in m for m in ms))
+    document = next(m["document"] for m in found if "document" in m)
+    assert document["file_name"] == "personal_data_policy_ru.txt"
+
+    async with live.http.get(live.url + document["url"]) as response:
+        assert response.status == 200
+        content = (await response.read()).decode()
+    assert "ПОЛИТИКА ОБРАБОТКИ ПЕРСОНАЛЬНЫХ ДАННЫХ" in content
+    assert "152-ФЗ" in content
+
+
+async def test_bot_waits_out_a_429_and_delivers(live: Live) -> None:
+    anna = live.user(505)
+    await anna.send("/start")
+    await anna.replies()
+    async with live.http.post(
+        f"{live.url}/sandbox/api/faults",
+        json={"method": "sendMessage", "error_code": 429, "retry_after": 1},
+    ) as response:
+        assert response.status == 200
+
+    await anna.send("/help")
+    [reply] = await anna.replies(within=15)
+    assert "/cancel" in reply["text"]
+    async with live.http.get(
+        f"{live.url}/sandbox/api/calls", params={"method": "sendMessage"}
+    ) as r:
+        calls = (await r.json())["calls"]
+    assert calls[-2]["error"] == "Too Many Requests: retry after 1"
+    assert calls[-1]["ok"] is True
+    assert calls[-1]["at"] - calls[-2]["at"] >= 1.0
+
+
+async def test_a_user_who_blocked_the_bot_is_unblocked_by_writing(live: Live) -> None:
+    anna = live.user(506)
+    await anna.send("/start")
+    await anna.replies()
+    async with live.http.post(f"{anna._url}/block", json={"blocked": True}) as response:
+        assert (await response.json())["blocked_bot"] is True
+
+    await anna.send("/help")  # writing again unblocks, as in Telegram
+    [reply] = await anna.replies()
+    assert "/menu" in reply["text"]
