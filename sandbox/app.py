@@ -119,6 +119,7 @@ class Sandbox:
             self._saver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._saver
+        await self.state.close()
         await self.bot_api.stop()
         if self._smtp is not None:
             self._smtp.close()

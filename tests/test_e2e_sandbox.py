@@ -6,10 +6,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession, web
 
+from bot.factory import create_bot, create_dispatcher
+from bot.web import create_web_app
 from core.clock import FrozenClock
 from core.config import Settings
-from tests.live import Live, live_system
+from core.db import create_engine, create_session_factory
+from sandbox.app import SandboxConfig, free_port, running_sandbox
+from tests.live import TOKEN, Live, SandboxUser, live_system
 
 
 @pytest.fixture
@@ -121,3 +126,35 @@ async def test_a_user_who_blocked_the_bot_is_unblocked_by_writing(live: Live) ->
     await anna.send("/help")  # writing again unblocks, as in Telegram
     [reply] = await anna.replies()
     assert "/menu" in reply["text"]
+
+
+async def test_webhook_mode_checks_the_secret_on_every_request(
+    settings: Settings, clock: FrozenClock
+) -> None:
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    config = SandboxConfig(port=0, smtp_port=0, bot_token=TOKEN)
+    async with running_sandbox(config) as sandbox, ClientSession() as http:
+        bot = create_bot(settings, token=TOKEN, api_base=sandbox.url)
+        dp = create_dispatcher(settings, sessions, clock)
+        app = create_web_app(
+            dp, bot, webhook_path="/telegram/webhook", webhook_secret="s3cret-token"
+        )
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            hook = f"http://127.0.0.1:{port}/telegram/webhook"
+            async with http.post(hook, json={"update_id": 1}) as response:
+                assert response.status == 401, "no secret, no entry"
+            await bot.set_webhook(hook, secret_token="s3cret-token")
+
+            anna = SandboxUser(http, sandbox.url, 801)
+            await anna.send("/start")
+            [reply] = await anna.replies()
+            assert "Здравствуйте" in reply["text"]
+        finally:
+            await runner.cleanup()
+            await bot.session.close()
+            await engine.dispose()

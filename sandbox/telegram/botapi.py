@@ -17,7 +17,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 from sandbox.telegram.errors import BotApiError, bad_request, forbidden, too_many_requests
 from sandbox.telegram.markup import parse_html, to_display_html, utf16_len
 from sandbox.telegram.request import Params, read_params
-from sandbox.telegram.state import CallbackAnswer, Chat, SandboxState, StoredMessage
+from sandbox.telegram.state import CallbackAnswer, Chat, SandboxState, StoredMessage, wait_on
 
 log = logging.getLogger(__name__)
 
@@ -313,11 +313,9 @@ class BotApi:
     async def _push_updates(self) -> None:
         self._http = self._http or ClientSession(timeout=ClientTimeout(total=60))
         delay = 1.0
-        while self.state.webhook is not None:
+        while self.state.webhook is not None and not self.state.closing:
             if not self.state.updates:
-                async with self.state.updates_ready:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.state.updates_ready.wait(), timeout=1.0)
+                await wait_on(self.state.updates_ready, 1.0)
                 continue
             hook = self.state.webhook
             update = self.state.updates[0]
@@ -393,13 +391,9 @@ async def get_updates(api: BotApi, params: Params) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         ready = [u for u in state.updates if u["update_id"] >= offset][:limit]
-        if ready or time.monotonic() >= deadline:
+        if ready or state.closing or time.monotonic() >= deadline:
             return ready
-        async with state.updates_ready:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    state.updates_ready.wait(), timeout=min(1.0, deadline - time.monotonic())
-                )
+        await wait_on(state.updates_ready, min(1.0, deadline - time.monotonic()))
         if api.poll_generation != generation:
             raise BotApiError(
                 409,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import secrets
@@ -122,6 +123,20 @@ class Flood:
         return None
 
 
+async def wait_on(condition: asyncio.Condition, seconds: float) -> None:
+    """Wait until notified or `seconds` pass.
+
+    asyncio.timeout, not wait_for: on Python 3.11 wait_for around Condition.wait can swallow a
+    cancellation, and a task that ignores its cancel never stops.
+    """
+    if seconds <= 0:
+        return
+    async with condition:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await condition.wait()
+
+
 class SandboxState:
     def __init__(
         self, state_dir: Path | None = None, bot_username: str = "dms_cabinet_bot"
@@ -145,6 +160,7 @@ class SandboxState:
         self.flood = Flood()
         self.changed = asyncio.Condition()
         self.updates_ready = asyncio.Condition()
+        self.closing = False  # set on shutdown: long polls return at once
         self._file_bytes: dict[str, bytes] = {}
         self._dirty = False
         if state_dir is not None:
@@ -203,6 +219,12 @@ class SandboxState:
     async def notify(self) -> None:
         async with self.changed:
             self.changed.notify_all()
+
+    async def close(self) -> None:
+        self.closing = True
+        await self.notify()
+        async with self.updates_ready:
+            self.updates_ready.notify_all()
 
     # --- updates ------------------------------------------------------------------------
     async def push_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:

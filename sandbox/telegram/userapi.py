@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
 import json
 import secrets
@@ -15,7 +13,7 @@ from urllib.parse import quote
 from aiohttp import BodyPartReader, web
 
 from sandbox.telegram.botapi import BotApi
-from sandbox.telegram.state import Chat, SandboxState, StoredMessage
+from sandbox.telegram.state import Chat, SandboxState, StoredMessage, wait_on
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -336,12 +334,8 @@ class UserApi:
 
         deadline = time.monotonic() + wait
         found = select()
-        while not ready(found) and time.monotonic() < deadline:
-            async with self.state.changed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self.state.changed.wait(), timeout=deadline - time.monotonic()
-                    )
+        while not ready(found) and not self.state.closing and time.monotonic() < deadline:
+            await wait_on(self.state.changed, deadline - time.monotonic())
             found = select()
         answers = [a.__dict__ for a in self.state.callback_answers if a.chat_id == chat.id][-20:]
         return web.json_response(
