@@ -84,7 +84,9 @@ async def measure(dp: Dispatcher, bot: Bot, updates: list[Update]) -> tuple[floa
 def report(name: str, elapsed: float, latencies: list[float]) -> float:
     rate = len(latencies) / elapsed
     q = statistics.quantiles(latencies, n=100)
-    print(f"{name:<22} {rate:>9.0f} updates/s   p50 {q[49] * 1000:6.2f} ms   p99 {q[98] * 1000:6.2f} ms")
+    print(
+        f"{name:<22} {rate:>9.0f} updates/s   p50 {q[49] * 1000:6.2f} ms   p99 {q[98] * 1000:6.2f} ms"
+    )
     return rate
 
 
@@ -105,7 +107,9 @@ async def main(count: int, users: int) -> None:
             await measure(echo, bot, updates[:200])
             echo_elapsed, echo_latencies = await measure(echo, bot, updates)
         await engine.dispose()
-    print(f"{count} updates from {users} users, mix: /start, /help, contacts, documents, location, unknown text")
+    print(
+        f"{count} updates from {users} users, mix: /start, /help, contacts, documents, location, unknown text"
+    )
     app_rate = report("cabinet dispatcher", app_elapsed, app_latencies)
     echo_rate = report("bare echo dispatcher", echo_elapsed, echo_latencies)
     print(f"ratio: the cabinet handles {app_rate / echo_rate:.2f}x the echo bot's rate")
