@@ -15,10 +15,13 @@ from aiogram.types import (
     CallbackQuery,
     Chat,
     Contact,
+    Document,
     InlineKeyboardMarkup,
     Location,
     Message,
+    PhotoSize,
     ReplyKeyboardMarkup,
+    Sticker,
     Update,
     User,
 )
@@ -115,6 +118,29 @@ class ChatClient:
 
     async def share_location(self, latitude: float, longitude: float) -> ChatClient:
         return await self._message(location=Location(latitude=latitude, longitude=longitude))
+
+    async def upload(self, filename: str, *, photo: bool = False) -> ChatClient:
+        """Send a file as Telegram delivers it: an id to fetch later (the bytes stay on its side)."""
+        file_id = f"upload-{next(self._message_ids)}"
+        if photo:
+            size = PhotoSize(file_id=file_id, file_unique_id=file_id, width=800, height=600)
+            return await self._message(photo=[size])
+        return await self._message(
+            document=Document(file_id=file_id, file_unique_id=file_id, file_name=filename)
+        )
+
+    async def send_sticker(self, emoji: str = "🙂") -> ChatClient:
+        sticker = Sticker(
+            file_id="sticker",
+            file_unique_id="sticker",
+            type="regular",
+            width=512,
+            height=512,
+            is_animated=False,
+            is_video=False,
+            emoji=emoji,
+        )
+        return await self._message(sticker=sticker)
 
     async def tap(self, button: str) -> ChatClient:
         """Tap a button: an inline one of the latest message that has it, or a reply one."""

@@ -155,9 +155,15 @@ async def test_commands_work_in_any_state_and_menu_keeps_the_draft(
     assert await dp.storage.get_data(key) == {"surname": "Иванова"}
 
 
-async def test_unknown_text_and_stickers_get_the_menu(chat: ChatClient) -> None:
+async def test_unknown_text_stickers_and_files_get_the_menu(chat: ChatClient) -> None:
     await chat.send("что-то непонятное")
     assert "Не удалось понять" in chat.text
+    assert chat.reply_keyboard == MENU_RU
+    await chat.send_sticker()
+    assert "Не удалось понять" in chat.text
+    await chat.upload("scan.pdf")
+    assert "Не удалось понять" in chat.text
+    await chat.upload("selfie.jpg", photo=True)
     assert chat.reply_keyboard == MENU_RU
 
 
