@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
 
 from bot.commands import set_bot_commands
 from bot.factory import create_bot, create_dispatcher
@@ -19,7 +19,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.db import create_engine, create_session_factory
 from core.demo import seed_demo_data
-from sandbox.app import Sandbox, SandboxConfig, running_sandbox
+from sandbox.app import Sandbox, SandboxConfig, free_port, running_sandbox
 
 TOKEN = "7000000001:live-test-token"
 Messages = list[dict[str, Any]]
@@ -104,6 +104,37 @@ class Live:
 
     def user(self, user_id: int, language: str = "ru") -> SandboxUser:
         return SandboxUser(self.http, self.url, user_id, language)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Serve an aiohttp app on a free localhost port; yields its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+Received = asyncio.Queue[tuple[dict[str, str], Any]]
+
+
+@contextlib.asynccontextmanager
+async def receiving(path: str) -> AsyncIterator[tuple[str, Received]]:
+    """A local endpoint that records what is POSTed to it: (headers, JSON body)."""
+    received: Received = asyncio.Queue()
+
+    async def record(request: web.Request) -> web.Response:
+        await received.put((dict(request.headers), await request.json()))
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post(path, record)
+    async with serving(app) as base:
+        yield base + path, received
 
 
 @contextlib.asynccontextmanager

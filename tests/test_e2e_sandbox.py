@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
 from bot.factory import create_bot, create_dispatcher
 from bot.web import create_web_app
 from core.clock import FrozenClock
 from core.config import Settings
 from core.db import create_engine, create_session_factory
-from sandbox.app import SandboxConfig, free_port, running_sandbox
-from tests.live import TOKEN, Live, SandboxUser, live_system
+from sandbox.app import SandboxConfig, running_sandbox
+from tests.live import TOKEN, Live, SandboxUser, live_system, serving
 
 
 @pytest.fixture
@@ -140,21 +140,17 @@ async def test_webhook_mode_checks_the_secret_on_every_request(
         app = create_web_app(
             dp, bot, webhook_path="/telegram/webhook", webhook_secret="s3cret-token"
         )
-        runner = web.AppRunner(app)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
         try:
-            hook = f"http://127.0.0.1:{port}/telegram/webhook"
-            async with http.post(hook, json={"update_id": 1}) as response:
-                assert response.status == 401, "no secret, no entry"
-            await bot.set_webhook(hook, secret_token="s3cret-token")
+            async with serving(app) as base:
+                hook = f"{base}/telegram/webhook"
+                async with http.post(hook, json={"update_id": 1}) as response:
+                    assert response.status == 401, "no secret, no entry"
+                await bot.set_webhook(hook, secret_token="s3cret-token")
 
-            anna = SandboxUser(http, sandbox.url, 801)
-            await anna.send("/start")
-            [reply] = await anna.replies()
-            assert "Здравствуйте" in reply["text"]
+                anna = SandboxUser(http, sandbox.url, 801)
+                await anna.send("/start")
+                [reply] = await anna.replies()
+                assert "Здравствуйте" in reply["text"]
         finally:
-            await runner.cleanup()
             await bot.session.close()
             await engine.dispose()

@@ -27,9 +27,10 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from aiohttp import ClientSession, FormData, web
+from aiohttp import ClientSession, FormData
 
-from sandbox.app import Sandbox, SandboxConfig, free_port, running_sandbox
+from sandbox.app import Sandbox, SandboxConfig, running_sandbox
+from tests.live import receiving
 
 TOKEN = "7000000001:botapi-test"
 USER = 42
@@ -258,30 +259,15 @@ async def test_forum_topics_in_the_operators_group(
 async def test_webhook_push_with_secret_and_conflict(
     bot: Bot, sandbox: Sandbox, http: ClientSession
 ) -> None:
-    received: asyncio.Queue[tuple[str | None, dict[str, Any]]] = asyncio.Queue()
-
-    async def hook(request: web.Request) -> web.Response:
-        await received.put(
-            (request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json())
-        )
-        return web.Response()
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
+    async with receiving("/hook") as (url, received):
+        await bot.set_webhook(url, secret_token="s3cret")
         with pytest.raises(TelegramConflictError):
             await bot.get_updates()
         await say(http, sandbox, {"text": "через вебхук"})
-        secret, update = await asyncio.wait_for(received.get(), timeout=5)
-        assert secret == "s3cret" and update["message"]["text"] == "через вебхук"
+        headers, update = await asyncio.wait_for(received.get(), timeout=5)
+        assert headers["X-Telegram-Bot-Api-Secret-Token"] == "s3cret"
+        assert update["message"]["text"] == "через вебхук"
         info = await bot.get_webhook_info()
         assert info.url.endswith("/hook")
         await bot.delete_webhook()
         assert await bot.get_updates(timeout=0) == []
-    finally:
-        await runner.cleanup()

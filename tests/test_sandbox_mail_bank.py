@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
 from core.mail import Mailer, SmtpConfig
-from sandbox.app import Sandbox, SandboxConfig, free_port, running_sandbox
+from sandbox.app import Sandbox, SandboxConfig, running_sandbox
+from tests.live import receiving
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -91,20 +92,8 @@ async def test_payment_api_checks_credentials_and_idempotence(
 async def test_hosted_page_with_3ds_saves_the_card_and_notifies(
     sandbox: Sandbox, http: ClientSession
 ) -> None:
-    received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-
-    async def notification(request: web.Request) -> web.Response:
-        await received.put(await request.json())
-        return web.Response()
-
-    app = web.Application()
-    app.router.add_post("/payments/notifications", notification)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    sandbox.bank.notification_url = f"http://127.0.0.1:{port}/payments/notifications"
-    try:
+    async with receiving("/payments/notifications") as (url, received):
+        sandbox.bank.notification_url = url
         _, payment = await create_payment(http, sandbox, "binding-3ds")
         page_url = payment["confirmation"]["confirmation_url"]
         async with http.get(page_url) as response:
@@ -118,7 +107,7 @@ async def test_hosted_page_with_3ds_saves_the_card_and_notifies(
         async with http.post(page_url, data={"step": "3ds", "code": "123456"}) as response:
             assert "Готово" in await response.text()
 
-        note = await asyncio.wait_for(received.get(), timeout=5)
+        _, note = await asyncio.wait_for(received.get(), timeout=5)
         assert note["event"] == "payment.waiting_for_capture"
         card = note["object"]["payment_method"]
         assert (
@@ -136,8 +125,6 @@ async def test_hosted_page_with_3ds_saves_the_card_and_notifies(
         assert cancelled["status"] == "canceled"
         async with http.get(f"{sandbox.url}/v3/payments/{payment['id']}", headers=AUTH) as response:
             assert (await response.json())["status"] == "canceled"
-    finally:
-        await runner.cleanup()
 
 
 async def test_declined_card(sandbox: Sandbox, http: ClientSession) -> None:

@@ -40,63 +40,53 @@ def now() -> int:
     return int(time.time())
 
 
+INLINE_ACTIONS = (
+    "callback_data",
+    "url",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "copy_text",
+    "pay",
+)
+NO_TEXT_BUTTONS = (
+    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+)
+
+
+def _buttons(markup: dict[str, Any], field: str, type_name: str) -> list[Any]:
+    rows = markup[field]
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise bad_request(f'field "{field}" of the {type_name} should be an Array of Arrays')
+    return [button for row in rows for button in row]
+
+
+def _check_inline_button(button: Any) -> None:
+    if not isinstance(button, dict) or not button.get("text"):
+        raise bad_request(NO_TEXT_BUTTONS)
+    if len([k for k in INLINE_ACTIONS if k in button]) != 1:
+        raise bad_request(NO_TEXT_BUTTONS)
+    if "callback_data" in button and not 1 <= len(str(button["callback_data"]).encode()) <= 64:
+        raise bad_request("BUTTON_DATA_INVALID")
+    if "url" in button and not _URL.match(str(button["url"])):
+        raise bad_request(
+            f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL"
+        )
+
+
 def validate_reply_markup(markup: Any) -> None:
     if markup is None:
         return
     if not isinstance(markup, dict):
         raise bad_request("can't parse reply keyboard markup JSON object")
     if "inline_keyboard" in markup:
-        rows = markup["inline_keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise bad_request(
-                'field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays'
-            )
-        for button in (b for row in rows for b in row):
-            if not isinstance(button, dict) or not button.get("text"):
-                raise bad_request(
-                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
-                )
-            actions = [
-                k
-                for k in (
-                    "callback_data",
-                    "url",
-                    "web_app",
-                    "login_url",
-                    "switch_inline_query",
-                    "switch_inline_query_current_chat",
-                    "copy_text",
-                    "pay",
-                )
-                if k in button
-            ]
-            if len(actions) != 1:
-                raise bad_request(
-                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
-                )
-            if "callback_data" in button:
-                size = len(str(button["callback_data"]).encode())
-                if not 1 <= size <= 64:
-                    raise bad_request("BUTTON_DATA_INVALID")
-            if "url" in button and not _URL.match(str(button["url"])):
-                raise bad_request(
-                    f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL"
-                )
+        for button in _buttons(markup, "inline_keyboard", "InlineKeyboardMarkup"):
+            _check_inline_button(button)
     elif "keyboard" in markup:
-        rows = markup["keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise bad_request(
-                'field "keyboard" of the ReplyKeyboardMarkup should be an Array of Arrays'
-            )
-        for button in (b for row in rows for b in row):
-            text = (
-                button
-                if isinstance(button, str)
-                else button.get("text")
-                if isinstance(button, dict)
-                else None
-            )
-            if not text:
+        for button in _buttons(markup, "keyboard", "ReplyKeyboardMarkup"):
+            text = button.get("text") if isinstance(button, dict) else button
+            if not isinstance(text, str) or not text:
                 raise bad_request(
                     "can't parse keyboard button: Keyboard button text must be non-empty"
                 )
@@ -530,21 +520,13 @@ async def edit_message_text(api: BotApi, params: Params) -> Any:
     if "text" not in stored.api:
         raise bad_request("there is no text in the message to edit")
     text, entities = api.text_and_entities(params, "text", MAX_TEXT)
-    markup = params.obj("reply_markup")
-    validate_reply_markup(markup)
-    new_markup = (
-        {"inline_keyboard": markup["inline_keyboard"]}
-        if markup and "inline_keyboard" in markup
-        else None
-    )
+    new_markup = _inline_markup(params)
     if (
         text == stored.api.get("text")
         and entities == stored.api.get("entities", [])
         and new_markup == stored.api.get("reply_markup")
     ):
-        raise bad_request(
-            "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
-        )
+        raise bad_request(NOT_MODIFIED)
     stored.api["text"] = text
     stored.api.pop("entities", None)
     if entities:
@@ -557,19 +539,26 @@ async def edit_message_text(api: BotApi, params: Params) -> Any:
 @method("editMessageReplyMarkup")
 async def edit_message_reply_markup(api: BotApi, params: Params) -> Any:
     _, stored = api.editable(params)
-    markup = params.obj("reply_markup")
-    validate_reply_markup(markup)
-    new_markup = (
-        {"inline_keyboard": markup["inline_keyboard"]}
-        if markup and "inline_keyboard" in markup
-        else None
-    )
+    new_markup = _inline_markup(params)
     if new_markup == stored.api.get("reply_markup"):
-        raise bad_request(
-            "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
-        )
+        raise bad_request(NOT_MODIFIED)
     _set_inline_markup(stored, new_markup)
     return await _edited(api, stored)
+
+
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
+
+
+def _inline_markup(params: Params) -> dict[str, Any] | None:
+    """The inline keyboard an edit asks for (edits cannot set reply keyboards)."""
+    markup = params.obj("reply_markup")
+    validate_reply_markup(markup)
+    if markup and "inline_keyboard" in markup:
+        return {"inline_keyboard": markup["inline_keyboard"]}
+    return None
 
 
 def _set_inline_markup(stored: StoredMessage, markup: dict[str, Any] | None) -> None:
