@@ -1,7 +1,7 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
-from core.accounts.models import User
+from core.accounts.models import Account, ConfirmationCode, Consent, User
 from core.clinics.models import Clinic
 from core.dialog_state import DialogState
 
-__all__ = ["Clinic", "DialogState", "User"]
+__all__ = ["Account", "Clinic", "ConfirmationCode", "Consent", "DialogState", "User"]

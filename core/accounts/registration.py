@@ -1,0 +1,182 @@
+"""Registration, uniqueness and recovery (seeds 000 1.1, 001 step 2, 003).
+
+In Telegram the Telegram account is the login: no password, but every field and check the
+cabinets ask for. One account per phone and per e-mail; a phone or e-mail that belongs to
+another Telegram account is "already registered" and can be moved here by a code sent to the
+account's e-mail (the old Telegram account loses access). Nothing is merged silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.accounts.codes import IssuedCode, Purpose, check_code, issue_code
+from core.accounts.consents import REQUIRED_FOR_REGISTRATION, ConsentKind, current_consents
+from core.accounts.crypto import Vault
+from core.accounts.models import Account, User
+from core.accounts.validation import DocumentType, IdentityDocument, Sex
+from core.errors import DomainError
+
+
+class AlreadyRegistered(DomainError):
+    """The phone or e-mail belongs to another Telegram account's cabinet."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} already registered")
+        self.field = field
+
+
+class MissingConsents(DomainError):
+    def __init__(self, missing: list[ConsentKind]) -> None:
+        super().__init__(", ".join(missing))
+        self.missing = missing
+
+
+class PersonalDataLocked(DomainError):
+    """After the first policy is linked personal data change only through an appeal (seed 000)."""
+
+
+class NotRegistered(DomainError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalData:
+    phone: str
+    email: str
+    surname: str
+    first_name: str
+    patronymic: str | None
+    birth_date: date
+    sex: Sex
+    document: IdentityDocument
+
+
+async def get_account(session: AsyncSession, user: User) -> Account | None:
+    return await session.scalar(select(Account).where(Account.user_id == user.id))
+
+
+async def require_account(session: AsyncSession, user: User) -> Account:
+    account = await get_account(session, user)
+    if account is None:
+        raise NotRegistered("registration is not complete")
+    return account
+
+
+async def _owner_of(
+    session: AsyncSession, *, phone: str | None = None, email: str | None = None
+) -> Account | None:
+    clauses = []
+    if phone is not None:
+        clauses.append(Account.phone == phone)
+    if email is not None:
+        clauses.append(Account.email == email)
+    return await session.scalar(select(Account).where(or_(*clauses)))
+
+
+async def ensure_free(
+    session: AsyncSession, user: User, *, phone: str | None = None, email: str | None = None
+) -> None:
+    """Refuse a phone or e-mail that already belongs to another Telegram user's account."""
+    for field, value in (("phone", phone), ("email", email)):
+        if value is None:
+            continue
+        owner = await _owner_of(session, **{field: value})
+        if owner is not None and owner.user_id != user.id:
+            raise AlreadyRegistered(field)
+
+
+async def register(
+    session: AsyncSession, vault: Vault, user: User, data: PersonalData, *, now: datetime
+) -> Account:
+    """Create the account (or update it while personal data are not locked)."""
+    await ensure_free(session, user, phone=data.phone, email=data.email)
+    consents = await current_consents(session, user.id)
+    missing = [kind for kind in REQUIRED_FOR_REGISTRATION if kind not in consents]
+    if missing:
+        raise MissingConsents(missing)
+    account = await get_account(session, user)
+    if account is None:
+        account = Account(user_id=user.id, registered_at=now)
+        session.add(account)
+    elif account.personal_data_locked_at is not None:
+        raise PersonalDataLocked("personal data are locked")
+    account.phone = data.phone
+    account.email = data.email
+    account.surname = data.surname
+    account.first_name = data.first_name
+    account.patronymic = data.patronymic
+    account.birth_date = data.birth_date
+    account.sex = data.sex.value
+    account.document_type = data.document.type.value
+    account.document_encrypted = vault.encrypt(data.document.number)
+    account.document_digest = document_digest(vault, data.document.type, data.document.number)
+    account.document_mask = data.document.mask
+    await session.commit()
+    return account
+
+
+def document_digest(vault: Vault, kind: DocumentType, number: str) -> str:
+    return vault.digest(f"{kind.value}:{number.replace(' ', '')}")
+
+
+def lock_personal_data(account: Account, now: datetime) -> None:
+    """Called when the first policy is linked (the policies context commits)."""
+    if account.personal_data_locked_at is None:
+        account.personal_data_locked_at = now
+
+
+async def start_recovery(
+    session: AsyncSession,
+    vault: Vault,
+    user: User,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    now: datetime,
+) -> IssuedCode:
+    """A recovery code to the e-mail of the account that owns this phone or e-mail."""
+    owner = await _owner_of(session, phone=phone, email=email)
+    if owner is None:
+        raise NotRegistered("nothing to recover")
+    issued = await issue_code(
+        session, vault, user_id=user.id, purpose=Purpose.RECOVERY, target=owner.email, now=now
+    )
+    await session.commit()
+    return issued
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    account: Account
+    previous_telegram_id: int
+
+
+async def finish_recovery(
+    session: AsyncSession, vault: Vault, user: User, code: str, *, now: datetime
+) -> Recovered:
+    """Move the account to this Telegram user; the previous one loses access.
+
+    A wrong code is counted and committed, so brute force stops after five tries.
+    """
+    try:
+        email = await check_code(
+            session, vault, user_id=user.id, purpose=Purpose.RECOVERY, code=code, now=now
+        )
+    finally:
+        await session.commit()
+    account = await _owner_of(session, email=email)
+    if account is None:
+        raise NotRegistered("the account is gone")
+    previous = await session.get(User, account.user_id)
+    assert previous is not None
+    stale = await get_account(session, user)
+    if stale is not None and stale.id != account.id:
+        raise AlreadyRegistered("telegram")  # this Telegram user has an account of its own
+    account.user_id = user.id
+    await session.commit()
+    return Recovered(account=account, previous_telegram_id=previous.telegram_id)
