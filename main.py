@@ -20,11 +20,13 @@ from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.commands import set_bot_commands
 from bot.factory import create_bot, create_dispatcher
 from bot.i18n import create_i18n
 from bot.web import create_web_app
+from core.accounts.crypto import load_or_create_key
 from core.clock import Clock, ShiftedClock, SystemClock
 from core.config import VAR_DIR, Settings
 from core.db import create_engine, create_session_factory, migrate
@@ -123,6 +125,9 @@ async def run(settings: Settings) -> None:
             sandbox = await stack.enter_async_context(sandbox_running(settings))
             settings.smtp_host, settings.smtp_port = sandbox.config.host, sandbox.config.smtp_port
             settings.payment_provider_url = sandbox.url
+            if settings.data_encryption_key is None:
+                key = load_or_create_key(VAR_DIR / "data-encryption.key")
+                settings.data_encryption_key = SecretStr(key)
             await seed_demo_data(sessions)
             token, api_base = SANDBOX_TOKEN, sandbox.url
         else:

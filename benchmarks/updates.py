@@ -20,8 +20,10 @@ from pathlib import Path
 
 from aiogram import Bot, Dispatcher, F
 from aiogram.types import Message, Update
+from pydantic import SecretStr
 
 from bot.factory import create_dispatcher
+from core.accounts.crypto import generate_key
 from core.clock import SystemClock
 from core.config import Settings
 from core.db import create_engine, create_session_factory, migrate
@@ -97,7 +99,12 @@ async def main(count: int, users: int) -> None:
         engine = create_engine(url)
         sessions = create_session_factory(engine)
         await seed_demo_data(sessions)
-        settings = Settings(_env_file=None, database_url=url, throttle_rate=0)
+        settings = Settings(
+            _env_file=None,
+            database_url=url,
+            throttle_rate=0,
+            data_encryption_key=SecretStr(generate_key()),
+        )
         updates = make_updates(count, users)
         async with Bot("1:bench", session=RecordingSession()) as bot:
             app = create_dispatcher(settings, sessions, SystemClock())

@@ -27,3 +27,40 @@ class DocumentCallback(CallbackData, prefix="doc"):
 
 class ClinicCallback(CallbackData, prefix="cl"):
     id: int
+
+
+class RegistrationAction(StrEnum):
+    START = "start"
+    RESEND = "resend"
+    CHANGE_EMAIL = "email"
+    RECOVER = "recover"
+    OTHER_CONTACT = "other"
+    TEXTS = "texts"
+    CONSENTS_DONE = "done"
+    CONFIRM = "confirm"
+    EDIT = "edit"
+
+
+class RegistrationCallback(CallbackData, prefix="reg"):
+    action: RegistrationAction
+
+
+class ConsentCallback(CallbackData, prefix="cns"):
+    kind: str
+
+
+class EditField(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    NAME = "name"
+    BIRTH_DATE = "birth"
+    SEX = "sex"
+    DOCUMENT = "doc"
+
+
+class EditCallback(CallbackData, prefix="edt"):
+    field: EditField
+
+
+class CancelCallback(CallbackData, prefix="cnl"):
+    confirm: bool

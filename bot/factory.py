@@ -19,9 +19,11 @@ from bot.middlewares.callback_answer import AnswerAfterHandler
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.retry import RetryAfterMiddleware
+from core.accounts.crypto import Vault
 from core.clock import Clock
 from core.config import Settings
 from core.dialog_state import DialogStateStore
+from core.mail import Mailer, MailSender
 
 
 def create_storage(
@@ -44,7 +46,10 @@ def create_dispatcher(
     *,
     storage: BaseStorage | None = None,
     i18n: I18n | None = None,
+    mailer: MailSender | None = None,
 ) -> Dispatcher:
+    if settings.data_encryption_key is None:
+        raise ValueError("DATA_ENCRYPTION_KEY is not set: personal data cannot be stored")
     i18n = i18n or create_i18n(settings.default_locale)
     dp = Dispatcher(
         storage=storage or create_storage(settings, session_factory, clock),
@@ -52,6 +57,8 @@ def create_dispatcher(
         clock=clock,
         session_factory=session_factory,
         i18n=i18n,
+        vault=Vault(settings.data_encryption_key.get_secret_value().encode()),
+        mailer=mailer or Mailer(settings.smtp()),
     )
     # Order matters: the session and the user first, so that i18n can read the saved language.
     dp.update.outer_middleware(DatabaseMiddleware(session_factory, clock, settings.default_locale))

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     sandbox_smtp_port: int = 8025
     sandbox_operators_chat_id: int = -1001000000001
 
+    # Personal data at rest (Fernet key; the sandbox makes one in var/ on its first run)
+    data_encryption_key: SecretStr | None = None
+
     # Mail
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Protocol
 
 import aiosmtplib
 
@@ -17,6 +18,10 @@ class SmtpConfig:
     password: str | None = None
     start_tls: bool = False
     use_tls: bool = False
+
+
+class MailSender(Protocol):
+    async def send(self, to: str, subject: str, text: str) -> None: ...
 
 
 class Mailer:

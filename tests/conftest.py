@@ -14,18 +14,21 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.factory import create_dispatcher
+from core.accounts.crypto import generate_key
 from core.clock import FrozenClock
 from core.config import Settings
 from core.db import Base, create_engine, create_session_factory, upgrade
-from tests.dialog import ChatClient, RecordingSession
+from tests.dialog import ChatClient, RecordingMailer, RecordingSession
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+TEST_KEY = generate_key()
 
 BACKENDS = [
     "sqlite",
@@ -102,7 +105,12 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     # No .env and no throttling: dialog tests type faster than any person.
-    return Settings(_env_file=None, database_url=database_url, throttle_rate=0)
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        throttle_rate=0,
+        data_encryption_key=SecretStr(TEST_KEY),
+    )
 
 
 @pytest.fixture
@@ -117,10 +125,18 @@ async def bot() -> AsyncIterator[Bot]:
 
 
 @pytest.fixture
+def mailbox() -> RecordingMailer:
+    return RecordingMailer()
+
+
+@pytest.fixture
 def dp(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    mailbox: RecordingMailer,
 ) -> Dispatcher:
-    return create_dispatcher(settings, sessions, clock)
+    return create_dispatcher(settings, sessions, clock, mailer=mailbox)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any, get_args
@@ -80,6 +81,24 @@ class RecordingSession(BaseSession):
     ) -> AsyncGenerator[bytes, None]:
         raise NotImplementedError
         yield b""  # pragma: no cover
+
+
+class RecordingMailer:
+    """Keeps the letters instead of sending them (dialog tests; the e2e tests use real SMTP)."""
+
+    def __init__(self) -> None:
+        self.letters: list[tuple[str, str, str]] = []
+
+    async def send(self, to: str, subject: str, text: str) -> None:
+        self.letters.append((to, subject, text))
+
+    def last_code(self, to: str) -> str:
+        for address, _subject, text in reversed(self.letters):
+            if address == to:
+                found = re.search(r"\b\d{6}\b", text)
+                assert found, text
+                return found.group()
+        raise AssertionError(f"no letter to {to}")
 
 
 class ChatClient:

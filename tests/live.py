@@ -145,6 +145,7 @@ async def live_system(
     sessions = create_session_factory(engine)
     config = SandboxConfig(port=0, smtp_port=0, state_dir=state_dir, bot_token=TOKEN)
     async with running_sandbox(config) as sandbox, ClientSession() as http:
+        settings = settings.model_copy(update={"smtp_port": sandbox.config.smtp_port})
         await seed_demo_data(sessions)
         bot = create_bot(settings, token=TOKEN, api_base=sandbox.url)
         dp = create_dispatcher(settings, sessions, clock)

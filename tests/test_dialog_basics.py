@@ -13,6 +13,7 @@ from core.demo import seed_demo_data
 from tests.dialog import BOT_ID, ChatClient
 
 MENU_RU = [
+    "📝 Регистрация",
     "📍 Ближайшие клиники",
     "☎️ Контакты",
     "📄 Документы",
@@ -67,7 +68,7 @@ async def test_language_switch_is_stored_and_survives_telegram_language(
     await chat.tap("🇬🇧 English")
     assert "Language changed." in chat.text
     assert "The cabinet now speaks English." in chat.text
-    assert chat.reply_keyboard[1] == "☎️ Contacts"
+    assert chat.reply_keyboard[2] == "☎️ Contacts"
     assert chat.sent("editMessageReplyMarkup"), "the choice is ticked in place"
 
     await chat.send("/help")  # the Telegram client still says "ru"; the choice wins

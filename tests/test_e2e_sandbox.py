@@ -30,8 +30,8 @@ async def test_start_reaches_the_main_menu(live: Live) -> None:
     assert "Здравствуйте" in reply["text"]
     assert "<b>Демо Страхование</b>" in reply["html"]
     keyboard = [b["text"] for row in reply["reply_keyboard"]["keyboard"] for b in row]
-    assert keyboard[0] == "📍 Ближайшие клиники"
-    assert reply["reply_keyboard"]["keyboard"][0][0]["request_location"] is True
+    assert keyboard[:2] == ["📝 Регистрация", "📍 Ближайшие клиники"]
+    assert reply["reply_keyboard"]["keyboard"][1][0]["request_location"] is True
 
 
 async def test_commands_are_set_per_language(live: Live) -> None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import common, contacts, documents, errors, fallback, language, location
+from bot.handlers import (
+    common,
+    contacts,
+    documents,
+    errors,
+    fallback,
+    language,
+    location,
+    registration,
+)
 
 
 def routers() -> list[Router]:
@@ -13,6 +22,7 @@ def routers() -> list[Router]:
         # Commands that work in every state come first, so no dialog step can swallow them.
         common.create_router(),
         language.create_router(),
+        registration.create_router(),
         contacts.create_router(),
         documents.create_router(),
         location.create_router(),

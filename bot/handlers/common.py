@@ -5,32 +5,43 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards.menu import HELP, main_menu
+from bot.callbacks import CancelCallback
+from bot.keyboards.menu import HELP, confirm_cancel, main_menu
+from bot.keyboards.registration import CANCEL
+from core.accounts.models import Account
 from core.config import Settings
 
+# A dialog with more answers than this asks before /cancel throws them away.
+CONFIRM_CANCEL_AFTER_STEPS = 2
 
-async def start(message: Message, state: FSMContext, settings: Settings) -> None:
-    # Leaving a dialog keeps its draft in the FSM data: the dialog can offer to resume it.
+
+async def start(
+    message: Message, state: FSMContext, settings: Settings, account: Account | None
+) -> None:
+    # Leaving a dialog keeps its draft in the FSM data: the dialog resumes where it stopped.
     await state.set_state(None)
-    await message.answer(
-        _(
-            "Hello! This is the personal cabinet of the insured of <b>{insurer}</b> "
-            "for voluntary medical insurance (DMS).\n\n"
-            "Here you will be able to keep your policies at hand, find a clinic you may visit, "
-            "activate the co-payment program, follow your services and appeals, "
-            "and get a message whenever something changes.\n\n"
-            "Choose a section in the menu below."
-        ).format(insurer=settings.insurer.name),
-        reply_markup=main_menu(),
-    )
+    text = _(
+        "Hello! This is the personal cabinet of the insured of <b>{insurer}</b> "
+        "for voluntary medical insurance (DMS).\n\n"
+        "Here you will be able to keep your policies at hand, find a clinic you may visit, "
+        "activate the co-payment program, follow your services and appeals, "
+        "and get a message whenever something changes.\n\n"
+        "Choose a section in the menu below."
+    ).format(insurer=settings.insurer.name)
+    if account is None:
+        text += "\n\n" + _(
+            "To see your policies, register first («📝 Registration»): it takes about three "
+            "minutes."
+        )
+    await message.answer(text, reply_markup=main_menu(registered=account is not None))
 
 
-async def menu(message: Message, state: FSMContext) -> None:
+async def menu(message: Message, state: FSMContext, account: Account | None) -> None:
     await state.set_state(None)
-    await message.answer(_("Main menu."), reply_markup=main_menu())
+    await message.answer(_("Main menu."), reply_markup=main_menu(registered=account is not None))
 
 
 async def help_(message: Message) -> None:
@@ -48,12 +59,42 @@ async def help_(message: Message) -> None:
     )
 
 
-async def cancel(message: Message, state: FSMContext) -> None:
-    if await state.get_state() is None and not await state.get_data():
-        await message.answer(_("There is nothing to cancel."), reply_markup=main_menu())
+async def cancel(message: Message, state: FSMContext, account: Account | None) -> None:
+    data = await state.get_data()
+    if await state.get_state() is None and not data:
+        await message.answer(
+            _("There is nothing to cancel."), reply_markup=main_menu(registered=account is not None)
+        )
         return
+    if data.get("steps_done", 0) > CONFIRM_CANCEL_AFTER_STEPS:
+        await message.answer(
+            _("Stop and discard what you have entered?"), reply_markup=confirm_cancel()
+        )
+        return
+    await _discard(message, state, account)
+
+
+async def _discard(message: Message, state: FSMContext, account: Account | None) -> None:
     await state.clear()
-    await message.answer(_("Cancelled. Back to the main menu."), reply_markup=main_menu())
+    await message.answer(
+        _("Cancelled. Back to the main menu."),
+        reply_markup=main_menu(registered=account is not None),
+    )
+
+
+async def cancel_answer(
+    query: CallbackQuery,
+    callback_data: CancelCallback,
+    state: FSMContext,
+    account: Account | None,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    if callback_data.confirm:
+        await _discard(query.message, state, account)
+    else:
+        await query.message.answer(_("Let's continue: please answer the question above."))
 
 
 def create_router() -> Router:
@@ -64,4 +105,6 @@ def create_router() -> Router:
     router.message.register(help_, Command("help"))
     router.message.register(help_, F.text == HELP)
     router.message.register(cancel, Command("cancel"))
+    router.message.register(cancel, F.text == CANCEL)
+    router.callback_query.register(cancel_answer, CancelCallback.filter())
     return router

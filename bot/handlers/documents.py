@@ -17,8 +17,8 @@ FILES = {
 }
 
 
-def document_bytes(kind: DocumentKind, language: str) -> tuple[bytes, str]:
-    name = FILES[kind]
+def document_bytes(name: str, language: str) -> tuple[bytes, str]:
+    """A document of `locales/<language>/documents/` and the file name to send it under."""
     path = LOCALES_DIR / language / "documents" / f"{name}.txt"
     return path.read_bytes(), f"{name}_{language}.txt"
 
@@ -28,7 +28,7 @@ async def documents(message: Message) -> None:
 
 
 async def send_document(query: CallbackQuery, callback_data: DocumentCallback, user: User) -> None:
-    content, filename = document_bytes(callback_data.kind, user.language)
+    content, filename = document_bytes(FILES[callback_data.kind], user.language)
     if query.message is not None:
         await query.bot.send_document(  # type: ignore[union-attr]
             query.message.chat.id,

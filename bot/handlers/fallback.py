@@ -9,12 +9,13 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards.menu import main_menu
+from core.accounts.models import Account
 
 
-async def not_understood(message: Message) -> None:
+async def not_understood(message: Message, account: Account | None) -> None:
     await message.answer(
         _("I did not understand that. Please choose a section in the menu."),
-        reply_markup=main_menu(),
+        reply_markup=main_menu(registered=account is not None),
     )
 
 

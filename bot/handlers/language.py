@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import LanguageCallback
 from bot.keyboards.menu import LANGUAGE, language_choice, main_menu
-from core.accounts.models import User
+from core.accounts.models import Account, User
 from core.accounts.users import set_language
 
 
@@ -26,6 +26,7 @@ async def chosen(
     query: CallbackQuery,
     callback_data: LanguageCallback,
     user: User,
+    account: Account | None,
     session: AsyncSession,
     i18n: I18n,
     callback_answer: CallbackAnswer,
@@ -39,7 +40,7 @@ async def chosen(
             await query.bot.send_message(  # type: ignore[union-attr]
                 query.message.chat.id,
                 _("The cabinet now speaks English."),
-                reply_markup=main_menu(),
+                reply_markup=main_menu(registered=account is not None),
             )
 
 

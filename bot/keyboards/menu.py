@@ -7,8 +7,15 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 
-from bot.callbacks import DocumentCallback, DocumentKind, Language, LanguageCallback
+from bot.callbacks import (
+    CancelCallback,
+    DocumentCallback,
+    DocumentKind,
+    Language,
+    LanguageCallback,
+)
 
+REGISTER = __("📝 Registration")
 NEAREST_CLINICS = __("📍 Nearest clinics")
 CONTACTS = __("☎️ Contacts")
 DOCUMENTS = __("📄 Documents")
@@ -18,12 +25,21 @@ HELP = __("❓ Help")
 LANGUAGE_NAMES = {Language.RU: "🇷🇺 Русский", Language.EN: "🇬🇧 English"}
 
 
-def main_menu() -> ReplyKeyboardMarkup:
+def main_menu(*, registered: bool) -> ReplyKeyboardMarkup:
     builder = ReplyKeyboardBuilder()
+    if not registered:
+        builder.row(KeyboardButton(text=str(REGISTER)))
     builder.row(KeyboardButton(text=str(NEAREST_CLINICS), request_location=True))
     builder.row(KeyboardButton(text=str(CONTACTS)), KeyboardButton(text=str(DOCUMENTS)))
     builder.row(KeyboardButton(text=str(LANGUAGE)), KeyboardButton(text=str(HELP)))
     return builder.as_markup(resize_keyboard=True, input_field_placeholder=_("Choose a section"))
+
+
+def confirm_cancel() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, discard"), callback_data=CancelCallback(confirm=True))
+    builder.button(text=_("No, continue"), callback_data=CancelCallback(confirm=False))
+    return builder.as_markup()
 
 
 def language_choice(current: str) -> InlineKeyboardMarkup:

@@ -10,6 +10,7 @@ from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.accounts.registration import get_account
 from core.accounts.users import TelegramProfile, touch_user
 from core.clock import Clock
 
@@ -38,8 +39,11 @@ class DatabaseMiddleware(BaseMiddleware):
                     username=sender.username,
                     language_code=sender.language_code,
                 )
-                data["user"] = await touch_user(
+                user = data["user"] = await touch_user(
                     session, profile, now=self._clock.now(), default_language=self._default_locale
                 )
+                data["account"] = await get_account(session, user)
                 await session.commit()
+            else:
+                data["account"] = None
             return await handler(event, data)

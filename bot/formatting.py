@@ -1,0 +1,26 @@
+"""Dates, money and contacts shown in the user's locale (Babel)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time
+
+DATE_PATTERNS = {"ru": "dd.MM.yyyy", "en": "d MMM yyyy"}
+
+
+def format_date(value: date, locale: str) -> str:
+    return babel_format_date(value, DATE_PATTERNS.get(locale, "dd.MM.yyyy"), locale=locale)
+
+
+def format_clock(value: datetime, locale: str) -> str:
+    """Hours and minutes in Moscow time, where the insurer's desk works."""
+    return format_time(value.astimezone(ZoneInfo("Europe/Moscow")), "HH:mm", locale=locale)
+
+
+def mask_email(email: str) -> str:
+    """`anna.ivanova@example.org` -> `a***@example.org`: enough to recognise, not to read."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"

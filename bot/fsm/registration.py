@@ -1,0 +1,104 @@
+"""The registration dialog: its states and its typed draft."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from pydantic import BaseModel
+
+DRAFT_KEY = "registration"
+
+
+class Registration(StatesGroup):
+    phone = State()
+    email = State()
+    email_code = State()
+    surname = State()
+    first_name = State()
+    patronymic = State()
+    birth_date = State()
+    sex = State()
+    document_type = State()
+    document_number = State()
+    consents = State()
+    summary = State()
+    recovery_code = State()
+
+
+# The order of the steps: "Back" goes to the previous one.
+ORDER = [
+    Registration.phone,
+    Registration.email,
+    Registration.surname,
+    Registration.first_name,
+    Registration.patronymic,
+    Registration.birth_date,
+    Registration.sex,
+    Registration.document_type,
+    Registration.document_number,
+    Registration.consents,
+    Registration.summary,
+]
+# Where a sub-step goes back to.
+BACK = {Registration.email_code: Registration.email, Registration.recovery_code: Registration.phone}
+STEP_NUMBER = {
+    Registration.phone: 1,
+    Registration.email: 2,
+    Registration.email_code: 2,
+    Registration.surname: 3,
+    Registration.first_name: 3,
+    Registration.patronymic: 3,
+    Registration.birth_date: 4,
+    Registration.sex: 5,
+    Registration.document_type: 6,
+    Registration.document_number: 6,
+    Registration.consents: 7,
+    Registration.summary: 8,
+}
+TOTAL_STEPS = 8
+
+
+class RegistrationDraft(BaseModel):
+    """What was entered so far. The passport number is kept only encrypted (a Fernet token)."""
+
+    phone: str | None = None
+    email: str | None = None
+    email_confirmed: bool = False
+    surname: str | None = None
+    first_name: str | None = None
+    patronymic: str | None = None
+    no_patronymic: bool = False
+    birth_date: date | None = None
+    sex: str | None = None
+    document_type: str | None = None
+    document_token: str | None = None
+    document_mask: str | None = None
+    editing: bool = False  # came from the summary: return there after the step
+
+    @property
+    def steps_done(self) -> int:
+        return sum(
+            bool(value)
+            for value in (
+                self.phone,
+                self.email_confirmed,
+                self.surname,
+                self.first_name,
+                self.patronymic or self.no_patronymic,
+                self.birth_date,
+                self.sex,
+                self.document_token,
+            )
+        )
+
+
+async def load_draft(state: FSMContext) -> RegistrationDraft:
+    return RegistrationDraft.model_validate((await state.get_data()).get(DRAFT_KEY) or {})
+
+
+async def save_draft(state: FSMContext, draft: RegistrationDraft) -> None:
+    await state.update_data(
+        {DRAFT_KEY: draft.model_dump(mode="json"), "steps_done": draft.steps_done}
+    )

@@ -1,0 +1,899 @@
+"""Registration (seeds 000 1.1, 001 step 2, 003): one question at a time, Back and Cancel on
+every step, bad input answered with what is expected and an example, nothing entered lost."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
+from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardMarkup
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import (
+    ConsentCallback,
+    EditCallback,
+    EditField,
+    RegistrationAction,
+    RegistrationCallback,
+)
+from bot.formatting import format_clock, format_date, mask_email
+from bot.fsm.registration import (
+    BACK as BACK_TO,
+)
+from bot.fsm.registration import (
+    ORDER,
+    STEP_NUMBER,
+    TOTAL_STEPS,
+    Registration,
+    RegistrationDraft,
+    load_draft,
+    save_draft,
+)
+from bot.handlers.documents import document_bytes
+from bot.keyboards.menu import REGISTER, main_menu
+from bot.keyboards.registration import (
+    BACK,
+    FEMALE,
+    FOREIGN_PASSPORT,
+    MALE,
+    NO_PATRONYMIC,
+    RU_PASSPORT,
+    consents_keyboard,
+    edit_fields_keyboard,
+    inline,
+    step_keyboard,
+    summary_keyboard,
+)
+from core.accounts.codes import (
+    CodeBlocked,
+    CodeExpired,
+    CodeProblem,
+    NoCode,
+    Purpose,
+    ResendTooSoon,
+    WrongCode,
+    check_code,
+    issue_code,
+)
+from core.accounts.consents import ConsentKind, current_consents, give_consent
+from core.accounts.crypto import Vault
+from core.accounts.models import Account, User
+from core.accounts.registration import (
+    AlreadyRegistered,
+    MissingConsents,
+    NotRegistered,
+    PersonalData,
+    ensure_free,
+    finish_recovery,
+    register,
+    start_recovery,
+)
+from core.accounts.validation import (
+    DocumentType,
+    IdentityDocument,
+    InvalidInput,
+    Problem,
+    Sex,
+    format_phone,
+    normalize_email,
+    normalize_name,
+    parse_birth_date,
+    parse_document,
+    parse_phone,
+)
+from core.clock import Clock
+from core.mail import MailSender
+
+log = logging.getLogger(__name__)
+
+
+# --- what each step asks ------------------------------------------------------------------
+def _step_header(step: State) -> str:
+    return _("Step {number} of {total}.").format(number=STEP_NUMBER[step], total=TOTAL_STEPS)
+
+
+def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> str:
+    if problem is Problem.DOCUMENT_INVALID:
+        if draft is not None and draft.document_type == DocumentType.FOREIGN_PASSPORT:
+            return _("A foreign passport has 2 + 7 digits, for example 75 1234567.")
+        return _(
+            "A Russian passport has a 4-digit series and a 6-digit number, for example 45 06 123456."
+        )
+    return {
+        Problem.PHONE_INVALID: _(
+            "That does not look like a phone number. Type it like +7 916 123-45-67 "
+            "or share it with the button below."
+        ),
+        Problem.PHONE_NOT_MOBILE: _(
+            "This is not a mobile number. We need a mobile one, for example +7 916 123-45-67."
+        ),
+        Problem.EMAIL_INVALID: _(
+            "That does not look like an e-mail address. Example: anna.ivanova@example.org"
+        ),
+        Problem.NAME_INVALID: _(
+            "Please use only letters, a hyphen, a space or an apostrophe, as in your passport. "
+            "Example: Иванова-Петрова"
+        ),
+        Problem.NAME_MIXED_SCRIPTS: _(
+            "Please write it in one alphabet, Cyrillic or Latin, as in your passport."
+        ),
+        Problem.NAME_TOO_LONG: _("That is too long: at most 60 characters."),
+        Problem.DATE_INVALID: _(
+            "We could not read the date. Examples: 15.01.1985, 1985-01-15, 15 января 1985."
+        ),
+        Problem.DATE_FUTURE: _("That date is in the future. Please check it."),
+        Problem.DATE_TOO_OLD: _("Please check the year: that is more than 120 years ago."),
+        Problem.UNDERAGE: _(
+            "Only adults (18 and over) register themselves. A child's policy is added by a "
+            "parent after registration."
+        ),
+    }[problem]
+
+
+def _prompt(step: State, draft: RegistrationDraft) -> tuple[str, ReplyKeyboardMarkup]:
+    header = _step_header(step)
+    if step == Registration.phone:
+        text = _(
+            "Your mobile phone number. Tap «Share my phone» below, or type it, "
+            "for example +7 916 123-45-67."
+        )
+        return f"{header} {text}", step_keyboard(share_phone=True, back=False)
+    if step == Registration.email:
+        text = _("Your e-mail: we will send a 6-digit confirmation code to it.")
+        return f"{header} {text}", step_keyboard()
+    if step == Registration.surname:
+        text = _("Your surname, as in your passport.")
+        return f"{header} {text}", step_keyboard()
+    if step == Registration.first_name:
+        return _("Your first name, as in your passport."), step_keyboard()
+    if step == Registration.patronymic:
+        text = _("Your patronymic, as in your passport. If you have none, tap «No patronymic».")
+        return text, step_keyboard(str(NO_PATRONYMIC))
+    if step == Registration.birth_date:
+        text = _("Your date of birth, for example 15.01.1985.")
+        return f"{header} {text}", step_keyboard()
+    if step == Registration.sex:
+        text = _("Your sex.")
+        return f"{header} {text}", step_keyboard(str(FEMALE), str(MALE))
+    if step == Registration.document_type:
+        text = _(
+            "Your identity document. A birth certificate cannot be used by the policy holder: "
+            "children are added later, with their policies."
+        )
+        return f"{header} {text}", step_keyboard(str(RU_PASSPORT), str(FOREIGN_PASSPORT))
+    if step == Registration.document_number:
+        if draft.document_type == DocumentType.FOREIGN_PASSPORT:
+            text = _(
+                "Series and number of your foreign passport: 2 + 7 digits, for example 75 1234567."
+            )
+        else:
+            text = _("Series and number of your passport: 4 + 6 digits, for example 45 06 123456.")
+        return text, step_keyboard()
+    raise AssertionError(f"no prompt for {step.state}")
+
+
+async def ask(
+    message: Message, state: FSMContext, step: State, session: AsyncSession, user: User
+) -> None:
+    """Move to `step` and ask its question."""
+    await state.set_state(step)
+    draft = await load_draft(state)
+    if step == Registration.consents:
+        await _ask_consents(message, session, user)
+    elif step == Registration.summary:
+        await message.answer(_("Please check your data:"), reply_markup=step_keyboard())
+        await message.answer(summary_text(draft, user.language), reply_markup=summary_keyboard())
+    else:
+        text, keyboard = _prompt(step, draft)
+        await message.answer(text, reply_markup=keyboard)
+
+
+async def _ask_consents(message: Message, session: AsyncSession, user: User) -> None:
+    given = set(await current_consents(session, user.id))
+    header = _step_header(Registration.consents)
+    text = _(
+        "Consents. Registration needs all three; tap each to give it:\n"
+        "• personal data processing: your name, birth date, passport, phone and e-mail are used "
+        "to identify you under your insurance contract (Federal Law 152-FZ);\n"
+        "• health data processing: the services you receive and your diagnoses, to show them "
+        "to you and handle your appeals;\n"
+        "• the user agreement of the cabinet.\n"
+        "The full texts come as documents with «Full texts»."
+    )
+    await message.answer(f"{header} {text}", reply_markup=consents_keyboard(given))
+
+
+def summary_text(draft: RegistrationDraft, locale: str) -> str:
+    sex = {Sex.FEMALE.value: _("female"), Sex.MALE.value: _("male")}.get(draft.sex or "", "—")
+    document = {
+        DocumentType.RU_PASSPORT.value: _("Russian passport"),
+        DocumentType.FOREIGN_PASSPORT.value: _("Foreign passport"),
+    }.get(draft.document_type or "", "—")
+    birth = format_date(draft.birth_date, locale) if draft.birth_date else "—"
+    return _(
+        "<b>Phone:</b> {phone}\n<b>E-mail:</b> {email}\n<b>Full name:</b> {name}\n"
+        "<b>Date of birth:</b> {birth}\n<b>Sex:</b> {sex}\n<b>Document:</b> {document} {mask}"
+    ).format(
+        phone=format_phone(draft.phone) if draft.phone else "—",
+        email=draft.email or "—",
+        name=" ".join(p for p in (draft.surname, draft.first_name, draft.patronymic) if p),
+        birth=birth,
+        sex=sex,
+        document=document,
+        mask=draft.document_mask or "",
+    )
+
+
+async def advance(
+    message: Message,
+    state: FSMContext,
+    draft: RegistrationDraft,
+    session: AsyncSession,
+    user: User,
+    *,
+    after: State,
+) -> None:
+    """Save the draft and ask the next question (or the summary when editing one field)."""
+    following = ORDER[ORDER.index(after) + 1]
+    if draft.editing and following not in (Registration.first_name, Registration.patronymic):
+        following = Registration.summary
+        if after == Registration.document_type:
+            following = Registration.document_number
+    await save_draft(state, draft)
+    await ask(message, state, following, session, user)
+
+
+# --- entering the dialog ------------------------------------------------------------------
+async def begin(
+    message: Message, state: FSMContext, session: AsyncSession, user: User, account: Account | None
+) -> None:
+    if account is not None:
+        await message.answer(
+            _("You are registered already."), reply_markup=main_menu(registered=True)
+        )
+        return
+    draft = await load_draft(state)
+    await message.answer(
+        _(
+            "Registration takes about three minutes. Have your passport at hand. "
+            "Everything you enter is kept, even if you stop halfway."
+        )
+    )
+    await ask(message, state, _first_missing(draft), session, user)
+
+
+def _first_missing(draft: RegistrationDraft) -> State:
+    checks = [
+        (Registration.phone, draft.phone),
+        (Registration.email, draft.email_confirmed),
+        (Registration.surname, draft.surname),
+        (Registration.first_name, draft.first_name),
+        (Registration.patronymic, draft.patronymic or draft.no_patronymic),
+        (Registration.birth_date, draft.birth_date),
+        (Registration.sex, draft.sex),
+        (Registration.document_type, draft.document_type),
+        (Registration.document_number, draft.document_token),
+    ]
+    return next((step for step, done in checks if not done), Registration.consents)
+
+
+async def back(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
+    current = await state.get_state()
+    step = next(s for s in [*ORDER, *BACK_TO] if s.state == current)
+    previous = BACK_TO[step] if step in BACK_TO else ORDER[max(ORDER.index(step) - 1, 0)]
+    await ask(message, state, previous, session, user)
+
+
+# --- phone --------------------------------------------------------------------------------
+async def phone_contact(
+    message: Message, state: FSMContext, session: AsyncSession, user: User
+) -> None:
+    contact = message.contact
+    assert contact is not None and message.from_user is not None
+    if contact.user_id != message.from_user.id:
+        await message.answer(
+            _(
+                "This is someone else's contact. Please share your own number with the "
+                "«Share my phone» button."
+            )
+        )
+        return
+    await _take_phone(message, state, session, user, contact.phone_number)
+
+
+async def phone_text(
+    message: Message, state: FSMContext, session: AsyncSession, user: User
+) -> None:
+    try:
+        typed = parse_phone(message.text or "")
+    except InvalidInput as error:
+        await message.answer(problem_text(error.problem))
+        return
+    await message.answer(
+        _(
+            "To confirm that {phone} is yours, tap «Share my phone»: Telegram sends the number "
+            "of your account, and we use it."
+        ).format(phone=format_phone(typed)),
+        reply_markup=step_keyboard(share_phone=True, back=False),
+    )
+
+
+async def _take_phone(
+    message: Message, state: FSMContext, session: AsyncSession, user: User, raw: str
+) -> None:
+    try:
+        phone = parse_phone(raw if raw.startswith("+") else f"+{raw}")
+    except InvalidInput as error:
+        await message.answer(problem_text(error.problem))
+        return
+    draft = await load_draft(state)
+    draft.phone = phone
+    await save_draft(state, draft)
+    try:
+        await ensure_free(session, user, phone=phone)
+    except AlreadyRegistered:
+        await _offer_recovery(message)
+        return
+    await advance(message, state, draft, session, user, after=Registration.phone)
+
+
+async def _offer_recovery(message: Message) -> None:
+    await message.answer(
+        _(
+            "A user with these contacts is already registered. If it is you, restore access: "
+            "we will send a code to the e-mail of that account, and the cabinet will move to "
+            "this Telegram account."
+        ),
+        reply_markup=inline(
+            (_("Restore access"), RegistrationAction.RECOVER),
+            (_("Use other contacts"), RegistrationAction.OTHER_CONTACT),
+        ),
+    )
+
+
+# --- e-mail and its code --------------------------------------------------------------------
+async def email_text(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    vault: Vault,
+    mailer: MailSender,
+    clock: Clock,
+) -> None:
+    try:
+        email = normalize_email(message.text or "")
+    except InvalidInput as error:
+        await message.answer(problem_text(error.problem))
+        return
+    draft = await load_draft(state)
+    draft.email, draft.email_confirmed = email, False
+    await save_draft(state, draft)
+    try:
+        await ensure_free(session, user, email=email)
+    except AlreadyRegistered:
+        await _offer_recovery(message)
+        return
+    await _send_code(message, state, session, user, vault, mailer, clock, email)
+
+
+async def _send_code(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    vault: Vault,
+    mailer: MailSender,
+    clock: Clock,
+    email: str,
+) -> None:
+    try:
+        issued = await issue_code(
+            session, vault, user_id=user.id, purpose=Purpose.EMAIL, target=email, now=clock.now()
+        )
+    except ResendTooSoon as error:
+        await message.answer(
+            _("You can ask for a new code in {seconds} s.").format(seconds=error.seconds)
+        )
+        return
+    except CodeBlocked as error:
+        await message.answer(_blocked_text(error, user))
+        return
+    if not await _mail_code(mailer, email, issued.code, purpose=Purpose.EMAIL):
+        await session.rollback()
+        await message.answer(
+            _("We could not send the e-mail right now. Please try again in a minute.")
+        )
+        return
+    await session.commit()
+    await state.set_state(Registration.email_code)
+    await message.answer(
+        _(
+            "We sent a 6-digit code to {email}. Type it here; it is valid for 10 minutes. "
+            "No e-mail? Check the spam folder."
+        ).format(email=mask_email(email)),
+        reply_markup=inline(
+            (_("Send the code again"), RegistrationAction.RESEND),
+            (_("Change the e-mail"), RegistrationAction.CHANGE_EMAIL),
+        ),
+    )
+
+
+async def _mail_code(mailer: MailSender, email: str, code: str, *, purpose: Purpose) -> bool:
+    if purpose is Purpose.EMAIL:
+        subject = _("Your confirmation code")
+        body = _(
+            "Your code to confirm the e-mail in the insured person's cabinet: {code}\n"
+            "It is valid for 10 minutes. If you did not ask for it, ignore this letter."
+        )
+    else:
+        subject = _("Restoring access to your cabinet")
+        body = _(
+            "Your code to move your cabinet to a new Telegram account: {code}\n"
+            "It is valid for 10 minutes. If you did not ask for it, do not give it to anyone "
+            "and call the insurer."
+        )
+    try:
+        await mailer.send(email, subject, body.format(code=code))
+    except Exception:
+        log.exception("could not send a %s code", purpose.value)
+        return False
+    return True
+
+
+def _blocked_text(error: CodeBlocked, user: User) -> str:
+    return _(
+        "Too many wrong codes. For your safety you can ask for a new code after {time} (Moscow time)."
+    ).format(time=format_clock(error.until, user.language))
+
+
+def _code_problem_text(error: CodeProblem, user: User) -> str:
+    if isinstance(error, WrongCode):
+        return _("Wrong code. Tries left: {count}.").format(count=error.tries_left)
+    if isinstance(error, CodeExpired):
+        return _("The code has expired. Tap «Send the code again» for a new one.")
+    if isinstance(error, CodeBlocked):
+        return _blocked_text(error, user)
+    assert isinstance(error, NoCode)
+    return _("There is no code to check. Tap «Send the code again».")
+
+
+async def email_code(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    vault: Vault,
+    clock: Clock,
+) -> None:
+    typed = "".join(ch for ch in message.text or "" if ch.isdigit())
+    if len(typed) != 6:
+        await message.answer(_("The code is 6 digits from the e-mail, for example 123456."))
+        return
+    try:
+        await check_code(
+            session, vault, user_id=user.id, purpose=Purpose.EMAIL, code=typed, now=clock.now()
+        )
+    except CodeProblem as error:
+        await session.commit()  # a wrong try counts
+        await message.answer(_code_problem_text(error, user))
+        return
+    await session.commit()
+    draft = await load_draft(state)
+    draft.email_confirmed = True
+    await message.answer(_("E-mail confirmed ✅"))
+    await advance(message, state, draft, session, user, after=Registration.email)
+
+
+async def code_action(
+    query: CallbackQuery,
+    callback_data: RegistrationCallback,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    vault: Vault,
+    mailer: MailSender,
+    clock: Clock,
+) -> None:
+    assert isinstance(query.message, Message)
+    draft = await load_draft(state)
+    if callback_data.action is RegistrationAction.RESEND and draft.email:
+        await _send_code(query.message, state, session, user, vault, mailer, clock, draft.email)
+    else:
+        await ask(query.message, state, Registration.email, session, user)
+
+
+# --- recovery -----------------------------------------------------------------------------
+async def recover(
+    query: CallbackQuery,
+    callback_data: RegistrationCallback,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    vault: Vault,
+    mailer: MailSender,
+    clock: Clock,
+) -> None:
+    assert isinstance(query.message, Message)
+    draft = await load_draft(state)
+    current = await state.get_state()
+    if callback_data.action is RegistrationAction.OTHER_CONTACT:
+        step = Registration.email if current == Registration.email.state else Registration.phone
+        await ask(query.message, state, step, session, user)
+        return
+    by_email = current == Registration.email.state
+    try:
+        issued = await start_recovery(
+            session,
+            vault,
+            user,
+            phone=None if by_email else draft.phone,
+            email=draft.email if by_email else None,
+            now=clock.now(),
+        )
+    except ResendTooSoon as error:
+        await query.message.answer(
+            _("You can ask for a new code in {seconds} s.").format(seconds=error.seconds)
+        )
+        return
+    except CodeBlocked as error:
+        await query.message.answer(_blocked_text(error, user))
+        return
+    except NotRegistered:
+        await ask(query.message, state, Registration.phone, session, user)
+        return
+    if not await _mail_code(mailer, issued.target, issued.code, purpose=Purpose.RECOVERY):
+        await query.message.answer(
+            _("We could not send the e-mail right now. Please try again in a minute.")
+        )
+        return
+    await state.set_state(Registration.recovery_code)
+    await query.message.answer(
+        _(
+            "We sent a code to the e-mail of that account ({email}). Type it here to move the "
+            "cabinet to this Telegram account."
+        ).format(email=mask_email(issued.target)),
+        reply_markup=step_keyboard(),
+    )
+
+
+async def recovery_code(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    vault: Vault,
+    clock: Clock,
+    bot: Bot,
+) -> None:
+    typed = "".join(ch for ch in message.text or "" if ch.isdigit())
+    if len(typed) != 6:
+        await message.answer(_("The code is 6 digits from the e-mail, for example 123456."))
+        return
+    try:
+        recovered = await finish_recovery(session, vault, user, typed, now=clock.now())
+    except CodeProblem as error:
+        await message.answer(_code_problem_text(error, user))
+        return
+    except AlreadyRegistered:
+        await message.answer(_("This Telegram account already has a cabinet of its own."))
+        return
+    await state.clear()
+    await message.answer(
+        _("Access restored: your cabinet is now in this Telegram account."),
+        reply_markup=main_menu(registered=True),
+    )
+    try:
+        await bot.send_message(
+            recovered.previous_telegram_id,
+            _(
+                "Your insurance cabinet has been moved to another Telegram account after a code "
+                "sent to your e-mail was entered. If it was not you, call the insurer at once."
+            ),
+        )
+    except TelegramAPIError:
+        log.warning("could not tell the previous Telegram account about the recovery")
+
+
+# --- names, birth date, sex, document ------------------------------------------------------
+async def name_part(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
+    current = await state.get_state()
+    draft = await load_draft(state)
+    try:
+        value = normalize_name(message.text or "")
+    except InvalidInput as error:
+        await message.answer(problem_text(error.problem))
+        return
+    if current == Registration.surname.state:
+        draft.surname, step = value, Registration.surname
+    elif current == Registration.first_name.state:
+        draft.first_name, step = value, Registration.first_name
+    else:
+        draft.patronymic, draft.no_patronymic, step = value, False, Registration.patronymic
+    await advance(message, state, draft, session, user, after=step)
+
+
+async def no_patronymic(
+    message: Message, state: FSMContext, session: AsyncSession, user: User
+) -> None:
+    draft = await load_draft(state)
+    draft.patronymic, draft.no_patronymic = None, True
+    await advance(message, state, draft, session, user, after=Registration.patronymic)
+
+
+async def birth_date(
+    message: Message, state: FSMContext, session: AsyncSession, user: User, clock: Clock
+) -> None:
+    try:
+        born = parse_birth_date(message.text or "", clock.now().date())
+    except InvalidInput as error:
+        await message.answer(problem_text(error.problem))
+        return
+    draft = await load_draft(state)
+    draft.birth_date = born
+    await advance(message, state, draft, session, user, after=Registration.birth_date)
+
+
+async def sex(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
+    chosen = {str(FEMALE): Sex.FEMALE, str(MALE): Sex.MALE}.get(message.text or "")
+    if chosen is None:
+        await message.answer(_("Please choose with the buttons below."))
+        return
+    draft = await load_draft(state)
+    draft.sex = chosen.value
+    await advance(message, state, draft, session, user, after=Registration.sex)
+
+
+async def document_type(
+    message: Message, state: FSMContext, session: AsyncSession, user: User
+) -> None:
+    chosen = {
+        str(RU_PASSPORT): DocumentType.RU_PASSPORT,
+        str(FOREIGN_PASSPORT): DocumentType.FOREIGN_PASSPORT,
+    }.get(message.text or "")
+    if chosen is None:
+        await message.answer(
+            _(
+                "Please choose with the buttons below: a Russian or a foreign passport. "
+                "A birth certificate cannot be used by the policy holder."
+            )
+        )
+        return
+    draft = await load_draft(state)
+    if draft.document_type != chosen.value:
+        draft.document_token = draft.document_mask = None
+    draft.document_type = chosen.value
+    await advance(message, state, draft, session, user, after=Registration.document_type)
+
+
+async def document_number(
+    message: Message, state: FSMContext, session: AsyncSession, user: User, vault: Vault, bot: Bot
+) -> None:
+    draft = await load_draft(state)
+    try:
+        document = parse_document(DocumentType(draft.document_type), message.text or "")
+    except InvalidInput as error:
+        await message.answer(problem_text(error.problem, draft))
+        return
+    draft.document_token = vault.encrypt(document.number)
+    draft.document_mask = document.mask
+    # The passport number should not stay readable in the chat history either.
+    try:
+        await bot.delete_message(message.chat.id, message.message_id)
+    except TelegramAPIError:
+        log.info("could not delete the message with a document number")
+    await message.answer(_("Saved: {mask}").format(mask=document.mask))
+    await advance(message, state, draft, session, user, after=Registration.document_number)
+
+
+# --- consents, summary, confirmation -----------------------------------------------------------
+async def consent(
+    query: CallbackQuery,
+    callback_data: ConsentCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    await give_consent(session, user.id, ConsentKind(callback_data.kind), clock.now())
+    given = set(await current_consents(session, user.id))
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=consents_keyboard(given))
+
+
+async def consent_texts(query: CallbackQuery, user: User, bot: Bot) -> None:
+    assert query.message is not None
+    for name in ("personal_data_policy", "health_data_consent", "user_agreement"):
+        content, filename = document_bytes(name, user.language)
+        await bot.send_document(
+            query.message.chat.id, BufferedInputFile(content, filename=filename)
+        )
+
+
+async def consents_done(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    callback_answer: CallbackAnswer,
+) -> None:
+    assert isinstance(query.message, Message)
+    given = await current_consents(session, user.id)
+    if len(given) < len(ConsentKind):
+        callback_answer.text = _("Please give all three consents: registration needs them.")
+        callback_answer.show_alert = True
+        return
+    draft = await load_draft(state)
+    await save_draft(state, draft)
+    await ask(query.message, state, Registration.summary, session, user)
+
+
+async def edit(query: CallbackQuery) -> None:
+    if isinstance(query.message, Message):
+        await query.message.answer(
+            _("What do you want to change?"), reply_markup=edit_fields_keyboard()
+        )
+
+
+EDIT_STEPS = {
+    EditField.PHONE: Registration.phone,
+    EditField.EMAIL: Registration.email,
+    EditField.NAME: Registration.surname,
+    EditField.BIRTH_DATE: Registration.birth_date,
+    EditField.SEX: Registration.sex,
+    EditField.DOCUMENT: Registration.document_type,
+}
+
+
+async def edit_field(
+    query: CallbackQuery,
+    callback_data: EditCallback,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+) -> None:
+    assert isinstance(query.message, Message)
+    draft = await load_draft(state)
+    draft.editing = True
+    await save_draft(state, draft)
+    await ask(query.message, state, EDIT_STEPS[callback_data.field], session, user)
+
+
+async def confirm(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    vault: Vault,
+    clock: Clock,
+) -> None:
+    assert isinstance(query.message, Message)
+    draft = await load_draft(state)
+    missing = _first_missing(draft)
+    if missing != Registration.consents:
+        await ask(query.message, state, missing, session, user)
+        return
+    assert draft.phone and draft.email and draft.surname and draft.first_name
+    assert draft.birth_date and draft.sex and draft.document_type and draft.document_token
+    data = PersonalData(
+        phone=draft.phone,
+        email=draft.email,
+        surname=draft.surname,
+        first_name=draft.first_name,
+        patronymic=draft.patronymic,
+        birth_date=draft.birth_date,
+        sex=Sex(draft.sex),
+        document=IdentityDocument(
+            type=DocumentType(draft.document_type),
+            number=vault.decrypt(draft.document_token),
+            mask=draft.document_mask or "",
+        ),
+    )
+    try:
+        await register(session, vault, user, data, now=clock.now())
+    except AlreadyRegistered:
+        await _offer_recovery(query.message)
+        return
+    except MissingConsents:
+        await ask(query.message, state, Registration.consents, session, user)
+        return
+    await state.clear()
+    await query.message.answer(
+        _(
+            "Registration is complete ✅ Welcome, {name}! Next: add your policy — its number is "
+            "on the policy or the card the insurer gave you."
+        ).format(name=draft.first_name),
+        reply_markup=main_menu(registered=True),
+    )
+
+
+async def other_input(
+    message: Message, state: FSMContext, session: AsyncSession, user: User
+) -> None:
+    """A sticker, photo, voice or location where an answer is expected: ask again."""
+    current = await state.get_state()
+    if current == Registration.phone.state:
+        await message.answer(
+            _("Please share your phone with the «Share my phone» button, or type it.")
+        )
+        return
+    if current in (Registration.consents.state, Registration.summary.state):
+        await message.answer(_("Please use the buttons of the message above."))
+        return
+    step = next(s for s in Registration.__states__ if s.state == current)
+    if step in (Registration.email_code, Registration.recovery_code):
+        await message.answer(_("The code is 6 digits from the e-mail, for example 123456."))
+        return
+    await message.answer(_("Please answer in text."))
+    await ask(message, state, step, session, user)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(begin, Command("register"))
+    router.message.register(begin, F.text == REGISTER)
+    router.callback_query.register(
+        begin_from_button, RegistrationCallback.filter(F.action == RegistrationAction.START)
+    )
+    in_dialog = StateFilter(Registration)
+    router.message.register(back, in_dialog, F.text == BACK)
+    router.message.register(phone_contact, Registration.phone, F.contact)
+    router.message.register(phone_text, Registration.phone, F.text)
+    router.message.register(email_text, Registration.email, F.text)
+    router.message.register(email_code, Registration.email_code, F.text)
+    router.message.register(recovery_code, Registration.recovery_code, F.text)
+    router.message.register(no_patronymic, Registration.patronymic, F.text == NO_PATRONYMIC)
+    router.message.register(
+        name_part,
+        StateFilter(Registration.surname, Registration.first_name, Registration.patronymic),
+        F.text,
+    )
+    router.message.register(birth_date, Registration.birth_date, F.text)
+    router.message.register(sex, Registration.sex, F.text)
+    router.message.register(document_type, Registration.document_type, F.text)
+    router.message.register(document_number, Registration.document_number, F.text)
+    router.message.register(other_input, in_dialog)
+
+    actions = RegistrationCallback.filter
+    router.callback_query.register(
+        code_action,
+        Registration.email_code,
+        actions(F.action.in_({RegistrationAction.RESEND, RegistrationAction.CHANGE_EMAIL})),
+    )
+    router.callback_query.register(
+        recover,
+        StateFilter(Registration.phone, Registration.email),
+        actions(F.action.in_({RegistrationAction.RECOVER, RegistrationAction.OTHER_CONTACT})),
+    )
+    router.callback_query.register(consent, Registration.consents, ConsentCallback.filter())
+    router.callback_query.register(
+        consent_texts, Registration.consents, actions(F.action == RegistrationAction.TEXTS)
+    )
+    router.callback_query.register(
+        consents_done, Registration.consents, actions(F.action == RegistrationAction.CONSENTS_DONE)
+    )
+    router.callback_query.register(
+        edit, Registration.summary, actions(F.action == RegistrationAction.EDIT)
+    )
+    router.callback_query.register(edit_field, Registration.summary, EditCallback.filter())
+    router.callback_query.register(
+        confirm, Registration.summary, actions(F.action == RegistrationAction.CONFIRM)
+    )
+    return router
+
+
+async def begin_from_button(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+) -> None:
+    if isinstance(query.message, Message):
+        await begin(query.message, state, session, user, account)

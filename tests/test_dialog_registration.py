@@ -1,0 +1,340 @@
+"""Registration driven as a person would: every step, every refusal, both languages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import StorageKey
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.accounts.models import Account, Consent, User
+from core.clock import FrozenClock
+from tests.dialog import BOT_ID, ChatClient, RecordingMailer
+
+PHONE = "+79161234567"
+EMAIL = "anna.ivanova@example.org"
+
+
+async def register_until_consents(chat: ChatClient, mailbox: RecordingMailer) -> None:
+    await chat.send("/start")
+    await chat.tap("📝 Регистрация")
+    assert "Шаг 1 из 8" in chat.text
+    await chat.share_contact(PHONE)
+    assert "Шаг 2 из 8" in chat.text
+    await chat.send("Anna.Ivanova@Example.org")
+    assert "a***@example.org" in chat.text
+    await chat.send(mailbox.last_code(EMAIL))
+    assert "Почта подтверждена" in chat.text and "Шаг 3 из 8" in chat.text
+    await chat.send("иванова")
+    await chat.send("анна")
+    await chat.tap("Нет отчества")
+    assert "Шаг 4 из 8" in chat.text
+    await chat.send("15 января 1985")
+    await chat.tap("Женский")
+    await chat.tap("Паспорт РФ")
+    await chat.send("45 06 987654")
+    assert "Сохранено: 45 ** ****54" in chat.text
+    assert "Шаг 7 из 8" in chat.text
+
+
+async def test_full_registration(
+    chat: ChatClient,
+    mailbox: RecordingMailer,
+    sessions: async_sessionmaker[AsyncSession],
+    dp: Dispatcher,
+) -> None:
+    await register_until_consents(chat, mailbox)
+    assert chat.sent("deleteMessage"), "the passport number does not stay in the chat"
+
+    await chat.tap("Продолжить ➡️")
+    assert "все три согласия" in chat.text, "no summary without the consents"
+    await chat.tap("📄 Полные тексты")
+    assert len(chat.sent("sendDocument")) == 3
+    for title in (
+        "☐ Обработка персональных данных",
+        "☐ Обработка сведений о здоровье",
+        "☐ Пользовательское соглашение",
+    ):
+        await chat.tap(title)
+    assert chat.inline_buttons[:3] == [
+        "✅ Обработка персональных данных",
+        "✅ Обработка сведений о здоровье",
+        "✅ Пользовательское соглашение",
+    ]
+    await chat.tap("Продолжить ➡️")
+    assert "Проверьте, пожалуйста, данные" in chat.text
+    assert (
+        "Иванова Анна" in chat.text
+        and "15.01.1985" in chat.text
+        and "+7 916 123-45-67" in chat.text
+    )
+    assert "45 ** ****54" in chat.text and "987654" not in chat.text
+
+    await chat.tap("✅ Подтвердить")
+    assert "Регистрация завершена" in chat.text
+    assert "📝 Регистрация" not in chat.reply_keyboard
+
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None
+        assert (account.full_name, account.email, account.phone) == ("Иванова Анна", EMAIL, PHONE)
+        assert account.patronymic is None and account.sex == "female"
+        consents = (await session.scalars(select(Consent))).all()
+        assert {(c.kind, c.version) for c in consents} == {
+            ("personal_data", "2026-11"),
+            ("health_data", "2026-11"),
+            ("user_agreement", "2026-11"),
+        }
+        raw = " ".join(
+            str(v) for v in (await session.execute(text("SELECT * FROM accounts"))).one()
+        )
+        assert "987654" not in raw
+    key = StorageKey(bot_id=BOT_ID, chat_id=chat.chat.id, user_id=chat.user.id)
+    assert await dp.storage.get_data(key) == {}, "the draft is gone after registration"
+
+
+async def test_back_edit_and_the_summary(chat: ChatClient, mailbox: RecordingMailer) -> None:
+    await register_until_consents(chat, mailbox)
+    await chat.send("⬅️ Назад")
+    assert "Серия и номер паспорта" in chat.text
+    await chat.send("⬅️ Назад")
+    assert "Документ, удостоверяющий личность" in chat.text
+    await chat.tap("Заграничный паспорт")
+    await chat.send("75 1234567")
+    for title in (
+        "☐ Обработка персональных данных",
+        "☐ Обработка сведений о здоровье",
+        "☐ Пользовательское соглашение",
+    ):
+        await chat.tap(title)
+    await chat.tap("Продолжить ➡️")
+    assert "Заграничный паспорт 75 *****67" in chat.text
+
+    await chat.tap("✏️ Изменить поле")
+    await chat.tap("ФИО")
+    await chat.send("Петрова")
+    await chat.send("Анна")
+    await chat.send("Сергеевна")
+    assert "Петрова Анна Сергеевна" in chat.text, "after an edit the summary comes back"
+    await chat.tap("✅ Подтвердить")
+    assert "Регистрация завершена" in chat.text
+
+
+async def test_someone_elses_contact_is_refused(chat: ChatClient) -> None:
+    await chat.send("/register")
+    await chat.share_contact(PHONE, own=False)
+    assert "чужой контакт" in chat.text
+
+
+async def test_typed_phone_is_checked_then_confirmed_by_the_contact(chat: ChatClient) -> None:
+    await chat.send("/register")
+    await chat.send("12345")
+    assert "не похоже на номер телефона" in chat.text
+    await chat.send("+7 495 123-45-67")
+    assert "не мобильный" in chat.text
+    await chat.send("8 (916) 123-45-67")
+    assert "+7 916 123-45-67" in chat.text and "Поделиться номером" in chat.text
+    await chat.share_contact("79161234567")
+    assert "Шаг 2 из 8" in chat.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [("anna@", "не похоже на адрес"), ("🙂", "не похоже на адрес")],
+)
+async def test_bad_email(chat: ChatClient, typed: str, answer: str) -> None:
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send(typed)
+    assert answer in chat.text
+
+
+async def test_code_refusals_each_have_their_message(
+    chat: ChatClient, mailbox: RecordingMailer, clock: FrozenClock
+) -> None:
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send(EMAIL)
+    code = mailbox.last_code(EMAIL)
+    wrong = "000000" if code != "000000" else "111111"
+
+    await chat.send("12")
+    assert "6 цифр" in chat.text
+    await chat.tap("Отправить код ещё раз")
+    assert "через 60 с" in chat.text
+    await chat.send(wrong)
+    assert "Осталось попыток: 4" in chat.text
+
+    clock.advance(timedelta(minutes=11))
+    await chat.send(code)
+    assert "Срок действия кода истёк" in chat.text
+    await chat.tap("Отправить код ещё раз")
+    fresh = mailbox.last_code(EMAIL)
+    for _ in range(5):
+        await chat.send("000000" if fresh != "000000" else "111111")
+    assert "Слишком много неверных кодов" in chat.text and "по Москве" in chat.text
+    await chat.send(fresh)
+    assert "Слишком много неверных кодов" in chat.text, (
+        "even the right code waits for the cool-down"
+    )
+    clock.advance(timedelta(minutes=30))
+    await chat.tap("Отправить код ещё раз")
+    await chat.send(mailbox.last_code(EMAIL))
+    assert "Почта подтверждена" in chat.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        ("Ivan Иван", "одним алфавитом"),
+        ("Ива1н", "только буквы"),
+    ],
+)
+async def test_bad_names(
+    chat: ChatClient, mailbox: RecordingMailer, typed: str, answer: str
+) -> None:
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send(EMAIL)
+    await chat.send(mailbox.last_code(EMAIL))
+    await chat.send(typed)
+    assert answer in chat.text
+    await chat.send_sticker()
+    assert "ответьте текстом" in chat.text and "фамилия" in chat.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        ("31.02.1990", "Не удалось распознать дату"),
+        ("22.11.2026", "ещё не наступила"),
+        ("01.01.1900", "больше 120 лет"),
+        ("22.11.2008", "только совершеннолетние"),
+    ],
+)
+async def test_bad_birth_dates(
+    chat: ChatClient, mailbox: RecordingMailer, typed: str, answer: str
+) -> None:
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send(EMAIL)
+    await chat.send(mailbox.last_code(EMAIL))
+    await chat.send("Иванова")
+    await chat.send("Анна")
+    await chat.send("Сергеевна")
+    await chat.send(typed)
+    assert answer in chat.text
+
+
+async def test_bad_document_and_type(chat: ChatClient, mailbox: RecordingMailer) -> None:
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send(EMAIL)
+    await chat.send(mailbox.last_code(EMAIL))
+    for answer in ("Иванова", "Анна", "Сергеевна", "15.01.1985"):
+        await chat.send(answer)
+    await chat.send("не знаю")
+    assert "выберите кнопкой" in chat.text
+    await chat.tap("Женский")
+    await chat.send("Свидетельство о рождении")
+    assert "Свидетельство о рождении не подходит" in chat.text
+    await chat.tap("Паспорт РФ")
+    await chat.send("4506 12345")
+    assert "серия из 4 цифр и номер из 6 цифр" in chat.text
+
+
+async def test_cancel_asks_after_two_steps_and_discards(
+    chat: ChatClient, mailbox: RecordingMailer, dp: Dispatcher
+) -> None:
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send("✖️ Отмена")
+    assert "Действие отменено" in chat.text, "one step done: no question asked"
+
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send(EMAIL)
+    await chat.send(mailbox.last_code(EMAIL))
+    await chat.send("Иванова")
+    await chat.send("/cancel")
+    assert "Прервать и удалить" in chat.text
+    await chat.tap("Нет, продолжить")
+    assert "Продолжаем" in chat.text
+    await chat.send("Анна")
+    assert "отчество" in chat.text, "the dialog goes on where it was"
+    await chat.send("/cancel")
+    await chat.tap("Да, удалить")
+    assert "Действие отменено" in chat.text
+    key = StorageKey(bot_id=BOT_ID, chat_id=chat.chat.id, user_id=chat.user.id)
+    assert await dp.storage.get_data(key) == {}
+
+
+async def test_menu_keeps_the_draft_and_registration_resumes(
+    chat: ChatClient, mailbox: RecordingMailer
+) -> None:
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send(EMAIL)
+    await chat.send(mailbox.last_code(EMAIL))
+    await chat.send("Иванова")
+    await chat.send("/menu")
+    await chat.tap("📝 Регистрация")
+    assert "Ваше имя" in chat.text, "resumes at the first missing answer"
+
+
+async def test_already_registered_phone_offers_recovery_by_email(
+    dp: Dispatcher,
+    bot: Bot,
+    chat: ChatClient,
+    mailbox: RecordingMailer,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await register_until_consents(chat, mailbox)
+    for title in (
+        "☐ Обработка персональных данных",
+        "☐ Обработка сведений о здоровье",
+        "☐ Пользовательское соглашение",
+    ):
+        await chat.tap(title)
+    await chat.tap("Продолжить ➡️")
+    await chat.tap("✅ Подтвердить")
+
+    new_phone = ChatClient(dp, bot, user_id=3003, first_name="Анна")
+    await new_phone.send("/register")
+    await new_phone.share_contact(PHONE)
+    assert "уже зарегистрирован" in new_phone.text
+    await new_phone.tap("Восстановить доступ")
+    assert "a***@example.org" in new_phone.text
+    await new_phone.send(mailbox.last_code(EMAIL))
+    assert "Доступ восстановлен" in new_phone.text
+    [notice] = [c for c in new_phone.sent("sendMessage") if c.chat_id == chat.user.id]  # type: ignore[attr-defined]
+    assert "перенесён в другой аккаунт" in notice.text  # type: ignore[attr-defined]
+
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+        owner = await session.get(User, account.user_id) if account else None
+    assert owner is not None and owner.telegram_id == 3003
+
+
+async def test_registration_speaks_english(
+    dp: Dispatcher, bot: Bot, mailbox: RecordingMailer
+) -> None:
+    chat = ChatClient(dp, bot, user_id=4004, first_name="John", language_code="en")
+    await chat.send("/start")
+    await chat.tap("📝 Registration")
+    assert "Step 1 of 8" in chat.text
+    await chat.share_contact(PHONE)
+    await chat.send(EMAIL)
+    assert "We sent a 6-digit code" in chat.text
+    await chat.send(mailbox.last_code(EMAIL))
+    await chat.send("Smith")
+    await chat.send("John")
+    await chat.tap("No patronymic")
+    await chat.send("1985-01-15")
+    await chat.tap("Male")
+    await chat.tap("Foreign passport")
+    await chat.send("75 1234567")
+    assert "Step 7 of 8" in chat.text and "☐ Personal data processing" in chat.inline_buttons
