@@ -8,7 +8,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,12 +33,22 @@ def create_storage(
 ) -> BaseStorage:
     """Redis when REDIS_URL is set (several workers), otherwise the application database."""
     if settings.redis_url:
-        from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
-
         return RedisStorage.from_url(
             settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
         )
     return DatabaseStorage(DialogStateStore(session_factory, clock))
+
+
+def create_isolation(storage: BaseStorage) -> BaseEventIsolation:
+    """One update at a time per user and chat.
+
+    aiogram handles polled updates as concurrent tasks and isolates nothing by default, so a
+    quick second message could be read in the state before the first one's answer. With Redis
+    the lock is shared by every worker process.
+    """
+    if isinstance(storage, RedisStorage):
+        return storage.create_isolation()
+    return SimpleEventIsolation()
 
 
 def create_dispatcher(
@@ -51,8 +63,10 @@ def create_dispatcher(
     if settings.data_encryption_key is None:
         raise ValueError("DATA_ENCRYPTION_KEY is not set: personal data cannot be stored")
     i18n = i18n or create_i18n(settings.default_locale)
+    storage = storage or create_storage(settings, session_factory, clock)
     dp = Dispatcher(
-        storage=storage or create_storage(settings, session_factory, clock),
+        storage=storage,
+        events_isolation=create_isolation(storage),
         settings=settings,
         clock=clock,
         session_factory=session_factory,

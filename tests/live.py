@@ -48,6 +48,21 @@ class SandboxUser:
         self.last_id = sent["message_id"]
         return self.last_id
 
+    async def share_contact(self, phone: str) -> int:
+        sent = await self._post("/messages", {"contact": {"phone_number": phone}})
+        self.last_id = sent["message_id"]
+        return self.last_id
+
+    async def mail(self, to: str, within: float = 10) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            async with self.http.get(f"{self.base}/sandbox/api/mail", params={"to": to}) as r:
+                letters = (await r.json())["messages"]
+            if letters:
+                return letters
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no mail to {to}")
+
     async def share_location(self, latitude: float, longitude: float) -> int:
         sent = await self._post(
             "/messages", {"location": {"latitude": latitude, "longitude": longitude}}
@@ -77,6 +92,14 @@ class SandboxUser:
                 return found
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out; the bot said: {[m.get('text') for m in found]}")
+
+    async def callback_answer_count_at_least(self, count: int, within: float = 10) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            history = await self.history(after=10**9, wait=0.2)
+            if len(history["callback_answers"]) >= count:
+                return
+        raise AssertionError("the taps were not answered")
 
     async def callback_answer(self, text: str, within: float = 10) -> dict[str, Any]:
         deadline = time.monotonic() + within
