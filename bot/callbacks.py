@@ -64,3 +64,17 @@ class EditCallback(CallbackData, prefix="edt"):
 
 class CancelCallback(CallbackData, prefix="cnl"):
     confirm: bool
+
+
+class ProfileAction(StrEnum):
+    EDIT = "edit"
+    NOTIFICATIONS = "notify"
+    CONSENTS = "consents"
+    DELETE = "delete"
+    DELETE_CONFIRMED = "delete_yes"
+    TOGGLE_REMINDERS = "reminders"
+    TOGGLE_NEWS = "news"
+
+
+class ProfileCallback(CallbackData, prefix="prf"):
+    action: ProfileAction

@@ -8,6 +8,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from pydantic import BaseModel
 
+from core.accounts.models import Account
+
 DRAFT_KEY = "registration"
 
 
@@ -102,3 +104,35 @@ async def save_draft(state: FSMContext, draft: RegistrationDraft) -> None:
     await state.update_data(
         {DRAFT_KEY: draft.model_dump(mode="json"), "steps_done": draft.steps_done}
     )
+
+
+def draft_from_account(account: Account) -> RegistrationDraft:
+    """The account as a draft, to change it through the same steps (until it is locked)."""
+    return RegistrationDraft(
+        phone=account.phone,
+        email=account.email,
+        email_confirmed=True,
+        surname=account.surname,
+        first_name=account.first_name,
+        patronymic=account.patronymic,
+        no_patronymic=account.patronymic is None,
+        birth_date=account.birth_date,
+        sex=account.sex,
+        document_type=account.document_type,
+        document_token=account.document_encrypted,
+        document_mask=account.document_mask,
+        editing=True,
+    )
+
+
+def missing_items(draft: RegistrationDraft) -> list[str]:
+    """What registration still needs, as field keys (the bot names them in the user's language)."""
+    checks = {
+        "phone": draft.phone,
+        "email": draft.email_confirmed,
+        "name": draft.surname and draft.first_name and (draft.patronymic or draft.no_patronymic),
+        "birth_date": draft.birth_date,
+        "sex": draft.sex,
+        "document": draft.document_token,
+    }
+    return [name for name, done in checks.items() if not done]

@@ -12,6 +12,7 @@ from bot.handlers import (
     fallback,
     language,
     location,
+    profile,
     registration,
 )
 
@@ -23,6 +24,7 @@ def routers() -> list[Router]:
         common.create_router(),
         language.create_router(),
         registration.create_router(),
+        profile.create_router(),
         contacts.create_router(),
         documents.create_router(),
         location.create_router(),

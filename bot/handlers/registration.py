@@ -69,6 +69,7 @@ from core.accounts.registration import (
     MissingConsents,
     NotRegistered,
     PersonalData,
+    PersonalDataLocked,
     ensure_free,
     finish_recovery,
     register,
@@ -769,6 +770,7 @@ async def confirm(
     state: FSMContext,
     session: AsyncSession,
     user: User,
+    account: Account | None,
     vault: Vault,
     clock: Clock,
 ) -> None:
@@ -802,7 +804,19 @@ async def confirm(
     except MissingConsents:
         await ask(query.message, state, Registration.consents, session, user)
         return
+    except PersonalDataLocked:
+        await state.clear()
+        await query.message.answer(
+            _("Personal data cannot be changed in the bot after the first policy is added."),
+            reply_markup=main_menu(registered=True),
+        )
+        return
     await state.clear()
+    if account is not None:
+        await query.message.answer(
+            _("Your data are saved ✅"), reply_markup=main_menu(registered=True)
+        )
+        return
     await query.message.answer(
         _(
             "Registration is complete ✅ Welcome, {name}! Next: add your policy — its number is "

@@ -16,6 +16,7 @@ from bot.callbacks import (
 )
 
 REGISTER = __("📝 Registration")
+PROFILE = __("👤 Profile")
 NEAREST_CLINICS = __("📍 Nearest clinics")
 CONTACTS = __("☎️ Contacts")
 DOCUMENTS = __("📄 Documents")
@@ -27,8 +28,7 @@ LANGUAGE_NAMES = {Language.RU: "🇷🇺 Русский", Language.EN: "🇬🇧
 
 def main_menu(*, registered: bool) -> ReplyKeyboardMarkup:
     builder = ReplyKeyboardBuilder()
-    if not registered:
-        builder.row(KeyboardButton(text=str(REGISTER)))
+    builder.row(KeyboardButton(text=str(PROFILE if registered else REGISTER)))
     builder.row(KeyboardButton(text=str(NEAREST_CLINICS), request_location=True))
     builder.row(KeyboardButton(text=str(CONTACTS)), KeyboardButton(text=str(DOCUMENTS)))
     builder.row(KeyboardButton(text=str(LANGUAGE)), KeyboardButton(text=str(HELP)))

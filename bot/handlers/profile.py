@@ -1,0 +1,232 @@
+"""The profile: data (read-only after the first policy, seed 000 2.2), language, notifications,
+consents with their dates, and deleting the account."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import Language, ProfileAction, ProfileCallback, RegistrationAction
+from bot.formatting import format_date
+from bot.fsm.registration import (
+    Registration,
+    draft_from_account,
+    load_draft,
+    missing_items,
+    save_draft,
+)
+from bot.handlers.registration import ask, summary_text
+from bot.keyboards.menu import LANGUAGE_NAMES, PROFILE, main_menu
+from bot.keyboards.registration import consent_title, inline
+from core.accounts.consents import ConsentKind, current_consents
+from core.accounts.models import Account, User
+from core.accounts.profile import Optional, delete_account, is_locked, toggle_notifications
+from core.clock import Clock
+from core.config import Settings
+
+
+def _button(builder: InlineKeyboardBuilder, text: str, action: ProfileAction) -> None:
+    builder.button(text=text, callback_data=ProfileCallback(action=action))
+
+
+def profile_keyboard(account: Account) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if not is_locked(account):
+        _button(builder, _("✏️ Change my data"), ProfileAction.EDIT)
+    _button(builder, _("🔔 Notifications"), ProfileAction.NOTIFICATIONS)
+    _button(builder, _("📜 Consents"), ProfileAction.CONSENTS)
+    _button(builder, _("🗑 Delete my account"), ProfileAction.DELETE)
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def _on_off(value: bool) -> str:
+    return _("on") if value else _("off")
+
+
+def profile_text(account: Account, user: User) -> str:
+    lines = [
+        _("<b>Profile</b>"),
+        summary_text(draft_from_account(account), user.language),
+        _("<b>Language:</b> {language}").format(language=LANGUAGE_NAMES[Language(user.language)]),
+        _("<b>Reminders:</b> {reminders}; <b>news:</b> {news}").format(
+            reminders=_on_off(account.notify_reminders), news=_on_off(account.notify_news)
+        ),
+    ]
+    if is_locked(account):
+        lines.append(
+            _(
+                "Your personal data are locked since your first policy was added: the insurer "
+                "changes them on request, with documents (an appeal «change of personal data»)."
+            )
+        )
+    return "\n\n".join(lines)
+
+
+def _missing_text(keys: list[str]) -> str:
+    names = {
+        "phone": _("phone"),
+        "email": _("confirmed e-mail"),
+        "name": _("full name"),
+        "birth_date": _("date of birth"),
+        "sex": _("sex"),
+        "document": _("identity document"),
+    }
+    return ", ".join(names[key] for key in keys) or _("consents and confirmation")
+
+
+async def tell_registration_is_missing(message: Message, state: FSMContext) -> None:
+    """Sections that need an account say what is missing and lead back to registration."""
+    draft = await load_draft(state)
+    await message.answer(
+        _(
+            "This section opens after registration: until your data are filled in, policies "
+            "are not shown. Still missing: {missing}."
+        ).format(missing=_missing_text(missing_items(draft))),
+        reply_markup=inline((_("Continue registration"), RegistrationAction.START)),
+    )
+
+
+async def show(message: Message, state: FSMContext, user: User, account: Account | None) -> None:
+    if account is None:
+        await tell_registration_is_missing(message, state)
+        return
+    await message.answer(profile_text(account, user), reply_markup=profile_keyboard(account))
+
+
+async def edit(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    settings: Settings,
+) -> None:
+    if not isinstance(query.message, Message) or account is None:
+        return
+    if is_locked(account):
+        await query.message.answer(
+            _(
+                "Personal data cannot be changed in the bot after the first policy is added. "
+                "Call the insurer at {phone}: the data are changed by an appeal with documents."
+            ).format(phone=settings.insurer.phone_federal)
+        )
+        return
+    await save_draft(state, draft_from_account(account))
+    await ask(query.message, state, Registration.summary, session, user)
+
+
+def notifications_keyboard(account: Account) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    mark = {True: "✅", False: "❌"}
+    _button(
+        builder,
+        f"{mark[account.notify_reminders]} " + _("Reminders"),
+        ProfileAction.TOGGLE_REMINDERS,
+    )
+    _button(builder, f"{mark[account.notify_news]} " + _("News"), ProfileAction.TOGGLE_NEWS)
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def notifications(query: CallbackQuery, account: Account | None) -> None:
+    if not isinstance(query.message, Message) or account is None:
+        return
+    await query.message.answer(
+        _(
+            "Notifications. Reminders (visits, expiring policies and cards) and news can be "
+            "turned off. Messages about debts, charges and payments always come."
+        ),
+        reply_markup=notifications_keyboard(account),
+    )
+
+
+async def toggle(
+    query: CallbackQuery,
+    callback_data: ProfileCallback,
+    session: AsyncSession,
+    user: User,
+) -> None:
+    kind = (
+        Optional.REMINDERS
+        if callback_data.action is ProfileAction.TOGGLE_REMINDERS
+        else Optional.NEWS
+    )
+    account = await toggle_notifications(session, user, kind)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=notifications_keyboard(account))
+
+
+async def consents(query: CallbackQuery, session: AsyncSession, user: User) -> None:
+    if not isinstance(query.message, Message):
+        return
+    given = await current_consents(session, user.id)
+    lines = [_("<b>Your consents</b>")]
+    for kind in ConsentKind:
+        consent = given.get(kind)
+        if consent is None:
+            status = _("not given")
+        else:
+            status = _("version {version}, given {date}").format(
+                version=consent.version, date=format_date(consent.accepted_at.date(), user.language)
+            )
+        lines.append(f"• {consent_title(kind)}: {status}")
+    lines.append(_("To withdraw a consent, delete the account: the data are then erased."))
+    await query.message.answer("\n".join(lines))
+
+
+async def ask_delete(query: CallbackQuery) -> None:
+    if not isinstance(query.message, Message):
+        return
+    builder = InlineKeyboardBuilder()
+    _button(builder, _("Yes, delete my account"), ProfileAction.DELETE_CONFIRMED)
+    await query.message.answer(
+        _(
+            "Delete the account? Your personal data will be erased and the consents withdrawn. "
+            "Your policies stay valid with the insurer; you can register again at any time. "
+            "If you do not want to delete it, just ignore this message."
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def delete(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+) -> None:
+    if not isinstance(query.message, Message) or account is None:
+        return
+    await delete_account(session, user, now=clock.now())
+    await state.clear()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(
+        _("Your account has been deleted and your personal data erased."),
+        reply_markup=main_menu(registered=False),
+    )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(show, Command("profile"))
+    router.message.register(show, F.text == PROFILE)
+    actions = ProfileCallback.filter
+    router.callback_query.register(edit, actions(F.action == ProfileAction.EDIT))
+    router.callback_query.register(notifications, actions(F.action == ProfileAction.NOTIFICATIONS))
+    router.callback_query.register(
+        toggle,
+        actions(F.action.in_({ProfileAction.TOGGLE_REMINDERS, ProfileAction.TOGGLE_NEWS})),
+    )
+    router.callback_query.register(consents, actions(F.action == ProfileAction.CONSENTS))
+    router.callback_query.register(ask_delete, actions(F.action == ProfileAction.DELETE))
+    router.callback_query.register(delete, actions(F.action == ProfileAction.DELETE_CONFIRMED))
+    return router

@@ -1,0 +1,150 @@
+"""The profile: what it shows, notifications, consents, editing until locked, deletion."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.accounts.consents import ConsentKind, give_consent
+from core.accounts.crypto import Vault
+from core.accounts.models import Account, Consent
+from core.accounts.registration import PersonalData, lock_personal_data, register
+from core.accounts.users import TelegramProfile, touch_user
+from core.accounts.validation import DocumentType, Sex, parse_document
+from core.clock import FrozenClock
+from core.config import Settings
+from tests.dialog import ChatClient, RecordingMailer
+
+
+@pytest.fixture
+async def registered(
+    chat: ChatClient,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+) -> Account:
+    assert settings.data_encryption_key is not None
+    vault = Vault(settings.data_encryption_key.get_secret_value().encode())
+    async with sessions() as session:
+        user = await touch_user(
+            session,
+            TelegramProfile(chat.user.id, "Анна", language_code="ru"),
+            now=clock.now(),
+            default_language="ru",
+        )
+        for kind in ConsentKind:
+            await give_consent(session, user.id, kind, clock.now())
+        data = PersonalData(
+            phone="+79161234567",
+            email="anna@example.org",
+            surname="Иванова",
+            first_name="Анна",
+            patronymic="Сергеевна",
+            birth_date=date(1985, 1, 15),
+            sex=Sex.FEMALE,
+            document=parse_document(DocumentType.RU_PASSPORT, "4506 987654"),
+        )
+        return await register(session, vault, user, data, now=clock.now())
+
+
+async def test_profile_shows_masked_data_language_and_notifications(
+    chat: ChatClient, registered: Account
+) -> None:
+    await chat.send("/start")
+    assert "👤 Профиль" in chat.reply_keyboard and "📝 Регистрация" not in chat.reply_keyboard
+    await chat.tap("👤 Профиль")
+    assert "Иванова Анна Сергеевна" in chat.text
+    assert "45 ** ****54" in chat.text and "987654" not in chat.text
+    assert "🇷🇺 Русский" in chat.text and "Напоминания:</b> вкл." in chat.text
+    assert chat.inline_buttons == [
+        "✏️ Изменить данные",
+        "🔔 Уведомления",
+        "📜 Согласия",
+        "🗑 Удалить учётную запись",
+    ]
+
+
+async def test_notifications_toggle_but_money_messages_stay(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat.send("/profile")
+    await chat.tap("🔔 Уведомления")
+    assert "о долгах, списаниях и платежах приходят всегда" in chat.text
+    await chat.tap("✅ Напоминания")
+    assert chat.inline_buttons == ["❌ Напоминания", "✅ Новости"]
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+    assert account is not None and account.notify_reminders is False and account.notify_news is True
+
+
+async def test_consents_are_listed_with_version_and_date(
+    chat: ChatClient, registered: Account
+) -> None:
+    await chat.send("/profile")
+    await chat.tap("📜 Согласия")
+    assert "Обработка персональных данных: версия 2026-11, дано 21.11.2026" in chat.text
+
+
+async def test_edit_goes_through_the_summary_and_saves(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat.send("/profile")
+    await chat.tap("✏️ Изменить данные")
+    assert "Проверьте, пожалуйста, данные" in chat.text
+    await chat.tap("✏️ Изменить поле")
+    await chat.tap("Дата рождения")
+    await chat.send("16.01.1985")
+    assert "16.01.1985" in chat.text
+    await chat.tap("✅ Подтвердить")
+    assert "Данные сохранены" in chat.text
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+    assert account is not None and account.birth_date == date(1985, 1, 16)
+
+
+async def test_after_the_first_policy_the_profile_is_read_only(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None
+        lock_personal_data(account, clock.now())
+        await session.commit()
+    await chat.send("/profile")
+    assert "✏️ Изменить данные" not in chat.inline_buttons
+    assert "заблокированы" in chat.text
+    await chat.callback("prf:edit")  # an old button or a crafted one
+    assert "нельзя изменить в боте" in chat.text
+
+
+async def test_delete_account_erases_personal_data(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat.send("/profile")
+    await chat.tap("🗑 Удалить учётную запись")
+    assert "Удалить учётную запись?" in chat.text
+    await chat.tap("Да, удалить учётную запись")
+    assert "удалена" in chat.text
+    assert "📝 Регистрация" in chat.reply_keyboard
+    async with sessions() as session:
+        assert await session.scalar(select(Account)) is None
+        consents = (await session.scalars(select(Consent))).all()
+    assert consents and all(c.withdrawn_at is not None for c in consents)
+
+
+async def test_profile_before_registration_says_what_is_missing(
+    chat: ChatClient, mailbox: RecordingMailer
+) -> None:
+    await chat.send("/register")
+    await chat.share_contact("+79161234567")
+    await chat.send("/menu")
+    await chat.send("/profile")
+    assert "Ещё не хватает: подтверждённая почта, ФИО, дата рождения, пол, документ" in chat.text
+    await chat.tap("Продолжить регистрацию")
+    assert "Шаг 2 из 8" in chat.text
