@@ -32,11 +32,13 @@ from core.config import VAR_DIR, Settings
 from core.db import create_engine, create_session_factory, migrate
 from core.demo import seed_demo_data
 from core.importers.clinics import import_clinics, read_json_rows
+from core.jobs import scheduled_ticks
 from core.notifications.scheduler import create_scheduler
 from sandbox.app import Sandbox, SandboxConfig
 
 log = logging.getLogger("main")
 SANDBOX_TOKEN = "7000000001:sandbox-token-not-a-secret"
+SANDBOX_OPERATOR_ID = 9001  # the web chat's default "From id" in the operators' group
 
 
 @contextlib.asynccontextmanager
@@ -125,6 +127,10 @@ async def run(settings: Settings) -> None:
             sandbox = await stack.enter_async_context(sandbox_running(settings))
             settings.smtp_host, settings.smtp_port = sandbox.config.host, sandbox.config.smtp_port
             settings.payment_provider_url = sandbox.url
+            settings.operators_chat_id = (
+                settings.operators_chat_id or settings.sandbox_operators_chat_id
+            )
+            settings.operator_ids = settings.operator_ids or [SANDBOX_OPERATOR_ID]
             if settings.data_encryption_key is None:
                 key = load_or_create_key(VAR_DIR / "data-encryption.key")
                 settings.data_encryption_key = SecretStr(key)
@@ -137,7 +143,7 @@ async def run(settings: Settings) -> None:
         stack.push_async_callback(bot.session.close)
         dp = create_dispatcher(settings, sessions, clock, i18n=i18n)
         await set_bot_commands(bot, i18n)
-        scheduler = create_scheduler({})
+        scheduler = create_scheduler(scheduled_ticks(sessions, clock))
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
         if settings.sandbox_mode:

@@ -74,7 +74,24 @@ class ProfileAction(StrEnum):
     DELETE_CONFIRMED = "delete_yes"
     TOGGLE_REMINDERS = "reminders"
     TOGGLE_NEWS = "news"
+    VERIFY = "verify"
 
 
 class ProfileCallback(CallbackData, prefix="prf"):
     action: ProfileAction
+
+
+class IdentityAction(StrEnum):
+    REPLACE = "replace"
+    SUBMIT = "submit"
+
+
+class IdentityCallback(CallbackData, prefix="idn"):
+    action: IdentityAction
+    kind: str = ""
+
+
+class IdentityDecisionCallback(CallbackData, prefix="idd"):
+    check_id: int
+    approve: bool
+    reason: str = ""  # "" on a rejection: ask the operator for the reason

@@ -81,7 +81,7 @@ def create_dispatcher(
     dp.message.outer_middleware(throttling)
     dp.callback_query.outer_middleware(throttling)
     dp.callback_query.middleware(AnswerAfterHandler())
-    dp.include_routers(*routers())
+    dp.include_routers(*routers(settings))
     return dp
 
 

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     # Personal data at rest (Fernet key; the sandbox makes one in var/ on its first run)
     data_encryption_key: SecretStr | None = None
 
+    # Operators (identity checks now; the appeals desk later)
+    operators_chat_id: int | None = None  # a forum supergroup; the sandbox's in sandbox mode
+    operator_ids: list[int] = Field(default_factory=list)  # JSON: OPERATOR_IDS='[111, 222]'
+    identity_files_retention_days: int = 30
+
     # Mail
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025

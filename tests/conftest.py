@@ -7,7 +7,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.factory import create_dispatcher
-from core.accounts.crypto import generate_key
+from core.accounts.consents import ConsentKind, give_consent
+from core.accounts.crypto import Vault, generate_key
+from core.accounts.models import Account
+from core.accounts.registration import PersonalData, register
+from core.accounts.users import TelegramProfile, touch_user
+from core.accounts.validation import DocumentType, Sex, parse_document
 from core.clock import FrozenClock
 from core.config import Settings
 from core.db import Base, create_engine, create_session_factory, upgrade
@@ -29,6 +34,8 @@ POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 TEST_KEY = generate_key()
+OPERATORS_CHAT = -1001000000001
+OPERATOR_ID = 9001
 
 BACKENDS = [
     "sqlite",
@@ -110,6 +117,8 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         throttle_rate=0,
         data_encryption_key=SecretStr(TEST_KEY),
+        operators_chat_id=OPERATORS_CHAT,
+        operator_ids=[OPERATOR_ID],
     )
 
 
@@ -142,3 +151,34 @@ def dp(
 @pytest.fixture
 def chat(dp: Dispatcher, bot: Bot) -> ChatClient:
     return ChatClient(dp, bot)
+
+
+@pytest.fixture
+async def registered(
+    chat: ChatClient,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+) -> Account:
+    assert settings.data_encryption_key is not None
+    vault = Vault(settings.data_encryption_key.get_secret_value().encode())
+    async with sessions() as session:
+        user = await touch_user(
+            session,
+            TelegramProfile(chat.user.id, "Анна", language_code="ru"),
+            now=clock.now(),
+            default_language="ru",
+        )
+        for kind in ConsentKind:
+            await give_consent(session, user.id, kind, clock.now())
+        data = PersonalData(
+            phone="+79161234567",
+            email="anna@example.org",
+            surname="Иванова",
+            first_name="Анна",
+            patronymic="Сергеевна",
+            birth_date=date(1985, 1, 15),
+            sex=Sex.FEMALE,
+            document=parse_document(DocumentType.RU_PASSPORT, "4506 987654"),
+        )
+        return await register(session, vault, user, data, now=clock.now())

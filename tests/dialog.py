@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import mimetypes
 import re
 from collections.abc import AsyncGenerator
 from datetime import datetime
@@ -17,6 +18,8 @@ from aiogram.types import (
     Chat,
     Contact,
     Document,
+    File,
+    ForumTopic,
     InlineKeyboardMarkup,
     Location,
     Message,
@@ -36,6 +39,7 @@ class RecordingSession(BaseSession):
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[TelegramMethod[Any]] = []
+        self.files: dict[str, bytes] = {}  # what people uploaded, by file_id
         self._message_ids = itertools.count(10_000)
 
     async def make_request(
@@ -52,6 +56,12 @@ class RecordingSession(BaseSession):
             return self._message(bot, method)  # type: ignore[return-value]
         if returning is User:
             return User(id=BOT_ID, is_bot=True, first_name="Test bot", username="test_bot")  # type: ignore[return-value]
+        if returning is File:
+            file_id = method.file_id  # type: ignore[attr-defined]
+            return File(file_id=file_id, file_unique_id=file_id, file_path=f"documents/{file_id}")  # type: ignore[return-value]
+        if returning is ForumTopic:
+            thread = next(self._message_ids)
+            return ForumTopic(message_thread_id=thread, name=method.name, icon_color=0)  # type: ignore[attr-defined,return-value]
         raise NotImplementedError(f"RecordingSession cannot answer {method.__api_method__}")
 
     def _message(self, bot: Bot, method: TelegramMethod[Any]) -> Message:
@@ -79,8 +89,8 @@ class RecordingSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        raise NotImplementedError
-        yield b""  # pragma: no cover
+        file_id = url.rsplit("/", 1)[-1]
+        yield self.files[file_id]
 
 
 class RecordingMailer:
@@ -112,13 +122,17 @@ class ChatClient:
         user_id: int = 1001,
         first_name: str = "Анна",
         language_code: str | None = "ru",
+        group_id: int | None = None,
     ) -> None:
         self.dp, self.bot = dp, bot
         self.session: RecordingSession = bot.session  # type: ignore[assignment]
         self.user = User(
             id=user_id, is_bot=False, first_name=first_name, language_code=language_code
         )
-        self.chat = Chat(id=user_id, type="private", first_name=first_name)
+        if group_id is None:
+            self.chat = Chat(id=user_id, type="private", first_name=first_name)
+        else:  # a member of a forum group, e.g. an operator
+            self.chat = Chat(id=group_id, type="supergroup", title="Operators", is_forum=True)
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self.calls: list[TelegramMethod[Any]] = []  # of the last step
@@ -138,15 +152,32 @@ class ChatClient:
     async def share_location(self, latitude: float, longitude: float) -> ChatClient:
         return await self._message(location=Location(latitude=latitude, longitude=longitude))
 
-    async def upload(self, filename: str, *, photo: bool = False) -> ChatClient:
-        """Send a file as Telegram delivers it: an id to fetch later (the bytes stay on its side)."""
+    async def upload(
+        self,
+        filename: str,
+        content: bytes = b"%PDF-1.4 scan",
+        *,
+        photo: bool = False,
+        mime_type: str | None = None,
+        size: int | None = None,
+    ) -> ChatClient:
+        """Send a file as Telegram delivers it: an id the bot downloads through getFile."""
         file_id = f"upload-{next(self._message_ids)}"
+        self.session.files[file_id] = content
+        file_size = len(content) if size is None else size
         if photo:
-            size = PhotoSize(file_id=file_id, file_unique_id=file_id, width=800, height=600)
-            return await self._message(photo=[size])
-        return await self._message(
-            document=Document(file_id=file_id, file_unique_id=file_id, file_name=filename)
+            picture = PhotoSize(
+                file_id=file_id, file_unique_id=file_id, width=800, height=600, file_size=file_size
+            )
+            return await self._message(photo=[picture])
+        document = Document(
+            file_id=file_id,
+            file_unique_id=file_id,
+            file_name=filename,
+            mime_type=mime_type or mimetypes.guess_type(filename)[0],
+            file_size=file_size,
         )
+        return await self._message(document=document)
 
     async def send_sticker(self, emoji: str = "🙂") -> ChatClient:
         sticker = Sticker(

@@ -4,50 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.accounts.consents import ConsentKind, give_consent
-from core.accounts.crypto import Vault
 from core.accounts.models import Account, Consent
-from core.accounts.registration import PersonalData, lock_personal_data, register
-from core.accounts.users import TelegramProfile, touch_user
-from core.accounts.validation import DocumentType, Sex, parse_document
+from core.accounts.registration import lock_personal_data
 from core.clock import FrozenClock
-from core.config import Settings
 from tests.dialog import ChatClient, RecordingMailer
-
-
-@pytest.fixture
-async def registered(
-    chat: ChatClient,
-    sessions: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    clock: FrozenClock,
-) -> Account:
-    assert settings.data_encryption_key is not None
-    vault = Vault(settings.data_encryption_key.get_secret_value().encode())
-    async with sessions() as session:
-        user = await touch_user(
-            session,
-            TelegramProfile(chat.user.id, "Анна", language_code="ru"),
-            now=clock.now(),
-            default_language="ru",
-        )
-        for kind in ConsentKind:
-            await give_consent(session, user.id, kind, clock.now())
-        data = PersonalData(
-            phone="+79161234567",
-            email="anna@example.org",
-            surname="Иванова",
-            first_name="Анна",
-            patronymic="Сергеевна",
-            birth_date=date(1985, 1, 15),
-            sex=Sex.FEMALE,
-            document=parse_document(DocumentType.RU_PASSPORT, "4506 987654"),
-        )
-        return await register(session, vault, user, data, now=clock.now())
 
 
 async def test_profile_shows_masked_data_language_and_notifications(
@@ -62,6 +25,7 @@ async def test_profile_shows_masked_data_language_and_notifications(
     assert chat.inline_buttons == [
         "✏️ Изменить данные",
         "🔔 Уведомления",
+        "🪪 Подтвердить личность",
         "📜 Согласия",
         "🗑 Удалить учётную запись",
     ]

@@ -10,14 +10,17 @@ from bot.handlers import (
     documents,
     errors,
     fallback,
+    identity,
     language,
     location,
+    operators,
     profile,
     registration,
 )
+from core.config import Settings
 
 
-def routers() -> list[Router]:
+def routers(settings: Settings) -> list[Router]:
     """Fresh routers for one dispatcher (a router can belong to one dispatcher only)."""
     return [
         # Commands that work in every state come first, so no dialog step can swallow them.
@@ -25,6 +28,9 @@ def routers() -> list[Router]:
         language.create_router(),
         registration.create_router(),
         profile.create_router(),
+        identity.create_router(),
+        # The operators' group has its own router; private-chat routers never see it.
+        operators.create_router(settings),
         contacts.create_router(),
         documents.create_router(),
         location.create_router(),

@@ -34,6 +34,7 @@ async def contacts(message: Message, settings: Settings) -> None:
 
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
     router.message.register(contacts, Command("contacts"))
     router.message.register(contacts, F.text == CONTACTS)
     return router

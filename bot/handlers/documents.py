@@ -39,6 +39,7 @@ async def send_document(query: CallbackQuery, callback_data: DocumentCallback, u
 
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
     router.message.register(documents, F.text == DOCUMENTS)
     router.callback_query.register(send_document, DocumentCallback.filter())
     return router

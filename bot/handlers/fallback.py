@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -32,6 +32,7 @@ async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) ->
 
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
     router.message.register(not_understood, StateFilter(None))
     router.message.register(unexpected_in_dialog)
     router.callback_query.register(stale_button)

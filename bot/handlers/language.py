@@ -46,6 +46,7 @@ async def chosen(
 
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
     router.message.register(choose, Command("language"))
     router.message.register(choose, F.text == LANGUAGE)
     router.callback_query.register(chosen, LanguageCallback.filter())

@@ -75,6 +75,7 @@ async def show_clinic(
 
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
     router.message.register(nearest, F.location, StateFilter(None))
     router.callback_query.register(show_clinic, ClinicCallback.filter())
     return router

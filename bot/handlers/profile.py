@@ -39,6 +39,7 @@ def profile_keyboard(account: Account) -> InlineKeyboardMarkup:
     if not is_locked(account):
         _button(builder, _("✏️ Change my data"), ProfileAction.EDIT)
     _button(builder, _("🔔 Notifications"), ProfileAction.NOTIFICATIONS)
+    _button(builder, _("🪪 Confirm my identity"), ProfileAction.VERIFY)
     _button(builder, _("📜 Consents"), ProfileAction.CONSENTS)
     _button(builder, _("🗑 Delete my account"), ProfileAction.DELETE)
     builder.adjust(1)

@@ -24,6 +24,15 @@ class Vault:
         except InvalidToken as error:
             raise ValueError("the data cannot be decrypted with this key") from error
 
+    def encrypt_bytes(self, plain: bytes) -> bytes:
+        return self._fernet.encrypt(plain)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken as error:
+            raise ValueError("the data cannot be decrypted with this key") from error
+
     def digest(self, value: str) -> str:
         """Deterministic keyed hash: finds equal values without storing them in the clear."""
         return hmac.new(self._digest_key, value.encode(), hashlib.sha256).hexdigest()

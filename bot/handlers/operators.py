@@ -1,0 +1,117 @@
+"""The operators' forum group: decisions on identity checks (the appeals desk joins later).
+
+Only callbacks from the operators' chat are heard here, and only from the operators listed in
+the settings: anyone else in the group gets a refusal, anyone elsewhere nothing at all."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import IdentityDecisionCallback
+from core.accounts.identity import AlreadyDecided, RejectReason, decide
+from core.clock import Clock
+from core.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def reason_text(reason: RejectReason) -> str:
+    return {
+        RejectReason.UNREADABLE: _("the photos are hard to read"),
+        RejectReason.MISMATCH: _("the data do not match the documents"),
+        RejectReason.NO_FACE: _("the face is not visible on the selfie"),
+        RejectReason.INCOMPLETE: _("not all pages were sent"),
+    }[reason]
+
+
+def reasons_keyboard(check_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for reason in RejectReason:
+        builder.button(
+            text=reason_text(reason),
+            callback_data=IdentityDecisionCallback(
+                check_id=check_id, approve=False, reason=reason.value
+            ),
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def identity_decision(
+    query: CallbackQuery,
+    callback_data: IdentityDecisionCallback,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    i18n: I18n,
+    bot: Bot,
+    callback_answer: CallbackAnswer,
+) -> None:
+    if query.from_user.id not in settings.operator_ids:
+        callback_answer.text = _("Only the insurer's operators can decide.")
+        callback_answer.show_alert = True
+        return
+    if not isinstance(query.message, Message):
+        return
+    if not callback_data.approve and not callback_data.reason:
+        await query.message.edit_reply_markup(reply_markup=reasons_keyboard(callback_data.check_id))
+        return
+    reason = RejectReason(callback_data.reason) if callback_data.reason else None
+    try:
+        decision = await decide(
+            session,
+            callback_data.check_id,
+            approve=callback_data.approve,
+            reason=reason,
+            operator_id=query.from_user.id,
+            now=clock.now(),
+            retention=timedelta(days=settings.identity_files_retention_days),
+        )
+    except AlreadyDecided:
+        callback_answer.text = _("This check has been decided already.")
+        await query.message.edit_reply_markup(reply_markup=None)
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    operator = query.from_user.full_name
+    with i18n.use_locale(settings.default_locale):  # the group's language, as on the card
+        verdict = (
+            _("✅ Approved by {operator}.").format(operator=operator)
+            if callback_data.approve
+            else _("❌ Rejected by {operator}: {reason}.").format(
+                operator=operator, reason=reason_text(reason) if reason else "—"
+            )
+        )
+    await query.message.answer(verdict)
+    with i18n.use_locale(decision.user.language):
+        if callback_data.approve:
+            text = _("Your identity is confirmed ✅ Thank you! You can go on adding your policies.")
+        else:
+            text = _(
+                "Your identity check was declined: {reason}. Please send the images again "
+                "with /verify."
+            ).format(reason=reason_text(reason) if reason else "—")
+    try:
+        await bot.send_message(decision.user.telegram_id, text)
+    except TelegramAPIError:
+        log.warning(
+            "could not tell user %s about identity check %s", decision.user.id, decision.check.id
+        )
+
+
+def create_router(settings: Settings) -> Router:
+    router = Router(name=__name__)
+    chat_id = settings.operators_chat_id
+    router.callback_query.filter(F.message.chat.id == chat_id)
+    router.message.filter(F.chat.id == chat_id)
+    router.callback_query.register(identity_decision, IdentityDecisionCallback.filter())
+    return router

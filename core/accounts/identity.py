@@ -1,0 +1,234 @@
+"""Identity check "selfie with passport" (seed 003): three images, reviewed by an operator
+within a day; the files are kept encrypted and erased a retention period after the decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.accounts.crypto import Vault
+from core.accounts.models import User
+from core.db import Base, UtcDateTime
+from core.errors import DomainError, NotFoundError
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+ALLOWED_TYPES = {"image/jpeg", "image/png", "application/pdf"}
+
+
+class FileKind(StrEnum):
+    PASSPORT = "passport"  # the main page
+    SELFIE = "selfie"  # a selfie holding the passport
+    REGISTRATION = "registration"  # the last page, with the registration address
+
+
+class CheckStatus(StrEnum):
+    COLLECTING = "collecting"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class RejectReason(StrEnum):
+    UNREADABLE = "unreadable"
+    MISMATCH = "mismatch"
+    NO_FACE = "no_face"
+    INCOMPLETE = "incomplete"
+
+
+class IdentityCheck(Base):
+    __tablename__ = "identity_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=CheckStatus.COLLECTING.value)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_by: Mapped[int | None] = mapped_column()  # the operator's Telegram id
+    reason: Mapped[str | None] = mapped_column(String(32))
+    purge_after: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    operators_thread_id: Mapped[int | None] = mapped_column()
+
+
+class IdentityFile(Base):
+    __tablename__ = "identity_files"
+    __table_args__ = (UniqueConstraint("check_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("identity_checks.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column()
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet-encrypted
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class UnderReview(DomainError):
+    """A submitted check is waiting for its answer; no second one meanwhile."""
+
+
+class FileRefused(DomainError):
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why  # "type" or "size"
+
+
+class Incomplete(DomainError):
+    def __init__(self, missing: list[FileKind]) -> None:
+        super().__init__(", ".join(missing))
+        self.missing = missing
+
+
+class AlreadyDecided(DomainError):
+    pass
+
+
+async def open_check(session: AsyncSession, user: User, *, now: datetime) -> IdentityCheck:
+    """The check being collected, or a new one; refused while one is under review."""
+    latest = await session.scalar(
+        select(IdentityCheck)
+        .where(IdentityCheck.user_id == user.id)
+        .order_by(IdentityCheck.id.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.status == CheckStatus.SUBMITTED:
+        raise UnderReview("a check is under review")
+    if latest is not None and latest.status == CheckStatus.COLLECTING:
+        return latest
+    check = IdentityCheck(user_id=user.id, created_at=now, status=CheckStatus.COLLECTING.value)
+    session.add(check)
+    await session.commit()
+    return check
+
+
+async def uploaded_kinds(session: AsyncSession, check: IdentityCheck) -> set[FileKind]:
+    kinds = await session.scalars(
+        select(IdentityFile.kind).where(IdentityFile.check_id == check.id)
+    )
+    return {FileKind(k) for k in kinds}
+
+
+def check_file(mime_type: str, size: int) -> None:
+    if mime_type not in ALLOWED_TYPES:
+        raise FileRefused("type")
+    if size > MAX_FILE_BYTES:
+        raise FileRefused("size")
+
+
+async def attach_file(
+    session: AsyncSession,
+    vault: Vault,
+    check: IdentityCheck,
+    kind: FileKind,
+    *,
+    filename: str,
+    mime_type: str,
+    content: bytes,
+    now: datetime,
+) -> None:
+    """Store (or replace) one of the three images, encrypted."""
+    if check.status != CheckStatus.COLLECTING:
+        raise UnderReview("the check was submitted")
+    check_file(mime_type, len(content))
+    row = await session.scalar(
+        select(IdentityFile).where(
+            IdentityFile.check_id == check.id, IdentityFile.kind == kind.value
+        )
+    )
+    if row is None:
+        row = IdentityFile(check_id=check.id, kind=kind.value)
+        session.add(row)
+    row.filename, row.mime_type, row.size = filename, mime_type, len(content)
+    row.content = vault.encrypt_bytes(content)
+    row.uploaded_at = now
+    await session.commit()
+
+
+async def submit(session: AsyncSession, check: IdentityCheck, *, now: datetime) -> None:
+    missing = [kind for kind in FileKind if kind not in await uploaded_kinds(session, check)]
+    if missing:
+        raise Incomplete(missing)
+    check.status = CheckStatus.SUBMITTED.value
+    check.submitted_at = now
+    await session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class PlainFile:
+    kind: FileKind
+    filename: str
+    mime_type: str
+    content: bytes
+
+
+async def files_for_review(session: AsyncSession, vault: Vault, check_id: int) -> list[PlainFile]:
+    """The decrypted images, for the operators' chat only."""
+    rows = await session.scalars(
+        select(IdentityFile).where(IdentityFile.check_id == check_id).order_by(IdentityFile.id)
+    )
+    return [
+        PlainFile(FileKind(r.kind), r.filename, r.mime_type, vault.decrypt_bytes(r.content))
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    check: IdentityCheck
+    user: User
+
+
+async def decide(
+    session: AsyncSession,
+    check_id: int,
+    *,
+    approve: bool,
+    reason: RejectReason | None,
+    operator_id: int,
+    now: datetime,
+    retention: timedelta,
+) -> Decision:
+    """Approve or reject once; the files are erased `retention` after the decision."""
+    check = await session.get(IdentityCheck, check_id, with_for_update=True)
+    if check is None:
+        raise NotFoundError("identity check")
+    if check.status != CheckStatus.SUBMITTED:
+        raise AlreadyDecided(check.status)
+    check.status = (CheckStatus.APPROVED if approve else CheckStatus.REJECTED).value
+    check.reason = None if approve or reason is None else reason.value
+    check.decided_at, check.decided_by = now, operator_id
+    check.purge_after = now + retention
+    user = await session.get(User, check.user_id)
+    assert user is not None
+    await session.commit()
+    return Decision(check=check, user=user)
+
+
+async def purge_expired_files(session: AsyncSession, *, now: datetime) -> int:
+    """Erase the images of checks decided longer ago than the retention period."""
+    due = (
+        await session.scalars(
+            select(IdentityCheck.id).where(
+                IdentityCheck.purge_after.is_not(None), IdentityCheck.purge_after <= now
+            )
+        )
+    ).all()
+    if not due:
+        return 0
+    files = (
+        await session.scalars(select(IdentityFile).where(IdentityFile.check_id.in_(due)))
+    ).all()
+    for row in files:
+        await session.delete(row)
+    for check_id in due:
+        check = await session.get(IdentityCheck, check_id)
+        if check is not None:
+            check.purge_after = None
+    await session.commit()
+    return len(files)
