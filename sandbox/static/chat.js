@@ -13,7 +13,7 @@ const PLACES = [
   ["Екатеринбург, Плотинка", 56.8380, 60.6057], ["Краснодар, ул. Красная", 45.0355, 38.9753],
   ["Анадырь (далеко от клиник)", 64.7337, 177.5089],
 ];
-const state = { chat: null, kind: "user", revision: 0, messages: new Map(), answersSeen: new Set(), pollId: 0 };
+const state = { chat: null, kind: "user", revision: 0, messages: new Map(), answersSeen: new Set(), pollId: 0, topics: {} };
 
 function escapeHtml(text) { return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c])); }
 function chatPath() { return state.kind === "user" ? `/users/${state.chat}` : `/groups/${state.chat}`; }
@@ -54,6 +54,7 @@ async function poll(pollId) {
 }
 
 function render(data) {
+  if (data.chat && data.chat.topics) state.topics = data.chat.topics;
   const box = $("messages");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
   const sorted = [...state.messages.values()].filter((m) => !m.deleted).sort((a, b) => a.message_id - b.message_id);
@@ -62,6 +63,7 @@ function render(data) {
   box.querySelectorAll("button[data-url]").forEach((b) => b.onclick = () => window.open(b.dataset.url, "_blank", "noopener"));
   if (atBottom) box.scrollTop = box.scrollHeight;
   renderReplyKeyboard(data.reply_keyboard);
+  if (data.chat) $("chat-title").textContent = data.chat.title || data.chat.first_name || state.chat;
   if (data.chat && data.chat.topics) {
     const select = $("thread"); const current = select.value;
     select.innerHTML = '<option value="">—</option>' + Object.entries(data.chat.topics).map(([id, name]) => `<option value="${id}">${escapeHtml(name)}</option>`).join("");
@@ -77,7 +79,7 @@ function render(data) {
 function renderMessage(m) {
   const parts = [];
   if (state.kind === "group" && m.sender) parts.push(`<div class="sender">${escapeHtml(m.sender.first_name)}</div>`);
-  if (m.message_thread_id) parts.push(`<div class="thread"># ${escapeHtml((m.forum_topic_created || {}).name || m.message_thread_id)}</div>`);
+  if (m.message_thread_id) parts.push(`<div class="thread"># ${escapeHtml(state.topics[m.message_thread_id] || m.message_thread_id)}</div>`);
   if (m.photo) parts.push(`<a href="${m.photo.url}" target="_blank"><img src="${m.photo.url}" alt="photo"></a>`);
   if (m.document) parts.push(`<div class="doc">📄 <a href="${m.document.url}" download>${escapeHtml(m.document.file_name)}</a> <small>${Math.ceil(m.document.file_size / 1024)} KB</small></div>`);
   if (m.venue) parts.push(`<div class="venue">📍 <b>${escapeHtml(m.venue.title)}</b><br>${escapeHtml(m.venue.address)}<br><small>${m.venue.location.latitude}, ${m.venue.location.longitude}</small></div>`);
@@ -182,7 +184,9 @@ $("new-user").onsubmit = async (event) => {
 
 (async () => {
   const { users } = await loadSidebar();
-  const saved = JSON.parse(localStorage.getItem("sandbox-chat") || "null");
+  // A link may name the chat: /#user/123 or /#group/-1001000000001
+  const [, kind, id] = location.hash.match(/^#(user|group)\/(-?\d+)$/) || [];
+  const saved = kind ? { kind, id: Number(id) } : JSON.parse(localStorage.getItem("sandbox-chat") || "null");
   if (saved) openChat(saved.kind, saved.id, "…");
   else if (users.length) openChat("user", users[0].id, users[0].first_name);
 })();
