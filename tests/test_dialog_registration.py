@@ -18,6 +18,14 @@ PHONE = "+79161234567"
 EMAIL = "anna.ivanova@example.org"
 
 
+async def confirm_email(chat: ChatClient, mailbox: RecordingMailer) -> None:
+    """Steps 1 and 2: the phone by contact and the e-mail with its code."""
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send(EMAIL)
+    await chat.send(mailbox.last_code(EMAIL))
+
+
 async def register_until_consents(chat: ChatClient, mailbox: RecordingMailer) -> None:
     await chat.send("/start")
     await chat.tap("📝 Регистрация")
@@ -196,10 +204,7 @@ async def test_code_refusals_each_have_their_message(
 async def test_bad_names(
     chat: ChatClient, mailbox: RecordingMailer, typed: str, answer: str
 ) -> None:
-    await chat.send("/register")
-    await chat.share_contact(PHONE)
-    await chat.send(EMAIL)
-    await chat.send(mailbox.last_code(EMAIL))
+    await confirm_email(chat, mailbox)
     await chat.send(typed)
     assert answer in chat.text
     await chat.send_sticker()
@@ -218,10 +223,7 @@ async def test_bad_names(
 async def test_bad_birth_dates(
     chat: ChatClient, mailbox: RecordingMailer, typed: str, answer: str
 ) -> None:
-    await chat.send("/register")
-    await chat.share_contact(PHONE)
-    await chat.send(EMAIL)
-    await chat.send(mailbox.last_code(EMAIL))
+    await confirm_email(chat, mailbox)
     await chat.send("Иванова")
     await chat.send("Анна")
     await chat.send("Сергеевна")
@@ -230,10 +232,7 @@ async def test_bad_birth_dates(
 
 
 async def test_bad_document_and_type(chat: ChatClient, mailbox: RecordingMailer) -> None:
-    await chat.send("/register")
-    await chat.share_contact(PHONE)
-    await chat.send(EMAIL)
-    await chat.send(mailbox.last_code(EMAIL))
+    await confirm_email(chat, mailbox)
     for answer in ("Иванова", "Анна", "Сергеевна", "15.01.1985"):
         await chat.send(answer)
     await chat.send("не знаю")
@@ -254,10 +253,7 @@ async def test_cancel_asks_after_two_steps_and_discards(
     await chat.send("✖️ Отмена")
     assert "Действие отменено" in chat.text, "one step done: no question asked"
 
-    await chat.send("/register")
-    await chat.share_contact(PHONE)
-    await chat.send(EMAIL)
-    await chat.send(mailbox.last_code(EMAIL))
+    await confirm_email(chat, mailbox)
     await chat.send("Иванова")
     await chat.send("/cancel")
     assert "Прервать и удалить" in chat.text
@@ -275,10 +271,7 @@ async def test_cancel_asks_after_two_steps_and_discards(
 async def test_menu_keeps_the_draft_and_registration_resumes(
     chat: ChatClient, mailbox: RecordingMailer
 ) -> None:
-    await chat.send("/register")
-    await chat.share_contact(PHONE)
-    await chat.send(EMAIL)
-    await chat.send(mailbox.last_code(EMAIL))
+    await confirm_email(chat, mailbox)
     await chat.send("Иванова")
     await chat.send("/menu")
     await chat.tap("📝 Регистрация")

@@ -398,13 +398,8 @@ async def _send_code(
         issued = await issue_code(
             session, vault, user_id=user.id, purpose=Purpose.EMAIL, target=email, now=clock.now()
         )
-    except ResendTooSoon as error:
-        await message.answer(
-            _("You can ask for a new code in {seconds} s.").format(seconds=error.seconds)
-        )
-        return
-    except CodeBlocked as error:
-        await message.answer(_blocked_text(error, user))
+    except (ResendTooSoon, CodeBlocked) as error:
+        await message.answer(_not_now_text(error, user))
         return
     if not await _mail_code(mailer, email, issued.code, purpose=Purpose.EMAIL):
         await session.rollback()
@@ -454,6 +449,12 @@ def _blocked_text(error: CodeBlocked, user: User) -> str:
     ).format(time=format_clock(error.until, user.language))
 
 
+def _not_now_text(error: ResendTooSoon | CodeBlocked, user: User) -> str:
+    if isinstance(error, ResendTooSoon):
+        return _("You can ask for a new code in {seconds} s.").format(seconds=error.seconds)
+    return _blocked_text(error, user)
+
+
 def _code_problem_text(error: CodeProblem, user: User) -> str:
     if isinstance(error, WrongCode):
         return _("Wrong code. Tries left: {count}.").format(count=error.tries_left)
@@ -465,6 +466,15 @@ def _code_problem_text(error: CodeProblem, user: User) -> str:
     return _("There is no code to check. Tap «Send the code again».")
 
 
+async def _typed_code(message: Message) -> str | None:
+    """The six digits typed (spaces allowed), or None after saying what a code looks like."""
+    typed = "".join(ch for ch in message.text or "" if ch.isdigit())
+    if len(typed) != 6:
+        await message.answer(_("The code is 6 digits from the e-mail, for example 123456."))
+        return None
+    return typed
+
+
 async def email_code(
     message: Message,
     state: FSMContext,
@@ -473,9 +483,8 @@ async def email_code(
     vault: Vault,
     clock: Clock,
 ) -> None:
-    typed = "".join(ch for ch in message.text or "" if ch.isdigit())
-    if len(typed) != 6:
-        await message.answer(_("The code is 6 digits from the e-mail, for example 123456."))
+    typed = await _typed_code(message)
+    if typed is None:
         return
     try:
         await check_code(
@@ -538,13 +547,8 @@ async def recover(
             email=draft.email if by_email else None,
             now=clock.now(),
         )
-    except ResendTooSoon as error:
-        await query.message.answer(
-            _("You can ask for a new code in {seconds} s.").format(seconds=error.seconds)
-        )
-        return
-    except CodeBlocked as error:
-        await query.message.answer(_blocked_text(error, user))
+    except (ResendTooSoon, CodeBlocked) as error:
+        await query.message.answer(_not_now_text(error, user))
         return
     except NotRegistered:
         await ask(query.message, state, Registration.phone, session, user)
@@ -573,9 +577,8 @@ async def recovery_code(
     clock: Clock,
     bot: Bot,
 ) -> None:
-    typed = "".join(ch for ch in message.text or "" if ch.isdigit())
-    if len(typed) != 6:
-        await message.answer(_("The code is 6 digits from the e-mail, for example 123456."))
+    typed = await _typed_code(message)
+    if typed is None:
         return
     try:
         recovered = await finish_recovery(session, vault, user, typed, now=clock.now())
