@@ -15,7 +15,7 @@ import logging
 import secrets
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher
@@ -26,12 +26,14 @@ from bot.commands import set_bot_commands
 from bot.factory import create_bot, create_dispatcher
 from bot.i18n import create_i18n
 from bot.web import create_web_app
-from core.accounts.crypto import load_or_create_key
+from core.accounts.crypto import Vault, load_or_create_key
 from core.clock import Clock, ShiftedClock, SystemClock
 from core.config import VAR_DIR, Settings
 from core.db import create_engine, create_session_factory, migrate
 from core.demo import seed_demo_data
-from core.importers.clinics import import_clinics, read_json_rows
+from core.importers.clinics import import_clinics
+from core.importers.files import read_rows
+from core.importers.policies import import_policies, import_programs
 from core.jobs import scheduled_ticks
 from core.notifications.scheduler import create_scheduler
 from sandbox.app import Sandbox, SandboxConfig
@@ -134,7 +136,9 @@ async def run(settings: Settings) -> None:
             if settings.data_encryption_key is None:
                 key = load_or_create_key(VAR_DIR / "data-encryption.key")
                 settings.data_encryption_key = SecretStr(key)
-            await seed_demo_data(sessions)
+            assert settings.data_encryption_key is not None
+            vault = Vault(settings.data_encryption_key.get_secret_value().encode())
+            await seed_demo_data(sessions, vault, now=clock.now())
             token, api_base = SANDBOX_TOKEN, sandbox.url
         else:
             assert settings.bot_token is not None
@@ -155,18 +159,48 @@ async def run(settings: Settings) -> None:
     log.info("stopped cleanly")
 
 
-async def load_clinics(settings: Settings, path: Path) -> int:
+def _progress(total: int) -> Callable[[int], None]:
+    """A text progress bar on stderr, for long files."""
+
+    def show(done: int) -> None:
+        if total >= 1000 and (done % 500 == 0 or done == total):
+            filled = int(30 * done / total)
+            bar = "#" * filled + "-" * (30 - filled)
+            print(f"\r[{bar}] {done}/{total}", end="", file=sys.stderr, flush=True)
+            if done == total:
+                print(file=sys.stderr)
+
+    return show
+
+
+async def load_file(settings: Settings, what: str, path: Path) -> int:
+    """`import-clinics`, `import-programs`, `import-policies`: errors by line, then a summary."""
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
+    rows = list(read_rows(path, key=what))
     try:
         async with create_session_factory(engine)() as session:
-            report = await import_clinics(session, read_json_rows(path))
+            if what == "clinics":
+                report = await import_clinics(session, rows)
+            elif what == "programs":
+                report = await import_programs(session, rows)
+            else:
+                if settings.data_encryption_key is None:
+                    print(
+                        "DATA_ENCRYPTION_KEY is not set: it is needed for documents",
+                        file=sys.stderr,
+                    )
+                    return 2
+                vault = Vault(settings.data_encryption_key.get_secret_value().encode())
+                report = await import_policies(
+                    session, vault, rows, now=SystemClock().now(), progress=_progress(len(rows))
+                )
     finally:
         await engine.dispose()
     for line, reason in report.errors:
-        print(f"{path}: row {line}: {reason}", file=sys.stderr)
+        print(f"{path}:{line}: {reason}", file=sys.stderr)
     print(
-        f"clinics: {report.created} created, {report.updated} updated, {len(report.errors)} errors"
+        f"{what}: {report.created} created, {report.updated} updated, {len(report.errors)} errors"
     )
     return 1 if report.errors else 0
 
@@ -176,8 +210,9 @@ def cli(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="start the bot (the default)")
     commands.add_parser("migrate", help="apply database migrations and exit")
-    clinics = commands.add_parser("import-clinics", help="load clinics from a JSON file")
-    clinics.add_argument("file", type=Path)
+    for what in ("clinics", "programs", "policies"):
+        loader = commands.add_parser(f"import-{what}", help=f"load {what} from a CSV or JSON file")
+        loader.add_argument("file", type=Path)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -188,8 +223,8 @@ def cli(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         asyncio.run(migrate(settings.database_url))
         return 0
-    if args.command == "import-clinics":
-        return asyncio.run(load_clinics(settings, args.file))
+    if args.command and args.command.startswith("import-"):
+        return asyncio.run(load_file(settings, args.command.removeprefix("import-"), args.file))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings))
     return 0

@@ -23,7 +23,7 @@ from aiogram.types import Message, Update
 from pydantic import SecretStr
 
 from bot.factory import create_dispatcher
-from core.accounts.crypto import generate_key
+from core.accounts.crypto import Vault, generate_key
 from core.clock import SystemClock
 from core.config import Settings
 from core.db import create_engine, create_session_factory, migrate
@@ -98,12 +98,10 @@ async def main(count: int, users: int) -> None:
         await migrate(url)
         engine = create_engine(url)
         sessions = create_session_factory(engine)
-        await seed_demo_data(sessions)
+        key = generate_key()
+        await seed_demo_data(sessions, Vault(key.encode()), now=SystemClock().now())
         settings = Settings(
-            _env_file=None,
-            database_url=url,
-            throttle_rate=0,
-            data_encryption_key=SecretStr(generate_key()),
+            _env_file=None, database_url=url, throttle_rate=0, data_encryption_key=SecretStr(key)
         )
         updates = make_updates(count, users)
         async with Bot("1:bench", session=RecordingSession()) as bot:

@@ -1,27 +1,48 @@
-"""The demo insurer data set for sandbox mode, loaded through the same importers as real data."""
+"""The demo insurer data set for sandbox mode, loaded through the same importers as real data:
+clinics and programs from JSON, policies from CSV (so both file kinds are exercised)."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.accounts.crypto import Vault
 from core.clinics.models import Clinic
-from core.importers.clinics import import_clinics, read_json_rows
+from core.importers.clinics import import_clinics
+from core.importers.files import read_rows
+from core.importers.policies import import_policies, import_programs
 
 log = logging.getLogger(__name__)
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 
 
 async def seed_demo_data(
-    sessions: async_sessionmaker[AsyncSession], demo_dir: Path = DEMO_DIR
+    sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    *,
+    now: datetime,
+    demo_dir: Path = DEMO_DIR,
 ) -> bool:
     """Load the demo files into an empty database; returns whether anything was loaded."""
     async with sessions() as session:
         if await session.scalar(select(func.count()).select_from(Clinic)):
             return False
-        report = await import_clinics(session, read_json_rows(demo_dir / "clinics.json"))
-    log.info("demo data loaded: %s clinics", report.created)
+        clinics = await import_clinics(session, read_rows(demo_dir / "clinics.json"))
+        programs = await import_programs(session, read_rows(demo_dir / "programs.json"))
+        policies = await import_policies(
+            session, vault, read_rows(demo_dir / "policies.csv"), now=now
+        )
+    problems = clinics.errors + programs.errors + policies.errors
+    if problems:
+        raise ValueError(f"the demo data set has errors: {problems}")
+    log.info(
+        "demo data loaded: %s clinics, %s programs, %s policies",
+        clinics.created,
+        programs.created,
+        policies.created,
+    )
     return True

@@ -4,6 +4,14 @@ from core.accounts.identity import IdentityCheck, IdentityFile
 from core.accounts.models import Account, ConfirmationCode, Consent, User
 from core.clinics.models import Clinic
 from core.dialog_state import DialogState
+from core.policies.models import (
+    InsuredPerson,
+    LookupAttempt,
+    Policy,
+    PolicyLink,
+    Program,
+    ProgramClinic,
+)
 
 __all__ = [
     "Account",
@@ -13,5 +21,11 @@ __all__ = [
     "DialogState",
     "IdentityCheck",
     "IdentityFile",
+    "InsuredPerson",
+    "LookupAttempt",
+    "Policy",
+    "PolicyLink",
+    "Program",
+    "ProgramClinic",
     "User",
 ]

@@ -28,6 +28,7 @@ from core.accounts.validation import DocumentType, Sex, parse_document
 from core.clock import FrozenClock
 from core.config import Settings
 from core.db import Base, create_engine, create_session_factory, upgrade
+from core.demo import seed_demo_data
 from tests.dialog import ChatClient, RecordingMailer, RecordingSession
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
@@ -52,6 +53,11 @@ def _in_thread(fn: Callable[..., object], *args: object) -> None:
     """Alembic and asyncio.run need a thread with no running event loop."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(fn, *args).result()
+
+
+async def seed_demo(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """The demo data set, loaded through the importers as sandbox mode does."""
+    return await seed_demo_data(sessions, Vault(TEST_KEY.encode()), now=START)
 
 
 @pytest.fixture(scope="session")

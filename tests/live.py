@@ -15,6 +15,7 @@ from aiohttp import ClientSession, web
 
 from bot.commands import set_bot_commands
 from bot.factory import create_bot, create_dispatcher
+from core.accounts.crypto import Vault
 from core.clock import Clock
 from core.config import Settings
 from core.db import create_engine, create_session_factory
@@ -169,7 +170,9 @@ async def live_system(
     config = SandboxConfig(port=0, smtp_port=0, state_dir=state_dir, bot_token=TOKEN)
     async with running_sandbox(config) as sandbox, ClientSession() as http:
         settings = settings.model_copy(update={"smtp_port": sandbox.config.smtp_port})
-        await seed_demo_data(sessions)
+        assert settings.data_encryption_key is not None
+        vault = Vault(settings.data_encryption_key.get_secret_value().encode())
+        await seed_demo_data(sessions, vault, now=clock.now())
         bot = create_bot(settings, token=TOKEN, api_base=sandbox.url)
         dp = create_dispatcher(settings, sessions, clock)
         await set_bot_commands(bot, dp["i18n"])

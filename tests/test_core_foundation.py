@@ -14,9 +14,9 @@ from core.clinics.directory import nearest_clinics
 from core.clinics.geo import distance_km
 from core.clinics.models import Clinic
 from core.clock import FrozenClock, ShiftedClock
-from core.demo import seed_demo_data
 from core.dialog_state import DialogStateStore
 from core.importers.clinics import import_clinics
+from tests.conftest import seed_demo
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
@@ -90,28 +90,28 @@ async def test_clinic_import_reports_bad_rows_and_is_idempotent(
         {**good, "code": "C-3", "care_types": ["spa"]},
     ]
     async with sessions() as session:
-        report = await import_clinics(session, rows)
+        report = await import_clinics(session, enumerate(rows, start=1))
     assert report.created == 1
     assert [line for line, _ in report.errors] == [2, 3]
     assert "latitude" in report.errors[0][1] and "spa" in report.errors[1][1]
 
     async with sessions() as session:
-        again = await import_clinics(session, [{**good, "name": "Клиника (новое имя)"}])
+        again = await import_clinics(session, [(1, {**good, "name": "Клиника (новое имя)"})])
         assert (again.created, again.updated) == (0, 1)
         names = (await session.scalars(select(Clinic.name))).all()
     assert names == ["Клиника (новое имя)"]
 
 
 async def test_demo_data_is_loaded_once(sessions: async_sessionmaker[AsyncSession]) -> None:
-    assert await seed_demo_data(sessions) is True
-    assert await seed_demo_data(sessions) is False
+    assert await seed_demo(sessions) is True
+    assert await seed_demo(sessions) is False
     async with sessions() as session:
         cities = set((await session.scalars(select(Clinic.city))).all())
     assert {"Москва", "Санкт-Петербург", "Казань", "Новосибирск", "Екатеринбург"} <= cities
 
 
 async def test_nearest_clinics_order_and_limits(sessions: async_sessionmaker[AsyncSession]) -> None:
-    await seed_demo_data(sessions)
+    await seed_demo(sessions)
     async with sessions() as session:
         found = await nearest_clinics(session, 55.7558, 37.6173, limit=3)
         assert found[0].clinic.code == "MSK-001"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import User
-from core.demo import seed_demo_data
+from tests.conftest import seed_demo
 from tests.dialog import BOT_ID, ChatClient
 
 MENU_RU = [
@@ -100,7 +100,7 @@ async def test_menu_buttons_open_their_sections(chat: ChatClient) -> None:
 async def test_location_lists_nearest_clinics_and_opens_a_venue(
     chat: ChatClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    await seed_demo_data(sessions)
+    await seed_demo(sessions)
     await chat.send("/start")
 
     await chat.share_location(59.9343, 30.3351)  # Saint Petersburg, Nevsky prospect
@@ -118,7 +118,7 @@ async def test_location_lists_nearest_clinics_and_opens_a_venue(
 async def test_location_far_from_everything_says_the_distance(
     chat: ChatClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    await seed_demo_data(sessions)
+    await seed_demo(sessions)
     await chat.share_location(64.7337, 177.5089)  # Anadyr, Chukotka
     assert "км" in chat.text
     assert "Клиника «Сибирь-Здоровье»" in chat.inline_buttons[0]

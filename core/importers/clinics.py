@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -13,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clinics.models import Clinic
+from core.importers.files import ImportReport, describe
 
 CARE_TYPES = frozenset(
     {"outpatient", "dental", "home_visit", "emergency", "hospital", "telemedicine"}
@@ -47,18 +45,13 @@ class ClinicRecord(BaseModel):
         return value
 
 
-@dataclass(slots=True)
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
-
-async def import_clinics(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> ImportReport:
-    """Create or update clinics by their `code`; rows are numbered from 1 in the report."""
+async def import_clinics(
+    session: AsyncSession, rows: Iterable[tuple[int, dict[str, Any]]]
+) -> ImportReport:
+    """Create or update clinics by their `code`; errors name the file's line."""
     report = ImportReport()
     existing = {c.code: c for c in (await session.scalars(select(Clinic))).all()}
-    for number, row in enumerate(rows, start=1):
+    for number, row in rows:
         try:
             record = ClinicRecord.model_validate(row)
         except ValidationError as error:
@@ -75,17 +68,3 @@ async def import_clinics(session: AsyncSession, rows: Iterable[dict[str, Any]]) 
             report.updated += 1
     await session.commit()
     return report
-
-
-def describe(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in item['loc']) or 'row'}: {item['msg']}"
-        for item in error.errors()
-    )
-
-
-def read_json_rows(path: Path) -> list[dict[str, Any]]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, list):
-        raise ValueError(f"{path}: a JSON array of objects is expected")
-    return data
