@@ -1,0 +1,305 @@
+"""Linking policies to a cabinet (seed 000 2.1-2.2, seeds 001 and 002).
+
+- By number, always: the policy must exist, be valid or future-dated, and name the person of
+  the profile exactly (surname, name, patronymic, birth date; case and ё/е ignored). A mismatch
+  never tells whose policy the number is.
+- By passport data: for the second and later policies, the person's other policies found by
+  document plus name and birth date.
+- A child's policy: once a parent's DMS policy is linked; the child's age limit is the
+  program's (17 under corporate contracts, 15 for retail products); the parent must hold the
+  parent policy or be named as the child's representative.
+- At most 5 failed lookups per person per hour; after the first policy the profile locks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.accounts.models import Account, User
+from core.accounts.registration import lock_personal_data
+from core.accounts.validation import age_on
+from core.errors import DomainError
+from core.policies.models import (
+    InsuredPerson,
+    LookupAttempt,
+    Policy,
+    PolicyKind,
+    PolicyLink,
+    Program,
+)
+
+MAX_FAILED_LOOKUPS = 5
+LOOKUP_WINDOW = timedelta(hours=1)
+
+
+class LinkRefused(DomainError):
+    """Base of every refusal to link."""
+
+
+class TooManyLookups(LinkRefused):
+    def __init__(self, retry_at: datetime) -> None:
+        super().__init__(f"retry at {retry_at}")
+        self.retry_at = retry_at
+
+
+class PolicyNotFound(LinkRefused):
+    pass
+
+
+class DataMismatch(LinkRefused):
+    """The policy exists but does not name this person: offer the identity check or an appeal."""
+
+
+class PolicyExpired(LinkRefused):
+    def __init__(self, valid_to: date) -> None:
+        super().__init__(f"expired {valid_to}")
+        self.valid_to = valid_to
+
+
+class AlreadyLinked(LinkRefused):
+    """This cabinet has it already."""
+
+
+class LinkedElsewhere(LinkRefused):
+    """Another cabinet has it: the identity check or an appeal sorts it out."""
+
+
+class FirstPolicyByNumber(LinkRefused):
+    """Passport lookup is for the second and later policies."""
+
+
+class NothingFound(LinkRefused):
+    pass
+
+
+class ParentPolicyRequired(LinkRefused):
+    """A child's policy comes after the parent's own DMS policy is linked."""
+
+
+class NotRepresentative(LinkRefused):
+    pass
+
+
+class ChildTooOld(LinkRefused):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"over {limit}")
+        self.limit = limit
+
+
+def normalize_policy_number(text: str) -> str:
+    return "".join(text.split()).upper()
+
+
+def _fold(value: str | None) -> str:
+    return (value or "").casefold().replace("ё", "е").strip()
+
+
+def same_person(
+    person: InsuredPerson, surname: str, first_name: str, patronymic: str | None, birth: date
+) -> bool:
+    return (
+        _fold(person.surname) == _fold(surname)
+        and _fold(person.first_name) == _fold(first_name)
+        and _fold(person.patronymic) == _fold(patronymic)
+        and person.birth_date == birth
+    )
+
+
+def _is_account(person: InsuredPerson, account: Account) -> bool:
+    return same_person(
+        person, account.surname, account.first_name, account.patronymic, account.birth_date
+    )
+
+
+async def _guard(session: AsyncSession, user: User, now: datetime) -> None:
+    since = now - LOOKUP_WINDOW
+    failures = (
+        await session.scalars(
+            select(LookupAttempt.at)
+            .where(LookupAttempt.user_id == user.id, LookupAttempt.at > since)
+            .order_by(LookupAttempt.at)
+        )
+    ).all()
+    if len(failures) >= MAX_FAILED_LOOKUPS:
+        raise TooManyLookups(failures[-MAX_FAILED_LOOKUPS] + LOOKUP_WINDOW)
+
+
+async def _failed(
+    session: AsyncSession, user: User, now: datetime, error: LinkRefused
+) -> LinkRefused:
+    session.add(LookupAttempt(user_id=user.id, at=now))
+    await session.commit()
+    return error
+
+
+async def _check_free(session: AsyncSession, user: User, person: InsuredPerson) -> None:
+    link = await session.scalar(select(PolicyLink).where(PolicyLink.insured_person_id == person.id))
+    if link is not None:
+        raise (
+            AlreadyLinked("linked here")
+            if link.user_id == user.id
+            else LinkedElsewhere("linked elsewhere")
+        )
+
+
+async def _policy(session: AsyncSession, number: str) -> Policy | None:
+    return await session.scalar(
+        select(Policy).where(Policy.number == normalize_policy_number(number))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    policy: Policy
+    person: InsuredPerson
+
+
+async def _link(
+    session: AsyncSession,
+    user: User,
+    account: Account,
+    found: list[Linked],
+    *,
+    child: bool,
+    now: datetime,
+) -> list[Linked]:
+    for item in found:
+        session.add(
+            PolicyLink(
+                user_id=user.id, insured_person_id=item.person.id, as_child=child, linked_at=now
+            )
+        )
+    lock_personal_data(account, now)
+    await session.commit()
+    return found
+
+
+async def link_by_number(
+    session: AsyncSession, user: User, account: Account, number: str, *, now: datetime
+) -> Linked:
+    await _guard(session, user, now)
+    policy = await _policy(session, number)
+    if policy is None:
+        raise await _failed(session, user, now, PolicyNotFound(number))
+    if policy.valid_to < now.date():
+        raise PolicyExpired(policy.valid_to)
+    persons = (
+        await session.scalars(select(InsuredPerson).where(InsuredPerson.policy_id == policy.id))
+    ).all()
+    person = next((p for p in persons if _is_account(p, account)), None)
+    if person is None:
+        raise await _failed(session, user, now, DataMismatch(number))
+    await _check_free(session, user, person)
+    [linked] = await _link(session, user, account, [Linked(policy, person)], child=False, now=now)
+    return linked
+
+
+async def linked_count(session: AsyncSession, user: User) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(PolicyLink).where(PolicyLink.user_id == user.id)
+        )
+        or 0
+    )
+
+
+async def link_by_passport(
+    session: AsyncSession, user: User, account: Account, *, now: datetime
+) -> list[Linked]:
+    """Every still unlinked valid policy naming this person with this document."""
+    if await linked_count(session, user) == 0:
+        raise FirstPolicyByNumber("the first policy is added by its number")
+    rows = (
+        await session.execute(
+            select(Policy, InsuredPerson)
+            .join(InsuredPerson, InsuredPerson.policy_id == Policy.id)
+            .outerjoin(PolicyLink, PolicyLink.insured_person_id == InsuredPerson.id)
+            .where(
+                InsuredPerson.document_digest == account.document_digest,
+                PolicyLink.id.is_(None),
+                Policy.valid_to >= now.date(),
+            )
+            .order_by(Policy.valid_from)
+        )
+    ).all()
+    found = [Linked(policy, person) for policy, person in rows if _is_account(person, account)]
+    if not found:
+        raise NothingFound("no other policies")
+    return await _link(session, user, account, found, child=False, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class ChildData:
+    surname: str
+    first_name: str
+    patronymic: str | None
+    birth_date: date
+
+
+async def link_child(
+    session: AsyncSession,
+    user: User,
+    account: Account,
+    number: str,
+    child: ChildData,
+    *,
+    now: datetime,
+) -> Linked:
+    await _guard(session, user, now)
+    own = (
+        await session.scalars(
+            select(Policy.id)
+            .join(InsuredPerson, InsuredPerson.policy_id == Policy.id)
+            .join(PolicyLink, PolicyLink.insured_person_id == InsuredPerson.id)
+            .where(
+                PolicyLink.user_id == user.id,
+                PolicyLink.as_child.is_(False),
+                Policy.kind == PolicyKind.DMS.value,
+            )
+        )
+    ).all()
+    if not own:
+        raise ParentPolicyRequired("link your own DMS policy first")
+    policy = await _policy(session, number)
+    if policy is None:
+        raise await _failed(session, user, now, PolicyNotFound(number))
+    if policy.valid_to < now.date():
+        raise PolicyExpired(policy.valid_to)
+    persons = (
+        await session.scalars(select(InsuredPerson).where(InsuredPerson.policy_id == policy.id))
+    ).all()
+    person = next(
+        (
+            p
+            for p in persons
+            if same_person(p, child.surname, child.first_name, child.patronymic, child.birth_date)
+        ),
+        None,
+    )
+    if person is None:
+        raise await _failed(session, user, now, DataMismatch(number))
+    program = await session.get(Program, policy.program_id) if policy.program_id else None
+    limit = program.child_age_limit if program is not None else 17
+    if age_on(person.birth_date, now.date()) > limit:
+        raise ChildTooOld(limit)
+    representative = person.representative_surname is not None and same_person(
+        InsuredPerson(
+            surname=person.representative_surname,
+            first_name=person.representative_first_name or "",
+            patronymic=person.representative_patronymic,
+            birth_date=person.representative_birth_date,
+        ),
+        account.surname,
+        account.first_name,
+        account.patronymic,
+        account.birth_date,
+    )
+    if not representative and policy.parent_policy_id not in own:
+        raise NotRepresentative("neither the policyholder nor the representative")
+    await _check_free(session, user, person)
+    [linked] = await _link(session, user, account, [Linked(policy, person)], child=True, now=now)
+    return linked
