@@ -38,6 +38,7 @@ from core.policies.models import (
 )
 
 Progress = Callable[[int], None]
+FLUSH_EVERY = 1000
 
 
 def _split(value: Any) -> Any:
@@ -216,6 +217,13 @@ async def import_policies(
     report = ImportReport()
     programs = {p.code: p.id for p in (await session.scalars(select(Program))).all()}
     policies = {p.number: p for p in (await session.scalars(select(Policy))).all()}
+    persons: dict[str, list[InsuredPerson]] = {}
+    for number, known in await session.execute(
+        select(Policy.number, InsuredPerson).join(
+            InsuredPerson, InsuredPerson.policy_id == Policy.id
+        )
+    ):
+        persons.setdefault(number, []).append(known)
     touched: set[str] = set()
     pending_parents: list[tuple[int, Policy, str]] = []
     for count, (line, row) in enumerate(rows, start=1):
@@ -255,16 +263,14 @@ async def import_policies(
         policy.territory, policy.paid = record.territory.value, record.paid
         policy.program_id = programs.get(record.program_code) if record.program_code else None
         policy.updated_at = now
-        await session.flush()
         if record.parent_policy_number:
             pending_parents.append((line, policy, record.parent_policy_number.upper()))
-        persons = (
-            await session.scalars(select(InsuredPerson).where(InsuredPerson.policy_id == policy.id))
-        ).all()
-        person = next((p for p in persons if _same_person(p, record)), None)
+        on_policy = persons.setdefault(record.policy_number, [])
+        person = next((p for p in on_policy if _same_person(p, record)), None)
         if person is None:
-            person = InsuredPerson(policy_id=policy.id)
+            person = InsuredPerson(policy=policy)  # the ids come with the next flush
             session.add(person)
+            on_policy.append(person)
         person.surname, person.first_name, person.patronymic = (
             record.surname,
             record.first_name,
@@ -278,6 +284,9 @@ async def import_policies(
         person.representative_first_name = record.representative_first_name
         person.representative_patronymic = record.representative_patronymic
         person.representative_birth_date = record.representative_birth_date
+        if count % FLUSH_EVERY == 0:
+            await session.flush()
+    await session.flush()
     for line, policy, parent_number in pending_parents:
         parent = policies.get(parent_number)
         if parent is None:

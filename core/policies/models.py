@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Date, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UtcDateTime
 
@@ -100,6 +100,8 @@ class InsuredPerson(Base):
     representative_first_name: Mapped[str | None] = mapped_column(String(64))
     representative_patronymic: Mapped[str | None] = mapped_column(String(64))
     representative_birth_date: Mapped[date | None] = mapped_column(Date)
+
+    policy: Mapped[Policy] = relationship()
 
 
 class PolicyLink(Base):
