@@ -95,3 +95,19 @@ class IdentityDecisionCallback(CallbackData, prefix="idd"):
     check_id: int
     approve: bool
     reason: str = ""  # "" on a rejection: ask the operator for the reason
+
+
+class PoliciesAction(StrEnum):
+    LIST = "list"
+    ADD = "add"
+    BY_NUMBER = "number"
+    BY_PASSPORT = "passport"
+    CHILD = "child"
+
+
+class PoliciesCallback(CallbackData, prefix="pol"):
+    action: PoliciesAction
+
+
+class PolicyCardCallback(CallbackData, prefix="pc"):
+    id: int

@@ -7,12 +7,13 @@ from aiogram.types import BotCommand, MenuButtonCommands
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-COMMANDS = ("menu", "profile", "help", "cancel", "language", "contacts")
+COMMANDS = ("menu", "policies", "profile", "help", "cancel", "language", "contacts")
 
 
 def _describe(command: str) -> str:
     return {
         "menu": _("Main menu"),
+        "policies": _("My policies"),
         "profile": _("Profile and registration"),
         "help": _("What the bot can do"),
         "cancel": _("Stop the current action"),

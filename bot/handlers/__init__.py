@@ -14,6 +14,7 @@ from bot.handlers import (
     language,
     location,
     operators,
+    policies,
     profile,
     registration,
 )
@@ -28,6 +29,7 @@ def routers(settings: Settings) -> list[Router]:
         language.create_router(),
         registration.create_router(),
         profile.create_router(),
+        policies.create_router(),
         identity.create_router(),
         # The operators' group has its own router; private-chat routers never see it.
         operators.create_router(settings),

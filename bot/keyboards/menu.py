@@ -17,6 +17,7 @@ from bot.callbacks import (
 
 REGISTER = __("📝 Registration")
 PROFILE = __("👤 Profile")
+POLICIES = __("📋 My policies")
 NEAREST_CLINICS = __("📍 Nearest clinics")
 CONTACTS = __("☎️ Contacts")
 DOCUMENTS = __("📄 Documents")
@@ -28,7 +29,10 @@ LANGUAGE_NAMES = {Language.RU: "🇷🇺 Русский", Language.EN: "🇬🇧
 
 def main_menu(*, registered: bool) -> ReplyKeyboardMarkup:
     builder = ReplyKeyboardBuilder()
-    builder.row(KeyboardButton(text=str(PROFILE if registered else REGISTER)))
+    if registered:
+        builder.row(KeyboardButton(text=str(POLICIES)), KeyboardButton(text=str(PROFILE)))
+    else:
+        builder.row(KeyboardButton(text=str(REGISTER)))
     builder.row(KeyboardButton(text=str(NEAREST_CLINICS), request_location=True))
     builder.row(KeyboardButton(text=str(CONTACTS)), KeyboardButton(text=str(DOCUMENTS)))
     builder.row(KeyboardButton(text=str(LANGUAGE)), KeyboardButton(text=str(HELP)))

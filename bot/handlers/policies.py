@@ -1,0 +1,441 @@
+"""My policies (seed 000 2.1-2.2, seed 001 steps 3-6): the list with statuses, the card, and
+adding a policy by number, by passport data or a child's policy."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import (
+    PoliciesAction,
+    PoliciesCallback,
+    PolicyCardCallback,
+    ProfileAction,
+    ProfileCallback,
+)
+from bot.formatting import format_clock, format_date
+from bot.fsm.policies import CHILD_KEY, AddPolicy, ChildDraft
+from bot.handlers.profile import tell_registration_is_missing
+from bot.handlers.registration import problem_text
+from bot.keyboards.menu import POLICIES, main_menu
+from bot.keyboards.registration import BACK, NO_PATRONYMIC, step_keyboard
+from core.accounts.models import Account, User
+from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
+from core.clock import Clock
+from core.config import Settings
+from core.policies.cabinet import PolicyView, Status, my_policies, my_policy
+from core.policies.linking import (
+    AlreadyLinked,
+    ChildData,
+    ChildTooOld,
+    DataMismatch,
+    FirstPolicyByNumber,
+    LinkedElsewhere,
+    LinkRefused,
+    NothingFound,
+    NotRepresentative,
+    ParentPolicyRequired,
+    PolicyExpired,
+    PolicyNotFound,
+    TooManyLookups,
+    link_by_number,
+    link_by_passport,
+    link_child,
+)
+from core.policies.models import ContractKind, PolicyKind
+
+
+def status_badge(view: PolicyView, locale: str) -> str:
+    if view.status is Status.ACTIVE:
+        return _("🟢 active")
+    if view.status is Status.WAITING:
+        return _("🟡 waiting period until {date}").format(
+            date=format_date(view.covered_from, locale)
+        )
+    if view.status is Status.NOT_YET_ACTIVE:
+        return _("⚪ from {date}").format(date=format_date(view.policy.valid_from, locale))
+    return _("⚫ expired")
+
+
+def kind_title(kind: str) -> str:
+    return {
+        PolicyKind.DMS: _("DMS"),
+        PolicyKind.TRAVEL: _("travel"),
+        PolicyKind.OSAGO: _("OSAGO"),
+        PolicyKind.KASKO: _("KASKO"),
+        PolicyKind.PROPERTY: _("property"),
+        PolicyKind.ACCIDENT: _("accident"),
+    }[PolicyKind(kind)]
+
+
+def list_text(views: list[PolicyView], locale: str) -> str:
+    if not views:
+        return _(
+            "There are no policies in your cabinet yet. Add one by its number: it is on the "
+            "policy or on the card the insurer gave you (for example ONDL-500000)."
+        )
+    lines = [_("<b>Your policies</b>")]
+    for view in views:
+        owner = f" · {view.person.first_name}" if view.as_child else ""
+        period = f"{format_date(view.policy.valid_from, locale)}–{format_date(view.policy.valid_to, locale)}"
+        lines.append(
+            f"\n<b>{view.policy.product}</b> ({kind_title(view.policy.kind)}){owner}\n"
+            f"№ {view.policy.number}, {period}\n{status_badge(view, locale)}"
+        )
+        if not view.policy.paid:
+            lines.append(_("⚠️ The policy is not paid: check the payment with the insurer."))
+    return "\n".join(lines)
+
+
+def list_keyboard(views: list[PolicyView]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for view in views:
+        builder.button(
+            text=f"{view.policy.number} · {view.person.first_name}",
+            callback_data=PolicyCardCallback(id=view.id),
+        )
+    builder.button(
+        text=_("➕ Add a policy"), callback_data=PoliciesCallback(action=PoliciesAction.ADD)
+    )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def show_list(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+) -> None:
+    if account is None:
+        await tell_registration_is_missing(message, state)
+        return
+    views = await my_policies(session, user, today=clock.now().date())
+    await message.answer(list_text(views, user.language), reply_markup=list_keyboard(views))
+
+
+async def show_list_again(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+) -> None:
+    if isinstance(query.message, Message):
+        await show_list(query.message, state, session, user, account, clock)
+
+
+def card_text(view: PolicyView, locale: str) -> str:
+    policy, program = view.policy, view.program
+    lines = [
+        f"<b>{policy.product}</b> ({kind_title(policy.kind)})",
+        _("Policy № {number}").format(number=policy.number),
+        _("Valid: {start} – {end}").format(
+            start=format_date(policy.valid_from, locale), end=format_date(policy.valid_to, locale)
+        ),
+        status_badge(view, locale),
+        _("Insured: {name}, born {birth}").format(
+            name=" ".join(
+                p
+                for p in (view.person.surname, view.person.first_name, view.person.patronymic)
+                if p
+            ),
+            birth=format_date(view.person.birth_date, locale),
+        ),
+    ]
+    if policy.contract == ContractKind.CORPORATE and policy.policyholder:
+        lines.append(_("Contract: corporate, policyholder {name}").format(name=policy.policyholder))
+    if view.status is Status.WAITING:
+        lines.append(
+            _(
+                "Waiting period: until {date} visits are not insured events yet; from that day "
+                "the program covers them."
+            ).format(date=format_date(view.covered_from, locale))
+        )
+    if program is not None:
+        lines.append(_("Program: {name}").format(name=program.name))
+        if program.franchise_percent:
+            lines.append(
+                _(
+                    "Co-payment (franchise): {percent}% of each service, charged automatically "
+                    "from your card about a month after the visit."
+                ).format(percent=program.franchise_percent)
+            )
+        if program.desk_phone:
+            lines.append(_("24/7 medical desk: {phone}").format(phone=program.desk_phone))
+        if program.curator:
+            lines.append(program.curator)
+    if not policy.paid:
+        lines.append(_("⚠️ The policy is not paid: check the payment with the insurer."))
+    return "\n".join(lines)
+
+
+async def show_card(
+    query: CallbackQuery,
+    callback_data: PolicyCardCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    view = await my_policy(session, user, callback_data.id, today=clock.now().date())
+    if isinstance(query.message, Message):
+        await query.message.answer(card_text(view, user.language))
+
+
+# --- adding ---------------------------------------------------------------------------------
+async def add_options(
+    query: CallbackQuery, session: AsyncSession, user: User, clock: Clock
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    views = await my_policies(session, user, today=clock.now().date())
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("By the policy number"),
+        callback_data=PoliciesCallback(action=PoliciesAction.BY_NUMBER),
+    )
+    if views:
+        builder.button(
+            text=_("By my passport data"),
+            callback_data=PoliciesCallback(action=PoliciesAction.BY_PASSPORT),
+        )
+    if any(v.policy.kind == PolicyKind.DMS and not v.as_child for v in views):
+        builder.button(
+            text=_("A child's policy"), callback_data=PoliciesCallback(action=PoliciesAction.CHILD)
+        )
+    builder.adjust(1)
+    await query.message.answer(
+        _("How do you want to add a policy?"), reply_markup=builder.as_markup()
+    )
+
+
+async def ask_number(query: CallbackQuery, state: FSMContext) -> None:
+    if isinstance(query.message, Message):
+        await state.set_state(AddPolicy.number)
+        await query.message.answer(
+            _("The policy number, as on the policy or the card (for example ONDL-500000)."),
+            reply_markup=step_keyboard(back=False),
+        )
+
+
+def refusal_text(error: LinkRefused, user: User, settings: Settings) -> str:
+    if isinstance(error, PolicyNotFound):
+        return _(
+            "There is no policy with this number. Check it on the policy or the card, "
+            "for example ONDL-500000."
+        )
+    if isinstance(error, DataMismatch):
+        return _(
+            "The data in your profile do not match this policy: the full name and the date of "
+            "birth must match exactly. If the policy is yours, confirm your identity "
+            "(«selfie with passport») or call the insurer at {phone}."
+        ).format(phone=settings.insurer.phone_federal)
+    if isinstance(error, PolicyExpired):
+        return _("This policy expired on {date}.").format(
+            date=format_date(error.valid_to, user.language)
+        )
+    if isinstance(error, AlreadyLinked):
+        return _("This policy is in your cabinet already.")
+    if isinstance(error, LinkedElsewhere):
+        return _(
+            "This policy is linked to another cabinet. If it is yours, confirm your identity "
+            "(«selfie with passport») or call the insurer at {phone}."
+        ).format(phone=settings.insurer.phone_federal)
+    if isinstance(error, TooManyLookups):
+        return _(
+            "Too many attempts. For your safety, try again after {time} (Moscow time)."
+        ).format(time=format_clock(error.retry_at, user.language))
+    if isinstance(error, FirstPolicyByNumber):
+        return _(
+            "The first policy is added by its number; the passport search is for the next ones."
+        )
+    if isinstance(error, NothingFound):
+        return _("No other policies were found by your passport data.")
+    if isinstance(error, ParentPolicyRequired):
+        return _("Add your own DMS policy first: children's policies come after it.")
+    if isinstance(error, NotRepresentative):
+        return _(
+            "You are neither the policyholder of this policy nor named as the child's "
+            "representative, so it cannot be added to your cabinet."
+        )
+    assert isinstance(error, ChildTooOld)
+    return _("Under this program a child's policy can be added up to the age of {limit}.").format(
+        limit=error.limit
+    )
+
+
+def _verify_offer(error: LinkRefused) -> InlineKeyboardMarkup | None:
+    if not isinstance(error, DataMismatch | LinkedElsewhere):
+        return None
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("🪪 Confirm my identity"), callback_data=ProfileCallback(action=ProfileAction.VERIFY)
+    )
+    return builder.as_markup()
+
+
+async def number_typed(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    if account is None:
+        await tell_registration_is_missing(message, state)
+        return
+    try:
+        linked = await link_by_number(session, user, account, message.text or "", now=clock.now())
+    except LinkRefused as error:
+        await message.answer(refusal_text(error, user, settings), reply_markup=_verify_offer(error))
+        return
+    await _added(message, state, session, user, clock, [linked.policy.id])
+
+
+async def _added(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    ids: list[int],
+) -> None:
+    await state.set_state(None)
+    await state.update_data({CHILD_KEY: None})
+    views = [v for v in await my_policies(session, user, today=clock.now().date()) if v.id in ids]
+    numbers = ", ".join(v.policy.number for v in views)
+    await message.answer(
+        _("Added: {numbers} ✅").format(numbers=numbers), reply_markup=main_menu(registered=True)
+    )
+    for view in views:
+        await message.answer(card_text(view, user.language))
+
+
+async def by_passport(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    if not isinstance(query.message, Message) or account is None:
+        return
+    try:
+        found = await link_by_passport(session, user, account, now=clock.now())
+    except LinkRefused as error:
+        await query.message.answer(refusal_text(error, user, settings))
+        return
+    await _added(query.message, state, session, user, clock, [item.policy.id for item in found])
+
+
+# --- a child's policy -----------------------------------------------------------------------
+CHILD_PROMPTS = {
+    AddPolicy.child_number: "number",
+    AddPolicy.child_surname: "surname",
+    AddPolicy.child_first_name: "first_name",
+    AddPolicy.child_patronymic: "patronymic",
+    AddPolicy.child_birth_date: "birth_date",
+}
+
+
+async def ask_child(query: CallbackQuery, state: FSMContext) -> None:
+    if isinstance(query.message, Message):
+        await state.update_data({CHILD_KEY: ChildDraft().model_dump(mode="json")})
+        await state.set_state(AddPolicy.child_number)
+        await query.message.answer(
+            _("The number of the child's policy, for example ONDL-500002."),
+            reply_markup=step_keyboard(back=False),
+        )
+
+
+async def _child(state: FSMContext) -> ChildDraft:
+    return ChildDraft.model_validate((await state.get_data()).get(CHILD_KEY) or {})
+
+
+async def child_step(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    current = await state.get_state()
+    draft = await _child(state)
+    text = message.text or ""
+    try:
+        if current == AddPolicy.child_number.state:
+            draft.number, following = text.strip(), AddPolicy.child_surname
+            prompt = _("The child's surname, as on the policy.")
+        elif current == AddPolicy.child_surname.state:
+            draft.surname, following = normalize_name(text), AddPolicy.child_first_name
+            prompt = _("The child's first name.")
+        elif current == AddPolicy.child_first_name.state:
+            draft.first_name, following = normalize_name(text), AddPolicy.child_patronymic
+            prompt = _("The child's patronymic; if there is none, tap «No patronymic».")
+        elif current == AddPolicy.child_patronymic.state:
+            draft.patronymic = None if text == str(NO_PATRONYMIC) else normalize_name(text)
+            following = AddPolicy.child_birth_date
+            prompt = _("The child's date of birth, for example 10.03.2016.")
+        else:
+            draft.birth_date = parse_birth_date(text, clock.now().date(), adult=False)
+            following = None
+            prompt = ""
+    except InvalidInput as error:
+        await message.answer(problem_text(error.problem))
+        return
+    await state.update_data({CHILD_KEY: draft.model_dump(mode="json")})
+    if following is not None:
+        await state.set_state(following)
+        options = (str(NO_PATRONYMIC),) if following == AddPolicy.child_patronymic else ()
+        await message.answer(prompt, reply_markup=step_keyboard(*options, back=False))
+        return
+    if account is None:
+        await tell_registration_is_missing(message, state)
+        return
+    assert draft.number and draft.surname and draft.first_name and draft.birth_date
+    child = ChildData(draft.surname, draft.first_name, draft.patronymic, draft.birth_date)
+    try:
+        linked = await link_child(session, user, account, draft.number, child, now=clock.now())
+    except LinkRefused as error:
+        await state.set_state(None)
+        await message.answer(
+            refusal_text(error, user, settings), reply_markup=main_menu(registered=True)
+        )
+        return
+    await _added(message, state, session, user, clock, [linked.policy.id])
+
+
+async def not_text(message: Message) -> None:
+    await message.answer(_("Please answer in text."))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(show_list, Command("policies"))
+    router.message.register(show_list, F.text == POLICIES)
+    actions = PoliciesCallback.filter
+    router.callback_query.register(show_list_again, actions(F.action == PoliciesAction.LIST))
+    router.callback_query.register(add_options, actions(F.action == PoliciesAction.ADD))
+    router.callback_query.register(ask_number, actions(F.action == PoliciesAction.BY_NUMBER))
+    router.callback_query.register(by_passport, actions(F.action == PoliciesAction.BY_PASSPORT))
+    router.callback_query.register(ask_child, actions(F.action == PoliciesAction.CHILD))
+    router.callback_query.register(show_card, PolicyCardCallback.filter())
+    router.message.register(number_typed, AddPolicy.number, F.text, ~(F.text == BACK))
+    router.message.register(child_step, StateFilter(*CHILD_PROMPTS), F.text, ~(F.text == BACK))
+    router.message.register(not_text, StateFilter(AddPolicy))
+    return router

@@ -1,0 +1,119 @@
+"""My policies, driven as a person would: add by number, by passport, a child's; the card."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.accounts.models import Account
+from core.clock import FrozenClock
+from core.policies.models import Policy, PolicyLink
+from tests.conftest import seed_demo
+from tests.dialog import ChatClient
+
+
+async def add_by_number(chat: ChatClient, number: str) -> None:
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("По номеру полиса")
+    await chat.send(number)
+
+
+async def test_first_policy_by_number_then_the_others_by_passport(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await chat.send("/start")
+    await chat.tap("📋 Мои полисы")
+    assert "пока нет полисов" in chat.text
+    await chat.tap("➕ Добавить полис")
+    assert chat.inline_buttons == ["По номеру полиса"], "passport search only for later policies"
+    await chat.tap("По номеру полиса")
+    await chat.send("ondl-500001")
+    assert "Добавлено: ONDL-500001" in chat.text
+    assert "🟡 временная франшиза до 24.11.2026" in chat.text, "14 days from 10.11.2026"
+    assert "Франшиза (соплатёж): 20%" in chat.text and "Врач-куратор" in chat.text
+
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    assert chat.inline_buttons == ["По номеру полиса", "По паспортным данным", "Полис ребёнка"]
+    await chat.tap("По паспортным данным")
+    assert "Добавлено: DMS-K-2026-0001" in chat.text
+    assert "страхователь ООО «Ромашка»" in chat.text and "🟢 действует" in chat.text
+
+    await chat.send("/policies")
+    assert "ONDL-500001" in chat.text and "DMS-K-2026-0001" in chat.text
+    await chat.send("📋 Мои полисы")
+    await chat.tap("DMS-K-2026-0001 · Анна")
+    assert "Программа: Корпоративный ДМС «Оптимум» (Москва)" in chat.text
+
+
+async def test_refusals(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "NO-SUCH-1")
+    assert "Полиса с таким номером нет" in chat.text
+    await chat.send("DMS-K-2026-0002")
+    assert "не совпадают с полисом" in chat.text and "Петров" not in chat.text
+    assert chat.inline_buttons == ["🪪 Подтвердить личность"]
+    await chat.send("ONDL-400001")
+    assert "истёк 30.09.2025" in chat.text
+    for number in ("X-1", "X-2", "X-3"):  # five failed lookups in all (expiry is no guess)
+        await chat.send(number)
+    await chat.send("ONDL-500001")
+    assert "Слишком много попыток" in chat.text and "по Москве" in chat.text
+
+
+async def test_a_childs_policy(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("Полис ребёнка")
+    await chat.send("ONDL-500002")
+    await chat.send("иванов")
+    await chat.send("Михаил")
+    await chat.tap("Нет отчества")
+    await chat.send("10.03.2016")
+    assert "не совпадают с полисом" in chat.text, "the child has a patronymic on the policy"
+
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("Полис ребёнка")
+    await chat.send("ONDL-500002")
+    await chat.send("Иванов")
+    await chat.send("Михаил")
+    await chat.send("Андреевич")
+    await chat.send("вчера")
+    assert "Не удалось распознать дату" in chat.text, "bad input keeps the step"
+    await chat.send("10.03.2016")
+    assert "Добавлено: ONDL-500002" in chat.text
+    await chat.send("/policies")
+    assert "Доктор Лайк (детский)" in chat.text and "· Михаил" in chat.text
+
+    async with sessions() as session:
+        links = (await session.scalars(select(PolicyLink).order_by(PolicyLink.id))).all()
+    assert [link.as_child for link in links] == [False, True]
+
+
+async def test_another_persons_policy_id_in_a_button_is_not_found(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    async with sessions() as session:
+        foreign = await session.scalar(select(Policy).where(Policy.number == "DMS-K-2026-0002"))
+    assert foreign is not None
+    await chat.callback(f"pc:{foreign.id}")
+    assert "Не найдено" in chat.text and "Петров" not in chat.text
+
+
+async def test_policies_before_registration_lead_to_it(chat: ChatClient) -> None:
+    await chat.send("/policies")
+    assert "Раздел откроется после регистрации" in chat.text
+    assert chat.inline_buttons == ["Продолжить регистрацию"]
