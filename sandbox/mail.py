@@ -31,7 +31,6 @@ class Mailbox:
     def __init__(self) -> None:
         self.letters: list[Letter] = []
         self._ids = itertools.count(1)
-        self.arrived = asyncio.Condition()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = (
@@ -52,8 +51,6 @@ class Mailbox:
                 received_at=datetime.now(UTC).isoformat(),
             )
         )
-        async with self.arrived:
-            self.arrived.notify_all()
         return "250 Message accepted for delivery"
 
     def find(self, to: str | None) -> list[dict[str, Any]]:

@@ -79,21 +79,30 @@ class RegistrationDraft(BaseModel):
     document_mask: str | None = None
     editing: bool = False  # came from the summary: return there after the step
 
+    def answers(self) -> list[tuple[State, bool]]:
+        """Each question before the consents, in order, and whether it is answered."""
+        return [
+            (Registration.phone, bool(self.phone)),
+            (Registration.email, self.email_confirmed),
+            (Registration.surname, bool(self.surname)),
+            (Registration.first_name, bool(self.first_name)),
+            (Registration.patronymic, bool(self.patronymic or self.no_patronymic)),
+            (Registration.birth_date, self.birth_date is not None),
+            (Registration.sex, bool(self.sex)),
+            (Registration.document_type, bool(self.document_type)),
+            (Registration.document_number, bool(self.document_token)),
+        ]
+
     @property
     def steps_done(self) -> int:
-        return sum(
-            bool(value)
-            for value in (
-                self.phone,
-                self.email_confirmed,
-                self.surname,
-                self.first_name,
-                self.patronymic or self.no_patronymic,
-                self.birth_date,
-                self.sex,
-                self.document_token,
-            )
-        )
+        return sum(done for _, done in self.answers())
+
+    def missing(self) -> list[State]:
+        return [step for step, done in self.answers() if not done]
+
+    def first_missing(self) -> State:
+        """Where the dialog resumes: the first unanswered question, else the consents."""
+        return next(iter(self.missing()), Registration.consents)
 
 
 async def load_draft(state: FSMContext) -> RegistrationDraft:
@@ -123,16 +132,3 @@ def draft_from_account(account: Account) -> RegistrationDraft:
         document_mask=account.document_mask,
         editing=True,
     )
-
-
-def missing_items(draft: RegistrationDraft) -> list[str]:
-    """What registration still needs, as field keys (the bot names them in the user's language)."""
-    checks = {
-        "phone": draft.phone,
-        "email": draft.email_confirmed,
-        "name": draft.surname and draft.first_name and (draft.patronymic or draft.no_patronymic),
-        "birth_date": draft.birth_date,
-        "sex": draft.sex,
-        "document": draft.document_token,
-    }
-    return [name for name, done in checks.items() if not done]

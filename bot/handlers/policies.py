@@ -28,7 +28,7 @@ from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
 from core.clock import Clock
 from core.config import Settings
-from core.policies.cabinet import PolicyView, Status, my_policies, my_policy
+from core.policies.cabinet import PolicyView, Status, my_policies, my_policy, ways_to_add
 from core.policies.linking import (
     AlreadyLinked,
     ChildData,
@@ -196,18 +196,18 @@ async def add_options(
 ) -> None:
     if not isinstance(query.message, Message):
         return
-    views = await my_policies(session, user, today=clock.now().date())
+    ways = ways_to_add(await my_policies(session, user, today=clock.now().date()))
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("By the policy number"),
         callback_data=PoliciesCallback(action=PoliciesAction.BY_NUMBER),
     )
-    if views:
+    if ways.by_passport:
         builder.button(
             text=_("By my passport data"),
             callback_data=PoliciesCallback(action=PoliciesAction.BY_PASSPORT),
         )
-    if any(v.policy.kind == PolicyKind.DMS and not v.as_child for v in views):
+    if ways.child:
         builder.button(
             text=_("A child's policy"), callback_data=PoliciesCallback(action=PoliciesAction.CHILD)
         )

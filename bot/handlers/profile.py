@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -17,7 +18,6 @@ from bot.fsm.registration import (
     Registration,
     draft_from_account,
     load_draft,
-    missing_items,
     save_draft,
 )
 from bot.handlers.registration import ask, summary_text
@@ -25,7 +25,7 @@ from bot.keyboards.menu import LANGUAGE_NAMES, PROFILE, main_menu
 from bot.keyboards.registration import consent_title, inline
 from core.accounts.consents import ConsentKind, current_consents
 from core.accounts.models import Account, User
-from core.accounts.profile import Optional, delete_account, is_locked, toggle_notifications
+from core.accounts.profile import OptionalNotice, delete_account, is_locked, toggle_notifications
 from core.clock import Clock
 from core.config import Settings
 
@@ -69,16 +69,20 @@ def profile_text(account: Account, user: User) -> str:
     return "\n\n".join(lines)
 
 
-def _missing_text(keys: list[str]) -> str:
+def _missing_text(steps: list[State]) -> str:
     names = {
-        "phone": _("phone"),
-        "email": _("confirmed e-mail"),
-        "name": _("full name"),
-        "birth_date": _("date of birth"),
-        "sex": _("sex"),
-        "document": _("identity document"),
+        Registration.phone: _("phone"),
+        Registration.email: _("confirmed e-mail"),
+        Registration.surname: _("full name"),
+        Registration.first_name: _("full name"),
+        Registration.patronymic: _("full name"),
+        Registration.birth_date: _("date of birth"),
+        Registration.sex: _("sex"),
+        Registration.document_type: _("identity document"),
+        Registration.document_number: _("identity document"),
     }
-    return ", ".join(names[key] for key in keys) or _("consents and confirmation")
+    named = list(dict.fromkeys(names[step] for step in steps))  # each name once, in order
+    return ", ".join(named) or _("consents and confirmation")
 
 
 async def tell_registration_is_missing(message: Message, state: FSMContext) -> None:
@@ -88,7 +92,7 @@ async def tell_registration_is_missing(message: Message, state: FSMContext) -> N
         _(
             "This section opens after registration: until your data are filled in, policies "
             "are not shown. Still missing: {missing}."
-        ).format(missing=_missing_text(missing_items(draft))),
+        ).format(missing=_missing_text(draft.missing())),
         reply_markup=inline((_("Continue registration"), RegistrationAction.START)),
     )
 
@@ -154,9 +158,9 @@ async def toggle(
     user: User,
 ) -> None:
     kind = (
-        Optional.REMINDERS
+        OptionalNotice.REMINDERS
         if callback_data.action is ProfileAction.TOGGLE_REMINDERS
-        else Optional.NEWS
+        else OptionalNotice.NEWS
     )
     account = await toggle_notifications(session, user, kind)
     if isinstance(query.message, Message):

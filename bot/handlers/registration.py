@@ -266,22 +266,7 @@ async def begin(
             "Everything you enter is kept, even if you stop halfway."
         )
     )
-    await ask(message, state, _first_missing(draft), session, user)
-
-
-def _first_missing(draft: RegistrationDraft) -> State:
-    checks = [
-        (Registration.phone, draft.phone),
-        (Registration.email, draft.email_confirmed),
-        (Registration.surname, draft.surname),
-        (Registration.first_name, draft.first_name),
-        (Registration.patronymic, draft.patronymic or draft.no_patronymic),
-        (Registration.birth_date, draft.birth_date),
-        (Registration.sex, draft.sex),
-        (Registration.document_type, draft.document_type),
-        (Registration.document_number, draft.document_token),
-    ]
-    return next((step for step, done in checks if not done), Registration.consents)
+    await ask(message, state, draft.first_missing(), session, user)
 
 
 async def back(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
@@ -779,7 +764,7 @@ async def confirm(
 ) -> None:
     assert isinstance(query.message, Message)
     draft = await load_draft(state)
-    missing = _first_missing(draft)
+    missing = draft.first_missing()
     if missing != Registration.consents:
         await ask(query.message, state, missing, session, user)
         return

@@ -12,16 +12,16 @@ from core.accounts.models import Account, ConfirmationCode, Consent, User
 from core.accounts.registration import require_account
 
 
-class Optional(StrEnum):
+class OptionalNotice(StrEnum):
     """Notifications a person may turn off; debt and money messages always go out."""
 
     REMINDERS = "reminders"
     NEWS = "news"
 
 
-async def toggle_notifications(session: AsyncSession, user: User, kind: Optional) -> Account:
+async def toggle_notifications(session: AsyncSession, user: User, kind: OptionalNotice) -> Account:
     account = await require_account(session, user)
-    if kind is Optional.REMINDERS:
+    if kind is OptionalNotice.REMINDERS:
         account.notify_reminders = not account.notify_reminders
     else:
         account.notify_news = not account.notify_news

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
 from core.errors import NotFoundError
-from core.policies.models import InsuredPerson, Policy, PolicyLink, Program
+from core.policies.models import InsuredPerson, Policy, PolicyKind, PolicyLink, Program
 
 
 class Status(StrEnum):
@@ -67,6 +67,21 @@ async def my_policies(session: AsyncSession, user: User, *, today: date) -> list
         status, covered_from = status_on(policy, program, today)
         views.append(PolicyView(policy, person, program, link.as_child, status, covered_from))
     return views
+
+
+@dataclass(frozen=True, slots=True)
+class WaysToAdd:
+    by_passport: bool
+    child: bool
+
+
+def ways_to_add(views: list[PolicyView]) -> WaysToAdd:
+    """The passport search is for the second and later policies; a child's policy comes after
+    the person's own DMS policy (seed 000 2.1). `linking` enforces the same rules."""
+    return WaysToAdd(
+        by_passport=bool(views),
+        child=any(v.policy.kind == PolicyKind.DMS and not v.as_child for v in views),
+    )
 
 
 async def my_policy(

@@ -98,14 +98,21 @@ def _fold(value: str | None) -> str:
     return (value or "").casefold().replace("ё", "е").strip()
 
 
+PersonKey = tuple[str, str, str, date | None]
+
+
+def person_key(
+    surname: str | None, first_name: str | None, patronymic: str | None, birth: date | None
+) -> PersonKey:
+    """Names folded for comparison (case and ё/е ignored) with the birth date."""
+    return (_fold(surname), _fold(first_name), _fold(patronymic), birth)
+
+
 def same_person(
     person: InsuredPerson, surname: str, first_name: str, patronymic: str | None, birth: date
 ) -> bool:
-    return (
-        _fold(person.surname) == _fold(surname)
-        and _fold(person.first_name) == _fold(first_name)
-        and _fold(person.patronymic) == _fold(patronymic)
-        and person.birth_date == birth
+    return person_key(person.surname, person.first_name, person.patronymic, person.birth_date) == (
+        person_key(surname, first_name, patronymic, birth)
     )
 
 
@@ -286,18 +293,12 @@ async def link_child(
     limit = program.child_age_limit if program is not None else 17
     if age_on(person.birth_date, now.date()) > limit:
         raise ChildTooOld(limit)
-    representative = person.representative_surname is not None and same_person(
-        InsuredPerson(
-            surname=person.representative_surname,
-            first_name=person.representative_first_name or "",
-            patronymic=person.representative_patronymic,
-            birth_date=person.representative_birth_date,
-        ),
-        account.surname,
-        account.first_name,
-        account.patronymic,
-        account.birth_date,
-    )
+    representative = person.representative_surname is not None and person_key(
+        person.representative_surname,
+        person.representative_first_name,
+        person.representative_patronymic,
+        person.representative_birth_date,
+    ) == person_key(account.surname, account.first_name, account.patronymic, account.birth_date)
     if not representative and policy.parent_policy_id not in own:
         raise NotRepresentative("neither the policyholder nor the representative")
     await _check_free(session, user, person)
