@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from core.documents.compose import DocumentKind as PolicyDocumentKind
+
 
 class Language(StrEnum):
     RU = "ru"
@@ -109,5 +111,25 @@ class PoliciesCallback(CallbackData, prefix="pol"):
     action: PoliciesAction
 
 
-class PolicyCardCallback(CallbackData, prefix="pc"):
+class PolicyAction(StrEnum):
+    CARD = "card"
+    PROGRAM = "program"
+    CLINICS = "clinics"
+
+
+class PolicyCallback(CallbackData, prefix="pc"):
+    """One of the person's policies; the id is checked against their own links on every tap."""
+
+    id: int
+    action: PolicyAction = PolicyAction.CARD
+
+
+class PolicyDocumentCallback(CallbackData, prefix="pdoc"):
+    id: int
+    kind: PolicyDocumentKind
+
+
+class LatinNameCallback(CallbackData, prefix="lat"):
+    """Accept the proposed Latin name for the travel policy of policy `id`."""
+
     id: int

@@ -4,6 +4,7 @@ from core.accounts.identity import IdentityCheck, IdentityFile
 from core.accounts.models import Account, ConfirmationCode, Consent, User
 from core.clinics.models import Clinic
 from core.dialog_state import DialogState
+from core.documents.models import DocumentCopy
 from core.policies.models import (
     InsuredPerson,
     LookupAttempt,
@@ -19,6 +20,7 @@ __all__ = [
     "ConfirmationCode",
     "Consent",
     "DialogState",
+    "DocumentCopy",
     "IdentityCheck",
     "IdentityFile",
     "InsuredPerson",

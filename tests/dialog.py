@@ -14,6 +14,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     Chat,
     Contact,
@@ -40,6 +41,7 @@ class RecordingSession(BaseSession):
         super().__init__()
         self.calls: list[TelegramMethod[Any]] = []
         self.files: dict[str, bytes] = {}  # what people uploaded, by file_id
+        self.sent_files: dict[str, bytes] = {}  # what the bot uploaded, by the file_id it got
         self._message_ids = itertools.count(10_000)
 
     async def make_request(
@@ -76,6 +78,17 @@ class RecordingSession(BaseSession):
         }
         if isinstance(markup, InlineKeyboardMarkup):
             payload["reply_markup"] = markup.model_dump(exclude_none=True)
+        document = getattr(method, "document", None)
+        if isinstance(document, BufferedInputFile):
+            file_id = f"sent-{len(self.sent_files) + 1}"
+            self.sent_files[file_id] = document.data
+            payload["document"] = {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_name": document.filename,
+            }
+        elif isinstance(document, str):
+            payload["document"] = {"file_id": document, "file_unique_id": document}
         return Message.model_validate(payload, context={"bot": bot})
 
     async def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.callbacks import PolicyCallback
 from core.accounts.models import Account
 from core.clock import FrozenClock
 from core.policies.models import Policy, PolicyLink
@@ -46,6 +47,7 @@ async def test_first_policy_by_number_then_the_others_by_passport(
     await chat.send("📋 Мои полисы")
     await chat.tap("DMS-K-2026-0001 · Анна")
     assert "Программа: Корпоративный ДМС «Оптимум» (Москва)" in chat.text
+    assert "Виды помощи: Амбулаторно-поликлиническая помощь, Стоматологическая помощь" in chat.text
 
 
 async def test_refusals(
@@ -109,7 +111,7 @@ async def test_another_persons_policy_id_in_a_button_is_not_found(
     async with sessions() as session:
         foreign = await session.scalar(select(Policy).where(Policy.number == "DMS-K-2026-0002"))
     assert foreign is not None
-    await chat.callback(f"pc:{foreign.id}")
+    await chat.callback(PolicyCallback(id=foreign.id).pack())
     assert "Не найдено" in chat.text and "Петров" not in chat.text
 
 

@@ -25,3 +25,10 @@ class ChildDraft(BaseModel):
     first_name: str | None = None
     patronymic: str | None = None
     birth_date: date | None = None
+
+
+LATIN_KEY = "latin_name_policy_id"
+
+
+class PolicyDocuments(StatesGroup):
+    latin_name = State()  # the travel policy's name as in the foreign passport

@@ -15,6 +15,7 @@ from bot.handlers import (
     location,
     operators,
     policies,
+    policy_documents,
     profile,
     registration,
 )
@@ -30,6 +31,7 @@ def routers(settings: Settings) -> list[Router]:
         registration.create_router(),
         profile.create_router(),
         policies.create_router(),
+        policy_documents.create_router(),
         identity.create_router(),
         # The operators' group has its own router; private-chat routers never see it.
         operators.create_router(settings),

@@ -21,7 +21,6 @@ from bot.callbacks import (
     ProfileAction,
     ProfileCallback,
 )
-from bot.formatting import format_date
 from bot.fsm.identity import EXPECTING_KEY, IdentityUpload
 from bot.handlers.profile import tell_registration_is_missing
 from bot.keyboards.menu import main_menu
@@ -43,6 +42,7 @@ from core.accounts.identity import (
 from core.accounts.models import Account, User
 from core.clock import Clock
 from core.config import Settings
+from core.formatting import format_date
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import (
     PoliciesAction,
     PoliciesCallback,
-    PolicyCardCallback,
+    PolicyAction,
+    PolicyCallback,
+    PolicyDocumentCallback,
     ProfileAction,
     ProfileCallback,
 )
-from bot.formatting import format_clock, format_date
 from bot.fsm.policies import CHILD_KEY, AddPolicy, ChildDraft
+from bot.handlers.policy_documents import document_button
 from bot.handlers.profile import tell_registration_is_missing
 from bot.handlers.registration import problem_text
 from bot.keyboards.menu import POLICIES, main_menu
@@ -28,7 +30,10 @@ from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
 from core.clock import Clock
 from core.config import Settings
+from core.documents.compose import documents_of
+from core.formatting import format_clock, format_date
 from core.policies.cabinet import PolicyView, Status, my_policies, my_policy, ways_to_add
+from core.policies.care import care_title
 from core.policies.linking import (
     AlreadyLinked,
     ChildData,
@@ -97,7 +102,7 @@ def list_keyboard(views: list[PolicyView]) -> InlineKeyboardMarkup:
     for view in views:
         builder.button(
             text=f"{view.policy.number} · {view.person.first_name}",
-            callback_data=PolicyCardCallback(id=view.id),
+            callback_data=PolicyCallback(id=view.id),
         )
     builder.button(
         text=_("➕ Add a policy"), callback_data=PoliciesCallback(action=PoliciesAction.ADD)
@@ -162,12 +167,14 @@ def card_text(view: PolicyView, locale: str) -> str:
         )
     if program is not None:
         lines.append(_("Program: {name}").format(name=program.name))
+        care = ", ".join(care_title(code, _) for code in program.care_types)
+        lines.append(_("Types of care: {care}").format(care=care))
         if program.franchise_percent:
             lines.append(
                 _(
-                    "Co-payment (franchise): {percent}% of each service, charged automatically "
+                    "Co-payment (franchise): {share} of each service, charged automatically "
                     "from your card about a month after the visit."
-                ).format(percent=program.franchise_percent)
+                ).format(share=f"{program.franchise_percent}%")
             )
         if program.desk_phone:
             lines.append(_("24/7 medical desk: {phone}").format(phone=program.desk_phone))
@@ -178,16 +185,42 @@ def card_text(view: PolicyView, locale: str) -> str:
     return "\n".join(lines)
 
 
+def card_keyboard(view: PolicyView) -> InlineKeyboardMarkup:
+    """The card's way to the policy's documents and to the sections filtered by this policy."""
+    builder = InlineKeyboardBuilder()
+    kinds = documents_of(view)
+    for kind in kinds:
+        builder.button(
+            text=document_button(kind), callback_data=PolicyDocumentCallback(id=view.id, kind=kind)
+        )
+    sizes = [len(kinds)]
+    if view.program is not None:
+        builder.button(
+            text=_("✅ What is covered"),
+            callback_data=PolicyCallback(id=view.id, action=PolicyAction.PROGRAM),
+        )
+        builder.button(
+            text=_("🏥 Clinics of the program"),
+            callback_data=PolicyCallback(id=view.id, action=PolicyAction.CLINICS),
+        )
+        sizes.append(2)
+    builder.button(
+        text=_("⬅️ My policies"), callback_data=PoliciesCallback(action=PoliciesAction.LIST)
+    )
+    builder.adjust(*sizes, 1)
+    return builder.as_markup()
+
+
 async def show_card(
     query: CallbackQuery,
-    callback_data: PolicyCardCallback,
+    callback_data: PolicyCallback,
     session: AsyncSession,
     user: User,
     clock: Clock,
 ) -> None:
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     if isinstance(query.message, Message):
-        await query.message.answer(card_text(view, user.language))
+        await query.message.answer(card_text(view, user.language), reply_markup=card_keyboard(view))
 
 
 # --- adding ---------------------------------------------------------------------------------
@@ -318,7 +351,7 @@ async def _added(
         _("Added: {numbers} ✅").format(numbers=numbers), reply_markup=main_menu(registered=True)
     )
     for view in views:
-        await message.answer(card_text(view, user.language))
+        await message.answer(card_text(view, user.language), reply_markup=card_keyboard(view))
 
 
 async def by_passport(
@@ -434,7 +467,7 @@ def create_router() -> Router:
     router.callback_query.register(ask_number, actions(F.action == PoliciesAction.BY_NUMBER))
     router.callback_query.register(by_passport, actions(F.action == PoliciesAction.BY_PASSPORT))
     router.callback_query.register(ask_child, actions(F.action == PoliciesAction.CHILD))
-    router.callback_query.register(show_card, PolicyCardCallback.filter())
+    router.callback_query.register(show_card, PolicyCallback.filter(F.action == PolicyAction.CARD))
     router.message.register(number_typed, AddPolicy.number, F.text, ~(F.text == BACK))
     router.message.register(child_step, StateFilter(*CHILD_PROMPTS), F.text, ~(F.text == BACK))
     router.message.register(not_text, StateFilter(AddPolicy))

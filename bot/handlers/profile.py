@@ -13,7 +13,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import Language, ProfileAction, ProfileCallback, RegistrationAction
-from bot.formatting import format_date
 from bot.fsm.registration import (
     Registration,
     draft_from_account,
@@ -28,6 +27,7 @@ from core.accounts.models import Account, User
 from core.accounts.profile import OptionalNotice, delete_account, is_locked, toggle_notifications
 from core.clock import Clock
 from core.config import Settings
+from core.formatting import format_date
 
 
 def _button(builder: InlineKeyboardBuilder, text: str, action: ProfileAction) -> None:

@@ -22,7 +22,6 @@ from bot.callbacks import (
     RegistrationAction,
     RegistrationCallback,
 )
-from bot.formatting import format_clock, format_date, mask_email
 from bot.fsm.registration import (
     BACK as BACK_TO,
 )
@@ -89,6 +88,7 @@ from core.accounts.validation import (
     parse_phone,
 )
 from core.clock import Clock
+from core.formatting import format_clock, format_date, mask_email
 from core.mail import MailSender
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,10 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
             "Please write it in one alphabet, Cyrillic or Latin, as in your passport."
         ),
         Problem.NAME_TOO_LONG: _("That is too long: at most 60 characters."),
+        Problem.LATIN_NAME_INVALID: _(
+            "Please write the surname and the name in Latin letters, as in your foreign "
+            "passport, for example IVANOVA ANNA."
+        ),
         Problem.DATE_INVALID: _(
             "We could not read the date. Examples: 15.01.1985, 1985-01-15, 15 января 1985."
         ),

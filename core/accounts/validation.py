@@ -30,6 +30,7 @@ class Problem(StrEnum):
     DATE_TOO_OLD = "date_too_old"
     UNDERAGE = "underage"
     DOCUMENT_INVALID = "document_invalid"
+    LATIN_NAME_INVALID = "latin_name_invalid"
 
 
 class InvalidInput(DomainError):

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clinics.geo import distance_km
 from core.clinics.models import Clinic
 from core.errors import NotFoundError
+from core.policies.models import ProgramClinic
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +49,20 @@ async def get_clinic(session: AsyncSession, clinic_id: int) -> Clinic:
     if clinic is None:
         raise NotFoundError("clinic")
     return clinic
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramClinicView:
+    care_type: str
+    clinic: Clinic
+
+
+async def program_clinics(session: AsyncSession, program_id: int) -> list[ProgramClinicView]:
+    """The clinics a program includes, per type of care, ordered by care type, city and name."""
+    rows = await session.execute(
+        select(ProgramClinic.care_type, Clinic)
+        .join(Clinic, Clinic.id == ProgramClinic.clinic_id)
+        .where(ProgramClinic.program_id == program_id)
+        .order_by(ProgramClinic.care_type, Clinic.city, Clinic.name)
+    )
+    return [ProgramClinicView(care_type, clinic) for care_type, clinic in rows.all()]

@@ -11,10 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clinics.models import Clinic
 from core.importers.files import ImportReport, describe
-
-CARE_TYPES = frozenset(
-    {"outpatient", "dental", "home_visit", "emergency", "hospital", "telemedicine"}
-)
+from core.policies.care import CARE_TYPES
 
 
 class ClinicRecord(BaseModel):

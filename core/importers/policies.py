@@ -25,8 +25,8 @@ from core.accounts.validation import (
     parse_document,
 )
 from core.clinics.models import Clinic
-from core.importers.clinics import CARE_TYPES
 from core.importers.files import ImportReport, describe
+from core.policies.care import CARE_TYPES
 from core.policies.models import (
     ContractKind,
     InsuredPerson,

@@ -30,13 +30,17 @@ class PolicyView:
     policy: Policy
     person: InsuredPerson
     program: Program | None
-    as_child: bool
+    link: PolicyLink
     status: Status
     covered_from: date  # the first day visits are insured events
 
     @property
     def id(self) -> int:
         return self.policy.id
+
+    @property
+    def as_child(self) -> bool:
+        return self.link.as_child
 
 
 def status_on(policy: Policy, program: Program | None, today: date) -> tuple[Status, date]:
@@ -65,7 +69,7 @@ async def my_policies(session: AsyncSession, user: User, *, today: date) -> list
     views = []
     for link, person, policy, program in rows:
         status, covered_from = status_on(policy, program, today)
-        views.append(PolicyView(policy, person, program, link.as_child, status, covered_from))
+        views.append(PolicyView(policy, person, program, link, status, covered_from))
     return views
 
 

@@ -115,6 +115,8 @@ class PolicyLink(Base):
         ForeignKey("insured_persons.id", ondelete="CASCADE"), unique=True
     )
     as_child: Mapped[bool] = mapped_column(default=False)
+    # The name "as in the foreign passport" for travel documents, confirmed by the person.
+    latin_name: Mapped[str | None] = mapped_column(String(64))
     linked_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -1,0 +1,232 @@
+"""A policy's documents (seed 000 3.1): the PDFs, the program as text, the program's clinics."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import (
+    ClinicCallback,
+    LatinNameCallback,
+    PolicyAction,
+    PolicyCallback,
+    PolicyDocumentCallback,
+)
+from bot.fsm.policies import LATIN_KEY, PolicyDocuments
+from bot.handlers.registration import problem_text
+from bot.keyboards.registration import BACK
+from core.accounts.models import User
+from core.accounts.validation import InvalidInput
+from core.clinics.directory import program_clinics
+from core.clock import Clock
+from core.config import Settings
+from core.documents.compose import DocumentKind
+from core.documents.latin import parse_latin_name, propose_latin_name
+from core.documents.service import LatinNameRequired, policy_document, set_latin_name
+from core.errors import NotFoundError
+from core.policies.cabinet import PolicyView, my_policy
+from core.policies.care import care_title
+from core.policies.coverage import coverage
+
+
+def document_button(kind: DocumentKind) -> str:
+    return {
+        DocumentKind.POLICY: _("📄 Policy (PDF)"),
+        DocumentKind.TRAVEL: _("📄 Travel policy (PDF)"),
+        DocumentKind.MEMO: _("📘 Memo (PDF)"),
+        DocumentKind.PROGRAM: _("📋 Program (PDF)"),
+    }[kind]
+
+
+async def send_document(
+    query: CallbackQuery,
+    callback_data: PolicyDocumentCallback,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    view = await my_policy(session, user, callback_data.id, today=clock.now().date())
+    await deliver(query.message, view, callback_data.kind, state, session, user, clock, settings)
+
+
+async def deliver(
+    message: Message,
+    view: PolicyView,
+    kind: DocumentKind,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    try:
+        copy = await policy_document(
+            session,
+            view,
+            kind,
+            insurer=settings.insurer,
+            translate=_,
+            locale=user.language,
+            now=clock.now(),
+        )
+    except LatinNameRequired:
+        await ask_latin_name(message, view, state)
+        return
+    await session.commit()
+    document = copy.telegram_file_id or BufferedInputFile(copy.content, filename=copy.filename)
+    sent = await message.answer_document(document)
+    if copy.telegram_file_id is None and sent.document is not None:
+        copy.telegram_file_id = sent.document.file_id  # the next tap sends Telegram's copy
+        await session.commit()
+
+
+async def ask_latin_name(message: Message, view: PolicyView, state: FSMContext) -> None:
+    proposal = propose_latin_name(view.person.surname, view.person.first_name)
+    await state.set_state(PolicyDocuments.latin_name)
+    await state.update_data({LATIN_KEY: view.id})
+    builder = InlineKeyboardBuilder()
+    builder.button(text=f"✅ {proposal}", callback_data=LatinNameCallback(id=view.id))
+    await message.answer(
+        _(
+            "The travel policy shows your surname and name in Latin letters exactly as in your "
+            "foreign passport. We propose: <b>{name}</b>. If your passport spells it "
+            "differently, send it as printed there, for example IVANOVA ANNA."
+        ).format(name=proposal),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def latin_name_accepted(
+    query: CallbackQuery,
+    callback_data: LatinNameCallback,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    view = await my_policy(session, user, callback_data.id, today=clock.now().date())
+    name = propose_latin_name(view.person.surname, view.person.first_name)
+    await _save_latin_name(query.message, view, name, state, session, user, clock, settings)
+
+
+async def latin_name_typed(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    try:
+        name = parse_latin_name(message.text or "")
+    except InvalidInput as error:
+        await message.answer(problem_text(error.problem))
+        return
+    policy_id = (await state.get_data()).get(LATIN_KEY)
+    try:
+        view = await my_policy(session, user, int(policy_id or 0), today=clock.now().date())
+    except NotFoundError:
+        await state.set_state(None)
+        raise
+    await _save_latin_name(message, view, name, state, session, user, clock, settings)
+
+
+async def _save_latin_name(
+    message: Message,
+    view: PolicyView,
+    name: str,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    await set_latin_name(session, view, name)
+    await session.commit()
+    await state.set_state(None)
+    await state.update_data({LATIN_KEY: None})
+    await message.answer(_("Saved: {name}. Here is your travel policy.").format(name=name))
+    await deliver(message, view, DocumentKind.TRAVEL, state, session, user, clock, settings)
+
+
+async def show_program(
+    query: CallbackQuery,
+    callback_data: PolicyCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    view = await my_policy(session, user, callback_data.id, today=clock.now().date())
+    if not isinstance(query.message, Message) or view.program is None:
+        return
+    lines = [_("<b>Program «{name}»</b>").format(name=escape(view.program.name))]
+    for section in coverage(view, _, user.language):
+        lines.append(f"\n<b>{escape(section.title)}</b>")
+        lines += [f"• {escape(line)}" for line in section.lines]
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=document_button(DocumentKind.PROGRAM),
+        callback_data=PolicyDocumentCallback(id=view.id, kind=DocumentKind.PROGRAM),
+    )
+    await query.message.answer("\n".join(lines), reply_markup=builder.as_markup())
+
+
+async def show_clinics(
+    query: CallbackQuery,
+    callback_data: PolicyCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    view = await my_policy(session, user, callback_data.id, today=clock.now().date())
+    if not isinstance(query.message, Message) or view.program is None:
+        return
+    found = await program_clinics(session, view.program.id)
+    if not found:
+        await query.message.answer(_("The program's clinic list is empty for now."))
+        return
+    lines = [_("<b>Clinics of your program</b>")]
+    builder = InlineKeyboardBuilder()
+    listed: set[int] = set()
+    for care_type in dict.fromkeys(item.care_type for item in found):
+        lines.append(f"\n<b>{escape(care_title(care_type, _))}</b>")
+        for item in (i for i in found if i.care_type == care_type):
+            clinic = item.clinic
+            lines.append(
+                f"• {escape(clinic.name)} — {escape(clinic.city)}, {escape(clinic.address)}"
+            )
+            if clinic.id not in listed:
+                listed.add(clinic.id)
+                builder.button(text=clinic.name, callback_data=ClinicCallback(id=clinic.id))
+    builder.adjust(1)
+    await query.message.answer("\n".join(lines), reply_markup=builder.as_markup())
+
+
+async def not_a_name(message: Message) -> None:
+    await message.answer(_("Please send the name as text, for example IVANOVA ANNA."))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.register(send_document, PolicyDocumentCallback.filter())
+    router.callback_query.register(latin_name_accepted, LatinNameCallback.filter())
+    actions = PolicyCallback.filter
+    router.callback_query.register(show_program, actions(F.action == PolicyAction.PROGRAM))
+    router.callback_query.register(show_clinics, actions(F.action == PolicyAction.CLINICS))
+    router.message.register(latin_name_typed, PolicyDocuments.latin_name, F.text, ~(F.text == BACK))
+    router.message.register(not_a_name, PolicyDocuments.latin_name)
+    return router
