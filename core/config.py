@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.billing.rules import YOOKASSA_NETWORKS, BillingRules
 from core.mail import SmtpConfig
 
 VAR_DIR = Path("var")
@@ -72,6 +74,16 @@ class Settings(BaseSettings):
     payment_provider_url: str | None = None
     payment_shop_id: str = "sandbox-shop"
     payment_secret_key: SecretStr = SecretStr("sandbox-secret")
+    payment_return_url: str = "https://t.me/"  # the bot's t.me link; the sandbox: its web chat
+    # Where provider notifications may come from (JSON list of networks); behind a proxy, list
+    # the proxy in PAYMENT_TRUSTED_PROXIES and the client address is read from X-Forwarded-For.
+    payment_notification_networks: list[str] = Field(
+        default_factory=lambda: list(YOOKASSA_NETWORKS)
+    )
+    payment_trusted_proxies: list[str] = Field(default_factory=list)
+    payment_notification_path: str = "/payments/notifications"
+    franchise_charge_delay_days: int = 30
+    debt_deadline_days: int = 14
 
     # Dialog behaviour
     default_locale: str = "ru"
@@ -79,6 +91,13 @@ class Settings(BaseSettings):
     throttle_burst: int = 5
 
     insurer: InsurerBranding = Field(default_factory=InsurerBranding)
+
+    def billing(self) -> BillingRules:
+        return BillingRules(
+            return_url=self.payment_return_url,
+            charge_delay=timedelta(days=self.franchise_charge_delay_days),
+            debt_deadline=timedelta(days=self.debt_deadline_days),
+        )
 
     def smtp(self) -> SmtpConfig:
         return SmtpConfig(

@@ -2,8 +2,11 @@
 
 Test cards (any future expiry, any CVC; the 3-D Secure code is 123456):
   5555 5555 5555 4477  always succeeds
-  5555 5555 5555 4592  declined at binding
-The billing issue adds the cards that fail later (insufficient funds, expiry) and refunds.
+  5555 5555 5555 4592  declined at binding (general_decline)
+  5555 5555 5555 4535  binds, then every charge fails: insufficient_funds
+  5555 5555 5555 4600  binds (expires this month), then every charge fails: card_expired
+Faults for tests: `POST /sandbox/api/bank/settings {"lose_next_responses": n}` makes the next n
+payment creations happen but answer 500, as a lost response would.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 SUCCESS_CARD = "5555555555554477"
 DECLINED_CARD = "5555555555554592"
+POOR_CARD = "5555555555554535"
+EXPIRING_CARD = "5555555555554600"
+LATER_FAILURES = {POOR_CARD: "insufficient_funds", EXPIRING_CARD: "card_expired"}
 THREE_DS_CODE = "123456"
 
 
@@ -43,6 +49,9 @@ class Bank:
         self.payments: dict[str, dict[str, Any]] = {}
         self.idempotence: dict[str, tuple[str, dict[str, Any]]] = {}
         self.notifications_sent: list[dict[str, Any]] = []
+        self.methods: dict[str, dict[str, Any]] = {}  # saved payment methods: id -> card
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.lose_next_responses = 0
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -50,6 +59,7 @@ class Bank:
             web.get("/v3/payments/{payment_id}", self.get_payment),
             web.post("/v3/payments/{payment_id}/capture", self.capture),
             web.post("/v3/payments/{payment_id}/cancel", self.cancel),
+            web.post("/v3/refunds", self.refund),
             web.get("/sandbox/bank/checkout/{payment_id}", self.checkout_page),
             web.post("/sandbox/bank/checkout/{payment_id}", self.checkout_submit),
             web.post("/sandbox/api/bank/settings", self.settings),
@@ -133,9 +143,37 @@ class Bank:
                 "confirmation_url": f"{self.public_url}/sandbox/bank/checkout/{payment_id}",
                 "return_url": confirmation.get("return_url"),
             }
+        method_id = body.get("payment_method_id")
+        if method_id is not None:
+            method = self.methods.get(str(method_id))
+            if method is None:
+                return _error(
+                    400, "invalid_request", "Payment method not found", "payment_method_id"
+                )
+            self._charge_saved(payment, method)
         self.payments[payment_id] = payment
         self.idempotence[key] = (json.dumps(body, sort_keys=True), {"id": payment_id})
+        if method_id is not None:
+            await self._notify(payment)
+        if self.lose_next_responses > 0:
+            self.lose_next_responses -= 1
+            return _error(500, "internal_server_error", "The response was lost (sandbox fault)")
         return web.json_response(self._public(payment))
+
+    @staticmethod
+    def _charge_saved(payment: dict[str, Any], method: dict[str, Any]) -> None:
+        failure = LATER_FAILURES.get(method["number"])
+        if method.get("revoked"):
+            failure = "permission_revoked"
+        payment["payment_method"] = method["public"]
+        if failure is None:
+            payment["status"] = "succeeded" if payment["_capture"] else "waiting_for_capture"
+            payment["paid"] = True
+            payment["refundable"] = payment["status"] == "succeeded"
+            payment["captured_at"] = _now()
+        else:
+            payment["status"] = "canceled"
+            payment["cancellation_details"] = {"party": "payment_network", "reason": failure}
 
     async def get_payment(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
@@ -166,6 +204,7 @@ class Bank:
             )
         payment["status"] = status
         payment["paid"] = status == "succeeded"
+        payment["refundable"] = status == "succeeded"
         if status == "canceled":
             payment["cancellation_details"] = {
                 "party": "merchant",
@@ -177,7 +216,46 @@ class Bank:
     async def settings(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.notification_url = body.get("notification_url", self.notification_url)
-        return web.json_response({"notification_url": self.notification_url})
+        self.lose_next_responses = int(body.get("lose_next_responses", self.lose_next_responses))
+        return web.json_response(
+            {
+                "notification_url": self.notification_url,
+                "lose_next_responses": self.lose_next_responses,
+            }
+        )
+
+    async def refund(self, request: web.Request) -> web.Response:
+        guarded = await self._guarded(request)
+        if isinstance(guarded, web.Response):
+            return guarded
+        key, body = guarded["key"], guarded["body"]
+        remembered = self.idempotence.get(key)
+        if remembered is not None:
+            return web.json_response(self.refunds[remembered[1]["id"]])
+        payment = self.payments.get(str(body.get("payment_id")))
+        if payment is None:
+            return _error(404, "not_found", "Payment not found")
+        try:
+            value = float(body["amount"]["value"])
+        except (KeyError, TypeError, ValueError):
+            return _error(400, "invalid_request", "Refund amount is missing or invalid", "amount")
+        already = sum(
+            float(r["amount"]["value"])
+            for r in self.refunds.values()
+            if r["payment_id"] == payment["id"]
+        )
+        if payment["status"] != "succeeded" or value + already > float(payment["amount"]["value"]):
+            return _error(400, "invalid_request", "This payment can't be refunded", "amount")
+        refund = {
+            "id": str(uuid.uuid4()),
+            "payment_id": payment["id"],
+            "status": "succeeded",
+            "amount": {"value": f"{value:.2f}", "currency": "RUB"},
+            "created_at": _now(),
+        }
+        self.refunds[refund["id"]] = refund
+        self.idempotence[key] = (json.dumps(body, sort_keys=True), {"id": refund["id"]})
+        return web.json_response(refund)
 
     # --- the hosted page --------------------------------------------------------------------------
     async def checkout_page(self, request: web.Request) -> web.Response:
@@ -208,23 +286,32 @@ class Bank:
         number = payment.pop("_card", "")
         if number == DECLINED_CARD:
             payment["status"] = "canceled"
-            payment["cancellation_details"] = {"party": "payment_network", "reason": "card_expired"}
+            payment["cancellation_details"] = {
+                "party": "payment_network",
+                "reason": "general_decline",
+            }
         else:
             payment["status"] = "waiting_for_capture" if not payment["_capture"] else "succeeded"
             payment["paid"] = True
+            payment["refundable"] = payment["status"] == "succeeded"
+            today = datetime.now(UTC)
+            expires = today if number == EXPIRING_CARD else today.replace(year=today.year + 3)
+            method_id = str(uuid.uuid4())
             payment["payment_method"] = {
                 "type": "bank_card",
-                "id": str(uuid.uuid4()),
+                "id": method_id,
                 "saved": payment["_save"],
                 "title": f"Bank card *{number[-4:]}",
                 "card": {
                     "first6": number[:6],
                     "last4": number[-4:],
-                    "expiry_month": "12",
-                    "expiry_year": str(datetime.now(UTC).year + 3),
+                    "expiry_month": f"{expires.month:02d}",
+                    "expiry_year": str(expires.year),
                     "card_type": "MasterCard" if number.startswith("5") else "Visa",
                 },
             }
+            if payment["_save"]:
+                self.methods[method_id] = {"number": number, "public": payment["payment_method"]}
         await self._notify(payment)
         return _page(payment, step="done")
 

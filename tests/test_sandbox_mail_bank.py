@@ -137,5 +137,5 @@ async def test_declined_card(sandbox: Sandbox, http: ClientSession) -> None:
         declined = await response.json()
     assert (
         declined["status"] == "canceled"
-        and declined["cancellation_details"]["reason"] == "card_expired"
+        and declined["cancellation_details"]["reason"] == "general_decline"
     )

@@ -60,7 +60,12 @@ from core.accounts.codes import (
     check_code,
     issue_code,
 )
-from core.accounts.consents import ConsentKind, current_consents, give_consent
+from core.accounts.consents import (
+    REQUIRED_FOR_REGISTRATION,
+    ConsentKind,
+    current_consents,
+    give_consent,
+)
 from core.accounts.crypto import Vault
 from core.accounts.models import Account, User
 from core.accounts.registration import (
@@ -717,7 +722,7 @@ async def consents_done(
 ) -> None:
     assert isinstance(query.message, Message)
     given = await current_consents(session, user.id)
-    if len(given) < len(ConsentKind):
+    if any(kind not in given for kind in REQUIRED_FOR_REGISTRATION):
         callback_answer.text = _("Please give all three consents: registration needs them.")
         callback_answer.show_alert = True
         return

@@ -14,7 +14,7 @@ from bot.callbacks import (
     RegistrationAction,
     RegistrationCallback,
 )
-from core.accounts.consents import ConsentKind
+from core.accounts.consents import REQUIRED_FOR_REGISTRATION, ConsentKind
 
 BACK = __("⬅️ Back")
 CANCEL = __("✖️ Cancel")
@@ -31,6 +31,7 @@ def consent_title(kind: ConsentKind) -> str:
         ConsentKind.PERSONAL_DATA: _("Personal data processing"),
         ConsentKind.HEALTH_DATA: _("Health data processing"),
         ConsentKind.USER_AGREEMENT: _("User agreement"),
+        ConsentKind.AUTOPAY: _("Automatic co-payment charges"),
     }[kind]
 
 
@@ -57,7 +58,7 @@ def inline(*buttons: tuple[str, RegistrationAction]) -> InlineKeyboardMarkup:
 
 def consents_keyboard(given: set[ConsentKind]) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for kind in ConsentKind:
+    for kind in REQUIRED_FOR_REGISTRATION:
         mark = "✅" if kind in given else "☐"
         builder.button(
             text=f"{mark} {consent_title(kind)}", callback_data=ConsentCallback(kind=kind.value)

@@ -15,6 +15,7 @@ class ConsentKind(StrEnum):
     PERSONAL_DATA = "personal_data"
     HEALTH_DATA = "health_data"
     USER_AGREEMENT = "user_agreement"
+    AUTOPAY = "autopay"  # automatic co-payment charges from a saved card (billing)
 
 
 # Bump a version when its text (locales/*/documents/<kind>.txt) changes: people accept again.
@@ -22,8 +23,13 @@ CURRENT_VERSIONS: dict[ConsentKind, str] = {
     ConsentKind.PERSONAL_DATA: "2026-11",
     ConsentKind.HEALTH_DATA: "2026-11",
     ConsentKind.USER_AGREEMENT: "2026-11",
+    ConsentKind.AUTOPAY: "2026-11",
 }
-REQUIRED_FOR_REGISTRATION = tuple(CURRENT_VERSIONS)
+REQUIRED_FOR_REGISTRATION = (
+    ConsentKind.PERSONAL_DATA,
+    ConsentKind.HEALTH_DATA,
+    ConsentKind.USER_AGREEMENT,
+)
 
 
 async def give_consent(

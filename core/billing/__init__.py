@@ -1,0 +1,1 @@
+"""Franchise (co-payment) activation, cards, bills, charges, debts and service regions."""

@@ -1,0 +1,391 @@
+"""Co-payment charges (seed 000 2.3, 4.1-4.2): each bill share is charged once, from the primary
+card, then from the next card only after a definitive failure; when every card fails the share
+becomes a debt; past the deadline the franchise is suspended, and paying resumes it at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.accounts.models import User
+from core.billing.franchise import BankUnavailable, person_debt, user_cards
+from core.billing.models import (
+    Card,
+    CardStatus,
+    Charge,
+    ChargeStatus,
+    Franchise,
+    Payment,
+    PaymentPurpose,
+    PaymentStatus,
+)
+from core.billing.payments import new_payment, send
+from core.billing.provider import PaymentProvider, ProviderPayment
+from core.billing.rules import BillingRules
+from core.notifications.outbox import enqueue
+from core.policies.models import PolicyLink
+
+OPEN = (PaymentStatus.NEW, PaymentStatus.UNKNOWN, PaymentStatus.PENDING)
+
+
+def description(charge: Charge) -> str:
+    """Deterministic: a repeated request must carry the same body as the first one."""
+    return f"Franchise co-payment #{charge.id}"
+
+
+async def payer_of(session: AsyncSession, insured_person_id: int) -> int | None:
+    return await session.scalar(
+        select(PolicyLink.user_id).where(PolicyLink.insured_person_id == insured_person_id)
+    )
+
+
+async def claim_due(
+    session: AsyncSession, rules: BillingRules, now: datetime, limit: int = 1000
+) -> list[int]:
+    """Due charges, and charges a crashed run left claimed, taken by a conditional UPDATE each."""
+    stale = now - rules.stale_claim
+    due = or_(
+        (Charge.status == ChargeStatus.DUE) & (Charge.charge_after <= now),
+        (Charge.status == ChargeStatus.CHARGING) & (Charge.claimed_at <= stale),
+    )
+    candidates = (
+        await session.scalars(select(Charge.id).where(due).order_by(Charge.id).limit(limit))
+    ).all()
+    claimed = []
+    for charge_id in candidates:
+        result = await session.execute(
+            update(Charge)
+            .where(Charge.id == charge_id, due)
+            .values(
+                status=ChargeStatus.CHARGING,
+                claimed_at=now,
+                round_started_at=func.coalesce(Charge.round_started_at, now),
+            )
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(charge_id)
+    await session.commit()
+    return claimed
+
+
+async def run_charges(
+    sessions: async_sessionmaker[AsyncSession],
+    provider: PaymentProvider,
+    rules: BillingRules,
+    now: datetime,
+    limit: int = 1000,
+) -> int:
+    """The scheduler's tick: each claimed charge in its own transaction."""
+    async with sessions() as session:
+        claimed = await claim_due(session, rules, now, limit)
+    for charge_id in claimed:
+        async with sessions() as session:
+            await attempt(session, provider, charge_id, rules, now)
+    return len(claimed)
+
+
+async def attempt(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    charge_id: int,
+    rules: BillingRules,
+    now: datetime,
+) -> None:
+    charge = await session.get(Charge, charge_id)
+    if charge is None or charge.status != ChargeStatus.CHARGING:
+        return
+    in_flight = await session.scalar(
+        select(Payment).where(
+            Payment.charge_id == charge.id, Payment.status.in_(OPEN), Payment.settled.is_(False)
+        )
+    )
+    if in_flight is not None:
+        return  # an open outcome is re-checked by reconciliation, never retried blindly
+    user_id = await payer_of(session, charge.insured_person_id)
+    failed = set(
+        (
+            await session.scalars(
+                select(Payment.card_id).where(
+                    Payment.charge_id == charge.id,
+                    Payment.status == PaymentStatus.CANCELED,
+                    Payment.created_at >= charge.round_started_at,
+                )
+            )
+        ).all()
+    )
+    cards = [
+        card
+        for card in (await user_cards(session, user_id) if user_id else [])
+        if card.status == CardStatus.ACTIVE and card.id not in failed
+    ]
+    if user_id is None or not cards:
+        await _to_debt(session, charge, user_id, now)
+        return
+    card = cards[0]
+    payment = new_payment(
+        user_id, PaymentPurpose.CHARGE, charge.amount, now, card_id=card.id, charge_id=charge.id
+    )
+    session.add(payment)
+    method_id, amount, text = card.method_id, charge.amount, description(charge)
+
+    async def request(key: str) -> ProviderPayment:
+        return await provider.charge_saved(
+            key,
+            amount=amount,
+            method_id=method_id,
+            description=text,
+            metadata={"charge": str(charge_id)},
+        )
+
+    answer = await send(session, payment, request, now)
+    if answer is not None:
+        await charge_answered(session, provider, payment, answer, rules, now)
+
+
+async def repeat_request(
+    session: AsyncSession, provider: PaymentProvider, payment: Payment
+) -> ProviderPayment:
+    """The same request with the same key: the provider answers with what it already did."""
+    charge = await session.get(Charge, payment.charge_id)
+    card = await session.get(Card, payment.card_id)
+    assert charge is not None and card is not None
+    return await provider.charge_saved(
+        payment.key,
+        amount=payment.amount,
+        method_id=card.method_id,
+        description=description(charge),
+        metadata={"charge": str(charge.id)},
+    )
+
+
+async def charge_answered(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    payment: Payment,
+    answer: ProviderPayment,
+    rules: BillingRules,
+    now: datetime,
+) -> None:
+    charge = await session.get(Charge, payment.charge_id)
+    assert charge is not None
+    if answer.status == PaymentStatus.SUCCEEDED:
+        payment.settled = True
+        was_debt = charge.debt_since is not None
+        charge.status, charge.paid_at = ChargeStatus.PAID, now
+        await enqueue(
+            session,
+            user_id=payment.user_id,
+            kind="share_charged",
+            dedupe_key=f"charged:{charge.id}",
+            now=now,
+            amount=charge.amount,
+            bill_id=charge.bill_id,
+        )
+        await session.commit()
+        if was_debt:
+            await resume_if_clear(session, charge.insured_person_id, now)
+        return
+    if answer.status != PaymentStatus.CANCELED:
+        await session.commit()
+        return  # pending: wait for the notification or the reconciliation
+    payment.settled = True
+    card = await session.get(Card, payment.card_id)
+    if card is not None and answer.reason in ("card_expired", "permission_revoked"):
+        card.status = CardStatus.EXPIRED if answer.reason == "card_expired" else CardStatus.REVOKED
+        card.primary = False
+        await enqueue(
+            session,
+            user_id=card.user_id,
+            kind="card_unusable",
+            dedupe_key=f"card-unusable:{card.id}",
+            now=now,
+            last4=card.last4,
+            reason=answer.reason,
+        )
+    await session.commit()
+    await attempt(session, provider, charge.id, rules, now)  # the next card, or a debt
+
+
+async def _to_debt(
+    session: AsyncSession, charge: Charge, user_id: int | None, now: datetime
+) -> None:
+    charge.status = ChargeStatus.DEBT
+    charge.debt_since = charge.debt_since or now
+    if user_id is not None:
+        await enqueue(
+            session,
+            user_id=user_id,
+            kind="debt",
+            dedupe_key=f"debt:{charge.id}",
+            now=now,
+            amount=charge.amount,
+            bill_id=charge.bill_id,
+        )
+    await session.commit()
+
+
+async def debts_of_user(session: AsyncSession, user_id: int) -> list[Charge]:
+    """The debts a person pays: their own and their children's shares."""
+    rows = await session.scalars(
+        select(Charge)
+        .join(PolicyLink, PolicyLink.insured_person_id == Charge.insured_person_id)
+        .where(PolicyLink.user_id == user_id, Charge.status == ChargeStatus.DEBT)
+        .order_by(Charge.debt_since, Charge.id)
+    )
+    return list(rows)
+
+
+async def retry_debts(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    user: User,
+    rules: BillingRules,
+    now: datetime,
+) -> list[Charge]:
+    """ "Pay now" with the cards on file: a new round over every card; returns what is left."""
+    for charge in await debts_of_user(session, user.id):
+        charge.status, charge.claimed_at, charge.round_started_at = (
+            ChargeStatus.CHARGING,
+            now,
+            now,
+        )
+        await session.commit()
+        await attempt(session, provider, charge.id, rules, now)
+    return await debts_of_user(session, user.id)
+
+
+async def open_debt_link(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    user: User,
+    rules: BillingRules,
+    *,
+    text: str,
+    now: datetime,
+) -> Payment | None:
+    """ "Pay now" on the provider's page, for the whole debt; None when nothing is owed."""
+    debts = await debts_of_user(session, user.id)
+    if not debts:
+        return None
+    payment = new_payment(user.id, PaymentPurpose.DEBT, sum(c.amount for c in debts), now)
+    payment.charge_ids = [c.id for c in debts]
+    session.add(payment)
+    amount = payment.amount
+
+    async def request(key: str) -> ProviderPayment:
+        return await provider.create_link(
+            key,
+            amount=amount,
+            description=text,
+            return_url=rules.return_url,
+            metadata={"purpose": PaymentPurpose.DEBT},
+        )
+
+    if await send(session, payment, request, now) is None:
+        raise BankUnavailable("debt link")
+    return payment
+
+
+async def debt_payment_answered(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    payment: Payment,
+    answer: ProviderPayment,
+    now: datetime,
+) -> None:
+    if answer.status == PaymentStatus.CANCELED:
+        payment.settled = True
+        return
+    if answer.status != PaymentStatus.SUCCEEDED:
+        return
+    payment.settled = True
+    covered = list(
+        await session.scalars(select(Charge).where(Charge.id.in_(payment.charge_ids or [])))
+    )
+    already_paid = 0
+    persons = set()
+    for charge in covered:
+        if charge.status == ChargeStatus.DEBT:
+            charge.status, charge.paid_at = ChargeStatus.PAID, now
+            persons.add(charge.insured_person_id)
+        else:
+            already_paid += charge.amount  # paid meanwhile by a card: give it back
+    await enqueue(
+        session,
+        user_id=payment.user_id,
+        kind="debt_paid",
+        dedupe_key=f"debt-paid:{payment.id}",
+        now=now,
+        amount=payment.amount - already_paid,
+    )
+    await session.commit()
+    if already_paid and payment.provider_id:
+        await provider.refund(f"{payment.key}:refund", payment.provider_id, already_paid)
+    for person in persons:
+        await resume_if_clear(session, person, now)
+
+
+async def resume_if_clear(session: AsyncSession, insured_person_id: int, now: datetime) -> None:
+    franchise = await session.scalar(
+        select(Franchise).where(Franchise.insured_person_id == insured_person_id)
+    )
+    if franchise is None or franchise.suspended_at is None:
+        return
+    owed = await session.scalar(
+        select(func.count()).where(
+            Charge.insured_person_id == insured_person_id, Charge.status == ChargeStatus.DEBT
+        )
+    )
+    if owed:
+        return
+    suspended_at, franchise.suspended_at = franchise.suspended_at, None
+    await enqueue(
+        session,
+        user_id=franchise.user_id,
+        kind="franchise_resumed",
+        dedupe_key=f"resumed:{franchise.id}:{suspended_at.isoformat()}",
+        now=now,
+        insured_person_id=insured_person_id,
+    )
+    await session.commit()
+
+
+async def suspend_overdue(session: AsyncSession, rules: BillingRules, now: datetime) -> int:
+    """The scheduler's tick: a debt past its deadline suspends the person's franchise."""
+    overdue = (
+        await session.scalars(
+            select(Charge.insured_person_id)
+            .where(
+                Charge.status == ChargeStatus.DEBT,
+                Charge.debt_since <= now - rules.debt_deadline,
+            )
+            .distinct()
+        )
+    ).all()
+    suspended = 0
+    for person_id in overdue:
+        result = await session.execute(
+            update(Franchise)
+            .where(Franchise.insured_person_id == person_id, Franchise.suspended_at.is_(None))
+            .values(suspended_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        franchise = await session.scalar(
+            select(Franchise).where(Franchise.insured_person_id == person_id)
+        )
+        assert franchise is not None
+        await enqueue(
+            session,
+            user_id=franchise.user_id,
+            kind="franchise_suspended",
+            dedupe_key=f"suspended:{franchise.id}:{now.isoformat()}",
+            now=now,
+            insured_person_id=person_id,
+            debt=await person_debt(session, person_id),
+        )
+        await session.commit()
+        suspended += 1
+    return suspended

@@ -1,0 +1,69 @@
+"""The outbox: every message a state change owes a person, written in the same transaction.
+
+A producer never sends; it enqueues a message kind with its arguments. The delivery worker
+renders it in the recipient's saved language and sends it. The dedupe key makes "the same
+message twice" impossible even when a producer runs twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UtcDateTime
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # a permanent refusal (the reason is kept)
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "send_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    args: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    send_after: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    kind: str,
+    dedupe_key: str,
+    now: datetime,
+    **args: Any,
+) -> None:
+    """Add a message unless one with this dedupe key exists; the caller commits."""
+    values = {
+        "user_id": user_id,
+        "kind": kind,
+        "args": args,
+        "dedupe_key": dedupe_key,
+        "status": OutboxStatus.PENDING,
+        "send_after": now,
+        "attempts": 0,
+        "created_at": now,
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )

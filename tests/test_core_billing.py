@@ -1,0 +1,332 @@
+"""Franchise activation, cards, charges, debts, suspension and resumption, against the sandbox
+bank over real HTTP (YooKassa's API shape)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.accounts.consents import ConsentKind, current_consents
+from core.accounts.crypto import Vault
+from core.accounts.models import Account, User
+from core.billing.charges import open_debt_link, retry_debts, run_charges, suspend_overdue
+from core.billing.franchise import (
+    AlreadyActivated,
+    BankUnavailable,
+    FranchiseState,
+    NoFranchise,
+    announce_activations,
+    franchise_of,
+    open_card_page,
+    start_activation,
+)
+from core.billing.models import Card, CardStatus, Charge, Payment
+from core.billing.reconcile import on_notification, reconcile
+from core.billing.rules import BillingRules
+from core.billing.yookassa import YooKassa
+from core.clock import FrozenClock
+from core.importers.bills import import_bills
+from core.notifications.outbox import OutboxMessage
+from core.policies.cabinet import PolicyView, my_policies
+from core.policies.linking import link_by_number
+from sandbox.app import Sandbox
+from sandbox.bank import DECLINED_CARD, EXPIRING_CARD, POOR_CARD, SUCCESS_CARD
+from tests.billing import bank, fill_card_page, provider
+from tests.conftest import TEST_KEY, seed_demo
+
+__all__ = ["bank", "provider"]  # fixtures
+RULES = BillingRules(return_url="https://t.me/dms_cabinet_bot")
+
+
+async def anna(session: AsyncSession) -> User:
+    account = await session.scalar(select(Account))
+    assert account is not None
+    user = await session.get(User, account.user_id)
+    assert user is not None
+    return user
+
+
+async def policy(session: AsyncSession, number: str, clock: FrozenClock) -> PolicyView:
+    views = await my_policies(session, await anna(session), today=clock.now().date())
+    return next(v for v in views if v.policy.number == number)
+
+
+@pytest.fixture
+async def linked(
+    sessions: async_sessionmaker[AsyncSession], registered: Account, clock: FrozenClock
+) -> None:
+    await seed_demo(sessions)
+    async with sessions() as session:
+        user = await anna(session)
+        account = await session.scalar(select(Account))
+        assert account is not None
+        await link_by_number(session, user, account, "ONDL-500001", now=clock.now())
+        await link_by_number(session, user, account, "DMS-K-2026-0001", now=clock.now())
+
+
+async def link_card(
+    sessions: async_sessionmaker[AsyncSession],
+    provider: YooKassa,
+    clock: FrozenClock,
+    card: str = SUCCESS_CARD,
+    *,
+    another: bool = False,
+) -> Payment:
+    async with sessions() as session:
+        view = await policy(session, "ONDL-500001", clock)
+        user = await anna(session)
+        if another:
+            payment = await open_card_page(
+                session, provider, user, RULES, description="x", now=clock.now()
+            )
+        else:
+            payment = await start_activation(
+                session, provider, user, view, RULES, description="x", now=clock.now()
+            )
+    assert payment.confirmation_url
+    await fill_card_page(payment.confirmation_url, card)
+    async with sessions() as session:
+        assert payment.provider_id is not None
+        await on_notification(session, provider, payment.provider_id, RULES, clock.now())
+    return payment
+
+
+async def messages(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        rows = await session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id))
+        return list(rows)
+
+
+async def test_activation_links_the_card_returns_the_10_rubles_and_activates_next_day(
+    sessions: async_sessionmaker[AsyncSession],
+    linked: None,
+    bank: Sandbox,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    async with sessions() as session:
+        view = await policy(session, "ONDL-500001", clock)
+        assert (
+            await franchise_of(session, view, clock.now())
+        ).state is FranchiseState.NOT_ACTIVATED
+        with pytest.raises(NoFranchise):
+            await franchise_of(
+                session, await policy(session, "DMS-K-2026-0001", clock), clock.now()
+            )
+    payment = await link_card(sessions, provider, clock)
+    assert payment.amount == 1000
+    held = bank.bank.payments[str(payment.provider_id)]
+    assert held["status"] == "canceled", "the 10 RUB hold is released: the money returns"
+    async with sessions() as session:
+        [card] = (await session.scalars(select(Card))).all()
+        assert (card.first6, card.last4, card.primary) == ("555555", "4477", True)
+        assert len(card.method_id) > 10 and "5555555555554477" not in str(vars(card))
+        view = await policy(session, "ONDL-500001", clock)
+        state = await franchise_of(session, view, clock.now())
+        assert state.state is FranchiseState.CARD_LINKED
+        assert state.active_from == clock.now() + timedelta(hours=24)
+        assert ConsentKind.AUTOPAY in await current_consents(session, card.user_id)
+        with pytest.raises(AlreadyActivated):
+            await start_activation(
+                session,
+                provider,
+                await anna(session),
+                view,
+                RULES,
+                description="x",
+                now=clock.now(),
+            )
+    assert await messages(sessions) == ["card_linked"]
+
+    # The same notification again (and the cancel's own notification) changes nothing.
+    async with sessions() as session:
+        assert payment.provider_id is not None
+        await on_notification(session, provider, payment.provider_id, RULES, clock.now())
+        assert await session.scalar(select(func.count()).select_from(Card)) == 1
+    clock.advance(timedelta(hours=23))
+    async with sessions() as session:
+        assert await announce_activations(session, clock.now()) == 0
+    clock.advance(timedelta(hours=1))
+    async with sessions() as session:
+        assert await announce_activations(session, clock.now()) == 1
+        assert await announce_activations(session, clock.now()) == 0
+        view = await policy(session, "ONDL-500001", clock)
+        assert (await franchise_of(session, view, clock.now())).state is FranchiseState.ACTIVE
+    assert await messages(sessions) == ["card_linked", "franchise_active"]
+
+
+async def test_a_declined_card_leaves_the_franchise_not_activated(
+    sessions: async_sessionmaker[AsyncSession],
+    linked: None,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await link_card(sessions, provider, clock, DECLINED_CARD)
+    async with sessions() as session:
+        view = await policy(session, "ONDL-500001", clock)
+        assert (
+            await franchise_of(session, view, clock.now())
+        ).state is FranchiseState.NOT_ACTIVATED
+        assert await session.scalar(select(func.count()).select_from(Card)) == 0
+    assert await messages(sessions) == ["card_declined"]
+    await link_card(sessions, provider, clock, SUCCESS_CARD)  # a second try works
+    assert await messages(sessions) == ["card_declined", "card_linked"]
+
+
+async def test_a_lost_answer_is_repeated_with_the_same_key(
+    sessions: async_sessionmaker[AsyncSession],
+    linked: None,
+    bank: Sandbox,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    bank.bank.lose_next_responses = 1
+    async with sessions() as session:
+        view = await policy(session, "ONDL-500001", clock)
+        with pytest.raises(BankUnavailable):
+            await start_activation(
+                session,
+                provider,
+                await anna(session),
+                view,
+                RULES,
+                description="x",
+                now=clock.now(),
+            )
+        payment = await start_activation(
+            session, provider, await anna(session), view, RULES, description="x", now=clock.now()
+        )
+        assert await session.scalar(select(func.count()).select_from(Payment)) == 1
+    assert len(bank.bank.payments) == 1, "the retry reused the key: one payment at the bank"
+    assert payment.confirmation_url
+
+
+async def bills(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, *shares: str
+) -> None:
+    rows = [
+        (
+            line,
+            {
+                "bill_id": f"B-{line}",
+                "policy_number": "ONDL-500001",
+                "birth_date": "15.01.1985",
+                "clinic": "ВОККДЦ",
+                "service": "Повторная консультация",
+                "service_date": clock.now().date().isoformat(),
+                "amount": "680.00",
+                "share": share,
+                "diagnosis": "Ушиб грудной клетки",
+            },
+        )
+        for line, share in enumerate(shares, start=1)
+    ]
+    async with sessions() as session:
+        report = await import_bills(session, Vault(TEST_KEY.encode()), rows, RULES, now=clock.now())
+    assert not report.errors
+
+
+async def charges(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        return list(await session.scalars(select(Charge.status).order_by(Charge.id)))
+
+
+async def test_shares_are_charged_a_month_later_from_the_primary_card_once(
+    sessions: async_sessionmaker[AsyncSession],
+    linked: None,
+    bank: Sandbox,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await link_card(sessions, provider, clock)
+    await bills(sessions, clock, "136.00", "0")
+    assert await charges(sessions) == ["due"], "a line without a share has nothing to charge"
+    assert await run_charges(sessions, provider, RULES, clock.now()) == 0
+    clock.advance(timedelta(days=30))
+    assert await run_charges(sessions, provider, RULES, clock.now()) == 1
+    assert await run_charges(sessions, provider, RULES, clock.now()) == 0
+    assert await charges(sessions) == ["paid"]
+    taken = [p for p in bank.bank.payments.values() if p["status"] == "succeeded"]
+    assert [p["amount"]["value"] for p in taken] == ["136.00"]
+    await bills(sessions, clock, "136.00", "0")  # a re-import never charges again
+    assert await run_charges(sessions, provider, RULES, clock.now()) == 0
+
+
+async def test_the_second_card_pays_after_the_first_fails_and_a_lost_answer_is_rechecked(
+    sessions: async_sessionmaker[AsyncSession],
+    linked: None,
+    bank: Sandbox,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await link_card(sessions, provider, clock, POOR_CARD)
+    await link_card(sessions, provider, clock, SUCCESS_CARD, another=True)
+    await bills(sessions, clock, "136.00")
+    clock.advance(timedelta(days=30))
+    bank.bank.lose_next_responses = 2  # the poor card's answer and the good card's are lost
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert await charges(sessions) == ["charging"], "an unknown outcome is not retried blindly"
+    clock.advance(timedelta(minutes=2))
+    async with sessions() as session:
+        await reconcile(session, provider, RULES, clock.now())
+    clock.advance(timedelta(minutes=2))
+    async with sessions() as session:
+        await reconcile(session, provider, RULES, clock.now())
+    assert await charges(sessions) == ["paid"]
+    charged = [
+        p
+        for p in bank.bank.payments.values()
+        if p.get("payment_method_id") or p["description"].startswith("Franchise")
+    ]
+    assert sorted(p["status"] for p in charged) == ["canceled", "succeeded"], "never two cards"
+
+
+async def test_every_card_failing_makes_a_debt_then_suspension_then_payment_resumes(
+    sessions: async_sessionmaker[AsyncSession],
+    linked: None,
+    bank: Sandbox,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await link_card(sessions, provider, clock, POOR_CARD)
+    await link_card(sessions, provider, clock, EXPIRING_CARD, another=True)
+    await bills(sessions, clock, "136.00", "408.00")
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert await charges(sessions) == ["debt", "debt"]
+    async with sessions() as session:
+        view = await policy(session, "ONDL-500001", clock)
+        assert (await franchise_of(session, view, clock.now())).debt == 54400, "544 RUB"
+        statuses = dict((await session.execute(select(Card.last4, Card.status))).all())
+    assert statuses == {"4535": CardStatus.ACTIVE, "4600": CardStatus.EXPIRED}
+    assert (await messages(sessions)).count("debt") == 2
+    assert "card_unusable" in await messages(sessions)
+
+    clock.advance(timedelta(days=13))
+    async with sessions() as session:
+        assert await suspend_overdue(session, RULES, clock.now()) == 0
+    clock.advance(timedelta(days=1))
+    async with sessions() as session:
+        assert await suspend_overdue(session, RULES, clock.now()) == 1
+        assert await suspend_overdue(session, RULES, clock.now()) == 0
+        view = await policy(session, "ONDL-500001", clock)
+        assert (await franchise_of(session, view, clock.now())).state is FranchiseState.SUSPENDED
+        left = await retry_debts(session, provider, await anna(session), RULES, clock.now())
+        assert len(left) == 2, "the poor card still fails"
+        link = await open_debt_link(
+            session, provider, await anna(session), RULES, text="Долг", now=clock.now()
+        )
+        assert link is not None and link.amount == 54400
+    assert link.confirmation_url
+    await fill_card_page(link.confirmation_url, SUCCESS_CARD)
+    async with sessions() as session:
+        assert link.provider_id is not None
+        await on_notification(session, provider, link.provider_id, RULES, clock.now())
+        view = await policy(session, "ONDL-500001", clock)
+        state = await franchise_of(session, view, clock.now())
+    assert state.state is FranchiseState.ACTIVE and state.debt == 0
+    assert await charges(sessions) == ["paid", "paid"]
+    assert (await messages(sessions))[-2:] == ["debt_paid", "franchise_resumed"]
