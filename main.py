@@ -25,8 +25,10 @@ from pydantic import SecretStr
 from bot.commands import set_bot_commands
 from bot.factory import create_bot, create_dispatcher
 from bot.i18n import create_i18n
+from bot.payments_web import PaymentNotifications
 from bot.web import create_web_app
 from core.accounts.crypto import Vault, load_or_create_key
+from core.billing.yookassa import YooKassa
 from core.clock import Clock, ShiftedClock, SystemClock
 from core.config import VAR_DIR, Settings
 from core.db import create_engine, create_session_factory, migrate
@@ -82,7 +84,14 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-async def _serve_bot(settings: Settings, dp: Dispatcher, bot: Bot, stop: asyncio.Event) -> None:
+async def _serve_bot(
+    settings: Settings,
+    dp: Dispatcher,
+    bot: Bot,
+    stop: asyncio.Event,
+    payments: PaymentNotifications | None,
+) -> None:
+    path = settings.payment_notification_path
     if settings.webhook_mode:
         assert settings.webhook_url is not None
         secret = (
@@ -90,7 +99,14 @@ async def _serve_bot(settings: Settings, dp: Dispatcher, bot: Bot, stop: asyncio
             if settings.webhook_secret
             else secrets.token_urlsafe(32)
         )
-        app = create_web_app(dp, bot, webhook_path=settings.webhook_path, webhook_secret=secret)
+        app = create_web_app(
+            dp,
+            bot,
+            webhook_path=settings.webhook_path,
+            webhook_secret=secret,
+            payments=payments,
+            payments_path=path,
+        )
         runner = await serve_web(app, settings.web_host, settings.web_port)
         url = settings.webhook_url.rstrip("/") + settings.webhook_path
         await bot.set_webhook(url, secret_token=secret, drop_pending_updates=False)
@@ -100,7 +116,11 @@ async def _serve_bot(settings: Settings, dp: Dispatcher, bot: Bot, stop: asyncio
         finally:
             await runner.cleanup()
         return
-    runner = await serve_web(create_web_app(dp, bot), settings.web_host, settings.web_port)
+    runner = await serve_web(
+        create_web_app(dp, bot, payments=payments, payments_path=path),
+        settings.web_host,
+        settings.web_port,
+    )
     await bot.delete_webhook(drop_pending_updates=False)
     polling = asyncio.create_task(
         dp.start_polling(bot, handle_signals=False, close_bot_session=False)
@@ -129,6 +149,9 @@ async def run(settings: Settings) -> None:
             sandbox = await stack.enter_async_context(sandbox_running(settings))
             settings.smtp_host, settings.smtp_port = sandbox.config.host, sandbox.config.smtp_port
             settings.payment_provider_url = sandbox.url
+            settings.payment_return_url = f"{sandbox.url}/"
+            settings.payment_notification_networks = ["127.0.0.0/8"]
+            sandbox.bank.notification_url = f"http://{settings.web_host}:{settings.web_port}{settings.payment_notification_path}"
             settings.operators_chat_id = (
                 settings.operators_chat_id or settings.sandbox_operators_chat_id
             )
@@ -145,9 +168,32 @@ async def run(settings: Settings) -> None:
             token, api_base = settings.bot_token.get_secret_value(), settings.telegram_api_base
         bot = create_bot(settings, token=token, api_base=api_base)
         stack.push_async_callback(bot.session.close)
-        dp = create_dispatcher(settings, sessions, clock, i18n=i18n)
+        provider = notifications = None
+        if settings.payment_provider_url:
+            provider = YooKassa(
+                settings.payment_provider_url,
+                settings.payment_shop_id,
+                settings.payment_secret_key.get_secret_value(),
+            )
+            stack.push_async_callback(provider.close)
+            notifications = PaymentNotifications(
+                sessions,
+                provider,
+                settings.billing(),
+                clock,
+                networks=settings.payment_notification_networks,
+                trusted_proxies=settings.payment_trusted_proxies,
+            )
+        dp = create_dispatcher(settings, sessions, clock, i18n=i18n, payments=provider)
         await set_bot_commands(bot, i18n)
-        scheduler = create_scheduler(scheduled_ticks(sessions, clock))
+
+        async def send(chat_id: int, text: str) -> None:
+            await bot.send_message(chat_id, text)
+
+        ticks = scheduled_ticks(
+            sessions, clock, provider=provider, rules=settings.billing(), send=send
+        )
+        scheduler = create_scheduler(ticks)
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
         if settings.sandbox_mode:
@@ -155,7 +201,7 @@ async def run(settings: Settings) -> None:
                 f"\n  Web chat: {sandbox.url}/\n  Mailbox:  {sandbox.url}/sandbox/mail\n",
                 flush=True,
             )
-        await _serve_bot(settings, dp, bot, stop)
+        await _serve_bot(settings, dp, bot, stop, notifications)
     log.info("stopped cleanly")
 
 

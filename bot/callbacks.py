@@ -115,6 +115,7 @@ class PolicyAction(StrEnum):
     CARD = "card"
     PROGRAM = "program"
     CLINICS = "clinics"
+    FRANCHISE = "franchise"
 
 
 class PolicyCallback(CallbackData, prefix="pc"):
@@ -133,3 +134,16 @@ class LatinNameCallback(CallbackData, prefix="lat"):
     """Accept the proposed Latin name for the travel policy of policy `id`."""
 
     id: int
+
+
+class FranchiseAction(StrEnum):
+    TERMS = "terms"  # the conditions and the consent question
+    CONSENT = "consent"  # "I agree": open the card page
+    ADD_CARD = "card"
+    PAY_CARDS = "pay"  # charge the cards on file again
+    PAY_LINK = "link"  # pay on the provider's page
+
+
+class FranchiseCallback(CallbackData, prefix="fr"):
+    id: int  # the policy
+    action: FranchiseAction

@@ -22,6 +22,7 @@ from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.retry import RetryAfterMiddleware
 from core.accounts.crypto import Vault
+from core.billing.provider import PaymentProvider
 from core.clock import Clock
 from core.config import Settings
 from core.dialog_state import DialogStateStore
@@ -59,6 +60,7 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     i18n: I18n | None = None,
     mailer: MailSender | None = None,
+    payments: PaymentProvider | None = None,
 ) -> Dispatcher:
     if settings.data_encryption_key is None:
         raise ValueError("DATA_ENCRYPTION_KEY is not set: personal data cannot be stored")
@@ -73,6 +75,8 @@ def create_dispatcher(
         i18n=i18n,
         vault=Vault(settings.data_encryption_key.get_secret_value().encode()),
         mailer=mailer or Mailer(settings.smtp()),
+        payments=payments,
+        billing=settings.billing(),
     )
     # Order matters: the session and the user first, so that i18n can read the saved language.
     dp.update.outer_middleware(DatabaseMiddleware(session_factory, clock, settings.default_locale))

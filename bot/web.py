@@ -1,10 +1,12 @@
-"""This process's web server: health, the Telegram webhook (webhook mode)."""
+"""This process's web server: health, payment notifications, the Telegram webhook."""
 
 from __future__ import annotations
 
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+
+from bot.payments_web import PaymentNotifications
 
 
 async def health(request: web.Request) -> web.Response:
@@ -17,9 +19,13 @@ def create_web_app(
     *,
     webhook_path: str | None = None,
     webhook_secret: str | None = None,
+    payments: PaymentNotifications | None = None,
+    payments_path: str = "/payments/notifications",
 ) -> web.Application:
     app = web.Application()
     app.router.add_get("/health", health)
+    if payments is not None:
+        app.router.add_post(payments_path, payments.handle)
     if webhook_path is not None:
         # The secret token is compared on every request; a request without it gets 401.
         SimpleRequestHandler(dp, bot, secret_token=webhook_secret).register(app, path=webhook_path)

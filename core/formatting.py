@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time
+from babel.numbers import format_currency
 
 DATE_PATTERNS = {"ru": "dd.MM.yyyy", "en": "d MMM yyyy"}
 
@@ -24,3 +26,11 @@ def mask_email(email: str) -> str:
     """`anna.ivanova@example.org` -> `a***@example.org`: enough to recognise, not to read."""
     local, _, domain = email.partition("@")
     return f"{local[:1]}***@{domain}"
+
+
+def format_money(kopecks: int, locale: str) -> str:
+    """`54400` -> `544 ₽` (whole rubles) or `544,50 ₽`, in the locale's way."""
+    pattern = "#,##0 ¤" if kopecks % 100 == 0 else "#,##0.00 ¤"
+    return format_currency(
+        Decimal(kopecks) / 100, "RUB", format=pattern, locale=locale, currency_digits=False
+    )

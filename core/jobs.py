@@ -7,14 +7,25 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.identity import purge_expired_files
+from core.billing.charges import run_charges, suspend_overdue
+from core.billing.franchise import announce_activations
+from core.billing.provider import PaymentProvider
+from core.billing.reconcile import reconcile
+from core.billing.rules import BillingRules
 from core.clock import Clock
+from core.notifications.delivery import Send, deliver
 from core.notifications.scheduler import Tick
 
 log = logging.getLogger(__name__)
 
 
 def scheduled_ticks(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    *,
+    provider: PaymentProvider | None = None,
+    rules: BillingRules | None = None,
+    send: Send | None = None,
 ) -> dict[str, tuple[Tick, float]]:
     async def purge_identity_files() -> None:
         async with sessions() as session:
@@ -22,4 +33,33 @@ def scheduled_ticks(
         if erased:
             log.info("erased %s identity check files past their retention", erased)
 
-    return {"purge_identity_files": (purge_identity_files, 3600.0)}
+    async def franchise_activations() -> None:
+        async with sessions() as session:
+            await announce_activations(session, clock.now())
+
+    async def debt_suspensions() -> None:
+        if rules is not None:
+            async with sessions() as session:
+                await suspend_overdue(session, rules, clock.now())
+
+    async def charge_shares() -> None:
+        if provider is not None and rules is not None:
+            await run_charges(sessions, provider, rules, clock.now())
+
+    async def reconcile_payments() -> None:
+        if provider is not None and rules is not None:
+            async with sessions() as session:
+                await reconcile(session, provider, rules, clock.now())
+
+    async def deliver_outbox() -> None:
+        if send is not None:
+            await deliver(sessions, send, clock.now())
+
+    return {
+        "purge_identity_files": (purge_identity_files, 3600.0),
+        "franchise_activations": (franchise_activations, 60.0),
+        "debt_suspensions": (debt_suspensions, 300.0),
+        "charge_shares": (charge_shares, 300.0),
+        "reconcile_payments": (reconcile_payments, 60.0),
+        "deliver_outbox": (deliver_outbox, 2.0),
+    }

@@ -38,6 +38,7 @@ async def test_the_card_sends_the_policy_memo_and_program_as_pdf(
         "📋 Программа (PDF)",
         "✅ Что покрыто",
         "🏥 Клиники программы",
+        "💳 Франшиза и карты",
         "⬅️ Мои полисы",
     ]
     await chat.tap("📄 Полис (PDF)")

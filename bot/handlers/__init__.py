@@ -10,6 +10,7 @@ from bot.handlers import (
     documents,
     errors,
     fallback,
+    franchise,
     identity,
     language,
     location,
@@ -32,6 +33,7 @@ def routers(settings: Settings) -> list[Router]:
         profile.create_router(),
         policies.create_router(),
         policy_documents.create_router(),
+        franchise.create_router(),
         identity.create_router(),
         # The operators' group has its own router; private-chat routers never see it.
         operators.create_router(settings),

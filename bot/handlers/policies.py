@@ -21,6 +21,7 @@ from bot.callbacks import (
     ProfileCallback,
 )
 from bot.fsm.policies import CHILD_KEY, AddPolicy, ChildDraft
+from bot.handlers.franchise import franchise_badge
 from bot.handlers.policy_documents import document_button
 from bot.handlers.profile import tell_registration_is_missing
 from bot.handlers.registration import problem_text
@@ -28,6 +29,7 @@ from bot.keyboards.menu import POLICIES, main_menu
 from bot.keyboards.registration import BACK, NO_PATRONYMIC, step_keyboard
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
+from core.billing.franchise import franchise_of
 from core.clock import Clock
 from core.config import Settings
 from core.documents.compose import documents_of
@@ -78,7 +80,7 @@ def kind_title(kind: str) -> str:
     }[PolicyKind(kind)]
 
 
-def list_text(views: list[PolicyView], locale: str) -> str:
+def list_text(views: list[PolicyView], locale: str, badges: dict[int, str]) -> str:
     if not views:
         return _(
             "There are no policies in your cabinet yet. Add one by its number: it is on the "
@@ -92,6 +94,8 @@ def list_text(views: list[PolicyView], locale: str) -> str:
             f"\n<b>{view.policy.product}</b> ({kind_title(view.policy.kind)}){owner}\n"
             f"№ {view.policy.number}, {period}\n{status_badge(view, locale)}"
         )
+        if badges.get(view.id):
+            lines.append(badges[view.id])
         if not view.policy.paid:
             lines.append(_("⚠️ The policy is not paid: check the payment with the insurer."))
     return "\n".join(lines)
@@ -123,7 +127,8 @@ async def show_list(
         await tell_registration_is_missing(message, state)
         return
     views = await my_policies(session, user, today=clock.now().date())
-    await message.answer(list_text(views, user.language), reply_markup=list_keyboard(views))
+    badges = {v.id: await money_badge(session, v, user.language, clock) for v in views}
+    await message.answer(list_text(views, user.language, badges), reply_markup=list_keyboard(views))
 
 
 async def show_list_again(
@@ -204,6 +209,12 @@ def card_keyboard(view: PolicyView) -> InlineKeyboardMarkup:
             callback_data=PolicyCallback(id=view.id, action=PolicyAction.CLINICS),
         )
         sizes.append(2)
+        if view.program.franchise_percent:
+            builder.button(
+                text=_("💳 Franchise and cards"),
+                callback_data=PolicyCallback(id=view.id, action=PolicyAction.FRANCHISE),
+            )
+            sizes.append(1)
     builder.button(
         text=_("⬅️ My policies"), callback_data=PoliciesCallback(action=PoliciesAction.LIST)
     )
@@ -220,7 +231,22 @@ async def show_card(
 ) -> None:
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     if isinstance(query.message, Message):
-        await query.message.answer(card_text(view, user.language), reply_markup=card_keyboard(view))
+        text = await card_with_money(session, view, user.language, clock)
+        await query.message.answer(text, reply_markup=card_keyboard(view))
+
+
+async def money_badge(session: AsyncSession, view: PolicyView, locale: str, clock: Clock) -> str:
+    """The franchise status and debt of a policy with a co-payment program, else nothing."""
+    if view.program is None or not view.program.franchise_percent:
+        return ""
+    return franchise_badge(await franchise_of(session, view, clock.now()), locale)
+
+
+async def card_with_money(
+    session: AsyncSession, view: PolicyView, locale: str, clock: Clock
+) -> str:
+    badge = await money_badge(session, view, locale, clock)
+    return card_text(view, locale) + (f"\n{badge}" if badge else "")
 
 
 # --- adding ---------------------------------------------------------------------------------
@@ -351,7 +377,8 @@ async def _added(
         _("Added: {numbers} ✅").format(numbers=numbers), reply_markup=main_menu(registered=True)
     )
     for view in views:
-        await message.answer(card_text(view, user.language), reply_markup=card_keyboard(view))
+        text = await card_with_money(session, view, user.language, clock)
+        await message.answer(text, reply_markup=card_keyboard(view))
 
 
 async def by_passport(

@@ -1,0 +1,278 @@
+"""The franchise (co-payment) section of a policy: status, cards, debt, activation, payment.
+
+The card number never enters the chat: linking a card and paying a debt happen on the
+provider's page, opened by a URL button (seed 000 2.3.1).
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import FranchiseAction, FranchiseCallback, PolicyAction, PolicyCallback
+from core.accounts.models import User
+from core.billing.charges import debts_of_user, open_debt_link, retry_debts
+from core.billing.franchise import (
+    AlreadyActivated,
+    BankUnavailable,
+    FranchiseState,
+    FranchiseView,
+    NoFranchise,
+    PolicyNotValid,
+    franchise_of,
+    open_card_page,
+    start_activation,
+)
+from core.billing.models import Card, CardStatus
+from core.billing.provider import PaymentProvider
+from core.billing.rules import BillingRules
+from core.clock import Clock
+from core.formatting import format_date, format_money
+from core.policies.cabinet import PolicyView, my_policy
+
+
+def franchise_badge(state: FranchiseView, locale: str) -> str:
+    if state.state is FranchiseState.NOT_ACTIVATED:
+        badge = _("franchise not activated")
+    elif state.state is FranchiseState.CARD_LINKED:
+        assert state.active_from is not None
+        badge = _("card linked, franchise active from {date}").format(
+            date=format_date(state.active_from.date(), locale)
+        )
+    elif state.state is FranchiseState.ACTIVE:
+        badge = _("franchise active")
+    else:
+        assert state.suspended_at is not None
+        badge = _("franchise suspended for debt since {date}").format(
+            date=format_date(state.suspended_at.date(), locale)
+        )
+    if state.debt:
+        badge += " · " + _("debt {amount}").format(amount=format_money(state.debt, locale))
+    return "💳 " + badge
+
+
+def card_line(card: Card) -> str:
+    line = f"{card.card_type} {card.first6[:4]} {card.first6[4:]}•• •••• {card.last4}"
+    line += f", {card.expiry_month:02d}/{card.expiry_year % 100:02d}"
+    if card.status == CardStatus.EXPIRED:
+        return line + " — " + _("expired")
+    if card.status == CardStatus.REVOKED:
+        return line + " — " + _("cannot be charged")
+    return line + (" — " + _("primary") if card.primary else "")
+
+
+def section_text(view: PolicyView, state: FranchiseView, locale: str) -> str:
+    lines = [
+        _("<b>Franchise (co-payment) · policy {number}</b>").format(number=view.policy.number),
+        franchise_badge(state, locale),
+        _(
+            "You pay {share} of each service's cost. Nothing is paid in the clinic: the share is "
+            "charged from your card automatically about a month after the visit."
+        ).format(share=f"{state.percent}%"),
+    ]
+    if state.cards:
+        lines.append(_("<b>Cards</b>"))
+        lines += [f"• {card_line(card)}" for card in state.cards]
+    if state.state is FranchiseState.SUSPENDED:
+        lines.append(_("Franchise clinics are not available until the debt is paid; then at once."))
+    return "\n".join(lines)
+
+
+def section_keyboard(view: PolicyView, state: FranchiseView) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+
+    def button(text: str, action: FranchiseAction) -> None:
+        builder.button(text=text, callback_data=FranchiseCallback(id=view.id, action=action))
+
+    if state.state is FranchiseState.NOT_ACTIVATED:
+        button(_("✅ Activate the franchise program"), FranchiseAction.TERMS)
+    else:
+        if state.debt:
+            button(_("💸 Pay the debt from my card"), FranchiseAction.PAY_CARDS)
+            button(_("🔗 Pay with another card"), FranchiseAction.PAY_LINK)
+        button(_("➕ Link another card"), FranchiseAction.ADD_CARD)
+    builder.button(text=_("⬅️ Policy"), callback_data=PolicyCallback(id=view.id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def show_section(
+    query: CallbackQuery,
+    callback_data: PolicyCallback | FranchiseCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    view = await my_policy(session, user, callback_data.id, today=clock.now().date())
+    try:
+        state = await franchise_of(session, view, clock.now())
+    except NoFranchise:
+        await query.message.answer(_("This policy has no franchise program."))
+        return
+    await query.message.answer(
+        section_text(view, state, user.language), reply_markup=section_keyboard(view, state)
+    )
+
+
+async def show_terms(
+    query: CallbackQuery,
+    callback_data: FranchiseCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    billing: BillingRules,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    view = await my_policy(session, user, callback_data.id, today=clock.now().date())
+    state = await franchise_of(session, view, clock.now())
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("I agree to automatic charges"),
+        callback_data=FranchiseCallback(id=view.id, action=FranchiseAction.CONSENT),
+    )
+    await query.message.answer(
+        _(
+            "<b>Activating the franchise program</b>\n"
+            "• You pay {share} of the cost of each service; the insurer pays the rest.\n"
+            "• Nothing is paid in the clinic. About a month after the visit your share is "
+            "charged automatically from the linked card; with several cards, one share is "
+            "never charged twice.\n"
+            "• To link a card, the bank's page makes a check payment of {check} and returns it "
+            "at once: you will see two SMS of {check}.\n"
+            "• The card number is entered only on the bank's page, never in this chat.\n"
+            "• The program becomes active the next day after the card is linked.\n\n"
+            "Do you agree that the co-payments are charged from your card automatically?"
+        ).format(
+            share=f"{state.percent}%", check=format_money(billing.binding_amount, user.language)
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+def pay_button(text: str, url: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=text, url=url)
+    return builder.as_markup()
+
+
+async def consent_given(
+    query: CallbackQuery,
+    callback_data: FranchiseCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    billing: BillingRules,
+    payments: PaymentProvider | None,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    view = await my_policy(session, user, callback_data.id, today=clock.now().date())
+    if payments is None:
+        await query.message.answer(_("Payments are not available right now. Please try later."))
+        return
+    description = _("Linking a card, policy {number}").format(number=view.policy.number)
+    try:
+        if callback_data.action is FranchiseAction.ADD_CARD:
+            payment = await open_card_page(
+                session, payments, user, billing, description=description, now=clock.now()
+            )
+        else:
+            payment = await start_activation(
+                session, payments, user, view, billing, description=description, now=clock.now()
+            )
+    except AlreadyActivated:
+        await query.message.answer(_("The franchise program is activated already."))
+        return
+    except PolicyNotValid:
+        await query.message.answer(_("The policy has expired: there is nothing to activate."))
+        return
+    except BankUnavailable:
+        await query.message.answer(
+            _("The bank did not answer. Nothing was charged; please try again in a minute.")
+        )
+        return
+    assert payment.confirmation_url is not None
+    await query.message.answer(
+        _(
+            "Open the bank's page, enter the card and confirm with the code from the SMS. "
+            "Then come back here: the chat will say when the card is linked."
+        ),
+        reply_markup=pay_button(_("💳 Link a card"), payment.confirmation_url),
+    )
+
+
+async def pay_from_cards(
+    query: CallbackQuery,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    billing: BillingRules,
+    payments: PaymentProvider | None,
+) -> None:
+    if not isinstance(query.message, Message) or payments is None:
+        return
+    if not await debts_of_user(session, user.id):
+        await query.message.answer(_("There is no debt: nothing to pay."))
+        return
+    left = await retry_debts(session, payments, user, billing, clock.now())
+    if not left:
+        await query.message.answer(_("The debt is paid. Thank you!"))
+        return
+    await query.message.answer(
+        _("The cards could not be charged: {amount} is still due. Pay with another card.").format(
+            amount=format_money(sum(c.amount for c in left), user.language)
+        )
+    )
+
+
+async def pay_by_link(
+    query: CallbackQuery,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    billing: BillingRules,
+    payments: PaymentProvider | None,
+) -> None:
+    if not isinstance(query.message, Message) or payments is None:
+        return
+    try:
+        payment = await open_debt_link(
+            session, payments, user, billing, text=_("Co-payment debt"), now=clock.now()
+        )
+    except BankUnavailable:
+        await query.message.answer(_("The bank did not answer. Please try again in a minute."))
+        return
+    if payment is None or payment.confirmation_url is None:
+        await query.message.answer(_("There is no debt: nothing to pay."))
+        return
+    await query.message.answer(
+        _("The debt is {amount}. Pay it on the bank's page:").format(
+            amount=format_money(payment.amount, user.language)
+        ),
+        reply_markup=pay_button(
+            _("💸 Pay {amount}").format(amount=format_money(payment.amount, user.language)),
+            payment.confirmation_url,
+        ),
+    )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(
+        show_section, PolicyCallback.filter(F.action == PolicyAction.FRANCHISE)
+    )
+    actions = FranchiseCallback.filter
+    router.callback_query.register(show_terms, actions(F.action == FranchiseAction.TERMS))
+    router.callback_query.register(
+        consent_given,
+        actions(F.action.in_({FranchiseAction.CONSENT, FranchiseAction.ADD_CARD})),
+    )
+    router.callback_query.register(pay_from_cards, actions(F.action == FranchiseAction.PAY_CARDS))
+    router.callback_query.register(pay_by_link, actions(F.action == FranchiseAction.PAY_LINK))
+    return router

@@ -1,0 +1,71 @@
+"""Outbox message kinds rendered in the recipient's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.formatting import format_date, format_money
+from core.policies.care import Translate
+
+CARD_PROBLEMS = {
+    "card_expired": "the card has expired",
+    "permission_revoked": "the bank withdrew the permission to charge it",
+}
+
+
+def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
+    def money(key: str) -> str:
+        return format_money(int(args.get(key) or 0), locale)
+
+    if kind == "card_linked":
+        if args.get("active_from"):
+            day = format_date(datetime.fromisoformat(args["active_from"]).date(), locale)
+            return _(
+                "💳 Card •••• {last4} is linked, and the check payment is returned. The "
+                "franchise program is active from {date}."
+            ).format(last4=args["last4"], date=day)
+        return _("💳 Card •••• {last4} is linked.").format(last4=args["last4"])
+    if kind == "card_declined":
+        return _(
+            "The bank declined the card, so it is not linked. Try another card in the "
+            "franchise section of your policy."
+        )
+    if kind == "franchise_active":
+        return _("✅ The franchise program is active: its clinics are available to you.")
+    if kind == "share_charged":
+        return _("{amount} was charged from your card: your co-payment for a service.").format(
+            amount=money("amount")
+        )
+    if kind == "card_unusable":
+        reason = _(CARD_PROBLEMS.get(args.get("reason") or "", "the bank refused the charge"))
+        return _("Card •••• {last4} cannot be charged: {reason}. Please link another card.").format(
+            last4=args["last4"], reason=reason
+        )
+    if kind == "debt":
+        return _(
+            "⚠️ Co-payment debt: {amount}. None of your cards could be charged. Pay it in the "
+            "franchise section of your policy, or franchise clinics will be suspended."
+        ).format(amount=money("amount"))
+    if kind == "debt_paid":
+        return _("Payment received: {amount}. Thank you!").format(amount=money("amount"))
+    if kind == "franchise_suspended":
+        return _(
+            "⛔ Franchise clinics are suspended for an unpaid debt of {amount}. Paying the debt "
+            "restores them at once."
+        ).format(amount=money("debt"))
+    if kind == "franchise_resumed":
+        return _("✅ The debt is paid: franchise clinics are available again.")
+    raise ValueError(f"unknown outbox message kind {kind!r}")
+
+
+def N_(message: str) -> str:
+    return message
+
+
+# Marked for the extractor: the reasons above are translated when rendered.
+_REASONS = (
+    N_("the card has expired"),
+    N_("the bank withdrew the permission to charge it"),
+    N_("the bank refused the charge"),
+)
