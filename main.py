@@ -33,6 +33,7 @@ from core.clock import Clock, ShiftedClock, SystemClock
 from core.config import VAR_DIR, Settings
 from core.db import create_engine, create_session_factory, migrate
 from core.demo import seed_demo_data
+from core.importers.bills import import_bills
 from core.importers.clinics import import_clinics
 from core.importers.files import read_rows
 from core.importers.policies import import_policies, import_programs
@@ -220,7 +221,7 @@ def _progress(total: int) -> Callable[[int], None]:
 
 
 async def load_file(settings: Settings, what: str, path: Path) -> int:
-    """`import-clinics`, `import-programs`, `import-policies`: errors by line, then a summary."""
+    """`import-clinics|programs|policies|bills`: errors by line, then a summary."""
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
     rows = list(read_rows(path, key=what))
@@ -233,14 +234,19 @@ async def load_file(settings: Settings, what: str, path: Path) -> int:
             else:
                 if settings.data_encryption_key is None:
                     print(
-                        "DATA_ENCRYPTION_KEY is not set: it is needed for documents",
+                        "DATA_ENCRYPTION_KEY is not set: it is needed for documents and diagnoses",
                         file=sys.stderr,
                     )
                     return 2
                 vault = Vault(settings.data_encryption_key.get_secret_value().encode())
-                report = await import_policies(
-                    session, vault, rows, now=SystemClock().now(), progress=_progress(len(rows))
-                )
+                if what == "bills":
+                    report = await import_bills(
+                        session, vault, rows, settings.billing(), now=SystemClock().now()
+                    )
+                else:
+                    report = await import_policies(
+                        session, vault, rows, now=SystemClock().now(), progress=_progress(len(rows))
+                    )
     finally:
         await engine.dispose()
     for line, reason in report.errors:
@@ -256,7 +262,7 @@ def cli(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="start the bot (the default)")
     commands.add_parser("migrate", help="apply database migrations and exit")
-    for what in ("clinics", "programs", "policies"):
+    for what in ("clinics", "programs", "policies", "bills"):
         loader = commands.add_parser(f"import-{what}", help=f"load {what} from a CSV or JSON file")
         loader.add_argument("file", type=Path)
     args = parser.parse_args(argv)
