@@ -271,6 +271,7 @@ def cli(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # a tick every 2 s
     settings = Settings()
     if args.command == "migrate":
         asyncio.run(migrate(settings.database_url))
