@@ -15,7 +15,6 @@ from core.accounts.models import Account, User
 from core.billing.charges import open_debt_link, retry_debts, run_charges, suspend_overdue
 from core.billing.franchise import (
     AlreadyActivated,
-    BankUnavailable,
     FranchiseState,
     NoFranchise,
     announce_activations,
@@ -24,6 +23,7 @@ from core.billing.franchise import (
     start_activation,
 )
 from core.billing.models import Card, CardStatus, Charge, Payment
+from core.billing.payments import BankUnavailable
 from core.billing.reconcile import on_notification, reconcile
 from core.billing.rules import BillingRules
 from core.billing.yookassa import YooKassa

@@ -17,7 +17,6 @@ from core.accounts.models import User
 from core.billing.charges import debts_of_user, open_debt_link, retry_debts
 from core.billing.franchise import (
     AlreadyActivated,
-    BankUnavailable,
     FranchiseState,
     FranchiseView,
     NoFranchise,
@@ -27,6 +26,7 @@ from core.billing.franchise import (
     start_activation,
 )
 from core.billing.models import Card, CardStatus
+from core.billing.payments import BankUnavailable
 from core.billing.provider import PaymentProvider
 from core.billing.rules import BillingRules
 from core.clock import Clock

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import User
-from core.billing.franchise import BankUnavailable, person_debt, user_cards
+from core.billing.franchise import person_debt, user_cards
 from core.billing.models import (
     Card,
     CardStatus,
@@ -21,7 +21,7 @@ from core.billing.models import (
     PaymentPurpose,
     PaymentStatus,
 )
-from core.billing.payments import new_payment, send
+from core.billing.payments import new_payment, open_page, send
 from core.billing.provider import PaymentProvider, ProviderPayment
 from core.billing.rules import BillingRules
 from core.notifications.outbox import enqueue
@@ -283,9 +283,7 @@ async def open_debt_link(
             metadata={"purpose": PaymentPurpose.DEBT},
         )
 
-    if await send(session, payment, request, now) is None:
-        raise BankUnavailable("debt link")
-    return payment
+    return await open_page(session, payment, request, now)
 
 
 async def debt_payment_answered(

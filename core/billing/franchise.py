@@ -27,7 +27,7 @@ from core.billing.models import (
     PaymentPurpose,
     PaymentStatus,
 )
-from core.billing.payments import new_payment, send
+from core.billing.payments import new_payment, open_page
 from core.billing.provider import PaymentProvider, ProviderPayment
 from core.billing.rules import BillingRules
 from core.errors import DomainError
@@ -53,10 +53,6 @@ class PolicyNotValid(DomainError):
 
 class AlreadyActivated(DomainError):
     pass
-
-
-class BankUnavailable(DomainError):
-    """The provider did not answer; nothing is lost, the person can try again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +188,7 @@ async def open_card_page(
             metadata={"purpose": PaymentPurpose.BINDING},
         )
 
-    if await send(session, payment, request, now) is None:
-        raise BankUnavailable("binding")
-    return payment
+    return await open_page(session, payment, request, now)
 
 
 async def binding_settled(

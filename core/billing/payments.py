@@ -11,6 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing.models import FINAL_PAYMENT_STATUSES, Payment, PaymentPurpose, PaymentStatus
 from core.billing.provider import ProviderPayment, ProviderUnavailable
+from core.errors import DomainError
+
+
+class BankUnavailable(DomainError):
+    """The provider did not answer; nothing is lost, the person can try again."""
 
 
 def new_payment(
@@ -51,6 +56,18 @@ async def send(
     record(payment, answer, now)
     await session.commit()
     return answer
+
+
+async def open_page(
+    session: AsyncSession,
+    payment: Payment,
+    request: Callable[[str], Awaitable[ProviderPayment]],
+    now: datetime,
+) -> Payment:
+    """Send a hosted-page payment; its `confirmation_url` is the link for the person."""
+    if await send(session, payment, request, now) is None:
+        raise BankUnavailable(payment.purpose)
+    return payment
 
 
 def record(payment: Payment, answer: ProviderPayment, now: datetime) -> bool:

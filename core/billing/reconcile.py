@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing import charges
 from core.billing.franchise import binding_settled
-from core.billing.models import FINAL_PAYMENT_STATUSES, Payment, PaymentPurpose, PaymentStatus
+from core.billing.models import Payment, PaymentPurpose, PaymentStatus
 from core.billing.payments import by_provider_id, record
 from core.billing.provider import PaymentProvider, ProviderPayment, ProviderUnavailable
 from core.billing.rules import BillingRules
@@ -101,6 +101,3 @@ async def reconcile(
         await apply_answer(session, provider, payment, answer, rules, now)
         checked += 1
     return checked
-
-
-__all__ = ["FINAL_PAYMENT_STATUSES", "apply_answer", "on_notification", "reconcile"]

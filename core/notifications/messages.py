@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from core.formatting import format_date, format_money
-from core.policies.care import Translate
+from core.policies.care import N_, Translate
 
 CARD_PROBLEMS = {
-    "card_expired": "the card has expired",
-    "permission_revoked": "the bank withdrew the permission to charge it",
+    "card_expired": N_("the card has expired"),
+    "permission_revoked": N_("the bank withdrew the permission to charge it"),
 }
+OTHER_PROBLEM = N_("the bank refused the charge")
 
 
 def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
@@ -38,7 +39,7 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             amount=money("amount")
         )
     if kind == "card_unusable":
-        reason = _(CARD_PROBLEMS.get(args.get("reason") or "", "the bank refused the charge"))
+        reason = _(CARD_PROBLEMS.get(args.get("reason") or "", OTHER_PROBLEM))
         return _("Card •••• {last4} cannot be charged: {reason}. Please link another card.").format(
             last4=args["last4"], reason=reason
         )
@@ -57,15 +58,3 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
     if kind == "franchise_resumed":
         return _("✅ The debt is paid: franchise clinics are available again.")
     raise ValueError(f"unknown outbox message kind {kind!r}")
-
-
-def N_(message: str) -> str:
-    return message
-
-
-# Marked for the extractor: the reasons above are translated when rendered.
-_REASONS = (
-    N_("the card has expired"),
-    N_("the bank withdrew the permission to charge it"),
-    N_("the bank refused the charge"),
-)
