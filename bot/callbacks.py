@@ -116,6 +116,8 @@ class PolicyAction(StrEnum):
     PROGRAM = "program"
     CLINICS = "clinics"
     FRANCHISE = "franchise"
+    SERVICES = "services"
+    REGIONS = "regions"
 
 
 class PolicyCallback(CallbackData, prefix="pc"):
@@ -147,3 +149,39 @@ class FranchiseAction(StrEnum):
 class FranchiseCallback(CallbackData, prefix="fr"):
     id: int  # the policy
     action: FranchiseAction
+
+
+class CardAction(StrEnum):
+    OPEN = "open"
+    PRIMARY = "primary"
+    REMOVE = "remove"  # asks first
+    REMOVE_CONFIRMED = "removed"
+
+
+class CardCallback(CallbackData, prefix="cd"):
+    policy: int  # the franchise section to come back to
+    card: int
+    action: CardAction = CardAction.OPEN
+
+
+class RegionAction(StrEnum):
+    CHOOSE = "choose"  # open the picker
+    PICK = "pick"  # tick or untick one subject
+    PAGE = "page"
+    CLEAR = "clear"  # drop the search
+    REVIEW = "review"  # "Confirm": the summary before saving
+    SAVE = "save"
+
+
+class RegionCallback(CallbackData, prefix="rg"):
+    """The picker's state (policy, search, ticks) lives in the FSM data, not in the button."""
+
+    action: RegionAction
+    policy: int = 0  # only CHOOSE carries it; the picker keeps it in the FSM data
+    code: str = ""
+    page: int = 0
+
+
+class ServicesCallback(CallbackData, prefix="sv"):
+    id: int  # the policy
+    page: int = 0

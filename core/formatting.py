@@ -11,15 +11,21 @@ from babel.dates import format_time
 from babel.numbers import format_currency
 
 DATE_PATTERNS = {"ru": "dd.MM.yyyy", "en": "d MMM yyyy"}
+MOSCOW = ZoneInfo("Europe/Moscow")  # the insurer's desk and its calendar
 
 
 def format_date(value: date, locale: str) -> str:
     return babel_format_date(value, DATE_PATTERNS.get(locale, "dd.MM.yyyy"), locale=locale)
 
 
+def format_day(moment: datetime, locale: str) -> str:
+    """The calendar day of a moment, as the insurer's calendar (Moscow time) has it."""
+    return format_date(moment.astimezone(MOSCOW).date(), locale)
+
+
 def format_clock(value: datetime, locale: str) -> str:
     """Hours and minutes in Moscow time, where the insurer's desk works."""
-    return format_time(value.astimezone(ZoneInfo("Europe/Moscow")), "HH:mm", locale=locale)
+    return format_time(value.astimezone(MOSCOW), "HH:mm", locale=locale)
 
 
 def mask_email(email: str) -> str:

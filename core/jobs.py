@@ -7,10 +7,12 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.identity import purge_expired_files
+from core.billing.cards import expire_cards
 from core.billing.charges import run_charges, suspend_overdue
 from core.billing.franchise import announce_activations
 from core.billing.provider import PaymentProvider
 from core.billing.reconcile import reconcile
+from core.billing.regions import announce_regions
 from core.billing.rules import BillingRules
 from core.clock import Clock
 from core.notifications.delivery import Send, deliver
@@ -37,6 +39,14 @@ def scheduled_ticks(
         async with sessions() as session:
             await announce_activations(session, clock.now())
 
+    async def region_openings() -> None:
+        async with sessions() as session:
+            await announce_regions(session, clock.now())
+
+    async def card_expiries() -> None:
+        async with sessions() as session:
+            await expire_cards(session, clock.now())
+
     async def debt_suspensions() -> None:
         if rules is not None:
             async with sessions() as session:
@@ -58,6 +68,8 @@ def scheduled_ticks(
     return {
         "purge_identity_files": (purge_identity_files, 3600.0),
         "franchise_activations": (franchise_activations, 60.0),
+        "region_openings": (region_openings, 60.0),
+        "card_expiries": (card_expiries, 3600.0),
         "debt_suspensions": (debt_suspensions, 300.0),
         "charge_shares": (charge_shares, 300.0),
         "reconcile_payments": (reconcile_payments, 60.0),

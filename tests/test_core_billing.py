@@ -10,8 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.consents import ConsentKind, current_consents
-from core.accounts.crypto import Vault
-from core.accounts.models import Account, User
 from core.billing.charges import open_debt_link, retry_debts, run_charges, suspend_overdue
 from core.billing.franchise import (
     AlreadyActivated,
@@ -19,85 +17,29 @@ from core.billing.franchise import (
     NoFranchise,
     announce_activations,
     franchise_of,
-    open_card_page,
     start_activation,
 )
 from core.billing.models import Card, CardStatus, Charge, Payment
 from core.billing.payments import BankUnavailable
 from core.billing.reconcile import on_notification, reconcile
-from core.billing.rules import BillingRules
 from core.billing.yookassa import YooKassa
 from core.clock import FrozenClock
-from core.importers.bills import import_bills
-from core.notifications.outbox import OutboxMessage
-from core.policies.cabinet import PolicyView, my_policies
-from core.policies.linking import link_by_number
 from sandbox.app import Sandbox
 from sandbox.bank import DECLINED_CARD, EXPIRING_CARD, POOR_CARD, SUCCESS_CARD
-from tests.billing import bank, fill_card_page, provider
-from tests.conftest import TEST_KEY, seed_demo
+from tests.billing import (
+    RULES,
+    anna,
+    bank,
+    bills,
+    fill_card_page,
+    link_card,
+    linked,
+    messages,
+    policy,
+    provider,
+)
 
-__all__ = ["bank", "provider"]  # fixtures
-RULES = BillingRules(return_url="https://t.me/dms_cabinet_bot")
-
-
-async def anna(session: AsyncSession) -> User:
-    account = await session.scalar(select(Account))
-    assert account is not None
-    user = await session.get(User, account.user_id)
-    assert user is not None
-    return user
-
-
-async def policy(session: AsyncSession, number: str, clock: FrozenClock) -> PolicyView:
-    views = await my_policies(session, await anna(session), today=clock.now().date())
-    return next(v for v in views if v.policy.number == number)
-
-
-@pytest.fixture
-async def linked(
-    sessions: async_sessionmaker[AsyncSession], registered: Account, clock: FrozenClock
-) -> None:
-    await seed_demo(sessions)
-    async with sessions() as session:
-        user = await anna(session)
-        account = await session.scalar(select(Account))
-        assert account is not None
-        await link_by_number(session, user, account, "ONDL-500001", now=clock.now())
-        await link_by_number(session, user, account, "DMS-K-2026-0001", now=clock.now())
-
-
-async def link_card(
-    sessions: async_sessionmaker[AsyncSession],
-    provider: YooKassa,
-    clock: FrozenClock,
-    card: str = SUCCESS_CARD,
-    *,
-    another: bool = False,
-) -> Payment:
-    async with sessions() as session:
-        view = await policy(session, "ONDL-500001", clock)
-        user = await anna(session)
-        if another:
-            payment = await open_card_page(
-                session, provider, user, RULES, description="x", now=clock.now()
-            )
-        else:
-            payment = await start_activation(
-                session, provider, user, view, RULES, description="x", now=clock.now()
-            )
-    assert payment.confirmation_url
-    await fill_card_page(payment.confirmation_url, card)
-    async with sessions() as session:
-        assert payment.provider_id is not None
-        await on_notification(session, provider, payment.provider_id, RULES, clock.now())
-    return payment
-
-
-async def messages(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
-    async with sessions() as session:
-        rows = await session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id))
-        return list(rows)
+__all__ = ["bank", "linked", "provider"]  # fixtures
 
 
 async def test_activation_links_the_card_returns_the_10_rubles_and_activates_next_day(
@@ -202,31 +144,6 @@ async def test_a_lost_answer_is_repeated_with_the_same_key(
         assert await session.scalar(select(func.count()).select_from(Payment)) == 1
     assert len(bank.bank.payments) == 1, "the retry reused the key: one payment at the bank"
     assert payment.confirmation_url
-
-
-async def bills(
-    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, *shares: str
-) -> None:
-    rows = [
-        (
-            line,
-            {
-                "bill_id": f"B-{line}",
-                "policy_number": "ONDL-500001",
-                "birth_date": "15.01.1985",
-                "clinic": "ВОККДЦ",
-                "service": "Повторная консультация",
-                "service_date": clock.now().date().isoformat(),
-                "amount": "680.00",
-                "share": share,
-                "diagnosis": "Ушиб грудной клетки",
-            },
-        )
-        for line, share in enumerate(shares, start=1)
-    ]
-    async with sessions() as session:
-        report = await import_bills(session, Vault(TEST_KEY.encode()), rows, RULES, now=clock.now())
-    assert not report.errors
 
 
 async def charges(sessions: async_sessionmaker[AsyncSession]) -> list[str]:

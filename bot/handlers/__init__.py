@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.handlers import (
+    cards,
     common,
     contacts,
     documents,
@@ -18,7 +19,9 @@ from bot.handlers import (
     policies,
     policy_documents,
     profile,
+    regions,
     registration,
+    services,
 )
 from core.config import Settings
 
@@ -34,6 +37,9 @@ def routers(settings: Settings) -> list[Router]:
         policies.create_router(),
         policy_documents.create_router(),
         franchise.create_router(),
+        cards.create_router(),
+        regions.create_router(),
+        services.create_router(),
         identity.create_router(),
         # The operators' group has its own router; private-chat routers never see it.
         operators.create_router(settings),

@@ -12,7 +12,13 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import FranchiseAction, FranchiseCallback, PolicyAction, PolicyCallback
+from bot.callbacks import (
+    CardCallback,
+    FranchiseAction,
+    FranchiseCallback,
+    PolicyAction,
+    PolicyCallback,
+)
 from core.accounts.models import User
 from core.billing.charges import debts_of_user, open_debt_link, retry_debts
 from core.billing.franchise import (
@@ -30,7 +36,7 @@ from core.billing.payments import BankUnavailable
 from core.billing.provider import PaymentProvider
 from core.billing.rules import BillingRules
 from core.clock import Clock
-from core.formatting import format_date, format_money
+from core.formatting import format_day, format_money
 from core.policies.cabinet import PolicyView, my_policy
 
 
@@ -40,14 +46,14 @@ def franchise_badge(state: FranchiseView, locale: str) -> str:
     elif state.state is FranchiseState.CARD_LINKED:
         assert state.active_from is not None
         badge = _("card linked, franchise active from {date}").format(
-            date=format_date(state.active_from.date(), locale)
+            date=format_day(state.active_from, locale)
         )
     elif state.state is FranchiseState.ACTIVE:
         badge = _("franchise active")
     else:
         assert state.suspended_at is not None
         badge = _("franchise suspended for debt since {date}").format(
-            date=format_date(state.suspended_at.date(), locale)
+            date=format_day(state.suspended_at, locale)
         )
     if state.debt:
         badge += " · " + _("debt {amount}").format(amount=format_money(state.debt, locale))
@@ -93,6 +99,13 @@ def section_keyboard(view: PolicyView, state: FranchiseView) -> InlineKeyboardMa
         if state.debt:
             button(_("💸 Pay the debt from my card"), FranchiseAction.PAY_CARDS)
             button(_("🔗 Pay with another card"), FranchiseAction.PAY_LINK)
+        for card in state.cards:
+            builder.button(
+                text=("⭐ " if card.primary else "💳 ")
+                + f"•••• {card.last4}"
+                + ("" if card.status == CardStatus.ACTIVE else " ⚠️"),
+                callback_data=CardCallback(policy=view.id, card=card.id),
+            )
         button(_("➕ Link another card"), FranchiseAction.ADD_CARD)
     builder.button(text=_("⬅️ Policy"), callback_data=PolicyCallback(id=view.id))
     builder.adjust(1)

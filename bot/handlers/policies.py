@@ -24,12 +24,14 @@ from bot.fsm.policies import CHILD_KEY, AddPolicy, ChildDraft
 from bot.handlers.franchise import franchise_badge
 from bot.handlers.policy_documents import document_button
 from bot.handlers.profile import tell_registration_is_missing
+from bot.handlers.regions import regions_line
 from bot.handlers.registration import problem_text
 from bot.keyboards.menu import POLICIES, main_menu
 from bot.keyboards.registration import BACK, NO_PATRONYMIC, step_keyboard
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
 from core.billing.franchise import franchise_of
+from core.billing.regions import regions_of
 from core.clock import Clock
 from core.config import Settings
 from core.documents.compose import documents_of
@@ -208,7 +210,15 @@ def card_keyboard(view: PolicyView) -> InlineKeyboardMarkup:
             text=_("🏥 Clinics of the program"),
             callback_data=PolicyCallback(id=view.id, action=PolicyAction.CLINICS),
         )
-        sizes.append(2)
+        builder.button(
+            text=_("🧾 Services"),
+            callback_data=PolicyCallback(id=view.id, action=PolicyAction.SERVICES),
+        )
+        builder.button(
+            text=_("🗺 Regions"),
+            callback_data=PolicyCallback(id=view.id, action=PolicyAction.REGIONS),
+        )
+        sizes += [2, 2]
         if view.program.franchise_percent:
             builder.button(
                 text=_("💳 Franchise and cards"),
@@ -236,10 +246,13 @@ async def show_card(
 
 
 async def money_badge(session: AsyncSession, view: PolicyView, locale: str, clock: Clock) -> str:
-    """The franchise status and debt of a policy with a co-payment program, else nothing."""
-    if view.program is None or not view.program.franchise_percent:
-        return ""
-    return franchise_badge(await franchise_of(session, view, clock.now()), locale)
+    """The franchise status and debt, and the service regions, where a policy has them."""
+    lines = []
+    if view.program is not None and view.program.franchise_percent:
+        lines.append(franchise_badge(await franchise_of(session, view, clock.now()), locale))
+    if view.program is not None:
+        lines.append(regions_line(await regions_of(session, view), clock.now(), locale))
+    return "\n".join(line for line in lines if line)
 
 
 async def card_with_money(

@@ -27,7 +27,7 @@ from core.accounts.models import Account, User
 from core.accounts.profile import OptionalNotice, delete_account, is_locked, toggle_notifications
 from core.clock import Clock
 from core.config import Settings
-from core.formatting import format_date
+from core.formatting import format_day
 
 
 def _button(builder: InlineKeyboardBuilder, text: str, action: ProfileAction) -> None:
@@ -178,7 +178,7 @@ async def consents(query: CallbackQuery, session: AsyncSession, user: User) -> N
             status = _("not given")
         else:
             status = _("version {version}, given {date}").format(
-                version=consent.version, date=format_date(consent.accepted_at.date(), user.language)
+                version=consent.version, date=format_day(consent.accepted_at, user.language)
             )
         lines.append(f"• {consent_title(kind)}: {status}")
     lines.append(_("To withdraw a consent, delete the account: the data are then erased."))

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import User
+from core.billing.cards import promote_primary
 from core.billing.franchise import person_debt, user_cards
 from core.billing.models import (
     Card,
@@ -195,6 +196,7 @@ async def charge_answered(
     if card is not None and answer.reason in ("card_expired", "permission_revoked"):
         card.status = CardStatus.EXPIRED if answer.reason == "card_expired" else CardStatus.REVOKED
         card.primary = False
+        await promote_primary(session, card.user_id)
         await enqueue(
             session,
             user_id=card.user_id,

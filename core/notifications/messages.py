@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.formatting import format_date, format_money
+from core.formatting import format_day, format_money
 from core.policies.care import N_, Translate
+from core.subjects import names
 
 CARD_PROBLEMS = {
     "card_expired": N_("the card has expired"),
@@ -21,7 +22,7 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
 
     if kind == "card_linked":
         if args.get("active_from"):
-            day = format_date(datetime.fromisoformat(args["active_from"]).date(), locale)
+            day = format_day(datetime.fromisoformat(args["active_from"]), locale)
             return _(
                 "💳 Card •••• {last4} is linked, and the check payment is returned. The "
                 "franchise program is active from {date}."
@@ -57,4 +58,13 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         ).format(amount=money("debt"))
     if kind == "franchise_resumed":
         return _("✅ The debt is paid: franchise clinics are available again.")
+    if kind == "regions_available":
+        return _("🗺 Clinics of your new service regions are available from today: {names}.").format(
+            names=names(args.get("codes", []), locale)
+        )
+    if kind == "card_expired":
+        return _(
+            "Card •••• {last4} has expired, and co-payments cannot be charged from it. Please "
+            "link a new card in the franchise section of your policy."
+        ).format(last4=args["last4"])
     raise ValueError(f"unknown outbox message kind {kind!r}")

@@ -1,0 +1,182 @@
+"""Service regions, cards, services and debts, driven as a person would in the chat."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiogram import Bot
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.accounts.models import Account
+from core.billing.charges import run_charges
+from core.billing.models import Card, CardStatus, ServiceRegion
+from core.billing.regions import announce_regions
+from core.billing.yookassa import YooKassa
+from core.clock import FrozenClock
+from core.notifications.delivery import deliver
+from sandbox.app import Sandbox
+from sandbox.bank import POOR_CARD, SUCCESS_CARD
+from tests.billing import RULES, bank, bills, fill_card_page, link_card, provider
+from tests.conftest import seed_demo
+from tests.dialog import ChatClient
+from tests.test_dialog_franchise import dp, notifications
+from tests.test_dialog_policies import add_by_number
+
+__all__ = ["bank", "dp", "notifications", "provider"]
+
+
+async def delivered(
+    sessions: async_sessionmaker[AsyncSession], bot: Bot, clock: FrozenClock
+) -> list[str]:
+    texts = []
+
+    async def send(chat_id: int, text: str) -> None:
+        texts.append(text)
+        await bot.send_message(chat_id, text)
+
+    await deliver(sessions, send, clock.now())
+    return texts
+
+
+async def test_regions_are_chosen_after_activation_by_search_and_ticks_then_announced(
+    chat: ChatClient,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    bank: Sandbox,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    assert "🗺 выберите регионы" in chat.text
+    await chat.tap("🗺 Регионы")
+    assert "Выбор регионов доступен только после активации франшизной программы" in chat.text
+    assert chat.inline_buttons == ["✅ Активировать программу с франшизой", "⬅️ К полису"]
+
+    await link_card(sessions, provider, clock)
+    await chat.tap("⬅️ К полису")
+    await chat.tap("🗺 Регионы")
+    assert "доступны поликлиники во всех регионах России" in chat.text
+    await chat.tap("➕ Выбрать регионы")
+    assert chat.inline_buttons[0] == "Республика Адыгея" and "1/12" in chat.inline_buttons
+
+    await chat.send("татар")
+    assert "Поиск «татар»: найдено 1" in chat.text
+    await chat.tap("Республика Татарстан")
+    assert (
+        "✅ Республика Татарстан" in chat.inline_buttons
+        and "Подтвердить (1)" in chat.inline_buttons
+    )
+    await chat.send_sticker()
+    assert "Отправьте текстом часть названия региона" in chat.text
+    await chat.send("Атлантида")
+    assert "Нет региона, подходящего под «Атлантида»" in chat.text
+    await chat.send("моск")
+    assert chat.inline_buttons[:2] == ["Московская область", "г. Москва"]
+    await chat.tap("г. Москва")
+    await chat.tap("Подтвердить (2)")
+    assert "г. Москва, Республика Татарстан" in chat.text and "с 22.11.2026" in chat.text
+    assert "Подтверждённые регионы удалить нельзя" in chat.text
+    await chat.tap("✅ Подтвердить")
+    assert "Сохранено: г. Москва, Республика Татарстан" in chat.text
+    async with sessions() as session:
+        codes = set((await session.scalars(select(ServiceRegion.region_code))).all())
+    assert codes == {"16", "77"}
+
+    await chat.tap("⬅️ К полису")
+    assert "регионы: — · г. Москва, Республика Татарстан — с 22.11.2026" in chat.text
+    await chat.tap("🗺 Регионы")
+    await chat.tap("➕ Выбрать регионы")
+    await chat.send("моск")
+    assert "☑️ г. Москва" in chat.inline_buttons
+    await chat.tap("☑️ г. Москва")
+    assert "уже подтверждён" in chat.text
+
+    clock.advance(timedelta(days=1))
+    async with sessions() as session:
+        assert await announce_regions(session, clock.now()) == 1
+    texts = await delivered(sessions, bot, clock)
+    opened = "доступны клиники новых регионов обслуживания: г. Москва, Республика Татарстан"
+    assert [text for text in texts if opened in text], texts
+
+
+async def test_cards_are_made_primary_and_removed_but_the_last_one_stays_while_a_share_is_due(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    bank: Sandbox,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await link_card(sessions, provider, clock, POOR_CARD)
+    await link_card(sessions, provider, clock, SUCCESS_CARD, another=True)
+    await bills(sessions, clock, "136.00")
+    await chat.tap("💳 Франшиза и карты")
+    assert "⭐ •••• 4535" in chat.inline_buttons and "💳 •••• 4477" in chat.inline_buttons
+    await chat.tap("💳 •••• 4477")
+    await chat.tap("⭐ Сделать основной")
+    assert "Карта •••• 4477 теперь основная" in chat.text
+    async with sessions() as session:
+        primary = await session.scalar(select(Card.last4).where(Card.primary.is_(True)))
+    assert primary == "4477"
+
+    await chat.tap("⬅️ Франшиза и карты")
+    await chat.tap("💳 •••• 4535")
+    await chat.tap("🗑 Удалить карту")
+    assert "Удалить карту •••• 4535?" in chat.text
+    await chat.tap("🗑 Да, удалить")
+    assert "Карта •••• 4535 удалена" in chat.text
+    await chat.tap("⬅️ Франшиза и карты")
+    assert "4535" not in chat.text
+    await chat.tap("⭐ •••• 4477")
+    await chat.tap("🗑 Удалить карту")
+    await chat.tap("🗑 Да, удалить")
+    assert "единственная карта" in chat.text and "доплата за услугу ещё не списана" in chat.text
+    async with sessions() as session:
+        status = await session.scalar(select(Card.status).where(Card.last4 == "4477"))
+    assert status == CardStatus.ACTIVE
+
+
+async def test_services_show_the_shares_and_a_debt_is_paid_on_the_banks_page(
+    chat: ChatClient,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: object,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.tap("🧾 Услуги")
+    assert "По этому полису пока нет оказанных услуг" in chat.text
+    await link_card(sessions, provider, clock, POOR_CARD)
+    await bills(sessions, clock, "136.00", "408.00")
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    await chat.send("/policies")
+    assert "долг 544 ₽" in chat.text
+    await chat.tap("ONDL-500001 · Анна")
+    await chat.tap("🧾 Услуги")
+    assert "Услуг: 2, их стоимость 1\xa0360 ₽" in chat.text
+    assert "долг 544 ₽" in chat.text and chat.text.count("⚠️ не оплачено") == 2
+    assert "Повторная консультация" in chat.text and "ваша доля 136 ₽" in chat.text
+
+    await chat.tap("⬅️ К полису")
+    await chat.tap("💳 Франшиза и карты")
+    await chat.tap("💸 Оплатить долг с моей карты")
+    assert "не удалось списать оплату: к оплате по-прежнему 544 ₽" in chat.text
+    await chat.tap("🔗 Оплатить другой картой")
+    [sent] = chat.sent("sendMessage")
+    [button] = [b for row in sent.reply_markup.inline_keyboard for b in row]
+    assert button.text == "💸 Оплатить 544 ₽"
+    await fill_card_page(str(button.url), SUCCESS_CARD)
+    await notifications.drain()  # type: ignore[attr-defined]
+    texts = await delivered(sessions, bot, clock)
+    assert any("Оплата получена: 544 ₽" in text for text in texts), texts
+    await chat.send("/policies")
+    assert "долг" not in chat.text
