@@ -4,13 +4,18 @@ clinics and programs from JSON, policies from CSV (so both file kinds are exerci
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.accounts.consents import ConsentKind, give_consent
 from core.accounts.crypto import Vault
+from core.accounts.models import Account
+from core.accounts.registration import PersonalData, register
+from core.accounts.users import TelegramProfile, touch_user
+from core.accounts.validation import DocumentType, Sex, parse_document
 from core.clinics.models import Clinic
 from core.importers.clinics import import_clinics
 from core.importers.files import read_rows
@@ -46,3 +51,29 @@ async def seed_demo_data(
         policies.created,
     )
     return True
+
+
+async def register_demo_person(
+    sessions: async_sessionmaker[AsyncSession], vault: Vault, telegram_id: int, *, now: datetime
+) -> Account:
+    """Anna Ivanova of the demo policies, registered with every consent (tests, benchmarks)."""
+    async with sessions() as session:
+        user = await touch_user(
+            session,
+            TelegramProfile(telegram_id, "Анна", language_code="ru"),
+            now=now,
+            default_language="ru",
+        )
+        for kind in ConsentKind:
+            await give_consent(session, user.id, kind, now)
+        data = PersonalData(
+            phone="+79161234567",
+            email="anna@example.org",
+            surname="Иванова",
+            first_name="Анна",
+            patronymic="Сергеевна",
+            birth_date=date(1985, 1, 15),
+            sex=Sex.FEMALE,
+            document=parse_document(DocumentType.RU_PASSPORT, "4506 987654"),
+        )
+        return await register(session, vault, user, data, now=now)

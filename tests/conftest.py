@@ -7,7 +7,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,16 +19,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.factory import create_dispatcher
-from core.accounts.consents import ConsentKind, give_consent
 from core.accounts.crypto import Vault, generate_key
 from core.accounts.models import Account
-from core.accounts.registration import PersonalData, register
-from core.accounts.users import TelegramProfile, touch_user
-from core.accounts.validation import DocumentType, Sex, parse_document
-from core.clock import FrozenClock
+from core.clock import Clock, FrozenClock
 from core.config import Settings
 from core.db import Base, create_engine, create_session_factory, upgrade
-from core.demo import seed_demo_data
+from core.demo import register_demo_person, seed_demo_data
 from tests.dialog import ChatClient, RecordingMailer, RecordingSession
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
@@ -159,6 +155,15 @@ def chat(dp: Dispatcher, bot: Bot) -> ChatClient:
     return ChatClient(dp, bot)
 
 
+async def register_anna(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock, telegram_id: int
+) -> Account:
+    """A registered person (the registration dialog itself is tested on its own)."""
+    assert settings.data_encryption_key is not None
+    vault = Vault(settings.data_encryption_key.get_secret_value().encode())
+    return await register_demo_person(sessions, vault, telegram_id, now=clock.now())
+
+
 @pytest.fixture
 async def registered(
     chat: ChatClient,
@@ -166,25 +171,4 @@ async def registered(
     settings: Settings,
     clock: FrozenClock,
 ) -> Account:
-    assert settings.data_encryption_key is not None
-    vault = Vault(settings.data_encryption_key.get_secret_value().encode())
-    async with sessions() as session:
-        user = await touch_user(
-            session,
-            TelegramProfile(chat.user.id, "Анна", language_code="ru"),
-            now=clock.now(),
-            default_language="ru",
-        )
-        for kind in ConsentKind:
-            await give_consent(session, user.id, kind, clock.now())
-        data = PersonalData(
-            phone="+79161234567",
-            email="anna@example.org",
-            surname="Иванова",
-            first_name="Анна",
-            patronymic="Сергеевна",
-            birth_date=date(1985, 1, 15),
-            sex=Sex.FEMALE,
-            document=parse_document(DocumentType.RU_PASSPORT, "4506 987654"),
-        )
-        return await register(session, vault, user, data, now=clock.now())
+    return await register_anna(sessions, settings, clock, chat.user.id)

@@ -15,11 +15,16 @@ from aiohttp import ClientSession, web
 
 from bot.commands import set_bot_commands
 from bot.factory import create_bot, create_dispatcher
+from bot.payments_web import PaymentNotifications
+from bot.web import create_web_app
 from core.accounts.crypto import Vault
+from core.billing.yookassa import YooKassa
 from core.clock import Clock
 from core.config import Settings
 from core.db import create_engine, create_session_factory
 from core.demo import seed_demo_data
+from core.jobs import scheduled_ticks
+from core.notifications.scheduler import create_scheduler
 from sandbox.app import Sandbox, SandboxConfig, free_port, running_sandbox
 
 TOKEN = "7000000001:live-test-token"
@@ -163,19 +168,48 @@ async def receiving(path: str) -> AsyncIterator[tuple[str, Received]]:
 
 @contextlib.asynccontextmanager
 async def live_system(
-    settings: Settings, clock: Clock, state_dir: Path | None = None
+    settings: Settings, clock: Clock, state_dir: Path | None = None, *, payments: bool = False
 ) -> AsyncIterator[Live]:
+    """The bot polling the sandbox; with `payments`, also the bank: the bot's web route for its
+    notifications and the scheduler delivering the outbox, as `main.py` wires them."""
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
     config = SandboxConfig(port=0, smtp_port=0, state_dir=state_dir, bot_token=TOKEN)
-    async with running_sandbox(config) as sandbox, ClientSession() as http:
-        settings = settings.model_copy(update={"smtp_port": sandbox.config.smtp_port})
+    async with (
+        running_sandbox(config) as sandbox,
+        ClientSession() as http,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        settings = settings.model_copy(
+            update={"smtp_port": sandbox.config.smtp_port, "payment_return_url": sandbox.url}
+        )
         assert settings.data_encryption_key is not None
         vault = Vault(settings.data_encryption_key.get_secret_value().encode())
         await seed_demo_data(sessions, vault, now=clock.now())
         bot = create_bot(settings, token=TOKEN, api_base=sandbox.url)
-        dp = create_dispatcher(settings, sessions, clock)
+        provider = YooKassa(sandbox.url, "sandbox-shop", "sandbox-secret") if payments else None
+        dp = create_dispatcher(settings, sessions, clock, payments=provider)
         await set_bot_commands(bot, dp["i18n"])
+        if provider is not None:
+            stack.push_async_callback(provider.close)
+            receiver = PaymentNotifications(
+                sessions, provider, settings.billing(), clock, networks=["127.0.0.0/8"]
+            )
+            stack.push_async_callback(receiver.drain)
+            base = await stack.enter_async_context(
+                serving(create_web_app(dp, bot, payments=receiver))
+            )
+            sandbox.bank.notification_url = base + settings.payment_notification_path
+
+            async def send(chat_id: int, text: str) -> None:
+                await bot.send_message(chat_id, text)
+
+            ticks = scheduled_ticks(
+                sessions, clock, provider=provider, rules=settings.billing(), send=send
+            )
+            scheduler = create_scheduler({"deliver_outbox": (ticks["deliver_outbox"][0], 0.3)})
+            scheduler.start()
+            stack.callback(scheduler.shutdown, wait=False)
         polling = asyncio.create_task(
             dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
         )
@@ -185,5 +219,6 @@ async def live_system(
             with contextlib.suppress(RuntimeError):
                 await dp.stop_polling()
             await polling
+            await stack.aclose()
             await bot.session.close()
             await engine.dispose()

@@ -4,6 +4,7 @@ becomes a debt; past the deadline the franchise is suspended, and paying resumes
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import User
 from core.billing.cards import promote_primary
-from core.billing.franchise import person_debt, user_cards
+from core.billing.franchise import person_debt
 from core.billing.models import (
     Card,
     CardStatus,
@@ -45,30 +46,30 @@ async def payer_of(session: AsyncSession, insured_person_id: int) -> int | None:
 async def claim_due(
     session: AsyncSession, rules: BillingRules, now: datetime, limit: int = 1000
 ) -> list[int]:
-    """Due charges, and charges a crashed run left claimed, taken by a conditional UPDATE each."""
+    """Due charges, and charges a crashed run left claimed, taken by one conditional UPDATE:
+    a row another runner took in between no longer matches `due`, so it is never taken twice.
+    PostgreSQL also skips the rows another runner is claiming at this moment."""
     stale = now - rules.stale_claim
     due = or_(
         (Charge.status == ChargeStatus.DUE) & (Charge.charge_after <= now),
         (Charge.status == ChargeStatus.CHARGING) & (Charge.claimed_at <= stale),
     )
-    candidates = (
-        await session.scalars(select(Charge.id).where(due).order_by(Charge.id).limit(limit))
-    ).all()
-    claimed = []
-    for charge_id in candidates:
-        result = await session.execute(
-            update(Charge)
-            .where(Charge.id == charge_id, due)
-            .values(
-                status=ChargeStatus.CHARGING,
-                claimed_at=now,
-                round_started_at=func.coalesce(Charge.round_started_at, now),
-            )
+    candidates = select(Charge.id).where(due).order_by(Charge.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    claimed = await session.scalars(
+        update(Charge)
+        .where(Charge.id.in_(candidates.scalar_subquery()), due)
+        .values(
+            status=ChargeStatus.CHARGING,
+            claimed_at=now,
+            round_started_at=func.coalesce(Charge.round_started_at, now),
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(charge_id)
+        .returning(Charge.id)
+    )
+    ids = sorted(claimed.all())
     await session.commit()
-    return claimed
+    return ids
 
 
 async def run_charges(
@@ -77,13 +78,23 @@ async def run_charges(
     rules: BillingRules,
     now: datetime,
     limit: int = 1000,
+    *,
+    concurrency: int = 8,
 ) -> int:
-    """The scheduler's tick: each claimed charge in its own transaction."""
+    """The scheduler's tick: each claimed charge in its own transaction, several at a time
+    (the provider's answer takes the time). SQLite has one writer, so there one at a time."""
     async with sessions() as session:
         claimed = await claim_due(session, rules, now, limit)
-    for charge_id in claimed:
-        async with sessions() as session:
-            await attempt(session, provider, charge_id, rules, now)
+        if session.get_bind().dialect.name == "sqlite":
+            concurrency = 1
+    queue = iter(claimed)
+
+    async def worker() -> None:
+        for charge_id in queue:
+            async with sessions() as session:
+                await attempt(session, provider, charge_id, rules, now)
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(claimed)))))
     return len(claimed)
 
 
@@ -97,36 +108,34 @@ async def attempt(
     charge = await session.get(Charge, charge_id)
     if charge is None or charge.status != ChargeStatus.CHARGING:
         return
-    in_flight = await session.scalar(
-        select(Payment).where(
-            Payment.charge_id == charge.id, Payment.status.in_(OPEN), Payment.settled.is_(False)
-        )
-    )
-    if in_flight is not None:
-        return  # an open outcome is re-checked by reconciliation, never retried blindly
-    user_id = await payer_of(session, charge.insured_person_id)
-    failed = set(
-        (
-            await session.scalars(
-                select(Payment.card_id).where(
-                    Payment.charge_id == charge.id,
-                    Payment.status == PaymentStatus.CANCELED,
-                    Payment.created_at >= charge.round_started_at,
-                )
+    earlier = (
+        await session.execute(
+            select(Payment.status, Payment.settled, Payment.card_id, Payment.created_at).where(
+                Payment.charge_id == charge.id
             )
-        ).all()
-    )
-    cards = [
-        card
-        for card in (await user_cards(session, user_id) if user_id else [])
-        if card.status == CardStatus.ACTIVE and card.id not in failed
-    ]
-    if user_id is None or not cards:
-        await _to_debt(session, charge, user_id, now)
+        )
+    ).all()
+    if any(status in OPEN and not settled for status, settled, _, _ in earlier):
+        return  # an open outcome is re-checked by reconciliation, never retried blindly
+    assert charge.round_started_at is not None
+    failed = {
+        card_id
+        for status, _, card_id, created_at in earlier
+        if status == PaymentStatus.CANCELED and created_at >= charge.round_started_at
+    }
+    cards = await payer_cards(session, charge.insured_person_id)
+    usable = [c for c in cards if c.status == CardStatus.ACTIVE and c.id not in failed]
+    if not usable:
+        await _to_debt(session, charge, await payer_of(session, charge.insured_person_id), now)
         return
-    card = cards[0]
+    card = usable[0]
     payment = new_payment(
-        user_id, PaymentPurpose.CHARGE, charge.amount, now, card_id=card.id, charge_id=charge.id
+        card.user_id,
+        PaymentPurpose.CHARGE,
+        charge.amount,
+        now,
+        card_id=card.id,
+        charge_id=charge.id,
     )
     session.add(payment)
     method_id, amount, text = card.method_id, charge.amount, description(charge)
@@ -143,6 +152,17 @@ async def attempt(
     answer = await send(session, payment, request, now)
     if answer is not None:
         await charge_answered(session, provider, payment, answer, rules, now)
+
+
+async def payer_cards(session: AsyncSession, insured_person_id: int) -> list[Card]:
+    """The cards of whoever pays for this insured person, primary first."""
+    rows = await session.scalars(
+        select(Card)
+        .join(PolicyLink, PolicyLink.user_id == Card.user_id)
+        .where(PolicyLink.insured_person_id == insured_person_id, Card.status != CardStatus.REMOVED)
+        .order_by(Card.primary.desc(), Card.added_at, Card.id)
+    )
+    return list(rows)
 
 
 async def repeat_request(

@@ -1,0 +1,87 @@
+"""The franchise end to end: the person in the sandbox's chat adds a policy, agrees to the
+conditions, opens the bank's page from the URL button, enters the card and the 3-D Secure code;
+the bank notifies the bot's web route; the scheduler delivers "card linked"; the card shows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import FrozenClock
+from core.config import Settings
+from sandbox.bank import SUCCESS_CARD
+from tests.billing import fill_card_page
+from tests.conftest import register_anna
+from tests.live import Live, SandboxUser, live_system
+
+
+@pytest.fixture
+async def live(settings: Settings, clock: FrozenClock, tmp_path: Path) -> AsyncIterator[Live]:
+    async with live_system(settings, clock, tmp_path / "sandbox", payments=True) as system:
+        yield system
+
+
+def has(text: str):  # type: ignore[no-untyped-def]
+    return lambda messages: any(text in (m["text"] or "") for m in messages)
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+
+
+async def tap(person: SandboxUser, text: str, then: str) -> dict[str, Any]:
+    """Tap the newest message's button with this text; return the newest message with `then`."""
+
+    def with_button(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in messages
+            if (m.get("reply_markup") or {}).get("inline_keyboard")
+            and any(b["text"] == text for b in buttons(m))
+        ]
+
+    seen = await person.wait_for(lambda found: bool(with_button(found)))
+    before = {(m["message_id"], m["text"]) for m in seen}
+
+    def fresh(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in messages
+            if (m["message_id"], m["text"]) not in before and then in (m["text"] or "")
+        ]
+
+    await person.tap(with_button(seen)[-1]["message_id"], text)
+    return fresh(await person.wait_for(lambda found: bool(fresh(found))))[-1]
+
+
+async def test_a_person_activates_the_franchise_on_the_banks_page_and_sees_the_card(
+    live: Live,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    await register_anna(sessions, settings, clock, 601)
+    anna = live.user(601)
+    await anna.send("/policies")
+    await tap(anna, "➕ Добавить полис", "Как добавить полис?")
+    await tap(anna, "По номеру полиса", "Номер полиса")
+    await anna.send("ONDL-500001")
+    await anna.wait_for(has("франшиза не активирована"))
+    await tap(anna, "💳 Франшиза и карты", "Вы оплачиваете 20%")
+    await tap(anna, "✅ Активировать программу с франшизой", "два SMS")
+    page = await tap(anna, "Согласен на автоматические списания", "страницу банка")
+    [link] = buttons(page)
+    assert link["text"] == "💳 Привязать карту"
+
+    assert "Готово" in await fill_card_page(link["url"], SUCCESS_CARD)
+    await anna.wait_for(has("Карта •••• 4477 привязана"), within=15)
+    await anna.send("/policies")
+    await anna.wait_for(has("карта привязана, франшиза действует с 22.11.2026"))
+    await tap(anna, "ONDL-500001 · Анна", "ONDL-500001")
+    section = await tap(anna, "💳 Франшиза и карты", "MasterCard 5555 55•• •••• 4477")
+    assert "основная" in section["text"]
+    assert "⭐ •••• 4477" in [b["text"] for b in buttons(section)]
