@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clinics.geo import distance_km
-from core.clinics.models import Clinic
+from core.clinics.models import Clinic, DirectoryVersion
 from core.errors import NotFoundError
 from core.policies.models import ProgramClinic
 
@@ -42,6 +42,15 @@ async def nearest_clinics(
         key=lambda n: (round(n.distance_km, 3), n.clinic.name),
     )
     return ranked[:limit]
+
+
+async def bump_directory(session: AsyncSession) -> None:
+    """Tell every process's clinic index that clinics or programs changed (the caller commits)."""
+    row = await session.get(DirectoryVersion, 1)
+    if row is None:
+        session.add(DirectoryVersion(id=1, version=1))
+    else:
+        row.version += 1
 
 
 async def get_clinic(session: AsyncSession, clinic_id: int) -> Clinic:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from sqlalchemy import JSON, Float, String, Text
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base
+from core.db import Base, UtcDateTime
 
 
 class Clinic(Base):
@@ -15,7 +18,8 @@ class Clinic(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(512))
     legal_name: Mapped[str | None] = mapped_column(String(512))
-    region: Mapped[str] = mapped_column(String(128))
+    region: Mapped[str] = mapped_column(String(128))  # the federal subject's official name
+    region_code: Mapped[str] = mapped_column(String(8), index=True, server_default="")
     city: Mapped[str] = mapped_column(String(128))
     address: Mapped[str] = mapped_column(String(512))
     latitude: Mapped[float] = mapped_column(Float)
@@ -27,3 +31,52 @@ class Clinic(Base):
     franchise_only: Mapped[bool] = mapped_column(default=False)
     booking_url: Mapped[str | None] = mapped_column(String(512))
     notes: Mapped[str | None] = mapped_column(Text)
+
+
+class DirectoryVersion(Base):
+    """One row, bumped by every import that changes clinics or programs: processes holding the
+    in-memory clinic index reload it when the number moves."""
+
+    __tablename__ = "directory_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(default=0)
+
+
+class ClinicSlot(Base):
+    """A free appointment a clinic publishes for online booking; `taken` flips atomically."""
+
+    __tablename__ = "clinic_slots"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "doctor", "starts_at"),
+        Index("ix_clinic_slots_free", "clinic_id", "taken", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    specialty: Mapped[str] = mapped_column(String(128))
+    doctor: Mapped[str] = mapped_column(String(256))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    minutes: Mapped[int] = mapped_column(default=30)
+    taken: Mapped[bool] = mapped_column(default=False)
+
+
+class BookingStatus(StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"))
+    insured_person_id: Mapped[int] = mapped_column(
+        ForeignKey("insured_persons.id", ondelete="CASCADE")
+    )
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("clinic_slots.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=BookingStatus.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

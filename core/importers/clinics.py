@@ -9,9 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.clinics.directory import bump_directory
 from core.clinics.models import Clinic
 from core.importers.files import ImportReport, describe
 from core.policies.care import CARE_TYPES
+from core.subjects import BY_CODE, code_of
 
 
 class ClinicRecord(BaseModel):
@@ -32,6 +34,17 @@ class ClinicRecord(BaseModel):
     franchise_only: bool = False
     booking_url: str | None = None
     notes: str | None = None
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        code = code_of(value)
+        if code is None:
+            raise ValueError(f"unknown region {value!r}: a federal subject's name or its code")
+        return BY_CODE[code].ru
+
+    def columns(self) -> dict[str, Any]:
+        return self.model_dump() | {"region_code": code_of(self.region)}
 
     @field_validator("care_types")
     @classmethod
@@ -56,12 +69,14 @@ async def import_clinics(
             continue
         clinic = existing.get(record.code)
         if clinic is None:
-            clinic = existing[record.code] = Clinic(**record.model_dump())
+            clinic = existing[record.code] = Clinic(**record.columns())
             session.add(clinic)
             report.created += 1
         else:
-            for name, value in record.model_dump().items():
+            for name, value in record.columns().items():
                 setattr(clinic, name, value)
             report.updated += 1
+    if report.created or report.updated:
+        await bump_directory(session)
     await session.commit()
     return report

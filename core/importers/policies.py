@@ -24,6 +24,7 @@ from core.accounts.validation import (
     parse_date,
     parse_document,
 )
+from core.clinics.directory import bump_directory
 from core.clinics.models import Clinic
 from core.importers.files import ImportReport, describe
 from core.policies.care import CARE_TYPES
@@ -193,6 +194,8 @@ async def import_programs(
         have = {(link.clinic_id, link.care_type) for link in existing}
         for clinic_id, care in sorted(wanted - have):
             session.add(ProgramClinic(program_id=program.id, clinic_id=clinic_id, care_type=care))
+    if report.created or report.updated:
+        await bump_directory(session)
     await session.commit()
     return report
 

@@ -1,0 +1,244 @@
+"""Who may visit what: for a policy and a clinic, may the insured person go there now, and if not,
+why and what fixes it. Every clinic list asks this one rule.
+
+The reasons, in the order they are checked: the program does not include the clinic (for this
+care type); the policy has expired, has not started, or is in its waiting period; the clinic
+serves with the co-payment and the franchise is not activated, not active yet, or suspended for
+debt (seed 000 2.3, 4.2); the clinic's region is outside the policy's territory, not chosen yet,
+or opens tomorrow (seed 002). The franchise comes before the region because regions can only be
+chosen once the franchise is activated: the first fix offered is the one that can be done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.billing.franchise import FranchiseState, state_of
+from core.billing.models import Franchise
+from core.billing.regions import CAPITALS, CHOOSABLE, FIXED, regions_of
+from core.clinics.index import SMALL, ClinicIndex, Entry, Hit
+from core.policies.cabinet import PolicyView, Status
+from core.policies.models import Territory
+
+
+class Reason(StrEnum):
+    NOT_IN_PROGRAM = "not_in_program"
+    EXPIRED = "expired"
+    NOT_STARTED = "not_started"  # until `since`
+    WAITING = "waiting"  # the waiting period, until `since`
+    OUTSIDE_TERRITORY = "outside_territory"
+    REGION_NOT_CHOSEN = "region_not_chosen"  # fix: choose the region
+    REGION_TOMORROW = "region_tomorrow"  # chosen; open from `since`
+    FRANCHISE_NOT_ACTIVATED = "franchise_not_activated"  # fix: activate
+    FRANCHISE_PENDING = "franchise_pending"  # card linked; active from `since`
+    FRANCHISE_SUSPENDED = "franchise_suspended"  # fix: pay the debt
+
+
+class Fix(StrEnum):
+    ACTIVATE_FRANCHISE = "activate"
+    CHOOSE_REGION = "regions"
+    PAY_DEBT = "pay"
+
+
+FIXES = {
+    Reason.REGION_NOT_CHOSEN: Fix.CHOOSE_REGION,
+    Reason.FRANCHISE_NOT_ACTIVATED: Fix.ACTIVATE_FRANCHISE,
+    Reason.FRANCHISE_SUSPENDED: Fix.PAY_DEBT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    policy_id: int
+    reason: Reason | None
+    since: date | datetime | None = None
+    care_types: frozenset[str] = frozenset()
+
+    @property
+    def available(self) -> bool:
+        return self.reason is None
+
+    @property
+    def fix(self) -> Fix | None:
+        return FIXES.get(self.reason) if self.reason else None
+
+
+@dataclass(frozen=True, slots=True)
+class Entitlement:
+    """What one policy allows now; built once per request, then asked per clinic."""
+
+    policy_id: int
+    program_id: int | None
+    status: Status
+    valid_from: date
+    valid_to: date
+    covered_from: date
+    territory: str
+    open_regions: frozenset[str]
+    pending_regions: dict[str, datetime]
+    franchise_needed: bool  # the program has a co-payment
+    franchise: FranchiseState | None
+    franchise_since: datetime | None
+
+    def check(self, index: ClinicIndex, entry: Entry, care_type: str | None = None) -> Access:
+        members = index.members.get(self.program_id or 0, {})
+        kinds = members.get(entry.id)
+        if kinds is None or (care_type is not None and care_type not in kinds):
+            return Access(self.policy_id, Reason.NOT_IN_PROGRAM)
+        if self.status is Status.EXPIRED:
+            return Access(self.policy_id, Reason.EXPIRED, self.valid_to, kinds)
+        if self.status is Status.NOT_YET_ACTIVE:
+            return Access(self.policy_id, Reason.NOT_STARTED, self.valid_from, kinds)
+        if self.status is Status.WAITING:
+            return Access(self.policy_id, Reason.WAITING, self.covered_from, kinds)
+        if self.franchise_needed and entry.franchise_only:
+            if self.franchise is FranchiseState.NOT_ACTIVATED:
+                return Access(self.policy_id, Reason.FRANCHISE_NOT_ACTIVATED, None, kinds)
+            if self.franchise is FranchiseState.CARD_LINKED:
+                return Access(self.policy_id, Reason.FRANCHISE_PENDING, self.franchise_since, kinds)
+            if self.franchise is FranchiseState.SUSPENDED:
+                return Access(
+                    self.policy_id, Reason.FRANCHISE_SUSPENDED, self.franchise_since, kinds
+                )
+        if region := self._region(entry.region_code):
+            reason, since = region
+            return Access(self.policy_id, reason, since, kinds)
+        return Access(self.policy_id, None, None, kinds)
+
+    def admits(self, index: ClinicIndex, care_type: str | None = None) -> Callable[[Entry], bool]:
+        """`check(...).available` as a fast predicate for searches over many clinics. The same
+        rule, unrolled once per request; tests hold the two to the same answers."""
+        members = index.members.get(self.program_id or 0, {})
+        if self.status is not Status.ACTIVE:
+            return lambda entry: False
+        blocked = self.franchise_needed and self.franchise in (
+            FranchiseState.NOT_ACTIVATED,
+            FranchiseState.CARD_LINKED,
+            FranchiseState.SUSPENDED,
+        )
+        regional = self.territory in FIXED or self.territory in CHOOSABLE
+        regions = self.open_regions
+
+        def admit(entry: Entry) -> bool:
+            kinds = members.get(entry.id)
+            if kinds is None or (care_type is not None and care_type not in kinds):
+                return False
+            if blocked and entry.franchise_only:
+                return False
+            return not regional or entry.region_code in regions
+
+        return admit
+
+    def _region(self, code: str) -> tuple[Reason, datetime | None] | None:
+        if self.territory in FIXED:
+            return None if code in self.open_regions else (Reason.OUTSIDE_TERRITORY, None)
+        if self.territory not in CHOOSABLE or code in self.open_regions:
+            return None
+        if code in self.pending_regions:
+            return Reason.REGION_TOMORROW, self.pending_regions[code]
+        if code in CAPITALS and self.territory == Territory.REGIONAL_EXCLUDING_CAPITALS:
+            return Reason.OUTSIDE_TERRITORY, None
+        return Reason.REGION_NOT_CHOSEN, None
+
+    def regions(self) -> frozenset[str] | None:
+        """The only regions this policy's clinics can be in now, if it has regions."""
+        if self.territory in FIXED or self.territory in CHOOSABLE:
+            return self.open_regions
+        return None
+
+    def candidates(self, index: ClinicIndex) -> list[Entry] | None:
+        """A small set holding every clinic this policy may visit, or None (walk the grid)."""
+        members = index.members.get(self.program_id or 0, {})
+        if len(members) <= SMALL:
+            return [index.entries[i] for i in members if i in index.entries]
+        regions = self.regions()
+        if regions is not None and sum(len(index.regions.get(c, ())) for c in regions) <= SMALL:
+            return [e for code in regions for e in index.regions.get(code, ())]
+        return None
+
+
+async def entitlement_of(session: AsyncSession, view: PolicyView, now: datetime) -> Entitlement:
+    program = view.program
+    regions = await regions_of(session, view)
+    franchise_needed = bool(program and program.franchise_percent)
+    state, since = None, None
+    if franchise_needed:
+        franchise = await session.scalar(
+            select(Franchise).where(Franchise.insured_person_id == view.person.id)
+        )
+        state = state_of(franchise, now)
+        if franchise is not None:
+            since = franchise.suspended_at or franchise.active_from
+    return Entitlement(
+        policy_id=view.id,
+        program_id=program.id if program else None,
+        status=view.status,
+        valid_from=view.policy.valid_from,
+        valid_to=view.policy.valid_to,
+        covered_from=view.covered_from,
+        territory=view.policy.territory,
+        open_regions=frozenset(regions.available(now)),
+        pending_regions={c: t for c, t in regions.chosen.items() if t > now},
+        franchise_needed=franchise_needed,
+        franchise=state,
+        franchise_since=since,
+    )
+
+
+def best_access(
+    rights: Sequence[Entitlement], index: ClinicIndex, entry: Entry, care_type: str | None = None
+) -> Access:
+    """Across a person's policies: the first that lets them in, else the first policy's reason
+    (a clinic outside every program says so)."""
+    accesses = [right.check(index, entry, care_type) for right in rights]
+    for access in accesses:
+        if access.available:
+            return access
+    relevant = [a for a in accesses if a.reason is not Reason.NOT_IN_PROGRAM]
+    return (relevant or accesses or [Access(0, Reason.NOT_IN_PROGRAM)])[0]
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyClinic:
+    hit: Hit
+    access: Access
+
+
+def nearest_for(
+    index: ClinicIndex,
+    rights: Sequence[Entitlement],
+    latitude: float,
+    longitude: float,
+    *,
+    k: int = 5,
+    everything: bool = False,
+    care_type: str | None = None,
+) -> list[NearbyClinic]:
+    """The nearest clinics the person may visit (or, with `everything`, the nearest clinics at
+    all, each with its access). Without policies every clinic is listed, as a directory."""
+    if not rights:
+        return [NearbyClinic(h, Access(0, None)) for h in index.nearest(latitude, longitude, k)]
+    if everything:
+        hits = index.nearest(latitude, longitude, k)
+    else:
+        admits = [right.admits(index, care_type) for right in rights]
+
+        def accept(entry: Entry) -> bool:
+            return any(admit(entry) for admit in admits)
+
+        pools = [right.candidates(index) for right in rights]
+        within: Iterable[Entry] | None = None
+        if all(pool is not None for pool in pools):
+            within = {e.id: e for pool in pools for e in pool or ()}.values()
+        areas = [right.regions() for right in rights]
+        regions: set[str] | None = None
+        if all(area is not None for area in areas):
+            regions = {code for area in areas for code in area or ()}
+        hits = index.nearest(latitude, longitude, k, accept, within=within, regions=regions)
+    return [NearbyClinic(h, best_access(rights, index, h.entry, care_type)) for h in hits]
