@@ -37,6 +37,7 @@ from core.importers.bills import import_bills
 from core.importers.clinics import import_clinics
 from core.importers.files import read_rows
 from core.importers.policies import import_policies, import_programs
+from core.importers.slots import import_slots
 from core.jobs import scheduled_ticks
 from core.notifications.scheduler import create_scheduler
 from sandbox.app import Sandbox, SandboxConfig
@@ -221,7 +222,7 @@ def _progress(total: int) -> Callable[[int], None]:
 
 
 async def load_file(settings: Settings, what: str, path: Path) -> int:
-    """`import-clinics|programs|policies|bills`: errors by line, then a summary."""
+    """`import-clinics|programs|policies|bills|slots`: errors by line, then a summary."""
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
     rows = list(read_rows(path, key=what))
@@ -231,6 +232,8 @@ async def load_file(settings: Settings, what: str, path: Path) -> int:
                 report = await import_clinics(session, rows)
             elif what == "programs":
                 report = await import_programs(session, rows)
+            elif what == "slots":
+                report = await import_slots(session, rows)
             else:
                 if settings.data_encryption_key is None:
                     print(
@@ -262,7 +265,7 @@ def cli(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="start the bot (the default)")
     commands.add_parser("migrate", help="apply database migrations and exit")
-    for what in ("clinics", "programs", "policies", "bills"):
+    for what in ("clinics", "programs", "policies", "bills", "slots"):
         loader = commands.add_parser(f"import-{what}", help=f"load {what} from a CSV or JSON file")
         loader.add_argument("file", type=Path)
     args = parser.parse_args(argv)

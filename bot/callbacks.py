@@ -28,7 +28,10 @@ class DocumentCallback(CallbackData, prefix="doc"):
 
 
 class ClinicCallback(CallbackData, prefix="cl"):
+    """A clinic's venue and card; `policy` is the policy it was found for (0: the person's own)."""
+
     id: int
+    policy: int = 0
 
 
 class RegistrationAction(StrEnum):
@@ -185,3 +188,58 @@ class RegionCallback(CallbackData, prefix="rg"):
 class ServicesCallback(CallbackData, prefix="sv"):
     id: int  # the policy
     page: int = 0
+
+
+class ClinicsAction(StrEnum):
+    HUB = "hub"
+    BY_NAME = "name"
+    BY_CARE = "care"
+    BOOKINGS = "bookings"
+
+
+class ClinicsCallback(CallbackData, prefix="cs"):
+    action: ClinicsAction
+
+
+class ListKind(StrEnum):
+    NAME = "name"  # the query is in the FSM data
+    NEAR = "near"  # the shared point is in the FSM data
+
+
+class ClinicPageCallback(CallbackData, prefix="cp"):
+    kind: ListKind
+    page: int = 0
+    everything: bool = False  # also the clinics the person may not visit, with the reason
+
+
+class CareCallback(CallbackData, prefix="cc"):
+    """The clinics of a policy's program for one type of care ("" lists the care types)."""
+
+    policy: int
+    care: str = ""
+    page: int = 0
+    everything: bool = False
+
+
+class BookingCallback(CallbackData, prefix="bk"):
+    """One step of booking in the chat; each choice rides in the button (indexes into the
+    sorted lists, the day as YYYYMMDD, the slot's id), so a restart loses nothing."""
+
+    clinic: int
+    policy: int
+    specialty: int = -1
+    doctor: int = -1
+    day: int = 0
+    slot: int = 0
+    confirm: bool = False
+
+
+class BookingsAction(StrEnum):
+    LIST = "list"
+    ASK = "ask"  # "Cancel this visit?"
+    CANCEL = "cancel"
+
+
+class BookingsCallback(CallbackData, prefix="bks"):
+    action: BookingsAction = BookingsAction.LIST
+    booking: int = 0

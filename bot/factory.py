@@ -23,6 +23,7 @@ from bot.middlewares.throttling import ThrottlingMiddleware
 from bot.retry import RetryAfterMiddleware
 from core.accounts.crypto import Vault
 from core.billing.provider import PaymentProvider
+from core.clinics.index import ClinicDirectory
 from core.clock import Clock
 from core.config import Settings
 from core.dialog_state import DialogStateStore
@@ -77,6 +78,7 @@ def create_dispatcher(
         mailer=mailer or Mailer(settings.smtp()),
         payments=payments,
         billing=settings.billing(),
+        directory=ClinicDirectory(),
     )
     # Order matters: the session and the user first, so that i18n can read the saved language.
     dp.update.outer_middleware(DatabaseMiddleware(session_factory, clock, settings.default_locale))

@@ -4,8 +4,9 @@ clinics and programs from JSON, policies from CSV (so both file kinds are exerci
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,9 +18,11 @@ from core.accounts.registration import PersonalData, register
 from core.accounts.users import TelegramProfile, touch_user
 from core.accounts.validation import DocumentType, Sex, parse_document
 from core.clinics.models import Clinic
+from core.formatting import MOSCOW
 from core.importers.clinics import import_clinics
 from core.importers.files import read_rows
 from core.importers.policies import import_policies, import_programs
+from core.importers.slots import import_slots
 
 log = logging.getLogger(__name__)
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
@@ -41,7 +44,8 @@ async def seed_demo_data(
         policies = await import_policies(
             session, vault, read_rows(demo_dir / "policies.csv"), now=now
         )
-    problems = clinics.errors + programs.errors + policies.errors
+        slots = await import_slots(session, demo_slots(now))
+    problems = clinics.errors + programs.errors + policies.errors + slots.errors
     if problems:
         raise ValueError(f"the demo data set has errors: {problems}")
     log.info(
@@ -77,3 +81,30 @@ async def register_demo_person(
             document=parse_document(DocumentType.RU_PASSPORT, "4506 987654"),
         )
         return await register(session, vault, user, data, now=now)
+
+
+DEMO_DOCTORS = {  # clinics that publish slots for booking in the chat
+    "MSK-001": [("Терапевт", "Орлова Мария Петровна"), ("Терапевт", "Зайцев Игорь Олегович")],
+    "KZN-001": [
+        ("Терапевт", "Галиева Алсу Рустемовна"),
+        ("Стоматолог", "Хасанов Ринат Ильдарович"),
+    ],
+}
+
+
+def demo_slots(now: datetime, days: int = 7) -> list[tuple[int, dict[str, Any]]]:
+    """Half-hour slots from 9:00 to 12:00 on the next working days, relative to `now`, so the
+    sandbox always has something to book."""
+    rows: list[tuple[int, dict[str, Any]]] = []
+    first = now.astimezone(MOSCOW).date() + timedelta(days=1)
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for clinic, doctors in DEMO_DOCTORS.items():
+            for specialty, doctor in doctors:
+                for minute in range(0, 180, 30):
+                    start = datetime.combine(day, time(9), MOSCOW) + timedelta(minutes=minute)
+                    row = {"clinic": clinic, "specialty": specialty, "doctor": doctor}
+                    rows.append((len(rows) + 1, row | {"starts_at": start.isoformat()}))
+    return rows

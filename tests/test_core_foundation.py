@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import User
 from core.accounts.users import TelegramProfile, pick_language, set_language, touch_user
-from core.clinics.directory import nearest_clinics
 from core.clinics.geo import distance_km
+from core.clinics.index import ClinicDirectory
 from core.clinics.models import Clinic
 from core.clock import FrozenClock, ShiftedClock
 from core.dialog_state import DialogStateStore
@@ -113,13 +113,10 @@ async def test_demo_data_is_loaded_once(sessions: async_sessionmaker[AsyncSessio
 async def test_nearest_clinics_order_and_limits(sessions: async_sessionmaker[AsyncSession]) -> None:
     await seed_demo(sessions)
     async with sessions() as session:
-        found = await nearest_clinics(session, 55.7558, 37.6173, limit=3)
-        assert found[0].clinic.code == "MSK-001"
-        assert [round(n.distance_km, 1) for n in found] == sorted(
-            round(n.distance_km, 1) for n in found
-        )
-        with pytest.raises(ValueError, match="out of range"):
-            await nearest_clinics(session, 91, 0)
+        index = await ClinicDirectory().index(session)
+    found = index.nearest(55.7558, 37.6173, 3)
+    assert found[0].entry.name == "Клиника «Здоровье на Тверской»"
+    assert [n.distance_km for n in found] == sorted(n.distance_km for n in found)
 
 
 def test_distance_is_great_circle() -> None:

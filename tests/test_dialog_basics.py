@@ -15,6 +15,7 @@ from tests.dialog import BOT_ID, ChatClient
 MENU_RU = [
     "📝 Регистрация",
     "📍 Ближайшие клиники",
+    "🏥 Клиники",
     "☎️ Контакты",
     "📄 Документы",
     "🌐 Язык",
@@ -68,7 +69,7 @@ async def test_language_switch_is_stored_and_survives_telegram_language(
     await chat.tap("🇬🇧 English")
     assert "Language changed." in chat.text
     assert "The cabinet now speaks English." in chat.text
-    assert chat.reply_keyboard[2] == "☎️ Contacts"
+    assert chat.reply_keyboard[3] == "☎️ Contacts"
     assert chat.sent("editMessageReplyMarkup"), "the choice is ticked in place"
 
     await chat.send("/help")  # the Telegram client still says "ru"; the choice wins
@@ -176,6 +177,6 @@ async def test_stale_or_forged_buttons_get_an_alert(chat: ChatClient) -> None:
 
 
 async def test_a_crafted_clinic_id_gets_not_found(chat: ChatClient) -> None:
-    await chat.callback("cl:999999")
+    await chat.callback("cl:999999:0")
     [answer] = chat.sent("answerCallbackQuery")
     assert "Не найдено" in str(answer.text)  # type: ignore[attr-defined]

@@ -74,11 +74,23 @@ async def test_what_is_covered_and_the_clinics_of_the_program(
 
     await add_by_number(chat, "ONDL-500001")  # back to the card
     await chat.tap("🏥 Клиники программы")
-    assert "<b>Стоматологическая помощь</b>" in chat.text
-    assert "Клиника «Казань-Мед» — Казань, ул. Баумана, д. 44" in chat.text
-    await chat.tap("Клиника «Казань-Мед»")
+    assert "Выберите вид помощи" in chat.text
+    await chat.tap("Стоматологическая помощь")
+    assert "Сейчас нет клиник с этим видом помощи" in chat.text, "the waiting period"
+    await chat.tap("👁 Показать и недоступные")
+    assert "Клиник: 4." in chat.text
+    assert (
+        "⛔ Клиника «Казань-Мед»: временная франшиза: обращения страхуются с 24.11.2026"
+        in chat.text
+    )
+    await chat.tap("⛔ Клиника «Казань-Мед»")
     [venue] = chat.sent("sendVenue")
-    assert venue.title == "Клиника «Казань-Мед»"
+    assert venue.title == "Клиника «Казань-Мед»"  # type: ignore[attr-defined]
+    assert (
+        "🩺 По полису ONDL-500001: Амбулаторная помощь" in chat.text
+        or "Стоматологическая помощь" in chat.text
+    )
+    assert "Сейчас недоступна: временная франшиза" in chat.text
 
 
 async def test_the_travel_policy_asks_for_the_latin_name_and_keeps_it(

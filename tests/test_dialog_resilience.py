@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.factory import create_dispatcher, create_storage
 from bot.middlewares.throttling import ThrottlingMiddleware
+from core.clinics.index import ClinicDirectory
 from core.clinics.models import Clinic
 from core.clock import FrozenClock
 from core.config import Settings
@@ -67,10 +68,10 @@ async def test_a_crash_apologises_in_the_users_language_and_keeps_the_state(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database is on fire")
 
-    monkeypatch.setattr("bot.handlers.location.nearest_clinics", broken)
+    monkeypatch.setattr(ClinicDirectory, "index", broken)
     await chat.share_location(55.75, 37.61)
     assert "Что-то пошло не так" in chat.text
-    assert await dp.storage.get_data(key) == {"draft": "kept"}
+    assert (await dp.storage.get_data(key))["draft"] == "kept"
 
 
 async def test_restart_keeps_dialog_state_demo_data_and_chat_history(

@@ -5,7 +5,10 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.handlers import (
+    booking,
     cards,
+    clinic_card,
+    clinics,
     common,
     contacts,
     documents,
@@ -14,7 +17,6 @@ from bot.handlers import (
     franchise,
     identity,
     language,
-    location,
     operators,
     policies,
     policy_documents,
@@ -45,7 +47,9 @@ def routers(settings: Settings) -> list[Router]:
         operators.create_router(settings),
         contacts.create_router(),
         documents.create_router(),
-        location.create_router(),
+        clinics.create_router(),
+        clinic_card.create_router(),
+        booking.create_router(),
         errors.create_router(),
         # The catch-all answers whatever nobody else took; it must stay last.
         fallback.create_router(),

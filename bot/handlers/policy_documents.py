@@ -12,7 +12,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
-    ClinicCallback,
     LatinNameCallback,
     PolicyAction,
     PolicyCallback,
@@ -23,7 +22,6 @@ from bot.handlers.registration import problem_text
 from bot.keyboards.registration import BACK
 from core.accounts.models import User
 from core.accounts.validation import InvalidInput
-from core.clinics.directory import program_clinics
 from core.clock import Clock
 from core.config import Settings
 from core.documents.compose import DocumentKind
@@ -31,7 +29,6 @@ from core.documents.latin import parse_latin_name, propose_latin_name
 from core.documents.service import LatinNameRequired, policy_document, set_latin_name
 from core.errors import NotFoundError
 from core.policies.cabinet import PolicyView, my_policy
-from core.policies.care import care_title
 from core.policies.coverage import coverage
 
 
@@ -184,37 +181,6 @@ async def show_program(
     await query.message.answer("\n".join(lines), reply_markup=builder.as_markup())
 
 
-async def show_clinics(
-    query: CallbackQuery,
-    callback_data: PolicyCallback,
-    session: AsyncSession,
-    user: User,
-    clock: Clock,
-) -> None:
-    view = await my_policy(session, user, callback_data.id, today=clock.now().date())
-    if not isinstance(query.message, Message) or view.program is None:
-        return
-    found = await program_clinics(session, view.program.id)
-    if not found:
-        await query.message.answer(_("The program's clinic list is empty for now."))
-        return
-    lines = [_("<b>Clinics of your program</b>")]
-    builder = InlineKeyboardBuilder()
-    listed: set[int] = set()
-    for care_type in dict.fromkeys(item.care_type for item in found):
-        lines.append(f"\n<b>{escape(care_title(care_type, _))}</b>")
-        for item in (i for i in found if i.care_type == care_type):
-            clinic = item.clinic
-            lines.append(
-                f"• {escape(clinic.name)} — {escape(clinic.city)}, {escape(clinic.address)}"
-            )
-            if clinic.id not in listed:
-                listed.add(clinic.id)
-                builder.button(text=clinic.name, callback_data=ClinicCallback(id=clinic.id))
-    builder.adjust(1)
-    await query.message.answer("\n".join(lines), reply_markup=builder.as_markup())
-
-
 async def not_a_name(message: Message) -> None:
     await message.answer(_("Please send the name as text, for example IVANOVA ANNA."))
 
@@ -226,7 +192,6 @@ def create_router() -> Router:
     router.callback_query.register(latin_name_accepted, LatinNameCallback.filter())
     actions = PolicyCallback.filter
     router.callback_query.register(show_program, actions(F.action == PolicyAction.PROGRAM))
-    router.callback_query.register(show_clinics, actions(F.action == PolicyAction.CLINICS))
     router.message.register(latin_name_typed, PolicyDocuments.latin_name, F.text, ~(F.text == BACK))
     router.message.register(not_a_name, PolicyDocuments.latin_name)
     return router

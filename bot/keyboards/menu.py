@@ -19,6 +19,7 @@ REGISTER = __("📝 Registration")
 PROFILE = __("👤 Profile")
 POLICIES = __("📋 My policies")
 NEAREST_CLINICS = __("📍 Nearest clinics")
+CLINICS = __("🏥 Clinics")
 CONTACTS = __("☎️ Contacts")
 DOCUMENTS = __("📄 Documents")
 LANGUAGE = __("🌐 Language")
@@ -33,7 +34,10 @@ def main_menu(*, registered: bool) -> ReplyKeyboardMarkup:
         builder.row(KeyboardButton(text=str(POLICIES)), KeyboardButton(text=str(PROFILE)))
     else:
         builder.row(KeyboardButton(text=str(REGISTER)))
-    builder.row(KeyboardButton(text=str(NEAREST_CLINICS), request_location=True))
+    builder.row(
+        KeyboardButton(text=str(NEAREST_CLINICS), request_location=True),
+        KeyboardButton(text=str(CLINICS)),
+    )
     builder.row(KeyboardButton(text=str(CONTACTS)), KeyboardButton(text=str(DOCUMENTS)))
     builder.row(KeyboardButton(text=str(LANGUAGE)), KeyboardButton(text=str(HELP)))
     return builder.as_markup(resize_keyboard=True, input_field_placeholder=_("Choose a section"))

@@ -19,11 +19,12 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.accounts.models import User
 from core.billing.franchise import FranchiseState, state_of
 from core.billing.models import Franchise
 from core.billing.regions import CAPITALS, CHOOSABLE, FIXED, regions_of
 from core.clinics.index import SMALL, ClinicIndex, Entry, Hit
-from core.policies.cabinet import PolicyView, Status
+from core.policies.cabinet import PolicyView, Status, my_policies
 from core.policies.models import Territory
 
 
@@ -242,3 +243,13 @@ def nearest_for(
             regions = {code for area in areas for code in area or ()}
         hits = index.nearest(latitude, longitude, k, accept, within=within, regions=regions)
     return [NearbyClinic(h, best_access(rights, index, h.entry, care_type)) for h in hits]
+
+
+async def rights_of(session: AsyncSession, user: User, now: datetime) -> list[Entitlement]:
+    """The person's own policies with a program: what they themselves may visit."""
+    views = await my_policies(session, user, today=now.date())
+    return [
+        await entitlement_of(session, view, now)
+        for view in views
+        if view.program is not None and not view.as_child
+    ]

@@ -7,41 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.clinics.geo import distance_km
 from core.clinics.models import Clinic, DirectoryVersion
 from core.errors import NotFoundError
 from core.policies.models import ProgramClinic
-
-
-@dataclass(frozen=True, slots=True)
-class NearbyClinic:
-    clinic: Clinic
-    distance_km: float
-
-
-def _valid_point(latitude: float, longitude: float) -> bool:
-    return -90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0
-
-
-async def nearest_clinics(
-    session: AsyncSession, latitude: float, longitude: float, *, limit: int = 5
-) -> list[NearbyClinic]:
-    """The clinics closest to a point, nearest first (ties broken by name).
-
-    A plain scan of the directory; the spatial index and the "may this person visit it" rule
-    arrive with the clinics issue.
-    """
-    if not _valid_point(latitude, longitude):
-        raise ValueError("coordinates out of range")
-    clinics = (await session.scalars(select(Clinic))).all()
-    ranked = sorted(
-        (
-            NearbyClinic(c, distance_km(latitude, longitude, c.latitude, c.longitude))
-            for c in clinics
-        ),
-        key=lambda n: (round(n.distance_km, 3), n.clinic.name),
-    )
-    return ranked[:limit]
 
 
 async def bump_directory(session: AsyncSession) -> None:

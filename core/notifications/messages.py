@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.formatting import format_day, format_money
+from core.formatting import format_clock, format_day, format_money
 from core.policies.care import N_, Translate
 from core.subjects import names
 
@@ -67,4 +67,17 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "Card •••• {last4} has expired, and co-payments cannot be charged from it. Please "
             "link a new card in the franchise section of your policy."
         ).format(last4=args["last4"])
+    if kind == "booking_reminder":
+        moment = datetime.fromisoformat(args["starts_at"])
+        return _(
+            "⏰ Reminder: {specialty}, {doctor}, on {date} at {time}, {clinic} ({address}). "
+            "If you cannot come, cancel the visit in «My bookings»."
+        ).format(
+            specialty=args["specialty"],
+            doctor=args["doctor"],
+            date=format_day(moment, locale),
+            time=format_clock(moment, locale),
+            clinic=args["clinic"],
+            address=args["address"],
+        )
     raise ValueError(f"unknown outbox message kind {kind!r}")

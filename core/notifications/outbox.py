@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"  # a permanent refusal (the reason is kept)
+    WITHDRAWN = "withdrawn"  # no longer true before it was sent (a cancelled visit's reminder)
 
 
 class OutboxMessage(Base):
@@ -50,20 +51,31 @@ async def enqueue(
     kind: str,
     dedupe_key: str,
     now: datetime,
+    send_after: datetime | None = None,
     **args: Any,
 ) -> None:
-    """Add a message unless one with this dedupe key exists; the caller commits."""
+    """Add a message unless one with this dedupe key exists; the caller commits. `send_after`
+    schedules it (a reminder); by default it goes at once."""
     values = {
         "user_id": user_id,
         "kind": kind,
         "args": args,
         "dedupe_key": dedupe_key,
         "status": OutboxStatus.PENDING,
-        "send_after": now,
+        "send_after": send_after or now,
         "attempts": 0,
         "created_at": now,
     }
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
         insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+
+
+async def withdraw(session: AsyncSession, dedupe_key: str) -> None:
+    """Take back a message not sent yet; the caller commits."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.WITHDRAWN)
     )

@@ -1,0 +1,252 @@
+"""Booking a visit in the chat: specialty -> doctor -> day -> time -> confirm; the person's
+bookings and cancelling one. The slot is taken atomically in core; a reminder is scheduled."""
+
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import (
+    BookingCallback,
+    BookingsAction,
+    BookingsCallback,
+    ClinicCallback,
+    ClinicsAction,
+    ClinicsCallback,
+)
+from core.accounts.models import User
+from core.clinics.availability import entitlement_of
+from core.clinics.booking import (
+    SlotTaken,
+    book,
+    booking_of,
+    cancel,
+    doctors,
+    free_slots,
+    local_day,
+    my_bookings,
+    specialties,
+)
+from core.clinics.directory import get_clinic
+from core.clinics.index import ClinicDirectory
+from core.clinics.models import ClinicSlot
+from core.clock import Clock
+from core.formatting import format_clock, format_date, format_day
+from core.policies.cabinet import my_policy
+
+
+def day_code(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def slot_line(slot: ClinicSlot, locale: str) -> str:
+    return _("{specialty}, {doctor}, {date} at {time}").format(
+        specialty=escape(slot.specialty),
+        doctor=escape(slot.doctor),
+        date=format_day(slot.starts_at, locale),
+        time=format_clock(slot.starts_at, locale),
+    )
+
+
+async def step(
+    query: CallbackQuery,
+    callback_data: BookingCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    directory: ClinicDirectory,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    data, now = callback_data, clock.now()
+    clinic = await get_clinic(session, data.clinic)
+    view = await my_policy(session, user, data.policy, today=now.date())
+    index = await directory.index(session)
+    entry = index.entries.get(clinic.id)
+    right = await entitlement_of(session, view, now)
+    if entry is None or not right.check(index, entry).available:
+        await query.message.answer(_("This clinic is not available under the policy now."))
+        return
+    builder = InlineKeyboardBuilder()
+    kinds = await specialties(session, clinic.id, now)
+    text, width = f"<b>{escape(clinic.name)}</b>\n", 1
+    chose = 0 <= data.specialty < len(kinds)
+    names = await doctors(session, clinic.id, kinds[data.specialty], now) if chose else []
+    if not chose:
+        for n, kind in enumerate(kinds):
+            builder.button(text=kind, callback_data=data.model_copy(update={"specialty": n}))
+        text += _("Choose the specialty:") if kinds else _("No free time is left.")
+    elif not 0 <= data.doctor < len(names):
+        for n, name in enumerate(names):
+            builder.button(text=name, callback_data=data.model_copy(update={"doctor": n}))
+        text += _("{specialty}: choose the doctor:").format(specialty=escape(kinds[data.specialty]))
+    else:
+        specialty, doctor = kinds[data.specialty], names[data.doctor]
+        slots = await free_slots(session, clinic.id, specialty, doctor, now)
+        who = {"specialty": escape(specialty), "doctor": escape(doctor)}
+        if data.day == 0:
+            for day in dict.fromkeys(local_day(s.starts_at) for s in slots):
+                builder.button(
+                    text=format_date(day, user.language),
+                    callback_data=data.model_copy(update={"day": day_code(day)}),
+                )
+            text, width = text + _("{specialty}, {doctor}: choose the day:").format(**who), 3
+        else:
+            for slot in slots:
+                if day_code(local_day(slot.starts_at)) == data.day:
+                    builder.button(
+                        text=format_clock(slot.starts_at, user.language),
+                        callback_data=data.model_copy(update={"slot": slot.id}),
+                    )
+            text, width = text + _("{specialty}, {doctor}: choose the time:").format(**who), 4
+    builder.adjust(width)
+    builder.row(
+        InlineKeyboardButton(
+            text=_("⬅️ The clinic"),
+            callback_data=ClinicCallback(id=data.clinic, policy=data.policy).pack(),
+        )
+    )
+    await query.message.answer(text, reply_markup=builder.as_markup())
+
+
+async def chosen(
+    query: CallbackQuery,
+    callback_data: BookingCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    """A time is tapped: ask to confirm, or (confirmed) take it."""
+    if not isinstance(query.message, Message):
+        return
+    data, now = callback_data, clock.now()
+    slot = await session.get(ClinicSlot, data.slot)
+    clinic = await get_clinic(session, data.clinic)
+    view = await my_policy(session, user, data.policy, today=now.date())
+    if slot is None or slot.clinic_id != clinic.id:
+        await query.message.answer(_("This time is no longer offered. Choose another one."))
+        return
+    if not data.confirm:
+        builder = InlineKeyboardBuilder()
+        builder.button(text=_("✅ Book"), callback_data=data.model_copy(update={"confirm": True}))
+        builder.button(text=_("⬅️ Another time"), callback_data=data.model_copy(update={"slot": 0}))
+        builder.adjust(1)
+        person = f"{view.person.surname} {view.person.first_name}"
+        await query.message.answer(
+            _(
+                "<b>Book the visit?</b>\n{slot}\n{clinic}, {address}\nPatient: {person}, policy {number}"
+            ).format(
+                slot=slot_line(slot, user.language),
+                clinic=escape(clinic.name),
+                address=escape(f"{clinic.city}, {clinic.address}"),
+                person=escape(person),
+                number=view.policy.number,
+            ),
+            reply_markup=builder.as_markup(),
+        )
+        return
+    try:
+        await book(session, user.id, view, slot.id, now)
+    except SlotTaken:
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=_("Choose another time"),
+            callback_data=data.model_copy(update={"slot": 0, "confirm": False}),
+        )
+        await query.message.answer(
+            _("Sorry, someone has just booked this time. Please choose another one."),
+            reply_markup=builder.as_markup(),
+        )
+        return
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
+    await query.message.answer(
+        _("✅ Booked: {slot}, {clinic}. I will remind you a day before the visit.").format(
+            slot=slot_line(slot, user.language), clinic=escape(clinic.name)
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+# --- my bookings ---------------------------------------------------------------------------------
+def bookings_keyboard(items: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for booking_id, label in items:
+        builder.button(
+            text=_("❌ Cancel: {visit}").format(visit=label),
+            callback_data=BookingsCallback(action=BookingsAction.ASK, booking=booking_id),
+        )
+    builder.button(
+        text=_("🏥 Find clinics"), callback_data=ClinicsCallback(action=ClinicsAction.HUB)
+    )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def list_bookings(message: Message, session: AsyncSession, user: User, clock: Clock) -> None:
+    found = await my_bookings(session, user.id, clock.now())
+    if not found:
+        await message.answer(_("You have no booked visits."), reply_markup=bookings_keyboard([]))
+        return
+    lines = [_("<b>My bookings</b>")]
+    items = []
+    for item in found:
+        lines.append(
+            f"• {slot_line(item.slot, user.language)}\n  {escape(item.clinic.name)}, "
+            f"{escape(item.clinic.city)}, {escape(item.clinic.address)}"
+        )
+        short = f"{format_day(item.slot.starts_at, user.language)} {format_clock(item.slot.starts_at, user.language)}"
+        items.append((item.booking.id, short))
+    await message.answer("\n".join(lines), reply_markup=bookings_keyboard(items))
+
+
+async def on_bookings(
+    query: CallbackQuery,
+    callback_data: BookingsCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    if callback_data.action is BookingsAction.LIST:
+        await list_bookings(query.message, session, user, clock)
+        return
+    item = await booking_of(session, user.id, callback_data.booking)
+    if callback_data.action is BookingsAction.ASK:
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=_("❌ Yes, cancel the visit"),
+            callback_data=BookingsCallback(action=BookingsAction.CANCEL, booking=item.booking.id),
+        )
+        builder.button(text=_("⬅️ Keep it"), callback_data=BookingsCallback())
+        builder.adjust(1)
+        await query.message.answer(
+            _("Cancel the visit: {slot}, {clinic}?").format(
+                slot=slot_line(item.slot, user.language), clinic=escape(item.clinic.name)
+            ),
+            reply_markup=builder.as_markup(),
+        )
+        return
+    if await cancel(session, user.id, item.booking.id, clock.now()):
+        await query.message.answer(_("The visit is cancelled, and the time is free for others."))
+    else:
+        await query.message.answer(_("This visit is cancelled already."))
+    await list_bookings(query.message, session, user, clock)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.register(chosen, BookingCallback.filter(F.slot > 0))
+    router.callback_query.register(step, BookingCallback.filter())
+    router.callback_query.register(on_bookings, BookingsCallback.filter())
+    router.message.register(list_bookings, Command("bookings"))
+    return router

@@ -1,0 +1,432 @@
+"""Finding a clinic the person may visit (seed 000 3.2-3.4): by name, by type of care for a
+policy, nearest to a shared location. Every list shows the clinics the person may visit; a
+switch adds the others with the reason."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.numbers import format_decimal
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import (
+    BookingsCallback,
+    CareCallback,
+    ClinicCallback,
+    ClinicPageCallback,
+    ClinicsAction,
+    ClinicsCallback,
+    ListKind,
+    PolicyAction,
+    PolicyCallback,
+)
+from bot.handlers.clinic_card import reason_text
+from bot.keyboards.menu import CLINICS
+from bot.keyboards.registration import BACK
+from core.accounts.models import User
+from core.clinics.availability import (
+    Access,
+    Entitlement,
+    NearbyClinic,
+    best_access,
+    entitlement_of,
+    nearest_for,
+    rights_of,
+)
+from core.clinics.index import ClinicDirectory, ClinicIndex, Entry, Hit
+from core.clinics.search import by_name
+from core.clock import Clock
+from core.policies.cabinet import my_policies, my_policy
+from core.policies.care import care_title
+
+PAGE = 8
+SEARCH_KEY = "clinic_search"  # {"query": str} or {"lat": float, "lon": float}
+
+
+class ClinicSearch(StatesGroup):
+    name = State()
+
+
+def format_distance(km: float, locale: str) -> str:
+    if km < 1:
+        return _("{meters} m").format(meters=format_decimal(round(km * 1000, -1), locale=locale))
+    digits = "#,##0.0" if km < 100 else "#,##0"
+    return _("{km} km").format(km=format_decimal(km, format=digits, locale=locale))
+
+
+# --- the hub ------------------------------------------------------------------------------------
+async def hub(message: Message) -> None:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("🔎 By name"), callback_data=ClinicsCallback(action=ClinicsAction.BY_NAME)
+    )
+    builder.button(
+        text=_("🩺 By type of care"), callback_data=ClinicsCallback(action=ClinicsAction.BY_CARE)
+    )
+    builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
+    builder.adjust(2, 1)
+    await message.answer(
+        _(
+            "<b>Clinics</b>\nFind a clinic you may visit under your policy. For the nearest "
+            "ones, tap «📍 Nearest clinics» below or send a location from the attachment menu."
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def hub_again(query: CallbackQuery) -> None:
+    if isinstance(query.message, Message):
+        await hub(query.message)
+
+
+# --- one list for every search ------------------------------------------------------------------
+def list_markup(
+    items: list[tuple[Entry, Access, str]],
+    page: int,
+    total: int,
+    turn: ClinicPageCallback | CareCallback,
+    everything: bool,
+    policy: int = 0,
+    *,
+    toggle: bool = True,
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for entry, access, suffix in items:
+        mark = "" if access.available else "⛔ "
+        builder.button(
+            text=f"{mark}{entry.name}{suffix}",
+            callback_data=ClinicCallback(id=entry.id, policy=policy),
+        )
+    sizes = [1] * len(items)
+    pages = (total + PAGE - 1) // PAGE
+    nav = 0
+    if page > 0:
+        builder.button(text="◀️", callback_data=turn.model_copy(update={"page": page - 1}))
+        nav += 1
+    if page + 1 < pages:
+        builder.button(text="▶️", callback_data=turn.model_copy(update={"page": page + 1}))
+        nav += 1
+    if nav:
+        sizes.append(nav)
+    if toggle:
+        builder.button(
+            text=_("✅ Only those I may visit") if everything else _("👁 Show unavailable too"),
+            callback_data=turn.model_copy(update={"page": 0, "everything": not everything}),
+        )
+    builder.adjust(*sizes, 1)
+    return builder.as_markup()
+
+
+def listing(
+    entries: list[Entry], rights: list[Entitlement], index: ClinicIndex, everything: bool
+) -> list[tuple[Entry, Access]]:
+    if not rights:
+        return [(e, Access(0, None)) for e in entries]
+    found = [(e, best_access(rights, index, e)) for e in entries]
+    return found if everything else [(e, a) for e, a in found if a.available]
+
+
+def reasons_text(items: list[tuple[Entry, Access, str]], locale: str) -> str:
+    lines = [
+        f"⛔ {escape(e.name)}: {reason_text(a, locale)}" for e, a, _s in items if not a.available
+    ]
+    return ("\n\n" + "\n".join(lines)) if lines else ""
+
+
+# --- by name ------------------------------------------------------------------------------------
+async def ask_name(query: CallbackQuery, state: FSMContext) -> None:
+    if isinstance(query.message, Message):
+        await state.set_state(ClinicSearch.name)
+        await query.message.answer(_("Send the clinic's name or a part of it."))
+
+
+async def name_typed(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    directory: ClinicDirectory,
+) -> None:
+    query = " ".join((message.text or "").split())[:100]
+    if len(query) < 2:
+        await message.answer(_("Send at least two letters of the name."))
+        return
+    await state.update_data({SEARCH_KEY: {"query": query}})
+    await show_names(message, session, user, clock, directory, query, 0, False)
+
+
+async def show_names(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    directory: ClinicDirectory,
+    query: str,
+    page: int,
+    everything: bool,
+) -> None:
+    index = await directory.index(session)
+    rights = await rights_of(session, user, clock.now())
+    found = listing(by_name(index, query), rights, index, everything)
+    if not found:
+        hidden = bool(by_name(index, query)) and not everything
+        text = (
+            _("Clinics named like «{query}» exist, but you may not visit them now.")
+            if hidden
+            else _(
+                "Nothing found for «{query}». Check the spelling or try another part of the name."
+            )
+        ).format(query=escape(query))
+        builder = InlineKeyboardBuilder()
+        if hidden:
+            builder.button(
+                text=_("👁 Show unavailable too"),
+                callback_data=ClinicPageCallback(kind=ListKind.NAME, everything=True),
+            )
+        await message.answer(text, reply_markup=builder.as_markup())
+        return
+    shown = [(e, a, "") for e, a in found[page * PAGE : (page + 1) * PAGE]]
+    text = _("Found for «{query}»: {count}. Send another name to search again.").format(
+        query=escape(query), count=len(found)
+    )
+    await message.answer(
+        text + reasons_text(shown, user.language),
+        reply_markup=list_markup(
+            shown, page, len(found), ClinicPageCallback(kind=ListKind.NAME), everything
+        ),
+    )
+
+
+async def not_a_name(message: Message) -> None:
+    await message.answer(_("Send the clinic's name as text."))
+
+
+# --- nearest ------------------------------------------------------------------------------------
+async def location_shared(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    directory: ClinicDirectory,
+) -> None:
+    point = message.venue.location if message.venue else message.location
+    assert point is not None  # the filter guarantees it
+    await state.update_data({SEARCH_KEY: {"lat": point.latitude, "lon": point.longitude}})
+    await show_nearest(
+        message, session, user, clock, directory, point.latitude, point.longitude, False
+    )
+
+
+async def show_nearest(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    directory: ClinicDirectory,
+    latitude: float,
+    longitude: float,
+    everything: bool,
+) -> None:
+    index = await directory.index(session)
+    if not len(index):
+        await message.answer(_("The clinic directory is empty for now."))
+        return
+    rights = await rights_of(session, user, clock.now())
+    found = nearest_for(index, rights, latitude, longitude, k=5, everything=everything)
+    turn = ClinicPageCallback(kind=ListKind.NEAR)
+    if not found:
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=_("👁 Show unavailable too"),
+            callback_data=turn.model_copy(update={"everything": True}),
+        )
+        await message.answer(
+            _("There is no clinic you may visit now. See the nearest ones with the reasons:"),
+            reply_markup=builder.as_markup(),
+        )
+        return
+    closest = format_distance(found[0].hit.distance_km, user.language)
+    if not rights:
+        text = _(
+            "Clinics of the network nearest to you (the closest is {distance} away). Add your "
+            "policy to see which ones you may visit."
+        )
+    elif everything:
+        text = _("Clinics nearest to you (the closest is {distance} away):")
+    else:
+        text = _("Clinics nearest to you that you may visit (the closest is {distance} away):")
+    items = [near_item(n, user.language) for n in found]
+    await message.answer(
+        text.format(distance=closest) + reasons_text(items, user.language),
+        reply_markup=list_markup(items, 0, len(items), turn, everything, toggle=bool(rights)),
+    )
+
+
+def near_item(near: NearbyClinic, locale: str) -> tuple[Entry, Access, str]:
+    hit: Hit = near.hit
+    return hit.entry, near.access, " · " + format_distance(hit.distance_km, locale)
+
+
+async def turn_page(
+    query: CallbackQuery,
+    callback_data: ClinicPageCallback,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    directory: ClinicDirectory,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    search = (await state.get_data()).get(SEARCH_KEY) or {}
+    if callback_data.kind is ListKind.NAME and "query" in search:
+        await show_names(
+            query.message,
+            session,
+            user,
+            clock,
+            directory,
+            search["query"],
+            callback_data.page,
+            callback_data.everything,
+        )
+    elif callback_data.kind is ListKind.NEAR and "lat" in search:
+        await show_nearest(
+            query.message,
+            session,
+            user,
+            clock,
+            directory,
+            search["lat"],
+            search["lon"],
+            callback_data.everything,
+        )
+    else:
+        await query.message.answer(_("This list is out of date: please search again."))
+
+
+# --- by type of care ----------------------------------------------------------------------------
+async def choose_policy(
+    query: CallbackQuery, session: AsyncSession, user: User, clock: Clock
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    views = [v for v in await my_policies(session, user, today=clock.now().date()) if v.program]
+    if not views:
+        await query.message.answer(
+            _("Add your DMS policy first: the types of care come from its program.")
+        )
+        return
+    if len(views) == 1:
+        await show_care_types(query.message, views[0].id, session, user, clock)
+        return
+    builder = InlineKeyboardBuilder()
+    for view in views:
+        builder.button(
+            text=f"{view.policy.number} · {view.person.first_name}",
+            callback_data=CareCallback(policy=view.id),
+        )
+    builder.adjust(1)
+    await query.message.answer(_("For which policy?"), reply_markup=builder.as_markup())
+
+
+async def show_care_types(
+    message: Message, policy_id: int, session: AsyncSession, user: User, clock: Clock
+) -> None:
+    view = await my_policy(session, user, policy_id, today=clock.now().date())
+    assert view.program is not None
+    builder = InlineKeyboardBuilder()
+    for care in view.program.care_types:
+        builder.button(
+            text=care_title(care, _), callback_data=CareCallback(policy=view.id, care=care)
+        )
+    builder.button(text=_("⬅️ Policy"), callback_data=PolicyCallback(id=view.id))
+    builder.adjust(1)
+    await message.answer(
+        _("<b>Clinics of the program · policy {number}</b>\nChoose the type of care:").format(
+            number=view.policy.number
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def on_care(
+    query: CallbackQuery,
+    callback_data: CareCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    directory: ClinicDirectory,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    if not callback_data.care:
+        await show_care_types(query.message, callback_data.policy, session, user, clock)
+        return
+    now = clock.now()
+    view = await my_policy(session, user, callback_data.policy, today=now.date())
+    index = await directory.index(session)
+    right = await entitlement_of(session, view, now)
+    care = callback_data.care
+    members = index.members.get(view.program.id if view.program else 0, {})
+    entries = sorted(
+        (index.entries[i] for i, kinds in members.items() if care in kinds and i in index.entries),
+        key=lambda e: (e.region_code, e.name),
+    )
+    found = [(e, right.check(index, e, care)) for e in entries]
+    if not callback_data.everything:
+        found = [(e, a) for e, a in found if a.available]
+    page = callback_data.page
+    shown = [(e, a, "") for e, a in found[page * PAGE : (page + 1) * PAGE]]
+    title = _("<b>{care} · policy {number}</b>").format(
+        care=care_title(care, _), number=view.policy.number
+    )
+    if not found:
+        text = title + "\n" + _("No clinic for this care that you may visit now.")
+    else:
+        text = title + "\n" + _("Clinics: {count}.").format(count=len(found))
+    markup = list_markup(shown, page, len(found), callback_data, callback_data.everything, view.id)
+    await query.message.answer(text + reasons_text(shown, user.language), reply_markup=markup)
+
+
+async def program_clinics(
+    query: CallbackQuery,
+    callback_data: PolicyCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    if isinstance(query.message, Message):
+        await show_care_types(query.message, callback_data.id, session, user, clock)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(hub, Command("clinics"))
+    router.message.register(hub, F.text == CLINICS)
+    router.callback_query.register(hub_again, ClinicsCallback.filter(F.action == ClinicsAction.HUB))
+    router.callback_query.register(
+        ask_name, ClinicsCallback.filter(F.action == ClinicsAction.BY_NAME)
+    )
+    router.callback_query.register(
+        choose_policy, ClinicsCallback.filter(F.action == ClinicsAction.BY_CARE)
+    )
+    router.callback_query.register(turn_page, ClinicPageCallback.filter())
+    router.callback_query.register(on_care, CareCallback.filter())
+    router.callback_query.register(
+        program_clinics, PolicyCallback.filter(F.action == PolicyAction.CLINICS)
+    )
+    router.message.register(location_shared, F.location | F.venue)
+    router.message.register(name_typed, ClinicSearch.name, F.text, ~(F.text == BACK))
+    router.message.register(not_a_name, ClinicSearch.name)
+    return router

@@ -1,0 +1,182 @@
+"""Online booking in the chat (seed 000 3.3, seed 002): the clinic's published slots, held
+atomically (two people can never get one slot), the person's bookings, cancellation, and a
+reminder before the visit written to the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.clinics.models import Booking, BookingStatus, Clinic, ClinicSlot
+from core.errors import DomainError, NotFoundError
+from core.formatting import MOSCOW
+from core.notifications.outbox import enqueue, withdraw
+from core.policies.cabinet import PolicyView
+
+REMIND_BEFORE = timedelta(hours=24)
+MIN_NOTICE = timedelta(hours=1)  # a slot starting sooner is not offered
+
+
+class SlotTaken(DomainError):
+    """Someone else booked it a moment earlier."""
+
+
+def _open(clinic_id: int, now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        ClinicSlot.clinic_id == clinic_id,
+        ClinicSlot.taken.is_(False),
+        ClinicSlot.starts_at >= now + MIN_NOTICE,
+    ]
+
+
+async def has_free_slots(session: AsyncSession, clinic_id: int, now: datetime) -> bool:
+    found = await session.scalar(select(ClinicSlot.id).where(*_open(clinic_id, now)).limit(1))
+    return found is not None
+
+
+async def specialties(session: AsyncSession, clinic_id: int, now: datetime) -> list[str]:
+    rows = await session.scalars(
+        select(ClinicSlot.specialty).where(*_open(clinic_id, now)).distinct()
+    )
+    return sorted(rows)
+
+
+async def doctors(
+    session: AsyncSession, clinic_id: int, specialty: str, now: datetime
+) -> list[str]:
+    rows = await session.scalars(
+        select(ClinicSlot.doctor)
+        .where(*_open(clinic_id, now), ClinicSlot.specialty == specialty)
+        .distinct()
+    )
+    return sorted(rows)
+
+
+async def free_slots(
+    session: AsyncSession, clinic_id: int, specialty: str, doctor: str, now: datetime
+) -> list[ClinicSlot]:
+    rows = await session.scalars(
+        select(ClinicSlot)
+        .where(
+            *_open(clinic_id, now),
+            ClinicSlot.specialty == specialty,
+            ClinicSlot.doctor == doctor,
+        )
+        .order_by(ClinicSlot.starts_at)
+    )
+    return list(rows)
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(MOSCOW).date()
+
+
+async def book(
+    session: AsyncSession, user_id: int, view: PolicyView, slot_id: int, now: datetime
+) -> Booking:
+    """Take the slot with one conditional UPDATE: exactly one of two racing people wins."""
+    taken = await session.execute(
+        update(ClinicSlot)
+        .where(
+            ClinicSlot.id == slot_id,
+            ClinicSlot.taken.is_(False),
+            ClinicSlot.starts_at >= now + MIN_NOTICE,
+        )
+        .values(taken=True)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        raise SlotTaken(str(slot_id))
+    slot = await session.get(ClinicSlot, slot_id)
+    assert slot is not None
+    booking = Booking(
+        user_id=user_id,
+        policy_id=view.id,
+        insured_person_id=view.person.id,
+        clinic_id=slot.clinic_id,
+        slot_id=slot.id,
+        status=BookingStatus.ACTIVE,
+        created_at=now,
+    )
+    session.add(booking)
+    await session.flush()
+    clinic = await session.get(Clinic, slot.clinic_id)
+    assert clinic is not None
+    remind_at = max(slot.starts_at - REMIND_BEFORE, now)
+    await enqueue(
+        session,
+        user_id=user_id,
+        kind="booking_reminder",
+        dedupe_key=f"booking-reminder:{booking.id}",
+        now=now,
+        send_after=remind_at,
+        booking_id=booking.id,
+        clinic=clinic.name,
+        address=f"{clinic.city}, {clinic.address}",
+        specialty=slot.specialty,
+        doctor=slot.doctor,
+        starts_at=slot.starts_at.isoformat(),
+    )
+    await session.commit()
+    return booking
+
+
+@dataclass(frozen=True, slots=True)
+class BookingView:
+    booking: Booking
+    slot: ClinicSlot
+    clinic: Clinic
+
+
+async def my_bookings(session: AsyncSession, user_id: int, now: datetime) -> list[BookingView]:
+    """Active bookings of visits still ahead, soonest first."""
+    rows = await session.execute(
+        select(Booking, ClinicSlot, Clinic)
+        .join(ClinicSlot, ClinicSlot.id == Booking.slot_id)
+        .join(Clinic, Clinic.id == Booking.clinic_id)
+        .where(
+            Booking.user_id == user_id,
+            Booking.status == BookingStatus.ACTIVE,
+            ClinicSlot.starts_at >= now,
+        )
+        .order_by(ClinicSlot.starts_at)
+    )
+    return [BookingView(b, s, c) for b, s, c in rows.all()]
+
+
+async def booking_of(session: AsyncSession, user_id: int, booking_id: int) -> BookingView:
+    rows = await session.execute(
+        select(Booking, ClinicSlot, Clinic)
+        .join(ClinicSlot, ClinicSlot.id == Booking.slot_id)
+        .join(Clinic, Clinic.id == Booking.clinic_id)
+        .where(Booking.id == booking_id, Booking.user_id == user_id)
+    )
+    row = rows.first()
+    if row is None:
+        raise NotFoundError("booking")
+    return BookingView(*row)
+
+
+async def cancel(session: AsyncSession, user_id: int, booking_id: int, now: datetime) -> bool:
+    """Cancel and free the slot; False if it was not active (cancelled already)."""
+    done = await session.execute(
+        update(Booking)
+        .where(
+            Booking.id == booking_id,
+            Booking.user_id == user_id,
+            Booking.status == BookingStatus.ACTIVE,
+        )
+        .values(status=BookingStatus.CANCELLED, cancelled_at=now)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        return False
+    slot_id = await session.scalar(select(Booking.slot_id).where(Booking.id == booking_id))
+    await session.execute(update(ClinicSlot).where(ClinicSlot.id == slot_id).values(taken=False))
+    await withdraw(session, f"booking-reminder:{booking_id}")
+    await session.commit()
+    return True

@@ -1,0 +1,159 @@
+"""Finding clinics and booking, driven as a person would: by name (with a typo), nearest to a
+shared point with the switch to see the others, the card, booking in the chat, my bookings."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.accounts.models import Account, User
+from core.clinics.booking import SlotTaken, book
+from core.clinics.models import Booking, BookingStatus, ClinicSlot
+from core.clock import FrozenClock
+from core.i18n import translator
+from core.notifications.messages import render
+from core.notifications.outbox import OutboxMessage, OutboxStatus
+from core.policies.cabinet import my_policies
+from tests.conftest import seed_demo
+from tests.dialog import ChatClient
+from tests.test_dialog_policies import add_by_number
+
+
+async def with_policies(chat: ChatClient, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Anna's own regional franchise policy (still in its waiting period) and her Moscow
+    corporate policy (no waiting period, Moscow fixed)."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("По номеру полиса")
+    await chat.send("DMS-K-2026-0001")
+    assert "Добавлено" in chat.text or "DMS-K-2026-0001" in chat.text
+
+
+async def test_by_name_with_a_typo_and_the_switch_for_unavailable_ones(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await with_policies(chat, sessions)
+    await chat.send("🏥 Клиники")
+    await chat.tap("🔎 По названию")
+    assert "Отправьте название клиники" in chat.text
+    await chat.send("тверскй")
+    assert "Найдено по запросу «тверскй»: 1" in chat.text
+    await chat.tap("Клиника «Здоровье на Тверской»")
+    [venue] = chat.sent("sendVenue")
+    assert venue.address == "Москва, ул. Тверская, д. 12, стр. 1"  # type: ignore[attr-defined]
+    assert "✅ Вы можете обратиться в эту клинику." in chat.text
+    assert "🩺 По полису DMS-K-2026-0001: " in chat.text
+    assert {"🗓 Записаться в чате", "🗓 Записаться онлайн"} <= set(chat.inline_buttons)
+
+    await chat.send("Казань")  # still searching: another name
+    assert "есть, но сейчас вам в них обращаться нельзя" in chat.text
+    await chat.tap("👁 Показать и недоступные")
+    assert "⛔ Клиника «Казань-Мед»" in chat.inline_buttons
+    assert "временная франшиза: обращения страхуются с 24.11.2026" in chat.text
+    await chat.send_sticker()
+    assert "Отправьте название клиники текстом" in chat.text
+
+
+async def test_nearest_lists_what_the_person_may_visit_and_the_rest_on_request(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await with_policies(chat, sessions)
+    await chat.share_location(55.7558, 37.6173)  # Red Square
+    assert "Ближайшие к вам клиники, в которые можно обратиться" in chat.text
+    names = chat.inline_buttons[:-1]
+    assert names[0].startswith("Клиника «Здоровье на Тверской» · ")
+    assert not any(n.startswith("⛔") for n in names)
+    assert not any("Сокол" in n for n in names), "not in the Moscow corporate program"
+    await chat.tap("👁 Показать и недоступные")
+    assert any(n.startswith("⛔ Медицинский центр «Сокол»") for n in chat.inline_buttons)
+    assert "⛔ Медицинский центр «Сокол»: временная франшиза" in chat.text
+    await chat.tap("✅ Только доступные мне")
+    assert not any(n.startswith("⛔") for n in chat.inline_buttons)
+
+
+async def test_booking_in_the_chat_then_cancelling_frees_the_slot_and_the_reminder(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await with_policies(chat, sessions)
+    await chat.send("🏥 Клиники")
+    await chat.tap("🔎 По названию")
+    await chat.send("Тверской")
+    await chat.tap("Клиника «Здоровье на Тверской»")
+    await chat.tap("🗓 Записаться в чате")
+    assert "Выберите специальность" in chat.text
+    await chat.tap("Терапевт")
+    await chat.tap("Зайцев Игорь Олегович")
+    assert "выберите день" in chat.text and chat.inline_buttons[0] == "23.11.2026"
+    await chat.tap("23.11.2026")
+    assert chat.inline_buttons[:2] == ["09:00", "09:30"]
+    await chat.tap("09:30")
+    assert "Записаться на приём?" in chat.text and "Пациент: Иванова Анна" in chat.text
+    await chat.tap("✅ Записаться")
+    assert "✅ Вы записаны: Терапевт, Зайцев Игорь Олегович, 23.11.2026 в 09:30" in chat.text
+    async with sessions() as session:
+        booking = await session.scalar(select(Booking))
+        assert booking is not None and booking.status == BookingStatus.ACTIVE
+        reminder = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "booking_reminder")
+        )
+        assert reminder is not None
+        slot = await session.get(ClinicSlot, booking.slot_id)
+        assert slot is not None and slot.taken
+        assert reminder.send_after == slot.starts_at - timedelta(hours=24)
+    text = render(reminder.kind, reminder.args, translator("ru"), "ru")
+    assert text.startswith("⏰ Напоминание: Терапевт, Зайцев Игорь Олегович, 23.11.2026 в 09:30")
+
+    await chat.tap("📅 Мои записи")
+    assert "Терапевт, Зайцев Игорь Олегович, 23.11.2026 в 09:30" in chat.text
+    await chat.tap("❌ Отменить: 23.11.2026 09:30")
+    await chat.tap("❌ Да, отменить запись")
+    assert "Запись отменена" in chat.text and "У вас нет записей на приём" in chat.text
+    async with sessions() as session:
+        slot = await session.get(ClinicSlot, booking.slot_id)
+        reminder = await session.get(OutboxMessage, reminder.id)
+    assert slot is not None and not slot.taken
+    assert reminder is not None and reminder.status == OutboxStatus.WITHDRAWN
+
+
+async def test_two_people_racing_for_one_slot_one_wins(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await with_policies(chat, sessions)
+    async with sessions() as session:
+        user = await session.scalar(select(User))
+        assert user is not None
+        view = next(
+            v
+            for v in await my_policies(session, user, today=clock.now().date())
+            if v.policy.number == "DMS-K-2026-0001"
+        )
+        slot_id = await session.scalar(select(ClinicSlot.id).order_by(ClinicSlot.id))
+    assert slot_id is not None
+
+    async def attempt() -> str:
+        async with sessions() as session:
+            try:
+                await book(session, user.id, view, slot_id, clock.now())
+            except SlotTaken:
+                return "lost"
+            return "won"
+
+    results = await asyncio.gather(*(attempt() for _ in range(4)))
+    assert sorted(results) == ["lost", "lost", "lost", "won"]
+    async with sessions() as session:
+        assert len((await session.scalars(select(Booking))).all()) == 1
+    with pytest.raises(SlotTaken):
+        async with sessions() as session:
+            await book(session, user.id, view, slot_id, clock.now())
