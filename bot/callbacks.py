@@ -243,3 +243,47 @@ class BookingsAction(StrEnum):
 class BookingsCallback(CallbackData, prefix="bks"):
     action: BookingsAction = BookingsAction.LIST
     booking: int = 0
+
+
+class AppealStartCallback(CallbackData, prefix="an"):
+    """Start a new appeal ("" kind: choose it); a policy, a service or a clinic may come along."""
+
+    kind: str = ""
+    policy: int = 0
+    bill: int = 0
+    clinic: int = 0
+
+
+class AppealChoiceCallback(CallbackData, prefix="ac"):
+    value: str  # an option of the current step; "skip", "done", "mine" where offered
+
+
+class AppealSendCallback(CallbackData, prefix="af"):
+    send: bool
+
+
+class AppealsAction(StrEnum):
+    LIST = "list"
+    OPEN = "open"
+    REPLY = "reply"
+    CLOSE = "close"
+    RATE = "rate"
+
+
+class AppealsCallback(CallbackData, prefix="al"):
+    action: AppealsAction = AppealsAction.LIST
+    id: int = 0
+    rating: int = 0
+    cases: bool = False  # insured-event cases instead of appeals
+
+
+class DeskAction(StrEnum):
+    TAKE = "take"
+    ANSWER = "answer"
+    CLOSE = "close"
+    IDENTITY = "identity"
+
+
+class DeskCallback(CallbackData, prefix="dk"):
+    id: int  # the appeal
+    action: DeskAction

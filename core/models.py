@@ -2,8 +2,9 @@
 
 from core.accounts.identity import IdentityCheck, IdentityFile
 from core.accounts.models import Account, ConfirmationCode, Consent, User
+from core.appeals.models import Appeal, AppealMessage
 from core.billing.models import Bill, Card, Charge, Franchise, Payment, ServiceRegion
-from core.clinics.models import Clinic
+from core.clinics.models import Booking, Clinic, ClinicSlot, DirectoryVersion
 from core.dialog_state import DialogState
 from core.documents.models import DocumentCopy
 from core.notifications.outbox import OutboxMessage
@@ -18,13 +19,18 @@ from core.policies.models import (
 
 __all__ = [
     "Account",
+    "Appeal",
+    "AppealMessage",
     "Bill",
+    "Booking",
     "Card",
     "Charge",
     "Clinic",
+    "ClinicSlot",
     "ConfirmationCode",
     "Consent",
     "DialogState",
+    "DirectoryVersion",
     "DocumentCopy",
     "Franchise",
     "IdentityCheck",

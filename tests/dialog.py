@@ -154,6 +154,10 @@ class ChatClient:
     async def send(self, text: str) -> ChatClient:
         return await self._message(text=text)
 
+    async def send_in_topic(self, text: str, thread: int) -> ChatClient:
+        """A message in a forum topic of the group (an operator answering an appeal)."""
+        return await self._message(text=text, message_thread_id=thread, is_topic_message=True)
+
     async def share_contact(self, phone: str, *, own: bool = True) -> ChatClient:
         contact = Contact(
             phone_number=phone,

@@ -5,12 +5,14 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.handlers import (
+    appeals,
     booking,
     cards,
     clinic_card,
     clinics,
     common,
     contacts,
+    desk,
     documents,
     errors,
     fallback,
@@ -42,9 +44,11 @@ def routers(settings: Settings) -> list[Router]:
         cards.create_router(),
         regions.create_router(),
         services.create_router(),
+        appeals.create_router(),
         identity.create_router(),
         # The operators' group has its own router; private-chat routers never see it.
         operators.create_router(settings),
+        desk.create_router(settings),
         contacts.create_router(),
         documents.create_router(),
         clinics.create_router(),

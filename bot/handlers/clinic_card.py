@@ -3,6 +3,7 @@ policy covers there, whether they may go now and what fixes it if not, and how t
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 
 from aiogram import Bot, Router
@@ -40,7 +41,9 @@ def reason_text(access: Access, locale: str) -> str:
     since = access.since
     day = ""
     if since is not None:
-        day = format_day(since, locale) if hasattr(since, "hour") else format_date(since, locale)
+        day = (
+            format_day(since, locale) if isinstance(since, datetime) else format_date(since, locale)
+        )
     texts = {
         Reason.NOT_IN_PROGRAM: _("not in your program"),
         Reason.EXPIRED: _("your policy expired on {date}"),

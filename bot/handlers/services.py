@@ -48,7 +48,10 @@ def services_text(view: PolicyView, found: Statement, page: int, locale: str) ->
     title = _("<b>Services · policy {number}</b>").format(number=view.policy.number)
     if not found.count:
         return title + "\n" + _("No services have been billed under this policy yet.")
-    money = lambda amount: format_money(amount, locale)  # noqa: E731
+
+    def money(amount: int) -> str:
+        return format_money(amount, locale)
+
     summary = [
         _("Services: {count}, their cost {total}.").format(
             count=found.count, total=money(found.total)

@@ -20,6 +20,7 @@ PROFILE = __("👤 Profile")
 POLICIES = __("📋 My policies")
 NEAREST_CLINICS = __("📍 Nearest clinics")
 CLINICS = __("🏥 Clinics")
+APPEALS = __("💬 Appeals")
 CONTACTS = __("☎️ Contacts")
 DOCUMENTS = __("📄 Documents")
 LANGUAGE = __("🌐 Language")
@@ -31,7 +32,11 @@ LANGUAGE_NAMES = {Language.RU: "🇷🇺 Русский", Language.EN: "🇬🇧
 def main_menu(*, registered: bool) -> ReplyKeyboardMarkup:
     builder = ReplyKeyboardBuilder()
     if registered:
-        builder.row(KeyboardButton(text=str(POLICIES)), KeyboardButton(text=str(PROFILE)))
+        builder.row(
+            KeyboardButton(text=str(POLICIES)),
+            KeyboardButton(text=str(APPEALS)),
+            KeyboardButton(text=str(PROFILE)),
+        )
     else:
         builder.row(KeyboardButton(text=str(REGISTER)))
     builder.row(

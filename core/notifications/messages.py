@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from core.formatting import format_clock, format_day, format_money
@@ -67,6 +68,19 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "Card •••• {last4} has expired, and co-payments cannot be charged from it. Please "
             "link a new card in the franchise section of your policy."
         ).format(last4=args["last4"])
+    if kind == "appeal_answer":
+        text = _("💬 Answer to your appeal {number}:\n{text}").format(
+            number=args["number"], text=escape(args.get("text") or "")
+        )
+        if args.get("files"):
+            text += "\n" + _("📎 Files: {count}, in the appeal's history.").format(
+                count=len(args["files"])
+            )
+        return text + "\n" + _("To reply or close it, open /appeals.")
+    if kind == "appeal_closed":
+        return _("Your appeal {number} is closed. If something is left, start a new one.").format(
+            number=args["number"]
+        )
     if kind == "booking_reminder":
         moment = datetime.fromisoformat(args["starts_at"])
         return _(

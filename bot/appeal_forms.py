@@ -1,0 +1,187 @@
+"""What each kind of appeal asks, step by step (seed 000 3.5, seed 001, seed 004): a schema the
+appeals dialog walks, so every kind asks only what it needs and validates it the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from pydantic import BaseModel
+
+from core.appeals.models import AppealKind
+
+
+class Ask(StrEnum):
+    TEXT = "text"  # a description: at least a few words
+    SHORT = "short"  # a line: a name, an address, a topic
+    PHONE = "phone"  # defaults to the registered number
+    DATE = "date"  # not in the future
+    CHOICE = "choice"  # buttons (`choices`)
+    POLICY = "policy"  # one of the person's policies (`kinds` filters them)
+    FILES = "files"  # photos or PDFs, optional, up to five
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    field: str
+    ask: Ask
+    prompt: object  # a lazy text
+    label: object
+    choices: tuple[tuple[str, object], ...] = ()
+    policy_kinds: tuple[str, ...] = ("dms",)
+    optional: bool = False
+
+
+WINDOWS = (
+    ("09-12", __("09:00–12:00")),
+    ("12-15", __("12:00–15:00")),
+    ("15-18", __("15:00–18:00")),
+    ("18-21", __("18:00–21:00")),
+)
+MOODS = (("thanks", __("👍 Thanks")), ("complaint", __("👎 Complaint")))
+OTHER_KINDS = ("osago", "kasko", "travel", "property", "accident")
+
+TEXT = Step("text", Ask.TEXT, __("Describe it in a few sentences."), __("Text"))
+FILES = Step(
+    "files",
+    Ask.FILES,
+    __("Attach photos or PDF documents if they help (up to five), then tap «Done»."),
+    __("Files"),
+    optional=True,
+)
+POLICY = Step("policy", Ask.POLICY, __("Which policy is it about?"), __("Policy"))
+PHONE = Step(
+    "phone",
+    Ask.PHONE,
+    __("The phone number to call. Tap your number or type another."),
+    __("Phone"),
+)
+
+FORMS: dict[AppealKind, tuple[Step, ...]] = {
+    AppealKind.COMPLAINT: (POLICY, TEXT, FILES),
+    AppealKind.THANKS: (TEXT,),
+    AppealKind.CALLBACK: (
+        PHONE,
+        Step(
+            "window",
+            Ask.CHOICE,
+            __("When is it convenient to call (Moscow time)?"),
+            __("Time"),
+            WINDOWS,
+        ),
+        Step("topic", Ask.SHORT, __("What is the call about?"), __("Topic")),
+    ),
+    AppealKind.CURATOR: (POLICY, TEXT, FILES),
+    AppealKind.APPOINTMENT: (
+        POLICY,
+        Step("clinic", Ask.SHORT, __("Which clinic?"), __("Clinic")),
+        Step("specialty", Ask.SHORT, __("Which doctor or service do you need?"), __("Specialty")),
+        Step("dates", Ask.SHORT, __("Which days and hours suit you?"), __("Wished dates")),
+        PHONE,
+    ),
+    AppealKind.ASSISTANCE: (
+        POLICY,
+        Step("place", Ask.SHORT, __("Where are you (city, address)?"), __("Place")),
+        Step("text", Ask.TEXT, __("What happened and what help do you need?"), __("What happened")),
+        PHONE,
+    ),
+    AppealKind.DATA_CHANGE: (
+        Step("text", Ask.TEXT, __("What should be changed, and to what?"), __("Change")),
+        Step(
+            "files",
+            Ask.FILES,
+            __("Attach the supporting document (a photo or a PDF), then tap «Done»."),
+            __("Files"),
+            optional=True,
+        ),
+    ),
+    AppealKind.ADD_CLINIC: (
+        Step("clinic", Ask.SHORT, __("The clinic's name?"), __("Clinic")),
+        Step("address", Ask.SHORT, __("Its address (city, street, building)?"), __("Address")),
+        Step("text", Ask.TEXT, __("Why do you need it? (a doctor, the distance...)"), __("Why")),
+    ),
+    AppealKind.NOT_PROVIDED: (
+        Step("text", Ask.TEXT, __("Tell us what was not provided."), __("Text")),
+    ),
+    AppealKind.FEEDBACK: (
+        Step("mood", Ask.CHOICE, __("Thanks or a complaint?"), __("Feedback"), MOODS),
+        TEXT,
+        FILES,
+    ),
+    AppealKind.INSURED_EVENT: (
+        Step("policy", Ask.POLICY, __("Which policy?"), __("Policy"), policy_kinds=OTHER_KINDS),
+        Step("date", Ask.DATE, __("When did it happen? For example 20.11.2026."), __("Date")),
+        Step("place", Ask.SHORT, __("Where did it happen?"), __("Place")),
+        Step("text", Ask.TEXT, __("What happened?"), __("What happened")),
+        Step(
+            "files",
+            Ask.FILES,
+            __("Attach photos of the damage or documents (up to five), then tap «Done»."),
+            __("Files"),
+            optional=True,
+        ),
+    ),
+    AppealKind.OTHER: (TEXT, FILES),
+}
+
+# The kinds a person picks in "New appeal" (the others start from a service, a clinic, a card).
+MENU_KINDS = (
+    AppealKind.CALLBACK,
+    AppealKind.CURATOR,
+    AppealKind.APPOINTMENT,
+    AppealKind.ASSISTANCE,
+    AppealKind.COMPLAINT,
+    AppealKind.THANKS,
+    AppealKind.DATA_CHANGE,
+    AppealKind.ADD_CLINIC,
+    AppealKind.OTHER,
+)
+
+
+def kind_title(kind: str) -> str:
+    return {
+        AppealKind.COMPLAINT: _("Complaint"),
+        AppealKind.THANKS: _("Thanks"),
+        AppealKind.CALLBACK: _("Call me back"),
+        AppealKind.CURATOR: _("Question to the curator doctor"),
+        AppealKind.APPOINTMENT: _("Appointment request"),
+        AppealKind.ASSISTANCE: _("Medical assistance"),
+        AppealKind.DATA_CHANGE: _("Change of personal or contract data"),
+        AppealKind.ADD_CLINIC: _("Add a clinic to the program"),
+        AppealKind.NOT_PROVIDED: _("Service was not provided"),
+        AppealKind.FEEDBACK: _("Feedback on a service"),
+        AppealKind.INSURED_EVENT: _("Insured event"),
+        AppealKind.OTHER: _("Other"),
+    }[AppealKind(kind)]
+
+
+def intro(kind: AppealKind) -> str:
+    """What the person should know before this kind's questions."""
+    if kind is AppealKind.ADD_CLINIC:
+        return _(
+            "The insurer checks whether the clinic can join your program (a contract, prices, "
+            "the quality of care). The answer comes within a day; joining takes up to a month."
+        )
+    if kind is AppealKind.ASSISTANCE:
+        return _("In an emergency call 112 first. Then the desk will help with the rest.")
+    return ""
+
+
+class AppealDraft(BaseModel):
+    kind: AppealKind
+    step: int = 0
+    fields: dict[str, str] = {}
+    files: list[dict[str, str]] = []
+    policy_id: int | None = None
+    bill_id: int | None = None
+    clinic_id: int | None = None
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return FORMS[self.kind]
+
+    @property
+    def current(self) -> Step | None:
+        return self.steps[self.step] if self.step < len(self.steps) else None

@@ -1,0 +1,577 @@
+"""My appeals (seed 000 3.5, seed 003): a new appeal of any kind, step by step by its schema,
+a receipt with the number and time (also by e-mail), the list with statuses, the history of an
+appeal, a follow-up message, closing with a rating. Insured-event cases (seed 000 5.3) are the
+same dialog with their own list."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from html import escape
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.appeal_forms import MENU_KINDS, AppealDraft, Ask, Step, intro, kind_title
+from bot.callbacks import (
+    AppealChoiceCallback,
+    AppealsAction,
+    AppealsCallback,
+    AppealSendCallback,
+    AppealStartCallback,
+)
+from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
+from bot.handlers.desk import post_follow_up, post_new_appeal
+from bot.keyboards.menu import APPEALS
+from bot.keyboards.registration import BACK
+from core.accounts.models import Account, User
+from core.accounts.validation import InvalidInput, parse_date, parse_phone
+from core.appeals.models import Appeal, AppealKind, AppealStatus, Author
+from core.appeals.service import (
+    AppealClosed,
+    add_person_message,
+    close_by_person,
+    file_appeal,
+    history,
+    my_appeal,
+    my_appeals,
+)
+from core.billing.models import Bill
+from core.clinics.models import Clinic
+from core.clock import Clock
+from core.config import Settings
+from core.formatting import format_clock, format_date, format_day
+from core.mail import MailSender
+from core.policies.cabinet import my_policies
+
+log = logging.getLogger(__name__)
+MAX_FILES = 5
+
+
+def status_text(status: str) -> str:
+    return {
+        AppealStatus.RECEIVED: _("received"),
+        AppealStatus.IN_PROGRESS: _("in progress"),
+        AppealStatus.ANSWERED: _("answered"),
+        AppealStatus.CLOSED: _("closed"),
+    }[AppealStatus(status)]
+
+
+# --- a new appeal --------------------------------------------------------------------------------
+async def choose_kind(message: Message) -> None:
+    builder = InlineKeyboardBuilder()
+    for kind in MENU_KINDS:
+        builder.button(text=kind_title(kind), callback_data=AppealStartCallback(kind=kind))
+    builder.adjust(1)
+    await message.answer(_("What is the appeal about?"), reply_markup=builder.as_markup())
+
+
+async def start(
+    query: CallbackQuery,
+    callback_data: AppealStartCallback,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    if account is None:
+        await query.message.answer(_("Appeals are for registered users: please register first."))
+        return
+    if not callback_data.kind:
+        await choose_kind(query.message)
+        return
+    kind = AppealKind(callback_data.kind)
+    draft = AppealDraft(kind=kind)
+    today = clock.now().date()
+    if callback_data.policy:
+        views = await my_policies(session, user, today=today)
+        view = next((v for v in views if v.id == callback_data.policy), None)
+        if view is not None:
+            draft.policy_id = view.id
+            draft.fields["policy"] = view.policy.number
+    if callback_data.bill:
+        bill = await session.get(Bill, callback_data.bill)
+        if bill is not None and await _bill_is_mine(session, user, bill, today):
+            draft.bill_id = bill.id
+            draft.policy_id = bill.policy_id
+            draft.fields["service"] = (
+                f"{format_date(bill.service_date, user.language)} · {bill.service} · "
+                f"{bill.clinic_name}"
+            )
+    if callback_data.clinic:
+        clinic = await session.get(Clinic, callback_data.clinic)
+        if clinic is not None:
+            draft.clinic_id = clinic.id
+            draft.fields["clinic"] = f"{clinic.name}, {clinic.city}, {clinic.address}"
+    lacking = kind is AppealKind.INSURED_EVENT and draft.policy_id is None
+    if lacking and not await _policy_options(session, user, today, draft.steps[0]):
+        await query.message.answer(
+            _("There is no OSAGO, KASKO, travel or property policy in your cabinet.")
+        )
+        return
+    note = intro(kind)
+    await query.message.answer(f"<b>{kind_title(kind)}</b>" + (f"\n{note}" if note else ""))
+    await ask_next(query.message, draft, state, session, user, account, clock)
+
+
+async def _bill_is_mine(session: AsyncSession, user: User, bill: Bill, today: date) -> bool:
+    views = await my_policies(session, user, today=today)
+    return any(v.person.id == bill.insured_person_id for v in views)
+
+
+async def _policy_options(
+    session: AsyncSession, user: User, today: date, step: Step
+) -> list[tuple[str, str]]:
+    views = await my_policies(session, user, today=today)
+    return [
+        (str(v.id), f"{v.policy.number} · {v.person.first_name}")
+        for v in views
+        if v.policy.kind in step.policy_kinds
+    ]
+
+
+async def ask_next(
+    message: Message,
+    draft: AppealDraft,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+) -> None:
+    """Skip what is known already, then ask the current step (or show the summary)."""
+    while draft.current is not None and draft.current.field in draft.fields:
+        draft.step += 1
+    step = draft.current
+    await state.update_data({DRAFT_KEY: draft.model_dump(mode="json")})
+    if step is None:
+        await state.set_state(AppealForm.confirm)
+        builder = InlineKeyboardBuilder()
+        builder.button(text=_("✅ Send"), callback_data=AppealSendCallback(send=True))
+        builder.button(text=_("✖️ Cancel"), callback_data=AppealSendCallback(send=False))
+        await message.answer(summary(draft), reply_markup=builder.as_markup())
+        return
+    builder = InlineKeyboardBuilder()
+    if step.ask is Ask.CHOICE:
+        for value, title in step.choices:
+            builder.button(text=str(title), callback_data=AppealChoiceCallback(value=value))
+    elif step.ask is Ask.POLICY:
+        for value, title in await _policy_options(session, user, clock.now().date(), step):
+            builder.button(text=title, callback_data=AppealChoiceCallback(value=value))
+        if step.policy_kinds == ("dms",):
+            builder.button(
+                text=_("Not about a policy"), callback_data=AppealChoiceCallback(value="none")
+            )
+    elif step.ask is Ask.PHONE and account is not None:
+        builder.button(text=account.phone, callback_data=AppealChoiceCallback(value="mine"))
+    elif step.ask is Ask.FILES:
+        builder.button(text=_("Done"), callback_data=AppealChoiceCallback(value="done"))
+    builder.adjust(1)
+    states = {
+        Ask.CHOICE: AppealForm.choosing,
+        Ask.POLICY: AppealForm.choosing,
+        Ask.FILES: AppealForm.files,
+    }
+    await state.set_state(states.get(step.ask, AppealForm.typing))
+    markup = builder.as_markup() if builder.buttons else None
+    await message.answer(str(step.prompt), reply_markup=markup)
+
+
+def summary(draft: AppealDraft) -> str:
+    lines = [_("<b>{kind}: check and send</b>").format(kind=kind_title(draft.kind))]
+    if "service" in draft.fields:
+        lines.append(_("Service: {service}").format(service=escape(draft.fields["service"])))
+    for step in draft.steps:
+        value = draft.fields.get(step.field)
+        if step.ask is Ask.FILES:
+            if draft.files:
+                lines.append(f"{step.label}: {len(draft.files)}")
+            continue
+        if value:
+            if step.ask is Ask.CHOICE:
+                value = str(dict(step.choices).get(value, value))
+            lines.append(f"{step.label}: {escape(value)}")
+    return "\n".join(lines)
+
+
+async def load_draft(state: FSMContext) -> AppealDraft | None:
+    raw = (await state.get_data()).get(DRAFT_KEY)
+    return AppealDraft.model_validate(raw) if raw else None
+
+
+async def typed(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+) -> None:
+    draft = await load_draft(state)
+    if draft is None or draft.current is None:
+        await state.clear()
+        return
+    step, text = draft.current, " ".join((message.text or "").split())
+    if step.ask is Ask.TEXT and len(text) < 5:
+        await message.answer(_("Please write a little more: a few words at least."))
+        return
+    if step.ask is Ask.TEXT:
+        text = (message.text or "").strip()[:3000]
+    if step.ask is Ask.SHORT and not 2 <= len(text) <= 200:
+        await message.answer(_("Please write it in one line, from 2 to 200 characters."))
+        return
+    if step.ask is Ask.PHONE:
+        try:
+            text = parse_phone(text)
+        except InvalidInput:
+            await message.answer(_("That does not look like a phone number: +7 916 123-45-67."))
+            return
+    if step.ask is Ask.DATE:
+        try:
+            day = parse_date(text)
+        except InvalidInput:
+            await message.answer(_("Please write the date like 20.11.2026."))
+            return
+        if day > clock.now().date():
+            await message.answer(_("That date is in the future: when did it happen?"))
+            return
+        text = format_date(day, "ru")
+    draft.fields[step.field] = text
+    draft.step += 1
+    await ask_next(message, draft, state, session, user, account, clock)
+
+
+async def not_text(message: Message) -> None:
+    await message.answer(_("Please send it as text."))
+
+
+async def chose(
+    query: CallbackQuery,
+    callback_data: AppealChoiceCallback,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+) -> None:
+    draft = await load_draft(state)
+    if draft is None or draft.current is None or not isinstance(query.message, Message):
+        if isinstance(query.message, Message):
+            await query.message.answer(_("This form is closed. Start a new appeal in /appeals."))
+        return
+    step, value = draft.current, callback_data.value
+    if step.ask is Ask.FILES and value == "done":
+        draft.fields[step.field] = str(len(draft.files))
+    elif step.ask is Ask.PHONE and value == "mine" and account is not None:
+        draft.fields[step.field] = account.phone
+    elif step.ask is Ask.POLICY:
+        options = dict(await _policy_options(session, user, clock.now().date(), step))
+        if value == "none":
+            draft.fields[step.field] = "—"
+        elif value in options:
+            draft.policy_id = int(value)
+            draft.fields[step.field] = options[value].split(" · ")[0]
+        else:
+            return
+    elif step.ask is Ask.CHOICE and value in dict(step.choices):
+        draft.fields[step.field] = value
+    else:
+        return  # a button of an earlier step
+    draft.step += 1
+    await ask_next(query.message, draft, state, session, user, account, clock)
+
+
+async def file_added(message: Message, state: FSMContext) -> None:
+    draft = await load_draft(state)
+    if draft is None:
+        return
+    if message.photo:
+        item = {"type": "photo", "file_id": message.photo[-1].file_id}
+    elif message.document and message.document.mime_type in (
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+    ):
+        item = {"type": "document", "file_id": message.document.file_id}
+    else:
+        await message.answer(_("Please send a photo or a PDF, or tap «Done»."))
+        return
+    if len(draft.files) >= MAX_FILES:
+        await message.answer(_("Five files at most. Tap «Done» to go on."))
+        return
+    draft.files.append(item)
+    await state.update_data({DRAFT_KEY: draft.model_dump(mode="json")})
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Done"), callback_data=AppealChoiceCallback(value="done"))
+    await message.answer(
+        _("Attached: {count}. Send more or tap «Done».").format(count=len(draft.files)),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def use_buttons(message: Message) -> None:
+    await message.answer(_("Please choose with the buttons above."))
+
+
+async def send(
+    query: CallbackQuery,
+    callback_data: AppealSendCallback,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+    bot: Bot,
+    settings: Settings,
+    mailer: MailSender,
+) -> None:
+    draft = await load_draft(state)
+    if draft is None or not isinstance(query.message, Message):
+        return
+    await state.clear()
+    if not callback_data.send:
+        await query.message.answer(_("The appeal is discarded."))
+        return
+    text = draft.fields.get("text") or draft.fields.get("topic") or kind_title(draft.kind)
+    appeal = await file_appeal(
+        session,
+        user.id,
+        draft.kind,
+        text=text,
+        fields=draft.fields,
+        files=draft.files,
+        policy_id=draft.policy_id,
+        bill_id=draft.bill_id,
+        clinic_id=draft.clinic_id,
+        now=clock.now(),
+    )
+    receipt = receipt_text(appeal, user.language)
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("💬 My appeals"),
+        callback_data=AppealsCallback(cases=draft.kind is AppealKind.INSURED_EVENT),
+    )
+    await query.message.answer(receipt, reply_markup=builder.as_markup())
+    await post_new_appeal(bot, settings, session, appeal, user, account)
+    if account is not None:
+        try:
+            await mailer.send(
+                account.email,
+                _("Appeal {number} received").format(number=appeal.number),
+                receipt_plain(appeal, user.language),
+            )
+        except Exception:  # the chat receipt is there; a mail outage must not lose the appeal
+            log.warning("could not mail the receipt of appeal %s", appeal.id, exc_info=True)
+
+
+def receipt_text(appeal: Appeal, locale: str) -> str:
+    if appeal.kind == AppealKind.INSURED_EVENT:
+        return _(
+            "✅ Case <b>{number}</b> is registered on {date} at {time}. Follow its status in "
+            "«My cases»."
+        ).format(
+            number=appeal.number,
+            date=format_day(appeal.created_at, locale),
+            time=format_clock(appeal.created_at, locale),
+        )
+    return _(
+        "✅ Appeal <b>{number}</b> is received on {date} at {time}. We answer within a day; the "
+        "answer comes to this chat."
+    ).format(
+        number=appeal.number,
+        date=format_day(appeal.created_at, locale),
+        time=format_clock(appeal.created_at, locale),
+    )
+
+
+def receipt_plain(appeal: Appeal, locale: str) -> str:
+    return receipt_text(appeal, locale).replace("<b>", "").replace("</b>", "")
+
+
+# --- my appeals ----------------------------------------------------------------------------------
+async def list_appeals(
+    message: Message, session: AsyncSession, user: User, *, cases: bool = False
+) -> None:
+    found = await my_appeals(session, user.id, cases=cases)
+    builder = InlineKeyboardBuilder()
+    for appeal in found[:20]:
+        builder.button(
+            text=f"{appeal.number} · {kind_title(appeal.kind)} · {status_text(appeal.status)}",
+            callback_data=AppealsCallback(action=AppealsAction.OPEN, id=appeal.id),
+        )
+    if cases:
+        builder.button(
+            text=_("🚨 Report an insured event"),
+            callback_data=AppealStartCallback(kind=AppealKind.INSURED_EVENT),
+        )
+    else:
+        builder.button(text=_("➕ New appeal"), callback_data=AppealStartCallback())
+        builder.button(
+            text=_("🚨 My insured-event cases"), callback_data=AppealsCallback(cases=True)
+        )
+    builder.adjust(1)
+    if cases:
+        title = _("<b>My cases</b>") if found else _("You have not reported any insured event.")
+    else:
+        title = _("<b>My appeals</b>") if found else _("You have no appeals yet.")
+    await message.answer(title, reply_markup=builder.as_markup())
+
+
+async def appeals_command(
+    message: Message, session: AsyncSession, user: User, account: Account | None
+) -> None:
+    if account is None:
+        await message.answer(_("Appeals are for registered users: please register first."))
+        return
+    await list_appeals(message, session, user)
+
+
+def appeal_keyboard(appeal: Appeal) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if appeal.status != AppealStatus.CLOSED:
+        builder.button(
+            text=_("✍️ Add a message"),
+            callback_data=AppealsCallback(action=AppealsAction.REPLY, id=appeal.id),
+        )
+        builder.button(
+            text=_("✅ Close the appeal"),
+            callback_data=AppealsCallback(action=AppealsAction.CLOSE, id=appeal.id),
+        )
+    builder.button(
+        text=_("⬅️ My appeals"),
+        callback_data=AppealsCallback(cases=appeal.kind == AppealKind.INSURED_EVENT),
+    )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def on_appeals(
+    query: CallbackQuery,
+    callback_data: AppealsCallback,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    bot: Bot,
+    settings: Settings,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    action = callback_data.action
+    if action is AppealsAction.LIST:
+        await list_appeals(query.message, session, user, cases=callback_data.cases)
+        return
+    appeal = await my_appeal(session, user.id, callback_data.id)
+    if action is AppealsAction.OPEN:
+        await query.message.answer(
+            await appeal_text(session, appeal, user.language), reply_markup=appeal_keyboard(appeal)
+        )
+    elif action is AppealsAction.REPLY:
+        if appeal.status == AppealStatus.CLOSED:
+            await query.message.answer(_("The appeal is closed. Start a new one if needed."))
+            return
+        await state.set_state(AppealForm.reply)
+        await state.update_data({REPLY_KEY: appeal.id})
+        await query.message.answer(
+            _("Write your message to appeal {number}.").format(number=appeal.number)
+        )
+    elif action is AppealsAction.CLOSE:
+        builder = InlineKeyboardBuilder()
+        for stars in range(5, 0, -1):
+            builder.button(
+                text="⭐" * stars,
+                callback_data=AppealsCallback(
+                    action=AppealsAction.RATE, id=appeal.id, rating=stars
+                ),
+            )
+        builder.adjust(1)
+        await query.message.answer(
+            _("How do you rate the answer? The appeal will be closed."),
+            reply_markup=builder.as_markup(),
+        )
+    elif action is AppealsAction.RATE:
+        await close_by_person(session, user.id, appeal.id, callback_data.rating, clock.now())
+        await query.message.answer(
+            _("Appeal {number} is closed. Thank you for the rating!").format(number=appeal.number)
+        )
+        await post_follow_up(
+            bot,
+            settings,
+            appeal,
+            _("The person closed the appeal, rating {stars}/5.").format(stars=callback_data.rating),
+        )
+
+
+async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str:
+    lines = [
+        f"<b>{kind_title(appeal.kind)} {appeal.number}</b>",
+        _("Status: {status}").format(status=status_text(appeal.status)),
+    ]
+    for message in await history(session, appeal.id):
+        when = (
+            f"{format_day(message.created_at, locale)} {format_clock(message.created_at, locale)}"
+        )
+        who = _("You") if message.author == Author.PERSON else _("Insurer")
+        files = f" 📎{len(message.files)}" if message.files else ""
+        lines.append(f"\n<i>{who}, {when}</i>{files}\n{escape(message.text)}")
+    return "\n".join(lines)
+
+
+async def reply_typed(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    bot: Bot,
+    settings: Settings,
+) -> None:
+    appeal_id = (await state.get_data()).get(REPLY_KEY)
+    text = (message.text or message.caption or "").strip()
+    files = []
+    if message.photo:
+        files.append({"type": "photo", "file_id": message.photo[-1].file_id})
+    elif message.document:
+        files.append({"type": "document", "file_id": message.document.file_id})
+    if appeal_id is None or (not text and not files):
+        await message.answer(
+            _("Please write the message as text (a photo or a PDF may come along).")
+        )
+        return
+    try:
+        appeal = await add_person_message(
+            session, user.id, int(appeal_id), text, clock.now(), files
+        )
+    except AppealClosed:
+        await state.clear()
+        await message.answer(_("The appeal is closed. Start a new one if needed."))
+        return
+    await state.clear()
+    await message.answer(_("Added to appeal {number}.").format(number=appeal.number))
+    await post_follow_up(bot, settings, appeal, text, files)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(appeals_command, Command("appeals"))
+    router.message.register(appeals_command, F.text == APPEALS)
+    router.callback_query.register(start, AppealStartCallback.filter())
+    router.callback_query.register(chose, AppealChoiceCallback.filter())
+    router.callback_query.register(send, AppealSendCallback.filter())
+    router.callback_query.register(on_appeals, AppealsCallback.filter())
+    router.message.register(typed, AppealForm.typing, F.text, ~(F.text == BACK))
+    router.message.register(not_text, AppealForm.typing)
+    router.message.register(file_added, AppealForm.files)
+    router.message.register(use_buttons, AppealForm.choosing)
+    router.message.register(use_buttons, AppealForm.confirm)
+    router.message.register(reply_typed, AppealForm.reply)
+    return router

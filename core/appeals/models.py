@@ -1,0 +1,77 @@
+"""Appeals to the insurer and insured-event cases: numbered, with a status and the messages of
+both sides, so "we never received it" cannot happen (seed 000 3.5, seed 003, seed 004)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UtcDateTime
+
+
+class AppealKind(StrEnum):
+    COMPLAINT = "complaint"
+    THANKS = "thanks"
+    CALLBACK = "callback"  # "call me back"
+    CURATOR = "curator"  # a question to the curator doctor
+    APPOINTMENT = "appointment"  # an appointment request at a clinic without online booking
+    ASSISTANCE = "assistance"  # medical assistance
+    DATA_CHANGE = "data_change"  # personal or contract data
+    ADD_CLINIC = "add_clinic"
+    NOT_PROVIDED = "not_provided"  # a billed service was not provided
+    FEEDBACK = "feedback"  # on a rendered service
+    INSURED_EVENT = "insured_event"  # OSAGO, KASKO, travel, property: a case
+    OTHER = "other"
+
+
+class AppealStatus(StrEnum):
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = (AppealStatus.RECEIVED, AppealStatus.IN_PROGRESS, AppealStatus.ANSWERED)
+
+
+class Appeal(Base):
+    __tablename__ = "appeals"
+    __table_args__ = (Index("ix_appeals_open", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16), default=AppealStatus.RECEIVED)
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id", ondelete="SET NULL"))
+    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id", ondelete="SET NULL"))
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id", ondelete="SET NULL"))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what the kind asked
+    operators_thread_id: Mapped[int | None] = mapped_column()
+    operator_id: Mapped[int | None] = mapped_column()  # who took it (Telegram id)
+    rating: Mapped[int | None] = mapped_column()  # 1-5, given when the person closes it
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    first_answer_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    flagged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # overdue, told the desk
+
+
+class Author(StrEnum):
+    PERSON = "person"
+    OPERATOR = "operator"
+
+
+class AppealMessage(Base):
+    __tablename__ = "appeal_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(16))
+    operator_name: Mapped[str | None] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text, default="")
+    files: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # Telegram file ids
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

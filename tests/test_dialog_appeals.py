@@ -1,0 +1,182 @@
+"""Appeals as a person and an operator would use them: a callback request and a complaint with
+a photo, step by step with bad input; the receipt; the desk topic; the operator's answer
+delivered; a follow-up; closing with a rating; an insured-event case; access."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.accounts.models import Account
+from core.appeals.models import Appeal, AppealKind, AppealMessage, AppealStatus
+from core.clock import FrozenClock
+from core.notifications.delivery import deliver
+from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, seed_demo
+from tests.dialog import ChatClient, RecordingMailer
+from tests.test_dialog_policies import add_by_number
+
+
+async def delivered(
+    sessions: async_sessionmaker[AsyncSession], bot: Bot, clock: FrozenClock
+) -> list[str]:
+    texts: list[str] = []
+
+    async def send(chat_id: int, text: str) -> None:
+        texts.append(text)
+        await bot.send_message(chat_id, text)
+
+    await deliver(sessions, send, clock.now())
+    return texts
+
+
+async def test_a_callback_request_with_the_registered_phone_reaches_the_desk_and_is_answered(
+    dp: Dispatcher,
+    bot: Bot,
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    mailbox: RecordingMailer,
+) -> None:
+    await chat.send("💬 Обращения")
+    assert "У вас пока нет обращений" in chat.text
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Перезвоните мне")
+    assert "Номер телефона для звонка" in chat.text
+    await chat.send("12345")
+    assert "не похоже на номер телефона" in chat.text
+    await chat.tap("+79161234567")
+    await chat.tap("12:00–15:00")
+    await chat.send("Вопрос по франшизе")
+    assert "Телефон: +79161234567" in chat.text and "Время: 12:00–15:00" in chat.text
+    await chat.tap("✅ Отправить")
+    assert "Обращение <b>О-26-000001</b> получено 21.11.2026 в 12:00" in chat.text
+    [topic] = chat.sent("createForumTopic")
+    assert topic.chat_id == OPERATORS_CHAT  # type: ignore[attr-defined]
+    card = next(
+        c
+        for c in chat.calls
+        if getattr(c, "chat_id", None) == OPERATORS_CHAT and c.__api_method__ == "sendMessage"
+    )
+    assert "Перезвоните мне О-26-000001" in card.text and "От: Анна И." in card.text  # type: ignore[attr-defined]
+    assert "4506" not in card.text, "no passport on the desk"  # type: ignore[attr-defined]
+    [letter] = [m for m in mailbox.letters if m[0] == "anna@example.org"]
+    assert "О-26-000001" in letter[1] and "получено 21.11.2026 в 12:00" in letter[2]
+
+    stranger = ChatClient(dp, bot, user_id=5555, first_name="Гость", group_id=OPERATORS_CHAT)
+    thread = card.message_thread_id  # type: ignore[attr-defined]
+    await stranger.send_in_topic("я не оператор", thread)
+    assert stranger.calls == []
+    operator = ChatClient(dp, bot, user_id=OPERATOR_ID, first_name="Ольга", group_id=OPERATORS_CHAT)
+    await operator.tap("🙋 Взять")
+    assert "Ольга взял(а) обращение" in operator.text
+    await operator.send_in_topic("Перезвоним сегодня в 13:00.", thread)
+    assert "Отправлено человеку" in operator.text
+    [answer] = await delivered(sessions, bot, clock)
+    assert "Ответ на ваше обращение О-26-000001:\nПерезвоним сегодня в 13:00." in answer
+
+    await chat.send("/appeals")
+    await chat.tap("О-26-000001 · Перезвоните мне · есть ответ")
+    assert "Перезвоним сегодня в 13:00." in chat.text and "<i>Страховщик," in chat.text
+    await chat.tap("✍️ Добавить сообщение")
+    await chat.send("Лучше в 14:00")
+    assert "Добавлено в обращение О-26-000001" in chat.text
+    assert any("Человек пишет:\nЛучше в 14:00" in str(getattr(c, "text", "")) for c in chat.calls)
+    await chat.send("/appeals")
+    await chat.tap("О-26-000001 · Перезвоните мне · в работе")
+    await chat.tap("✅ Закрыть обращение")
+    await chat.tap("⭐⭐⭐⭐⭐")
+    assert "Обращение О-26-000001 закрыто" in chat.text
+    async with sessions() as session:
+        appeal = await session.scalar(select(Appeal))
+    assert appeal is not None and appeal.status == AppealStatus.CLOSED and appeal.rating == 5
+    assert appeal.fields == {
+        "phone": "+79161234567",
+        "window": "12-15",
+        "topic": "Вопрос по франшизе",
+    }
+
+
+async def test_a_complaint_step_by_step_with_bad_input_and_a_photo(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/appeals")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Жалоба")
+    await chat.send("текстом")
+    assert "выберите кнопкой" in chat.text
+    await chat.tap("ONDL-500001 · Анна")
+    await chat.send("ох")
+    assert "чуть подробнее" in chat.text
+    await chat.send_sticker()
+    assert "отправьте текстом" in chat.text
+    await chat.send("В клинике отказали в приёме без объяснения причин.")
+    await chat.send_sticker()
+    assert "отправьте фото или PDF" in chat.text
+    await chat.upload("photo.jpg", b"\xff\xd8jpeg", photo=True)
+    assert "Приложено: 1" in chat.text
+    await chat.tap("Готово")
+    assert "Полис: ONDL-500001" in chat.text and "Файлы: 1" in chat.text
+    await chat.tap("✅ Отправить")
+    assert "получено" in chat.text
+    async with sessions() as session:
+        appeal = await session.scalar(select(Appeal))
+        message = await session.scalar(select(AppealMessage))
+    assert appeal is not None and appeal.kind == AppealKind.COMPLAINT and appeal.policy_id
+    assert message is not None and len(message.files) == 1
+    assert message.text == "В клинике отказали в приёме без объяснения причин."
+
+
+async def test_an_insured_event_case_on_the_travel_policy(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await chat.send("/appeals")
+    await chat.tap("🚨 Мои страховые случаи")
+    await chat.tap("🚨 Заявить о страховом случае")
+    assert "нет полисов ОСАГО, КАСКО, ВЗР" in chat.text
+    await add_by_number(chat, "VZR-2026-000123")
+    await chat.send("/appeals")
+    await chat.tap("🚨 Мои страховые случаи")
+    await chat.tap("🚨 Заявить о страховом случае")
+    await chat.tap("VZR-2026-000123 · Анна")
+    await chat.send("30.12.2026")
+    assert "ещё не наступила" in chat.text
+    await chat.send("20.11.2026")
+    await chat.send("Стамбул, аэропорт")
+    await chat.send("Задержали багаж на двое суток.")
+    await chat.tap("Готово")
+    await chat.tap("✅ Отправить")
+    assert "Случай <b>С-26-000001</b> зарегистрирован" in chat.text
+    await chat.tap("💬 Мои обращения")
+    assert "С-26-000001 · Страховой случай · получено" in chat.inline_buttons
+
+
+async def test_another_persons_appeal_is_not_found_and_desk_commands_need_the_group(
+    dp: Dispatcher,
+    bot: Bot,
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await chat.send("/appeals")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Благодарность")
+    await chat.send("Спасибо врачу Орловой за внимание!")
+    await chat.tap("✅ Отправить")
+    other = ChatClient(dp, bot, user_id=4242, first_name="Пётр")
+    await other.callback("al:open:1:0:0")
+    assert "Не найдено" in other.text
+    operator_in_private = ChatClient(dp, bot, user_id=OPERATOR_ID, first_name="Ольга")
+    await operator_in_private.send("/open")
+    assert "Открытые обращения" not in operator_in_private.text
+    operator = ChatClient(dp, bot, user_id=OPERATOR_ID, first_name="Ольга", group_id=OPERATORS_CHAT)
+    await operator.send("/open")
+    assert "О-26-000001 · Благодарность" in operator.text
+    await operator.send("/stats")
+    assert "Открыто: 1" in operator.text and "Без ответа: 1" in operator.text
+    await operator.send("/appeal о-26-000001")
+    assert "Спасибо врачу Орловой" in operator.text
