@@ -16,6 +16,7 @@ import secrets
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher
@@ -192,8 +193,19 @@ async def run(settings: Settings) -> None:
         async def send(chat_id: int, text: str) -> None:
             await bot.send_message(chat_id, text)
 
+        async def desk(thread: int | None, text: str) -> None:
+            if settings.operators_chat_id is not None:
+                await bot.send_message(settings.operators_chat_id, text, message_thread_id=thread)
+
         ticks = scheduled_ticks(
-            sessions, clock, provider=provider, rules=settings.billing(), send=send
+            sessions,
+            clock,
+            provider=provider,
+            rules=settings.billing(),
+            send=send,
+            desk=desk,
+            answer_within=timedelta(hours=settings.appeal_answer_hours),
+            desk_locale=settings.default_locale,
         )
         scheduler = create_scheduler(ticks)
         scheduler.start()

@@ -188,6 +188,15 @@ class RegionCallback(CallbackData, prefix="rg"):
 class ServicesCallback(CallbackData, prefix="sv"):
     id: int  # the policy
     page: int = 0
+    months: int = 0  # the period: the last N months, 0 for all
+
+
+class BillCallback(CallbackData, prefix="bl"):
+    """One rendered service; the diagnosis (health data) is shown only on an explicit tap."""
+
+    id: int
+    policy: int
+    diagnosis: bool = False
 
 
 class ClinicsAction(StrEnum):

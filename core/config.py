@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     # Operators (identity checks now; the appeals desk later)
     operators_chat_id: int | None = None  # a forum supergroup; the sandbox's in sandbox mode
     operator_ids: list[int] = Field(default_factory=list)  # JSON: OPERATOR_IDS='[111, 222]'
+    appeal_answer_hours: int = 24  # an appeal unanswered this long is flagged in the group
     identity_files_retention_days: int = 30
 
     # Mail

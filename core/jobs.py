@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.identity import purge_expired_files
+from core.appeals.service import overdue
 from core.billing.cards import expire_cards
 from core.billing.charges import run_charges, suspend_overdue
 from core.billing.franchise import announce_activations
@@ -15,10 +18,12 @@ from core.billing.reconcile import reconcile
 from core.billing.regions import announce_regions
 from core.billing.rules import BillingRules
 from core.clock import Clock
+from core.i18n import translator
 from core.notifications.delivery import Send, deliver
 from core.notifications.scheduler import Tick
 
 log = logging.getLogger(__name__)
+DeskPost = Callable[[int | None, str], Awaitable[None]]  # (topic, text) in the operators' group
 
 
 def scheduled_ticks(
@@ -28,6 +33,9 @@ def scheduled_ticks(
     provider: PaymentProvider | None = None,
     rules: BillingRules | None = None,
     send: Send | None = None,
+    desk: DeskPost | None = None,
+    answer_within: timedelta = timedelta(hours=24),
+    desk_locale: str = "ru",
 ) -> dict[str, tuple[Tick, float]]:
     async def purge_identity_files() -> None:
         async with sessions() as session:
@@ -61,6 +69,19 @@ def scheduled_ticks(
             async with sessions() as session:
                 await reconcile(session, provider, rules, clock.now())
 
+    async def overdue_appeals() -> None:
+        if desk is None:
+            return
+        async with sessions() as session:
+            flagged = await overdue(session, clock.now(), answer_within)
+        _ = translator(desk_locale)
+        for appeal in flagged:
+            hours = int(answer_within.total_seconds() // 3600)
+            text = _("⏰ Appeal {number} has had no answer for over {hours} h.").format(
+                number=appeal.number, hours=hours
+            )
+            await desk(appeal.operators_thread_id, text)
+
     async def deliver_outbox() -> None:
         if send is not None:
             await deliver(sessions, send, clock.now())
@@ -73,5 +94,6 @@ def scheduled_ticks(
         "debt_suspensions": (debt_suspensions, 300.0),
         "charge_shares": (charge_shares, 300.0),
         "reconcile_payments": (reconcile_payments, 60.0),
+        "overdue_appeals": (overdue_appeals, 300.0),
         "deliver_outbox": (deliver_outbox, 2.0),
     }

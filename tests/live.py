@@ -134,6 +134,22 @@ class Live:
     def user(self, user_id: int, language: str = "ru") -> SandboxUser:
         return SandboxUser(self.http, self.url, user_id, language)
 
+    async def group_post(
+        self, chat_id: int, sender: int, text: str, thread: int | None = None
+    ) -> dict[str, Any]:
+        """Someone writes in a group (an operator in an appeal's topic)."""
+        body: dict[str, Any] = {"from": {"id": sender, "first_name": "Ольга"}, "text": text}
+        if thread is not None:
+            body["message_thread_id"] = thread
+        async with self.http.post(
+            f"{self.url}/sandbox/api/groups/{chat_id}/messages", json=body
+        ) as r:
+            return dict(await r.json())
+
+    async def group_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        async with self.http.get(f"{self.url}/sandbox/api/groups/{chat_id}/messages") as r:
+            return list((await r.json())["messages"])
+
 
 @contextlib.asynccontextmanager
 async def serving(app: web.Application) -> AsyncIterator[str]:
@@ -170,11 +186,15 @@ async def receiving(path: str) -> AsyncIterator[tuple[str, Received]]:
 async def live_system(
     settings: Settings, clock: Clock, state_dir: Path | None = None, *, payments: bool = False
 ) -> AsyncIterator[Live]:
-    """The bot polling the sandbox; with `payments`, also the bank: the bot's web route for its
-    notifications and the scheduler delivering the outbox, as `main.py` wires them."""
+    """The bot polling the sandbox, with the operators' group; the scheduler delivers the
+    outbox as in `main.py`; with `payments`, also the bank and the bot's web route for its
+    notifications."""
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
-    config = SandboxConfig(port=0, smtp_port=0, state_dir=state_dir, bot_token=TOKEN)
+    groups: list[dict[str, object]] = []
+    if settings.operators_chat_id is not None:
+        groups.append({"id": settings.operators_chat_id, "title": "Operators", "is_forum": True})
+    config = SandboxConfig(port=0, smtp_port=0, state_dir=state_dir, bot_token=TOKEN, groups=groups)
     async with (
         running_sandbox(config) as sandbox,
         ClientSession() as http,
@@ -201,15 +221,15 @@ async def live_system(
             )
             sandbox.bank.notification_url = base + settings.payment_notification_path
 
-            async def send(chat_id: int, text: str) -> None:
-                await bot.send_message(chat_id, text)
+        async def send(chat_id: int, text: str) -> None:
+            await bot.send_message(chat_id, text)
 
-            ticks = scheduled_ticks(
-                sessions, clock, provider=provider, rules=settings.billing(), send=send
-            )
-            scheduler = create_scheduler({"deliver_outbox": (ticks["deliver_outbox"][0], 0.3)})
-            scheduler.start()
-            stack.callback(scheduler.shutdown, wait=False)
+        ticks = scheduled_ticks(
+            sessions, clock, provider=provider, rules=settings.billing(), send=send
+        )
+        scheduler = create_scheduler({"deliver_outbox": (ticks["deliver_outbox"][0], 0.3)})
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
         polling = asyncio.create_task(
             dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
         )
@@ -222,3 +242,36 @@ async def live_system(
             await stack.aclose()
             await bot.session.close()
             await engine.dispose()
+
+
+def has(text: str):  # type: ignore[no-untyped-def]
+    return lambda messages: any(text in (m["text"] or "") for m in messages)
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+
+
+async def tap(person: SandboxUser, text: str, then: str) -> dict[str, Any]:
+    """Tap the newest message's button with this text; return the newest message with `then`."""
+
+    def with_button(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in messages
+            if (m.get("reply_markup") or {}).get("inline_keyboard")
+            and any(b["text"] == text for b in buttons(m))
+        ]
+
+    seen = await person.wait_for(lambda found: bool(with_button(found)))
+    before = {(m["message_id"], m["text"]) for m in seen}
+
+    def fresh(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in messages
+            if (m["message_id"], m["text"]) not in before and then in (m["text"] or "")
+        ]
+
+    await person.tap(with_button(seen)[-1]["message_id"], text)
+    return fresh(await person.wait_for(lambda found: bool(fresh(found))))[-1]

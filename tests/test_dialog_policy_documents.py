@@ -41,6 +41,7 @@ async def test_the_card_sends_the_policy_memo_and_program_as_pdf(
         "🧾 Услуги",
         "🗺 Регионы",
         "💳 Франшиза и карты",
+        "💬 Обращение",
         "⬅️ Мои полисы",
     ]
     await chat.tap("📄 Полис (PDF)")
@@ -98,7 +99,11 @@ async def test_the_travel_policy_asks_for_the_latin_name_and_keeps_it(
 ) -> None:
     await seed_demo(sessions)
     await add_by_number(chat, "VZR-2026-000123")
-    assert chat.inline_buttons == ["📄 Полис ВЗР (PDF)", "⬅️ Мои полисы"]
+    assert chat.inline_buttons == [
+        "📄 Полис ВЗР (PDF)",
+        "🚨 Заявить о страховом случае",
+        "⬅️ Мои полисы",
+    ]
     await chat.tap("📄 Полис ВЗР (PDF)")
     assert "как в загранпаспорте" in chat.text and "IVANOVA ANNA" in chat.text
     assert chat.inline_buttons == ["✅ IVANOVA ANNA"]

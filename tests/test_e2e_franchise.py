@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,46 +15,13 @@ from core.config import Settings
 from sandbox.bank import SUCCESS_CARD
 from tests.billing import fill_card_page
 from tests.conftest import register_anna
-from tests.live import Live, SandboxUser, live_system
+from tests.live import Live, buttons, has, live_system, tap
 
 
 @pytest.fixture
 async def live(settings: Settings, clock: FrozenClock, tmp_path: Path) -> AsyncIterator[Live]:
     async with live_system(settings, clock, tmp_path / "sandbox", payments=True) as system:
         yield system
-
-
-def has(text: str):  # type: ignore[no-untyped-def]
-    return lambda messages: any(text in (m["text"] or "") for m in messages)
-
-
-def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
-    return [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
-
-
-async def tap(person: SandboxUser, text: str, then: str) -> dict[str, Any]:
-    """Tap the newest message's button with this text; return the newest message with `then`."""
-
-    def with_button(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [
-            m
-            for m in messages
-            if (m.get("reply_markup") or {}).get("inline_keyboard")
-            and any(b["text"] == text for b in buttons(m))
-        ]
-
-    seen = await person.wait_for(lambda found: bool(with_button(found)))
-    before = {(m["message_id"], m["text"]) for m in seen}
-
-    def fresh(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [
-            m
-            for m in messages
-            if (m["message_id"], m["text"]) not in before and then in (m["text"] or "")
-        ]
-
-    await person.tap(with_button(seen)[-1]["message_id"], text)
-    return fresh(await person.wait_for(lambda found: bool(fresh(found))))[-1]
 
 
 async def test_a_person_activates_the_franchise_on_the_banks_page_and_sees_the_card(

@@ -63,10 +63,12 @@ def status_text(status: str) -> str:
 
 
 # --- a new appeal --------------------------------------------------------------------------------
-async def choose_kind(message: Message) -> None:
+async def choose_kind(message: Message, policy: int = 0) -> None:
     builder = InlineKeyboardBuilder()
     for kind in MENU_KINDS:
-        builder.button(text=kind_title(kind), callback_data=AppealStartCallback(kind=kind))
+        builder.button(
+            text=kind_title(kind), callback_data=AppealStartCallback(kind=kind, policy=policy)
+        )
     builder.adjust(1)
     await message.answer(_("What is the appeal about?"), reply_markup=builder.as_markup())
 
@@ -86,7 +88,7 @@ async def start(
         await query.message.answer(_("Appeals are for registered users: please register first."))
         return
     if not callback_data.kind:
-        await choose_kind(query.message)
+        await choose_kind(query.message, callback_data.policy)
         return
     kind = AppealKind(callback_data.kind)
     draft = AppealDraft(kind=kind)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
+    AppealStartCallback,
     BookingCallback,
     ClinicCallback,
     ClinicsAction,
@@ -24,6 +25,7 @@ from bot.callbacks import (
     PolicyCallback,
 )
 from core.accounts.models import User
+from core.appeals.models import AppealKind
 from core.clinics.availability import Access, Fix, Reason, best_access, entitlement_of, rights_of
 from core.clinics.booking import has_free_slots
 from core.clinics.directory import get_clinic
@@ -118,6 +120,13 @@ def card_keyboard(clinic: Clinic, access: Access | None, slots: bool) -> InlineK
         )
     if may_go and clinic.booking_url:
         builder.button(text=_("🗓 Book online"), url=clinic.booking_url)
+    if may_go and not slots and not clinic.booking_url and access is not None:
+        builder.button(
+            text=_("📝 Request an appointment"),
+            callback_data=AppealStartCallback(
+                kind=AppealKind.APPOINTMENT, clinic=clinic.id, policy=access.policy_id
+            ),
+        )
     if access is not None and not access.available:
         add_fix(builder, access)
     builder.button(

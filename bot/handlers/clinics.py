@@ -17,6 +17,7 @@ from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
+    AppealStartCallback,
     BookingsCallback,
     CareCallback,
     ClinicCallback,
@@ -31,6 +32,7 @@ from bot.handlers.clinic_card import reason_text
 from bot.keyboards.menu import CLINICS
 from bot.keyboards.registration import BACK
 from core.accounts.models import User
+from core.appeals.models import AppealKind
 from core.clinics.availability import (
     Access,
     Entitlement,
@@ -71,7 +73,11 @@ async def hub(message: Message) -> None:
         text=_("🩺 By type of care"), callback_data=ClinicsCallback(action=ClinicsAction.BY_CARE)
     )
     builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
-    builder.adjust(2, 1)
+    builder.button(
+        text=_("➕ Add a clinic to the program"),
+        callback_data=AppealStartCallback(kind=AppealKind.ADD_CLINIC),
+    )
+    builder.adjust(2, 1, 1)
     await message.answer(
         _(
             "<b>Clinics</b>\nFind a clinic you may visit under your policy. For the nearest "

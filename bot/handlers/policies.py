@@ -12,6 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
+    AppealStartCallback,
     PoliciesAction,
     PoliciesCallback,
     PolicyAction,
@@ -30,6 +31,7 @@ from bot.keyboards.menu import POLICIES, main_menu
 from bot.keyboards.registration import BACK, NO_PATRONYMIC, step_keyboard
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
+from core.appeals.models import AppealKind
 from core.billing.franchise import franchise_of
 from core.billing.regions import regions_of
 from core.clock import Clock
@@ -225,10 +227,17 @@ def card_keyboard(view: PolicyView) -> InlineKeyboardMarkup:
                 callback_data=PolicyCallback(id=view.id, action=PolicyAction.FRANCHISE),
             )
             sizes.append(1)
+    if view.policy.kind == "dms":
+        builder.button(text=_("💬 Appeal"), callback_data=AppealStartCallback(policy=view.id))
+    else:
+        builder.button(
+            text=_("🚨 Report an insured event"),
+            callback_data=AppealStartCallback(kind=AppealKind.INSURED_EVENT, policy=view.id),
+        )
     builder.button(
         text=_("⬅️ My policies"), callback_data=PoliciesCallback(action=PoliciesAction.LIST)
     )
-    builder.adjust(*sizes, 1)
+    builder.adjust(*sizes, 1, 1)
     return builder.as_markup()
 
 

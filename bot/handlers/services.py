@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import escape
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import PolicyAction, PolicyCallback, ServicesCallback
+from bot.callbacks import (
+    AppealStartCallback,
+    BillCallback,
+    PolicyAction,
+    PolicyCallback,
+    ServicesCallback,
+)
+from core.accounts.crypto import Vault
 from core.accounts.models import User
-from core.billing.models import ChargeStatus
+from core.appeals.models import AppealKind
+from core.billing.models import Bill, ChargeStatus
 from core.billing.statement import ServiceLine, Statement, statement
 from core.clock import Clock
+from core.errors import NotFoundError
 from core.formatting import format_date, format_day, format_money
 from core.policies.cabinet import PolicyView, my_policy
 
@@ -70,17 +81,38 @@ def services_text(view: PolicyView, found: Statement, page: int, locale: str) ->
     return "\n".join([title, *summary]) + "\n\n" + body
 
 
-def services_keyboard(view: PolicyView, found: Statement, page: int) -> InlineKeyboardMarkup:
+PERIODS = ((0, __("All")), (3, __("3 months")), (12, __("A year")))
+
+
+def services_keyboard(
+    view: PolicyView, found: Statement, page: int, months: int, locale: str
+) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    row = 0
+    for line in found.lines:
+        builder.button(
+            text=f"🔎 {format_date(line.service_date, locale)} · {line.service[:40]}",
+            callback_data=BillCallback(id=line.bill_id, policy=view.id),
+        )
+    sizes = [1] * len(found.lines)
+    turn = ServicesCallback(id=view.id, page=page, months=months)
+    nav = 0
     if page > 0:
-        builder.button(text="◀️", callback_data=ServicesCallback(id=view.id, page=page - 1))
-        row += 1
+        builder.button(text="◀️", callback_data=turn.model_copy(update={"page": page - 1}))
+        nav += 1
     if (page + 1) * PAGE < found.count:
-        builder.button(text="▶️", callback_data=ServicesCallback(id=view.id, page=page + 1))
-        row += 1
+        builder.button(text="▶️", callback_data=turn.model_copy(update={"page": page + 1}))
+        nav += 1
+    if nav:
+        sizes.append(nav)
+    for value, title in PERIODS:
+        mark = "• " if value == months else ""
+        builder.button(
+            text=f"{mark}{title}",
+            callback_data=ServicesCallback(id=view.id, page=0, months=value),
+        )
+    sizes.append(len(PERIODS))
     builder.button(text=_("⬅️ Policy"), callback_data=PolicyCallback(id=view.id))
-    builder.adjust(*([row] if row else []), 1)
+    builder.adjust(*sizes, 1)
     return builder.as_markup()
 
 
@@ -93,15 +125,57 @@ async def show_services(
 ) -> None:
     if not isinstance(query.message, Message):
         return
-    view = await my_policy(session, user, callback_data.id, today=clock.now().date())
+    today = clock.now().date()
+    view = await my_policy(session, user, callback_data.id, today=today)
     page = max(getattr(callback_data, "page", 0), 0)
-    found = await statement(session, view.person.id, offset=page * PAGE, limit=PAGE)
+    months = getattr(callback_data, "months", 0)
+    since = today - timedelta(days=round(months * 30.44)) if months else None
+    found = await statement(session, view.person.id, offset=page * PAGE, limit=PAGE, since=since)
     text = services_text(view, found, page, user.language)
-    markup = services_keyboard(view, found, page)
-    if isinstance(callback_data, ServicesCallback):
-        await query.message.edit_text(text, reply_markup=markup)
-    else:
-        await query.message.answer(text, reply_markup=markup)
+    text += "\n\n" + _("Services appear as clinics send their bills: from 10 days after the visit.")
+    await query.message.answer(
+        text, reply_markup=services_keyboard(view, found, page, months, user.language)
+    )
+
+
+async def show_bill(
+    query: CallbackQuery,
+    callback_data: BillCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    vault: Vault,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    view = await my_policy(session, user, callback_data.policy, today=clock.now().date())
+    bill = await session.get(Bill, callback_data.id)
+    if bill is None or bill.insured_person_id != view.person.id:
+        raise NotFoundError("bill")
+    found = await statement(session, view.person.id, limit=10_000)
+    line = next(item for item in found.lines if item.bill_id == bill.id)
+    text = line_text(line, user.language)
+    builder = InlineKeyboardBuilder()
+    if callback_data.diagnosis:
+        diagnosis = vault.decrypt(bill.diagnosis) if bill.diagnosis else "—"
+        code = f"{bill.diagnosis_code} " if bill.diagnosis_code else ""
+        text += "\n" + _("Diagnosis: {diagnosis}").format(diagnosis=escape(code + diagnosis))
+    elif bill.diagnosis or bill.diagnosis_code:
+        builder.button(
+            text=_("🔒 Show the diagnosis"),
+            callback_data=callback_data.model_copy(update={"diagnosis": True}),
+        )
+    builder.button(
+        text=_("✍️ Leave feedback"),
+        callback_data=AppealStartCallback(kind=AppealKind.FEEDBACK, bill=bill.id),
+    )
+    builder.button(
+        text=_("🚫 Service was not provided"),
+        callback_data=AppealStartCallback(kind=AppealKind.NOT_PROVIDED, bill=bill.id),
+    )
+    builder.button(text=_("⬅️ Services"), callback_data=ServicesCallback(id=view.id))
+    builder.adjust(1)
+    await query.message.answer(text, reply_markup=builder.as_markup())
 
 
 def create_router() -> Router:
@@ -110,4 +184,5 @@ def create_router() -> Router:
         show_services, PolicyCallback.filter(F.action == PolicyAction.SERVICES)
     )
     router.callback_query.register(show_services, ServicesCallback.filter())
+    router.callback_query.register(show_bill, BillCallback.filter())
     return router

@@ -13,6 +13,7 @@ from core.billing.models import Bill, Charge, ChargeStatus
 
 @dataclass(frozen=True, slots=True)
 class ServiceLine:
+    bill_id: int
     service_date: date
     clinic: str
     service: str
@@ -35,18 +36,27 @@ class Statement:
 
 
 async def statement(
-    session: AsyncSession, insured_person_id: int, *, offset: int = 0, limit: int = 10
+    session: AsyncSession,
+    insured_person_id: int,
+    *,
+    offset: int = 0,
+    limit: int = 10,
+    since: date | None = None,
 ) -> Statement:
+    period = [Bill.insured_person_id == insured_person_id]
+    if since is not None:
+        period.append(Bill.service_date >= since)
     rows = await session.execute(
         select(Bill, Charge)
         .outerjoin(Charge, Charge.bill_id == Bill.id)
-        .where(Bill.insured_person_id == insured_person_id)
+        .where(*period)
         .order_by(Bill.service_date.desc(), Bill.id.desc())
         .offset(offset)
         .limit(limit)
     )
     lines = [
         ServiceLine(
+            bill_id=bill.id,
             service_date=bill.service_date,
             clinic=bill.clinic_name,
             service=bill.service,
@@ -61,9 +71,7 @@ async def statement(
     ]
     count, total = (
         await session.execute(
-            select(func.count(), func.coalesce(func.sum(Bill.amount), 0)).where(
-                Bill.insured_person_id == insured_person_id
-            )
+            select(func.count(), func.coalesce(func.sum(Bill.amount), 0)).where(*period)
         )
     ).one()
     by_status = await session.execute(
