@@ -296,3 +296,8 @@ class DeskAction(StrEnum):
 class DeskCallback(CallbackData, prefix="dk"):
     id: int  # the appeal
     action: DeskAction
+
+
+class GuideCallback(CallbackData, prefix="hp"):
+    topic: str  # care, faq, telemed, shop, contacts
+    item: str = ""

@@ -73,7 +73,7 @@ async def test_language_switch_is_stored_and_survives_telegram_language(
     assert chat.sent("editMessageReplyMarkup"), "the choice is ticked in place"
 
     await chat.send("/help")  # the Telegram client still says "ru"; the choice wins
-    assert "<b>Commands</b>" in chat.text
+    assert "<b>Help</b>" in chat.text and "my appeals" in chat.text
     async with sessions() as session:
         user = await session.scalar(select(User).where(User.telegram_id == chat.user.id))
     assert user is not None and user.language == "en" and user.language_chosen

@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import CancelCallback
+from bot.handlers.guide import help_ as guide_help
 from bot.keyboards.menu import HELP, confirm_cancel, main_menu
 from bot.keyboards.registration import CANCEL
 from core.accounts.models import Account
@@ -45,18 +46,7 @@ async def menu(message: Message, state: FSMContext, account: Account | None) -> 
 
 
 async def help_(message: Message) -> None:
-    await message.answer(
-        _(
-            "<b>Commands</b>\n"
-            "/menu — main menu\n"
-            "/cancel — stop the current action\n"
-            "/language — change the language\n"
-            "/contacts — the 24/7 medical desk\n"
-            "/help — this help\n\n"
-            "Share your location with the «Nearest clinics» button to see the closest clinics. "
-            "Commands work at any step; what you already entered is kept."
-        )
-    )
+    await guide_help(message)
 
 
 async def cancel(message: Message, state: FSMContext, account: Account | None) -> None:

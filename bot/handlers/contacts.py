@@ -5,31 +5,20 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import Message
-from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.handlers.guide import contacts_text, guide_keyboard, own_dms
 from bot.keyboards.menu import CONTACTS
+from core.accounts.models import User
+from core.clock import Clock
 from core.config import Settings
 
 
-async def contacts(message: Message, settings: Settings) -> None:
-    insurer = settings.insurer
-    await message.answer(
-        _(
-            "<b>{insurer}: medical desk, 24/7</b>\n"
-            "Free call in Russia: {federal}\n"
-            "Moscow: {moscow}\n"
-            "Saint Petersburg: {spb}\n"
-            "E-mail: {email}\n\n"
-            "Call the desk before a visit if you are unsure which clinic to go to, "
-            "and at once in an emergency."
-        ).format(
-            insurer=insurer.name,
-            federal=insurer.phone_federal,
-            moscow=insurer.phone_moscow,
-            spb=insurer.phone_spb,
-            email=insurer.email,
-        )
-    )
+async def contacts(
+    message: Message, session: AsyncSession, user: User, clock: Clock, settings: Settings
+) -> None:
+    view = await own_dms(session, user, clock)
+    await message.answer(contacts_text(settings, view), reply_markup=guide_keyboard())
 
 
 def create_router() -> Router:

@@ -1,0 +1,265 @@
+"""The help sections (seed 004, seed 000 5.1): how to get each kind of care with the person's own
+desk number, the FAQ with answers that lead to the right section, telemedicine, buying a policy,
+and the contacts with the curator of the person's contract."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import (
+    AppealStartCallback,
+    ClinicsAction,
+    ClinicsCallback,
+    GuideCallback,
+    PoliciesAction,
+    PoliciesCallback,
+)
+from core.accounts.models import User
+from core.appeals.models import AppealKind
+from core.clock import Clock
+from core.config import Settings
+from core.policies.cabinet import PolicyView, my_policies
+from core.policies.care import CareType, care_title
+
+FAQ = ("refused", "tests", "city", "duplicate", "data", "add_clinic", "attached", "home", "narrow")
+PRODUCTS = ("dms", "travel", "osago", "kasko", "property")
+
+
+def guide_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for text, topic in (
+        (_("🩺 How to get care"), "care"),
+        (_("❓ Questions and answers"), "faq"),
+        (_("📱 Telemedicine"), "telemed"),
+        (_("🛒 Buy a policy"), "shop"),
+        (_("☎️ Contacts"), "contacts"),
+    ):
+        builder.button(text=text, callback_data=GuideCallback(topic=topic))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+async def help_(message: Message) -> None:
+    await message.answer(
+        _(
+            "<b>Help</b>\n"
+            "/menu — main menu\n"
+            "/cancel — stop the current action\n"
+            "/policies — my policies\n"
+            "/clinics — find a clinic\n"
+            "/appeals — my appeals\n"
+            "/bookings — my bookings\n"
+            "/language — change the language\n"
+            "/contacts — the 24/7 medical desk\n\n"
+            "Share your location with the «Nearest clinics» button to see the closest clinics. "
+            "Commands work at any step; what you already entered is kept."
+        ),
+        reply_markup=guide_keyboard(),
+    )
+
+
+async def own_dms(session: AsyncSession, user: User, clock: Clock) -> PolicyView | None:
+    views = await my_policies(session, user, today=clock.now().date())
+    return next((v for v in views if v.program and not v.as_child), None)
+
+
+def care_steps(care: str, desk: str) -> str:
+    steps = {
+        CareType.OUTPATIENT: _(
+            "1. Choose a clinic of your program («🏥 Clinics»).\n"
+            "2. Book: online where the clinic offers it, at the clinic's reception with your "
+            "policy, or through the desk {desk}.\n"
+            "3. Take your passport and the policy (the number is enough)."
+        ),
+        CareType.DENTAL: _(
+            "1. Choose a dental clinic of your program.\n"
+            "2. Book at the clinic's reception or through the desk {desk}.\n"
+            "3. Prosthetics and preventive care are usually not covered: see «What is covered»."
+        ),
+        CareType.HOME_VISIT: _(
+            "Call the clinic's reception or the desk {desk}: a doctor comes within the program's "
+            "area (in Moscow, within 30 km of the ring road). Say your policy number and address."
+        ),
+        CareType.EMERGENCY: _(
+            "Call 112 or 103 at once when life is at risk. Then call the desk {desk}: it watches "
+            "that the ambulance arrives and arranges a hospital."
+        ),
+        CareType.HOSPITAL: _(
+            "Planned: the doctor's referral, then the desk {desk} arranges the hospital. "
+            "Emergency: the ambulance takes you; tell the desk as soon as you can."
+        ),
+        CareType.TELEMEDICINE: _(
+            "Open «📱 Telemedicine» in the help: a doctor answers online; the access comes with "
+            "the policy within a day."
+        ),
+    }
+    return steps.get(CareType(care), _("Call the desk {desk}.")).format(desk=desk)
+
+
+def faq_question(key: str) -> str:
+    return {
+        "refused": _("What if the clinic refused me?"),
+        "tests": _("The tests I was given are not done in my clinic"),
+        "city": _("How do I get care in another city?"),
+        "duplicate": _("How do I get a duplicate of the policy?"),
+        "data": _("How do I change my personal data?"),
+        "add_clinic": _("How do I add a clinic to the program?"),
+        "attached": _("Which clinics am I attached to?"),
+        "home": _("How do I call a doctor home?"),
+        "narrow": _("How do I see a narrow specialist?"),
+    }[key]
+
+
+def faq_answer(key: str, desk: str) -> tuple[str, tuple[str, CallbackData] | None]:
+    answers: dict[str, tuple[str, tuple[str, CallbackData] | None]] = {
+        "refused": (
+            _(
+                "Call the desk {desk} from the clinic: the operator settles it at once. Then "
+                "tell us about it in a complaint."
+            ),
+            (_("👎 Complaint"), AppealStartCallback(kind=AppealKind.COMPLAINT)),
+        ),
+        "tests": (
+            _("The desk {desk} sends you to another clinic of the network where they are done."),
+            (_("📞 Call me back"), AppealStartCallback(kind=AppealKind.CALLBACK)),
+        ),
+        "city": (
+            _(
+                "Clinics of your chosen regions are in «🏥 Clinics»; for other cities, call the "
+                "desk {desk}: it arranges care where you are."
+            ),
+            (_("🏥 Find clinics"), ClinicsCallback(action=ClinicsAction.HUB)),
+        ),
+        "duplicate": (
+            _("Download it in the policy card: «📄 Policy (PDF)»."),
+            (_("📋 My policies"), PoliciesCallback(action=PoliciesAction.LIST)),
+        ),
+        "data": (
+            _(
+                "Send an appeal with the new data and a photo of the document; for a corporate "
+                "policy, your HR department tells the insurer too."
+            ),
+            (_("✍️ Change of data"), AppealStartCallback(kind=AppealKind.DATA_CHANGE)),
+        ),
+        "add_clinic": (
+            _("Send a request with the clinic's name and address: the insurer checks it."),
+            (_("➕ Add a clinic"), AppealStartCallback(kind=AppealKind.ADD_CLINIC)),
+        ),
+        "attached": (
+            _(
+                "The policy card lists «Clinics of the program» by type of care; the memo (PDF) "
+                "has them too."
+            ),
+            (_("📋 My policies"), PoliciesCallback(action=PoliciesAction.LIST)),
+        ),
+        "home": (
+            _("Call the clinic's reception or the desk {desk}."),
+            None,
+        ),
+        "narrow": (
+            _(
+                "A narrow specialist (a hepatologist, a neurosurgeon...) is arranged by the desk "
+                "{desk} or through an appointment request."
+            ),
+            (_("📝 Appointment request"), AppealStartCallback(kind=AppealKind.APPOINTMENT)),
+        ),
+    }
+    text, button = answers[key]
+    return text.format(desk=desk), button
+
+
+async def on_guide(
+    query: CallbackQuery,
+    callback_data: GuideCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    if not isinstance(query.message, Message):
+        return
+    view = await own_dms(session, user, clock)
+    insurer = settings.insurer
+    desk = (view.program.desk_phone if view and view.program else None) or insurer.phone_federal
+    builder = InlineKeyboardBuilder()
+    topic, item = callback_data.topic, callback_data.item
+    if topic == "care" and not item:
+        kinds = view.program.care_types if view and view.program else [c.value for c in CareType]
+        for care in kinds:
+            builder.button(
+                text=care_title(care, _), callback_data=GuideCallback(topic="care", item=care)
+            )
+        text = _("<b>How to get care</b>\nChoose the kind of care:")
+    elif topic == "care":
+        text = f"<b>{care_title(item, _)}</b>\n" + care_steps(item, desk)
+        builder.button(text=_("⬅️ Kinds of care"), callback_data=GuideCallback(topic="care"))
+    elif topic == "faq" and not item:
+        for key in FAQ:
+            builder.button(
+                text=faq_question(key), callback_data=GuideCallback(topic="faq", item=key)
+            )
+        text = _("<b>Questions and answers</b>")
+    elif topic == "faq" and item in FAQ:
+        answer, button = faq_answer(item, desk)
+        text = f"<b>{faq_question(item)}</b>\n{answer}"
+        if button is not None:
+            builder.button(text=button[0], callback_data=button[1])
+        builder.button(text=_("⬅️ Questions"), callback_data=GuideCallback(topic="faq"))
+    elif topic == "telemed":
+        text = _(
+            "<b>Telemedicine</b>\nOnline consultations with a doctor (a therapist, a "
+            "paediatrician and other specialists) by video or chat, included in the program. "
+            "The access is activated within 24 hours after you register on the service."
+        )
+        builder.button(text=_("📱 Open the telemedicine service"), url=insurer.telemedicine_url)
+    elif topic == "shop":
+        text = _("<b>Buy a policy online</b>\nChoose the product:")
+        titles = {
+            "dms": _("DMS"),
+            "travel": _("Travel"),
+            "osago": _("OSAGO"),
+            "kasko": _("KASKO"),
+            "property": _("Property"),
+        }
+        for product in PRODUCTS:
+            builder.button(text=titles[product], url=f"{insurer.shop_url}?product={product}")
+    else:
+        text = contacts_text(settings, view)
+    builder.adjust(1)
+    await query.message.answer(text, reply_markup=builder.as_markup())
+
+
+def contacts_text(settings: Settings, view: PolicyView | None) -> str:
+    insurer = settings.insurer
+    text = _(
+        "<b>{insurer}: medical desk, 24/7</b>\n"
+        "Free call in Russia: {federal}\n"
+        "Moscow: {moscow}\n"
+        "Saint Petersburg: {spb}\n"
+        "E-mail: {email}\n\n"
+        "Call the desk before a visit if you are unsure which clinic to go to, "
+        "and at once in an emergency."
+    ).format(
+        insurer=insurer.name,
+        federal=insurer.phone_federal,
+        moscow=insurer.phone_moscow,
+        spb=insurer.phone_spb,
+        email=insurer.email,
+    )
+    if view is not None and view.program is not None and view.program.curator:
+        text += "\n\n" + _(
+            "<b>The curator doctor of your contract</b> (complex cases, hospitals, claims "
+            "about the program):\n{curator}\nMon–Fri 9:00–18:00"
+        ).format(curator=view.program.curator)
+    return text
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.register(on_guide, GuideCallback.filter())
+    return router
