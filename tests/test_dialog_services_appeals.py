@@ -12,6 +12,7 @@ from core.accounts.models import Account
 from core.appeals.models import Appeal, AppealKind
 from core.clock import FrozenClock
 from core.jobs import scheduled_ticks
+from core.notifications.outbox import OutboxMessage
 from tests.billing import bills
 from tests.conftest import seed_demo
 from tests.dialog import ChatClient
@@ -28,6 +29,12 @@ async def test_a_service_shows_its_diagnosis_on_a_tap_and_starts_a_not_provided_
     await seed_demo(sessions)
     await add_by_number(chat, "ONDL-500001")
     await bills(sessions, clock, "136.00")
+    await bills(sessions, clock, "136.00")  # the same file again: still one message a day
+    async with sessions() as session:
+        news = (
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "new_services"))
+        ).all()
+    assert len(news) == 1 and news[0].args["number"] == "ONDL-500001"
     await chat.tap("🧾 Услуги")
     assert "от 10 дней после приёма" in chat.text
     assert "Ушиб" not in chat.text, "health data only on a tap"
@@ -95,3 +102,19 @@ async def test_an_appeal_without_an_answer_for_a_day_is_flagged_once(
     await tick()
     [(thread, text)] = posted
     assert thread is not None and text == "⏰ На обращение О-26-000001 нет ответа больше 24 ч."
+
+
+async def test_services_come_in_pages(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await bills(sessions, clock, *["100.00"] * 10)
+    await chat.tap("🧾 Услуги")
+    assert "Услуг: 10" in chat.text and "Страница 1 из 2" in chat.text
+    assert chat.text.count("Повторная консультация") == 8
+    await chat.tap("▶️")
+    assert "Страница 2 из 2" in chat.text and chat.text.count("Повторная консультация") == 2

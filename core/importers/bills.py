@@ -21,7 +21,8 @@ from core.accounts.validation import InvalidInput, parse_date
 from core.billing.models import Bill, Charge, ChargeStatus
 from core.billing.rules import BillingRules
 from core.importers.files import ImportReport, describe
-from core.policies.models import InsuredPerson, Policy
+from core.notifications.outbox import enqueue
+from core.policies.models import InsuredPerson, Policy, PolicyLink
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -66,6 +67,7 @@ async def import_bills(
     now: datetime,
 ) -> ImportReport:
     report = ImportReport()
+    fresh: dict[int, InsuredPerson] = {}  # persons with new services in this file
     persons: dict[tuple[str, date], InsuredPerson] = {
         (number, person.birth_date): person
         for number, person in await session.execute(
@@ -92,6 +94,7 @@ async def import_bills(
             bill = Bill(external_id=record.bill_id, received_at=now)
             session.add(bill)
             report.created += 1
+            fresh[person.id] = person
         else:
             report.updated += 1
         bill.policy_id, bill.insured_person_id = person.policy_id, person.id
@@ -102,8 +105,30 @@ async def import_bills(
         bill.diagnosis = vault.encrypt(record.diagnosis) if record.diagnosis else None
         await session.flush()
         await _schedule_charge(session, bill, rules)
+    await _announce(session, fresh.values(), now)
     await session.commit()
     return report
+
+
+async def _announce(session: AsyncSession, persons: Iterable[InsuredPerson], now: datetime) -> None:
+    """One "new services" message per person and day, however many bills or files arrive."""
+    day = now.astimezone(MOSCOW).date().isoformat()
+    for person in persons:
+        links = await session.execute(
+            select(PolicyLink.user_id, Policy.number)
+            .join(Policy, Policy.id == person.policy_id)
+            .where(PolicyLink.insured_person_id == person.id)
+        )
+        for user_id, number in links.all():
+            await enqueue(
+                session,
+                user_id=user_id,
+                kind="new_services",
+                dedupe_key=f"new-services:{person.id}:{day}",
+                now=now,
+                number=number,
+                name=person.first_name,
+            )
 
 
 async def _schedule_charge(session: AsyncSession, bill: Bill, rules: BillingRules) -> None:

@@ -68,6 +68,10 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "Card •••• {last4} has expired, and co-payments cannot be charged from it. Please "
             "link a new card in the franchise section of your policy."
         ).format(last4=args["last4"])
+    if kind == "new_services":
+        return _(
+            "🧾 New services under policy {number} ({name}): see «Services» in the policy card."
+        ).format(number=args["number"], name=args["name"])
     if kind == "appeal_answer":
         text = _("💬 Answer to your appeal {number}:\n{text}").format(
             number=args["number"], text=escape(args.get("text") or "")
