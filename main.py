@@ -16,7 +16,7 @@ import secrets
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher
@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from bot.commands import set_bot_commands
 from bot.factory import create_bot, create_dispatcher
 from bot.i18n import create_i18n
+from bot.notify import telegram_send
 from bot.payments_web import PaymentNotifications
 from bot.web import create_web_app
 from core.accounts.crypto import Vault, load_or_create_key
@@ -40,6 +41,7 @@ from core.importers.files import read_rows
 from core.importers.policies import import_policies, import_programs
 from core.importers.slots import import_slots
 from core.jobs import scheduled_ticks
+from core.notifications.delivery import Courier
 from core.notifications.scheduler import create_scheduler
 from sandbox.app import Sandbox, SandboxConfig
 
@@ -190,8 +192,8 @@ async def run(settings: Settings) -> None:
         dp = create_dispatcher(settings, sessions, clock, i18n=i18n, payments=provider)
         await set_bot_commands(bot, i18n)
 
-        async def send(chat_id: int, text: str) -> None:
-            await bot.send_message(chat_id, text)
+        send = telegram_send(bot)
+        quiet = settings.quiet_hours
 
         async def desk(thread: int | None, text: str) -> None:
             if settings.operators_chat_id is not None:
@@ -206,6 +208,10 @@ async def run(settings: Settings) -> None:
             desk=desk,
             answer_within=timedelta(hours=settings.appeal_answer_hours),
             desk_locale=settings.default_locale,
+            courier=Courier(
+                per_second=settings.notify_per_second,
+                quiet=(time(quiet[0]), time(quiet[1])) if quiet else None,
+            ),
         )
         scheduler = create_scheduler(ticks)
         scheduler.start()

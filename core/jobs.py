@@ -19,7 +19,7 @@ from core.billing.regions import announce_regions
 from core.billing.rules import BillingRules
 from core.clock import Clock
 from core.i18n import translator
-from core.notifications.delivery import Send, deliver
+from core.notifications.delivery import Courier, Send
 from core.notifications.scheduler import Tick
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,10 @@ def scheduled_ticks(
     desk: DeskPost | None = None,
     answer_within: timedelta = timedelta(hours=24),
     desk_locale: str = "ru",
+    courier: Courier | None = None,
 ) -> dict[str, tuple[Tick, float]]:
+    courier = courier or Courier()
+
     async def purge_identity_files() -> None:
         async with sessions() as session:
             erased = await purge_expired_files(session, now=clock.now())
@@ -84,7 +87,7 @@ def scheduled_ticks(
 
     async def deliver_outbox() -> None:
         if send is not None:
-            await deliver(sessions, send, clock.now())
+            await courier.run(sessions, send, clock.now())
 
     return {
         "purge_identity_files": (purge_identity_files, 3600.0),
@@ -95,5 +98,5 @@ def scheduled_ticks(
         "charge_shares": (charge_shares, 300.0),
         "reconcile_payments": (reconcile_payments, 60.0),
         "overdue_appeals": (overdue_appeals, 300.0),
-        "deliver_outbox": (deliver_outbox, 2.0),
+        "deliver_outbox": (deliver_outbox, 1.0),
     }

@@ -15,6 +15,7 @@ from aiohttp import ClientSession, web
 
 from bot.commands import set_bot_commands
 from bot.factory import create_bot, create_dispatcher
+from bot.notify import telegram_send
 from bot.payments_web import PaymentNotifications
 from bot.web import create_web_app
 from core.accounts.crypto import Vault
@@ -24,6 +25,7 @@ from core.config import Settings
 from core.db import create_engine, create_session_factory
 from core.demo import seed_demo_data
 from core.jobs import scheduled_ticks
+from core.notifications.delivery import Courier
 from core.notifications.scheduler import create_scheduler
 from sandbox.app import Sandbox, SandboxConfig, free_port, running_sandbox
 
@@ -221,11 +223,13 @@ async def live_system(
             )
             sandbox.bank.notification_url = base + settings.payment_notification_path
 
-        async def send(chat_id: int, text: str) -> None:
-            await bot.send_message(chat_id, text)
-
         ticks = scheduled_ticks(
-            sessions, clock, provider=provider, rules=settings.billing(), send=send
+            sessions,
+            clock,
+            provider=provider,
+            rules=settings.billing(),
+            send=telegram_send(bot),
+            courier=Courier(quiet=None),
         )
         scheduler = create_scheduler({"deliver_outbox": (ticks["deliver_outbox"][0], 0.3)})
         scheduler.start()

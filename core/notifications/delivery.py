@@ -1,70 +1,188 @@
-"""Draining the outbox: render each message in the recipient's language and send it.
+"""Draining the outbox within Telegram's limits, exactly once as far as a crash allows.
 
-The notifications issue adds Telegram's rate limits, quiet hours and 403/429 handling; this
-worker sends in order, marks what was sent, and gives up on a message after a few failures.
+Each message is claimed by a conditional UPDATE (its attempt count), rendered in the
+recipient's saved language, sent, and marked. A crash between the send and the mark can repeat
+that one message; nothing is lost. The courier keeps Telegram's limits: about 30 messages a
+second overall and one a second per chat; a 429 pauses the whole bot for `retry_after` (the
+message waits, it is not lost); a 403 marks the person as having blocked the bot, and their
+messages wait until they come back; a permanent 400 is dead-lettered with its reason; network
+errors are retried with a growing pause. Messages that can wait are held through quiet hours.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from datetime import time as clock_time
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import User
+from core.formatting import MOSCOW
 from core.i18n import translator
 from core.notifications.messages import render
 from core.notifications.outbox import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 Send = Callable[[int, str], Awaitable[None]]  # (telegram chat id, text)
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8
+
+# Messages that may wait for the morning; money, access, answers and reminders never wait.
+CAN_WAIT = frozenset({"new_services", "regions_available", "share_charged", "franchise_active"})
+
+
+class Blocked(Exception):
+    """The person blocked the bot (Telegram's 403)."""
+
+
+class RetryAfter(Exception):
+    """Telegram's 429: the whole bot waits this many seconds."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
+class Rejected(Exception):
+    """A permanent refusal (Telegram's 400): sending again cannot help."""
+
+
+def quiet_until(now: datetime, start: clock_time, end: clock_time) -> datetime | None:
+    """The end of the quiet hours (Moscow time) if `now` falls in them, else None."""
+    local = now.astimezone(MOSCOW)
+    moment = local.time()
+    inside = (start <= moment or moment < end) if start > end else (start <= moment < end)
+    if not inside:
+        return None
+    day = local.date() if moment < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, MOSCOW)
+
+
+class Courier:
+    def __init__(
+        self,
+        *,
+        per_second: float = 30.0,
+        per_chat_interval: float = 1.0,
+        quiet: tuple[clock_time, clock_time] | None = (clock_time(22), clock_time(9)),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = 1.0 / per_second
+        self.per_chat = per_chat_interval
+        self.quiet = quiet
+        self.monotonic = monotonic
+        self.paused_until = 0.0
+        self.last_send = 0.0
+        self.chats: dict[int, float] = {}
+
+    async def _pace(self, chat_id: int) -> bool:
+        """Wait for the global rate; False if this chat had a message less than a second ago."""
+        now = self.monotonic()
+        if now - self.chats.get(chat_id, -1e9) < self.per_chat:
+            return False
+        wait = self.last_send + self.interval - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self.last_send = self.chats[chat_id] = self.monotonic()
+        return True
+
+    async def run(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        send: Send,
+        now: datetime,
+        limit: int = 300,
+    ) -> int:
+        if self.monotonic() < self.paused_until:
+            return 0
+        async with sessions() as session:
+            rows = (
+                await session.execute(
+                    select(OutboxMessage, User)
+                    .join(User, User.id == OutboxMessage.user_id)
+                    .where(
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                        OutboxMessage.send_after <= now,
+                        User.blocked_bot_at.is_(None),
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(limit)
+                )
+            ).all()
+            sent = 0
+            for message, user in rows:
+                if self.quiet is not None and message.kind in CAN_WAIT:
+                    morning = quiet_until(now, *self.quiet)
+                    if morning is not None:
+                        message.send_after = morning
+                        await session.commit()
+                        continue
+                if not await self._pace(user.telegram_id):
+                    continue  # the next run takes it
+                outcome = await self._one(session, message, user, send, now)
+                if outcome == "paused":
+                    break
+                sent += outcome == "sent"
+        return sent
+
+    async def _one(
+        self,
+        session: AsyncSession,
+        message: OutboxMessage,
+        user: User,
+        send: Send,
+        now: datetime,
+    ) -> str:
+        claimed = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message.id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.attempts == message.attempts,
+            )
+            .values(attempts=message.attempts + 1)
+        )
+        await session.commit()
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return "taken"  # another worker has it
+        await session.refresh(message)
+        text = render(message.kind, message.args, translator(user.language), user.language)
+        try:
+            await send(user.telegram_id, text)
+        except RetryAfter as error:
+            self.paused_until = self.monotonic() + error.seconds
+            message.attempts -= 1  # not the message's fault
+            message.last_error = str(error)
+            await session.commit()
+            return "paused"
+        except Blocked:
+            message.attempts -= 1
+            user.blocked_bot_at = now  # held until they come back (any update clears it)
+            await session.commit()
+            return "blocked"
+        except Rejected as error:
+            message.status, message.last_error = OutboxStatus.DEAD, str(error)[:500]
+            await session.commit()
+            return "dead"
+        except Exception as error:  # the network: try again later, then give up
+            log.warning("outbox message %s not sent: %s", message.id, error)
+            message.last_error = str(error)[:500]
+            message.send_after = now + timedelta(seconds=min(2**message.attempts, 3600))
+            if message.attempts >= MAX_ATTEMPTS:
+                message.status = OutboxStatus.DEAD
+            await session.commit()
+            return "failed"
+        message.status, message.sent_at = OutboxStatus.SENT, now
+        await session.commit()
+        return "sent"
 
 
 async def deliver(
-    sessions: async_sessionmaker[AsyncSession], send: Send, now: datetime, limit: int = 100
+    sessions: async_sessionmaker[AsyncSession], send: Send, now: datetime, limit: int = 300
 ) -> int:
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(OutboxMessage, User)
-                .join(User, User.id == OutboxMessage.user_id)
-                .where(
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.send_after <= now,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-            )
-        ).all()
-        sent = 0
-        for message, user in rows:
-            claimed = await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == message.id,
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.attempts == message.attempts,
-                )
-                .values(attempts=message.attempts + 1)
-            )
-            await session.commit()
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                continue
-            text = render(message.kind, message.args, translator(user.language), user.language)
-            try:
-                await send(user.telegram_id, text)
-            except Exception as error:
-                log.warning("outbox message %s not sent: %s", message.id, error)
-                message.last_error = str(error)[:500]
-                message.send_after = now + timedelta(minutes=message.attempts)
-                if message.attempts >= MAX_ATTEMPTS:
-                    message.status = OutboxStatus.DEAD
-                await session.commit()
-                continue
-            message.status, message.sent_at = OutboxStatus.SENT, now
-            await session.commit()
-            sent += 1
-    return sent
+    """One run of a fresh courier without quiet hours (tests, one-off drains)."""
+    return await Courier(quiet=None, per_chat_interval=0.0).run(sessions, send, now, limit)
