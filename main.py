@@ -24,6 +24,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.commands import set_bot_commands
+from bot.devclock import ClockControl
 from bot.factory import create_bot, create_dispatcher
 from bot.i18n import create_i18n
 from bot.notify import telegram_send
@@ -95,6 +96,7 @@ async def _serve_bot(
     bot: Bot,
     stop: asyncio.Event,
     payments: PaymentNotifications | None,
+    control: ClockControl | None = None,
 ) -> None:
     path = settings.payment_notification_path
     if settings.webhook_mode:
@@ -122,7 +124,7 @@ async def _serve_bot(
             await runner.cleanup()
         return
     runner = await serve_web(
-        create_web_app(dp, bot, payments=payments, payments_path=path),
+        create_web_app(dp, bot, payments=payments, payments_path=path, clock_control=control),
         settings.web_host,
         settings.web_port,
     )
@@ -221,7 +223,11 @@ async def run(settings: Settings) -> None:
                 f"\n  Web chat: {sandbox.url}/\n  Mailbox:  {sandbox.url}/sandbox/mail\n",
                 flush=True,
             )
-        await _serve_bot(settings, dp, bot, stop, notifications)
+        control = None
+        if settings.sandbox_mode and isinstance(clock, ShiftedClock):
+            control = ClockControl(clock, ticks)
+            sandbox.clock_url = f"http://{settings.web_host}:{settings.web_port}{ClockControl.path}"
+        await _serve_bot(settings, dp, bot, stop, notifications, control)
     log.info("stopped cleanly")
 
 

@@ -6,6 +6,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.devclock import ClockControl
 from bot.payments_web import PaymentNotifications
 
 
@@ -21,9 +22,12 @@ def create_web_app(
     webhook_secret: str | None = None,
     payments: PaymentNotifications | None = None,
     payments_path: str = "/payments/notifications",
+    clock_control: ClockControl | None = None,
 ) -> web.Application:
     app = web.Application()
     app.router.add_get("/health", health)
+    if clock_control is not None:  # sandbox mode only
+        clock_control.register(app)
     if payments is not None:
         app.router.add_post(payments_path, payments.handle)
     if webhook_path is not None:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import ClientSession, ClientTimeout, web
 
 from sandbox.bank import Bank
 from sandbox.mail import Mailbox, mail_routes, start_smtp
@@ -54,6 +54,8 @@ class Sandbox:
         self.mailbox = Mailbox()
         self.bank = Bank(config.bank_shop_id, config.bank_secret_key, self.url)
         self.bank.notification_url = config.bank_notification_url
+        # The bot's time-travel route, told by the bot in sandbox mode (the web chat's clock).
+        self.clock_url: str | None = None
         for group in config.groups:
             self.state.ensure_group(
                 int(group["id"]), str(group["title"]), is_forum=bool(group.get("is_forum", True))
@@ -75,6 +77,8 @@ class Sandbox:
         app.add_routes(
             [
                 web.get("/sandbox/api/health", self.health),
+                web.get("/sandbox/api/clock", self.clock),
+                web.post("/sandbox/api/clock", self.clock),
                 web.get("/", self.page("chat.html")),
                 web.get("/sandbox/mail", self.page("mail.html")),
                 web.static("/sandbox/static", STATIC),
@@ -87,6 +91,17 @@ class Sandbox:
             return web.FileResponse(STATIC / name)
 
         return serve
+
+    async def clock(self, request: web.Request) -> web.Response:
+        """The web chat's clock control, passed on to the bot (the page stays same-origin)."""
+        if self.clock_url is None:
+            return web.json_response({"error": "the bot offers no clock control"}, status=404)
+        body = await request.json() if request.method == "POST" else None
+        async with (
+            ClientSession(timeout=ClientTimeout(total=120)) as http,
+            http.request(request.method, self.clock_url, json=body) as answer,
+        ):
+            return web.json_response(await answer.json(), status=answer.status)
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response(

@@ -14,13 +14,14 @@ from aiogram import Bot, Dispatcher
 from aiohttp import ClientSession, web
 
 from bot.commands import set_bot_commands
+from bot.devclock import ClockControl
 from bot.factory import create_bot, create_dispatcher
 from bot.notify import telegram_send
 from bot.payments_web import PaymentNotifications
 from bot.web import create_web_app
 from core.accounts.crypto import Vault
 from core.billing.yookassa import YooKassa
-from core.clock import Clock
+from core.clock import Clock, FrozenClock
 from core.config import Settings
 from core.db import create_engine, create_session_factory
 from core.demo import seed_demo_data
@@ -212,17 +213,13 @@ async def live_system(
         provider = YooKassa(sandbox.url, "sandbox-shop", "sandbox-secret") if payments else None
         dp = create_dispatcher(settings, sessions, clock, payments=provider)
         await set_bot_commands(bot, dp["i18n"])
+        receiver = None
         if provider is not None:
             stack.push_async_callback(provider.close)
             receiver = PaymentNotifications(
                 sessions, provider, settings.billing(), clock, networks=["127.0.0.0/8"]
             )
             stack.push_async_callback(receiver.drain)
-            base = await stack.enter_async_context(
-                serving(create_web_app(dp, bot, payments=receiver))
-            )
-            sandbox.bank.notification_url = base + settings.payment_notification_path
-
         ticks = scheduled_ticks(
             sessions,
             clock,
@@ -231,6 +228,12 @@ async def live_system(
             send=telegram_send(bot),
             courier=Courier(quiet=None),
         )
+        control = ClockControl(clock, ticks) if isinstance(clock, FrozenClock) else None
+        base = await stack.enter_async_context(
+            serving(create_web_app(dp, bot, payments=receiver, clock_control=control))
+        )
+        sandbox.bank.notification_url = base + settings.payment_notification_path
+        sandbox.clock_url = base + ClockControl.path
         scheduler = create_scheduler({"deliver_outbox": (ticks["deliver_outbox"][0], 0.3)})
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)

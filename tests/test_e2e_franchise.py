@@ -51,3 +51,32 @@ async def test_a_person_activates_the_franchise_on_the_banks_page_and_sees_the_c
     section = await tap(anna, "💳 Франшиза и карты", "MasterCard 5555 55•• •••• 4477")
     assert "основная" in section["text"]
     assert "⭐ •••• 4477" in [b["text"] for b in buttons(section)]
+
+
+async def test_time_travel_in_the_web_chat_activates_the_franchise_the_next_day(
+    live: Live,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    await register_anna(sessions, settings, clock, 602)
+    anna = live.user(602)
+    await anna.send("/policies")
+    await tap(anna, "➕ Добавить полис", "Как добавить полис?")
+    await tap(anna, "По номеру полиса", "Номер полиса")
+    await anna.send("ONDL-500001")
+    await anna.wait_for(has("франшиза не активирована"))
+    await tap(anna, "💳 Франшиза и карты", "Вы оплачиваете 20%")
+    await tap(anna, "✅ Активировать программу с франшизой", "два SMS")
+    page = await tap(anna, "Согласен на автоматические списания", "страницу банка")
+    await fill_card_page(buttons(page)[0]["url"], SUCCESS_CARD)
+    await anna.wait_for(has("Карта •••• 4477 привязана"), within=15)
+
+    async with live.http.get(f"{live.url}/sandbox/api/clock") as response:
+        before = (await response.json())["now"]
+    async with live.http.post(f"{live.url}/sandbox/api/clock", json={"advance": "1d"}) as response:
+        moved = (await response.json())["now"]
+    assert moved > before and clock.now().isoformat() == moved
+    await anna.wait_for(has("Программа с франшизой активна: её клиники вам доступны"), within=15)
+    async with live.http.post(f"{live.url}/sandbox/api/clock", json={"advance": "1y"}) as response:
+        assert response.status == 400
