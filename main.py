@@ -210,6 +210,7 @@ async def run(settings: Settings) -> None:
             desk=desk,
             answer_within=timedelta(hours=settings.appeal_answer_hours),
             desk_locale=settings.default_locale,
+            debt_every=timedelta(days=settings.debt_reminder_days),
             courier=Courier(
                 per_second=settings.notify_per_second,
                 quiet=(time(quiet[0]), time(quiet[1])) if quiet else None,

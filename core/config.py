@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     operators_chat_id: int | None = None  # a forum supergroup; the sandbox's in sandbox mode
     operator_ids: list[int] = Field(default_factory=list)  # JSON: OPERATOR_IDS='[111, 222]'
     appeal_answer_hours: int = 24  # an appeal unanswered this long is flagged in the group
+    debt_reminder_days: int = 3  # an unpaid debt is recalled this often
     notify_per_second: float = 30.0  # Telegram's overall limit for a bot
     quiet_hours: tuple[int, int] | None = (22, 9)  # Moscow hours; messages that can wait, wait
     identity_files_retention_days: int = 30

@@ -20,6 +20,7 @@ from core.billing.rules import BillingRules
 from core.clock import Clock
 from core.i18n import translator
 from core.notifications.delivery import Courier, Send
+from core.notifications.milestones import announce_milestones
 from core.notifications.scheduler import Tick
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def scheduled_ticks(
     answer_within: timedelta = timedelta(hours=24),
     desk_locale: str = "ru",
     courier: Courier | None = None,
+    debt_every: timedelta = timedelta(days=3),
 ) -> dict[str, tuple[Tick, float]]:
     courier = courier or Courier()
 
@@ -72,6 +74,11 @@ def scheduled_ticks(
             async with sessions() as session:
                 await reconcile(session, provider, rules, clock.now())
 
+    async def milestones() -> None:
+        if rules is not None:
+            async with sessions() as session:
+                await announce_milestones(session, rules, clock.now(), debt_every=debt_every)
+
     async def overdue_appeals() -> None:
         if desk is None:
             return
@@ -98,5 +105,6 @@ def scheduled_ticks(
         "charge_shares": (charge_shares, 300.0),
         "reconcile_payments": (reconcile_payments, 60.0),
         "overdue_appeals": (overdue_appeals, 300.0),
+        "milestones": (milestones, 3600.0),
         "deliver_outbox": (deliver_outbox, 1.0),
     }

@@ -17,7 +17,7 @@ from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue, withdraw
 from core.policies.cabinet import PolicyView
 
-REMIND_BEFORE = timedelta(hours=24)
+REMINDERS = {"day": timedelta(hours=24), "2h": timedelta(hours=2)}  # before the visit
 MIN_NOTICE = timedelta(hours=1)  # a slot starting sooner is not offered
 
 
@@ -106,14 +106,33 @@ async def book(
     await session.flush()
     clinic = await session.get(Clinic, slot.clinic_id)
     assert clinic is not None
-    remind_at = max(slot.starts_at - REMIND_BEFORE, now)
+    for name, before in REMINDERS.items():
+        if slot.starts_at - before <= now and name != "2h":
+            continue  # booked for tomorrow morning: the two-hour reminder is enough
+        await _remind(
+            session, user_id, booking, slot, clinic, name, max(slot.starts_at - before, now), now
+        )
+    await session.commit()
+    return booking
+
+
+async def _remind(
+    session: AsyncSession,
+    user_id: int,
+    booking: Booking,
+    slot: ClinicSlot,
+    clinic: Clinic,
+    name: str,
+    at: datetime,
+    now: datetime,
+) -> None:
     await enqueue(
         session,
         user_id=user_id,
         kind="booking_reminder",
-        dedupe_key=f"booking-reminder:{booking.id}",
+        dedupe_key=f"booking-reminder:{booking.id}:{name}",
         now=now,
-        send_after=remind_at,
+        send_after=at,
         booking_id=booking.id,
         clinic=clinic.name,
         address=f"{clinic.city}, {clinic.address}",
@@ -121,8 +140,6 @@ async def book(
         doctor=slot.doctor,
         starts_at=slot.starts_at.isoformat(),
     )
-    await session.commit()
-    return booking
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +194,7 @@ async def cancel(session: AsyncSession, user_id: int, booking_id: int, now: date
         return False
     slot_id = await session.scalar(select(Booking.slot_id).where(Booking.id == booking_id))
     await session.execute(update(ClinicSlot).where(ClinicSlot.id == slot_id).values(taken=False))
-    await withdraw(session, f"booking-reminder:{booking_id}")
+    for name in REMINDERS:
+        await withdraw(session, f"booking-reminder:{booking_id}:{name}")
     await session.commit()
     return True

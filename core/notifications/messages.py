@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from core.formatting import format_clock, format_day, format_money
+from core.formatting import format_clock, format_date, format_day, format_money
 from core.policies.care import N_, Translate
 from core.subjects import names
 
@@ -68,6 +68,34 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "Card •••• {last4} has expired, and co-payments cannot be charged from it. Please "
             "link a new card in the franchise section of your policy."
         ).format(last4=args["last4"])
+    if kind == "coverage_started":
+        return _(
+            "✅ The waiting period of policy {number} is over: from today visits are insured events."
+        ).format(number=args["number"])
+    if kind == "policy_expiring":
+        return _(
+            "📅 Policy {number} is valid until {date}. Ask your employer or the insurer about renewal."
+        ).format(
+            number=args["number"], date=format_date(date.fromisoformat(args["valid_to"]), locale)
+        )
+    if kind == "card_expiring":
+        return _(
+            "💳 Card •••• {last4} expires at the end of this month. Link a new card in the "
+            "franchise section so that nothing becomes a debt."
+        ).format(last4=args["last4"])
+    if kind == "debt_reminder":
+        return _(
+            "⚠️ A reminder: the co-payment debt is {amount}. Pay it in the franchise section of "
+            "your policy («💸 Pay the debt»)."
+        ).format(amount=money("amount"))
+    if kind == "debt_warning":
+        return _(
+            "⛔ In three days, on {date}, franchise clinics will be suspended for the unpaid debt "
+            "of {amount}. Pay it in the franchise section to keep them."
+        ).format(
+            amount=money("amount"),
+            date=format_day(datetime.fromisoformat(args["deadline"]), locale),
+        )
     if kind == "new_services":
         return _(
             "🧾 New services under policy {number} ({name}): see «Services» in the policy card."
