@@ -4,6 +4,7 @@ they come back, a 400 is dead-lettered; the last part runs against the sandbox o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 
@@ -170,3 +171,22 @@ async def test_against_the_sandbox_a_block_holds_and_a_400_is_dead_lettered(
             )
         assert dead is not None and "too long" in (dead.last_error or "")
         await bot.session.close()
+
+
+async def test_two_couriers_racing_send_each_message_once(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    users = await people(sessions, clock, *range(831, 851))
+    await post(sessions, users, clock, "appeal_closed")
+    sent: list[int] = []
+
+    async def send(chat_id: int, text: str) -> None:
+        await asyncio.sleep(0.001)  # let the other courier run in between
+        sent.append(chat_id)
+
+    first, second = (Courier(quiet=None, per_chat_interval=0, per_second=10_000) for _ in range(2))
+    await asyncio.gather(
+        first.run(sessions, send, clock.now()), second.run(sessions, send, clock.now())
+    )
+    assert sorted(sent) == list(range(831, 851))
+    assert await statuses(sessions) == ["sent"] * 20

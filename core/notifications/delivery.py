@@ -1,8 +1,8 @@
 """Draining the outbox within Telegram's limits, exactly once as far as a crash allows.
 
-Each message is claimed by a conditional UPDATE (its attempt count), rendered in the
-recipient's saved language, sent, and marked. A crash between the send and the mark can repeat
-that one message; nothing is lost. The courier keeps Telegram's limits: about 30 messages a
+Each message is claimed by a conditional UPDATE (its attempt count) that leases it for a
+minute, rendered in the recipient's saved language, sent, and marked. A crash between the send
+and the mark can repeat that one message once its lease runs out; nothing is lost. The courier keeps Telegram's limits: about 30 messages a
 second overall and one a second per chat; a 429 pauses the whole bot for `retry_after` (the
 message waits, it is not lost); a 403 marks the person as having blocked the bot, and their
 messages wait until they come back; a permanent 400 is dead-lettered with its reason; network
@@ -30,6 +30,7 @@ from core.notifications.outbox import OutboxMessage, OutboxStatus
 log = logging.getLogger(__name__)
 Send = Callable[[int, str], Awaitable[None]]  # (telegram chat id, text)
 MAX_ATTEMPTS = 8
+LEASE = timedelta(seconds=60)  # a claimed message not marked by then was lost with its worker
 
 # Messages that may wait for the morning; money, access, answers and reminders never wait.
 CAN_WAIT = frozenset({"new_services", "regions_available", "share_charged", "franchise_active"})
@@ -105,7 +106,7 @@ class Courier:
                     select(OutboxMessage, User)
                     .join(User, User.id == OutboxMessage.user_id)
                     .where(
-                        OutboxMessage.status == OutboxStatus.PENDING,
+                        OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
                         OutboxMessage.send_after <= now,
                         User.blocked_bot_at.is_(None),
                     )
@@ -137,14 +138,21 @@ class Courier:
         send: Send,
         now: datetime,
     ) -> str:
+        # The claim moves the attempt count: of two workers that read the same row, one wins;
+        # a worker reading it later sees it leased (SENDING until `send_after`) and skips it.
         claimed = await session.execute(
             update(OutboxMessage)
             .where(
                 OutboxMessage.id == message.id,
-                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.status == message.status,
                 OutboxMessage.attempts == message.attempts,
             )
-            .values(attempts=message.attempts + 1)
+            .values(
+                status=OutboxStatus.SENDING,
+                attempts=message.attempts + 1,
+                send_after=now + LEASE,
+            )
+            .execution_options(synchronize_session=False)
         )
         await session.commit()
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -156,11 +164,13 @@ class Courier:
         except RetryAfter as error:
             self.paused_until = self.monotonic() + error.seconds
             message.attempts -= 1  # not the message's fault
+            message.status, message.send_after = OutboxStatus.PENDING, now
             message.last_error = str(error)
             await session.commit()
             return "paused"
         except Blocked:
             message.attempts -= 1
+            message.status, message.send_after = OutboxStatus.PENDING, now
             user.blocked_bot_at = now  # held until they come back (any update clears it)
             await session.commit()
             return "blocked"
@@ -171,6 +181,7 @@ class Courier:
         except Exception as error:  # the network: try again later, then give up
             log.warning("outbox message %s not sent: %s", message.id, error)
             message.last_error = str(error)[:500]
+            message.status = OutboxStatus.PENDING
             message.send_after = now + timedelta(seconds=min(2**message.attempts, 3600))
             if message.attempts >= MAX_ATTEMPTS:
                 message.status = OutboxStatus.DEAD

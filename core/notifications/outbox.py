@@ -22,6 +22,7 @@ from core.db import Base, UtcDateTime
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a worker until `send_after` (its lease), then reclaimable
     SENT = "sent"
     DEAD = "dead"  # a permanent refusal (the reason is kept)
     WITHDRAWN = "withdrawn"  # no longer true before it was sent (a cancelled visit's reminder)

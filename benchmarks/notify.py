@@ -1,0 +1,162 @@
+"""Delivering the outbox through the sandbox with Telegram's limits enforced (30 messages/s
+overall, 1/s per chat): achieved rate as a share of the limit, 429s received, delivered count;
+then with 1% of the people having blocked the bot; then a sender killed midway and started
+again: delivered and duplicated counts.
+
+.venv/bin/python -m benchmarks.notify [--messages 5000]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import ClientSession
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.factory import create_bot
+from bot.notify import telegram_send
+from core.accounts.models import User
+from core.config import Settings
+from core.db import create_engine, create_session_factory, migrate
+from core.notifications.delivery import Courier, Send
+from core.notifications.outbox import OutboxMessage, OutboxStatus
+from sandbox.app import Sandbox, SandboxConfig, running_sandbox
+
+TOKEN = "7000000001:benchmark"
+NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
+FIRST_ID = 500_000_000
+
+
+async def prepare(
+    sessions: async_sessionmaker[AsyncSession], sandbox: Sandbox, count: int, blocked: int
+) -> None:
+    async with ClientSession() as http:
+        for n in range(count):
+            await http.post(
+                f"{sandbox.url}/sandbox/api/users", json={"id": FIRST_ID + n, "first_name": "Анна"}
+            )
+        for n in range(blocked):
+            await http.post(
+                f"{sandbox.url}/sandbox/api/users/{FIRST_ID + n * 100}/block",
+                json={"blocked": True},
+            )
+        await http.post(f"{sandbox.url}/sandbox/api/settings", json={"flood_limits": True})
+    async with sessions() as session:
+        ids = (
+            await session.scalars(
+                insert(User).returning(User.id),
+                [
+                    {
+                        "telegram_id": FIRST_ID + n,
+                        "first_name": "Анна",
+                        "language": "ru",
+                        "created_at": NOW,
+                        "last_seen_at": NOW,
+                    }
+                    for n in range(count)
+                ],
+            )
+        ).all()
+        await session.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "user_id": user_id,
+                    "kind": "appeal_closed",
+                    "args": {"number": f"О-26-{user_id:06d}"},
+                    "dedupe_key": f"bench:{user_id}",
+                    "status": OutboxStatus.PENDING,
+                    "send_after": NOW,
+                    "attempts": 0,
+                    "created_at": NOW,
+                }
+                for user_id in ids
+            ],
+        )
+        await session.commit()
+
+
+async def drain(sessions: async_sessionmaker[AsyncSession], send: Send, courier: Courier) -> None:
+    while True:
+        await courier.run(sessions, send, NOW)
+        async with sessions() as session:
+            left = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .join(User, User.id == OutboxMessage.user_id)
+                .where(OutboxMessage.status == OutboxStatus.PENDING, User.blocked_bot_at.is_(None))
+            )
+        if not left:
+            return
+
+
+def received(sandbox: Sandbox) -> Counter[int]:
+    """Messages the sandbox holds per person, as Telegram would have delivered them."""
+    return Counter(
+        {
+            chat_id: len(messages)
+            for chat_id, messages in sandbox.state.messages.items()
+            if chat_id >= FIRST_ID
+        }
+    )
+
+
+def flood_errors(sandbox: Sandbox) -> int:
+    return sum(1 for call in sandbox.state.calls if "Too Many" in str(call.get("error", "")))
+
+
+async def scenario(count: int, blocked: int, kill_after: float | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'notify.db'}"
+        await migrate(url)
+        engine = create_engine(url)
+        sessions = create_session_factory(engine)
+        async with running_sandbox(SandboxConfig(port=0, smtp_port=0, bot_token=TOKEN)) as sandbox:
+            await prepare(sessions, sandbox, count, blocked)
+            settings = Settings()
+            bot = create_bot(settings, token=TOKEN, api_base=sandbox.url)
+            send = telegram_send(bot)
+            started = time.perf_counter()
+            if kill_after is not None:
+                task = asyncio.create_task(drain(sessions, send, Courier(quiet=None)))
+                await asyncio.sleep(kill_after)
+                task.cancel()  # the process dies mid-run
+                await asyncio.gather(task, return_exceptions=True)
+            await drain(sessions, send, Courier(quiet=None))
+            elapsed = time.perf_counter() - started
+            got = received(sandbox)
+            floods = flood_errors(sandbox)
+            await bot.session.close()
+        await engine.dispose()
+    delivered = sum(1 for n in got.values() if n >= 1)
+    duplicated = sum(n - 1 for n in got.values() if n > 1)
+    rate = delivered / elapsed
+    title = (
+        f"{count:,} messages"
+        + (f", {blocked} blocked" if blocked else "")
+        + (", killed midway" if kill_after else "")
+    )
+    print(f"{title}:")
+    print(f"  delivered {delivered:,} (expected {count - blocked:,}), duplicated {duplicated}")
+    print(f"  429s received: {floods}")
+    print(f"  {elapsed:.1f} s, {rate:.1f} messages/s = {rate / 30:.0%} of the 30/s limit")
+
+
+async def main(count: int) -> None:
+    await scenario(count, 0, None)
+    await scenario(count, count // 100, None)
+    await scenario(count, 0, kill_after=count / 30 / 2)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=5000)
+    asyncio.run(main(parser.parse_args().messages))
