@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.factory import create_bot
 from bot.notify import telegram_send
-from core.accounts.models import User
+from core.accounts.models import Account, User
 from core.accounts.users import TelegramProfile, touch_user
 from core.clock import FrozenClock
 from core.config import Settings
 from core.notifications.delivery import Courier, RetryAfter, quiet_until
 from core.notifications.outbox import OutboxMessage, OutboxStatus, enqueue
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
+from tests.conftest import register_anna
 from tests.live import TOKEN, SandboxUser
 
 
@@ -190,3 +191,44 @@ async def test_two_couriers_racing_send_each_message_once(
     )
     assert sorted(sent) == list(range(831, 851))
     assert await statuses(sessions) == ["sent"] * 20
+
+
+async def test_reminders_turned_off_in_the_profile_are_skipped_money_messages_are_not(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+) -> None:
+    account = await register_anna(sessions, settings, clock, 861)
+    async with sessions() as session:
+        row = await session.get(Account, account.id)
+        assert row is not None
+        row.notify_reminders = False
+        user = await session.get(User, account.user_id)
+        assert user is not None
+        await enqueue(
+            session,
+            user_id=user.id,
+            kind="policy_expiring",
+            dedupe_key="e",
+            now=clock.now(),
+            number="ONDL-500001",
+            valid_to="2026-12-31",
+        )
+        await enqueue(
+            session,
+            user_id=user.id,
+            kind="debt_reminder",
+            dedupe_key="d",
+            now=clock.now(),
+            amount=54400,
+            count=2,
+        )
+        await session.commit()
+    sent: list[str] = []
+
+    async def send(chat_id: int, text: str) -> None:
+        sent.append(text)
+
+    assert await Courier(quiet=None).run(sessions, send, clock.now()) == 1
+    assert "544 ₽" in sent[0]
+    assert await statuses(sessions) == ["skipped", "sent"]

@@ -21,7 +21,7 @@ from datetime import time as clock_time
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.accounts.models import User
+from core.accounts.models import Account, User
 from core.formatting import MOSCOW
 from core.i18n import translator
 from core.notifications.messages import render
@@ -32,6 +32,8 @@ Send = Callable[[int, str], Awaitable[None]]  # (telegram chat id, text)
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)  # a claimed message not marked by then was lost with its worker
 
+# Messages the profile's "reminders" switch turns off; money, access and answers always go.
+REMINDERS = frozenset({"booking_reminder", "policy_expiring", "coverage_started"})
 # Messages that may wait for the morning; money, access, answers and reminders never wait.
 CAN_WAIT = frozenset({"new_services", "regions_available", "share_charged", "franchise_active"})
 
@@ -103,8 +105,9 @@ class Courier:
         async with sessions() as session:
             rows = (
                 await session.execute(
-                    select(OutboxMessage, User)
+                    select(OutboxMessage, User, Account.notify_reminders)
                     .join(User, User.id == OutboxMessage.user_id)
+                    .outerjoin(Account, Account.user_id == User.id)
                     .where(
                         OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
                         OutboxMessage.send_after <= now,
@@ -115,7 +118,11 @@ class Courier:
                 )
             ).all()
             sent = 0
-            for message, user in rows:
+            for message, user, reminders in rows:
+                if message.kind in REMINDERS and reminders is False:
+                    message.status = OutboxStatus.SKIPPED
+                    await session.commit()
+                    continue
                 if self.quiet is not None and message.kind in CAN_WAIT:
                     morning = quiet_until(now, *self.quiet)
                     if morning is not None:

@@ -25,6 +25,7 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"  # claimed by a worker until `send_after` (its lease), then reclaimable
     SENT = "sent"
     DEAD = "dead"  # a permanent refusal (the reason is kept)
+    SKIPPED = "skipped"  # the person turned this kind of message off in the profile
     WITHDRAWN = "withdrawn"  # no longer true before it was sent (a cancelled visit's reminder)
 
 
