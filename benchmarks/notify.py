@@ -12,7 +12,7 @@ import asyncio
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import ClientSession
@@ -24,7 +24,7 @@ from bot.notify import telegram_send
 from core.accounts.models import User
 from core.config import Settings
 from core.db import create_engine, create_session_factory, migrate
-from core.notifications.delivery import Courier, Send
+from core.notifications.delivery import LEASE, Courier, Send
 from core.notifications.outbox import OutboxMessage, OutboxStatus
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
 
@@ -82,15 +82,23 @@ async def prepare(
         await session.commit()
 
 
-async def drain(sessions: async_sessionmaker[AsyncSession], send: Send, courier: Courier) -> None:
+async def drain(
+    sessions: async_sessionmaker[AsyncSession],
+    send: Send,
+    courier: Courier,
+    now: datetime = NOW,
+) -> None:
     while True:
-        await courier.run(sessions, send, NOW)
+        await courier.run(sessions, send, now)
         async with sessions() as session:
             left = await session.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
                 .join(User, User.id == OutboxMessage.user_id)
-                .where(OutboxMessage.status == OutboxStatus.PENDING, User.blocked_bot_at.is_(None))
+                .where(
+                    OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                    User.blocked_bot_at.is_(None),
+                )
             )
         if not left:
             return
@@ -128,7 +136,11 @@ async def scenario(count: int, blocked: int, kill_after: float | None) -> None:
                 await asyncio.sleep(kill_after)
                 task.cancel()  # the process dies mid-run
                 await asyncio.gather(task, return_exceptions=True)
-            await drain(sessions, send, Courier(quiet=None))
+                # Started again a little later: the message in flight at the kill is leased
+                # for a minute, then sent again if it was not marked.
+                await drain(sessions, send, Courier(quiet=None), NOW + LEASE + timedelta(seconds=1))
+            else:
+                await drain(sessions, send, Courier(quiet=None))
             elapsed = time.perf_counter() - started
             got = received(sandbox)
             floods = flood_errors(sandbox)
@@ -159,4 +171,9 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=5000)
-    asyncio.run(main(parser.parse_args().messages))
+    parser.add_argument("--only-kill", action="store_true", help="only the kill-and-restart run")
+    args = parser.parse_args()
+    if args.only_kill:
+        asyncio.run(scenario(args.messages, 0, kill_after=args.messages / 30 / 2))
+    else:
+        asyncio.run(main(args.messages))
