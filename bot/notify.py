@@ -1,17 +1,51 @@
-"""The outbox's way into Telegram: Bot API errors translated into what the courier acts on."""
+"""The outbox's way into Telegram: a message's actions become buttons, and Bot API errors become
+what the courier acts on."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callbacks import (
+    AppealsAction,
+    AppealsCallback,
+    BookingsCallback,
+    FranchiseAction,
+    FranchiseCallback,
+)
 from core.notifications.delivery import Blocked, Rejected, RetryAfter, Send
+from core.notifications.messages import Action
+
+
+def callback_of(action: Action) -> CallbackData | None:
+    if action.name == "pay_debt":  # the debt link is per person: no policy needed
+        return FranchiseCallback(id=0, action=FranchiseAction.PAY_LINK)
+    if action.name == "appeal":
+        return AppealsCallback(action=AppealsAction.OPEN, id=action.value)
+    if action.name == "bookings":
+        return BookingsCallback()
+    return None
+
+
+def keyboard(actions: Sequence[Action]) -> InlineKeyboardMarkup | None:
+    builder = InlineKeyboardBuilder()
+    for action in actions:
+        data = callback_of(action)
+        if data is not None:
+            builder.button(text=action.label, callback_data=data)
+    builder.adjust(1)
+    return builder.as_markup() if builder.buttons else None
 
 
 def telegram_send(bot: Bot) -> Send:
-    async def send(chat_id: int, text: str) -> None:
+    async def send(chat_id: int, text: str, actions: Sequence[Action] = ()) -> None:
         try:
-            await bot.send_message(chat_id, text)
+            await bot.send_message(chat_id, text, reply_markup=keyboard(actions))
         except TelegramRetryAfter as error:
             raise RetryAfter(error.retry_after) from error
         except TelegramForbiddenError as error:

@@ -84,7 +84,7 @@ async def test_messages_that_can_wait_wait_for_the_morning_the_urgent_go(
     await post(sessions, [anna], clock, "appeal_closed")
     sent: list[str] = []
 
-    async def send(chat_id: int, text: str) -> None:
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
         sent.append(text)
 
     courier = Courier(per_chat_interval=0)
@@ -107,7 +107,7 @@ async def test_one_message_a_second_per_chat_and_a_429_pauses_without_losing(
     sent: list[int] = []
     flood = {"left": 1}
 
-    async def send(chat_id: int, text: str) -> None:
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
         if flood["left"]:
             flood["left"] -= 1
             raise RetryAfter(5)
@@ -181,7 +181,7 @@ async def test_two_couriers_racing_send_each_message_once(
     await post(sessions, users, clock, "appeal_closed")
     sent: list[int] = []
 
-    async def send(chat_id: int, text: str) -> None:
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
         await asyncio.sleep(0.001)  # let the other courier run in between
         sent.append(chat_id)
 
@@ -226,7 +226,7 @@ async def test_reminders_turned_off_in_the_profile_are_skipped_money_messages_ar
         await session.commit()
     sent: list[str] = []
 
-    async def send(chat_id: int, text: str) -> None:
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
         sent.append(text)
 
     assert await Courier(quiet=None).run(sessions, send, clock.now()) == 1

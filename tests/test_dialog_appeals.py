@@ -22,7 +22,7 @@ async def delivered(
 ) -> list[str]:
     texts: list[str] = []
 
-    async def send(chat_id: int, text: str) -> None:
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
         texts.append(text)
         await bot.send_message(chat_id, text)
 

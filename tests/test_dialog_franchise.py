@@ -91,7 +91,7 @@ async def test_activating_the_franchise_links_a_card_on_the_banks_page(
         [card] = (await session.scalars(select(Card))).all()
     assert card.last4 == "4477"
 
-    async def send(chat_id: int, text: str) -> None:
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
         await bot.send_message(chat_id, text)
 
     before = len(chat.session.calls)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.notify import telegram_send
 from core.accounts.models import Account
 from core.billing.charges import run_charges
 from core.billing.models import Card, CardStatus, ServiceRegion
@@ -15,6 +17,7 @@ from core.billing.regions import announce_regions
 from core.billing.yookassa import YooKassa
 from core.clock import FrozenClock
 from core.notifications.delivery import deliver
+from core.notifications.messages import Action
 from sandbox.app import Sandbox
 from sandbox.bank import POOR_CARD, SUCCESS_CARD
 from tests.billing import RULES, bank, bills, fill_card_page, link_card, provider
@@ -29,11 +32,13 @@ __all__ = ["bank", "dp", "notifications", "provider"]
 async def delivered(
     sessions: async_sessionmaker[AsyncSession], bot: Bot, clock: FrozenClock
 ) -> list[str]:
+    """The outbox drained through the bot as in production (with the messages' buttons)."""
     texts = []
+    telegram = telegram_send(bot)
 
-    async def send(chat_id: int, text: str) -> None:
+    async def send(chat_id: int, text: str, actions: Sequence[Action] = ()) -> None:
         texts.append(text)
-        await bot.send_message(chat_id, text)
+        await telegram(chat_id, text, actions)
 
     await deliver(sessions, send, clock.now())
     return texts
@@ -158,6 +163,10 @@ async def test_services_show_the_shares_and_a_debt_is_paid_on_the_banks_page(
     await bills(sessions, clock, "136.00", "408.00")
     clock.advance(timedelta(days=30))
     await run_charges(sessions, provider, RULES, clock.now())
+    notices = await delivered(sessions, bot, clock)
+    assert sum("Задолженность по соплатежу" in text for text in notices) == 2
+    await chat.tap("💸 Погасить долг")  # the button under the debt message
+    assert "Задолженность: 544 ₽" in chat.text
     await chat.send("/policies")
     assert "долг 544 ₽" in chat.text
     await chat.tap("ONDL-500001 · Анна")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 
@@ -24,11 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.accounts.models import Account, User
 from core.formatting import MOSCOW
 from core.i18n import translator
-from core.notifications.messages import render
+from core.notifications.messages import Action, actions, render
 from core.notifications.outbox import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
-Send = Callable[[int, str], Awaitable[None]]  # (telegram chat id, text)
+Send = Callable[[int, str, Sequence[Action]], Awaitable[None]]  # (chat id, text, buttons)
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)  # a claimed message not marked by then was lost with its worker
 
@@ -165,9 +165,10 @@ class Courier:
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return "taken"  # another worker has it
         await session.refresh(message)
-        text = render(message.kind, message.args, translator(user.language), user.language)
+        _ = translator(user.language)
+        text = render(message.kind, message.args, _, user.language)
         try:
-            await send(user.telegram_id, text)
+            await send(user.telegram_id, text, actions(message.kind, message.args, _))
         except RetryAfter as error:
             self.paused_until = self.monotonic() + error.seconds
             message.attempts -= 1  # not the message's fault

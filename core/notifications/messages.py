@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
 from typing import Any
@@ -15,6 +16,29 @@ CARD_PROBLEMS = {
     "permission_revoked": N_("the bank withdrew the permission to charge it"),
 }
 OTHER_PROBLEM = N_("the bank refused the charge")
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A button under a message, by meaning; the bot turns it into its callback data."""
+
+    label: str
+    name: str  # pay_debt, appeal, bookings
+    value: int = 0
+
+
+DEBT_KINDS = frozenset({"debt", "debt_reminder", "debt_warning", "franchise_suspended"})
+
+
+def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
+    """The one-tap way on from a message, where there is one."""
+    if kind in DEBT_KINDS:
+        return [Action(_("💸 Pay the debt"), "pay_debt")]
+    if kind in ("appeal_answer", "appeal_closed"):
+        return [Action(_("💬 Open the appeal"), "appeal", int(args["appeal_id"]))]
+    if kind == "booking_reminder":
+        return [Action(_("📅 My bookings"), "bookings")]
+    return []
 
 
 def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
