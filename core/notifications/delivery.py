@@ -166,9 +166,16 @@ class Courier:
             return "taken"  # another worker has it
         await session.refresh(message)
         _ = translator(user.language)
-        text = render(message.kind, message.args, _, user.language)
         try:
-            await send(user.telegram_id, text, actions(message.kind, message.args, _))
+            text = render(message.kind, message.args, _, user.language)
+            buttons = actions(message.kind, message.args, _)
+        except Exception as error:  # a message that cannot be rendered will never be sent
+            log.exception("outbox message %s cannot be rendered", message.id)
+            message.status, message.last_error = OutboxStatus.DEAD, f"render: {error}"[:500]
+            await session.commit()
+            return "dead"
+        try:
+            await send(user.telegram_id, text, buttons)
         except RetryAfter as error:
             self.paused_until = self.monotonic() + error.seconds
             message.attempts -= 1  # not the message's fault

@@ -34,7 +34,7 @@ def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
     """The one-tap way on from a message, where there is one."""
     if kind in DEBT_KINDS:
         return [Action(_("💸 Pay the debt"), "pay_debt")]
-    if kind in ("appeal_answer", "appeal_closed"):
+    if kind in ("appeal_answer", "appeal_closed") and args.get("appeal_id"):
         return [Action(_("💬 Open the appeal"), "appeal", int(args["appeal_id"]))]
     if kind == "booking_reminder":
         return [Action(_("📅 My bookings"), "bookings")]
