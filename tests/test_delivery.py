@@ -232,3 +232,20 @@ async def test_reminders_turned_off_in_the_profile_are_skipped_money_messages_ar
     assert await Courier(quiet=None).run(sessions, send, clock.now()) == 1
     assert "544 ₽" in sent[0]
     assert await statuses(sessions) == ["skipped", "sent"]
+
+
+async def test_a_message_that_cannot_be_rendered_is_dead_lettered_not_retried(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    [anna] = await people(sessions, clock, 871)
+    await post(sessions, [anna], clock, "no_such_kind")
+    sent: list[str] = []
+
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
+        sent.append(text)
+
+    assert await Courier(quiet=None).run(sessions, send, clock.now()) == 0
+    async with sessions() as session:
+        dead = await session.scalar(select(OutboxMessage))
+    assert dead is not None and dead.status == OutboxStatus.DEAD and sent == []
+    assert (dead.last_error or "").startswith("render: unknown outbox message kind")
