@@ -12,6 +12,7 @@ from core.accounts.identity import IdentityCheck, IdentityFile, purge_expired_fi
 from core.accounts.models import Account
 from core.clock import FrozenClock
 from core.jobs import scheduled_ticks
+from core.notifications.delivery import deliver
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT
 from tests.dialog import ChatClient
 
@@ -48,6 +49,16 @@ async def test_uploads_refuse_wrong_input_and_can_be_replaced(
     assert "Отправьте заново: Паспорт: главная страница" in chat.text
     await chat.upload("passport-better.pdf", SCAN + b" sharper")
     assert "✅ Паспорт: главная страница" in chat.text
+
+
+async def told(sessions: async_sessionmaker[AsyncSession], clock: FrozenClock) -> list[str]:
+    texts: list[str] = []
+
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
+        texts.append(text)
+
+    await deliver(sessions, send, clock.now())
+    return texts
 
 
 async def test_review_by_an_operator_and_the_answer(
@@ -88,8 +99,8 @@ async def test_review_by_an_operator_and_the_answer(
     assert "на селфи не видно лица" in operator.inline_buttons
     await operator.tap("на селфи не видно лица")
     assert "Отклонено (Ольга): на селфи не видно лица" in operator.text
-    [notice] = [c for c in operator.sent("sendMessage") if c.chat_id == chat.user.id]  # type: ignore[attr-defined]
-    assert "не пройдена: на селфи не видно лица" in notice.text  # type: ignore[attr-defined]
+    [notice] = await told(sessions, clock)  # through the outbox, in the person's language
+    assert "не пройдена: на селфи не видно лица" in notice
 
     await operator.callback("idd:1:1:", card)
     assert "уже принято решение" in operator.text, "decided once"
@@ -103,7 +114,12 @@ async def test_review_by_an_operator_and_the_answer(
 
 
 async def test_approval_reaches_the_person_in_their_language(
-    dp: Dispatcher, bot: Bot, chat: ChatClient, registered: Account
+    dp: Dispatcher,
+    bot: Bot,
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
 ) -> None:
     await upload_all(chat)
     await chat.tap("📨 Отправить на проверку")
@@ -117,8 +133,8 @@ async def test_approval_reaches_the_person_in_their_language(
     )
     await operator.tap("✅ Подтвердить")  # the group speaks the insurer's default language
     assert "Подтверждено: Ольга" in operator.text
-    [notice] = [c for c in operator.sent("sendMessage") if c.chat_id == chat.user.id]  # type: ignore[attr-defined]
-    assert "Личность подтверждена" in notice.text  # type: ignore[attr-defined]
+    [notice] = await told(sessions, clock)
+    assert "Личность подтверждена" in notice
 
 
 async def test_messages_in_the_operators_group_are_not_answered_as_private(

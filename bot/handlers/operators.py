@@ -9,7 +9,6 @@ import logging
 from datetime import timedelta
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
@@ -18,7 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import IdentityDecisionCallback
-from core.accounts.identity import AlreadyDecided, RejectReason, decide
+from core.accounts.identity import REJECT_TITLES, AlreadyDecided, RejectReason, decide
 from core.clock import Clock
 from core.config import Settings
 
@@ -26,12 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def reason_text(reason: RejectReason) -> str:
-    return {
-        RejectReason.UNREADABLE: _("the photos are hard to read"),
-        RejectReason.MISMATCH: _("the data do not match the documents"),
-        RejectReason.NO_FACE: _("the face is not visible on the selfie"),
-        RejectReason.INCOMPLETE: _("not all pages were sent"),
-    }[reason]
+    return _(REJECT_TITLES[reason])
 
 
 def reasons_keyboard(check_id: int) -> InlineKeyboardMarkup:
@@ -68,7 +62,7 @@ async def identity_decision(
         return
     reason = RejectReason(callback_data.reason) if callback_data.reason else None
     try:
-        decision = await decide(
+        await decide(
             session,
             callback_data.check_id,
             approve=callback_data.approve,
@@ -92,20 +86,6 @@ async def identity_decision(
             )
         )
     await query.message.answer(verdict)
-    with i18n.use_locale(decision.user.language):
-        if callback_data.approve:
-            text = _("Your identity is confirmed ✅ Thank you! You can go on adding your policies.")
-        else:
-            text = _(
-                "Your identity check was declined: {reason}. Please send the images again "
-                "with /verify."
-            ).format(reason=reason_text(reason) if reason else "—")
-    try:
-        await bot.send_message(decision.user.telegram_id, text)
-    except TelegramAPIError:
-        log.warning(
-            "could not tell user %s about identity check %s", decision.user.id, decision.check.id
-        )
 
 
 def create_router(settings: Settings) -> Router:

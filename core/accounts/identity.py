@@ -15,6 +15,8 @@ from core.accounts.crypto import Vault
 from core.accounts.models import User
 from core.db import Base, UtcDateTime
 from core.errors import DomainError, NotFoundError
+from core.notifications.outbox import enqueue
+from core.policies.care import N_
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 ALLOWED_TYPES = {"image/jpeg", "image/png", "application/pdf"}
@@ -38,6 +40,14 @@ class RejectReason(StrEnum):
     MISMATCH = "mismatch"
     NO_FACE = "no_face"
     INCOMPLETE = "incomplete"
+
+
+REJECT_TITLES = {
+    RejectReason.UNREADABLE: N_("the photos are hard to read"),
+    RejectReason.MISMATCH: N_("the data do not match the documents"),
+    RejectReason.NO_FACE: N_("the face is not visible on the selfie"),
+    RejectReason.INCOMPLETE: N_("not all pages were sent"),
+}
 
 
 class IdentityCheck(Base):
@@ -206,6 +216,15 @@ async def decide(
     check.purge_after = now + retention
     user = await session.get(User, check.user_id)
     assert user is not None
+    await enqueue(  # the person is told through the outbox, in the same transaction
+        session,
+        user_id=user.id,
+        kind="identity_decided",
+        dedupe_key=f"identity:{check.id}",
+        now=now,
+        approved=approve,
+        reason=check.reason,
+    )
     await session.commit()
     return Decision(check=check, user=user)
 

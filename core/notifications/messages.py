@@ -7,6 +7,7 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
+from core.accounts.identity import REJECT_TITLES, RejectReason
 from core.formatting import format_clock, format_date, format_day, format_money
 from core.policies.care import N_, Translate
 from core.subjects import names
@@ -92,6 +93,13 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "Card •••• {last4} has expired, and co-payments cannot be charged from it. Please "
             "link a new card in the franchise section of your policy."
         ).format(last4=args["last4"])
+    if kind == "identity_decided":
+        if args.get("approved"):
+            return _("Your identity is confirmed ✅ Thank you! You can go on adding your policies.")
+        title = REJECT_TITLES.get(RejectReason(args["reason"])) if args.get("reason") else None
+        return _(
+            "Your identity check was declined: {reason}. Please send the images again with /verify."
+        ).format(reason=_(title) if title else "—")
     if kind == "coverage_started":
         return _(
             "✅ The waiting period of policy {number} is over: from today visits are insured events."
