@@ -47,7 +47,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.formatting import format_clock, format_date, format_day
 from core.mail import MailSender
-from core.policies.cabinet import my_policies
+from core.policies.cabinet import PolicyView, my_policies
 
 log = logging.getLogger(__name__)
 MAX_FILES = 5
@@ -92,16 +92,15 @@ async def start(
         return
     kind = AppealKind(callback_data.kind)
     draft = AppealDraft(kind=kind)
-    today = clock.now().date()
+    views = await my_policies(session, user, today=clock.now().date())
     if callback_data.policy:
-        views = await my_policies(session, user, today=today)
         view = next((v for v in views if v.id == callback_data.policy), None)
         if view is not None:
             draft.policy_id = view.id
             draft.fields["policy"] = view.policy.number
     if callback_data.bill:
         bill = await session.get(Bill, callback_data.bill)
-        if bill is not None and await _bill_is_mine(session, user, bill, today):
+        if bill is not None and any(v.person.id == bill.insured_person_id for v in views):
             draft.bill_id = bill.id
             draft.policy_id = bill.policy_id
             draft.fields["service"] = (
@@ -114,7 +113,7 @@ async def start(
             draft.clinic_id = clinic.id
             draft.fields["clinic"] = f"{clinic.name}, {clinic.city}, {clinic.address}"
     lacking = kind is AppealKind.INSURED_EVENT and draft.policy_id is None
-    if lacking and not await _policy_options(session, user, today, draft.steps[0]):
+    if lacking and not policy_options(views, draft.steps[0]):
         await query.message.answer(
             _("There is no OSAGO, KASKO, travel or property policy in your cabinet.")
         )
@@ -124,20 +123,18 @@ async def start(
     await ask_next(query.message, draft, state, session, user, account, clock)
 
 
-async def _bill_is_mine(session: AsyncSession, user: User, bill: Bill, today: date) -> bool:
-    views = await my_policies(session, user, today=today)
-    return any(v.person.id == bill.insured_person_id for v in views)
-
-
-async def _policy_options(
-    session: AsyncSession, user: User, today: date, step: Step
-) -> list[tuple[str, str]]:
-    views = await my_policies(session, user, today=today)
+def policy_options(views: list[PolicyView], step: Step) -> list[tuple[str, str]]:
     return [
         (str(v.id), f"{v.policy.number} · {v.person.first_name}")
         for v in views
         if v.policy.kind in step.policy_kinds
     ]
+
+
+async def _policy_options(
+    session: AsyncSession, user: User, today: date, step: Step
+) -> list[tuple[str, str]]:
+    return policy_options(await my_policies(session, user, today=today), step)
 
 
 async def ask_next(

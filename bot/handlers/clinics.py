@@ -181,9 +181,10 @@ async def show_names(
 ) -> None:
     index = await directory.index(session)
     rights = await rights_of(session, user, clock.now())
-    found = listing(by_name(index, query), rights, index, everything)
+    named = by_name(index, query)
+    found = listing(named, rights, index, everything)
     if not found:
-        hidden = bool(by_name(index, query)) and not everything
+        hidden = bool(named) and not everything
         text = (
             _("Clinics named like «{query}» exist, but you may not visit them now.")
             if hidden

@@ -23,7 +23,7 @@ from core.accounts.crypto import Vault
 from core.accounts.models import User
 from core.appeals.models import AppealKind
 from core.billing.models import Bill, ChargeStatus
-from core.billing.statement import ServiceLine, Statement, statement
+from core.billing.statement import ServiceLine, Statement, service_line, statement
 from core.clock import Clock
 from core.errors import NotFoundError
 from core.formatting import format_date, format_day, format_money
@@ -152,9 +152,7 @@ async def show_bill(
     bill = await session.get(Bill, callback_data.id)
     if bill is None or bill.insured_person_id != view.person.id:
         raise NotFoundError("bill")
-    found = await statement(session, view.person.id, limit=10_000)
-    line = next(item for item in found.lines if item.bill_id == bill.id)
-    text = line_text(line, user.language)
+    text = line_text(await service_line(session, bill), user.language)
     builder = InlineKeyboardBuilder()
     if callback_data.diagnosis:
         diagnosis = vault.decrypt(bill.diagnosis) if bill.diagnosis else "—"

@@ -35,6 +35,27 @@ class Statement:
     upcoming: int  # due or being charged
 
 
+def _line(bill: Bill, charge: Charge | None) -> ServiceLine:
+    return ServiceLine(
+        bill_id=bill.id,
+        service_date=bill.service_date,
+        clinic=bill.clinic_name,
+        service=bill.service,
+        quantity=bill.quantity,
+        amount=bill.amount,
+        share=bill.share,
+        status=charge.status if charge else None,
+        charge_after=charge.charge_after if charge else None,
+        paid_at=charge.paid_at if charge else None,
+    )
+
+
+async def service_line(session: AsyncSession, bill: Bill) -> ServiceLine:
+    """One service with its share's state (the service's own page)."""
+    charge = await session.scalar(select(Charge).where(Charge.bill_id == bill.id))
+    return _line(bill, charge)
+
+
 async def statement(
     session: AsyncSession,
     insured_person_id: int,
@@ -54,21 +75,7 @@ async def statement(
         .offset(offset)
         .limit(limit)
     )
-    lines = [
-        ServiceLine(
-            bill_id=bill.id,
-            service_date=bill.service_date,
-            clinic=bill.clinic_name,
-            service=bill.service,
-            quantity=bill.quantity,
-            amount=bill.amount,
-            share=bill.share,
-            status=charge.status if charge else None,
-            charge_after=charge.charge_after if charge else None,
-            paid_at=charge.paid_at if charge else None,
-        )
-        for bill, charge in rows.all()
-    ]
+    lines = [_line(bill, charge) for bill, charge in rows.all()]
     count, total = (
         await session.execute(
             select(func.count(), func.coalesce(func.sum(Bill.amount), 0)).where(*period)
