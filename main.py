@@ -1,4 +1,4 @@
-"""Command line: `python main.py [run|migrate|import-clinics FILE]`.
+"""Command line: `python main.py [run|migrate|import-clinics FILE|announce-news KEY ...]`.
 
 `run` (the default) picks the mode from the settings:
   no BOT_TOKEN              -> sandbox mode: local Telegram, bank and mail, SQLite, demo data
@@ -43,6 +43,7 @@ from core.importers.policies import import_policies, import_programs
 from core.importers.slots import import_slots
 from core.jobs import scheduled_ticks
 from core.notifications.delivery import Courier
+from core.notifications.news import NewsRejected, announce_news
 from core.notifications.scheduler import create_scheduler
 from sandbox.app import Sandbox, SandboxConfig
 
@@ -285,6 +286,22 @@ async def load_file(settings: Settings, what: str, path: Path) -> int:
     return 1 if report.errors else 0
 
 
+async def announce(settings: Settings, key: str, texts: dict[str, str]) -> int:
+    """`announce-news KEY --ru TEXT [--en TEXT]`: queue the news for everyone who keeps it on."""
+    await migrate(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            queued = await announce_news(session, key, texts, SystemClock().now())
+    except NewsRejected as error:
+        print(f"news not queued: {error}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    print(f"news {key}: {queued} messages queued (quiet hours and the news switch apply)")
+    return 0
+
+
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dms-bot", description="DMS personal cabinet bot")
     commands = parser.add_subparsers(dest="command")
@@ -293,6 +310,10 @@ def cli(argv: list[str] | None = None) -> int:
     for what in ("clinics", "programs", "policies", "bills", "slots"):
         loader = commands.add_parser(f"import-{what}", help=f"load {what} from a CSV or JSON file")
         loader.add_argument("file", type=Path)
+    news = commands.add_parser("announce-news", help="send the insurer's news to everyone")
+    news.add_argument("key", help="the news' name; sending it again reaches nobody twice")
+    news.add_argument("--ru", required=True, help="the text in Russian")
+    news.add_argument("--en", default="", help="the text in English (else Russian)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -304,6 +325,8 @@ def cli(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         asyncio.run(migrate(settings.database_url))
         return 0
+    if args.command == "announce-news":
+        return asyncio.run(announce(settings, args.key, {"ru": args.ru, "en": args.en}))
     if args.command and args.command.startswith("import-"):
         return asyncio.run(load_file(settings, args.command.removeprefix("import-"), args.file))
     with contextlib.suppress(KeyboardInterrupt):

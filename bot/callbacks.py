@@ -80,10 +80,15 @@ class ProfileAction(StrEnum):
     TOGGLE_REMINDERS = "reminders"
     TOGGLE_NEWS = "news"
     VERIFY = "verify"
+    TIME_ZONE = "tz"
 
 
 class ProfileCallback(CallbackData, prefix="prf"):
     action: ProfileAction
+
+
+class TimeZoneCallback(CallbackData, prefix="tzn"):
+    zone: str  # an IANA name from core.accounts.zones.ZONES (at most 18 characters)
 
 
 class IdentityAction(StrEnum):

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     appeal_answer_hours: int = 24  # an appeal unanswered this long is flagged in the group
     debt_reminder_days: int = 3  # an unpaid debt is recalled this often
     notify_per_second: float = 30.0  # Telegram's overall limit for a bot
-    quiet_hours: tuple[int, int] | None = (22, 9)  # Moscow hours; messages that can wait, wait
+    quiet_hours: tuple[int, int] | None = (22, 9)  # in each person's zone; what can wait, waits
     identity_files_retention_days: int = 30
 
     # Mail

@@ -58,27 +58,36 @@ async def seed_demo_data(
 
 
 async def register_demo_person(
-    sessions: async_sessionmaker[AsyncSession], vault: Vault, telegram_id: int, *, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    telegram_id: int,
+    *,
+    now: datetime,
+    language: str = "ru",
+    phone: str = "+79161234567",
+    email: str = "anna@example.org",
+    document: str = "4506 987654",
 ) -> Account:
-    """Anna Ivanova of the demo policies, registered with every consent (tests, benchmarks)."""
+    """Anna Ivanova of the demo policies, registered with every consent (tests, benchmarks);
+    other people get another phone, e-mail and passport."""
     async with sessions() as session:
         user = await touch_user(
             session,
-            TelegramProfile(telegram_id, "Анна", language_code="ru"),
+            TelegramProfile(telegram_id, "Анна", language_code=language),
             now=now,
-            default_language="ru",
+            default_language=language,
         )
         for kind in ConsentKind:
             await give_consent(session, user.id, kind, now)
         data = PersonalData(
-            phone="+79161234567",
-            email="anna@example.org",
+            phone=phone,
+            email=email,
             surname="Иванова",
             first_name="Анна",
             patronymic="Сергеевна",
             birth_date=date(1985, 1, 15),
             sex=Sex.FEMALE,
-            document=parse_document(DocumentType.RU_PASSPORT, "4506 987654"),
+            document=parse_document(DocumentType.RU_PASSPORT, document),
         )
         return await register(session, vault, user, data, now=now)
 

@@ -17,6 +17,7 @@ from bot.factory import create_bot
 from bot.notify import telegram_send
 from core.accounts.models import Account, User
 from core.accounts.users import TelegramProfile, touch_user
+from core.accounts.zones import zone_of
 from core.clock import FrozenClock
 from core.config import Settings
 from core.notifications.delivery import Courier, RetryAfter, quiet_until
@@ -73,6 +74,40 @@ def test_quiet_hours_are_moscow_evenings_and_nights() -> None:
         2026, 11, 22, 6, 0, tzinfo=UTC
     )
     assert quiet_until(datetime(2026, 11, 22, 9, 0, tzinfo=UTC), *quiet) is None
+
+
+def test_quiet_hours_follow_the_person_s_time_zone() -> None:
+    quiet = (time(22), time(9))
+    moment = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)  # 04:00 in Moscow, 11:00 in Vladivostok
+    assert quiet_until(moment, *quiet, zone_of("Asia/Vladivostok")) is None
+    assert quiet_until(moment, *quiet, zone_of(None)) == datetime(2026, 11, 22, 6, tzinfo=UTC)
+    # 23:00 in Kaliningrad is midnight in Moscow; the morning there is 07:00 UTC.
+    late = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)
+    assert quiet_until(late, *quiet, zone_of("Europe/Kaliningrad")) == datetime(
+        2026, 11, 23, 7, tzinfo=UTC
+    )
+
+
+async def test_the_morning_comes_earlier_in_vladivostok(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    moscow, vladivostok = await people(sessions, clock, 803, 804)
+    async with sessions() as session:
+        far = await session.get(User, vladivostok.id)
+        assert far is not None
+        far.time_zone = "Asia/Vladivostok"
+        await session.commit()
+    clock.advance(timedelta(hours=16))  # 04:00 in Moscow, 11:00 in Vladivostok
+    await post(sessions, [moscow, vladivostok], clock, "new_services")
+    sent: list[int] = []
+
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
+        sent.append(chat_id)
+
+    courier = Courier(per_chat_interval=0)
+    assert await courier.run(sessions, send, clock.now()) == 1 and sent == [804]
+    clock.advance(timedelta(hours=5))  # 09:00 in Moscow
+    assert await courier.run(sessions, send, clock.now()) == 1 and sent == [804, 803]
 
 
 async def test_messages_that_can_wait_wait_for_the_morning_the_urgent_go(
@@ -172,6 +207,38 @@ async def test_against_the_sandbox_a_block_holds_and_a_400_is_dead_lettered(
             )
         assert dead is not None and "too long" in (dead.last_error or "")
         await bot.session.close()
+
+
+async def test_against_the_sandbox_a_429_pauses_the_bot_and_loses_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+    sandbox: Sandbox,
+) -> None:
+    users = await people(sessions, clock, 824, 825)
+    async with ClientSession() as http:
+        for user in users:
+            await SandboxUser(http, sandbox.url, user.telegram_id).send("/start")
+        await http.post(  # longer than the bot session waits by itself: the courier pauses
+            f"{sandbox.url}/sandbox/api/faults", json={"method": "sendMessage", "retry_after": 90}
+        )
+    await post(sessions, users, clock, "appeal_closed")
+    bot = create_bot(settings, token=TOKEN, api_base=sandbox.url)
+    moments = {"now": 1000.0}
+    courier = Courier(quiet=None, per_chat_interval=0, monotonic=lambda: moments["now"])
+    send = telegram_send(bot)
+    assert await courier.run(sessions, send, clock.now()) == 0
+    assert await statuses(sessions) == ["pending", "pending"]
+    calls = [c for c in sandbox.state.calls if c["method"] == "sendMessage"]
+    assert [c.get("error") for c in calls] == ["Too Many Requests: retry after 90"]
+    moments["now"] += 60
+    assert await courier.run(sessions, send, clock.now()) == 0, "the whole bot waits"
+    assert len([c for c in sandbox.state.calls if c["method"] == "sendMessage"]) == 1
+    moments["now"] += 31
+    assert await courier.run(sessions, send, clock.now()) == 2
+    assert await statuses(sessions) == ["sent", "sent"]
+    assert [len(sandbox.state.messages[u.telegram_id]) for u in users] == [2, 2]  # /start too
+    await bot.session.close()
 
 
 async def test_two_couriers_racing_send_each_message_once(

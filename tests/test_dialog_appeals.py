@@ -71,6 +71,10 @@ async def test_a_callback_request_with_the_registered_phone_reaches_the_desk_and
     operator = ChatClient(dp, bot, user_id=OPERATOR_ID, first_name="Ольга", group_id=OPERATORS_CHAT)
     await operator.tap("🙋 Взять")
     assert "Ольга взял(а) обращение" in operator.text
+    [taken] = await delivered(sessions, bot, clock)
+    assert "Ваше обращение О-26-000001 взято в работу оператором" in taken
+    await operator.tap("🙋 Взять")  # a second tap tells nobody again
+    assert await delivered(sessions, bot, clock) == []
     await operator.send_in_topic("Перезвоним сегодня в 13:00.", thread)
     assert "Отправлено человеку" in operator.text
     [answer] = await delivered(sessions, bot, clock)

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.accounts.models import Account, Consent
+from core.accounts.models import Account, Consent, User
 from core.accounts.registration import lock_personal_data
 from core.clock import FrozenClock
 from tests.dialog import ChatClient, RecordingMailer
@@ -38,10 +38,30 @@ async def test_notifications_toggle_but_money_messages_stay(
     await chat.tap("🔔 Уведомления")
     assert "о долгах, списаниях и платежах приходят всегда" in chat.text
     await chat.tap("✅ Напоминания")
-    assert chat.inline_buttons == ["❌ Напоминания", "✅ Новости"]
+    assert chat.inline_buttons == [
+        "❌ Напоминания",
+        "✅ Новости",
+        "🕰 Часовой пояс: Москва (UTC+3)",
+    ]
     async with sessions() as session:
         account = await session.scalar(select(Account))
     assert account is not None and account.notify_reminders is False and account.notify_news is True
+
+
+async def test_the_time_zone_is_chosen_in_the_notifications_and_kept(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat.send("/profile")
+    await chat.tap("🔔 Уведомления")
+    assert "С 22:00 до 09:00 по вашему времени" in chat.text
+    await chat.tap("🕰 Часовой пояс: Москва (UTC+3)")
+    assert "✅ Москва (UTC+3)" in chat.inline_buttons
+    assert "Владивосток (UTC+10)" in chat.inline_buttons and len(chat.inline_buttons) == 11
+    await chat.tap("Владивосток (UTC+10)")
+    assert "🕰 Часовой пояс: Владивосток (UTC+10)" in chat.inline_buttons
+    async with sessions() as session:
+        user = await session.get(User, registered.user_id)
+    assert user is not None and user.time_zone == "Asia/Vladivostok"
 
 
 async def test_consents_are_listed_with_version_and_date(

@@ -157,7 +157,7 @@ async def on_button(
         return
     operator = query.from_user.full_name
     if callback_data.action is DeskAction.TAKE:
-        taken = await take(session, appeal, query.from_user.id)
+        taken = await take(session, appeal, query.from_user.id, clock.now())
         callback_answer.text = (
             _("Taken.") if taken else _("Someone has taken it already, or it is answered.")
         )

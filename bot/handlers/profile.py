@@ -8,11 +8,18 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import Language, ProfileAction, ProfileCallback, RegistrationAction
+from bot.callbacks import (
+    Language,
+    ProfileAction,
+    ProfileCallback,
+    RegistrationAction,
+    TimeZoneCallback,
+)
 from bot.fsm.registration import (
     Registration,
     draft_from_account,
@@ -24,7 +31,14 @@ from bot.keyboards.menu import LANGUAGE_NAMES, PROFILE, main_menu
 from bot.keyboards.registration import consent_title, inline
 from core.accounts.consents import ConsentKind, current_consents
 from core.accounts.models import Account, User
-from core.accounts.profile import OptionalNotice, delete_account, is_locked, toggle_notifications
+from core.accounts.profile import (
+    OptionalNotice,
+    delete_account,
+    is_locked,
+    set_time_zone,
+    toggle_notifications,
+)
+from core.accounts.zones import ZONES, zone_title
 from core.clock import Clock
 from core.config import Settings
 from core.formatting import format_day
@@ -126,7 +140,7 @@ async def edit(
     await ask(query.message, state, Registration.summary, session, user)
 
 
-def notifications_keyboard(account: Account) -> InlineKeyboardMarkup:
+def notifications_keyboard(account: Account, user: User, clock: Clock) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     mark = {True: "✅", False: "❌"}
     _button(
@@ -135,20 +149,68 @@ def notifications_keyboard(account: Account) -> InlineKeyboardMarkup:
         ProfileAction.TOGGLE_REMINDERS,
     )
     _button(builder, f"{mark[account.notify_news]} " + _("News"), ProfileAction.TOGGLE_NEWS)
+    zone = zone_title(user.time_zone, _, clock.now())
+    _button(builder, "🕰 " + _("Time zone: {zone}").format(zone=zone), ProfileAction.TIME_ZONE)
     builder.adjust(1)
     return builder.as_markup()
 
 
-async def notifications(query: CallbackQuery, account: Account | None) -> None:
+def notifications_text(settings: Settings) -> str:
+    text = _(
+        "Notifications. Reminders (visits, expiring policies and cards) and news can be "
+        "turned off. Messages about debts, charges and payments always come."
+    )
+    if settings.quiet_hours:
+        start, end = settings.quiet_hours
+        text += "\n\n" + _(
+            "From {start}:00 to {end}:00 in your time zone, messages that can wait (new "
+            "services, news) wait for the morning; money, access and answers come at once."
+        ).format(start=start, end=f"{end:02d}")
+    return text
+
+
+async def notifications(
+    query: CallbackQuery, account: Account | None, user: User, clock: Clock, settings: Settings
+) -> None:
     if not isinstance(query.message, Message) or account is None:
         return
     await query.message.answer(
-        _(
-            "Notifications. Reminders (visits, expiring policies and cards) and news can be "
-            "turned off. Messages about debts, charges and payments always come."
-        ),
-        reply_markup=notifications_keyboard(account),
+        notifications_text(settings), reply_markup=notifications_keyboard(account, user, clock)
     )
+
+
+async def ask_time_zone(query: CallbackQuery, user: User, clock: Clock) -> None:
+    if not isinstance(query.message, Message):
+        return
+    builder = InlineKeyboardBuilder()
+    for zone in ZONES:
+        title = zone_title(zone, _, clock.now())
+        mark = "✅ " if zone == (user.time_zone or "Europe/Moscow") else ""
+        builder.button(text=mark + title, callback_data=TimeZoneCallback(zone=zone))
+    builder.adjust(2)
+    await query.message.edit_reply_markup(reply_markup=builder.as_markup())
+
+
+async def choose_time_zone(
+    query: CallbackQuery,
+    callback_data: TimeZoneCallback,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+    callback_answer: CallbackAnswer,
+) -> None:
+    if callback_data.zone not in ZONES or account is None:
+        callback_answer.text = _("This choice is out of date: open the profile again.")
+        return
+    await set_time_zone(session, user, callback_data.zone)
+    callback_answer.text = _("Time zone: {zone}").format(
+        zone=zone_title(user.time_zone, _, clock.now())
+    )
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(
+            reply_markup=notifications_keyboard(account, user, clock)
+        )
 
 
 async def toggle(
@@ -156,6 +218,7 @@ async def toggle(
     callback_data: ProfileCallback,
     session: AsyncSession,
     user: User,
+    clock: Clock,
 ) -> None:
     kind = (
         OptionalNotice.REMINDERS
@@ -164,7 +227,9 @@ async def toggle(
     )
     account = await toggle_notifications(session, user, kind)
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=notifications_keyboard(account))
+        await query.message.edit_reply_markup(
+            reply_markup=notifications_keyboard(account, user, clock)
+        )
 
 
 async def consents(query: CallbackQuery, session: AsyncSession, user: User) -> None:
@@ -231,6 +296,8 @@ def create_router() -> Router:
         toggle,
         actions(F.action.in_({ProfileAction.TOGGLE_REMINDERS, ProfileAction.TOGGLE_NEWS})),
     )
+    router.callback_query.register(ask_time_zone, actions(F.action == ProfileAction.TIME_ZONE))
+    router.callback_query.register(choose_time_zone, TimeZoneCallback.filter())
     router.callback_query.register(consents, actions(F.action == ProfileAction.CONSENTS))
     router.callback_query.register(ask_delete, actions(F.action == ProfileAction.DELETE))
     router.callback_query.register(delete, actions(F.action == ProfileAction.DELETE_CONFIRMED))

@@ -23,6 +23,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     blocked_bot_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    time_zone: Mapped[str | None] = mapped_column(String(40))  # IANA name; None: Moscow
 
 
 class Account(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import Account, ConfirmationCode, Consent, User
 from core.accounts.registration import require_account
+from core.accounts.zones import ZONES
 
 
 class OptionalNotice(StrEnum):
@@ -27,6 +28,14 @@ async def toggle_notifications(session: AsyncSession, user: User, kind: Optional
         account.notify_news = not account.notify_news
     await session.commit()
     return account
+
+
+async def set_time_zone(session: AsyncSession, user: User, zone: str) -> None:
+    """The zone the person's quiet hours are counted in; only Russia's zones are offered."""
+    if zone not in ZONES:
+        raise ValueError(f"unknown time zone {zone!r}")
+    user.time_zone = zone
+    await session.commit()
 
 
 async def delete_account(session: AsyncSession, user: User, *, now: datetime) -> None:

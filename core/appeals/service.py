@@ -145,13 +145,23 @@ async def appeal_by_number(session: AsyncSession, number: str) -> Appeal | None:
     )
 
 
-async def take(session: AsyncSession, appeal: Appeal, operator_id: int) -> bool:
-    """Mark it taken; False if someone already has it or it is closed."""
+async def take(session: AsyncSession, appeal: Appeal, operator_id: int, now: datetime) -> bool:
+    """Mark it taken and tell the person; False if someone already has it or it is closed."""
     done = await session.execute(
         update(Appeal)
         .where(Appeal.id == appeal.id, Appeal.status == AppealStatus.RECEIVED)
         .values(status=AppealStatus.IN_PROGRESS, operator_id=operator_id)
     )
+    if done.rowcount:  # type: ignore[attr-defined]
+        await enqueue(
+            session,
+            user_id=appeal.user_id,
+            kind="appeal_taken",
+            dedupe_key=f"appeal-taken:{appeal.id}",
+            now=now,
+            appeal_id=appeal.id,
+            number=appeal.number,
+        )
     await session.commit()
     await session.refresh(appeal)
     return bool(done.rowcount)  # type: ignore[attr-defined]

@@ -2,12 +2,13 @@
 
 Each message is claimed by a conditional UPDATE (its attempt count) that leases it for a
 minute, rendered in the recipient's saved language, sent, and marked. A crash between the send
-and the mark can repeat that one message once its lease runs out; nothing is lost. The courier keeps Telegram's limits: about 30 messages a
-second overall and one a second per chat; a 429 pauses the whole bot for `retry_after` (the
-message waits, it is not lost); a 403 marks the person as having blocked the bot, and their
-messages wait until they come back; a permanent 400 is dead-lettered with its reason; network
-errors are retried with a growing pause. Messages that can wait are held through quiet hours.
-"""
+and the mark can repeat that one message once its lease runs out; nothing is lost.
+
+The courier keeps Telegram's limits: about 30 messages a second overall and one a second per
+chat; a 429 pauses the whole bot for `retry_after` (the message waits, it is not lost); a 403
+marks the person as having blocked the bot, and their messages wait until they come back; a
+permanent 400 is dead-lettered with its reason; network errors are retried with a growing
+pause. Messages that can wait are held through the person's quiet hours, in their time zone."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from datetime import time as clock_time
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import Account, User
-from core.formatting import MOSCOW
+from core.accounts.zones import zone_of
 from core.i18n import translator
 from core.notifications.messages import Action, actions, render
 from core.notifications.outbox import OutboxMessage, OutboxStatus
@@ -32,10 +33,20 @@ Send = Callable[[int, str, Sequence[Action]], Awaitable[None]]  # (chat id, text
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)  # a claimed message not marked by then was lost with its worker
 
-# Messages the profile's "reminders" switch turns off; money, access and answers always go.
+# Messages the profile's switches turn off; money, access and answers always go.
 REMINDERS = frozenset({"booking_reminder", "policy_expiring", "coverage_started"})
-# Messages that may wait for the morning; money, access, answers and reminders never wait.
-CAN_WAIT = frozenset({"new_services", "regions_available", "share_charged", "franchise_active"})
+NEWS = frozenset({"news"})
+# Messages that may wait for the person's morning; money, access, answers and reminders never do.
+CAN_WAIT = frozenset(
+    {
+        "new_services",
+        "regions_available",
+        "share_charged",
+        "franchise_active",
+        "appeal_taken",
+        "news",
+    }
+)
 
 
 class Blocked(Exception):
@@ -54,15 +65,24 @@ class Rejected(Exception):
     """A permanent refusal (Telegram's 400): sending again cannot help."""
 
 
-def quiet_until(now: datetime, start: clock_time, end: clock_time) -> datetime | None:
-    """The end of the quiet hours (Moscow time) if `now` falls in them, else None."""
-    local = now.astimezone(MOSCOW)
+def quiet_until(
+    now: datetime, start: clock_time, end: clock_time, zone: tzinfo | None = None
+) -> datetime | None:
+    """The end of the quiet hours in the person's zone (Moscow by default) if `now` falls in
+    them, else None."""
+    zone = zone or zone_of(None)
+    local = now.astimezone(zone)
     moment = local.time()
     inside = (start <= moment or moment < end) if start > end else (start <= moment < end)
     if not inside:
         return None
     day = local.date() if moment < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, MOSCOW)
+    return datetime.combine(day, end, zone)
+
+
+def switched_off(kind: str, reminders: bool | None, news: bool | None) -> bool:
+    """Whether the person turned this kind of message off in the profile."""
+    return (kind in REMINDERS and reminders is False) or (kind in NEWS and news is False)
 
 
 class Courier:
@@ -105,7 +125,7 @@ class Courier:
         async with sessions() as session:
             rows = (
                 await session.execute(
-                    select(OutboxMessage, User, Account.notify_reminders)
+                    select(OutboxMessage, User, Account.notify_reminders, Account.notify_news)
                     .join(User, User.id == OutboxMessage.user_id)
                     .outerjoin(Account, Account.user_id == User.id)
                     .where(
@@ -118,13 +138,13 @@ class Courier:
                 )
             ).all()
             sent = 0
-            for message, user, reminders in rows:
-                if message.kind in REMINDERS and reminders is False:
+            for message, user, reminders, news in rows:
+                if switched_off(message.kind, reminders, news):
                     message.status = OutboxStatus.SKIPPED
                     await session.commit()
                     continue
                 if self.quiet is not None and message.kind in CAN_WAIT:
-                    morning = quiet_until(now, *self.quiet)
+                    morning = quiet_until(now, *self.quiet, zone_of(user.time_zone))
                     if morning is not None:
                         message.send_after = morning
                         await session.commit()

@@ -35,7 +35,7 @@ def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
     """The one-tap way on from a message, where there is one."""
     if kind in DEBT_KINDS:
         return [Action(_("💸 Pay the debt"), "pay_debt")]
-    if kind in ("appeal_answer", "appeal_closed") and args.get("appeal_id"):
+    if kind in ("appeal_answer", "appeal_closed", "appeal_taken") and args.get("appeal_id"):
         return [Action(_("💬 Open the appeal"), "appeal", int(args["appeal_id"]))]
     if kind == "booking_reminder":
         return [Action(_("📅 My bookings"), "bookings")]
@@ -141,6 +141,14 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
                 count=len(args["files"])
             )
         return text + "\n" + _("To reply or close it, open /appeals.")
+    if kind == "appeal_taken":
+        return _(
+            "👩‍💼 Your appeal {number} has been taken into work by an operator. The answer will "
+            "come here."
+        ).format(number=args["number"])
+    if kind == "news":  # the integrator's text, written in each language; ours as a fallback
+        texts: dict[str, str] = args["texts"]
+        return escape(texts.get(locale) or next(iter(texts.values())))
     if kind == "appeal_closed":
         return _("Your appeal {number} is closed. If something is left, start a new one.").format(
             number=args["number"]

@@ -22,14 +22,18 @@ def _report(event: JobExecutionEvent) -> None:
         log.error("scheduled tick %s failed", event.job_id, exc_info=event.exception)
 
 
-def create_scheduler(ticks: dict[str, tuple[Tick, float]]) -> AsyncIOScheduler:
+def create_scheduler(
+    ticks: dict[str, tuple[Tick, float]], *, misfire_grace: int = 30
+) -> AsyncIOScheduler:
     """One interval job per tick name: (coroutine function, seconds between runs).
 
     In-memory job store; coalescing on and one instance per job, so a slow tick is never run
-    twice at once and missed runs collapse into one.
+    twice at once and missed runs collapse into one. A run later than `misfire_grace` seconds
+    is skipped and logged: the tick's next run does its work, as every tick reads what is due
+    from the tables, not from the schedule.
     """
     scheduler = AsyncIOScheduler(
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": misfire_grace}
     )
     for name, (tick, seconds) in ticks.items():
         scheduler.add_job(tick, "interval", seconds=seconds, id=name, name=name)
