@@ -1,9 +1,10 @@
-"""Command line: `python main.py [run|migrate|import-clinics FILE|announce-news KEY ...]`.
+"""Command line: `python main.py [run [--role R]|migrate|import-clinics FILE|announce-news ...]`.
 
 `run` (the default) picks the mode from the settings:
   no BOT_TOKEN              -> sandbox mode: local Telegram, bank and mail, SQLite, demo data
   BOT_TOKEN                 -> long polling against Telegram (or TELEGRAM_API_BASE)
   BOT_TOKEN and WEBHOOK_URL -> webhook mode on this process's web server
+and the role (`--role` or ROLE) what this process does: all, bot, scheduler or web.
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import time, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.commands import set_bot_commands
 from bot.devclock import ClockControl
-from bot.factory import create_bot, create_dispatcher
+from bot.factory import create_bot, create_dispatcher, finish_updates
 from bot.i18n import create_i18n
 from bot.notify import telegram_send
 from bot.payments_web import PaymentNotifications
@@ -42,9 +46,10 @@ from core.importers.files import read_rows
 from core.importers.policies import import_policies, import_programs
 from core.importers.slots import import_slots
 from core.jobs import scheduled_ticks
+from core.leadership import lead, leader_lock
 from core.notifications.delivery import Courier
 from core.notifications.news import NewsRejected, announce_news
-from core.notifications.scheduler import create_scheduler
+from core.notifications.scheduler import Tick, create_scheduler
 from sandbox.app import Sandbox, SandboxConfig
 
 log = logging.getLogger("main")
@@ -91,60 +96,132 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-async def _serve_bot(
+class Role(StrEnum):
+    """What one process does; `all` is everything in one process (the sandbox, small sites)."""
+
+    ALL = "all"
+    BOT = "bot"  # the dispatcher: polling (one process) or webhook (any number)
+    SCHEDULER = "scheduler"  # the ticks and the outbox courier; one leader, the others standby
+    WEB = "web"  # payment notifications and health
+
+    def has(self, part: Role) -> bool:
+        return self is Role.ALL or self is part
+
+
+def _configure_sandbox(settings: Settings, sandbox: Sandbox) -> None:
+    settings.smtp_host, settings.smtp_port = sandbox.config.host, sandbox.config.smtp_port
+    settings.payment_provider_url = sandbox.url
+    settings.payment_return_url = f"{sandbox.url}/"
+    settings.payment_notification_networks = ["127.0.0.0/8"]
+    sandbox.bank.notification_url = (
+        f"http://{settings.web_host}:{settings.web_port}{settings.payment_notification_path}"
+    )
+    settings.operators_chat_id = settings.operators_chat_id or settings.sandbox_operators_chat_id
+    settings.operator_ids = settings.operator_ids or [SANDBOX_OPERATOR_ID]
+    if settings.data_encryption_key is None:
+        key = load_or_create_key(VAR_DIR / "data-encryption.key")
+        settings.data_encryption_key = SecretStr(key)
+
+
+def _ticks(
     settings: Settings,
-    dp: Dispatcher,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
     bot: Bot,
-    stop: asyncio.Event,
-    payments: PaymentNotifications | None,
-    control: ClockControl | None = None,
+    provider: YooKassa | None,
+) -> dict[str, tuple[Tick, float]]:
+    quiet = settings.quiet_hours
+
+    async def desk(thread: int | None, text: str) -> None:
+        if settings.operators_chat_id is not None:
+            await bot.send_message(settings.operators_chat_id, text, message_thread_id=thread)
+
+    return scheduled_ticks(
+        sessions,
+        clock,
+        provider=provider,
+        rules=settings.billing(),
+        send=telegram_send(bot),
+        desk=desk,
+        answer_within=timedelta(hours=settings.appeal_answer_hours),
+        desk_locale=settings.default_locale,
+        debt_every=timedelta(days=settings.debt_reminder_days),
+        courier=Courier(
+            per_second=settings.notify_per_second,
+            quiet=(time(quiet[0]), time(quiet[1])) if quiet else None,
+        ),
+    )
+
+
+async def _lead_scheduler(
+    engine: AsyncEngine, ticks: dict[str, tuple[Tick, float]], stop: asyncio.Event, poll: float
 ) -> None:
-    path = settings.payment_notification_path
-    if settings.webhook_mode:
-        assert settings.webhook_url is not None
-        secret = (
-            settings.webhook_secret.get_secret_value()
-            if settings.webhook_secret
-            else secrets.token_urlsafe(32)
-        )
-        app = create_web_app(
-            dp,
-            bot,
-            webhook_path=settings.webhook_path,
-            webhook_secret=secret,
-            payments=payments,
-            payments_path=path,
-        )
+    """Tick only while this process holds the scheduler lock (see core/leadership.py)."""
+    running: list[AsyncIOScheduler] = []
+
+    async def start() -> None:
+        scheduler = create_scheduler(ticks)
+        scheduler.start()
+        running.append(scheduler)
+
+    async def halt() -> None:
+        while running:
+            running.pop().shutdown(wait=False)
+
+    await lead(leader_lock(engine), start, halt, stop, poll=poll)
+
+
+async def _serve(
+    settings: Settings,
+    role: Role,
+    app: web.Application,
+    stop: asyncio.Event,
+    dp: Dispatcher | None,
+    bot: Bot,
+) -> None:
+    """The web server (unless this is only a scheduler) and polling, until asked to stop."""
+    runner = None
+    if role is not Role.SCHEDULER:
         runner = await serve_web(app, settings.web_host, settings.web_port)
+        log.info("web server on %s:%s (%s)", settings.web_host, settings.web_port, role)
+    polling = None
+    if dp is not None and settings.webhook_mode:
+        assert settings.webhook_url is not None and settings.webhook_secret is not None
         url = settings.webhook_url.rstrip("/") + settings.webhook_path
-        await bot.set_webhook(url, secret_token=secret, drop_pending_updates=False)
+        # Every worker sets the same URL and secret: idempotent, so any of them may start first.
+        await bot.set_webhook(
+            url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            max_connections=settings.webhook_max_connections,
+            drop_pending_updates=False,
+        )
         log.info("webhook mode: %s", url)
-        try:
-            await stop.wait()
-        finally:
-            await runner.cleanup()
-        return
-    runner = await serve_web(
-        create_web_app(dp, bot, payments=payments, payments_path=path, clock_control=control),
-        settings.web_host,
-        settings.web_port,
-    )
-    await bot.delete_webhook(drop_pending_updates=False)
-    polling = asyncio.create_task(
-        dp.start_polling(bot, handle_signals=False, close_bot_session=False)
-    )
+    elif dp is not None:
+        await bot.delete_webhook(drop_pending_updates=False)
+        polling = asyncio.create_task(
+            dp.start_polling(bot, handle_signals=False, close_bot_session=False)
+        )
     waiter = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait({polling, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({waiter, *([polling] if polling else [])}, return_when="FIRST_COMPLETED")
     finally:
         waiter.cancel()
-        if not polling.done():
-            await dp.stop_polling()
-        await polling
-        await runner.cleanup()
+        if polling is not None:
+            if not polling.done():
+                await dp.stop_polling()  # type: ignore[union-attr]
+            await polling
+            await finish_updates(dp)  # type: ignore[arg-type]
+        if runner is not None:
+            await runner.cleanup()
 
 
-async def run(settings: Settings) -> None:
+async def run(settings: Settings, role: Role = Role.ALL) -> None:
+    if settings.sandbox_mode and role is not Role.ALL:
+        raise SystemExit("roles need BOT_TOKEN: sandbox mode runs everything in one process")
+    if settings.webhook_mode and role.has(Role.BOT) and settings.webhook_secret is None:
+        if role is not Role.ALL:
+            raise SystemExit("WEBHOOK_SECRET must be set: every bot worker checks the same one")
+        settings.webhook_secret = SecretStr(secrets.token_urlsafe(32))
     stop = _stop_event()
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
@@ -153,20 +230,10 @@ async def run(settings: Settings) -> None:
     i18n = create_i18n(settings.default_locale)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
+        sandbox = None
         if settings.sandbox_mode:
             sandbox = await stack.enter_async_context(sandbox_running(settings))
-            settings.smtp_host, settings.smtp_port = sandbox.config.host, sandbox.config.smtp_port
-            settings.payment_provider_url = sandbox.url
-            settings.payment_return_url = f"{sandbox.url}/"
-            settings.payment_notification_networks = ["127.0.0.0/8"]
-            sandbox.bank.notification_url = f"http://{settings.web_host}:{settings.web_port}{settings.payment_notification_path}"
-            settings.operators_chat_id = (
-                settings.operators_chat_id or settings.sandbox_operators_chat_id
-            )
-            settings.operator_ids = settings.operator_ids or [SANDBOX_OPERATOR_ID]
-            if settings.data_encryption_key is None:
-                key = load_or_create_key(VAR_DIR / "data-encryption.key")
-                settings.data_encryption_key = SecretStr(key)
+            _configure_sandbox(settings, sandbox)
             assert settings.data_encryption_key is not None
             vault = Vault(settings.data_encryption_key.get_secret_value().encode())
             await seed_demo_data(sessions, vault, now=clock.now())
@@ -176,7 +243,7 @@ async def run(settings: Settings) -> None:
             token, api_base = settings.bot_token.get_secret_value(), settings.telegram_api_base
         bot = create_bot(settings, token=token, api_base=api_base)
         stack.push_async_callback(bot.session.close)
-        provider = notifications = None
+        provider = payments = None
         if settings.payment_provider_url:
             provider = YooKassa(
                 settings.payment_provider_url,
@@ -184,7 +251,7 @@ async def run(settings: Settings) -> None:
                 settings.payment_secret_key.get_secret_value(),
             )
             stack.push_async_callback(provider.close)
-            notifications = PaymentNotifications(
+            payments = PaymentNotifications(
                 sessions,
                 provider,
                 settings.billing(),
@@ -192,44 +259,42 @@ async def run(settings: Settings) -> None:
                 networks=settings.payment_notification_networks,
                 trusted_proxies=settings.payment_trusted_proxies,
             )
-        dp = create_dispatcher(settings, sessions, clock, i18n=i18n, payments=provider)
-        await set_bot_commands(bot, i18n)
-
-        send = telegram_send(bot)
-        quiet = settings.quiet_hours
-
-        async def desk(thread: int | None, text: str) -> None:
-            if settings.operators_chat_id is not None:
-                await bot.send_message(settings.operators_chat_id, text, message_thread_id=thread)
-
-        ticks = scheduled_ticks(
-            sessions,
-            clock,
-            provider=provider,
-            rules=settings.billing(),
-            send=send,
-            desk=desk,
-            answer_within=timedelta(hours=settings.appeal_answer_hours),
-            desk_locale=settings.default_locale,
-            debt_every=timedelta(days=settings.debt_reminder_days),
-            courier=Courier(
-                per_second=settings.notify_per_second,
-                quiet=(time(quiet[0]), time(quiet[1])) if quiet else None,
-            ),
-        )
-        scheduler = create_scheduler(ticks)
-        scheduler.start()
-        stack.callback(scheduler.shutdown, wait=False)
-        if settings.sandbox_mode:
+        dp = None
+        if role.has(Role.BOT):
+            dp = create_dispatcher(settings, sessions, clock, i18n=i18n, payments=provider)
+            stack.push_async_callback(dp.storage.close)
+            await set_bot_commands(bot, i18n)
+        ticks = _ticks(settings, sessions, clock, bot, provider)
+        leader = None
+        if role.has(Role.SCHEDULER):
+            leader = asyncio.create_task(
+                _lead_scheduler(engine, ticks, stop, settings.scheduler_standby_poll)
+            )
+        control = None
+        if sandbox is not None and isinstance(clock, ShiftedClock):
+            control = ClockControl(clock, ticks)
+            sandbox.clock_url = f"http://{settings.web_host}:{settings.web_port}{ClockControl.path}"
             print(
                 f"\n  Web chat: {sandbox.url}/\n  Mailbox:  {sandbox.url}/sandbox/mail\n",
                 flush=True,
             )
-        control = None
-        if settings.sandbox_mode and isinstance(clock, ShiftedClock):
-            control = ClockControl(clock, ticks)
-            sandbox.clock_url = f"http://{settings.web_host}:{settings.web_port}{ClockControl.path}"
-        await _serve_bot(settings, dp, bot, stop, notifications, control)
+        app = create_web_app(
+            dp,
+            bot,
+            webhook_path=settings.webhook_path if dp and settings.webhook_mode else None,
+            webhook_secret=(
+                settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            ),
+            payments=payments if role.has(Role.WEB) else None,
+            payments_path=settings.payment_notification_path,
+            clock_control=control,
+        )
+        try:
+            await _serve(settings, role, app, stop, dp, bot)
+        finally:
+            stop.set()
+            if leader is not None:
+                await leader
     log.info("stopped cleanly")
 
 
@@ -305,7 +370,14 @@ async def announce(settings: Settings, key: str, texts: dict[str, str]) -> int:
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dms-bot", description="DMS personal cabinet bot")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="start the bot (the default)")
+    runner = commands.add_parser("run", help="start the bot (the default)")
+    runner.add_argument(
+        "--role",
+        type=Role,
+        choices=list(Role),
+        default=None,
+        help="what this process does (default: ROLE or all)",
+    )
     commands.add_parser("migrate", help="apply database migrations and exit")
     for what in ("clinics", "programs", "policies", "bills", "slots"):
         loader = commands.add_parser(f"import-{what}", help=f"load {what} from a CSV or JSON file")
@@ -330,7 +402,7 @@ def cli(argv: list[str] | None = None) -> int:
     if args.command and args.command.startswith("import-"):
         return asyncio.run(load_file(settings, args.command.removeprefix("import-"), args.file))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings))
+        asyncio.run(run(settings, getattr(args, "role", None) or Role(settings.role)))
     return 0
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -9,17 +12,18 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.fsm.isolation import ChatIsolation
 from bot.fsm.storage import DatabaseStorage
 from bot.handlers import routers
 from bot.i18n import UserLanguageMiddleware, create_i18n
 from bot.middlewares.callback_answer import AnswerAfterHandler
 from bot.middlewares.database import DatabaseMiddleware
-from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.middlewares.idempotency import Inbox, OncePerUpdate, RedisInbox
+from bot.middlewares.throttling import Buckets, MemoryBuckets, RedisBuckets, ThrottlingMiddleware
 from bot.retry import RetryAfterMiddleware
 from core.accounts.crypto import Vault
 from core.billing.provider import PaymentProvider
@@ -27,6 +31,7 @@ from core.clinics.index import ClinicDirectory
 from core.clock import Clock
 from core.config import Settings
 from core.dialog_state import DialogStateStore
+from core.inbox import DatabaseInbox
 from core.mail import Mailer, MailSender
 
 
@@ -35,22 +40,40 @@ def create_storage(
 ) -> BaseStorage:
     """Redis when REDIS_URL is set (several workers), otherwise the application database."""
     if settings.redis_url:
+        ttl = timedelta(days=settings.fsm_ttl_days)  # an abandoned dialog is forgotten then
         return RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
+            settings.redis_url,
+            key_builder=DefaultKeyBuilder(with_destiny=True),
+            state_ttl=ttl,
+            data_ttl=ttl,
         )
     return DatabaseStorage(DialogStateStore(session_factory, clock))
 
 
 def create_isolation(storage: BaseStorage) -> BaseEventIsolation:
-    """One update at a time per user and chat.
-
-    aiogram handles polled updates as concurrent tasks and isolates nothing by default, so a
-    quick second message could be read in the state before the first one's answer. With Redis
-    the lock is shared by every worker process.
-    """
+    """One update at a time per user and chat, in order; across workers with Redis."""
     if isinstance(storage, RedisStorage):
-        return storage.create_isolation()
-    return SimpleEventIsolation()
+        return ChatIsolation(storage.create_isolation())
+    return ChatIsolation()
+
+
+def create_buckets(settings: Settings, storage: BaseStorage) -> Buckets | None:
+    """Per-user flood limits: in Redis when the workers share it, else in this process."""
+    rate, burst = settings.throttle_rate, settings.throttle_burst
+    if rate <= 0:
+        return None
+    if isinstance(storage, RedisStorage):
+        return RedisBuckets(storage.redis, rate, burst)
+    return MemoryBuckets(rate, burst)
+
+
+def create_inbox(
+    storage: BaseStorage, session_factory: async_sessionmaker[AsyncSession], clock: Clock
+) -> Inbox:
+    """Which updates were handled: in Redis beside the FSM state, else in the database."""
+    if isinstance(storage, RedisStorage):
+        return RedisInbox(storage.redis)
+    return DatabaseInbox(session_factory, clock)
 
 
 def create_dispatcher(
@@ -80,10 +103,12 @@ def create_dispatcher(
         billing=settings.billing(),
         directory=ClinicDirectory(),
     )
-    # Order matters: the session and the user first, so that i18n can read the saved language.
+    # Order matters: a repeated update stops first; then the session and the user, so that
+    # i18n can read the saved language.
+    dp.update.outer_middleware(OncePerUpdate(create_inbox(storage, session_factory, clock)))
     dp.update.outer_middleware(DatabaseMiddleware(session_factory, clock, settings.default_locale))
     UserLanguageMiddleware(i18n).setup(dp)
-    throttling = ThrottlingMiddleware(settings.throttle_rate, settings.throttle_burst)
+    throttling = ThrottlingMiddleware(create_buckets(settings, storage))
     dp.message.outer_middleware(throttling)
     dp.callback_query.outer_middleware(throttling)
     dp.callback_query.middleware(AnswerAfterHandler())
@@ -100,3 +125,11 @@ def create_bot(settings: Settings, *, token: str, api_base: str | None = None) -
         session = AiohttpSession()
     session.middleware(RetryAfterMiddleware())
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+async def finish_updates(dp: Dispatcher) -> None:
+    """After polling stops: let the updates still being handled finish (aiogram runs each as
+    a task and does not wait for them), so that a clean stop loses no answer."""
+    running = list(getattr(dp, "_handle_update_tasks", ()))
+    if running:
+        await asyncio.gather(*running, return_exceptions=True)

@@ -15,7 +15,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 def create_web_app(
-    dp: Dispatcher,
+    dp: Dispatcher | None,
     bot: Bot,
     *,
     webhook_path: str | None = None,
@@ -30,8 +30,12 @@ def create_web_app(
         clock_control.register(app)
     if payments is not None:
         app.router.add_post(payments_path, payments.handle)
-    if webhook_path is not None:
-        # The secret token is compared on every request; a request without it gets 401.
-        SimpleRequestHandler(dp, bot, secret_token=webhook_secret).register(app, path=webhook_path)
+    if dp is not None and webhook_path is not None:
+        # The secret token is compared on every request; a request without it gets 401. Telegram
+        # gets its 200 only once the update is handled: a worker that dies midway gets none,
+        # and Telegram sends the update again (to another worker, behind a load balancer).
+        SimpleRequestHandler(
+            dp, bot, secret_token=webhook_secret, handle_in_background=False
+        ).register(app, path=webhook_path)
         setup_application(app, dp, bot=bot)
     return app

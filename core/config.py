@@ -36,12 +36,18 @@ class Settings(BaseSettings):
     telegram_api_base: str | None = None
     webhook_url: str | None = None
     webhook_path: str = "/telegram/webhook"
-    webhook_secret: SecretStr | None = None
+    webhook_secret: SecretStr | None = None  # required when several bot workers share it
+    webhook_max_connections: int = 40  # Telegram's parallel webhook requests
+
+    # Processes: all, or bot / scheduler / web (several bot workers, one leading scheduler)
+    role: str = "all"
+    scheduler_standby_poll: float = 2.0  # how often a standby scheduler tries the lock
 
     # Storage
     database_url: str = f"sqlite+aiosqlite:///{VAR_DIR / 'dms.sqlite3'}"
     database_pool_size: int = 10
-    redis_url: str | None = None
+    redis_url: str | None = None  # FSM state, flood limits and handled updates for all workers
+    fsm_ttl_days: int = 30  # Redis: a dialog untouched this long is forgotten
 
     # This process's web server (webhook, payment notifications, dev routes)
     web_host: str = "127.0.0.1"

@@ -19,6 +19,7 @@ from core.billing.regions import announce_regions
 from core.billing.rules import BillingRules
 from core.clock import Clock
 from core.i18n import translator
+from core.inbox import purge_inbox
 from core.notifications.delivery import Courier, Send
 from core.notifications.milestones import announce_milestones
 from core.notifications.scheduler import Tick
@@ -47,6 +48,10 @@ def scheduled_ticks(
             erased = await purge_expired_files(session, now=clock.now())
         if erased:
             log.info("erased %s identity check files past their retention", erased)
+
+    async def purge_handled_updates() -> None:
+        async with sessions() as session:
+            await purge_inbox(session, clock.now())
 
     async def franchise_activations() -> None:
         async with sessions() as session:
@@ -98,6 +103,7 @@ def scheduled_ticks(
 
     return {
         "purge_identity_files": (purge_identity_files, 3600.0),
+        "purge_handled_updates": (purge_handled_updates, 3600.0),
         "franchise_activations": (franchise_activations, 60.0),
         "region_openings": (region_openings, 60.0),
         "card_expiries": (card_expiries, 3600.0),

@@ -7,6 +7,7 @@ from core.billing.models import Bill, Card, Charge, Franchise, Payment, ServiceR
 from core.clinics.models import Booking, Clinic, ClinicSlot, DirectoryVersion
 from core.dialog_state import DialogState
 from core.documents.models import DocumentCopy
+from core.inbox import ProcessedUpdate
 from core.notifications.outbox import OutboxMessage
 from core.policies.models import (
     InsuredPerson,
@@ -41,6 +42,7 @@ __all__ = [
     "Payment",
     "Policy",
     "PolicyLink",
+    "ProcessedUpdate",
     "Program",
     "ProgramClinic",
     "ServiceRegion",

@@ -22,7 +22,14 @@ def _url() -> str:
     return os.environ.get("DATABASE_URL") or Settings().database_url
 
 
+MIGRATION_LOCK = 0x646D7301  # any constant; every process migrating one database agrees on it
+
+
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Several processes start at once (bot workers, the scheduler): one migrates, the others
+        # wait here and then find the database at head. Released at the transaction's end.
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

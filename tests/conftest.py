@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import redis
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
@@ -113,10 +114,20 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    # No .env and no throttling: dialog tests type faster than any person.
+    """No .env and no throttling: dialog tests type faster than any person.
+
+    On PostgreSQL the dialogs also keep their state in Redis when TEST_REDIS_URL is set: the
+    scale-out set-up (several workers) runs every dialog test; SQLite keeps the embedded one.
+    """
+    redis_url = None
+    if REDIS_URL and database_url.startswith("postgresql"):
+        redis_url = REDIS_URL
+        with redis.Redis.from_url(REDIS_URL) as client:
+            client.flushdb()
     return Settings(
         _env_file=None,
         database_url=database_url,
+        redis_url=redis_url,
         throttle_rate=0,
         data_encryption_key=SecretStr(TEST_KEY),
         operators_chat_id=OPERATORS_CHAT,
@@ -141,13 +152,15 @@ def mailbox() -> RecordingMailer:
 
 
 @pytest.fixture
-def dp(
+async def dp(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
     mailbox: RecordingMailer,
-) -> Dispatcher:
-    return create_dispatcher(settings, sessions, clock, mailer=mailbox)
+) -> AsyncIterator[Dispatcher]:
+    dispatcher = create_dispatcher(settings, sessions, clock, mailer=mailbox)
+    yield dispatcher
+    await dispatcher.storage.close()
 
 
 @pytest.fixture

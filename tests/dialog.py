@@ -34,6 +34,9 @@ from aiogram.types import (
 BOT_ID = 7000000001
 
 
+UPDATE_IDS = itertools.count(1)
+
+
 class RecordingSession(BaseSession):
     """Answers every Bot API call at once, like Telegram would, and remembers it."""
 
@@ -146,13 +149,19 @@ class ChatClient:
             self.chat = Chat(id=user_id, type="private", first_name=first_name)
         else:  # a member of a forum group, e.g. an operator
             self.chat = Chat(id=group_id, type="supergroup", title="Operators", is_forum=True)
-        self._update_ids = itertools.count(1)
+        self._update_ids = UPDATE_IDS  # one sequence for every client, as Telegram has per bot
         self._message_ids = itertools.count(1)
+        self.last_update: Update | None = None
         self.calls: list[TelegramMethod[Any]] = []  # of the last step
 
     # --- what a person does -----------------------------------------------------------------
-    async def send(self, text: str) -> ChatClient:
-        return await self._message(text=text)
+    async def send(self, text: str, *, update_id: int | None = None) -> ChatClient:
+        return await self._message(text=text, update_id=update_id)
+
+    async def replay(self) -> ChatClient:
+        """Telegram sends the last update again (no answer reached it in time)."""
+        assert self.last_update is not None
+        return await self._feed_update(self.last_update)
 
     async def send_in_topic(self, text: str, thread: int) -> ChatClient:
         """A message in a forum topic of the group (an operator answering an appeal)."""
@@ -244,7 +253,7 @@ class ChatClient:
         )
         return await self._feed(callback_query=query)
 
-    async def _message(self, **content: Any) -> ChatClient:
+    async def _message(self, update_id: int | None = None, **content: Any) -> ChatClient:
         message = Message(
             message_id=next(self._message_ids),
             date=datetime.now(),  # noqa: DTZ005
@@ -252,11 +261,15 @@ class ChatClient:
             from_user=self.user,
             **content,
         )
-        return await self._feed(message=message)
+        return await self._feed(update_id=update_id, message=message)
 
-    async def _feed(self, **event: Any) -> ChatClient:
+    async def _feed(self, update_id: int | None = None, **event: Any) -> ChatClient:
+        update = Update(update_id=update_id or next(self._update_ids), **event)
+        return await self._feed_update(update)
+
+    async def _feed_update(self, update: Update) -> ChatClient:
+        self.last_update = update
         before = len(self.session.calls)
-        update = Update(update_id=next(self._update_ids), **event)
         await self.dp.feed_update(self.bot, update)
         self.calls = self.session.calls[before:]
         return self

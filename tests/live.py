@@ -15,7 +15,7 @@ from aiohttp import ClientSession, web
 
 from bot.commands import set_bot_commands
 from bot.devclock import ClockControl
-from bot.factory import create_bot, create_dispatcher
+from bot.factory import create_bot, create_dispatcher, finish_updates
 from bot.notify import telegram_send
 from bot.payments_web import PaymentNotifications
 from bot.web import create_web_app
@@ -212,6 +212,7 @@ async def live_system(
         bot = create_bot(settings, token=TOKEN, api_base=sandbox.url)
         provider = YooKassa(sandbox.url, "sandbox-shop", "sandbox-secret") if payments else None
         dp = create_dispatcher(settings, sessions, clock, payments=provider)
+        stack.push_async_callback(dp.storage.close)
         await set_bot_commands(bot, dp["i18n"])
         receiver = None
         if provider is not None:
@@ -246,6 +247,7 @@ async def live_system(
             with contextlib.suppress(RuntimeError):
                 await dp.stop_polling()
             await polling
+            await finish_updates(dp)
             await stack.aclose()
             await bot.session.close()
             await engine.dispose()

@@ -31,14 +31,16 @@ __all__ = ["bank", "provider"]
 
 
 @pytest.fixture
-def dp(
+async def dp(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
     mailbox: RecordingMailer,
     provider: YooKassa,
-) -> Dispatcher:
-    return create_dispatcher(settings, sessions, clock, mailer=mailbox, payments=provider)
+) -> AsyncIterator[Dispatcher]:
+    dispatcher = create_dispatcher(settings, sessions, clock, mailer=mailbox, payments=provider)
+    yield dispatcher
+    await dispatcher.storage.close()
 
 
 @pytest.fixture

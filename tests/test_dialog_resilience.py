@@ -10,7 +10,7 @@ from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, select
 
 from bot.factory import create_dispatcher, create_storage
-from bot.middlewares.throttling import ThrottlingMiddleware
+from bot.middlewares.throttling import MemoryBuckets
 from core.clinics.index import ClinicDirectory
 from core.clinics.models import Clinic
 from core.clock import FrozenClock
@@ -29,7 +29,7 @@ async def test_flooding_user_is_told_once_then_served_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     now = [1000.0]
-    monkeypatch.setattr("bot.middlewares.throttling._monotonic", lambda: now[0])
+    monkeypatch.setattr("bot.middlewares.throttling._seconds", lambda: now[0])
     dp = create_dispatcher(
         settings.model_copy(update={"throttle_rate": 1.0, "throttle_burst": 2}), sessions, clock
     )
@@ -46,17 +46,19 @@ async def test_flooding_user_is_told_once_then_served_again(
     now[0] += 1.0
     await chat.send("/help")
     assert "/menu" in chat.text
+    await dp.storage.close()
 
 
-def test_throttling_forgets_idle_users() -> None:
+async def test_throttling_forgets_idle_users(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [0.0]
-    throttle = ThrottlingMiddleware(rate=1.0, burst=2, monotonic=lambda: now[0])
-    throttle.MAX_TRACKED = 3
+    monkeypatch.setattr("bot.middlewares.throttling._seconds", lambda: now[0])
+    buckets = MemoryBuckets(rate=1.0, burst=2)
+    buckets.MAX_TRACKED = 3
     for user in range(3):
-        throttle._take(user)
+        await buckets.take(user)
     now[0] += 10
-    throttle._take(99)
-    assert set(throttle._buckets) == {99}
+    await buckets.take(99)
+    assert set(buckets.buckets) == {99}
 
 
 async def test_a_crash_apologises_in_the_users_language_and_keeps_the_state(

@@ -153,4 +153,5 @@ async def test_webhook_mode_checks_the_secret_on_every_request(
                 assert "Здравствуйте" in reply["text"]
         finally:
             await bot.session.close()
+            await dp.storage.close()
             await engine.dispose()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.middlewares.idempotency import UpdateInProgress
 from core.accounts.models import User
 from core.errors import NotFoundError
 
@@ -49,8 +51,16 @@ async def unexpected(event: ErrorEvent, i18n: I18n, user: User | None = None) ->
         log.exception("could not tell the user about the failure")
 
 
+async def busy(event: ErrorEvent) -> object:
+    """A copy of an update another worker is handling: no apology to the person, and the
+    webhook answers 500 so that Telegram sends it again later (the claim decides then)."""
+    log.info("update %s: %s", event.update.update_id, event.exception)
+    return UNHANDLED
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
+    router.errors.register(busy, ExceptionTypeFilter(UpdateInProgress))
     router.errors.register(not_found, ExceptionTypeFilter(NotFoundError))
     router.errors.register(unexpected)
     return router

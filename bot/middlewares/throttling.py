@@ -1,21 +1,38 @@
-"""A user who floods gets one polite "too fast", not an error storm."""
+"""A user who floods gets one polite "too fast", not an error storm.
+
+A token bucket per user: `burst` updates at once, then one per `rate` seconds. The buckets live
+in this process, or in Redis when several workers share the users (REDIS_URL).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from enum import IntEnum
+from typing import Any, Protocol
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
+from redis.asyncio import Redis
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-def _monotonic() -> float:
-    return time.monotonic()
+def _seconds() -> float:
+    """Wall-clock seconds: workers on several machines compare them through Redis."""
+    return time.time()
+
+
+class Verdict(IntEnum):
+    PASS = 0
+    WARN = 1  # over the limit: say "too fast" once
+    DROP = 2  # still over the limit: silently
+
+
+class Buckets(Protocol):
+    async def take(self, user_id: int) -> Verdict: ...
 
 
 @dataclass(slots=True)
@@ -25,51 +42,88 @@ class _Bucket:
     warned: bool = False
 
 
-class ThrottlingMiddleware(BaseMiddleware):
-    """Token bucket per user: `burst` updates at once, then one per `rate` seconds."""
-
+class MemoryBuckets:
     MAX_TRACKED = 100_000
 
-    def __init__(
-        self, rate: float, burst: int, monotonic: Callable[[], float] | None = None
-    ) -> None:
-        self._rate = rate
-        self._burst = float(burst)
-        self._now = monotonic
-        self._buckets: dict[int, _Bucket] = {}
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.buckets: dict[int, _Bucket] = {}
 
-    def _take(self, user_id: int) -> _Bucket | None:
-        """Take a token; returns the bucket when the user is over the limit."""
-        now = self._now() if self._now else _monotonic()
-        bucket = self._buckets.get(user_id)
+    async def take(self, user_id: int) -> Verdict:
+        now = _seconds()
+        bucket = self.buckets.get(user_id)
         if bucket is None:
-            if len(self._buckets) >= self.MAX_TRACKED:
+            if len(self.buckets) >= self.MAX_TRACKED:
                 self._forget_idle(now)
-            bucket = self._buckets[user_id] = _Bucket(tokens=self._burst, updated=now)
-        elif self._rate > 0:
-            refill = (now - bucket.updated) / self._rate
-            bucket.tokens = min(self._burst, bucket.tokens + refill)
+            bucket = self.buckets[user_id] = _Bucket(tokens=self.burst, updated=now)
+        else:
+            refill = max(0.0, now - bucket.updated) / self.rate
+            bucket.tokens = min(self.burst, bucket.tokens + refill)
             bucket.updated = now
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             bucket.warned = False
-            return None
-        return bucket
+            return Verdict.PASS
+        if bucket.warned:
+            return Verdict.DROP
+        bucket.warned = True
+        return Verdict.WARN
 
     def _forget_idle(self, now: float) -> None:
-        full_after = self._rate * self._burst
-        for user_id in [u for u, b in self._buckets.items() if now - b.updated > full_after]:
-            del self._buckets[user_id]
+        full_after = self.rate * self.burst
+        for user_id in [u for u, b in self.buckets.items() if now - b.updated > full_after]:
+            del self.buckets[user_id]
+
+
+# The same bucket as one atomic step in Redis; the key expires once the bucket is full again.
+TAKE = """
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local saved = redis.call('HMGET', KEYS[1], 'tokens', 'updated', 'warned')
+local tokens = tonumber(saved[1]) or burst
+local updated = tonumber(saved[2]) or now
+local warned = saved[3] == '1'
+tokens = math.min(burst, tokens + math.max(0, now - updated) / rate)
+local verdict = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  warned = false
+elseif warned then
+  verdict = 2
+else
+  warned = true
+  verdict = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now),
+           'warned', warned and '1' or '0')
+redis.call('PEXPIRE', KEYS[1], math.ceil(rate * burst * 1000) + 1000)
+return verdict
+"""
+
+
+class RedisBuckets:
+    def __init__(self, redis: Redis, rate: float, burst: int, prefix: str = "dms:throttle") -> None:
+        self.rate, self.burst, self.prefix = rate, burst, prefix
+        self.script = redis.register_script(TAKE)
+
+    async def take(self, user_id: int) -> Verdict:
+        verdict = await self.script(
+            keys=[f"{self.prefix}:{user_id}"], args=[self.rate, self.burst, _seconds()]
+        )
+        return Verdict(int(verdict))
+
+
+class ThrottlingMiddleware(BaseMiddleware):
+    def __init__(self, buckets: Buckets | None) -> None:
+        self.buckets = buckets  # None: no throttling (THROTTLE_RATE=0)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user = data.get("event_from_user")
-        if user is None or self._rate <= 0:
+        if user is None or self.buckets is None:
             return await handler(event, data)
-        bucket = self._take(user.id)
-        if bucket is None:
+        verdict = await self.buckets.take(user.id)
+        if verdict is Verdict.PASS:
             return await handler(event, data)
-        if not bucket.warned:
-            bucket.warned = True
+        if verdict is Verdict.WARN:
             text = _("Too fast: please wait a moment and try again.")
             if isinstance(event, Message | CallbackQuery):
                 await event.answer(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -35,7 +36,8 @@ def create_scheduler(
     scheduler = AsyncIOScheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": misfire_grace}
     )
+    now = datetime.now(UTC)  # every tick runs once at the start: a new leader catches up at once
     for name, (tick, seconds) in ticks.items():
-        scheduler.add_job(tick, "interval", seconds=seconds, id=name, name=name)
+        scheduler.add_job(tick, "interval", seconds=seconds, id=name, name=name, next_run_time=now)
     scheduler.add_listener(_report, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     return scheduler

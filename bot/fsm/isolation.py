@@ -1,0 +1,51 @@
+"""One update at a time per user and chat, in the order they came.
+
+aiogram handles polled updates as concurrent tasks, so a quick second message could be read in
+the state before the first one's answer. `asyncio.Lock` wakes its waiters in order, so within a
+process the updates of a chat are handled in the order they arrived; with Redis, aiogram's
+Redis lock (which polls, so it keeps no order) is taken inside it, so that several worker
+processes never handle one chat at once. A chat's lock is dropped once nobody waits for it:
+a million users leave no million locks behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
+
+
+@dataclass(slots=True)
+class _Entry:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class ChatIsolation(BaseEventIsolation):
+    def __init__(self, shared: BaseEventIsolation | None = None) -> None:
+        self.shared = shared  # across processes (Redis), taken inside the local lock
+        self.entries: dict[StorageKey, _Entry] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
+        entry = self.entries.setdefault(key, _Entry())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                if self.shared is None:
+                    yield
+                else:
+                    async with self.shared.lock(key):
+                        yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self.entries[key]
+
+    async def close(self) -> None:
+        self.entries.clear()
+        if self.shared is not None:
+            await self.shared.close()

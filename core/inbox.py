@@ -1,0 +1,93 @@
+"""Each Telegram update is handled once, however often it arrives.
+
+Telegram sends an update again when it got no answer in time: a worker that died mid-update,
+a slow one, or a long-polling process killed before it confirmed the offset. Handling claims
+the update id for a lease; the claim is released if handling fails (so the retry does the work)
+and turned into "done" when it succeeds (so a retry is skipped). A copy arriving while another
+worker still holds a live claim is "busy": its sender is told to come back later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, String, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import Clock
+from core.db import Base, UtcDateTime
+
+LEASE = timedelta(seconds=30)  # longer than any update takes; a dead worker's claim expires
+KEEP = timedelta(days=2)  # Telegram keeps an unconfirmed update for 24 hours
+
+
+class Claim(StrEnum):
+    MINE = "mine"
+    DONE = "done"
+    BUSY = "busy"
+
+
+class ProcessedUpdate(Base):
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(8))  # working | done
+    until: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # lease end, or kept until
+
+
+class DatabaseInbox:
+    """The ledger in the application database (one process or several on PostgreSQL)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self.sessions, self.clock = sessions, clock
+
+    async def claim(self, update_id: int) -> Claim:
+        now = self.clock.now()
+        async with self.sessions() as session:
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            statement = insert(ProcessedUpdate).values(
+                update_id=update_id, state="working", until=now + LEASE
+            )
+            # A dead worker's expired claim is taken over; a live one or a done one is not.
+            statement = statement.on_conflict_do_update(
+                index_elements=["update_id"],
+                set_={"state": "working", "until": now + LEASE},
+                where=(ProcessedUpdate.state == "working") & (ProcessedUpdate.until < now),
+            )
+            taken = await session.execute(statement)
+            await session.commit()
+            if taken.rowcount:  # type: ignore[attr-defined]
+                return Claim.MINE
+            state = await session.scalar(
+                select(ProcessedUpdate.state).where(ProcessedUpdate.update_id == update_id)
+            )
+        return Claim.DONE if state == "done" else Claim.BUSY
+
+    async def finish(self, update_id: int) -> None:
+        async with self.sessions() as session:
+            await session.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.update_id == update_id)
+                .values(state="done", until=self.clock.now() + KEEP)
+            )
+            await session.commit()
+
+    async def release(self, update_id: int) -> None:
+        async with self.sessions() as session:
+            await session.execute(
+                delete(ProcessedUpdate).where(
+                    ProcessedUpdate.update_id == update_id, ProcessedUpdate.state == "working"
+                )
+            )
+            await session.commit()
+
+
+async def purge_inbox(session: AsyncSession, now: datetime) -> int:
+    """Forget updates older than Telegram could send again (an hourly tick)."""
+    done = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.until < now))
+    await session.commit()
+    return int(done.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,92 @@
+"""Telegram may send an update again; several workers may receive it. Each is handled once:
+on SQLite through the database ledger, on PostgreSQL through Redis (the scale-out set-up)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiogram import Dispatcher
+from aiogram.fsm.storage.base import StorageKey
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.factory import create_inbox
+from bot.fsm.isolation import ChatIsolation
+from bot.middlewares.idempotency import UpdateInProgress
+from core.accounts.models import Account
+from core.clock import FrozenClock
+from core.inbox import LEASE, Claim, DatabaseInbox, ProcessedUpdate, purge_inbox
+from tests.dialog import UPDATE_IDS, ChatClient
+
+
+async def reminders(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+    assert account is not None
+    return account.notify_reminders
+
+
+async def test_a_tap_sent_again_is_not_handled_again(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat.send("/profile")
+    await chat.tap("🔔 Уведомления")
+    await chat.tap("✅ Напоминания")
+    assert await reminders(sessions) is False
+    await chat.replay()  # handled twice, the switch would flip back on
+    assert chat.calls == []
+    assert await reminders(sessions) is False
+
+
+async def test_a_copy_arriving_while_another_worker_has_it_is_refused_for_now(
+    dp: Dispatcher,
+    chat: ChatClient,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    inbox = create_inbox(dp.storage, sessions, clock)  # the other worker's view of the ledger
+    update_id = next(UPDATE_IDS)
+    assert await inbox.claim(update_id) is Claim.MINE
+    with pytest.raises(UpdateInProgress):  # the webhook answers 500: Telegram tries again
+        await chat.send("/help", update_id=update_id)
+    assert chat.calls == [], "no apology for a copy"
+    await inbox.release(update_id)  # the other worker failed: the next copy does the work
+    await chat.replay()
+    assert "/menu" in chat.text
+    assert await inbox.claim(update_id) is Claim.DONE
+
+
+async def test_a_dead_worker_s_claim_expires_and_old_updates_are_forgotten(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    inbox = DatabaseInbox(sessions, clock)
+    assert await inbox.claim(1) is Claim.MINE
+    assert await inbox.claim(1) is Claim.BUSY
+    clock.advance(LEASE * 2)  # its worker died: the lease runs out
+    assert await inbox.claim(1) is Claim.MINE
+    await inbox.finish(1)
+    assert await inbox.claim(1) is Claim.DONE
+    async with sessions() as session:
+        assert await purge_inbox(session, clock.now()) == 0
+        clock.advance(LEASE * 10_000)  # past the two days Telegram could still send it
+        assert await purge_inbox(session, clock.now()) == 1
+        assert await session.scalar(select(ProcessedUpdate)) is None
+
+
+async def test_a_chat_s_updates_are_handled_in_arrival_order_and_its_lock_is_dropped(
+    dp: Dispatcher,
+) -> None:
+    isolation = dp.fsm.events_isolation  # with Redis (PostgreSQL runs): Redis's lock inside
+    assert isinstance(isolation, ChatIsolation)
+    key = StorageKey(bot_id=1, chat_id=5, user_id=5)
+    order: list[int] = []
+
+    async def handle(n: int) -> None:
+        async with isolation.lock(key):
+            await asyncio.sleep(0.01 * (5 - n))  # the first is the slowest
+            order.append(n)
+
+    await asyncio.gather(*(handle(n) for n in range(5)))
+    assert order == [0, 1, 2, 3, 4]
+    assert isolation.entries == {}, "no lock left behind for an idle chat"
