@@ -45,6 +45,7 @@ async def prepare(
     blocked: int,
     *,
     flood_limits: bool = True,
+    now: datetime = NOW,
 ) -> None:
     async with ClientSession() as http:
         for n in range(count):
@@ -66,8 +67,8 @@ async def prepare(
                         "telegram_id": FIRST_ID + n,
                         "first_name": "Анна",
                         "language": "ru",
-                        "created_at": NOW,
-                        "last_seen_at": NOW,
+                        "created_at": now,
+                        "last_seen_at": now,
                     }
                     for n in range(count)
                 ],
@@ -82,9 +83,9 @@ async def prepare(
                     "args": {"number": f"О-26-{user_id:06d}"},
                     "dedupe_key": f"bench:{user_id}",
                     "status": OutboxStatus.PENDING,
-                    "send_after": NOW,
+                    "send_after": now,
                     "attempts": 0,
-                    "created_at": NOW,
+                    "created_at": now,
                 }
                 for user_id in ids
             ],
