@@ -51,7 +51,7 @@ class Appeal(Base):
     bill_id: Mapped[int | None] = mapped_column(ForeignKey("bills.id", ondelete="SET NULL"))
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id", ondelete="SET NULL"))
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what the kind asked
-    operators_thread_id: Mapped[int | None] = mapped_column()
+    operators_thread_id: Mapped[int | None] = mapped_column(index=True)  # the desk's topic
     operator_id: Mapped[int | None] = mapped_column()  # who took it (Telegram id)
     rating: Mapped[int | None] = mapped_column()  # 1-5, given when the person closes it
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

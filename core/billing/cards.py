@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing.models import (
@@ -121,12 +121,11 @@ async def expire_cards(session: AsyncSession, now: datetime) -> int:
     """The scheduler's tick: a card is good through its expiry month; then it is marked, and
     the person is asked to link a new one."""
     local = now.astimezone(MOSCOW_TIME)
-    month = local.year * 12 + local.month
     cards = (
         await session.scalars(
             select(Card).where(
-                Card.status == CardStatus.ACTIVE,
-                Card.expiry_year * 12 + Card.expiry_month < month,
+                Card.status == CardStatus.ACTIVE,  # a row comparison: ix_cards_expiry serves it
+                tuple_(Card.expiry_year, Card.expiry_month) < tuple_(local.year, local.month),
             )
         )
     ).all()

@@ -44,6 +44,7 @@ class CardStatus(StrEnum):
 
 class Card(Base):
     __tablename__ = "cards"
+    __table_args__ = (Index("ix_cards_expiry", "status", "expiry_year", "expiry_month"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -153,7 +154,10 @@ class ServiceRegion(Base):
     """A region chosen for a regional policy (seed 002): never removed once confirmed."""
 
     __tablename__ = "service_regions"
-    __table_args__ = (UniqueConstraint("insured_person_id", "region_code"),)
+    __table_args__ = (
+        UniqueConstraint("insured_person_id", "region_code"),
+        Index("ix_service_regions_due", "announced", "available_from"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     insured_person_id: Mapped[int] = mapped_column(
