@@ -12,12 +12,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import web
 
 from sandbox.telegram.errors import BotApiError, bad_request, forbidden, too_many_requests
 from sandbox.telegram.markup import parse_html, to_display_html, utf16_len
 from sandbox.telegram.request import Params, read_params
 from sandbox.telegram.state import CallbackAnswer, Chat, SandboxState, StoredMessage, wait_on
+from sandbox.telegram.webhook import WebhookPusher
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,6 @@ class BotApi:
         self.token = token
         self.poll_generation = 0
         self._webhook_task: asyncio.Task[None] | None = None
-        self._http: ClientSession | None = None
 
     # --- HTTP entry points ---------------------------------------------------------------
     def routes(self) -> list[web.RouteDef]:
@@ -297,38 +297,9 @@ class BotApi:
             self._webhook_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._webhook_task
-        if self._http is not None:
-            await self._http.close()
 
     async def _push_updates(self) -> None:
-        self._http = self._http or ClientSession(timeout=ClientTimeout(total=60))
-        delay = 1.0
-        while self.state.webhook is not None and not self.state.closing:
-            if not self.state.updates:
-                await wait_on(self.state.updates_ready, 1.0)
-                continue
-            hook = self.state.webhook
-            update = self.state.updates[0]
-            headers = {}
-            if hook.get("secret_token"):
-                headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
-            try:
-                async with self._http.post(hook["url"], json=update, headers=headers) as response:
-                    if response.status >= 300:
-                        raise RuntimeError(
-                            f"Wrong response from the webhook: {response.status} {response.reason}"
-                        )
-                    if response.content_type == "application/json":
-                        await self._run_webhook_reply(await response.json())
-            except Exception as error:  # any failure: Telegram keeps the update and retries
-                hook["last_error_date"] = now()
-                hook["last_error_message"] = str(error) or type(error).__name__
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            delay = 1.0
-            if self.state.updates and self.state.updates[0] is update:
-                self.state.updates.popleft()
+        await WebhookPusher(self.state, self._run_webhook_reply).run()
 
     async def _run_webhook_reply(self, body: Any) -> None:
         """A webhook may answer with one method call in its response body, as Telegram allows."""
