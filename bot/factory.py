@@ -31,7 +31,7 @@ from core.clinics.index import ClinicDirectory
 from core.clock import Clock
 from core.config import Settings
 from core.dialog_state import DialogStateStore
-from core.inbox import DatabaseInbox
+from core.inbox import LEASE, DatabaseInbox
 from core.mail import Mailer, MailSender
 
 
@@ -53,7 +53,10 @@ def create_storage(
 def create_isolation(storage: BaseStorage) -> BaseEventIsolation:
     """One update at a time per user and chat, in order; across workers with Redis."""
     if isinstance(storage, RedisStorage):
-        return ChatIsolation(storage.create_isolation())
+        # A dead worker's chat lock expires as its update claim does (core/inbox.py LEASE).
+        return ChatIsolation(
+            storage.create_isolation(lock_kwargs={"timeout": LEASE.total_seconds()})
+        )
     return ChatIsolation()
 
 

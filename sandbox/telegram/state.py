@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,7 @@ class SandboxState:
         self.messages: dict[int, dict[int, StoredMessage]] = {}
         self.files: dict[str, StoredFile] = {}
         self.updates: deque[dict[str, Any]] = deque()
+        self.observers: list[Callable[[StoredMessage], None]] = []
         self.update_ids = itertools.count(1)
         self.revision = 0
         self.commands: dict[str, list[dict[str, Any]]] = {}
@@ -201,6 +203,8 @@ class SandboxState:
         stored = StoredMessage(chat.id, message_id, sender, api, html)
         self.messages.setdefault(chat.id, {})[message_id] = stored
         self.bump(stored)
+        for observe in self.observers:  # whoever embeds the sandbox (the load benchmark)
+            observe(stored)
         return stored
 
     def message(self, chat_id: int, message_id: int) -> StoredMessage | None:
