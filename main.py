@@ -224,7 +224,11 @@ async def run(settings: Settings, role: Role = Role.ALL) -> None:
         settings.webhook_secret = SecretStr(secrets.token_urlsafe(32))
     stop = _stop_event()
     await migrate(settings.database_url)
-    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     sessions = create_session_factory(engine)
     clock: Clock = ShiftedClock() if settings.sandbox_mode else SystemClock()
     i18n = create_i18n(settings.default_locale)

@@ -45,7 +45,8 @@ class Settings(BaseSettings):
 
     # Storage
     database_url: str = f"sqlite+aiosqlite:///{VAR_DIR / 'dms.sqlite3'}"
-    database_pool_size: int = 10
+    database_pool_size: int = 10  # PostgreSQL: connections each process keeps open
+    database_max_overflow: int = 5  # and opens above that under load
     redis_url: str | None = None  # FSM state, flood limits and handled updates for all workers
     fsm_ttl_days: int = 30  # Redis: a dialog untouched this long is forgotten
 
