@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import resource
 import signal
 import statistics
 import sys
@@ -245,6 +246,11 @@ async def healthy(http: ClientSession, port: int, process: asyncio.subprocess.Pr
     raise RuntimeError("a worker did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def halfway(figures: Figures, steps: int) -> None:
     while True:
         if figures.done >= steps:
@@ -319,6 +325,7 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> None:
                     print(f"  killed worker 0 after {figures.done:,} answered steps")
                 await everyone
                 elapsed = time.perf_counter() - started
+                busy = [cpu_seconds(p.pid) for p in processes if p.returncode is None]
                 for process in processes:
                     if process.returncode is None:
                         process.send_signal(signal.SIGTERM)
@@ -338,6 +345,11 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> None:
         f"p99 {ordered[int(len(ordered) * 0.99) - 1] * 1000:.0f} ms"
     )
     print(f"  errors: {sum(figures.errors.values())} {figures.errors or ''}")
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        f"  CPU: surviving workers {', '.join(f'{b:.0f} s' for b in busy)}; this process "
+        f"(sandbox, balancer, people) {mine.ru_utime + mine.ru_stime:.0f} s in total so far"
+    )
     print(f"  dialog state kept: {kept:,} of {args.users:,} drafts in Redis")
     if pushed_errors.get("last_error_message"):
         print(f"  the sandbox's last webhook error: {pushed_errors['last_error_message']}")

@@ -1,0 +1,68 @@
+"""The scheduler lock itself: one holder at a time; a standby takes it when it is freed; a
+leader whose lock connection is cut stops ticking, then competes for the lock again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core.db import create_engine
+from core.leadership import SCHEDULER_LOCK, FileLock, PostgresLock, lead
+from tests.conftest import POSTGRES_URL
+
+
+async def test_a_file_lock_has_one_holder_and_passes_on_when_freed(tmp_path: Path) -> None:
+    first, second = FileLock(tmp_path / "db.lock"), FileLock(tmp_path / "db.lock")
+    assert await first.try_acquire() is True
+    assert await second.try_acquire() is False
+    await first.release()
+    assert await second.try_acquire() is True
+    await second.release()
+
+
+async def eventually(events: list[str], wanted: list[str]) -> None:
+    for _ in range(200):
+        if events == wanted:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{events} != {wanted}")
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_URL is not set: PostgreSQL skipped")
+async def test_a_leader_that_loses_its_lock_connection_stops_then_leads_again(
+    postgres_migrated: str,
+) -> None:
+    engine, other = create_engine(postgres_migrated), create_engine(postgres_migrated)
+    events: list[str] = []
+
+    async def start() -> None:
+        events.append("start")
+
+    async def halt() -> None:
+        events.append("halt")
+
+    stop = asyncio.Event()
+    leader = asyncio.create_task(lead(PostgresLock(engine), start, halt, stop, poll=0.1))
+    await eventually(events, ["start"])
+    rival = PostgresLock(other)
+    assert await rival.try_acquire() is False, "one holder at a time"
+    async with other.connect() as admin:  # the database drops the leader's session
+        await admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                "WHERE locktype = 'advisory' AND objid = :key AND granted"
+            ),
+            {"key": SCHEDULER_LOCK},
+        )
+        await admin.commit()
+    await eventually(events, ["start", "halt", "start"])  # noticed, stopped, took it again
+    stop.set()
+    await leader
+    assert events == ["start", "halt", "start", "halt"]
+    assert await rival.try_acquire() is True, "released on a clean stop"
+    await rival.release()
+    await engine.dispose()
+    await other.dispose()
