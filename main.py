@@ -31,6 +31,7 @@ from bot.commands import set_bot_commands
 from bot.devclock import ClockControl
 from bot.factory import create_bot, create_dispatcher, finish_updates
 from bot.i18n import create_i18n
+from bot.integration_web import IntegrationImports
 from bot.notify import telegram_send
 from bot.payments_web import PaymentNotifications
 from bot.web import create_web_app
@@ -40,11 +41,8 @@ from core.clock import Clock, ShiftedClock, SystemClock
 from core.config import VAR_DIR, Settings
 from core.db import create_engine, create_session_factory, migrate
 from core.demo import seed_demo_data
-from core.importers.bills import import_bills
-from core.importers.clinics import import_clinics
 from core.importers.files import read_rows
-from core.importers.policies import import_policies, import_programs
-from core.importers.slots import import_slots
+from core.importers.load import KINDS, import_kind
 from core.jobs import scheduled_ticks
 from core.leadership import lead, leader_lock
 from core.notifications.delivery import Courier
@@ -150,6 +148,21 @@ def _ticks(
             per_second=settings.notify_per_second,
             quiet=(time(quiet[0]), time(quiet[1])) if quiet else None,
         ),
+    )
+
+
+def _imports(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> IntegrationImports | None:
+    if settings.integration_token is None:
+        return None
+    key = settings.data_encryption_key
+    return IntegrationImports(
+        sessions,
+        Vault(key.get_secret_value().encode()) if key else None,
+        settings.billing(),
+        clock,
+        settings.integration_token.get_secret_value(),
     )
 
 
@@ -292,6 +305,7 @@ async def run(settings: Settings, role: Role = Role.ALL) -> None:
             payments=payments if role.has(Role.WEB) else None,
             payments_path=settings.payment_notification_path,
             clock_control=control,
+            imports=_imports(settings, sessions, clock) if role.has(Role.WEB) else None,
         )
         try:
             await _serve(settings, role, app, stop, dp, bot)
@@ -320,31 +334,22 @@ async def load_file(settings: Settings, what: str, path: Path) -> int:
     """`import-clinics|programs|policies|bills|slots`: errors by line, then a summary."""
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
-    rows = list(read_rows(path, key=what))
+    rows = read_rows(path, key=what)
+    key = settings.data_encryption_key
     try:
         async with create_session_factory(engine)() as session:
-            if what == "clinics":
-                report = await import_clinics(session, rows)
-            elif what == "programs":
-                report = await import_programs(session, rows)
-            elif what == "slots":
-                report = await import_slots(session, rows)
-            else:
-                if settings.data_encryption_key is None:
-                    print(
-                        "DATA_ENCRYPTION_KEY is not set: it is needed for documents and diagnoses",
-                        file=sys.stderr,
-                    )
-                    return 2
-                vault = Vault(settings.data_encryption_key.get_secret_value().encode())
-                if what == "bills":
-                    report = await import_bills(
-                        session, vault, rows, settings.billing(), now=SystemClock().now()
-                    )
-                else:
-                    report = await import_policies(
-                        session, vault, rows, now=SystemClock().now(), progress=_progress(len(rows))
-                    )
+            report = await import_kind(
+                session,
+                what,
+                rows,
+                vault=Vault(key.get_secret_value().encode()) if key else None,
+                rules=settings.billing(),
+                now=SystemClock().now(),
+                progress=_progress(len(rows)),
+            )
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
     finally:
         await engine.dispose()
     for line, reason in report.errors:
@@ -383,7 +388,7 @@ def cli(argv: list[str] | None = None) -> int:
         help="what this process does (default: ROLE or all)",
     )
     commands.add_parser("migrate", help="apply database migrations and exit")
-    for what in ("clinics", "programs", "policies", "bills", "slots"):
+    for what in KINDS:
         loader = commands.add_parser(f"import-{what}", help=f"load {what} from a CSV or JSON file")
         loader.add_argument("file", type=Path)
     news = commands.add_parser("announce-news", help="send the insurer's news to everyone")

@@ -1,4 +1,5 @@
-"""This process's web server: health, payment notifications, the Telegram webhook."""
+"""This process's web server: health, payment notifications, integrators' imports, the Telegram
+webhook."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.devclock import ClockControl
+from bot.integration_web import MAX_BODY, IntegrationImports
 from bot.payments_web import PaymentNotifications
 
 
@@ -23,9 +25,12 @@ def create_web_app(
     payments: PaymentNotifications | None = None,
     payments_path: str = "/payments/notifications",
     clock_control: ClockControl | None = None,
+    imports: IntegrationImports | None = None,
 ) -> web.Application:
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY if imports else 1024**2)
     app.router.add_get("/health", health)
+    if imports is not None:
+        imports.register(app)
     if clock_control is not None:  # sandbox mode only
         clock_control.register(app)
     if payments is not None:

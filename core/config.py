@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     sandbox_smtp_port: int = 8025
     sandbox_operators_chat_id: int = -1001000000001
 
+    # Integrators' HTTP imports (POST /integration/import/KIND); off unless a token is set
+    integration_token: SecretStr | None = None
+
     # Personal data at rest (Fernet key; the sandbox makes one in var/ on its first run)
     data_encryption_key: SecretStr | None = None
 
