@@ -273,7 +273,14 @@ async def drafts_kept(redis_url: str, users: range) -> int:
     return kept
 
 
-async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> None:
+@dataclass
+class Outcome:
+    steps: int  # steps answered
+    errors: dict[str, int]
+    kept: int  # people whose registration draft is in Redis
+
+
+async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcome:
     await reset(args.database_url, args.redis_url)
     await migrate(args.database_url)
     key = generate_key()
@@ -353,6 +360,7 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> None:
     print(f"  dialog state kept: {kept:,} of {args.users:,} drafts in Redis")
     if pushed_errors.get("last_error_message"):
         print(f"  the sandbox's last webhook error: {pushed_errors['last_error_message']}")
+    return Outcome(steps, figures.errors, kept)
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -17,6 +17,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm.isolation import ChatIsolation
+from bot.fsm.steps import SaveStepAfterHandling, StepStorage, underlying
 from bot.fsm.storage import DatabaseStorage
 from bot.handlers import routers
 from bot.i18n import UserLanguageMiddleware, create_i18n
@@ -74,6 +75,7 @@ def create_inbox(
     storage: BaseStorage, session_factory: async_sessionmaker[AsyncSession], clock: Clock
 ) -> Inbox:
     """Which updates were handled: in Redis beside the FSM state, else in the database."""
+    storage = underlying(storage)
     if isinstance(storage, RedisStorage):
         return RedisInbox(storage.redis)
     return DatabaseInbox(session_factory, clock)
@@ -92,9 +94,9 @@ def create_dispatcher(
     if settings.data_encryption_key is None:
         raise ValueError("DATA_ENCRYPTION_KEY is not set: personal data cannot be stored")
     i18n = i18n or create_i18n(settings.default_locale)
-    storage = storage or create_storage(settings, session_factory, clock)
+    storage = underlying(storage or create_storage(settings, session_factory, clock))
     dp = Dispatcher(
-        storage=storage,
+        storage=StepStorage(storage),
         events_isolation=create_isolation(storage),
         settings=settings,
         clock=clock,
@@ -106,9 +108,11 @@ def create_dispatcher(
         billing=settings.billing(),
         directory=ClinicDirectory(),
     )
-    # Order matters: a repeated update stops first; then the session and the user, so that
+    # Order matters: a repeated update stops first; the dialog step is written after the
+    # handler and before the update counts as done; then the session and the user, so that
     # i18n can read the saved language.
     dp.update.outer_middleware(OncePerUpdate(create_inbox(storage, session_factory, clock)))
+    dp.update.outer_middleware(SaveStepAfterHandling(storage))
     dp.update.outer_middleware(DatabaseMiddleware(session_factory, clock, settings.default_locale))
     UserLanguageMiddleware(i18n).setup(dp)
     throttling = ThrottlingMiddleware(create_buckets(settings, storage))

@@ -1,0 +1,85 @@
+"""A dialog step is saved when its update is handled, not halfway.
+
+Handlers move the state and then answer (`state.set_state(...)`, then `message.answer(...)`).
+Were the worker killed between the two, Telegram's redelivery would find the dialog one step on
+with the question never asked, and the person's answer would be read by the wrong step. So
+during an update the FSM writes are kept aside and written once the handler is done (also when
+it failed: what the person entered is kept). A worker killed mid-update leaves the dialog where
+it was; the redelivered update does the step again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.types import TelegramObject
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+_Pending = dict[StorageKey, dict[str, Any]]  # key -> {"state": ..., "data": ...}
+_pending: ContextVar[_Pending | None] = ContextVar("dialog_step_pending", default=None)
+
+
+class StepStorage(BaseStorage):
+    """Wraps the real storage; outside an update (tests, tools) it writes through."""
+
+    def __init__(self, inner: BaseStorage) -> None:
+        self.inner = inner
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        pending = _pending.get()
+        if pending is None:
+            await self.inner.set_state(key, state)
+            return
+        pending.setdefault(key, {})["state"] = state.state if isinstance(state, State) else state
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        pending = _pending.get()
+        if pending is not None and "state" in pending.get(key, {}):
+            state: str | None = pending[key]["state"]
+            return state
+        return await self.inner.get_state(key)
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        pending = _pending.get()
+        if pending is None:
+            await self.inner.set_data(key, data)
+            return
+        pending.setdefault(key, {})["data"] = dict(data)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        pending = _pending.get()
+        if pending is not None and "data" in pending.get(key, {}):
+            return dict(pending[key]["data"])
+        return await self.inner.get_data(key)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def underlying(storage: BaseStorage) -> BaseStorage:
+    return storage.inner if isinstance(storage, StepStorage) else storage
+
+
+class SaveStepAfterHandling(BaseMiddleware):
+    """An update middleware inside the chat's lock: collects the step, then writes it."""
+
+    def __init__(self, storage: BaseStorage) -> None:
+        self.storage = underlying(storage)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        pending: _Pending = {}
+        token = _pending.set(pending)
+        try:
+            return await handler(event, data)
+        finally:
+            _pending.reset(token)
+            for key, change in pending.items():
+                if "data" in change:  # the data first: a state never points at missing data
+                    await self.storage.set_data(key, change["data"])
+                if "state" in change:
+                    await self.storage.set_state(key, change["state"])
