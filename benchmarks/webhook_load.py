@@ -98,6 +98,7 @@ STEPS = [
 class Figures:
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
+    details: list[str] = field(default_factory=list)  # the chats of the people who got stuck
     done: int = 0
 
     def error(self, what: str) -> None:
@@ -138,6 +139,11 @@ async def person(
             await asyncio.wait_for(answer, STEP_TIMEOUT)
         except TimeoutError:
             figures.error(f"{step.name}: no expected answer in {STEP_TIMEOUT:.0f} s")
+            chat = sandbox.state.messages.get(user, {}).values()
+            figures.details.append(
+                f"{user}: "
+                + " | ".join(f"{m.sender}: {(m.api.get('text') or '')[:50]}" for m in chat)
+            )
             return
         figures.latencies.append(time.perf_counter() - started)
         figures.done += 1
@@ -352,6 +358,8 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
         f"p99 {ordered[int(len(ordered) * 0.99) - 1] * 1000:.0f} ms"
     )
     print(f"  errors: {sum(figures.errors.values())} {figures.errors or ''}")
+    for chat in figures.details:
+        print(f"    {chat}")
     mine = resource.getrusage(resource.RUSAGE_SELF)
     print(
         f"  CPU: surviving workers {', '.join(f'{b:.0f} s' for b in busy)}; this process "

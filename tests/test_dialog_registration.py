@@ -194,6 +194,21 @@ async def test_code_refusals_each_have_their_message(
     assert "Почта подтверждена" in chat.text
 
 
+async def test_the_same_e_mail_again_at_once_asks_for_the_code_already_sent(
+    chat: ChatClient, mailbox: RecordingMailer
+) -> None:
+    """Typed twice, or sent again by Telegram after a worker died: no refusal, no second code."""
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send(EMAIL)
+    await chat.tap("Изменить адрес почты")
+    await chat.send(EMAIL)
+    assert "Мы только что отправили 6-значный код" in chat.text
+    assert len([letter for letter in mailbox.letters if letter[0] == EMAIL]) == 1
+    await chat.send(mailbox.last_code(EMAIL))
+    assert "Почта подтверждена" in chat.text
+
+
 @pytest.mark.parametrize(
     ("typed", "answer"),
     [

@@ -10,7 +10,13 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardMarkup
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+)
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -387,12 +393,29 @@ async def _send_code(
     mailer: MailSender,
     clock: Clock,
     email: str,
+    *,
+    resend: bool = False,
 ) -> None:
     try:
         issued = await issue_code(
             session, vault, user_id=user.id, purpose=Purpose.EMAIL, target=email, now=clock.now()
         )
-    except (ResendTooSoon, CodeBlocked) as error:
+    except ResendTooSoon as error:
+        if resend:
+            await message.answer(_not_now_text(error, user))
+            return
+        # The same address again within seconds (typed twice, or the update came back after a
+        # worker died): the code just sent stands, and the person is asked for it.
+        await state.set_state(Registration.email_code)
+        await message.answer(
+            _(
+                "We have just sent a 6-digit code to {email}. Type it here; it is valid for "
+                "10 minutes. No e-mail? Check the spam folder."
+            ).format(email=mask_email(email)),
+            reply_markup=_code_keyboard(),
+        )
+        return
+    except CodeBlocked as error:
         await message.answer(_not_now_text(error, user))
         return
     if not await _mail_code(mailer, email, issued.code, purpose=Purpose.EMAIL):
@@ -408,10 +431,14 @@ async def _send_code(
             "We sent a 6-digit code to {email}. Type it here; it is valid for 10 minutes. "
             "No e-mail? Check the spam folder."
         ).format(email=mask_email(email)),
-        reply_markup=inline(
-            (_("Send the code again"), RegistrationAction.RESEND),
-            (_("Change the e-mail"), RegistrationAction.CHANGE_EMAIL),
-        ),
+        reply_markup=_code_keyboard(),
+    )
+
+
+def _code_keyboard() -> InlineKeyboardMarkup:
+    return inline(
+        (_("Send the code again"), RegistrationAction.RESEND),
+        (_("Change the e-mail"), RegistrationAction.CHANGE_EMAIL),
     )
 
 
@@ -508,7 +535,9 @@ async def code_action(
     assert isinstance(query.message, Message)
     draft = await load_draft(state)
     if callback_data.action is RegistrationAction.RESEND and draft.email:
-        await _send_code(query.message, state, session, user, vault, mailer, clock, draft.email)
+        await _send_code(
+            query.message, state, session, user, vault, mailer, clock, draft.email, resend=True
+        )
     else:
         await ask(query.message, state, Registration.email, session, user)
 
