@@ -281,9 +281,10 @@ async def run(settings: Settings, role: Role = Role.ALL) -> None:
             dp = create_dispatcher(settings, sessions, clock, i18n=i18n, payments=provider)
             stack.push_async_callback(dp.storage.close)
             await set_bot_commands(bot, i18n)
-        ticks = _ticks(settings, sessions, clock, bot, provider)
+        ticks: dict[str, tuple[Tick, float]] = {}
         leader = None
-        if role.has(Role.SCHEDULER):
+        if role.has(Role.SCHEDULER):  # the sandbox's clock control runs these too (role all)
+            ticks = _ticks(settings, sessions, clock, bot, provider)
             leader = asyncio.create_task(
                 _lead_scheduler(engine, ticks, stop, settings.scheduler_standby_poll)
             )

@@ -29,7 +29,7 @@ from core.accounts.models import User
 from core.config import Settings
 from core.db import create_engine, create_session_factory, migrate
 from core.notifications.delivery import LEASE, Courier, Send
-from core.notifications.outbox import OutboxMessage, OutboxStatus
+from core.notifications.outbox import OutboxMessage, OutboxStatus, message_row
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
 
 TOKEN = "7000000001:benchmark"
@@ -77,16 +77,13 @@ async def prepare(
         await session.execute(
             insert(OutboxMessage),
             [
-                {
-                    "user_id": user_id,
-                    "kind": "appeal_closed",
-                    "args": {"number": f"О-26-{user_id:06d}"},
-                    "dedupe_key": f"bench:{user_id}",
-                    "status": OutboxStatus.PENDING,
-                    "send_after": now,
-                    "attempts": 0,
-                    "created_at": now,
-                }
+                message_row(
+                    user_id=user_id,
+                    kind="appeal_closed",
+                    dedupe_key=f"bench:{user_id}",
+                    now=now,
+                    number=f"О-26-{user_id:06d}",
+                )
                 for user_id in ids
             ],
         )

@@ -28,8 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +45,7 @@ from core.db import create_engine, create_session_factory, migrate
 from core.demo import seed_demo_data
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
 from sandbox.telegram.state import StoredMessage
-from tests.live import free_port
+from tests.live import eventually, free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "7000000001:load-benchmark"
@@ -174,18 +173,6 @@ class Balancer:
         return web.Response(status=502)
 
 
-@asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
-
-
 async def reset(database_url: str, redis_url: str) -> None:
     url = make_url(database_url)
     admin = await asyncpg.connect(
@@ -257,13 +244,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def halfway(figures: Figures, steps: int) -> None:
-    while True:
-        if figures.done >= steps:
-            return
-        await asyncio.sleep(0.05)
-
-
 async def drafts_kept(redis_url: str, users: range) -> int:
     """People whose registration draft (phone and e-mail, waiting for the code) is in Redis."""
     storage = RedisStorage.from_url(redis_url, key_builder=DefaultKeyBuilder(with_destiny=True))
@@ -333,7 +313,8 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
                 started = time.perf_counter()
                 everyone = asyncio.gather(*(one(user) for user in users))
                 if kill:
-                    await halfway(figures, len(STEPS) * args.users // 2)
+                    half = len(STEPS) * args.users // 2
+                    await eventually(lambda: figures.done >= half, within=600)
                     processes[0].send_signal(signal.SIGKILL)
                     print(f"  killed worker 0 after {figures.done:,} answered steps")
                 await everyone

@@ -34,6 +34,16 @@ TOKEN = "7000000001:live-test-token"
 Messages = list[dict[str, Any]]
 
 
+async def eventually(condition: Callable[[], bool], within: float = 20) -> float:
+    """Seconds until `condition` held; fails after `within`."""
+    started = time.monotonic()
+    while True:
+        if condition():
+            return time.monotonic() - started
+        assert time.monotonic() - started < within, "timed out"
+        await asyncio.sleep(0.02)
+
+
 class SandboxUser:
     """A person using the sandbox's user API, as the web chat does."""
 

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from core.db import create_engine
 from core.leadership import SCHEDULER_LOCK, FileLock, PostgresLock, lead
 from tests.conftest import POSTGRES_URL
+from tests.live import eventually
 
 
 async def test_a_file_lock_has_one_holder_and_passes_on_when_freed(tmp_path: Path) -> None:
@@ -21,14 +22,6 @@ async def test_a_file_lock_has_one_holder_and_passes_on_when_freed(tmp_path: Pat
     await first.release()
     assert await second.try_acquire() is True
     await second.release()
-
-
-async def eventually(events: list[str], wanted: list[str]) -> None:
-    for _ in range(200):
-        if events == wanted:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{events} != {wanted}")
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_URL is not set: PostgreSQL skipped")
@@ -46,7 +39,7 @@ async def test_a_leader_that_loses_its_lock_connection_stops_then_leads_again(
 
     stop = asyncio.Event()
     leader = asyncio.create_task(lead(PostgresLock(engine), start, halt, stop, poll=0.1))
-    await eventually(events, ["start"])
+    await eventually(lambda: events == ["start"])
     rival = PostgresLock(other)
     assert await rival.try_acquire() is False, "one holder at a time"
     async with other.connect() as admin:  # the database drops the leader's session
@@ -58,7 +51,7 @@ async def test_a_leader_that_loses_its_lock_connection_stops_then_leads_again(
             {"key": SCHEDULER_LOCK},
         )
         await admin.commit()
-    await eventually(events, ["start", "halt", "start"])  # noticed, stopped, took it again
+    await eventually(lambda: events == ["start", "halt", "start"])  # noticed, stopped, led again
     stop.set()
     await leader
     assert events == ["start", "halt", "start", "halt"]

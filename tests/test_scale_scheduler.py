@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,20 +24,11 @@ from benchmarks.notify import TOKEN, prepare, received
 from core.notifications.outbox import OutboxMessage
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
 from tests.conftest import TEST_KEY
+from tests.live import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = 150
 LEADS = "this process now runs the scheduler"
-
-
-async def eventually(condition: Callable[[], bool], within: float = 20) -> float:
-    """Seconds until `condition` held; fails after `within`."""
-    started = time.monotonic()
-    while True:
-        if condition():
-            return time.monotonic() - started
-        assert time.monotonic() - started < within, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def statuses(sessions: async_sessionmaker[AsyncSession]) -> list[str]:

@@ -38,7 +38,7 @@ from core.accounts.profile import (
     set_time_zone,
     toggle_notifications,
 )
-from core.accounts.zones import ZONES, zone_title
+from core.accounts.zones import DEFAULT_ZONE, ZONES, zone_title
 from core.clock import Clock
 from core.config import Settings
 from core.formatting import format_day
@@ -185,7 +185,7 @@ async def ask_time_zone(query: CallbackQuery, user: User, clock: Clock) -> None:
     builder = InlineKeyboardBuilder()
     for zone in ZONES:
         title = zone_title(zone, _, clock.now())
-        mark = "✅ " if zone == (user.time_zone or "Europe/Moscow") else ""
+        mark = "✅ " if zone == (user.time_zone or DEFAULT_ZONE) else ""
         builder.button(text=mark + title, callback_data=TimeZoneCallback(zone=zone))
     builder.adjust(2)
     await query.message.edit_reply_markup(reply_markup=builder.as_markup())
@@ -200,10 +200,15 @@ async def choose_time_zone(
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
-    if callback_data.zone not in ZONES or account is None:
-        callback_answer.text = _("This choice is out of date: open the profile again.")
+    stale = _("This choice is out of date: open the profile again.")
+    if account is None:
+        callback_answer.text = stale
         return
-    await set_time_zone(session, user, callback_data.zone)
+    try:
+        await set_time_zone(session, user, callback_data.zone)
+    except ValueError:  # a zone no longer offered
+        callback_answer.text = stale
+        return
     callback_answer.text = _("Time zone: {zone}").format(
         zone=zone_title(user.time_zone, _, clock.now())
     )

@@ -10,13 +10,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import (
-    BufferedInputFile,
-    CallbackQuery,
-    InlineKeyboardMarkup,
-    Message,
-    ReplyKeyboardMarkup,
-)
+from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardMarkup
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -406,14 +400,7 @@ async def _send_code(
             return
         # The same address again within seconds (typed twice, or the update came back after a
         # worker died): the code just sent stands, and the person is asked for it.
-        await state.set_state(Registration.email_code)
-        await message.answer(
-            _(
-                "We have just sent a 6-digit code to {email}. Type it here; it is valid for "
-                "10 minutes. No e-mail? Check the spam folder."
-            ).format(email=mask_email(email)),
-            reply_markup=_code_keyboard(),
-        )
+        await _ask_code(message, state, email, just_sent=True)
         return
     except CodeBlocked as error:
         await message.answer(_not_now_text(error, user))
@@ -425,20 +412,27 @@ async def _send_code(
         )
         return
     await session.commit()
+    await _ask_code(message, state, email, just_sent=False)
+
+
+async def _ask_code(message: Message, state: FSMContext, email: str, *, just_sent: bool) -> None:
     await state.set_state(Registration.email_code)
-    await message.answer(
-        _(
+    if just_sent:
+        text = _(
+            "We have just sent a 6-digit code to {email}. Type it here; it is valid for "
+            "10 minutes. No e-mail? Check the spam folder."
+        )
+    else:
+        text = _(
             "We sent a 6-digit code to {email}. Type it here; it is valid for 10 minutes. "
             "No e-mail? Check the spam folder."
-        ).format(email=mask_email(email)),
-        reply_markup=_code_keyboard(),
-    )
-
-
-def _code_keyboard() -> InlineKeyboardMarkup:
-    return inline(
-        (_("Send the code again"), RegistrationAction.RESEND),
-        (_("Change the e-mail"), RegistrationAction.CHANGE_EMAIL),
+        )
+    await message.answer(
+        text.format(email=mask_email(email)),
+        reply_markup=inline(
+            (_("Send the code again"), RegistrationAction.RESEND),
+            (_("Change the e-mail"), RegistrationAction.CHANGE_EMAIL),
+        ),
     )
 
 

@@ -46,6 +46,38 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+def message_row(
+    *,
+    user_id: int,
+    kind: str,
+    dedupe_key: str,
+    now: datetime,
+    send_after: datetime | None = None,
+    **args: Any,
+) -> dict[str, Any]:
+    """An outbox row's values, for `enqueue` and for bulk producers (`enqueue_rows`)."""
+    return {
+        "user_id": user_id,
+        "kind": kind,
+        "args": args,
+        "dedupe_key": dedupe_key,
+        "status": OutboxStatus.PENDING,
+        "send_after": send_after or now,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Add messages, skipping those whose dedupe key exists; returns how many were added. The
+    caller commits."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    done = await session.execute(
+        insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -58,20 +90,15 @@ async def enqueue(
 ) -> None:
     """Add a message unless one with this dedupe key exists; the caller commits. `send_after`
     schedules it (a reminder); by default it goes at once."""
-    values = {
-        "user_id": user_id,
-        "kind": kind,
-        "args": args,
-        "dedupe_key": dedupe_key,
-        "status": OutboxStatus.PENDING,
-        "send_after": send_after or now,
-        "attempts": 0,
-        "created_at": now,
-    }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    row = message_row(
+        user_id=user_id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        now=now,
+        send_after=send_after,
+        **args,
     )
+    await enqueue_rows(session, [row])
 
 
 async def withdraw(session: AsyncSession, dedupe_key: str) -> None:
