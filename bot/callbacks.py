@@ -306,3 +306,7 @@ class DeskCallback(CallbackData, prefix="dk"):
 class GuideCallback(CallbackData, prefix="hp"):
     topic: str  # care, faq, telemed, shop, contacts
     item: str = ""
+
+
+class MenuCallback(CallbackData, prefix="mn"):
+    """«🏠 Menu» under a screen: the main menu."""

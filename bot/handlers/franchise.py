@@ -19,6 +19,7 @@ from bot.callbacks import (
     PolicyAction,
     PolicyCallback,
 )
+from bot.screens import with_nav
 from core.accounts.models import User
 from core.billing.charges import debts_of_user, open_debt_link, retry_debts
 from core.billing.franchise import (
@@ -252,19 +253,39 @@ async def pay_by_link(
     billing: BillingRules,
     payments: PaymentProvider | None,
 ) -> None:
-    if not isinstance(query.message, Message) or payments is None:
+    if isinstance(query.message, Message):
+        await pay_debt(query.message, session, user, clock, billing, payments)
+
+
+async def pay_debt(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    billing: BillingRules,
+    payments: PaymentProvider | None,
+) -> None:
+    """The bank's page for the whole debt (the «Pay» button, and the `debt` deep link)."""
+    if payments is None:
+        await message.answer(
+            _("Payments are not available right now. Please try again later."),
+            reply_markup=with_nav(None),
+        )
         return
     try:
         payment = await open_debt_link(
             session, payments, user, billing, text=_("Co-payment debt"), now=clock.now()
         )
     except BankUnavailable:
-        await query.message.answer(_("The bank did not answer. Please try again in a minute."))
+        await message.answer(
+            _("The bank did not answer. Please try again in a minute."),
+            reply_markup=with_nav(None),
+        )
         return
     if payment is None or payment.confirmation_url is None:
-        await query.message.answer(_("There is no debt: nothing to pay."))
+        await message.answer(_("There is no debt: nothing to pay."), reply_markup=with_nav(None))
         return
-    await query.message.answer(
+    await message.answer(
         _("The debt is {amount}. Pay it on the bank's page:").format(
             amount=format_money(payment.amount, user.language)
         ),
