@@ -216,12 +216,15 @@ class ClinicsCallback(CallbackData, prefix="cs"):
 
 
 class ListKind(StrEnum):
-    NAME = "name"  # the query is in the FSM data
-    NEAR = "near"  # the shared point is in the FSM data
+    NAME = "name"  # the query is in the saved search
+    NEAR = "near"  # the shared point is in the saved search
 
 
 class ClinicPageCallback(CallbackData, prefix="cp"):
+    """A page of a clinic list; `search` is the saved search (core.clinics.searches) it shows."""
+
     kind: ListKind
+    search: int = 0
     page: int = 0
     everything: bool = False  # also the clinics the person may not visit, with the reason
 
