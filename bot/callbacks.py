@@ -72,6 +72,7 @@ class CancelCallback(CallbackData, prefix="cnl"):
 
 
 class ProfileAction(StrEnum):
+    SHOW = "show"  # the profile screen (Back from its sub-screens)
     EDIT = "edit"
     NOTIFICATIONS = "notify"
     CONSENTS = "consents"
@@ -105,6 +106,12 @@ class IdentityDecisionCallback(CallbackData, prefix="idd"):
     check_id: int
     approve: bool
     reason: str = ""  # "" on a rejection: ask the operator for the reason
+
+
+class IdentityUndoCallback(CallbackData, prefix="idu"):
+    """Back from the reject reasons to Approve / Reject (a mistaken tap on Reject)."""
+
+    check_id: int
 
 
 class PoliciesAction(StrEnum):

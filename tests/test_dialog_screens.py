@@ -16,9 +16,11 @@ from core.accounts.models import Account
 from core.clinics.models import SavedSearch
 from core.clock import FrozenClock
 from core.demo import register_demo_person
-from tests.conftest import TEST_KEY
+from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, TEST_KEY, seed_demo
 from tests.dialog import BOT_ID, ChatClient
 from tests.test_dialog_clinics import with_policies
+from tests.test_dialog_identity import upload_all
+from tests.test_dialog_policies import add_by_number
 
 RED_SQUARE = (55.7558, 37.6173)
 KAZAN = (55.7963, 49.1088)
@@ -147,3 +149,63 @@ async def test_a_screen_far_up_comes_again_as_a_new_message(
     assert chat.sent("editMessageText") == []
     [card] = chat.sent("sendMessage")
     assert "Полис № DMS-K-2026-0001" in str(card.text)  # type: ignore[attr-defined]
+
+
+async def test_refusals_offer_the_next_action(
+    chat: ChatClient, dp: Dispatcher, bot: Bot, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await chat.send("/help")
+    await chat.tap("❓ Вопросы и ответы")
+    await chat.tap("Как добавить клинику в программу?")
+    await chat.tap("➕ Добавить клинику")
+    assert "Обращения доступны зарегистрированным пользователям" in chat.text
+    assert chat.inline_buttons == ["📝 Зарегистрироваться", "🏠 Меню"]
+    await chat.tap("📝 Зарегистрироваться")
+    assert "Регистрация займёт около трёх минут" in chat.text
+
+
+async def test_a_registered_persons_refusals_offer_the_next_action(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-400001")  # Sidorov's, expired
+    assert "истёк" in chat.text
+    assert chat.inline_buttons == ["🔄 Продлить", "☎️ Контакты"]
+    await chat.tap("☎️ Контакты")
+    assert "медицинский пульт, круглосуточно" in chat.text
+
+    await add_by_number(chat, "DMS-K-2026-0001")
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("По паспортным данным")
+    assert "Добавлено" in chat.text  # ONDL-500001 as well
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("По паспортным данным")
+    assert "других полисов не найдено" in chat.text
+    assert chat.inline_buttons == ["⬅️ Назад", "🏠 Меню"]
+    await chat.tap("⬅️ Назад")
+    assert "Как добавить полис?" in chat.text
+
+    await chat.send("/appeals")
+    await chat.tap("🚨 Мои страховые случаи")
+    assert "⬅️ Назад" in chat.inline_buttons
+    await chat.tap("🚨 Заявить о страховом случае")
+    # Anna's travel policy is not in her cabinet yet: no policy for a case.
+    assert "нет полисов ОСАГО, КАСКО, ВЗР" in chat.text
+    assert chat.inline_buttons == ["🛒 Купить полис", "☎️ Контакты", "⬅️ Назад", "🏠 Меню"]
+
+
+async def test_a_mistaken_reject_is_undone_by_the_operator(
+    dp: Dispatcher, bot: Bot, chat: ChatClient, registered: Account
+) -> None:
+    await upload_all(chat)
+    await chat.tap("📨 Отправить на проверку")
+    operator = ChatClient(dp, bot, user_id=OPERATOR_ID, first_name="Ольга", group_id=OPERATORS_CHAT)
+    await operator.tap("❌ Отклонить")
+    assert "⬅️ Назад" in operator.inline_buttons
+    await operator.tap("⬅️ Назад")
+    assert operator.inline_buttons == ["✅ Подтвердить", "❌ Отклонить"]
+    await operator.tap("✅ Подтвердить")
+    assert "Подтверждено" in operator.text

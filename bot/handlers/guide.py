@@ -193,7 +193,7 @@ async def on_guide(
     back: CallbackData = GuideCallback(topic="help")
     back_text = _("⬅️ Help")
     if topic == "help":
-        await show(query, help_text(), guide_keyboard())
+        await show(query, help_text(), guide_keyboard(), menu=True)
         return
     if topic == "care" and not item:
         kinds = view.program.care_types if view and view.program else [c.value for c in CareType]
