@@ -330,7 +330,9 @@ class Crawler:
                     continue
                 self.report.screens.add(screen)
                 keyboard = reply_actions(calls)
-                queue.append(
+                # A step not seen yet goes first: the budget reaches more dialogs that way.
+                add = queue.append if state in self.report.states else queue.appendleft
+                add(
                     Node(
                         state,
                         await self.dp.storage.get_data(self.key),
@@ -346,7 +348,7 @@ class Crawler:
 def verdict(report: Report) -> None:
     print(
         f"\n[crawler] {report.persona}: {len(report.screens)} screens, {report.steps} steps, "
-        f"{len(report.states)} dialog states"
+        f"{len(report.states)} dialog states: {sorted(map(str, report.states))}"
     )
     for line in report.dead_ends + report.menu_misses:
         print(f"[crawler]   {line}")
