@@ -6,16 +6,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import ClinicPageCallback, ListKind
+from bot.callbacks import ClinicPageCallback, ListKind, RegionAction, RegionCallback
+from bot.fsm.regions import REGIONS_KEY, RegionDraft, Regions
 from core.accounts.crypto import Vault
 from core.accounts.models import Account
 from core.clinics.models import SavedSearch
 from core.clock import FrozenClock
 from core.demo import register_demo_person
+from core.policies.models import Policy
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, TEST_KEY, seed_demo
 from tests.dialog import BOT_ID, ChatClient
 from tests.test_dialog_clinics import with_policies
@@ -209,3 +212,32 @@ async def test_a_mistaken_reject_is_undone_by_the_operator(
     assert operator.inline_buttons == ["✅ Подтвердить", "❌ Отклонить"]
     await operator.tap("✅ Подтвердить")
     assert "Подтверждено" in operator.text
+
+
+async def test_an_older_region_pickers_buttons_no_longer_work_and_lead_on(
+    chat: ChatClient,
+    dp: Dispatcher,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await with_policies(chat, sessions)
+    async with sessions() as session:
+        ids = dict((await session.execute(select(Policy.number, Policy.id))).all())
+    regional, moscow = ids["ONDL-500001"], ids["DMS-K-2026-0001"]
+    key = StorageKey(bot_id=BOT_ID, chat_id=chat.chat.id, user_id=chat.user.id)
+    draft = RegionDraft(policy=moscow)  # a picker opened for the other policy since
+    await dp.storage.set_state(key, Regions.choosing)
+    await dp.storage.set_data(key, {REGIONS_KEY: draft.model_dump()})
+
+    old = RegionCallback(action=RegionAction.PICK, policy=regional, code="16")
+    await chat.callback(old.pack())
+    assert "Этот список устарел" in chat.text
+    assert chat.inline_buttons == ["🗺 Регионы", "🏠 Меню"]
+    data = await dp.storage.get_data(key)
+    assert data[REGIONS_KEY]["picked"] == [], "the open picker is left as it was"
+
+    await chat.send("/cancel")
+    await chat.callback(old.pack())
+    assert "Этот список устарел" in chat.text
+    await chat.tap("🗺 Регионы")
+    assert "Регионы обслуживания · полис ONDL-500001" in chat.text
