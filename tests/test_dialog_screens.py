@@ -128,8 +128,12 @@ async def test_browsing_edits_the_screen_in_place(
     for tap in ("❓ Вопросы и ответы", "Как вызвать врача на дом?", "⬅️ К вопросам", "⬅️ Помощь"):
         await chat.tap(tap)
         assert chat.sent("editMessageText"), f"{tap!r} edits the screen"
+    await chat.send("/clinics")
+    for tap in ("📅 Мои записи", "🏥 Поиск клиник", "🩺 По виду помощи", "⬅️ Назад"):
+        await chat.tap(tap)
+        assert chat.sent("editMessageText"), f"{tap!r} edits the screen"
     sent = [c for c in chat.session.calls if c.__api_method__ == "sendMessage"]
-    assert len(sent) == sent_before + 1, "only /help itself was a new message"
+    assert len(sent) == sent_before + 2, "only /help and /clinics were new messages"
 
 
 async def test_a_screen_far_up_comes_again_as_a_new_message(
