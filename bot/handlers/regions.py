@@ -134,9 +134,10 @@ async def show_section(
         await state.clear()  # "Back" from the picker: the unconfirmed ticks are dropped
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     regions = await regions_of(session, view)
-    await query.message.answer(
+    await show(
+        query,
         section_text(view, regions, clock.now(), user.language),
-        reply_markup=section_keyboard(view, regions),
+        section_keyboard(view, regions),
     )
 
 
@@ -226,14 +227,12 @@ async def draft_of(state: FSMContext) -> RegionDraft | None:
 
 
 async def render_picker(
-    message: Message,
+    event: Message | CallbackQuery,
     draft: RegionDraft,
     state: FSMContext,
     session: AsyncSession,
     user: User,
     clock: Clock,
-    *,
-    edit: bool,
 ) -> None:
     view = await my_policy(session, user, draft.policy, today=clock.now().date())
     regions = await regions_of(session, view)
@@ -243,10 +242,7 @@ async def render_picker(
     await state.update_data({REGIONS_KEY: draft.model_dump()})
     text = picker_text(view, draft, len(subjects), user.language)
     markup = picker_keyboard(draft, subjects, set(regions.chosen), user.language)
-    if edit:
-        await message.edit_text(text, reply_markup=markup)
-    else:
-        await message.answer(text, reply_markup=markup)
+    await show(event, text, markup)
 
 
 async def start_choosing(
@@ -274,7 +270,7 @@ async def start_choosing(
     if draft is None or draft.policy != view.id:
         draft = RegionDraft(policy=view.id)
     await state.set_state(Regions.choosing)
-    await render_picker(query.message, draft, state, session, user, clock, edit=False)
+    await render_picker(query, draft, state, session, user, clock)
 
 
 async def stale(query: CallbackQuery, callback_answer: CallbackAnswer, policy: int = 0) -> None:
@@ -333,7 +329,7 @@ async def on_picker(
         draft.page = callback_data.page
     elif action is RegionAction.CLEAR:
         draft.query, draft.page = "", 0
-    await render_picker(query.message, draft, state, session, user, clock, edit=True)
+    await render_picker(query, draft, state, session, user, clock)
 
 
 async def review(
@@ -441,7 +437,7 @@ async def search_typed(
         )
         return  # the previous search and the ticks stay
     draft.query, draft.page = query, 0
-    await render_picker(message, draft, state, session, user, clock, edit=False)
+    await render_picker(message, draft, state, session, user, clock)
 
 
 async def not_a_search(message: Message) -> None:
