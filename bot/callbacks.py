@@ -315,7 +315,7 @@ class DeskCallback(CallbackData, prefix="dk"):
 
 
 class GuideCallback(CallbackData, prefix="hp"):
-    topic: str  # care, faq, telemed, shop, contacts
+    topic: str  # help, care, faq, telemed, shop, contacts
     item: str = ""
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clinics.models import SavedSearch
+from core.links import MAX_ID
 
 KEPT = timedelta(days=30)  # an older list's buttons say they no longer work
 
@@ -42,7 +43,10 @@ async def remember_search(
 
 
 async def recall_search(session: AsyncSession, user_id: int, search_id: int) -> SavedSearch | None:
-    """The person's own search by its id; None when it is gone or someone else's."""
+    """The person's own search by its id; None when it is gone, someone else's, or no id at all
+    (a forged number beyond the column's range)."""
+    if not 0 < search_id <= MAX_ID:
+        return None
     search = await session.get(SavedSearch, search_id)
     if search is None or search.user_id != user_id:
         return None
