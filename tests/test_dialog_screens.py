@@ -15,6 +15,8 @@ from bot.callbacks import ClinicPageCallback, ListKind, RegionAction, RegionCall
 from bot.fsm.regions import REGIONS_KEY, RegionDraft, Regions
 from core.accounts.crypto import Vault
 from core.accounts.models import Account
+from core.appeals.models import Appeal, AppealKind, AppealStatus
+from core.appeals.service import file_appeal
 from core.clinics.models import SavedSearch
 from core.clock import FrozenClock
 from core.demo import register_demo_person
@@ -246,3 +248,35 @@ async def test_an_older_region_pickers_buttons_no_longer_work_and_lead_on(
     assert "Этот список устарел" in chat.text
     await chat.tap("🗺 Регионы")
     assert "Регионы обслуживания · полис ONDL-500001" in chat.text
+
+
+async def test_closing_an_appeal_can_be_stepped_back_from_and_an_old_reply_button_leads_on(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    async with sessions() as session:
+        appeal = await file_appeal(
+            session, registered.user_id, AppealKind.COMPLAINT, text="Отказали", now=clock.now()
+        )
+        await session.commit()
+        appeal_id = appeal.id
+    await chat.send("/appeals")
+    await chat.tap(next(b for b in chat.inline_buttons if b.startswith("О-")))
+    reply_source, reply_data = last_with(chat, "✍️ Добавить сообщение")
+    await chat.tap("✅ Закрыть обращение")
+    assert "⬅️ Не закрывать" in chat.inline_buttons
+    await chat.tap("⬅️ Не закрывать")
+    assert "✅ Закрыть обращение" in chat.inline_buttons and chat.sent("editMessageText")
+    await chat.tap("✅ Закрыть обращение")
+    await chat.tap("⭐⭐⭐⭐⭐")
+    assert "закрыто. Спасибо за оценку" in chat.text
+    assert chat.inline_buttons == ["⬅️ Мои обращения", "🏠 Меню"]
+    async with sessions() as session:
+        closed = await session.get(Appeal, appeal_id)
+        assert closed is not None and closed.status == AppealStatus.CLOSED
+
+    await chat.callback(reply_data, reply_source)  # «Add a message» on the older screen
+    assert "Обращение закрыто" in chat.text
+    assert chat.inline_buttons == ["➕ Новое обращение", "⬅️ Мои обращения", "🏠 Меню"]
