@@ -280,3 +280,20 @@ async def test_closing_an_appeal_can_be_stepped_back_from_and_an_old_reply_butto
     await chat.callback(reply_data, reply_source)  # «Add a message» on the older screen
     assert "Обращение закрыто" in chat.text
     assert chat.inline_buttons == ["➕ Новое обращение", "⬅️ Мои обращения", "🏠 Меню"]
+
+
+async def test_an_expired_policys_card_offers_renewal_and_contacts(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "DMS-K-2026-0001")
+    clock.advance(timedelta(days=800))
+    await chat.send("/policies")
+    assert "⚫ истёк" in chat.text
+    await chat.tap("DMS-K-2026-0001 · Анна")
+    assert {"🔄 Продлить", "☎️ Контакты", "⬅️ Мои полисы"} <= set(chat.inline_buttons)
+    await chat.tap("☎️ Контакты")
+    assert "медицинский пульт, круглосуточно" in chat.text
