@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from sqlalchemy import func, select
@@ -22,7 +25,7 @@ from core.clock import FrozenClock
 from core.demo import register_demo_person
 from core.policies.models import Policy
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, TEST_KEY, seed_demo
-from tests.dialog import BOT_ID, ChatClient
+from tests.dialog import BOT_ID, ChatClient, RecordingSession
 from tests.test_dialog_clinics import with_policies
 from tests.test_dialog_identity import upload_all
 from tests.test_dialog_policies import add_by_number
@@ -297,3 +300,34 @@ async def test_an_expired_policys_card_offers_renewal_and_contacts(
     assert {"🔄 Продлить", "☎️ Контакты", "⬅️ Мои полисы"} <= set(chat.inline_buttons)
     await chat.tap("☎️ Контакты")
     assert "медицинский пульт, круглосуточно" in chat.text
+
+
+class RefusingEdits(RecordingSession):
+    """Telegram refusing an edit with the given description (a deleted message, a repeat)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__()
+        self.description = description
+
+    async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:  # noqa: ASYNC109
+        if method.__api_method__ == "editMessageText":
+            self.calls.append(method)
+            raise TelegramBadRequest(method=method, message=f"Bad Request: {self.description}")
+        return await super().make_request(bot, method, timeout)
+
+
+@pytest.mark.parametrize(
+    ("description", "new_messages"),
+    [("message to edit not found", 1), ("message is not modified", 0)],
+)
+async def test_a_screen_that_cannot_be_edited_comes_anew_and_a_repeat_is_quiet(
+    dp: Dispatcher, description: str, new_messages: int
+) -> None:
+    bot = Bot("7000000001:test-token", session=RefusingEdits(description))
+    chat = ChatClient(dp, bot)
+    await chat.send("/help")
+    await chat.tap("❓ Вопросы и ответы")
+    assert len(chat.sent("editMessageText")) == 1
+    assert len(chat.sent("sendMessage")) == new_messages
+    assert "Что-то пошло не так" not in chat.text
+    await bot.session.close()
