@@ -38,6 +38,7 @@ class SandboxConfig:
     bank_shop_id: str = "sandbox-shop"
     bank_secret_key: str = "sandbox-secret"
     bank_notification_url: str | None = None
+    bank_shop_name: str = "Sandbox shop"  # shown on the bank's hosted page
     groups: list[dict[str, object]] = field(default_factory=list)  # [{id, title, is_forum}]
 
 
@@ -51,8 +52,14 @@ class Sandbox:
         self.state = SandboxState(config.state_dir)
         self.bot_api = BotApi(self.state, config.bot_token)
         self.user_api = UserApi(self.state, self.bot_api)
-        self.mailbox = Mailbox()
-        self.bank = Bank(config.bank_shop_id, config.bank_secret_key, self.url)
+        self.mailbox = Mailbox(self.state.clock)
+        self.bank = Bank(
+            config.bank_shop_id,
+            config.bank_secret_key,
+            self.url,
+            shop_name=config.bank_shop_name,
+            clock=self.state.clock,
+        )
         self.bank.notification_url = config.bank_notification_url
         # The bot's time-travel route, told by the bot in sandbox mode (the web chat's clock).
         self.clock_url: str | None = None
@@ -101,7 +108,10 @@ class Sandbox:
             ClientSession(timeout=ClientTimeout(total=120)) as http,
             http.request(request.method, self.clock_url, json=body) as answer,
         ):
-            return web.json_response(await answer.json(), status=answer.status)
+            told = await answer.json()
+        if answer.status == 200 and isinstance(told.get("now"), str):
+            self.state.clock.follow(told["now"])  # message and mail times move with the bot's
+        return web.json_response(told, status=answer.status)
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response(
@@ -110,6 +120,8 @@ class Sandbox:
                 "smtp_port": self.config.smtp_port,
                 "pending_updates": len(self.state.updates),
                 "webhook": bool(self.state.webhook),
+                "bot_username": self.state.bot_username,
+                "now": self.state.clock.now().isoformat(),
             }
         )
 

@@ -353,7 +353,7 @@ class UserApi:
         view: dict[str, Any] = {
             "message_id": stored.message_id,
             "from": stored.sender,
-            "date": api.get("date"),
+            "date": int(stored.at) if stored.at else api.get("date"),
             "text": api.get("text") or api.get("caption"),
             "html": stored.html,
             "sender": api.get("from"),
