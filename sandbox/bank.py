@@ -704,7 +704,7 @@ class Checkout:
             for number, key in TEST_CARDS
         )
         hint = html.escape(self.text("test_hint", code=THREE_DS_CODE))
-        return f"""<details class="card test-cards"><summary>🧪 {html.escape(self.text("test_cards"))}</summary>
+        return f"""<details class="card test-cards" open><summary>🧪 {html.escape(self.text("test_cards"))}</summary>
 <p>{hint}</p><table>{rows}</table></details>
 <script>document.querySelectorAll("code[data-card]").forEach((c) => c.onclick = () => {{
  const n = document.querySelector("input[name=number]"); if (n) {{ n.value = c.textContent; n.focus(); }} }});</script>"""

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 class SandboxClock:
     def __init__(self) -> None:
-        self.offset = 0.0  # seconds ahead of the real time
+        self.offset = 0.0  # seconds ahead of the real time (behind: a test's frozen clock)
 
     def timestamp(self) -> float:
         return time.time() + self.offset
@@ -29,4 +29,4 @@ class SandboxClock:
             return
         if told.tzinfo is None:
             told = told.replace(tzinfo=UTC)
-        self.offset = max(0.0, told.timestamp() - time.time())
+        self.offset = told.timestamp() - time.time()
