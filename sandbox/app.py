@@ -20,6 +20,8 @@ from sandbox.telegram.userapi import UserApi
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
+# The bot's time-travel steps (`bot/devclock.py`), in seconds.
+TIME_TRAVEL_STEPS = {"1h": 3600.0, "1d": 86400.0, "1w": 7 * 86400.0, "1m": 30 * 86400.0}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -104,6 +106,10 @@ class Sandbox:
         if self.clock_url is None:
             return web.json_response({"error": "the bot offers no clock control"}, status=404)
         body = await request.json() if request.method == "POST" else None
+        # What the bot sends while its ticks run already carries the new time; its answer then
+        # gives the exact offset.
+        step = TIME_TRAVEL_STEPS.get(str((body or {}).get("advance")), 0.0)
+        self.state.clock.offset += step
         async with (
             ClientSession(timeout=ClientTimeout(total=120)) as http,
             http.request(request.method, self.clock_url, json=body) as answer,
@@ -111,6 +117,8 @@ class Sandbox:
             told = await answer.json()
         if answer.status == 200 and isinstance(told.get("now"), str):
             self.state.clock.follow(told["now"])  # message and mail times move with the bot's
+        else:
+            self.state.clock.offset -= step
         return web.json_response(told, status=answer.status)
 
     async def health(self, request: web.Request) -> web.Response:

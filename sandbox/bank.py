@@ -552,6 +552,7 @@ input:focus{outline:2px solid #1d7874;border-color:#1d7874}
 input[aria-invalid=true]{border-color:#c0392b;background:#fff5f4}
 .row{display:flex;gap:12px}.row label{flex:1}
 .error{color:#c0392b;font-size:13px;margin:4px 0 0}
+h2{font-size:19px;margin:14px 0 6px}
 button{width:100%;margin-top:18px;padding:13px;font-size:17px;font-weight:600;color:#fff;border:0;
  border-radius:10px;background:#1d7874;cursor:pointer}
 button:hover{background:#0f4c5c}

@@ -302,7 +302,9 @@ async def test_a_person_walks_the_web_chat_in_a_browser(
         await browser.close()
 
 
-async def test_a_deep_link_in_a_letter_opens_in_the_web_chat(live: Live) -> None:
+async def test_a_letters_deep_link_opens_in_the_web_chat_and_answers_are_toasts(
+    live: Live,
+) -> None:
     async with playwright_api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         context = await browser.new_context(viewport={"width": 1280, "height": 800})
@@ -325,5 +327,16 @@ async def test_a_deep_link_in_a_letter_opens_in_the_web_chat(live: Live) -> None
         await chat.evaluate("() => window.dispatchEvent(new Event('focus'))")
         await mail.locator("article a", has_text="start=register").click()
         await chat.locator(".msg.user .text", has_text="/start register").wait_for()
+
+        await chat.bring_to_front()
+        shown = await chat.inner_text("#clock-now")
+        await chat.wait_for_function(  # the clock panel ticks
+            f"() => document.getElementById('clock-now').textContent !== {shown!r}"
+        )
+        await chat.fill("#text", "/language")
+        await chat.press("#text", "Enter")
+        await chat.locator(".msg .inline-kb button", has_text="English").last.click()
+        await chat.locator("#toast", has_text="Language changed.").wait_for()
+        assert await chat.locator("#modal").is_hidden()
         await context.close()
         await browser.close()

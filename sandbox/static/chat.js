@@ -52,7 +52,7 @@ async function loadSidebar() {
 }
 
 function openChat(kind, id, title) {
-  Object.assign(state, { chat: id, kind, revision: 0, messages: new Map(), stick: true, newestShown: 0, unseen: 0 });
+  Object.assign(state, { chat: id, kind, revision: 0, messages: new Map(), stick: true, newestShown: 0, unseen: 0, lastData: null });
   state.pollId += 1;
   localStorage.setItem("sandbox-chat", JSON.stringify({ kind, id }));
   $("chat-title").textContent = title;
@@ -91,6 +91,7 @@ box.addEventListener("load", () => { if (state.stick) scrollToBottom(); }, true)
 $("new-badge").onclick = () => { state.stick = true; scrollToBottom(); };
 
 function render(data) {
+  state.lastData = data;
   if (data.chat && data.chat.topics) state.topics = data.chat.topics;
   const stick = state.stick;
   const sorted = [...state.messages.values()].filter((m) => !m.deleted).sort((a, b) => a.message_id - b.message_id);
@@ -342,6 +343,7 @@ async function showClock(answer) {
   if (!data) return;
   state.clockOffset = Date.parse(data.now) - Date.now();
   paintClock();
+  if (state.lastData) render({ ...state.lastData, callback_answers: [] }); // "Today" moved
 }
 document.querySelectorAll("#clock-panel button").forEach((button) => {
   button.onclick = async () => {
