@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.clock import FrozenClock
 from core.config import Settings
@@ -329,6 +330,15 @@ async def test_a_letters_deep_link_opens_in_the_web_chat_and_answers_are_toasts(
         await chat.locator(".msg.user .text", has_text="/start register").wait_for()
 
         await chat.bring_to_front()
+        user_id = int(await chat.evaluate("() => state.chat"))
+        button = InlineKeyboardButton(text="Долг", url="https://t.me/dms_cabinet_bot?start=debt")
+        await live.bot.send_message(
+            user_id, "Оплатите", reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]])
+        )
+        await chat.locator(".msg .inline-kb button", has_text="Долг").click()
+        await chat.locator(".msg.user .text", has_text="/start debt").wait_for()
+        assert len(context.pages) == 2, "a deep link opens no other tab"
+
         shown = await chat.inner_text("#clock-now")
         await chat.wait_for_function(  # the clock panel ticks
             f"() => document.getElementById('clock-now').textContent !== {shown!r}"
