@@ -348,5 +348,14 @@ async def test_a_letters_deep_link_opens_in_the_web_chat_and_answers_are_toasts(
         await chat.locator(".msg .inline-kb button", has_text="English").last.click()
         await chat.locator("#toast", has_text="Language changed.").wait_for()
         assert await chat.locator("#modal").is_hidden()
+
+        # No web chat tab open: the mailbox opens one, which sends the /start for the same person.
+        await chat.close()
+        async with context.expect_page() as opened:
+            await mail.locator("article a", has_text="start=register").click()
+        again = await opened.value
+        sent = again.locator(".msg.user .text", has_text="/start register")
+        await sent.nth(1).wait_for()
+        assert "start=" not in again.url
         await context.close()
         await browser.close()
