@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clinics.models import SavedSearch
@@ -47,7 +47,7 @@ async def recall_search(session: AsyncSession, user_id: int, search_id: int) -> 
     (a forged number beyond the column's range)."""
     if not 0 < search_id <= MAX_ID:
         return None
-    search = await session.get(SavedSearch, search_id)
-    if search is None or search.user_id != user_id:
-        return None
-    return search
+    found: SavedSearch | None = await session.scalar(
+        select(SavedSearch).where(SavedSearch.id == search_id, SavedSearch.user_id == user_id)
+    )
+    return found
