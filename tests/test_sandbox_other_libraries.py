@@ -117,7 +117,9 @@ async def test_markdown_v2_and_markdown_become_entities(ptb: telegram.Bot) -> No
     assert caption.caption == "Полис" and caption.caption_entities[0].type == "bold"
 
 
-async def test_forward_copy_pin_and_react(ptb: telegram.Bot, sandbox: Sandbox) -> None:
+async def test_forward_copy_pin_and_react(
+    ptb: telegram.Bot, sandbox: Sandbox, http: ClientSession
+) -> None:
     original = await ptb.send_message(ANNA, "<b>Полис</b> ONDL-500001", parse_mode="HTML")
     forwarded = await ptb.forward_message(BORIS, from_chat_id=ANNA, message_id=original.id)
     assert forwarded.chat.id == BORIS and forwarded.text == "Полис ONDL-500001"
@@ -148,6 +150,13 @@ async def test_forward_copy_pin_and_react(ptb: telegram.Bot, sandbox: Sandbox) -
     ]
     with pytest.raises(BadRequest, match=r"(?i)reaction_invalid"):
         await ptb.set_message_reaction(ANNA, original.id, "🦖")
+
+    async def seen_by(user: int) -> dict[int, dict[str, Any]]:  # what the web chat shows
+        async with http.get(f"{sandbox.url}/sandbox/api/users/{user}/messages") as response:
+            return {m["message_id"]: m for m in (await response.json())["messages"]}
+
+    assert (await seen_by(ANNA))[original.id]["reactions"] == [{"type": "emoji", "emoji": "👍"}]
+    assert (await seen_by(BORIS))[forwarded.id]["forward_origin"]["sender_user"]["id"] == ptb.id
 
 
 async def test_albums_and_photo_sizes(ptb: telegram.Bot) -> None:

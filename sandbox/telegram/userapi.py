@@ -402,7 +402,15 @@ class UserApi:
         }
         if stored.reactions:
             view["reactions"] = stored.reactions
-        for key in ("location", "venue", "contact", "sticker", "forum_topic_created"):
+        for key in (
+            "location",
+            "venue",
+            "contact",
+            "sticker",
+            "forum_topic_created",
+            "forward_origin",
+            "media_group_id",
+        ):
             if key in api:
                 view[key] = api[key]
         if "document" in api:
