@@ -101,6 +101,18 @@ async def test_markdown_v2_and_markdown_become_entities(ptb: telegram.Bot) -> No
     assert [(e.type, e.offset, e.length) for e in quoted.entities] == [
         (MessageEntity.BLOCKQUOTE, 0, 13)
     ]
+    code = await ptb.send_message(
+        ANNA,
+        "```python\nprint(1)```\n**>скрыто\n>ещё||\n*a _b_ c*",
+        parse_mode=ParseMode.MARKDOWN_V2,
+    )
+    assert code.text == "print(1)\nскрыто\nещё\na b c"
+    assert [(e.type, e.offset, e.length, e.language) for e in code.entities] == [
+        (MessageEntity.PRE, 0, 8, "python"),
+        (MessageEntity.EXPANDABLE_BLOCKQUOTE, 9, 10, None),
+        (MessageEntity.BOLD, 20, 5, None),
+        (MessageEntity.ITALIC, 22, 1, None),
+    ]
     with pytest.raises(BadRequest, match=r"(?i)character '\.' is reserved"):
         await ptb.send_message(ANNA, "Итого 1.5", parse_mode=ParseMode.MARKDOWN_V2)
     with pytest.raises(BadRequest, match=r"(?i)can't find end of bold entity at byte offset 0"):
