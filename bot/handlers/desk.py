@@ -14,7 +14,7 @@ from html import escape
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -109,6 +109,11 @@ async def post_new_appeal(
 async def _send_file(bot: Bot, chat_id: int, thread: int | None, item: dict[str, str]) -> None:
     if item.get("type") == "photo":
         await bot.send_photo(chat_id, item["file_id"], message_thread_id=thread)
+    elif "name" in item:  # a person's file, checked by its bytes: posted under our own name
+        content = await bot.download(item["file_id"])
+        assert content is not None
+        document = BufferedInputFile(content.read(), filename=item["name"])
+        await bot.send_document(chat_id, document, message_thread_id=thread)
     else:
         await bot.send_document(chat_id, item["file_id"], message_thread_id=thread)
 
