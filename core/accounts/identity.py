@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.accounts.crypto import Vault
 from core.accounts.models import User
-from core.db import Base, UtcDateTime
+from core.db import Base, EncryptedBytes, UtcDateTime
 from core.errors import DomainError, NotFoundError
 from core.notifications.outbox import enqueue
 from core.policies.care import N_
@@ -76,7 +76,7 @@ class IdentityFile(Base):
     filename: Mapped[str] = mapped_column(String(255))
     mime_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column()
-    content: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet-encrypted
+    content: Mapped[bytes] = mapped_column(EncryptedBytes)  # Vault.encrypt_bytes
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

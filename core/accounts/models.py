@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UtcDateTime
+from core.db import Base, EncryptedText, UtcDateTime
 
 
 class User(Base):
@@ -41,7 +41,7 @@ class Account(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(8))
     document_type: Mapped[str] = mapped_column(String(32))
-    document_encrypted: Mapped[str] = mapped_column(Text)
+    document_encrypted: Mapped[str] = mapped_column(EncryptedText)
     document_digest: Mapped[str] = mapped_column(String(64), index=True)
     document_mask: Mapped[str] = mapped_column(String(32))
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
