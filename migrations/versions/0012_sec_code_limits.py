@@ -13,7 +13,7 @@ from alembic import op
 import core.db
 
 revision: str = '0012_sec'
-down_revision: str | None = '0011'
+down_revision: str | None = '0012_convb'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
