@@ -295,6 +295,7 @@ async def test_a_person_walks_the_web_chat_in_a_browser(
         await page.wait_for_function("() => !state.stick")
         await live.bot.send_message(user_id, "Новое сообщение")
         await page.locator("#new-badge").wait_for(state="visible")
+        await page.screenshot(path=str(SCREENSHOTS / f"{name}-badge-shown.png"))
         await page.click("#new-badge")
         await walk.check("badge")
 

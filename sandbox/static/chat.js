@@ -86,7 +86,10 @@ box.addEventListener("scroll", () => {
   if (state.stick) { state.unseen = 0; $("new-badge").hidden = true; }
 });
 // The box shrinks when a reply keyboard appears, the window turns or an image loads: keep the end in view.
-new ResizeObserver(() => { if (state.stick) scrollToBottom(); }).observe(box);
+const keepEnd = new ResizeObserver(() => { if (state.stick) scrollToBottom(); });
+keepEnd.observe(box);
+// The newest messages grow too after they are drawn (an image or a font arrives).
+const newestGrow = new ResizeObserver(() => { if (state.stick) scrollToBottom(); });
 box.addEventListener("load", () => { if (state.stick) scrollToBottom(); }, true);
 $("new-badge").onclick = () => { state.stick = true; scrollToBottom(); };
 
@@ -104,6 +107,8 @@ function render(data) {
   }
   box.innerHTML = parts.join("");
   box.querySelectorAll(".msg .text").forEach(linkify);
+  newestGrow.disconnect();
+  [...box.querySelectorAll(".msg")].slice(-5).forEach((element) => newestGrow.observe(element));
   box.querySelectorAll("button[data-callback]").forEach((b) => b.onclick = () => tap(Number(b.dataset.message), b.dataset.callback));
   box.querySelectorAll("button[data-url]").forEach((b) => b.onclick = () => openUrl(b.dataset.url));
   renderReplyKeyboard(data.reply_keyboard);
