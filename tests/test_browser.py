@@ -275,6 +275,10 @@ async def test_a_person_walks_the_web_chat_in_a_browser(
         before = await page.inner_text("#clock-now")
         if phone:
             await page.click("#menu-btn")
+            await page.wait_for_function(  # the menu has slid in
+                "() => document.getElementById('sidebar').getBoundingClientRect().left >= 0"
+            )
+            await page.screenshot(path=str(SCREENSHOTS / f"{name}-menu.png"))
         await page.click("#clock-panel button[data-step='1d']")
         if phone:  # the menu closes with a tap beside it
             await page.click("#backdrop", position={"x": width - 20, "y": height // 2})
