@@ -271,6 +271,7 @@ async def test_a_person_walks_the_web_chat_in_a_browser(
         )
         await page.locator(".msg.bot a", has_text="полис").last.click()
         await page.locator(".msg.user .text", has_text="/start policy_1").wait_for()
+        await walk.bot_says("Застрахованный: Иванова Анна Сергеевна")  # the policy's card
         await walk.check("deep-link")
 
         # Time travel: the next day the franchise is active; the times move with the clock.
