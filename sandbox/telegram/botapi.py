@@ -605,7 +605,7 @@ def _set_inline_markup(stored: StoredMessage, markup: dict[str, Any] | None) -> 
         stored.api.pop("reply_markup", None)
 
 
-async def _edited(api: BotApi, stored: StoredMessage, *, visible: bool) -> Any:
+async def _edited(api: BotApi, stored: StoredMessage, *, visible: bool = True) -> Any:
     """`visible`: the text changed, so clients mark it "edited" (not for buttons alone)."""
     stored.api["edit_date"] = now()
     stored.edited = stored.edited or visible
