@@ -8,6 +8,8 @@ may run off the page.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 
 from aiogram.methods import SendDocument
@@ -221,3 +223,19 @@ async def test_the_full_texts_at_registration_are_three_pdfs(
         text = (LOCALES_DIR / "ru" / "documents" / f"{name}.txt").read_text("utf-8")
         assert_clean(document, f"{text}\n{InsurerBranding().name} · 1 2 3")
     assert "СОГЛАСИЕ НА ОБРАБОТКУ" in pdf_text(documents[1].content)
+
+
+def test_the_pdf_and_picture_libraries_load_only_when_needed() -> None:
+    """Start-up stays light: fpdf2, pyphen and Pillow load with the first document or photo.
+
+    The bot's handlers reach documents through these modules only (aiogram is left out of the
+    probe: it is slow to import and loads none of them).
+    """
+    probe = (
+        "import sys, core.documents.service, core.documents.compose, sandbox.app\n"
+        "print(sorted(m for m in ('fpdf', 'pyphen', 'PIL') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
