@@ -171,8 +171,12 @@ async def test_the_consent_texts_go_out_as_pdf_with_captions(
             await chat.tap("🇬🇧 English")
         documents = []
         for button in {
-            "ru": ["Пользовательское соглашение", "Политика обработки персональных данных"],
-            "en": ["User agreement", "Personal data policy"],
+            "ru": [
+                "Пользовательское соглашение",
+                "Политика обработки персональных данных",
+                "Обработка сведений о здоровье",
+            ],
+            "en": ["User agreement", "Personal data policy", "Health data processing"],
         }[language]:
             await chat.send({"ru": "📄 Документы", "en": "📄 Documents"}[language])
             await chat.tap(button)
@@ -180,6 +184,7 @@ async def test_the_consent_texts_go_out_as_pdf_with_captions(
         assert [d.filename for d in documents] == [
             f"user_agreement_{language}.pdf",
             f"personal_data_policy_{language}.pdf",
+            f"health_data_consent_{language}.pdf",
         ]
         for document in documents:
             name = document.filename.removesuffix(f"_{language}.pdf")
