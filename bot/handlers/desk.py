@@ -14,7 +14,7 @@ from html import escape
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -112,6 +112,11 @@ async def _send_file(
     caption = _("📎 {number}: a file from the appeal").format(number=appeal.number)
     if item.get("type") == "photo":
         await bot.send_photo(chat_id, item["file_id"], caption=caption, message_thread_id=thread)
+    elif "name" in item:  # a person's file, checked by its bytes: posted under our own name
+        content = await bot.download(item["file_id"])
+        assert content is not None
+        document = BufferedInputFile(content.read(), filename=item["name"])
+        await bot.send_document(chat_id, document, caption=caption, message_thread_id=thread)
     else:
         await bot.send_document(chat_id, item["file_id"], caption=caption, message_thread_id=thread)
 
