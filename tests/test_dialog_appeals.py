@@ -133,6 +133,8 @@ async def test_a_complaint_step_by_step_with_bad_input_and_a_photo(
         appeal = await session.scalar(select(Appeal))
         message = await session.scalar(select(AppealMessage))
     assert appeal is not None and appeal.kind == AppealKind.COMPLAINT and appeal.policy_id
+    [photo] = chat.sent("sendPhoto")  # into the operators' topic, saying whose file it is
+    assert photo.caption == f"📎 {appeal.number}: файл из обращения"  # type: ignore[attr-defined]
     assert message is not None and len(message.files) == 1
     assert message.text == "В клинике отказали в приёме без объяснения причин."
 

@@ -11,7 +11,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardMarkup
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +35,6 @@ from bot.fsm.registration import (
     load_draft,
     save_draft,
 )
-from bot.handlers.documents import document_bytes
 from bot.keyboards.menu import REGISTER, main_menu
 from bot.keyboards.registration import (
     BACK,
@@ -50,6 +49,7 @@ from bot.keyboards.registration import (
     step_keyboard,
     summary_keyboard,
 )
+from bot.legal_documents import legal_document
 from core.accounts.codes import (
     CodeBlocked,
     CodeExpired,
@@ -96,6 +96,7 @@ from core.accounts.validation import (
     parse_phone,
 )
 from core.clock import Clock
+from core.config import Settings
 from core.formatting import format_clock, format_date, format_day, mask_email
 from core.mail import MailSender
 
@@ -751,13 +752,15 @@ async def consent(
         await query.message.edit_reply_markup(reply_markup=consents_keyboard(given))
 
 
-async def consent_texts(query: CallbackQuery, user: User, bot: Bot) -> None:
+async def consent_texts(
+    query: CallbackQuery, user: User, bot: Bot, clock: Clock, settings: Settings
+) -> None:
     assert query.message is not None
-    for name in ("personal_data_policy", "health_data_consent", "user_agreement"):
-        content, filename = document_bytes(name, user.language)
-        await bot.send_document(
-            query.message.chat.id, BufferedInputFile(content, filename=filename)
+    for kind in REQUIRED_FOR_REGISTRATION:
+        document, caption = await legal_document(
+            kind, user.language, settings.insurer.name, clock.now()
         )
+        await bot.send_document(query.message.chat.id, document, caption=caption)
 
 
 async def consents_done(

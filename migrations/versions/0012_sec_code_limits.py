@@ -1,7 +1,7 @@
 """code limits per Telegram account and per target
 
-Revision ID: 0013_sec
-Revises: 0012_convb
+Revision ID: 0012_sec
+Revises: 0011
 Create Date: 2026-11-29 20:10:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import core.db
 
-revision: str = '0013_sec'
+revision: str = '0012_sec'
 down_revision: str | None = '0012_convb'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
