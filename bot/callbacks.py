@@ -21,6 +21,7 @@ class LanguageCallback(CallbackData, prefix="lang"):
 class DocumentKind(StrEnum):
     USER_AGREEMENT = "ua"
     PERSONAL_DATA = "pd"
+    HEALTH_DATA = "hd"
 
 
 class DocumentCallback(CallbackData, prefix="doc"):
