@@ -44,6 +44,7 @@ class RegistrationAction(StrEnum):
     CONSENTS_DONE = "done"
     CONFIRM = "confirm"
     EDIT = "edit"
+    RESTART = "restart"  # drop the draft and start from step 1
 
 
 class RegistrationCallback(CallbackData, prefix="reg"):
@@ -282,6 +283,7 @@ class AppealsAction(StrEnum):
     REPLY = "reply"
     CLOSE = "close"
     RATE = "rate"
+    RESUME = "resume"  # the unfinished draft kept in the FSM data
 
 
 class AppealsCallback(CallbackData, prefix="al"):

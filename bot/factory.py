@@ -21,6 +21,7 @@ from bot.fsm.steps import SaveStepAfterHandling, StepStorage, underlying
 from bot.fsm.storage import DatabaseStorage
 from bot.handlers import routers
 from bot.i18n import UserLanguageMiddleware, create_i18n
+from bot.menu import MenuTexts
 from bot.middlewares.callback_answer import AnswerAfterHandler
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.idempotency import Inbox, OncePerUpdate, RedisInbox
@@ -107,6 +108,7 @@ def create_dispatcher(
         payments=payments,
         billing=settings.billing(),
         directory=ClinicDirectory(),
+        menu_texts=MenuTexts(i18n),
     )
     # Order matters: a repeated update stops first; the dialog step is written after the
     # handler and before the update counts as done; then the session and the user, so that

@@ -20,6 +20,7 @@ from bot.handlers import (
     guide,
     identity,
     language,
+    menu,
     operators,
     policies,
     policy_documents,
@@ -34,7 +35,8 @@ from core.config import Settings
 def routers(settings: Settings) -> list[Router]:
     """Fresh routers for one dispatcher (a router can belong to one dispatcher only)."""
     return [
-        # Commands that work in every state come first, so no dialog step can swallow them.
+        # The menu buttons and the commands come first, so no dialog step can swallow them.
+        menu.create_router(),
         common.create_router(),
         language.create_router(),
         registration.create_router(),

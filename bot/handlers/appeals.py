@@ -10,7 +10,6 @@ from datetime import date
 from html import escape
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
@@ -27,7 +26,6 @@ from bot.callbacks import (
 )
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
 from bot.handlers.desk import post_follow_up, post_new_appeal
-from bot.keyboards.menu import APPEALS
 from bot.keyboards.registration import BACK
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
@@ -397,10 +395,20 @@ def receipt_plain(appeal: Appeal, locale: str) -> str:
 
 # --- my appeals ----------------------------------------------------------------------------------
 async def list_appeals(
-    message: Message, session: AsyncSession, user: User, *, cases: bool = False
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    *,
+    cases: bool = False,
+    draft: AppealDraft | None = None,
 ) -> None:
     found = await my_appeals(session, user.id, cases=cases)
     builder = InlineKeyboardBuilder()
+    if draft is not None and not cases:
+        builder.button(
+            text=_("✍️ Continue the draft: {kind}").format(kind=kind_title(draft.kind)),
+            callback_data=AppealsCallback(action=AppealsAction.RESUME),
+        )
     for appeal in found[:20]:
         builder.button(
             text=f"{appeal.number} · {kind_title(appeal.kind)} · {status_text(appeal.status)}",
@@ -425,12 +433,12 @@ async def list_appeals(
 
 
 async def appeals_command(
-    message: Message, session: AsyncSession, user: User, account: Account | None
+    message: Message, state: FSMContext, session: AsyncSession, user: User, account: Account | None
 ) -> None:
     if account is None:
         await message.answer(_("Appeals are for registered users: please register first."))
         return
-    await list_appeals(message, session, user)
+    await list_appeals(message, session, user, draft=await load_draft(state))
 
 
 def appeal_keyboard(appeal: Appeal) -> InlineKeyboardMarkup:
@@ -461,12 +469,21 @@ async def on_appeals(
     clock: Clock,
     bot: Bot,
     settings: Settings,
+    account: Account | None,
 ) -> None:
     if not isinstance(query.message, Message):
         return
     action = callback_data.action
     if action is AppealsAction.LIST:
-        await list_appeals(query.message, session, user, cases=callback_data.cases)
+        draft = await load_draft(state)
+        await list_appeals(query.message, session, user, cases=callback_data.cases, draft=draft)
+        return
+    if action is AppealsAction.RESUME:
+        draft = await load_draft(state)
+        if draft is None or account is None:
+            await query.message.answer(_("This draft is gone: it was sent or discarded."))
+            return
+        await ask_next(query.message, draft, state, session, user, account, clock)
         return
     appeal = await my_appeal(session, user.id, callback_data.id)
     if action is AppealsAction.OPEN:
@@ -561,8 +578,6 @@ async def reply_typed(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(appeals_command, Command("appeals"))
-    router.message.register(appeals_command, F.text == APPEALS)
     router.callback_query.register(start, AppealStartCallback.filter())
     router.callback_query.register(chose, AppealChoiceCallback.filter())
     router.callback_query.register(send, AppealSendCallback.filter())

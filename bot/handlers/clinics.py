@@ -7,7 +7,6 @@ from __future__ import annotations
 from html import escape
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -29,7 +28,6 @@ from bot.callbacks import (
     PolicyCallback,
 )
 from bot.handlers.clinic_card import reason_text
-from bot.keyboards.menu import CLINICS
 from bot.keyboards.registration import BACK
 from core.accounts.models import User
 from core.appeals.models import AppealKind
@@ -419,8 +417,6 @@ async def program_clinics(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(hub, Command("clinics"))
-    router.message.register(hub, F.text == CLINICS)
     router.callback_query.register(hub_again, ClinicsCallback.filter(F.action == ClinicsAction.HUB))
     router.callback_query.register(
         ask_name, ClinicsCallback.filter(F.action == ClinicsAction.BY_NAME)
@@ -433,7 +429,6 @@ def create_router() -> Router:
     router.callback_query.register(
         program_clinics, PolicyCallback.filter(F.action == PolicyAction.CLINICS)
     )
-    router.message.register(location_shared, F.location | F.venue)
     router.message.register(name_typed, ClinicSearch.name, F.text, ~(F.text == BACK))
     router.message.register(not_a_name, ClinicSearch.name)
     return router

@@ -8,7 +8,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import DocumentCallback, DocumentKind
 from bot.i18n import LOCALES_DIR
-from bot.keyboards.menu import DOCUMENTS, documents_choice
+from bot.keyboards.menu import documents_choice
 from core.accounts.models import User
 
 FILES = {
@@ -40,6 +40,5 @@ async def send_document(query: CallbackQuery, callback_data: DocumentCallback, u
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(documents, F.text == DOCUMENTS)
     router.callback_query.register(send_document, DocumentCallback.filter())
     return router

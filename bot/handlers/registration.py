@@ -7,7 +7,7 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardMarkup
@@ -35,7 +35,7 @@ from bot.fsm.registration import (
     save_draft,
 )
 from bot.handlers.documents import document_bytes
-from bot.keyboards.menu import REGISTER, main_menu
+from bot.keyboards.menu import main_menu
 from bot.keyboards.registration import (
     BACK,
     FEMALE,
@@ -269,13 +269,28 @@ async def begin(
         )
         return
     draft = await load_draft(state)
-    await message.answer(
-        _(
-            "Registration takes about three minutes. Have your passport at hand. "
-            "Everything you enter is kept, even if you stop halfway."
+    step = draft.first_missing()
+    if draft.phone or draft.steps_done:
+        await message.answer(
+            _("Let's continue where you stopped; what you entered is kept."),
+            reply_markup=inline((_("Start over"), RegistrationAction.RESTART)),
         )
-    )
-    await ask(message, state, draft.first_missing(), session, user)
+    else:
+        await message.answer(
+            _(
+                "Registration takes about three minutes. Have your passport at hand. "
+                "What you enter is kept if you leave for the menu; «✖️ Cancel» discards it."
+            )
+        )
+    await ask(message, state, step, session, user)
+
+
+async def restart(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User
+) -> None:
+    assert isinstance(query.message, Message)
+    await save_draft(state, RegistrationDraft())
+    await ask(query.message, state, Registration.phone, session, user)
 
 
 async def back(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
@@ -870,8 +885,6 @@ async def other_input(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(begin, Command("register"))
-    router.message.register(begin, F.text == REGISTER)
     router.callback_query.register(
         begin_from_button, RegistrationCallback.filter(F.action == RegistrationAction.START)
     )
@@ -899,6 +912,9 @@ def create_router() -> Router:
         code_action,
         Registration.email_code,
         actions(F.action.in_({RegistrationAction.RESEND, RegistrationAction.CHANGE_EMAIL})),
+    )
+    router.callback_query.register(
+        restart, StateFilter(Registration), actions(F.action == RegistrationAction.RESTART)
     )
     router.callback_query.register(
         recover,
