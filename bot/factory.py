@@ -25,6 +25,7 @@ from bot.menu import MenuTexts
 from bot.middlewares.callback_answer import AnswerAfterHandler
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.idempotency import Inbox, OncePerUpdate, RedisInbox
+from bot.middlewares.not_modified import NotModifiedIsDone
 from bot.middlewares.throttling import Buckets, MemoryBuckets, RedisBuckets, ThrottlingMiddleware
 from bot.retry import RetryAfterMiddleware
 from core.accounts.crypto import Vault
@@ -133,6 +134,7 @@ def create_bot(settings: Settings, *, token: str, api_base: str | None = None) -
     else:
         session = AiohttpSession()
     session.middleware(RetryAfterMiddleware())
+    session.middleware(NotModifiedIsDone())
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 

@@ -23,6 +23,7 @@ from bot.callbacks import (
     AppealsCallback,
     AppealSendCallback,
     AppealStartCallback,
+    StaleButton,
 )
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
 from bot.handlers.desk import post_follow_up, post_new_appeal
@@ -277,11 +278,11 @@ async def chose(
             draft.policy_id = int(value)
             draft.fields[step.field] = options[value].split(" · ")[0]
         else:
-            return
+            raise StaleButton(f"no policy option {value!r}")
     elif step.ask is Ask.CHOICE and value in dict(step.choices):
         draft.fields[step.field] = value
     else:
-        return  # a button of an earlier step
+        raise StaleButton(f"a button of another step: {value!r}")
     draft.step += 1
     await ask_next(query.message, draft, state, session, user, account, clock)
 

@@ -18,6 +18,7 @@ from bot.callbacks import (
     GuideCallback,
     PoliciesAction,
     PoliciesCallback,
+    StaleButton,
 )
 from core.accounts.models import User
 from core.appeals.models import AppealKind
@@ -188,6 +189,11 @@ async def on_guide(
     desk = (view.program.desk_phone if view and view.program else None) or insurer.phone_federal
     builder = InlineKeyboardBuilder()
     topic, item = callback_data.topic, callback_data.item
+    known = (
+        {c.value for c in CareType} if topic == "care" else set(FAQ) if topic == "faq" else set()
+    )
+    if item and item not in known:
+        raise StaleButton(f"no {topic} item {item!r}")
     if topic == "care" and not item:
         kinds = view.program.care_types if view and view.program else [c.value for c in CareType]
         for care in kinds:

@@ -30,6 +30,10 @@ async def chosen(
     i18n: I18n,
     callback_answer: CallbackAnswer,
 ) -> None:
+    if callback_data.code.value == user.language:
+        await set_language(session, user, user.language)  # chosen now, no longer guessed
+        callback_answer.text = _("This language is chosen already.")
+        return  # a harmless repeat: the screen stays as it is
     await set_language(session, user, callback_data.code.value)
     with i18n.use_locale(user.language):
         if isinstance(query.message, Message):

@@ -178,14 +178,16 @@ def picker_keyboard(
     sizes = [1] * len(shown)
     if pages > 1:
         builder.button(
-            text="◀️", callback_data=RegionCallback(action=RegionAction.PAGE, page=page - 1)
+            text="◀️",
+            callback_data=RegionCallback(action=RegionAction.PAGE, page=(page - 1) % pages),
         )
         builder.button(
             text=f"{page + 1}/{pages}",
             callback_data=RegionCallback(action=RegionAction.PAGE, page=page),
         )
         builder.button(
-            text="▶️", callback_data=RegionCallback(action=RegionAction.PAGE, page=page + 1)
+            text="▶️",
+            callback_data=RegionCallback(action=RegionAction.PAGE, page=(page + 1) % pages),
         )
         sizes.append(3)
     if draft.query:

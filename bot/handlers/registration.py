@@ -21,6 +21,7 @@ from bot.callbacks import (
     EditField,
     RegistrationAction,
     RegistrationCallback,
+    StaleButton,
 )
 from bot.fsm.registration import (
     BACK as BACK_TO,
@@ -62,7 +63,6 @@ from core.accounts.codes import (
 )
 from core.accounts.consents import (
     REQUIRED_FOR_REGISTRATION,
-    ConsentKind,
     current_consents,
     give_consent,
 )
@@ -270,6 +270,9 @@ async def begin(
         return
     draft = await load_draft(state)
     step = draft.first_missing()
+    given = await current_consents(session, user.id)
+    if step == Registration.consents and all(k in given for k in REQUIRED_FOR_REGISTRATION):
+        step = Registration.summary  # e.g. /start at the summary: the consents stand
     if draft.phone or draft.steps_done:
         await message.answer(
             _("Let's continue where you stopped; what you entered is kept."),
@@ -736,7 +739,11 @@ async def consent(
     user: User,
     clock: Clock,
 ) -> None:
-    await give_consent(session, user.id, ConsentKind(callback_data.kind), clock.now())
+    if callback_data.kind not in REQUIRED_FOR_REGISTRATION:
+        raise StaleButton(f"consent {callback_data.kind} is not asked at registration")
+    if callback_data.kind in await current_consents(session, user.id):
+        return  # given already (the step came back after /start): nothing to change
+    await give_consent(session, user.id, callback_data.kind, clock.now())
     given = set(await current_consents(session, user.id))
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=consents_keyboard(given))
