@@ -32,6 +32,9 @@ from aiogram.types import (
     User,
 )
 
+from sandbox.telegram.errors import BotApiError
+from sandbox.telegram.markup import parse_html, utf16_len
+
 BOT_ID = 7000000001
 
 
@@ -57,6 +60,7 @@ class RecordingSession(BaseSession):
         timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
     ) -> TelegramType:
         self.calls.append(method)
+        self._refuse_what_telegram_refuses(method)
         self._refuse_unchanged_edit(method)
         returning = method.__returning__
         if returning is bool:
@@ -72,6 +76,37 @@ class RecordingSession(BaseSession):
             thread = next(self._message_ids)
             return ForumTopic(message_thread_id=thread, name=method.name, icon_color=0)  # type: ignore[attr-defined,return-value]
         raise NotImplementedError(f"RecordingSession cannot answer {method.__api_method__}")
+
+    def _refuse_what_telegram_refuses(self, method: TelegramMethod[Any]) -> None:
+        """Telegram's limits, as the sandbox checks them: HTML that parses, texts within
+        4,096 UTF-16 units (captions 1,024), callback data within 64 bytes."""
+        text = getattr(method, "text", None)
+        caption = getattr(method, "caption", None)
+        for content, limit in ((text, 4096), (caption, 1024)):
+            if not isinstance(content, str):
+                continue
+            try:
+                plain = (
+                    content
+                    if getattr(method, "parse_mode", "HTML") is None
+                    else parse_html(content)[0]
+                )
+            except BotApiError as error:
+                raise TelegramBadRequest(method=method, message=error.description) from None
+            if utf16_len(plain) > limit:
+                raise TelegramBadRequest(method=method, message="Bad Request: message is too long")
+            if method.__api_method__ in ("sendMessage", "editMessageText") and not plain.strip():
+                raise TelegramBadRequest(
+                    method=method, message="Bad Request: message text is empty"
+                )
+        markup = getattr(method, "reply_markup", None)
+        if isinstance(markup, InlineKeyboardMarkup):
+            for row in markup.inline_keyboard:
+                for button in row:
+                    if button.callback_data and len(button.callback_data.encode()) > 64:
+                        raise TelegramBadRequest(
+                            method=method, message="Bad Request: BUTTON_DATA_INVALID"
+                        )
 
     def _refuse_unchanged_edit(self, method: TelegramMethod[Any]) -> None:
         """Telegram refuses an edit that changes nothing ("message is not modified")."""

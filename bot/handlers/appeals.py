@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from html import escape
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
@@ -28,6 +27,7 @@ from bot.callbacks import (
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
 from bot.handlers.desk import post_follow_up, post_new_appeal
 from bot.keyboards.registration import BACK
+from bot.texts import TEXT_LIMIT, clean_input, escape, html_len, shorten
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
 from core.appeals.models import Appeal, AppealKind, AppealStatus, Author
@@ -196,8 +196,15 @@ def summary(draft: AppealDraft) -> str:
         if value:
             if step.ask is Ask.CHOICE:
                 value = str(dict(step.choices).get(value, value))
+            if step.ask is Ask.TEXT:  # the whole text goes with the appeal; here a glimpse
+                value = shorten(value, SUMMARY_TEXT_LIMIT)
             lines.append(f"{step.label}: {escape(value)}")
     return "\n".join(lines)
+
+
+# The summary must fit one message whatever the text (2,100 emoji are 4,200 UTF-16 units).
+SUMMARY_TEXT_LIMIT = 1500
+HISTORY_TEXT_LIMIT = 700
 
 
 async def load_draft(state: FSMContext) -> AppealDraft | None:
@@ -217,12 +224,12 @@ async def typed(
     if draft is None or draft.current is None:
         await state.clear()
         return
-    step, text = draft.current, " ".join((message.text or "").split())
+    step, text = draft.current, " ".join(clean_input(message.text).split())
     if step.ask is Ask.TEXT and len(text) < 5:
         await message.answer(_("Please write a little more: a few words at least."))
         return
     if step.ask is Ask.TEXT:
-        text = (message.text or "").strip()[:3000]
+        text = clean_input(message.text)[:3000]
     if step.ask is Ask.SHORT and not 2 <= len(text) <= 200:
         await message.answer(_("Please write it in one line, from 2 to 200 characters."))
         return
@@ -532,14 +539,22 @@ async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str
         f"<b>{kind_title(appeal.kind)} {appeal.number}</b>",
         _("Status: {status}").format(status=status_text(appeal.status)),
     ]
-    for message in await history(session, appeal.id):
+    entries = []
+    messages = await history(session, appeal.id)
+    for message in messages:
         when = (
             f"{format_day(message.created_at, locale)} {format_clock(message.created_at, locale)}"
         )
         who = _("You") if message.author == Author.PERSON else _("Insurer")
         files = f" 📎{len(message.files)}" if message.files else ""
-        lines.append(f"\n<i>{who}, {when}</i>{files}\n{escape(message.text)}")
-    return "\n".join(lines)
+        text = escape(shorten(message.text, HISTORY_TEXT_LIMIT))
+        entries.append(f"\n<i>{who}, {when}</i>{files}\n{text}")
+    # The newest messages matter most: the oldest go first when the card would not fit.
+    while entries and html_len("\n".join([*lines, "\n…", *entries])) > TEXT_LIMIT:
+        entries.pop(0)
+    if len(entries) < len(messages):
+        lines.append("\n…")
+    return "\n".join([*lines, *entries])
 
 
 async def reply_typed(
@@ -552,7 +567,7 @@ async def reply_typed(
     settings: Settings,
 ) -> None:
     appeal_id = (await state.get_data()).get(REPLY_KEY)
-    text = (message.text or message.caption or "").strip()
+    text = clean_input(message.text or message.caption)
     files = []
     if message.photo:
         files.append({"type": "photo", "file_id": message.photo[-1].file_id})

@@ -29,6 +29,7 @@ from bot.callbacks import (
 )
 from bot.handlers.clinic_card import reason_text
 from bot.keyboards.registration import BACK
+from bot.texts import clean_input
 from core.accounts.models import User
 from core.appeals.models import AppealKind
 from core.clinics.availability import (
@@ -159,7 +160,7 @@ async def name_typed(
     clock: Clock,
     directory: ClinicDirectory,
 ) -> None:
-    query = " ".join((message.text or "").split())[:100]
+    query = " ".join(clean_input(message.text).split())[:100]
     if len(query) < 2:
         await message.answer(_("Send at least two letters of the name."))
         return

@@ -50,6 +50,7 @@ from bot.keyboards.registration import (
     step_keyboard,
     summary_keyboard,
 )
+from bot.texts import escape
 from core.accounts.codes import (
     CodeBlocked,
     CodeExpired,
@@ -231,8 +232,8 @@ def summary_text(draft: RegistrationDraft, locale: str) -> str:
         "<b>Date of birth:</b> {birth}\n<b>Sex:</b> {sex}\n<b>Document:</b> {document} {mask}"
     ).format(
         phone=format_phone(draft.phone) if draft.phone else "—",
-        email=draft.email or "—",
-        name=" ".join(p for p in (draft.surname, draft.first_name, draft.patronymic) if p),
+        email=escape(draft.email or "—"),  # a&b@example.org is a valid address
+        name=escape(" ".join(p for p in (draft.surname, draft.first_name, draft.patronymic) if p)),
         birth=birth,
         sex=sex,
         document=document,
@@ -446,7 +447,7 @@ async def _ask_code(message: Message, state: FSMContext, email: str, *, just_sen
             "No e-mail? Check the spam folder."
         )
     await message.answer(
-        text.format(email=mask_email(email)),
+        text.format(email=escape(mask_email(email))),
         reply_markup=inline(
             (_("Send the code again"), RegistrationAction.RESEND),
             (_("Change the e-mail"), RegistrationAction.CHANGE_EMAIL),
@@ -598,7 +599,7 @@ async def recover(
         _(
             "We sent a code to the e-mail of that account ({email}). Type it here to move the "
             "cabinet to this Telegram account."
-        ).format(email=mask_email(issued.target)),
+        ).format(email=escape(mask_email(issued.target))),
         reply_markup=step_keyboard(),
     )
 
