@@ -87,6 +87,7 @@ from core.accounts.validation import (
     Problem,
     Sex,
     format_phone,
+    is_latin,
     normalize_email,
     normalize_name,
     parse_birth_date,
@@ -101,8 +102,11 @@ log = logging.getLogger(__name__)
 
 
 # --- what each step asks ------------------------------------------------------------------
-def _step_header(step: State) -> str:
-    return _("Step {number} of {total}.").format(number=STEP_NUMBER[step], total=TOTAL_STEPS)
+def _step_header(step: State, draft: RegistrationDraft | None = None) -> str:
+    """ "Step 3 of 8. " for registration; nothing when one field is being changed."""
+    if draft is not None and draft.editing:
+        return ""
+    return _("Step {number} of {total}.").format(number=STEP_NUMBER[step], total=TOTAL_STEPS) + " "
 
 
 def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> str:
@@ -114,8 +118,8 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
         )
     return {
         Problem.PHONE_INVALID: _(
-            "That does not look like a phone number. Type it like +7 916 123-45-67 "
-            "or share it with the button below."
+            "That does not look like a phone number. Please share yours with the "
+            "«📱 Share my phone» button below."
         ),
         Problem.PHONE_NOT_MOBILE: _(
             "This is not a mobile number. We need a mobile one, for example +7 916 123-45-67."
@@ -125,7 +129,7 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
         ),
         Problem.NAME_INVALID: _(
             "Please use only letters, a hyphen, a space or an apostrophe, as in your passport. "
-            "Example: Иванова-Петрова"
+            "Example: Ivanova-Petrova"
         ),
         Problem.NAME_MIXED_SCRIPTS: _(
             "Please write it in one alphabet, Cyrillic or Latin, as in your passport."
@@ -136,7 +140,7 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
             "passport, for example IVANOVA ANNA."
         ),
         Problem.DATE_INVALID: _(
-            "We could not read the date. Examples: 15.01.1985, 1985-01-15, 15 января 1985."
+            "We could not read the date. Examples: 15.01.1985, 1985-01-15, 15 January 1985."
         ),
         Problem.DATE_FUTURE: _("That date is in the future. Please check it."),
         Problem.DATE_TOO_OLD: _("Please check the year: that is more than 120 years ago."),
@@ -148,19 +152,25 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
 
 
 def _prompt(step: State, draft: RegistrationDraft) -> tuple[str, ReplyKeyboardMarkup]:
-    header = _step_header(step)
+    header = _step_header(step, draft)
     if step == Registration.phone:
         text = _(
-            "Your mobile phone number. Tap «Share my phone» below, or type it, "
-            "for example +7 916 123-45-67."
+            "Your mobile phone number: tap «📱 Share my phone» below. Telegram sends the number "
+            "of your account, and that proves it is yours."
         )
-        return f"{header} {text}", step_keyboard(share_phone=True, back=False)
+        return f"{header}{text}", step_keyboard(share_phone=True, back=False)
+    if step == Registration.email and draft.email and draft.email_confirmed:
+        text = _(
+            "Your e-mail {email} is confirmed. Tap it below to keep it, or send another "
+            "address: a code will go to it."
+        ).format(email=escape(draft.email))
+        return f"{header}{text}", step_keyboard(draft.email)
     if step == Registration.email:
         text = _("Your e-mail: we will send a 6-digit confirmation code to it.")
-        return f"{header} {text}", step_keyboard()
+        return f"{header}{text}", step_keyboard()
     if step == Registration.surname:
         text = _("Your surname, as in your passport.")
-        return f"{header} {text}", step_keyboard()
+        return f"{header}{text}", step_keyboard()
     if step == Registration.first_name:
         return _("Your first name, as in your passport."), step_keyboard()
     if step == Registration.patronymic:
@@ -168,16 +178,16 @@ def _prompt(step: State, draft: RegistrationDraft) -> tuple[str, ReplyKeyboardMa
         return text, step_keyboard(str(NO_PATRONYMIC))
     if step == Registration.birth_date:
         text = _("Your date of birth, for example 15.01.1985.")
-        return f"{header} {text}", step_keyboard()
+        return f"{header}{text}", step_keyboard()
     if step == Registration.sex:
         text = _("Your sex.")
-        return f"{header} {text}", step_keyboard(str(FEMALE), str(MALE))
+        return f"{header}{text}", step_keyboard(str(FEMALE), str(MALE))
     if step == Registration.document_type:
         text = _(
             "Your identity document. A birth certificate cannot be used by the policy holder: "
             "children are added later, with their policies."
         )
-        return f"{header} {text}", step_keyboard(str(RU_PASSPORT), str(FOREIGN_PASSPORT))
+        return f"{header}{text}", step_keyboard(str(RU_PASSPORT), str(FOREIGN_PASSPORT))
     if step == Registration.document_number:
         if draft.document_type == DocumentType.FOREIGN_PASSPORT:
             text = _(
@@ -198,7 +208,8 @@ async def ask(
     if step == Registration.consents:
         await _ask_consents(message, session, user)
     elif step == Registration.summary:
-        await message.answer(_("Please check your data:"), reply_markup=step_keyboard())
+        header = _step_header(Registration.summary, draft)
+        await message.answer(header + _("Please check your data:"), reply_markup=step_keyboard())
         await message.answer(summary_text(draft, user.language), reply_markup=summary_keyboard())
     else:
         text, keyboard = _prompt(step, draft)
@@ -207,7 +218,7 @@ async def ask(
 
 async def _ask_consents(message: Message, session: AsyncSession, user: User) -> None:
     given = set(await current_consents(session, user.id))
-    header = _step_header(Registration.consents)
+    header = _step_header(Registration.consents).rstrip()
     text = _(
         "Consents. Registration needs all three; tap each to give it:\n"
         "• personal data processing: your name, birth date, passport, phone and e-mail are used "
@@ -252,6 +263,9 @@ async def advance(
 ) -> None:
     """Save the draft and ask the next question (or the summary when editing one field)."""
     following = ORDER[ORDER.index(after) + 1]
+    if draft.names_again and following not in (Registration.first_name, Registration.patronymic):
+        draft.names_again = False  # the name is written again: on to the passport number
+        following = Registration.document_number
     if draft.editing and following not in (Registration.first_name, Registration.patronymic):
         following = Registration.summary
         if after == Registration.document_type:
@@ -387,6 +401,10 @@ async def email_text(
         await message.answer(problem_text(error.problem))
         return
     draft = await load_draft(state)
+    if email == draft.email and draft.email_confirmed:
+        # Back over a confirmed address, and the same address again: no new code.
+        await advance(message, state, draft, session, user, after=Registration.email)
+        return
     draft.email, draft.email_confirmed = email, False
     await save_draft(state, draft)
     try:
@@ -709,6 +727,20 @@ async def document_type(
     if draft.document_type != chosen.value:
         draft.document_token = draft.document_mask = None
     draft.document_type = chosen.value
+    if chosen is DocumentType.RU_PASSPORT and draft.surname and is_latin(draft.surname):
+        # The policy is checked against the passport's Cyrillic name: ask now, not at a
+        # mismatch when the policy is added.
+        draft.surname = draft.first_name = draft.patronymic = None
+        draft.no_patronymic, draft.names_again = False, True
+        await save_draft(state, draft)
+        await message.answer(
+            _(
+                "A Russian passport has the full name in Cyrillic, and your policy is checked "
+                "against it. Please write your full name as in the passport."
+            )
+        )
+        await ask(message, state, Registration.surname, session, user)
+        return
     await advance(message, state, draft, session, user, after=Registration.document_type)
 
 
@@ -876,7 +908,7 @@ async def other_input(
     current = await state.get_state()
     if current == Registration.phone.state:
         await message.answer(
-            _("Please share your phone with the «Share my phone» button, or type it.")
+            _("Please share your phone with the «📱 Share my phone» button below.")
         )
         return
     if current in (Registration.consents.state, Registration.summary.state):
