@@ -282,7 +282,7 @@ class BookingCallback(CallbackData, prefix="bk"):
     policy: Id
     specialty: Index = -1
     doctor: Index = -1
-    day: int = 0
+    day: Annotated[int, Field(ge=0, le=99991231)] = 0  # YYYYMMDD
     slot: Id = 0
     confirm: bool = False
 

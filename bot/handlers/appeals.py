@@ -339,7 +339,9 @@ async def send(
     mailer: MailSender,
 ) -> None:
     draft = await load_draft(state)
-    if draft is None or not isinstance(query.message, Message):
+    if draft is None:
+        raise StaleButton("the appeal form was sent or discarded already")
+    if not isinstance(query.message, Message):
         return
     await state.clear()
     if not callback_data.send:
