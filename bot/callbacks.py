@@ -104,6 +104,7 @@ class CancelCallback(CallbackData, prefix="cnl"):
 
 
 class ProfileAction(StrEnum):
+    SHOW = "show"  # the profile screen (Back from its sub-screens)
     EDIT = "edit"
     NOTIFICATIONS = "notify"
     CONSENTS = "consents"
@@ -144,6 +145,12 @@ class IdentityDecisionCallback(CallbackData, prefix="idd"):
     check_id: Id
     approve: bool
     reason: RejectReason | Literal[""] = ""  # "" on a rejection: ask the operator for the reason
+
+
+class IdentityUndoCallback(CallbackData, prefix="idu"):
+    """Back from the reject reasons to Approve / Reject (a mistaken tap on Reject)."""
+
+    check_id: Id
 
 
 class PoliciesAction(StrEnum):
@@ -255,12 +262,15 @@ class ClinicsCallback(CallbackData, prefix="cs"):
 
 
 class ListKind(StrEnum):
-    NAME = "name"  # the query is in the FSM data
-    NEAR = "near"  # the shared point is in the FSM data
+    NAME = "name"  # the query is in the saved search
+    NEAR = "near"  # the shared point is in the saved search
 
 
 class ClinicPageCallback(CallbackData, prefix="cp"):
+    """A page of a clinic list; `search` is the saved search (core.clinics.searches) it shows."""
+
     kind: ListKind
+    search: Id = 0
     page: Page = 0
     everything: bool = False  # also the clinics the person may not visit, with the reason
 
@@ -351,5 +361,9 @@ class DeskCallback(CallbackData, prefix="dk"):
 
 
 class GuideCallback(CallbackData, prefix="hp"):
-    topic: Literal["care", "faq", "telemed", "shop", "contacts"]
+    topic: Literal["help", "care", "faq", "telemed", "shop", "contacts"]
     item: Word = ""
+
+
+class MenuCallback(CallbackData, prefix="mn"):
+    """«🏠 Menu» under a screen: the main menu."""

@@ -20,6 +20,7 @@ from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
 from bot.keyboards import menu as keys
 from bot.keyboards.registration import CANCEL
+from core.links import parse_start_payload
 
 
 class MenuAction(StrEnum):
@@ -92,6 +93,8 @@ class MenuTexts:
         if text[0] == "/":
             command, _, argument = text[1:].partition(" ")
             found = COMMANDS.get(command.partition("@")[0].lower())
+            if found is MenuAction.START and parse_start_payload(argument.strip()) is not None:
+                return None  # a deep link: the links router opens its place (and leaves the step)
             return None if found is None else (found, argument.strip())
         found = self.buttons.get(text.strip())
         return None if found is None else (found, "")

@@ -20,6 +20,7 @@ from bot.handlers import (
     guide,
     identity,
     language,
+    links,
     menu,
     operators,
     policies,
@@ -38,6 +39,8 @@ def routers(settings: Settings) -> list[Router]:
         # The menu buttons and the commands come first, so no dialog step can swallow them.
         menu.create_router(),
         common.create_router(),
+        # Deep links (/start <payload>) and «🏠 Menu» leave any step, like /start.
+        links.create_router(),
         language.create_router(),
         registration.create_router(),
         profile.create_router(),
