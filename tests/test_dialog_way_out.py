@@ -179,3 +179,13 @@ async def test_an_appeal_draft_is_offered_again_after_the_menu(
         AppealForm.typing.state,
         AppealForm.choosing.state,
     }
+
+
+async def test_an_old_keyboard_in_the_previous_language_still_works(chat: ChatClient) -> None:
+    """The table holds every locale's texts: a keyboard sent before /language still works."""
+    await chat.send("/language")
+    await chat.tap("🇬🇧 English")
+    await chat.send("📄 Документы")  # the Russian keyboard still on the screen
+    assert "Which document do you need?" in chat.text
+    await chat.send("/start extra words")  # not a deep link: a plain /start
+    assert "personal cabinet of the insured" in chat.text
