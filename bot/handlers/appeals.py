@@ -10,7 +10,7 @@ from datetime import date
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ from bot.keyboards.next_steps import buy_button, contacts_button, next_steps, re
 from bot.keyboards.registration import BACK
 from bot.screens import show
 from bot.texts import TEXT_LIMIT, clean_input, escape, html_len, shorten
+from bot.uploads import upload_refusal
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
 from core.appeals.models import Appeal, AppealKind, AppealStatus, Author
@@ -50,6 +51,7 @@ from core.config import Settings
 from core.formatting import format_clock, format_date, format_day
 from core.mail import MailSender
 from core.policies.cabinet import PolicyView, my_policies
+from core.uploads import UploadRefused, accept_upload, check_size
 
 log = logging.getLogger(__name__)
 MAX_FILES = 5
@@ -285,7 +287,17 @@ async def chose(
     draft = await load_draft(state)
     if draft is None or draft.current is None or not isinstance(query.message, Message):
         if isinstance(query.message, Message):
-            await query.message.answer(_("This form is closed. Start a new appeal in /appeals."))
+            await show(
+                query,
+                _("This form is closed. Start a new appeal in /appeals."),
+                next_steps(
+                    InlineKeyboardButton(
+                        text=_("➕ New appeal"), callback_data=AppealStartCallback().pack()
+                    ),
+                    back=AppealsCallback(),
+                    back_text=_("⬅️ My appeals"),
+                ),
+            )
         return
     step, value = draft.current, callback_data.value
     if step.ask is Ask.FILES and value == "done":
@@ -309,24 +321,36 @@ async def chose(
     await ask_next(query.message, draft, state, session, user, account, clock)
 
 
-async def file_added(message: Message, state: FSMContext) -> None:
+async def attachment(message: Message, bot: Bot) -> dict[str, str] | None:
+    """A photo or a document checked by its bytes (core.uploads), with the name it is posted
+    to the operators under; None when the message carries no file; UploadRefused."""
+    source = message.photo[-1] if message.photo else message.document
+    if source is None:
+        return None
+    check_size(source.file_size)
+    content = await bot.download(source.file_id)
+    assert content is not None
+    upload = accept_upload(content.read(), prefix="appeal")
+    kind = "photo" if message.photo else "document"
+    return {"type": kind, "file_id": source.file_id, "name": upload.filename}
+
+
+async def file_added(message: Message, state: FSMContext, bot: Bot) -> None:
     draft = await load_draft(state)
     if draft is None:
         return
-    if message.photo:
-        item = {"type": "photo", "file_id": message.photo[-1].file_id}
-    elif message.document and message.document.mime_type in (
-        "application/pdf",
-        "image/jpeg",
-        "image/png",
-    ):
-        item = {"type": "document", "file_id": message.document.file_id}
-    else:
+    if not (message.photo or message.document):
         await message.answer(_("Please send a photo or a PDF, or tap «Done»."))
         return
     if len(draft.files) >= MAX_FILES:
         await message.answer(_("Five files at most. Tap «Done» to go on."))
         return
+    try:
+        item = await attachment(message, bot)
+    except UploadRefused as error:
+        await message.answer(upload_refusal(error))
+        return
+    assert item is not None
     draft.files.append(item)
     await state.update_data({DRAFT_KEY: draft.model_dump(mode="json")})
     builder = InlineKeyboardBuilder()
@@ -360,7 +384,13 @@ async def send(
         return
     await state.clear()
     if not callback_data.send:
-        await query.message.answer(_("The appeal is discarded."))
+        await show(
+            query,
+            _("The appeal is discarded."),
+            menu=True,
+            back=AppealsCallback(),
+            back_text=_("⬅️ My appeals"),
+        )
         return
     text = draft.fields.get("text") or draft.fields.get("topic") or kind_title(draft.kind)
     appeal = await file_appeal(
@@ -520,7 +550,17 @@ async def on_appeals(
         )
     elif action is AppealsAction.REPLY:
         if appeal.status == AppealStatus.CLOSED:
-            await query.message.answer(_("The appeal is closed. Start a new one if needed."))
+            await show(
+                query,
+                _("The appeal is closed. Start a new one if needed."),
+                next_steps(
+                    InlineKeyboardButton(
+                        text=_("➕ New appeal"), callback_data=AppealStartCallback().pack()
+                    ),
+                    back=AppealsCallback(),
+                    back_text=_("⬅️ My appeals"),
+                ),
+            )
             return
         await state.set_state(AppealForm.reply)
         await state.update_data({REPLY_KEY: appeal.id})
@@ -546,8 +586,12 @@ async def on_appeals(
         )
     elif action is AppealsAction.RATE:
         await close_by_person(session, user.id, appeal.id, callback_data.rating, clock.now())
-        await query.message.answer(
-            _("Appeal {number} is closed. Thank you for the rating!").format(number=appeal.number)
+        await show(
+            query,
+            _("Appeal {number} is closed. Thank you for the rating!").format(number=appeal.number),
+            back=AppealsCallback(cases=appeal.kind == AppealKind.INSURED_EVENT),
+            back_text=_("⬅️ My appeals"),
+            menu=True,
         )
         await post_follow_up(
             bot,
@@ -591,11 +635,12 @@ async def reply_typed(
 ) -> None:
     appeal_id = (await state.get_data()).get(REPLY_KEY)
     text = clean_input(message.text or message.caption)
-    files = []
-    if message.photo:
-        files.append({"type": "photo", "file_id": message.photo[-1].file_id})
-    elif message.document:
-        files.append({"type": "document", "file_id": message.document.file_id})
+    try:
+        item = await attachment(message, bot)
+    except UploadRefused as error:
+        await message.answer(upload_refusal(error))
+        return
+    files = [item] if item is not None else []
     if appeal_id is None or (not text and not files):
         await message.answer(
             _("Please write the message as text (a photo or a PDF may come along).")
