@@ -22,9 +22,11 @@ from bot.fsm.storage import DatabaseStorage
 from bot.handlers import routers
 from bot.i18n import UserLanguageMiddleware, create_i18n
 from bot.inline_filters import run_sync_filters_inline
+from bot.menu import MenuTexts
 from bot.middlewares.callback_answer import AnswerAfterHandler
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.idempotency import Inbox, OncePerUpdate, RedisInbox
+from bot.middlewares.not_modified import NotModifiedIsDone
 from bot.middlewares.throttling import Buckets, MemoryBuckets, RedisBuckets, ThrottlingMiddleware
 from bot.retry import RetryAfterMiddleware
 from core.billing.provider import PaymentProvider
@@ -107,6 +109,7 @@ def create_dispatcher(
         payments=payments,
         billing=settings.billing(),
         directory=ClinicDirectory(),
+        menu_texts=MenuTexts(i18n),
     )
     # Order matters: a repeated update stops first; the dialog step is written after the
     # handler and before the update counts as done; then the session and the user, so that
@@ -132,6 +135,7 @@ def create_bot(settings: Settings, *, token: str, api_base: str | None = None) -
     else:
         session = AiohttpSession()
     session.middleware(RetryAfterMiddleware())
+    session.middleware(NotModifiedIsDone())
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
