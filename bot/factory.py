@@ -23,7 +23,7 @@ from bot.handlers import routers
 from bot.i18n import UserLanguageMiddleware, create_i18n
 from bot.inline_filters import run_sync_filters_inline
 from bot.middlewares.callback_answer import AnswerAfterHandler
-from bot.middlewares.database import DatabaseMiddleware
+from bot.middlewares.database import DatabaseMiddleware, UpdateSession
 from bot.middlewares.idempotency import Inbox, OncePerUpdate, RedisInbox
 from bot.middlewares.throttling import Buckets, MemoryBuckets, RedisBuckets, ThrottlingMiddleware
 from bot.retry import RetryAfterMiddleware
@@ -109,12 +109,14 @@ def create_dispatcher(
         billing=settings.billing(),
         directory=ClinicDirectory(),
     )
-    # Order matters: a repeated update stops first; the dialog step is written after the
-    # handler and before the update counts as done; then the session and the user, so that
+    # Order matters: one session for the whole update first (the ledger, the step and the
+    # user share it and commit once); a repeated update stops next; the dialog step is
+    # written after the handler and before the update counts as done; then the user, so that
     # i18n can read the saved language.
+    dp.update.outer_middleware(UpdateSession(session_factory))
     dp.update.outer_middleware(OncePerUpdate(create_inbox(storage, session_factory, clock)))
     dp.update.outer_middleware(SaveStepAfterHandling(storage))
-    dp.update.outer_middleware(DatabaseMiddleware(session_factory, clock, settings.default_locale))
+    dp.update.outer_middleware(DatabaseMiddleware(clock, settings.default_locale))
     UserLanguageMiddleware(i18n).setup(dp)
     throttling = ThrottlingMiddleware(create_buckets(settings, storage))
     dp.message.outer_middleware(throttling)

@@ -11,6 +11,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 from redis.asyncio import Redis
 
+from core.db import current_unit
 from core.inbox import KEEP, LEASE, Claim
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ class OncePerUpdate(BaseMiddleware):
         try:
             result = await handler(event, data)
         except BaseException:
+            unit = current_unit()
+            if unit is not None:  # the release is written, not the half-done update
+                await unit.discard()
             await self.inbox.release(event.update_id)  # the redelivery does the work
             raise
         await self.inbox.finish(event.update_id)
