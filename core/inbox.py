@@ -99,6 +99,16 @@ class DatabaseInbox:
                 )
             )
 
+    async def release_unfinished(self) -> int:
+        """Polling's single poller starts: every claim still `working` is a dead one's, to be
+        handled again when Telegram sends the update again (it was never confirmed)."""
+        async with self.sessions() as session:
+            released = await session.execute(
+                delete(ProcessedUpdate).where(ProcessedUpdate.state == "working")
+            )
+            await session.commit()
+        return int(released.rowcount)  # type: ignore[attr-defined]
+
     async def is_done(self, update_id: int) -> bool:
         async with self.sessions() as session:
             state = await session.scalar(
