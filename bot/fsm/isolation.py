@@ -42,7 +42,9 @@ class ChatIsolation(BaseEventIsolation):
                         yield
         finally:
             entry.users -= 1
-            if entry.users == 0:
+            # close() may have cleared the entries while this update still ran (polling stops
+            # before the last updates finish): then there is nothing to drop.
+            if entry.users == 0 and self.entries.get(key) is entry:
                 del self.entries[key]
 
     async def close(self) -> None:
