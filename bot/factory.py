@@ -29,7 +29,6 @@ from bot.middlewares.idempotency import Inbox, OncePerUpdate, RedisInbox
 from bot.middlewares.throttling import Buckets, MemoryBuckets, RedisBuckets, ThrottlingMiddleware
 from bot.polling import CabinetDispatcher
 from bot.retry import RetryAfterMiddleware
-from core.accounts.crypto import Vault
 from core.billing.provider import PaymentProvider
 from core.clinics.index import ClinicDirectory
 from core.clock import Clock
@@ -115,7 +114,7 @@ def create_dispatcher(
         clock=clock,
         session_factory=session_factory,
         i18n=i18n,
-        vault=Vault(settings.data_encryption_key.get_secret_value().encode()),
+        vault=settings.vault(),
         mailer=mailer or Mailer(settings.smtp()),
         payments=payments,
         billing=settings.billing(),

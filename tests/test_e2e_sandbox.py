@@ -14,7 +14,8 @@ from core.clock import FrozenClock
 from core.config import Settings
 from core.db import create_engine, create_session_factory
 from sandbox.app import SandboxConfig, running_sandbox
-from tests.live import TOKEN, Live, SandboxUser, live_system, serving
+from tests.live import TOKEN, Live, SandboxUser, buttons, live_system, serving
+from tests.pdf_layout import pdf_text
 
 
 @pytest.fixture
@@ -57,7 +58,9 @@ async def test_language_switch_through_a_callback_button(live: Live) -> None:
     replies = await anna.wait_for(
         lambda found: any("now speaks English" in (m["text"] or "") for m in found)
     )
-    assert any(m["edited"] for m in replies), "the language message is ticked in place"
+    [ticked] = [m for m in replies if m["message_id"] == choice["message_id"]]
+    assert "✓ 🇬🇧 English" in [b["text"] for b in buttons(ticked)], "ticked in place"
+    assert ticked["edited"] is False, "an edit of the buttons alone is not marked edited"
     assert (await anna.callback_answer("Language changed."))["show_alert"] is False
     history = await anna.history()
     menu = [b["text"] for row in history["reply_keyboard"]["keyboard"] for b in row]
@@ -85,11 +88,14 @@ async def test_document_sent_by_the_bot_can_be_downloaded(live: Live) -> None:
     await anna.tap(choice["message_id"], "Политика обработки персональных данных")
     found = await anna.wait_for(lambda ms: any("document" in m for m in ms))
     document = next(m["document"] for m in found if "document" in m)
-    assert document["file_name"] == "personal_data_policy_ru.txt"
+    assert document["file_name"] == "personal_data_policy_ru.pdf"
+    assert document["mime_type"] == "application/pdf"
+    message = next(m for m in found if "document" in m)
+    assert message["text"] == "📄 Политика обработки персональных данных", "the caption names it"
 
     async with live.http.get(live.url + document["url"]) as response:
         assert response.status == 200
-        content = (await response.read()).decode()
+        content = pdf_text(await response.read())
     assert "ПОЛИТИКА ОБРАБОТКИ ПЕРСОНАЛЬНЫХ ДАННЫХ" in content
     assert "152-ФЗ" in content
 

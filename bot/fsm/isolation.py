@@ -42,10 +42,8 @@ class ChatIsolation(BaseEventIsolation):
                         yield
         finally:
             entry.users -= 1
-            # close() may have cleared the entries while this update still ran (polling stops
-            # before the last updates finish): then there is nothing to drop.
             if entry.users == 0 and self.entries.get(key) is entry:
-                del self.entries[key]
+                del self.entries[key]  # close() may have cleared it while this update ran
 
     async def close(self) -> None:
         self.entries.clear()

@@ -24,11 +24,15 @@ from bot.callbacks import (
     AppealsCallback,
     AppealSendCallback,
     AppealStartCallback,
+    PolicyCallback,
 )
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
 from bot.handlers.desk import post_follow_up, post_new_appeal
 from bot.keyboards.menu import APPEALS
+from bot.keyboards.next_steps import buy_button, contacts_button, next_steps, register_button
 from bot.keyboards.registration import BACK
+from bot.screens import show
+from bot.uploads import upload_refusal
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
 from core.appeals.models import Appeal, AppealKind, AppealStatus, Author
@@ -48,6 +52,7 @@ from core.config import Settings
 from core.formatting import format_clock, format_date, format_day
 from core.mail import MailSender
 from core.policies.cabinet import PolicyView, my_policies
+from core.uploads import UploadRefused, accept_upload, check_size
 
 log = logging.getLogger(__name__)
 MAX_FILES = 5
@@ -63,14 +68,15 @@ def status_text(status: str) -> str:
 
 
 # --- a new appeal --------------------------------------------------------------------------------
-async def choose_kind(message: Message, policy: int = 0) -> None:
+async def choose_kind(event: CallbackQuery, policy: int = 0) -> None:
     builder = InlineKeyboardBuilder()
     for kind in MENU_KINDS:
         builder.button(
             text=kind_title(kind), callback_data=AppealStartCallback(kind=kind, policy=policy)
         )
     builder.adjust(1)
-    await message.answer(_("What is the appeal about?"), reply_markup=builder.as_markup())
+    back = PolicyCallback(id=policy) if policy else AppealsCallback()
+    await show(event, _("What is the appeal about?"), builder.as_markup(), back=back, menu=True)
 
 
 async def start(
@@ -81,14 +87,19 @@ async def start(
     user: User,
     account: Account | None,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     if not isinstance(query.message, Message):
         return
     if account is None:
-        await query.message.answer(_("Appeals are for registered users: please register first."))
+        await show(
+            query,
+            _("Appeals are for registered users: please register first."),
+            next_steps(register_button()),
+        )
         return
     if not callback_data.kind:
-        await choose_kind(query.message, callback_data.policy)
+        await choose_kind(query, callback_data.policy)
         return
     kind = AppealKind(callback_data.kind)
     draft = AppealDraft(kind=kind)
@@ -114,8 +125,14 @@ async def start(
             draft.fields["clinic"] = f"{clinic.name}, {clinic.city}, {clinic.address}"
     lacking = kind is AppealKind.INSURED_EVENT and draft.policy_id is None
     if lacking and not policy_options(views, draft.steps[0]):
-        await query.message.answer(
-            _("There is no OSAGO, KASKO, travel or property policy in your cabinet.")
+        await show(
+            query,
+            _("There is no OSAGO, KASKO, travel or property policy in your cabinet."),
+            next_steps(
+                buy_button(settings, "osago"),
+                contacts_button(),
+                back=AppealsCallback(cases=True),
+            ),
         )
         return
     note = intro(kind)
@@ -288,24 +305,36 @@ async def chose(
     await ask_next(query.message, draft, state, session, user, account, clock)
 
 
-async def file_added(message: Message, state: FSMContext) -> None:
+async def attachment(message: Message, bot: Bot) -> dict[str, str] | None:
+    """A photo or a document checked by its bytes (core.uploads), with the name it is posted
+    to the operators under; None when the message carries no file; UploadRefused."""
+    source = message.photo[-1] if message.photo else message.document
+    if source is None:
+        return None
+    check_size(source.file_size)
+    content = await bot.download(source.file_id)
+    assert content is not None
+    upload = accept_upload(content.read(), prefix="appeal")
+    kind = "photo" if message.photo else "document"
+    return {"type": kind, "file_id": source.file_id, "name": upload.filename}
+
+
+async def file_added(message: Message, state: FSMContext, bot: Bot) -> None:
     draft = await load_draft(state)
     if draft is None:
         return
-    if message.photo:
-        item = {"type": "photo", "file_id": message.photo[-1].file_id}
-    elif message.document and message.document.mime_type in (
-        "application/pdf",
-        "image/jpeg",
-        "image/png",
-    ):
-        item = {"type": "document", "file_id": message.document.file_id}
-    else:
+    if not (message.photo or message.document):
         await message.answer(_("Please send a photo or a PDF, or tap «Done»."))
         return
     if len(draft.files) >= MAX_FILES:
         await message.answer(_("Five files at most. Tap «Done» to go on."))
         return
+    try:
+        item = await attachment(message, bot)
+    except UploadRefused as error:
+        await message.answer(upload_refusal(error))
+        return
+    assert item is not None
     draft.files.append(item)
     await state.update_data({DRAFT_KEY: draft.model_dump(mode="json")})
     builder = InlineKeyboardBuilder()
@@ -397,7 +426,7 @@ def receipt_plain(appeal: Appeal, locale: str) -> str:
 
 # --- my appeals ----------------------------------------------------------------------------------
 async def list_appeals(
-    message: Message, session: AsyncSession, user: User, *, cases: bool = False
+    event: Message | CallbackQuery, session: AsyncSession, user: User, *, cases: bool = False
 ) -> None:
     found = await my_appeals(session, user.id, cases=cases)
     builder = InlineKeyboardBuilder()
@@ -421,14 +450,18 @@ async def list_appeals(
         title = _("<b>My cases</b>") if found else _("You have not reported any insured event.")
     else:
         title = _("<b>My appeals</b>") if found else _("You have no appeals yet.")
-    await message.answer(title, reply_markup=builder.as_markup())
+    back = AppealsCallback() if cases else None
+    await show(event, title, builder.as_markup(), back=back, menu=True)
 
 
 async def appeals_command(
     message: Message, session: AsyncSession, user: User, account: Account | None
 ) -> None:
     if account is None:
-        await message.answer(_("Appeals are for registered users: please register first."))
+        await message.answer(
+            _("Appeals are for registered users: please register first."),
+            reply_markup=next_steps(register_button(), menu=False),
+        )
         return
     await list_appeals(message, session, user)
 
@@ -466,12 +499,12 @@ async def on_appeals(
         return
     action = callback_data.action
     if action is AppealsAction.LIST:
-        await list_appeals(query.message, session, user, cases=callback_data.cases)
+        await list_appeals(query, session, user, cases=callback_data.cases)
         return
     appeal = await my_appeal(session, user.id, callback_data.id)
     if action is AppealsAction.OPEN:
-        await query.message.answer(
-            await appeal_text(session, appeal, user.language), reply_markup=appeal_keyboard(appeal)
+        await show(
+            query, await appeal_text(session, appeal, user.language), appeal_keyboard(appeal)
         )
     elif action is AppealsAction.REPLY:
         if appeal.status == AppealStatus.CLOSED:
@@ -492,9 +525,12 @@ async def on_appeals(
                 ),
             )
         builder.adjust(1)
-        await query.message.answer(
+        await show(
+            query,
             _("How do you rate the answer? The appeal will be closed."),
-            reply_markup=builder.as_markup(),
+            builder.as_markup(),
+            back=AppealsCallback(action=AppealsAction.OPEN, id=appeal.id),
+            back_text=_("⬅️ Keep it open"),
         )
     elif action is AppealsAction.RATE:
         await close_by_person(session, user.id, appeal.id, callback_data.rating, clock.now())
@@ -535,11 +571,12 @@ async def reply_typed(
 ) -> None:
     appeal_id = (await state.get_data()).get(REPLY_KEY)
     text = (message.text or message.caption or "").strip()
-    files = []
-    if message.photo:
-        files.append({"type": "photo", "file_id": message.photo[-1].file_id})
-    elif message.document:
-        files.append({"type": "document", "file_id": message.document.file_id})
+    try:
+        item = await attachment(message, bot)
+    except UploadRefused as error:
+        await message.answer(upload_refusal(error))
+        return
+    files = [item] if item is not None else []
     if appeal_id is None or (not text and not files):
         await message.answer(
             _("Please write the message as text (a photo or a PDF may come along).")

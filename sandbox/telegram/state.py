@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.clock import SandboxClock
+
 BOT_ID_DEFAULT = 7000000001
 
 
@@ -32,6 +34,7 @@ class Chat:
     next_message_id: int = 1
     reply_keyboard: dict[str, Any] | None = None
     commands_scope: str | None = None
+    pinned: list[int] = field(default_factory=list)  # pinned message ids, the latest last
 
     def as_api(self) -> dict[str, Any]:
         if self.type == "private":
@@ -70,6 +73,8 @@ class StoredMessage:
     revision: int = 0
     edited: bool = False
     deleted: bool = False
+    at: float = 0.0  # the sandbox's clock when it arrived (moves with time travel)
+    reactions: list[dict[str, Any]] = field(default_factory=list)  # the bot's, as set
 
 
 @dataclass
@@ -143,11 +148,14 @@ class SandboxState:
         self, state_dir: Path | None = None, bot_username: str = "dms_cabinet_bot"
     ) -> None:
         self.state_dir = state_dir
+        self.clock = SandboxClock()
         self.bot_username = bot_username
         self.bot_id = BOT_ID_DEFAULT
         self.chats: dict[int, Chat] = {}
         self.messages: dict[int, dict[int, StoredMessage]] = {}
         self.files: dict[str, StoredFile] = {}
+        self.photos: dict[str, list[dict[str, Any]]] = {}  # any size's file_id -> all sizes
+        self.bot_names: dict[str, str] = {}  # language code ("" for the default) -> name
         self.updates: deque[dict[str, Any]] = deque()
         self.observers: list[Callable[[StoredMessage], None]] = []
         self.update_ids = itertools.count(1)
@@ -200,7 +208,7 @@ class SandboxState:
         message_id = chat.next_message_id
         chat.next_message_id += 1
         api["message_id"] = message_id
-        stored = StoredMessage(chat.id, message_id, sender, api, html)
+        stored = StoredMessage(chat.id, message_id, sender, api, html, at=self.clock.timestamp())
         self.messages.setdefault(chat.id, {})[message_id] = stored
         self.bump(stored)
         for observe in self.observers:  # whoever embeds the sandbox (the load benchmark)
@@ -291,6 +299,8 @@ class SandboxState:
             "revision": self.revision,
             "commands": self.commands,
             "webhook": self.webhook,
+            "photos": self.photos,
+            "bot_names": self.bot_names,
         }
         self.update_ids = itertools.count(snapshot["next_update_id"])
         tmp = self._snapshot_path().with_suffix(".tmp")
@@ -319,3 +329,5 @@ class SandboxState:
         self.revision = snapshot["revision"]
         self.commands = snapshot.get("commands", {})
         self.webhook = snapshot.get("webhook")
+        self.photos = snapshot.get("photos", {})
+        self.bot_names = snapshot.get("bot_names", {})
