@@ -14,7 +14,6 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
@@ -50,6 +49,7 @@ from core.clinics.search import by_name
 from core.clinics.searches import recall_search, remember_search
 from core.clock import Clock
 from core.config import Settings
+from core.formatting import format_number
 from core.policies.cabinet import my_policies, my_policy
 from core.policies.care import care_title
 
@@ -63,9 +63,9 @@ class ClinicSearch(StatesGroup):
 
 def format_distance(km: float, locale: str) -> str:
     if km < 1:
-        return _("{meters} m").format(meters=format_decimal(round(km * 1000, -1), locale=locale))
+        return _("{meters} m").format(meters=format_number(round(km * 1000, -1), locale))
     digits = "#,##0.0" if km < 100 else "#,##0"
-    return _("{km} km").format(km=format_decimal(km, format=digits, locale=locale))
+    return _("{km} km").format(km=format_number(km, locale, digits))
 
 
 # --- the hub ------------------------------------------------------------------------------------
