@@ -142,7 +142,7 @@ def _ticks(
         send=telegram_send(bot),
         desk=desk,
         answer_within=timedelta(hours=settings.appeal_answer_hours),
-        desk_locale=settings.default_locale,
+        desk_locale=settings.desk_locale,
         debt_every=timedelta(days=settings.debt_reminder_days),
         courier=Courier(
             per_second=settings.notify_per_second,

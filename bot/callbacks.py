@@ -282,6 +282,7 @@ class AppealsAction(StrEnum):
     REPLY = "reply"
     CLOSE = "close"
     RATE = "rate"
+    REOPEN = "reopen"
 
 
 class AppealsCallback(CallbackData, prefix="al"):

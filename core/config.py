@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     operators_chat_id: int | None = None  # a forum supergroup; the sandbox's in sandbox mode
     operator_ids: list[int] = Field(default_factory=list)  # JSON: OPERATOR_IDS='[111, 222]'
     appeal_answer_hours: int = 24  # an appeal unanswered this long is flagged in the group
+    appeal_reopen_days: int = 7  # a closed appeal can be reopened by its person this long
+    appeals_per_day: int = 10  # new appeals a person may file in 24 hours (against floods)
+    desk_locale: str = "ru"  # the operators' desk speaks the insurer's language
     debt_reminder_days: int = 3  # an unpaid debt is recalled this often
     notify_per_second: float = 30.0  # Telegram's overall limit for a bot
     quiet_hours: tuple[int, int] | None = (22, 9)  # in each person's zone; what can wait, waits

@@ -6,13 +6,14 @@ same dialog with their own list."""
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime, timedelta
 from html import escape
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +27,7 @@ from bot.callbacks import (
     AppealStartCallback,
 )
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
-from bot.handlers.desk import post_follow_up, post_new_appeal
+from bot.handlers.desk import desk_language, post_follow_up, post_new_appeal, sync_topic
 from bot.keyboards.menu import APPEALS
 from bot.keyboards.registration import BACK
 from core.accounts.models import Account, User
@@ -34,12 +35,17 @@ from core.accounts.validation import InvalidInput, parse_date, parse_phone
 from core.appeals.models import Appeal, AppealKind, AppealStatus, Author
 from core.appeals.service import (
     AppealClosed,
+    ReopenExpired,
+    TooManyAppeals,
     add_person_message,
+    can_reopen,
+    check_daily_limit,
     close_by_person,
     file_appeal,
     history,
     my_appeal,
     my_appeals,
+    reopen,
 )
 from core.billing.models import Bill
 from core.clinics.models import Clinic
@@ -73,6 +79,19 @@ async def choose_kind(message: Message, policy: int = 0) -> None:
     await message.answer(_("What is the appeal about?"), reply_markup=builder.as_markup())
 
 
+def too_many_text(error: TooManyAppeals, settings: Settings, user: User) -> str:
+    return _(
+        "You have filed {count} appeals in the last 24 hours, the most a day allows. You can "
+        "write a new one from {time} on {date} (Moscow time). In an emergency call the desk: "
+        "{phone}."
+    ).format(
+        count=settings.appeals_per_day,
+        time=format_clock(error.retry_at, user.language),
+        date=format_day(error.retry_at, user.language),
+        phone=settings.insurer.phone_federal,
+    )
+
+
 async def start(
     query: CallbackQuery,
     callback_data: AppealStartCallback,
@@ -81,11 +100,17 @@ async def start(
     user: User,
     account: Account | None,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     if not isinstance(query.message, Message):
         return
     if account is None:
         await query.message.answer(_("Appeals are for registered users: please register first."))
+        return
+    try:
+        await check_daily_limit(session, user.id, clock.now(), settings.appeals_per_day)
+    except TooManyAppeals as error:
+        await query.message.answer(too_many_text(error, settings, user))
         return
     if not callback_data.kind:
         await choose_kind(query.message, callback_data.policy)
@@ -340,18 +365,23 @@ async def send(
         await query.message.answer(_("The appeal is discarded."))
         return
     text = draft.fields.get("text") or draft.fields.get("topic") or kind_title(draft.kind)
-    appeal = await file_appeal(
-        session,
-        user.id,
-        draft.kind,
-        text=text,
-        fields=draft.fields,
-        files=draft.files,
-        policy_id=draft.policy_id,
-        bill_id=draft.bill_id,
-        clinic_id=draft.clinic_id,
-        now=clock.now(),
-    )
+    try:
+        appeal = await file_appeal(
+            session,
+            user.id,
+            draft.kind,
+            text=text,
+            fields=draft.fields,
+            files=draft.files,
+            policy_id=draft.policy_id,
+            bill_id=draft.bill_id,
+            clinic_id=draft.clinic_id,
+            now=clock.now(),
+            per_day=settings.appeals_per_day,
+        )
+    except TooManyAppeals as error:
+        await query.message.answer(too_many_text(error, settings, user))
+        return
     receipt = receipt_text(appeal, user.language)
     builder = InlineKeyboardBuilder()
     builder.button(
@@ -362,10 +392,11 @@ async def send(
     await post_new_appeal(bot, settings, session, appeal, user, account)
     if account is not None:
         try:
+            link = await create_start_link(bot, f"appeal_{appeal.id}")
             await mailer.send(
                 account.email,
                 _("Appeal {number} received").format(number=appeal.number),
-                receipt_plain(appeal, user.language),
+                receipt_letter(appeal, text, user.language, link),
             )
         except Exception:  # the chat receipt is there; a mail outage must not lose the appeal
             log.warning("could not mail the receipt of appeal %s", appeal.id, exc_info=True)
@@ -391,8 +422,28 @@ def receipt_text(appeal: Appeal, locale: str) -> str:
     )
 
 
-def receipt_plain(appeal: Appeal, locale: str) -> str:
-    return receipt_text(appeal, locale).replace("<b>", "").replace("</b>", "")
+def receipt_letter(appeal: Appeal, text: str, locale: str, link: str) -> str:
+    """The e-mail receipt: what was filed and when, and the way back to the chat."""
+    return "\n".join(
+        [
+            _("Your appeal is received.")
+            if appeal.kind != AppealKind.INSURED_EVENT
+            else _("Your insured-event case is registered."),
+            "",
+            _("Number: {number}").format(number=appeal.number),
+            _("Kind: {kind}").format(kind=kind_title(appeal.kind)),
+            _("Date: {date} {time} (Moscow time)").format(
+                date=format_day(appeal.created_at, locale),
+                time=format_clock(appeal.created_at, locale),
+            ),
+            "",
+            text,
+            "",
+            _("The answer comes to the chat with the bot. Open the appeal there: {link}").format(
+                link=link
+            ),
+        ]
+    )
 
 
 # --- my appeals ----------------------------------------------------------------------------------
@@ -433,8 +484,20 @@ async def appeals_command(
     await list_appeals(message, session, user)
 
 
-def appeal_keyboard(appeal: Appeal) -> InlineKeyboardMarkup:
+def appeal_keyboard(
+    appeal: Appeal, now: datetime, reopen_within: timedelta
+) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    if appeal.status == AppealStatus.CLOSED and appeal.rating is None:
+        builder.button(
+            text=_("⭐ Rate the answer"),
+            callback_data=AppealsCallback(action=AppealsAction.CLOSE, id=appeal.id),
+        )
+    if can_reopen(appeal, now, reopen_within):
+        builder.button(
+            text=_("↩️ Reopen with a message"),
+            callback_data=AppealsCallback(action=AppealsAction.REOPEN, id=appeal.id),
+        )
     if appeal.status != AppealStatus.CLOSED:
         builder.button(
             text=_("✍️ Add a message"),
@@ -444,9 +507,10 @@ def appeal_keyboard(appeal: Appeal) -> InlineKeyboardMarkup:
             text=_("✅ Close the appeal"),
             callback_data=AppealsCallback(action=AppealsAction.CLOSE, id=appeal.id),
         )
+    cases = appeal.kind == AppealKind.INSURED_EVENT
     builder.button(
-        text=_("⬅️ My appeals"),
-        callback_data=AppealsCallback(cases=appeal.kind == AppealKind.INSURED_EVENT),
+        text=_("⬅️ My cases") if cases else _("⬅️ My appeals"),
+        callback_data=AppealsCallback(cases=cases),
     )
     builder.adjust(1)
     return builder.as_markup()
@@ -469,9 +533,27 @@ async def on_appeals(
         await list_appeals(query.message, session, user, cases=callback_data.cases)
         return
     appeal = await my_appeal(session, user.id, callback_data.id)
+    reopen_within = timedelta(days=settings.appeal_reopen_days)
     if action is AppealsAction.OPEN:
         await query.message.answer(
-            await appeal_text(session, appeal, user.language), reply_markup=appeal_keyboard(appeal)
+            await appeal_text(session, appeal, user.language),
+            reply_markup=appeal_keyboard(appeal, clock.now(), reopen_within),
+        )
+    elif action is AppealsAction.REOPEN:
+        if not can_reopen(appeal, clock.now(), reopen_within):
+            await query.message.answer(
+                _(
+                    "Appeal {number} can no longer be reopened: {days} days have passed since "
+                    "it was closed. Please start a new one."
+                ).format(number=appeal.number, days=settings.appeal_reopen_days)
+            )
+            return
+        await state.set_state(AppealForm.reply)
+        await state.update_data({REPLY_KEY: appeal.id})
+        await query.message.answer(
+            _("Write what is left, and appeal {number} will be reopened.").format(
+                number=appeal.number
+            )
         )
     elif action is AppealsAction.REPLY:
         if appeal.status == AppealStatus.CLOSED:
@@ -493,20 +575,27 @@ async def on_appeals(
             )
         builder.adjust(1)
         await query.message.answer(
-            _("How do you rate the answer? The appeal will be closed."),
+            _("How do you rate the answer?")
+            if appeal.status == AppealStatus.CLOSED
+            else _("How do you rate the answer? The appeal will be closed."),
             reply_markup=builder.as_markup(),
         )
     elif action is AppealsAction.RATE:
+        if not 1 <= callback_data.rating <= 5:
+            return
+        was_closed = appeal.status == AppealStatus.CLOSED
         await close_by_person(session, user.id, appeal.id, callback_data.rating, clock.now())
         await query.message.answer(
             _("Appeal {number} is closed. Thank you for the rating!").format(number=appeal.number)
         )
-        await post_follow_up(
-            bot,
-            settings,
-            appeal,
-            _("The person closed the appeal, rating {stars}/5.").format(stars=callback_data.rating),
-        )
+        with desk_language(settings):
+            note = (
+                _("⭐ The person rated the answer: {stars}/5.")
+                if was_closed
+                else _("The person closed the appeal, rating {stars}/5.")
+            ).format(stars=callback_data.rating)
+        await post_follow_up(bot, settings, appeal, note, note=True)
+        await sync_topic(bot, settings, session, appeal)
 
 
 async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str:
@@ -545,17 +634,34 @@ async def reply_typed(
             _("Please write the message as text (a photo or a PDF may come along).")
         )
         return
+    current = await my_appeal(session, user.id, int(appeal_id))
+    reopened = current.status == AppealStatus.CLOSED
     try:
-        appeal = await add_person_message(
-            session, user.id, int(appeal_id), text, clock.now(), files
-        )
-    except AppealClosed:
+        if reopened:
+            within = timedelta(days=settings.appeal_reopen_days)
+            appeal = await reopen(session, user.id, current.id, text, clock.now(), within, files)
+        else:
+            appeal = await add_person_message(
+                session, user.id, current.id, text, clock.now(), files
+            )
+    except (AppealClosed, ReopenExpired):
         await state.clear()
         await message.answer(_("The appeal is closed. Start a new one if needed."))
         return
     await state.clear()
-    await message.answer(_("Added to appeal {number}.").format(number=appeal.number))
+    if reopened:
+        await message.answer(
+            _("Appeal {number} is reopened with your message. The answer will come here.").format(
+                number=appeal.number
+            )
+        )
+        with desk_language(settings):
+            note = _("↩️ The person reopened the appeal.")
+        await post_follow_up(bot, settings, appeal, note, note=True)
+    else:
+        await message.answer(_("Added to appeal {number}.").format(number=appeal.number))
     await post_follow_up(bot, settings, appeal, text, files)
+    await sync_topic(bot, settings, session, appeal)
 
 
 def create_router() -> Router:

@@ -9,19 +9,27 @@ nothing here listens outside the group."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from html import escape
+from typing import Any
 
-from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n.context import get_i18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_timedelta
+from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.appeal_forms import FORMS, Ask, kind_title
 from bot.callbacks import DeskAction, DeskCallback
+from bot.texts import split_text
 from core.accounts.models import Account, User
 from core.appeals.models import Appeal, AppealStatus
 from core.appeals.service import (
@@ -40,19 +48,120 @@ from core.config import Settings
 from core.formatting import format_clock, format_day
 
 log = logging.getLogger(__name__)
+STATUS_MARKS = {
+    AppealStatus.RECEIVED: "🆕",
+    AppealStatus.IN_PROGRESS: "🙋",
+    AppealStatus.ANSWERED: "💬",
+    AppealStatus.CLOSED: "✅",
+}
 
 
-def desk_keyboard(appeal: Appeal) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for text, action in (
-        (_("🙋 Take"), DeskAction.TAKE),
+@contextmanager
+def desk_language(settings: Settings) -> Iterator[None]:
+    """The desk speaks the insurer's language, whoever's update brought us here."""
+    with get_i18n().use_locale(settings.desk_locale):
+        yield
+
+
+class DeskLanguage(BaseMiddleware):
+    """Everything the desk's router answers is in the desk's language, not the operator's."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        with desk_language(self.settings):
+            return await handler(event, data)
+
+
+def desk_keyboard(appeal: Appeal) -> InlineKeyboardMarkup | None:
+    """The buttons follow the status: nothing to take or close on a closed appeal."""
+    status = AppealStatus(appeal.status)
+    if status is AppealStatus.CLOSED:
+        return None
+    actions = [
         (_("💬 Answer"), DeskAction.ANSWER),
         (_("✅ Close"), DeskAction.CLOSE),
         (_("🪪 Ask for an identity check"), DeskAction.IDENTITY),
-    ):
+    ]
+    if status is AppealStatus.RECEIVED:
+        actions.insert(0, (_("🙋 Take"), DeskAction.TAKE))
+    builder = InlineKeyboardBuilder()
+    for text, action in actions:
         builder.button(text=text, callback_data=DeskCallback(id=appeal.id, action=action))
     builder.adjust(2)
     return builder.as_markup()
+
+
+def topic_name(appeal: Appeal) -> str:
+    """The topic's name shows the status, so the desk's topic list is its queue."""
+    mark = STATUS_MARKS[AppealStatus(appeal.status)]
+    return f"{mark} {appeal.number} · {kind_title(appeal.kind)}"[:128]
+
+
+async def sync_topic(bot: Bot, settings: Settings, session: AsyncSession, appeal: Appeal) -> None:
+    """Make the topic follow the appeal: its name carries the status, it is closed while the
+    appeal is closed and reopened with it, and the card's buttons fit the status."""
+    chat_id, thread = settings.operators_chat_id, appeal.operators_thread_id
+    if chat_id is None or thread is None or appeal.topic_state == appeal.status:
+        return
+    was_closed = appeal.topic_state == AppealStatus.CLOSED
+    closed = appeal.status == AppealStatus.CLOSED
+    with desk_language(settings):
+        try:
+            if was_closed and not closed:
+                await _unless_unchanged(bot.reopen_forum_topic(chat_id, thread))
+            await _unless_unchanged(bot.edit_forum_topic(chat_id, thread, name=topic_name(appeal)))
+            if closed and not was_closed:
+                await _unless_unchanged(bot.close_forum_topic(chat_id, thread))
+            if appeal.operators_card_id is not None:
+                await _unless_unchanged(
+                    bot.edit_message_reply_markup(
+                        chat_id=chat_id,
+                        message_id=appeal.operators_card_id,
+                        reply_markup=desk_keyboard(appeal),
+                    )
+                )
+        except TelegramAPIError:
+            log.warning("could not update the desk topic of appeal %s", appeal.id, exc_info=True)
+            return
+    appeal.topic_state = appeal.status
+    await session.commit()
+
+
+async def _unless_unchanged(call: Awaitable[Any]) -> None:
+    """Telegram refuses a change to what is already so ("not modified"): that is done."""
+    try:
+        await call
+    except TelegramBadRequest as error:
+        if "NOT_MODIFIED" not in error.message.upper().replace(" ", "_"):
+            raise
+
+
+async def post_long(
+    bot: Bot,
+    chat_id: int,
+    thread: int | None,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message:
+    """A text of any length in parts; the buttons come with the last part, which is returned."""
+    parts = split_text(text)
+    sent: Message | None = None
+    for number, part in enumerate(parts, 1):
+        sent = await bot.send_message(
+            chat_id,
+            part,
+            message_thread_id=thread,
+            reply_markup=markup if number == len(parts) else None,
+        )
+    assert sent is not None
+    return sent
 
 
 def desk_card(appeal: Appeal, user: User, account: Account | None, first_text: str) -> str:
@@ -69,7 +178,8 @@ def desk_card(appeal: Appeal, user: User, account: Account | None, first_text: s
             lines.append(f"{step.label}: {escape(shown)}")
     if appeal.fields.get("service"):
         lines.append(_("Service: {service}").format(service=escape(appeal.fields["service"])))
-    lines.append("\n" + escape(first_text))
+    if appeal.fields.get("text"):  # otherwise the first message only repeats a field or the kind
+        lines.append("\n" + escape(first_text))
     lines.append(_("\nReply in this topic: your message goes to the person."))
     return "\n".join(lines)
 
@@ -88,22 +198,25 @@ async def post_new_appeal(
         return
     messages = await history(session, appeal.id)
     first = messages[0] if messages else None
-    try:
-        topic = await bot.create_forum_topic(
-            chat_id, f"{appeal.number} · {kind_title(appeal.kind)}"
-        )
-        appeal.operators_thread_id = topic.message_thread_id
-        await session.commit()
-        await bot.send_message(
-            chat_id,
-            desk_card(appeal, user, account, first.text if first else ""),
-            message_thread_id=topic.message_thread_id,
-            reply_markup=desk_keyboard(appeal),
-        )
-        for item in first.files if first else []:
-            await _send_file(bot, chat_id, topic.message_thread_id, item)
-    except TelegramAPIError:
-        log.warning("could not open the desk topic of appeal %s", appeal.id, exc_info=True)
+    with desk_language(settings):
+        try:
+            topic = await bot.create_forum_topic(chat_id, topic_name(appeal))
+            appeal.operators_thread_id = topic.message_thread_id
+            appeal.topic_state = appeal.status
+            await session.commit()
+            card = await post_long(
+                bot,
+                chat_id,
+                topic.message_thread_id,
+                desk_card(appeal, user, account, first.text if first else ""),
+                desk_keyboard(appeal),
+            )
+            appeal.operators_card_id = card.message_id
+            await session.commit()
+            for item in first.files if first else []:
+                await _send_file(bot, chat_id, topic.message_thread_id, item)
+        except TelegramAPIError:
+            log.warning("could not open the desk topic of appeal %s", appeal.id, exc_info=True)
 
 
 async def _send_file(bot: Bot, chat_id: int, thread: int | None, item: dict[str, str]) -> None:
@@ -119,20 +232,23 @@ async def post_follow_up(
     appeal: Appeal,
     text: str,
     files: list[dict[str, str]] | None = None,
+    *,
+    note: bool = False,
 ) -> None:
+    """The person's follow-up in the topic, whole (in parts if long); `note`: a line of ours
+    (already in the desk's language), not the person's words."""
     chat_id = settings.operators_chat_id
     if chat_id is None or appeal.operators_thread_id is None:
         return
-    try:
-        await bot.send_message(
-            chat_id,
-            _("👤 The person writes:\n{text}").format(text=escape(text)),
-            message_thread_id=appeal.operators_thread_id,
-        )
-        for item in files or []:
-            await _send_file(bot, chat_id, appeal.operators_thread_id, item)
-    except TelegramAPIError:
-        log.warning("could not post a follow-up of appeal %s", appeal.id, exc_info=True)
+    with desk_language(settings):
+        shown = text if note else _("👤 The person writes:\n{text}").format(text=escape(text))
+        try:
+            if shown:
+                await post_long(bot, chat_id, appeal.operators_thread_id, shown)
+            for item in files or []:
+                await _send_file(bot, chat_id, appeal.operators_thread_id, item)
+        except TelegramAPIError:
+            log.warning("could not post a follow-up of appeal %s", appeal.id, exc_info=True)
 
 
 # --- operators -----------------------------------------------------------------------------------
@@ -147,6 +263,7 @@ async def on_button(
     settings: Settings,
     clock: Clock,
     callback_answer: CallbackAnswer,
+    bot: Bot,
 ) -> None:
     if not is_operator(settings, query.from_user.id):
         callback_answer.text = _("Only the insurer's operators can do this.")
@@ -156,6 +273,10 @@ async def on_button(
     if appeal is None or not isinstance(query.message, Message):
         return
     operator = query.from_user.full_name
+    if appeal.status == AppealStatus.CLOSED:
+        callback_answer.text = _("It is closed already.")
+        await sync_topic(bot, settings, session, appeal)
+        return
     if callback_data.action is DeskAction.TAKE:
         taken = await take(session, appeal, query.from_user.id, clock.now())
         callback_answer.text = (
@@ -169,7 +290,8 @@ async def on_button(
         callback_answer.text = _("Write the answer as a message in this topic.")
         callback_answer.show_alert = True
     elif callback_data.action is DeskAction.CLOSE:
-        closed = await close_by_operator(session, appeal, clock.now())
+        within = timedelta(days=settings.appeal_reopen_days)
+        closed = await close_by_operator(session, appeal, clock.now(), within)
         callback_answer.text = _("Closed.") if closed else _("It is closed already.")
         if closed:
             await query.message.answer(
@@ -185,6 +307,7 @@ async def on_button(
             clock.now(),
         )
         callback_answer.text = _("The person is asked to confirm the identity.")
+    await sync_topic(bot, settings, session, appeal)
 
 
 async def operator_message(
@@ -192,6 +315,7 @@ async def operator_message(
     session: AsyncSession,
     settings: Settings,
     clock: Clock,
+    bot: Bot,
 ) -> None:
     """A message in an appeal's topic from an operator is the answer to the person."""
     if message.from_user is None or not is_operator(settings, message.from_user.id):
@@ -222,20 +346,35 @@ async def operator_message(
     except AppealClosed:
         await message.reply(_("The appeal is closed: the answer was not sent."))
         return
-    await message.reply(_("✉️ Sent to the person."))
+    await message.reply(_("📤 Queued for the person. This topic will say when it is delivered."))
+    await sync_topic(bot, settings, session, appeal)
 
 
-def queue_line(appeal: Appeal, locale: str) -> str:
+def topic_link(chat_id: int, thread: int) -> str:
+    """t.me/c/<internal id>/<topic>: a supergroup's id without its -100 prefix."""
+    internal = str(abs(chat_id))
+    internal = internal[3:] if internal.startswith("100") else internal
+    return f"https://t.me/c/{internal}/{thread}"
+
+
+def queue_line(appeal: Appeal, settings: Settings, now: datetime | None = None) -> str:
+    locale = settings.desk_locale
     when = f"{format_day(appeal.created_at, locale)} {format_clock(appeal.created_at, locale)}"
-    state = {
-        AppealStatus.RECEIVED: "🆕",
-        AppealStatus.IN_PROGRESS: "🙋",
-        AppealStatus.ANSWERED: "💬",
-    }.get(AppealStatus(appeal.status), "")
-    return f"{state} {appeal.number} · {kind_title(appeal.kind)} · {when}"
+    state = STATUS_MARKS[AppealStatus(appeal.status)]
+    number = escape(appeal.number or "")
+    if settings.operators_chat_id is not None and appeal.operators_thread_id is not None:
+        link = topic_link(settings.operators_chat_id, appeal.operators_thread_id)
+        number = f'<a href="{link}">{number}</a>'
+    line = f"{state} {number} · {kind_title(appeal.kind)} · {when}"
+    if now is not None:
+        age = format_timedelta(now - appeal.created_at, threshold=1.5, locale=locale)
+        line += " · " + _("waiting {age}").format(age=age)
+    return line
 
 
-async def open_command(message: Message, session: AsyncSession, settings: Settings) -> None:
+async def open_command(
+    message: Message, session: AsyncSession, settings: Settings, clock: Clock, bot: Bot
+) -> None:
     if message.from_user is None or not is_operator(settings, message.from_user.id):
         return
     found = await open_appeals(session)
@@ -243,12 +382,16 @@ async def open_command(message: Message, session: AsyncSession, settings: Settin
         await message.answer(_("No open appeals."))
         return
     lines = [_("<b>Open appeals, the oldest first</b>")]
-    lines += [queue_line(a, settings.default_locale) for a in found]
-    await message.answer("\n".join(lines))
+    lines += [queue_line(a, settings, clock.now()) for a in found]
+    await post_long(bot, message.chat.id, message.message_thread_id, "\n".join(lines))
 
 
 async def appeal_command(
-    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    settings: Settings,
+    bot: Bot,
 ) -> None:
     if message.from_user is None or not is_operator(settings, message.from_user.id):
         return
@@ -256,10 +399,13 @@ async def appeal_command(
     if appeal is None:
         await message.answer(_("No appeal with this number."))
         return
-    lines = [queue_line(appeal, settings.default_locale)]
+    lines = [queue_line(appeal, settings)]
     for item in await history(session, appeal.id):
-        lines.append(f"— {item.author}: {escape(item.text)}")
-    await message.answer("\n".join(lines), reply_markup=desk_keyboard(appeal))
+        who = _("Person") if item.author == "person" else escape(item.operator_name or "—")
+        lines.append(f"— {who}: {escape(item.text)}")
+    await post_long(
+        bot, message.chat.id, message.message_thread_id, "\n".join(lines), desk_keyboard(appeal)
+    )
 
 
 async def stats_command(
@@ -273,12 +419,26 @@ async def stats_command(
         if stats.median_first_answer is not None
         else "—"
     )
+    rating = (
+        _("{average} of 5 ({count})").format(
+            average=format_decimal(round(stats.average_rating, 1), locale=settings.desk_locale),
+            count=stats.rated,
+        )
+        if stats.average_rating is not None
+        else "—"
+    )
     await message.answer(
         _(
             "<b>Desk</b>\nOpen: {open}\nWithout an answer: {unanswered}\nAnswered today: "
-            "{today}\nMedian time to the first answer: {median}"
+            "{today}\nClosed today: {closed}\nMedian time to the first answer: {median}\n"
+            "Rating of the answers: {rating}"
         ).format(
-            open=stats.open, unanswered=stats.unanswered, today=stats.answered_today, median=median
+            open=stats.open,
+            unanswered=stats.unanswered,
+            today=stats.answered_today,
+            closed=stats.closed_today,
+            median=median,
+            rating=rating,
         )
     )
 
@@ -288,6 +448,8 @@ def create_router(settings: Settings) -> Router:
     chat_id = settings.operators_chat_id
     router.callback_query.filter(F.message.chat.id == chat_id)
     router.message.filter(F.chat.id == chat_id)
+    router.callback_query.middleware(DeskLanguage(settings))
+    router.message.middleware(DeskLanguage(settings))
     router.callback_query.register(on_button, DeskCallback.filter())
     router.message.register(open_command, Command("open"))
     router.message.register(appeal_command, Command("appeal"))

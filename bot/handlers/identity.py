@@ -228,10 +228,8 @@ async def send_for_review(
         _("Your request is being reviewed; the answer will come within a day."),
         reply_markup=main_menu(registered=True),
     )
-    with i18n.use_locale(settings.default_locale):
-        await send_to_operators(
-            bot, session, vault, settings, check, account, settings.default_locale
-        )
+    with i18n.use_locale(settings.desk_locale):
+        await send_to_operators(bot, session, vault, settings, check, account, settings.desk_locale)
 
 
 async def send_to_operators(

@@ -77,7 +77,7 @@ async def identity_decision(
         return
     await query.message.edit_reply_markup(reply_markup=None)
     operator = query.from_user.full_name
-    with i18n.use_locale(settings.default_locale):  # the group's language, as on the card
+    with i18n.use_locale(settings.desk_locale):  # the group's language, as on the card
         verdict = (
             _("✅ Approved by {operator}.").format(operator=operator)
             if callback_data.approve

@@ -40,7 +40,10 @@ OPEN_STATUSES = (AppealStatus.RECEIVED, AppealStatus.IN_PROGRESS, AppealStatus.A
 
 class Appeal(Base):
     __tablename__ = "appeals"
-    __table_args__ = (Index("ix_appeals_open", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_appeals_open", "status", "created_at"),
+        Index("ix_appeals_user_created", "user_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -52,8 +55,10 @@ class Appeal(Base):
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id", ondelete="SET NULL"))
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what the kind asked
     operators_thread_id: Mapped[int | None] = mapped_column(index=True)  # the desk's topic
+    operators_card_id: Mapped[int | None] = mapped_column()  # the card's message in the topic
+    topic_state: Mapped[str | None] = mapped_column(String(16))  # the status the topic shows
     operator_id: Mapped[int | None] = mapped_column()  # who took it (Telegram id)
-    rating: Mapped[int | None] = mapped_column()  # 1-5, given when the person closes it
+    rating: Mapped[int | None] = mapped_column()  # 1-5, given by the person once it is closed
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     first_answer_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -35,6 +35,11 @@ def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
     """The one-tap way on from a message, where there is one."""
     if kind in DEBT_KINDS:
         return [Action(_("💸 Pay the debt"), "pay_debt")]
+    if kind == "appeal_closed" and args.get("appeal_id") and args.get("rate"):
+        return [
+            Action(_("⭐ Rate the answer"), "appeal_rate", int(args["appeal_id"])),
+            Action(_("💬 Open the appeal"), "appeal", int(args["appeal_id"])),
+        ]
     if kind in ("appeal_answer", "appeal_closed", "appeal_taken") and args.get("appeal_id"):
         return [Action(_("💬 Open the appeal"), "appeal", int(args["appeal_id"]))]
     if kind == "booking_reminder":
@@ -150,6 +155,14 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         texts: dict[str, str] = args["texts"]
         return escape(texts.get(locale) or next(iter(texts.values())))
     if kind == "appeal_closed":
+        if args.get("reopen_until"):
+            return _(
+                "Your appeal {number} is closed. Please rate the answer. If something is left, "
+                "you can reopen it with a message until {date}."
+            ).format(
+                number=args["number"],
+                date=format_day(datetime.fromisoformat(args["reopen_until"]), locale),
+            )
         return _("Your appeal {number} is closed. If something is left, start a new one.").format(
             number=args["number"]
         )

@@ -69,7 +69,7 @@ class UserApi:
 
     async def list_groups(self, request: web.Request) -> web.Response:
         groups = [
-            c.as_api() | {"topics": c.topics}
+            c.as_api() | {"topics": c.topics, "closed_topics": c.closed_topics}
             for c in self.state.chats.values()
             if c.type != "private"
         ]
@@ -344,7 +344,8 @@ class UserApi:
                 "revision": self.state.revision,
                 "reply_keyboard": chat.reply_keyboard,
                 "callback_answers": answers,
-                "chat": chat.as_api() | {"topics": chat.topics},
+                "chat": chat.as_api()
+                | {"topics": chat.topics, "closed_topics": chat.closed_topics},
             }
         )
 
@@ -364,7 +365,16 @@ class UserApi:
             "revision": stored.revision,
             "message_thread_id": api.get("message_thread_id"),
         }
-        for key in ("location", "venue", "contact", "sticker", "forum_topic_created"):
+        for key in (
+            "location",
+            "venue",
+            "contact",
+            "sticker",
+            "forum_topic_created",
+            "forum_topic_edited",
+            "forum_topic_closed",
+            "forum_topic_reopened",
+        ):
             if key in api:
                 view[key] = api[key]
         if "document" in api:
