@@ -332,7 +332,7 @@ def _progress(total: int) -> Callable[[int], None]:
 
 
 async def load_file(settings: Settings, what: str, path: Path) -> int:
-    """`import-clinics|programs|policies|bills|slots`: errors by line, then a summary."""
+    """`import-clinics|programs|policies|bills|slots|cases`: errors by line, then a summary."""
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
     rows = read_rows(path, key=what)

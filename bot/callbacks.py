@@ -297,6 +297,11 @@ class DeskAction(StrEnum):
     ANSWER = "answer"
     CLOSE = "close"
     IDENTITY = "identity"
+    # a case's stages
+    DOCUMENTS = "docs"
+    REVIEW = "review"
+    PAY = "pay"
+    REFUSE = "refuse"
 
 
 class DeskCallback(CallbackData, prefix="dk"):

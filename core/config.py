@@ -23,6 +23,7 @@ class InsurerBranding(BaseSettings):
     phone_federal: str = "8 800 100-00-00"
     phone_moscow: str = "+7 495 100-00-00"
     phone_spb: str = "+7 812 100-00-00"
+    assistance_phone: str = "+7 495 100-00-30"  # the travel assistance service, 24/7, from abroad
     email: str = "dms@example.org"
     shop_url: str = "https://shop.example.org/dms"
     telemedicine_url: str = "https://telemed.example.org"

@@ -160,14 +160,11 @@ async def test_an_insured_event_case_on_the_travel_policy(
     await chat.tap("VZR-2026-000123 · Анна")
     await chat.send("30.12.2026")
     assert "ещё не наступила" in chat.text
-    await chat.send("20.11.2026")
-    await chat.send("Стамбул, аэропорт")
-    await chat.send("Задержали багаж на двое суток.")
-    await chat.tap("Готово")
-    await chat.tap("✅ Отправить")
-    assert "Случай <b>С-26-000001</b> зарегистрирован" in chat.text
-    await chat.tap("💬 Мои обращения")
-    assert "С-26-000001 · Страховой случай · получено" in chat.inline_buttons
+    await chat.send("20.11.2026")  # the policy is unpaid and valid from 20.12.2026
+    assert "Случай не может быть заявлен" in chat.text and "не оплачен" in chat.text
+    await chat.send("/appeals")
+    await chat.tap("🚨 Мои страховые случаи")
+    assert "Вы ещё не заявляли о страховых случаях" in chat.text
 
 
 async def test_another_persons_appeal_is_not_found_and_desk_commands_need_the_group(

@@ -6,6 +6,7 @@ same dialog with their own list."""
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime, timedelta
 from html import escape
 
@@ -32,6 +33,7 @@ from bot.keyboards.menu import APPEALS
 from bot.keyboards.registration import BACK
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
+from core.appeals.cases import CaseNotCovered, CaseStage, NotCovered, check_cover, stage_of
 from core.appeals.models import Appeal, AppealKind, AppealStatus, Author
 from core.appeals.service import (
     AppealClosed,
@@ -51,9 +53,10 @@ from core.billing.models import Bill
 from core.clinics.models import Clinic
 from core.clock import Clock
 from core.config import Settings
-from core.formatting import format_clock, format_date, format_day
+from core.formatting import format_clock, format_date, format_day, format_money
 from core.mail import MailSender
 from core.policies.cabinet import PolicyView, my_policies
+from core.policies.models import Policy
 
 log = logging.getLogger(__name__)
 MAX_FILES = 5
@@ -66,6 +69,24 @@ def status_text(status: str) -> str:
         AppealStatus.ANSWERED: _("answered"),
         AppealStatus.CLOSED: _("closed"),
     }[AppealStatus(status)]
+
+
+def stage_text(stage: CaseStage) -> str:
+    return {
+        CaseStage.RECEIVED: _("received"),
+        CaseStage.DOCUMENTS: _("documents requested"),
+        CaseStage.REVIEW: _("under review"),
+        CaseStage.PAID: _("decision: payment"),
+        CaseStage.REFUSED: _("decision: refusal"),
+        CaseStage.CLOSED: _("closed"),
+    }[stage]
+
+
+def state_text(appeal: Appeal) -> str:
+    """An appeal's status, or a case's stage."""
+    if appeal.kind == AppealKind.INSURED_EVENT:
+        return stage_text(stage_of(appeal))
+    return status_text(appeal.status)
 
 
 # --- a new appeal --------------------------------------------------------------------------------
@@ -123,6 +144,8 @@ async def start(
         if view is not None:
             draft.policy_id = view.id
             draft.fields["policy"] = view.policy.number
+            if kind is AppealKind.INSURED_EVENT:
+                draft.case_kind = view.policy.kind
     if callback_data.bill:
         bill = await session.get(Bill, callback_data.bill)
         if bill is not None and any(v.person.id == bill.insured_person_id for v in views):
@@ -238,6 +261,7 @@ async def typed(
     user: User,
     account: Account | None,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     draft = await load_draft(state)
     if draft is None or draft.current is None:
@@ -267,10 +291,48 @@ async def typed(
         if day > clock.now().date():
             await message.answer(_("That date is in the future: when did it happen?"))
             return
+        policy = await session.get(Policy, draft.policy_id) if draft.policy_id else None
+        if draft.kind is AppealKind.INSURED_EVENT and policy is not None:
+            try:
+                check_cover(policy, day)
+            except CaseNotCovered as error:
+                await state.clear()
+                await message.answer(not_covered_text(error, day, settings, user.language))
+                return
         text = format_date(day, "ru")
     draft.fields[step.field] = text
     draft.step += 1
     await ask_next(message, draft, state, session, user, account, clock)
+
+
+def not_covered_text(error: CaseNotCovered, day: date, settings: Settings, locale: str) -> str:
+    """Why the policy does not take this case, and the desk's number."""
+    policy = error.policy
+    if error.reason is NotCovered.UNPAID:
+        why = _("Policy {number} is not paid, so it does not cover the event.").format(
+            number=policy.number
+        )
+    elif error.reason is NotCovered.NOT_YET:
+        why = _(
+            "Policy {number} is valid from {start}: it does not cover an event on {day}."
+        ).format(
+            number=policy.number,
+            start=format_date(policy.valid_from, locale),
+            day=format_date(day, locale),
+        )
+    else:
+        why = _("Policy {number} ended on {end}: it does not cover an event on {day}.").format(
+            number=policy.number,
+            end=format_date(policy.valid_to, locale),
+            day=format_date(day, locale),
+        )
+    return (
+        _("The case cannot be filed.")
+        + "\n"
+        + why
+        + "\n"
+        + _("Questions: the desk {phone}, 24/7.").format(phone=settings.insurer.phone_federal)
+    )
 
 
 async def not_text(message: Message) -> None:
@@ -285,6 +347,7 @@ async def chose(
     user: User,
     account: Account | None,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     draft = await load_draft(state)
     if draft is None or draft.current is None or not isinstance(query.message, Message):
@@ -297,12 +360,22 @@ async def chose(
     elif step.ask is Ask.PHONE and value == "mine" and account is not None:
         draft.fields[step.field] = account.phone
     elif step.ask is Ask.POLICY:
-        options = dict(await _policy_options(session, user, clock.now().date(), step))
+        views = await my_policies(session, user, today=clock.now().date())
+        options = dict(policy_options(views, step))
         if value == "none":
             draft.fields[step.field] = "—"
         elif value in options:
             draft.policy_id = int(value)
             draft.fields[step.field] = options[value].split(" · ")[0]
+            if draft.kind is AppealKind.INSURED_EVENT:
+                draft.case_kind = next(v.policy.kind for v in views if v.id == int(value))
+                if draft.case_kind == "travel":
+                    await query.message.answer(
+                        _(
+                            "If you need medical help now, call the assistance service at once: "
+                            "{phone} (24/7, from abroad too). Then tell us about the case here."
+                        ).format(phone=settings.insurer.assistance_phone)
+                    )
         else:
             return
     elif step.ask is Ask.CHOICE and value in dict(step.choices):
@@ -365,24 +438,35 @@ async def send(
         await query.message.answer(_("The appeal is discarded."))
         return
     text = draft.fields.get("text") or draft.fields.get("topic") or kind_title(draft.kind)
+    event_day = parse_date(draft.fields["date"]) if draft.fields.get("date") else None
+    fields = draft.fields | ({"case_kind": draft.case_kind} if draft.case_kind else {})
     try:
         appeal = await file_appeal(
             session,
             user.id,
             draft.kind,
             text=text,
-            fields=draft.fields,
+            fields=fields,
             files=draft.files,
             policy_id=draft.policy_id,
             bill_id=draft.bill_id,
             clinic_id=draft.clinic_id,
             now=clock.now(),
             per_day=settings.appeals_per_day,
+            event_date=event_day,
         )
     except TooManyAppeals as error:
         await query.message.answer(too_many_text(error, settings, user))
         return
+    except CaseNotCovered as error:
+        assert event_day is not None
+        await query.message.answer(not_covered_text(error, event_day, settings, user.language))
+        return
     receipt = receipt_text(appeal, user.language)
+    if draft.fields.get("medical_now") == "yes":
+        receipt += "\n" + _("🚑 Call the assistance service now: {phone}.").format(
+            phone=settings.insurer.assistance_phone
+        )
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("💬 My appeals"),
@@ -454,7 +538,7 @@ async def list_appeals(
     builder = InlineKeyboardBuilder()
     for appeal in found[:20]:
         builder.button(
-            text=f"{appeal.number} · {kind_title(appeal.kind)} · {status_text(appeal.status)}",
+            text=f"{appeal.number} · {kind_title(appeal.kind)} · {state_text(appeal)}",
             callback_data=AppealsCallback(action=AppealsAction.OPEN, id=appeal.id),
         )
     if cases:
@@ -598,18 +682,33 @@ async def on_appeals(
         await sync_topic(bot, settings, session, appeal)
 
 
+def history_line(text: str) -> str:
+    """A case's stage note ("[review] ...") in words."""
+    found = re.match(r"\[(\w+)\] ?(.*)", text, re.S)
+    if not found or found.group(1) not in CaseStage.__members__.values():
+        return text
+    stage = stage_text(CaseStage(found.group(1)))
+    return f"{stage}: {found.group(2)}" if found.group(2) else stage
+
+
 async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str:
     lines = [
         f"<b>{kind_title(appeal.kind)} {appeal.number}</b>",
-        _("Status: {status}").format(status=status_text(appeal.status)),
+        _("Status: {status}").format(status=state_text(appeal)),
     ]
+    if appeal.decision_amount:
+        lines.append(
+            _("Payment: {amount}").format(amount=format_money(appeal.decision_amount, locale))
+        )
+    if appeal.decision_text and appeal.stage == CaseStage.REFUSED:
+        lines.append(_("Reason: {reason}").format(reason=escape(appeal.decision_text)))
     for message in await history(session, appeal.id):
         when = (
             f"{format_day(message.created_at, locale)} {format_clock(message.created_at, locale)}"
         )
         who = _("You") if message.author == Author.PERSON else _("Insurer")
         files = f" 📎{len(message.files)}" if message.files else ""
-        lines.append(f"\n<i>{who}, {when}</i>{files}\n{escape(message.text)}")
+        lines.append(f"\n<i>{who}, {when}</i>{files}\n{escape(history_line(message.text))}")
     return "\n".join(lines)
 
 

@@ -9,9 +9,11 @@ nothing here listens outside the group."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from decimal import Decimal
 from html import escape
 from typing import Any
 
@@ -27,11 +29,12 @@ from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.appeal_forms import FORMS, Ask, kind_title
+from bot.appeal_forms import Ask, kind_title, steps_of
 from bot.callbacks import DeskAction, DeskCallback
 from bot.texts import split_text
 from core.accounts.models import Account, User
-from core.appeals.models import Appeal, AppealStatus
+from core.appeals.cases import CaseStage, StageRefused, set_stage, stage_of
+from core.appeals.models import Appeal, AppealKind, AppealStatus
 from core.appeals.service import (
     AppealClosed,
     answer,
@@ -84,6 +87,8 @@ def desk_keyboard(appeal: Appeal) -> InlineKeyboardMarkup | None:
     status = AppealStatus(appeal.status)
     if status is AppealStatus.CLOSED:
         return None
+    if appeal.kind == AppealKind.INSURED_EVENT:
+        return case_keyboard(appeal)
     actions = [
         (_("💬 Answer"), DeskAction.ANSWER),
         (_("✅ Close"), DeskAction.CLOSE),
@@ -98,9 +103,88 @@ def desk_keyboard(appeal: Appeal) -> InlineKeyboardMarkup | None:
     return builder.as_markup()
 
 
+def case_keyboard(appeal: Appeal) -> InlineKeyboardMarkup:
+    """A case's stages, set from its topic: documents, review, a decision, closing."""
+    stage = stage_of(appeal)
+    actions = []
+    if appeal.status == AppealStatus.RECEIVED:
+        actions.append((_("🙋 Take"), DeskAction.TAKE))
+    actions.append((_("📄 Request documents"), DeskAction.DOCUMENTS))
+    if stage is not CaseStage.REVIEW:
+        actions.append((_("🔎 Under review"), DeskAction.REVIEW))
+    actions += [
+        (_("💰 Payment"), DeskAction.PAY),
+        (_("⛔ Refusal"), DeskAction.REFUSE),
+        (_("✅ Close"), DeskAction.CLOSE),
+    ]
+    builder = InlineKeyboardBuilder()
+    for text, action in actions:
+        builder.button(text=text, callback_data=DeskCallback(id=appeal.id, action=action))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+PROMPTS = {
+    DeskAction.DOCUMENTS: CaseStage.DOCUMENTS,
+    DeskAction.PAY: CaseStage.PAID,
+    DeskAction.REFUSE: CaseStage.REFUSED,
+}
+
+
+def prompt_text(stage: CaseStage) -> str:
+    if stage is CaseStage.DOCUMENTS:
+        return _("📄 Reply to this message with the documents the person should upload.")
+    if stage is CaseStage.PAID:
+        return _(
+            "💰 Reply to this message with the amount in rubles, and a note if needed "
+            "(for example: 15000 to the card by 05.12)."
+        )
+    return _("⛔ Reply to this message with the reason for the refusal.")
+
+
+def stage_done_text(stage: CaseStage, operator: str) -> str:
+    return {
+        CaseStage.DOCUMENTS: _("📄 {operator} asked for documents."),
+        CaseStage.REVIEW: _("🔎 {operator} took the case under review."),
+        CaseStage.PAID: _("💰 {operator} decided: payment."),
+        CaseStage.REFUSED: _("⛔ {operator} decided: refusal."),
+        CaseStage.CLOSED: _("✅ {operator} closed the case."),
+    }[stage].format(operator=escape(operator))
+
+
+def parse_amount(text: str) -> tuple[int, str] | None:
+    """ "15 000,50 to the card" -> (1500050 kopecks, "to the card"); None without a number."""
+    found = re.match(r"\s*(\d[\d\s]*(?:[.,]\d{1,2})?)\s*(?:₽|руб\.?|rub\.?)?\s*(.*)", text, re.S)
+    if not found:
+        return None
+    rubles = Decimal(re.sub(r"\s", "", found.group(1)).replace(",", "."))
+    kopecks = int(rubles * 100)
+    return (kopecks, found.group(2).strip()) if kopecks > 0 else None
+
+
+STAGE_MARKS = {
+    CaseStage.RECEIVED: "🆕",
+    CaseStage.DOCUMENTS: "📄",
+    CaseStage.REVIEW: "🔎",
+    CaseStage.PAID: "💰",
+    CaseStage.REFUSED: "⛔",
+    CaseStage.CLOSED: "✅",
+}
+
+
+MARKS: dict[str, str] = {**STATUS_MARKS, **STAGE_MARKS}
+
+
+def shown_state(appeal: Appeal) -> str:
+    """What the topic shows: an appeal's status; a case's stage once past "received"."""
+    if appeal.kind == AppealKind.INSURED_EVENT and stage_of(appeal) is not CaseStage.RECEIVED:
+        return stage_of(appeal).value
+    return appeal.status
+
+
 def topic_name(appeal: Appeal) -> str:
-    """The topic's name shows the status, so the desk's topic list is its queue."""
-    mark = STATUS_MARKS[AppealStatus(appeal.status)]
+    """The topic's name shows the status (a case's stage), so the topic list is the queue."""
+    mark = MARKS[shown_state(appeal)]
     return f"{mark} {appeal.number} · {kind_title(appeal.kind)}"[:128]
 
 
@@ -108,9 +192,9 @@ async def sync_topic(bot: Bot, settings: Settings, session: AsyncSession, appeal
     """Make the topic follow the appeal: its name carries the status, it is closed while the
     appeal is closed and reopened with it, and the card's buttons fit the status."""
     chat_id, thread = settings.operators_chat_id, appeal.operators_thread_id
-    if chat_id is None or thread is None or appeal.topic_state == appeal.status:
+    if chat_id is None or thread is None or appeal.topic_state == shown_state(appeal):
         return
-    was_closed = appeal.topic_state == AppealStatus.CLOSED
+    was_closed = appeal.topic_state == AppealStatus.CLOSED  # "closed" for a case's stage too
     closed = appeal.status == AppealStatus.CLOSED
     with desk_language(settings):
         try:
@@ -130,7 +214,7 @@ async def sync_topic(bot: Bot, settings: Settings, session: AsyncSession, appeal
         except TelegramAPIError:
             log.warning("could not update the desk topic of appeal %s", appeal.id, exc_info=True)
             return
-    appeal.topic_state = appeal.status
+    appeal.topic_state = shown_state(appeal)
     await session.commit()
 
 
@@ -170,7 +254,7 @@ def desk_card(appeal: Appeal, user: User, account: Account | None, first_text: s
         f"<b>{kind_title(appeal.kind)} {appeal.number}</b>",
         _("From: {name}").format(name=escape(name or "—")),
     ]
-    for step in FORMS[appeal.kind]:  # type: ignore[index]
+    for step in steps_of(appeal.kind, appeal.fields.get("case_kind"), all_cases=True):
         value = appeal.fields.get(step.field)
         if value and step.ask not in (Ask.FILES, Ask.TEXT):
             # The phone is shown whole: it was given to be called back on.
@@ -202,7 +286,7 @@ async def post_new_appeal(
         try:
             topic = await bot.create_forum_topic(chat_id, topic_name(appeal))
             appeal.operators_thread_id = topic.message_thread_id
-            appeal.topic_state = appeal.status
+            appeal.topic_state = shown_state(appeal)
             await session.commit()
             card = await post_long(
                 bot,
@@ -277,7 +361,13 @@ async def on_button(
         callback_answer.text = _("It is closed already.")
         await sync_topic(bot, settings, session, appeal)
         return
-    if callback_data.action is DeskAction.TAKE:
+    if appeal.kind == AppealKind.INSURED_EVENT and callback_data.action in (
+        DeskAction.CLOSE,
+        DeskAction.REVIEW,
+        *PROMPTS,
+    ):
+        await case_button(query.message, appeal, callback_data.action, operator, session, clock)
+    elif callback_data.action is DeskAction.TAKE:
         taken = await take(session, appeal, query.from_user.id, clock.now())
         callback_answer.text = (
             _("Taken.") if taken else _("Someone has taken it already, or it is answered.")
@@ -310,6 +400,68 @@ async def on_button(
     await sync_topic(bot, settings, session, appeal)
 
 
+async def case_button(
+    message: Message,
+    appeal: Appeal,
+    action: DeskAction,
+    operator: str,
+    session: AsyncSession,
+    clock: Clock,
+) -> None:
+    """Review and closing are set at once; documents and decisions need the operator's words,
+    asked as a reply to a prompt the case remembers (an old prompt does nothing)."""
+    if action in PROMPTS:
+        stage = PROMPTS[action]
+        prompt = await message.answer(prompt_text(stage))
+        appeal.desk_prompt = f"{prompt.message_id}:{stage.value}"
+        await session.commit()
+        return
+    stage = CaseStage.REVIEW if action is DeskAction.REVIEW else CaseStage.CLOSED
+    await set_stage(session, appeal, stage, now=clock.now(), operator_name=operator)
+    await message.answer(stage_done_text(stage, operator))
+
+
+async def prompted_stage(
+    message: Message, appeal: Appeal, session: AsyncSession, clock: Clock
+) -> bool:
+    """The operator's reply to a stage prompt sets that stage; True if it was one."""
+    reply = message.reply_to_message
+    if reply is None or not appeal.desk_prompt or message.from_user is None:
+        return False
+    prompt_id, _sep, stage_value = appeal.desk_prompt.partition(":")
+    if str(reply.message_id) != prompt_id:
+        return False
+    stage, text = CaseStage(stage_value), (message.text or "").strip()
+    operator = message.from_user.full_name
+    if not text:
+        await message.reply(_("Please write it as text."))
+        return True
+    amount = None
+    if stage is CaseStage.PAID:
+        parsed = parse_amount(text)
+        if parsed is None:
+            await message.reply(_("Write the amount in rubles first, for example: 15000."))
+            return True
+        amount, text = parsed
+    try:
+        await set_stage(
+            session,
+            appeal,
+            stage,
+            now=clock.now(),
+            detail=text,
+            amount=amount,
+            operator_name=operator,
+        )
+    except StageRefused:
+        await message.reply(_("The case is closed: nothing was changed."))
+        return True
+    appeal.desk_prompt = None
+    await session.commit()
+    await message.reply(stage_done_text(stage, operator))
+    return True
+
+
 async def operator_message(
     message: Message,
     session: AsyncSession,
@@ -324,6 +476,9 @@ async def operator_message(
         return
     appeal = await appeal_by_thread(session, message.message_thread_id)
     if appeal is None:
+        return
+    if await prompted_stage(message, appeal, session, clock):
+        await sync_topic(bot, settings, session, appeal)
         return
     files = []
     if message.photo:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime
@@ -58,6 +58,10 @@ class Appeal(Base):
     operators_card_id: Mapped[int | None] = mapped_column()  # the card's message in the topic
     topic_state: Mapped[str | None] = mapped_column(String(16))  # the status the topic shows
     operator_id: Mapped[int | None] = mapped_column()  # who took it (Telegram id)
+    stage: Mapped[str | None] = mapped_column(String(16))  # a case's stage (core.appeals.cases)
+    decision_amount: Mapped[int | None] = mapped_column(BigInteger)  # kopecks, a paid case
+    decision_text: Mapped[str | None] = mapped_column(Text)  # the refusal's reason, a note
+    desk_prompt: Mapped[str | None] = mapped_column(String(32))  # "message_id:stage" asked
     rating: Mapped[int | None] = mapped_column()  # 1-5, given by the person once it is closed
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     first_answer_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -6,12 +6,13 @@ A person only ever reaches their own appeals; operators act through the desk."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.appeals.cases import check_cover
 from core.appeals.models import (
     OPEN_STATUSES,
     Appeal,
@@ -23,6 +24,7 @@ from core.appeals.models import (
 from core.errors import DomainError, NotFoundError
 from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue, withdraw
+from core.policies.models import Policy
 
 DAY = timedelta(days=1)
 
@@ -78,10 +80,16 @@ async def file_appeal(
     clinic_id: int | None = None,
     now: datetime,
     per_day: int | None = None,
+    event_date: date | None = None,
 ) -> Appeal:
-    """File an appeal; with `per_day`, refuse past that many in 24 hours (TooManyAppeals)."""
+    """File an appeal; with `per_day`, refuse past that many in 24 hours (TooManyAppeals). A
+    case needs a paid policy valid on its event date (CaseNotCovered)."""
     if per_day is not None:
         await check_daily_limit(session, user_id, now, per_day)
+    if kind is AppealKind.INSURED_EVENT and policy_id is not None and event_date is not None:
+        policy = await session.get(Policy, policy_id)
+        if policy is not None:
+            check_cover(policy, event_date)
     appeal = Appeal(
         user_id=user_id,
         kind=kind,

@@ -35,6 +35,9 @@ def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
     """The one-tap way on from a message, where there is one."""
     if kind in DEBT_KINDS:
         return [Action(_("💸 Pay the debt"), "pay_debt")]
+    if kind == "case_stage" and args.get("appeal_id"):
+        label = _("📎 Upload the documents") if args.get("stage") == "documents" else None
+        return [Action(label or _("🚨 Open the case"), "appeal", int(args["appeal_id"]))]
     if kind == "appeal_closed" and args.get("appeal_id") and args.get("rate"):
         return [
             Action(_("⭐ Rate the answer"), "appeal_rate", int(args["appeal_id"])),
@@ -166,6 +169,8 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         return _("Your appeal {number} is closed. If something is left, start a new one.").format(
             number=args["number"]
         )
+    if kind == "case_stage":
+        return case_stage_text(args, _, locale)
     if kind == "booking_reminder":
         moment = datetime.fromisoformat(args["starts_at"])
         return _(
@@ -180,3 +185,29 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             address=args["address"],
         )
     raise ValueError(f"unknown outbox message kind {kind!r}")
+
+
+def case_stage_text(args: dict[str, Any], _: Translate, locale: str) -> str:
+    """A case's new stage, with what the person should do next when there is something."""
+    number, detail = args["number"], escape(args.get("detail") or "")
+    stage = args["stage"]
+    if stage == "documents":
+        return _(
+            "📄 Case {number}: the insurer needs documents: {documents}\nUpload them: open the "
+            "case, tap «✍️ Add a message» and attach photos or PDFs."
+        ).format(number=number, documents=detail)
+    if stage == "review":
+        return _(
+            "🔎 Case {number} is under review. We will write as soon as there is a decision."
+        ).format(number=number)
+    if stage == "paid":
+        text = _("✅ Decision on case {number}: payment of {amount}.").format(
+            number=number, amount=format_money(int(args.get("amount") or 0), locale)
+        )
+        return text + (f"\n{detail}" if detail else "")
+    if stage == "refused":
+        return _(
+            "⛔ Decision on case {number}: refusal.\nReason: {reason}\nIf you disagree, write "
+            "in the case («✍️ Add a message») or call the desk."
+        ).format(number=number, reason=detail)
+    return _("Case {number} is closed.").format(number=number)
