@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.appeal_forms import Ask, kind_title, steps_of
 from bot.callbacks import DeskAction, DeskCallback
 from bot.texts import split_text
+from core.accounts.identity import set_purpose
 from core.accounts.models import Account, User
 from core.appeals.cases import CaseStage, StageRefused, set_stage, stage_of
 from core.appeals.models import Appeal, AppealKind, AppealStatus
@@ -388,6 +389,9 @@ async def on_button(
                 _("✅ {operator} closed the appeal.").format(operator=escape(operator))
             )
     else:
+        person = await session.get(User, appeal.user_id)
+        if person is not None:  # the check's topic will refer to this appeal
+            await set_purpose(session, person, now=clock.now(), appeal_id=appeal.id)
         await answer(
             session,
             appeal,

@@ -4,6 +4,7 @@ re-sendable, shown as a checklist; then to the operators, and the answer within 
 from __future__ import annotations
 
 import logging
+from html import escape
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
@@ -22,6 +23,7 @@ from bot.callbacks import (
     ProfileCallback,
 )
 from bot.fsm.identity import EXPECTING_KEY, IdentityUpload
+from bot.handlers.desk import topic_link
 from bot.handlers.profile import tell_registration_is_missing
 from bot.keyboards.menu import main_menu
 from core.accounts.crypto import Vault
@@ -35,14 +37,19 @@ from core.accounts.identity import (
     attach_file,
     check_file,
     files_for_review,
+    identity_confirmed,
     open_check,
+    purpose_pending,
     submit,
     uploaded_kinds,
 )
 from core.accounts.models import Account, User
+from core.appeals.models import Appeal
 from core.clock import Clock
 from core.config import Settings
 from core.formatting import format_date
+from core.policies.care import N_
+from core.policies.models import InsuredPerson, Policy
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +109,9 @@ async def begin(
 ) -> None:
     if account is None:
         await tell_registration_is_missing(message, state)
+        return
+    if await identity_confirmed(session, user.id) and not await purpose_pending(session, user.id):
+        await message.answer(_("Your identity is confirmed already ✅ Nothing else is needed."))
         return
     try:
         check = await open_check(session, user, now=clock.now())
@@ -246,7 +256,11 @@ async def send_to_operators(
     if chat_id is None:
         log.error("OPERATORS_CHAT_ID is not set: identity check %s waits unseen", check.id)
         return
-    topic = await bot.create_forum_topic(chat_id, _("Identity check #{id}").format(id=check.id))
+    appeal = await session.get(Appeal, check.appeal_id) if check.appeal_id else None
+    title = _("Identity check #{id}").format(id=check.id)
+    if appeal is not None:
+        title += f" · {appeal.number}"
+    topic = await bot.create_forum_topic(chat_id, title)
     check.operators_thread_id = topic.message_thread_id
     await session.commit()
     for item in await files_for_review(session, vault, check.id):
@@ -265,20 +279,68 @@ async def send_to_operators(
         text=_("❌ Reject"),
         callback_data=IdentityDecisionCallback(check_id=check.id, approve=False),
     )
-    await bot.send_message(
-        chat_id,
-        _(
-            "<b>Identity check #{id}</b>\n{name}\nDate of birth: {birth}\nDocument: {mask}\n"
-            "Compare the photos with these data and the face on the selfie."
-        ).format(
-            id=check.id,
-            name=account.full_name,
-            birth=format_date(account.birth_date, locale),
-            mask=account.document_mask,
-        ),
-        message_thread_id=topic.message_thread_id,
-        reply_markup=builder.as_markup(),
+    text = _(
+        "<b>Identity check #{id}</b>\n{name}\nDate of birth: {birth}\nDocument: {mask}\n"
+        "Compare the photos with these data and the face on the selfie."
+    ).format(
+        id=check.id,
+        name=escape(account.full_name),
+        birth=format_date(account.birth_date, locale),
+        mask=account.document_mask,
     )
+    text += await purpose_lines(session, settings, check, appeal, locale)
+    await bot.send_message(
+        chat_id, text, message_thread_id=topic.message_thread_id, reply_markup=builder.as_markup()
+    )
+
+
+MISMATCH_TITLES = {
+    "surname": N_("surname"),
+    "first_name": N_("first name"),
+    "patronymic": N_("patronymic"),
+    "birth_date": N_("date of birth"),
+}
+
+
+async def purpose_lines(
+    session: AsyncSession,
+    settings: Settings,
+    check: IdentityCheck,
+    appeal: Appeal | None,
+    locale: str,
+) -> str:
+    """What the person was trying to do: the policy and what did not match it, or the appeal
+    that asked for the check (with a link to its topic)."""
+    lines = []
+    person = (
+        await session.get(InsuredPerson, check.insured_person_id)
+        if check.insured_person_id
+        else None
+    )
+    policy = await session.get(Policy, person.policy_id) if person is not None else None
+    if person is not None and policy is not None:
+        lines.append(
+            _("Purpose: to link policy {number} (insured: {name}, {birth}).").format(
+                number=escape(policy.number),
+                name=escape(f"{person.surname} {person.first_name[:1]}."),
+                birth=format_date(person.birth_date, locale),
+            )
+        )
+        if check.mismatch == "elsewhere":
+            lines.append(_("The policy is linked to another cabinet."))
+        elif check.mismatch:
+            fields = [
+                _(MISMATCH_TITLES[f]) for f in check.mismatch.split(",") if f in MISMATCH_TITLES
+            ]
+            lines.append(_("Did not match the profile: {fields}.").format(fields=", ".join(fields)))
+        lines.append(_("Approval links the policy to this person's cabinet."))
+    if appeal is not None:
+        number = escape(appeal.number or "")
+        if settings.operators_chat_id is not None and appeal.operators_thread_id is not None:
+            link = topic_link(settings.operators_chat_id, appeal.operators_thread_id)
+            number = f'<a href="{link}">{number}</a>'
+        lines.append(_("Asked for in appeal {number}.").format(number=number))
+    return "".join("\n" + line for line in lines)
 
 
 async def begin_from_profile(

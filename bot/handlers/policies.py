@@ -29,6 +29,7 @@ from bot.handlers.regions import regions_line
 from bot.handlers.registration import problem_text
 from bot.keyboards.menu import POLICIES, main_menu
 from bot.keyboards.registration import BACK, NO_PATRONYMIC, step_keyboard
+from core.accounts.identity import set_purpose
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
 from core.appeals.models import AppealKind
@@ -378,6 +379,15 @@ async def number_typed(
     try:
         linked = await link_by_number(session, user, account, message.text or "", now=clock.now())
     except LinkRefused as error:
+        person = getattr(error, "person", None)
+        if isinstance(error, DataMismatch | LinkedElsewhere) and person is not None:
+            # The identity check this refusal offers will know which policy it is for.
+            mismatch = (
+                ",".join(error.mismatched) if isinstance(error, DataMismatch) else "elsewhere"
+            )
+            await set_purpose(
+                session, user, now=clock.now(), insured_person_id=person.id, mismatch=mismatch
+            )
         await message.answer(refusal_text(error, user, settings), reply_markup=_verify_offer(error))
         return
     await _added(message, state, session, user, clock, [linked.policy.id])

@@ -103,7 +103,17 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         ).format(last4=args["last4"])
     if kind == "identity_decided":
         if args.get("approved"):
-            return _("Your identity is confirmed ✅ Thank you! You can go on adding your policies.")
+            if args.get("policy"):
+                return _(
+                    "Your identity is confirmed ✅ Policy {number} is added to your cabinet: "
+                    "see «My policies»."
+                ).format(number=args["policy"])
+            if args.get("appeal"):
+                return _(
+                    "Your identity is confirmed ✅ We go on with your appeal {number}; the "
+                    "answer will come here."
+                ).format(number=args["appeal"])
+            return _("Your identity is confirmed ✅ Thank you!")
         title = REJECT_TITLES.get(RejectReason(args["reason"])) if args.get("reason") else None
         return _(
             "Your identity check was declined: {reason}. Please send the images again with /verify."
