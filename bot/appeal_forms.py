@@ -273,7 +273,7 @@ def kind_title(kind: str) -> str:
     }[AppealKind(kind)]
 
 
-def intro(kind: AppealKind) -> str:
+def intro(kind: AppealKind, desk: str) -> str:
     """What the person should know before this kind's questions."""
     if kind is AppealKind.ADD_CLINIC:
         return _(
@@ -281,7 +281,9 @@ def intro(kind: AppealKind) -> str:
             "the quality of care). The answer comes within a day; joining takes up to a month."
         )
     if kind is AppealKind.ASSISTANCE:
-        return _("In an emergency call 112 first. Then the desk will help with the rest.")
+        return _(
+            "In an emergency call 112 first. Then the desk {desk} will help with the rest."
+        ).format(desk=desk)
     return ""
 
 

@@ -27,6 +27,9 @@ class InsurerBranding(BaseSettings):
     email: str = "dms@example.org"
     shop_url: str = "https://shop.example.org/dms"
     telemedicine_url: str = "https://telemed.example.org"
+    telemedicine_phone: str = (
+        "8 800 100-00-40"  # the telemedicine service (a program may add its own)
+    )
 
 
 class Settings(BaseSettings):

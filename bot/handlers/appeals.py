@@ -166,7 +166,7 @@ async def start(
             _("There is no OSAGO, KASKO, travel or property policy in your cabinet.")
         )
         return
-    note = intro(kind)
+    note = intro(kind, settings.insurer.phone_federal)
     await query.message.answer(f"<b>{kind_title(kind)}</b>" + (f"\n{note}" if note else ""))
     await ask_next(query.message, draft, state, session, user, account, clock)
 

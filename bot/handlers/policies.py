@@ -3,6 +3,8 @@ adding a policy by number, by passport data or a child's policy."""
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -59,7 +61,7 @@ from core.policies.linking import (
     link_by_passport,
     link_child,
 )
-from core.policies.models import ContractKind, PolicyKind
+from core.policies.models import ContractKind, Policy, PolicyKind
 
 
 def status_badge(view: PolicyView, locale: str) -> str:
@@ -85,6 +87,15 @@ def kind_title(kind: str) -> str:
     }[PolicyKind(kind)]
 
 
+def product_title(policy: Policy) -> str:
+    """ "ОСАГО", "ВЗР «Путешествие»", "Доктор Лайк (детский) · ДМС": the kind only where the
+    product's name does not say it, and never a second pair of brackets."""
+    kind = kind_title(policy.kind)
+    if kind.casefold() in policy.product.casefold():
+        return escape(policy.product)
+    return f"{escape(policy.product)} · {kind}"
+
+
 def list_text(views: list[PolicyView], locale: str, badges: dict[int, str]) -> str:
     if not views:
         return _(
@@ -96,7 +107,7 @@ def list_text(views: list[PolicyView], locale: str, badges: dict[int, str]) -> s
         owner = f" · {view.person.first_name}" if view.as_child else ""
         period = f"{format_date(view.policy.valid_from, locale)}–{format_date(view.policy.valid_to, locale)}"
         lines.append(
-            f"\n<b>{view.policy.product}</b> ({kind_title(view.policy.kind)}){owner}\n"
+            f"\n<b>{product_title(view.policy)}</b>{owner}\n"
             f"№ {view.policy.number}, {period}\n{status_badge(view, locale)}"
         )
         if badges.get(view.id):
@@ -151,7 +162,7 @@ async def show_list_again(
 def card_text(view: PolicyView, locale: str) -> str:
     policy, program = view.policy, view.program
     lines = [
-        f"<b>{policy.product}</b> ({kind_title(policy.kind)})",
+        f"<b>{product_title(policy)}</b>",
         _("Policy № {number}").format(number=policy.number),
         _("Valid: {start} – {end}").format(
             start=format_date(policy.valid_from, locale), end=format_date(policy.valid_to, locale)
@@ -189,7 +200,11 @@ def card_text(view: PolicyView, locale: str) -> str:
         if program.desk_phone:
             lines.append(_("24/7 medical desk: {phone}").format(phone=program.desk_phone))
         if program.curator:
-            lines.append(program.curator)
+            lines.append(_("Curator doctor: {curator}").format(curator=program.curator))
+        if program.admin_curator:
+            lines.append(
+                _("Administrative curator: {curator}").format(curator=program.admin_curator)
+            )
     if not policy.paid:
         lines.append(_("⚠️ The policy is not paid: check the payment with the insurer."))
     return "\n".join(lines)
