@@ -148,12 +148,19 @@ class Live:
         return SandboxUser(self.http, self.url, user_id, language)
 
     async def group_post(
-        self, chat_id: int, sender: int, text: str, thread: int | None = None
+        self,
+        chat_id: int,
+        sender: int,
+        text: str,
+        thread: int | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """Someone writes in a group (an operator in an appeal's topic)."""
+        """Someone writes in a group (an operator in an appeal's topic), maybe as a reply."""
         body: dict[str, Any] = {"from": {"id": sender, "first_name": "Ольга"}, "text": text}
         if thread is not None:
             body["message_thread_id"] = thread
+        if reply_to is not None:
+            body["reply_to_message_id"] = reply_to
         async with self.http.post(
             f"{self.url}/sandbox/api/groups/{chat_id}/messages", json=body
         ) as r:

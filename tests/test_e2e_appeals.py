@@ -17,6 +17,7 @@ from core.clock import FrozenClock
 from core.config import Settings
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, register_anna
 from tests.live import Live, has, live_system, tap
+from tests.test_dialog_cases import anna_has
 
 
 @pytest.fixture
@@ -129,3 +130,65 @@ async def test_the_main_flow_filed_taken_answered_closed_rated_reopened_with_the
     await anna.wait_for(has("открыто снова"))
     await topic_becomes(live, thread, "🙋 О-26-000001 · Другое", closed=False)
     await group_message_with(live, "А для ребёнка тоже?")
+
+
+async def test_a_case_goes_through_every_stage_in_its_topic_and_the_person_hears_each(
+    live: Live,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+) -> None:
+    await register_anna(sessions, settings, clock, 613)
+    await anna_has(
+        sessions,
+        clock,
+        policy_number="KASKO-0007",
+        product="КАСКО",
+        kind="kasko",
+        valid_from="2026-01-01",
+        valid_to="2026-12-31",
+    )
+    anna = live.user(613)
+    await anna.send("/policies")
+    await tap(anna, "➕ Добавить полис", "Как добавить полис?")
+    await tap(anna, "По номеру полиса", "Номер полиса")
+    await anna.send("KASKO-0007")
+    await anna.wait_for(has("Добавлено: KASKO-0007"))
+    await anna.send("/appeals")
+    await tap(anna, "🚨 Мои страховые случаи", "страховых случаях")
+    await tap(anna, "🚨 Заявить о страховом случае", "Какой полис?")
+    await tap(anna, "KASKO-0007 · Анна", "Когда это произошло?")
+    await anna.send("20.11.2026")
+    await anna.wait_for(has("Где это случилось"))
+    await anna.send("Москва, Тверская 1")
+    await anna.wait_for(has("Что произошло?"))
+    await anna.send("Поцарапали дверь на парковке.")
+    await anna.wait_for(has("Где можно осмотреть автомобиль"))
+    await anna.send("Москва, Ленинский 10")
+    await tap(anna, "Готово", "проверьте и отправьте")
+    await tap(anna, "✅ Отправить", "зарегистрирован")
+    card = await group_message_with(live, "Страховой случай С-26-000001")
+    assert "Место осмотра: Москва, Ленинский 10" in card["text"]
+    thread, group = card["message_thread_id"], OPERATORS_CHAT
+    await topic_becomes(live, thread, "🆕 С-26-000001 · Страховой случай", closed=False)
+
+    await live.group_tap(group, OPERATOR_ID, card["message_id"], "📄 Запросить документы")
+    prompt = await group_message_with(live, "Ответьте на это сообщение списком документов")
+    await live.group_post(
+        group, OPERATOR_ID, "Фото двери при дневном свете", thread, prompt["message_id"]
+    )
+    await topic_becomes(live, thread, "📄 С-26-000001 · Страховой случай", closed=False)
+    await anna.wait_for(has("нужны документы: Фото двери при дневном свете"))
+    await live.group_tap(group, OPERATOR_ID, card["message_id"], "🔎 На рассмотрении")
+    await topic_becomes(live, thread, "🔎 С-26-000001 · Страховой случай", closed=False)
+    await anna.wait_for(has("на рассмотрении"))
+    await live.group_tap(group, OPERATOR_ID, card["message_id"], "⛔ Отказ")
+    prompt = await group_message_with(live, "Ответьте на это сообщение причиной отказа")
+    await live.group_post(
+        group, OPERATOR_ID, "Царапина была до начала полиса", thread, prompt["message_id"]
+    )
+    await topic_becomes(live, thread, "⛔ С-26-000001 · Страховой случай", closed=False)
+    await anna.wait_for(has("Причина: Царапина была до начала полиса"))
+    await live.group_tap(group, OPERATOR_ID, card["message_id"], "✅ Закрыть")
+    await topic_becomes(live, thread, "✅ С-26-000001 · Страховой случай", closed=True)
+    await anna.wait_for(has("Случай С-26-000001 закрыт"))
