@@ -272,7 +272,7 @@ async def typed(
         await message.answer(_("Please write a little more: a few words at least."))
         return
     if step.ask is Ask.TEXT:
-        text = (message.text or "").strip()[:3000]
+        text = (message.text or "").strip()  # whole: the topic takes long texts in parts
     if step.ask is Ask.SHORT and not 2 <= len(text) <= 200:
         await message.answer(_("Please write it in one line, from 2 to 200 characters."))
         return
