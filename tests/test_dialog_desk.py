@@ -315,3 +315,25 @@ async def test_a_person_cannot_open_more_appeals_a_day_than_allowed(
     async with sessions() as session:
         texts = list(await session.scalars(select(AppealMessage.text)))
     assert len(texts) == 3
+
+
+async def test_a_description_at_telegrams_limit_is_kept_whole_and_shown_in_parts(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    text = at_most_4096("\n".join(["Благодарю весь персонал клиники 🏥 за заботу."] * 100))
+    await file_thanks(chat, text)
+    async with sessions() as session:
+        assert await session.scalar(select(AppealMessage.text)) == text
+    posted = [
+        str(c.text)  # type: ignore[attr-defined]
+        for c in chat.sent("sendMessage")
+        if c.chat_id == OPERATORS_CHAT  # type: ignore[attr-defined]
+    ]
+    assert len(posted) >= 2 and "".join(posted).count("Благодарю") == text.count("Благодарю")
+    await chat.send("/appeals")
+    await chat.tap("О-26-000001 · Благодарность · получено")
+    shown = chat.texts
+    assert len(shown) >= 2 and all(utf16_len(t) <= 4096 for t in shown)
+    assert "✍️ Добавить сообщение" in chat.inline_buttons
+    every = [str(c.text) for c in chat.session.calls if getattr(c, "text", None)]  # type: ignore[attr-defined]
+    assert all(utf16_len(t) <= 4096 for t in every), "the summary and the receipt fit too"

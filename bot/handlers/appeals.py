@@ -31,6 +31,7 @@ from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
 from bot.handlers.desk import desk_language, post_follow_up, post_new_appeal, sync_topic
 from bot.keyboards.menu import APPEALS
 from bot.keyboards.registration import BACK
+from bot.texts import split_text
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
 from core.appeals.cases import CaseNotCovered, CaseStage, NotCovered, check_cover, stage_of
@@ -60,6 +61,7 @@ from core.policies.models import Policy
 
 log = logging.getLogger(__name__)
 MAX_FILES = 5
+SUMMARY_CHARS = 1000
 
 
 def status_text(status: str) -> str:
@@ -245,6 +247,8 @@ def summary(draft: AppealDraft) -> str:
         if value:
             if step.ask is Ask.CHOICE:
                 value = str(dict(step.choices).get(value, value))
+            if len(value) > SUMMARY_CHARS:  # the summary stays one message; the text is kept whole
+                value = value[:SUMMARY_CHARS].rstrip() + "…"
             lines.append(f"{step.label}: {escape(value)}")
     return "\n".join(lines)
 
@@ -619,10 +623,10 @@ async def on_appeals(
     appeal = await my_appeal(session, user.id, callback_data.id)
     reopen_within = timedelta(days=settings.appeal_reopen_days)
     if action is AppealsAction.OPEN:
-        await query.message.answer(
-            await appeal_text(session, appeal, user.language),
-            reply_markup=appeal_keyboard(appeal, clock.now(), reopen_within),
-        )
+        parts = split_text(await appeal_text(session, appeal, user.language))
+        for number, part in enumerate(parts, 1):  # a long history comes in parts
+            markup = appeal_keyboard(appeal, clock.now(), reopen_within)
+            await query.message.answer(part, reply_markup=markup if number == len(parts) else None)
     elif action is AppealsAction.REOPEN:
         if not can_reopen(appeal, clock.now(), reopen_within):
             await query.message.answer(
