@@ -191,7 +191,7 @@ async def test_another_persons_appeal_is_not_found_and_desk_commands_need_the_gr
     await operator.send("/open")
     assert (
         '🆕 <a href="https://t.me/c/1000000001/' in operator.text
-        and "</a> · Благодарность · 21.11.2026 12:00 · ждёт 3 часа" in operator.text
+        and "</a> · Благодарность · 21.11.2026 12:00 · 3 часа в очереди" in operator.text
     )
     await operator.send("/stats")
     assert "Открыто: 1" in operator.text and "Без ответа: 1" in operator.text
