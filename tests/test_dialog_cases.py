@@ -136,6 +136,9 @@ async def test_each_kind_asks_its_own_questions_and_a_case_goes_through_every_st
     assert "Оформлено: Европротокол" in chat.text
     await chat.tap("✅ Отправить")
     assert "Случай <b>С-26-000001</b> зарегистрирован" in chat.text
+    receipt = next(c for c in chat.calls if "зарегистрирован" in str(getattr(c, "text", "")))
+    labels = [b.text for row in receipt.reply_markup.inline_keyboard for b in row]  # type: ignore[attr-defined]
+    assert labels == ["🚨 Мои страховые случаи"]
     card = next(t for t in chat.texts if "Страховой случай С-26-000001" in t)
     assert "Другой автомобиль: Kia Rio" in card and "Оформлено: Европротокол" in card
     thread = next(
@@ -186,6 +189,12 @@ async def test_each_kind_asks_its_own_questions_and_a_case_goes_through_every_st
     await chat.tap("С-26-000001 · Страховой случай · закрыто")
     assert "Выплата: 15\xa0000 ₽" in chat.text
     assert "⬅️ Мои страховые случаи" in chat.inline_buttons
+    await chat.tap("↩️ Открыть снова с сообщением")
+    await chat.send("Выплата пришла не полностью.")
+    assert chat.sent("reopenForumTopic")
+    assert chat.sent("editForumTopic")[0].name.startswith("🔎 С-26-000001")  # type: ignore[attr-defined]
+    case = await case_of(sessions, "С-26-000001")
+    assert case.status == AppealStatus.IN_PROGRESS and case.stage == "review"
 
 
 async def test_an_integrator_loads_the_stages_of_a_case_and_the_person_hears_each(

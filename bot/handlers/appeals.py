@@ -472,9 +472,10 @@ async def send(
             phone=settings.insurer.assistance_phone
         )
     builder = InlineKeyboardBuilder()
+    cases = draft.kind is AppealKind.INSURED_EVENT
     builder.button(
-        text=_("💬 My appeals"),
-        callback_data=AppealsCallback(cases=draft.kind is AppealKind.INSURED_EVENT),
+        text=_("🚨 My cases") if cases else _("💬 My appeals"),
+        callback_data=AppealsCallback(cases=cases),
     )
     await query.message.answer(receipt, reply_markup=builder.as_markup())
     await post_new_appeal(bot, settings, session, appeal, user, account)
@@ -483,7 +484,11 @@ async def send(
             link = await create_start_link(bot, f"appeal_{appeal.id}")
             await mailer.send(
                 account.email,
-                _("Appeal {number} received").format(number=appeal.number),
+                (
+                    _("Case {number} registered")
+                    if appeal.kind == AppealKind.INSURED_EVENT
+                    else _("Appeal {number} received")
+                ).format(number=appeal.number),
                 receipt_letter(appeal, text, user.language, link),
             )
         except Exception:  # the chat receipt is there; a mail outage must not lose the appeal

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.appeals.cases import check_cover
+from core.appeals.cases import CaseStage, check_cover
 from core.appeals.models import (
     OPEN_STATUSES,
     Appeal,
@@ -202,6 +202,8 @@ async def reopen(
     if not can_reopen(appeal, now, within):
         raise ReopenExpired(appeal.number or "")
     appeal.status, appeal.closed_at, appeal.rating = AppealStatus.IN_PROGRESS, None, None
+    if appeal.kind == AppealKind.INSURED_EVENT:
+        appeal.stage = CaseStage.REVIEW  # a reopened case is looked at again
     session.add(
         AppealMessage(
             appeal_id=appeal.id, author=Author.PERSON, text=text, files=files or [], created_at=now
