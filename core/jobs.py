@@ -72,6 +72,7 @@ def scheduled_ticks(
     desk_locale: str = "ru",
     courier: Courier | None = None,
     debt_every: timedelta = timedelta(days=3),
+    desk_topics: Tick | None = None,
 ) -> dict[str, tuple[Tick, float]]:
     courier = courier or Courier()
 
@@ -129,6 +130,10 @@ def scheduled_ticks(
             )
             await desk(appeal.operators_thread_id, text)
 
+    async def sync_desk_topics() -> None:
+        if desk_topics is not None:  # the bot brings topics up to changes made elsewhere
+            await desk_topics()
+
     async def deliver_outbox() -> None:
         if send is not None:
             report = desk_report(sessions, desk, desk_locale) if desk is not None else None
@@ -145,5 +150,6 @@ def scheduled_ticks(
         "reconcile_payments": (reconcile_payments, 60.0),
         "overdue_appeals": (overdue_appeals, 300.0),
         "milestones": (milestones, 3600.0),
+        "desk_topics": (sync_desk_topics, 30.0),
         "deliver_outbox": (deliver_outbox, 1.0),
     }

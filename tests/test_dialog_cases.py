@@ -8,10 +8,12 @@ from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.handlers.desk import topic_keeper
 from core.accounts.crypto import Vault
 from core.accounts.models import Account
 from core.appeals.models import Appeal, AppealStatus
 from core.clock import FrozenClock
+from core.config import Settings
 from core.importers.load import import_kind
 from core.notifications.outbox import OutboxMessage
 from tests.conftest import OPERATORS_CHAT, TEST_KEY, seed_demo
@@ -203,6 +205,7 @@ async def test_an_integrator_loads_the_stages_of_a_case_and_the_person_hears_eac
     sessions: async_sessionmaker[AsyncSession],
     clock: FrozenClock,
     bot: Bot,
+    settings: Settings,
 ) -> None:
     await seed_demo(sessions)
     await anna_has(
@@ -251,6 +254,13 @@ async def test_an_integrator_loads_the_stages_of_a_case_and_the_person_hears_eac
         )
         assert again.updated == 0, "the same file twice changes nothing"
         kinds = list(await session.scalars(select(OutboxMessage.args)))
+    before = len(chat.session.calls)
+    await topic_keeper(bot, settings, sessions)()  # the scheduler's tick
+    [renamed] = [c for c in chat.session.calls[before:] if c.__api_method__ == "editForumTopic"]
+    assert renamed.name == "⛔ С-26-000001 · Страховой случай"  # type: ignore[attr-defined]
+    before = len(chat.session.calls)
+    await topic_keeper(bot, settings, sessions)()
+    assert chat.session.calls[before:] == [], "a topic that shows its state is left alone"
     person: list[str] = []
     await run_courier(sessions, clock, Desk(bot), recording(bot, person))
     assert any("Случай С-26-000001 на рассмотрении" in t for t in person)

@@ -27,10 +27,11 @@ from aiogram.utils.i18n.context import get_i18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_timedelta
 from babel.numbers import format_decimal
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.appeal_forms import Ask, kind_title, steps_of
 from bot.callbacks import DeskAction, DeskCallback
+from bot.i18n import create_i18n
 from bot.texts import split_text
 from core.accounts.identity import set_purpose
 from core.accounts.models import Account, User
@@ -46,6 +47,7 @@ from core.appeals.service import (
     history,
     open_appeals,
     take,
+    topics_behind,
 )
 from core.clock import Clock
 from core.config import Settings
@@ -212,11 +214,30 @@ async def sync_topic(bot: Bot, settings: Settings, session: AsyncSession, appeal
                         reply_markup=desk_keyboard(appeal),
                     )
                 )
-        except TelegramAPIError:
+        except TelegramBadRequest:  # the topic is gone, say: trying again cannot help
+            log.warning("the desk topic of appeal %s cannot follow it", appeal.id, exc_info=True)
+        except TelegramAPIError:  # the network, a flood limit: the topic keeper tries again
             log.warning("could not update the desk topic of appeal %s", appeal.id, exc_info=True)
             return
     appeal.topic_state = shown_state(appeal)
     await session.commit()
+
+
+def topic_keeper(
+    bot: Bot, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> Callable[[], Awaitable[None]]:
+    """A scheduler tick: topics whose appeal changed outside the desk (an imported case stage)
+    are renamed, closed or reopened, and their buttons refreshed."""
+    i18n = create_i18n(settings.default_locale)
+
+    async def keep() -> None:
+        async with sessions() as session:
+            behind = await topics_behind(session)
+            with i18n.context():
+                for appeal in behind:
+                    await sync_topic(bot, settings, session, appeal)
+
+    return keep
 
 
 async def _unless_unchanged(call: Awaitable[Any]) -> None:

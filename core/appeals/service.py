@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.appeals.cases import CaseStage, check_cover
@@ -310,6 +310,35 @@ async def close_by_operator(
     )
     await session.commit()
     return True
+
+
+def shown_state_column() -> Any:
+    """What a topic should show, in SQL: an appeal's status; a case's stage past "received"
+    (the bot's `shown_state`)."""
+    return case(
+        (
+            (Appeal.kind == AppealKind.INSURED_EVENT)
+            & Appeal.stage.is_not(None)
+            & (Appeal.stage != "received"),
+            Appeal.stage,
+        ),
+        else_=Appeal.status,
+    )
+
+
+async def topics_behind(session: AsyncSession, limit: int = 50) -> list[Appeal]:
+    """Appeals whose desk topic does not show their state yet: changed outside the desk (an
+    integrator's import of a case's stage), or a topic update that failed."""
+    rows = await session.scalars(
+        select(Appeal)
+        .where(
+            Appeal.operators_thread_id.is_not(None),
+            Appeal.topic_state.is_distinct_from(shown_state_column()),
+        )
+        .order_by(Appeal.id)
+        .limit(limit)
+    )
+    return list(rows)
 
 
 async def open_appeals(session: AsyncSession, limit: int = 30) -> list[Appeal]:
