@@ -297,6 +297,9 @@ class DeskAction(StrEnum):
     ANSWER = "answer"
     CLOSE = "close"
     IDENTITY = "identity"
+    # a dispute's explicit outcome (closes it)
+    CONFIRM = "confirm"
+    REJECT = "reject"
     # a case's stages
     DOCUMENTS = "docs"
     REVIEW = "review"

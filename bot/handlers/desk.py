@@ -36,9 +36,10 @@ from bot.texts import split_text
 from core.accounts.identity import set_purpose
 from core.accounts.models import Account, User
 from core.appeals.cases import CaseStage, StageRefused, set_stage, stage_of
-from core.appeals.models import Appeal, AppealKind, AppealStatus
+from core.appeals.models import DISPUTES, Appeal, AppealKind, AppealOutcome, AppealStatus
 from core.appeals.service import (
     AppealClosed,
+    OutcomeRequired,
     answer,
     appeal_by_number,
     appeal_by_thread,
@@ -92,9 +93,17 @@ def desk_keyboard(appeal: Appeal) -> InlineKeyboardMarkup | None:
         return None
     if appeal.kind == AppealKind.INSURED_EVENT:
         return case_keyboard(appeal)
+    closing = (
+        [
+            (_("✅ Confirmed, close"), DeskAction.CONFIRM),
+            (_("❌ Rejected, close"), DeskAction.REJECT),
+        ]
+        if appeal.kind in DISPUTES
+        else [(_("✅ Close"), DeskAction.CLOSE)]
+    )
     actions = [
         (_("💬 Answer"), DeskAction.ANSWER),
-        (_("✅ Close"), DeskAction.CLOSE),
+        *closing,
         (_("🪪 Ask for an identity check"), DeskAction.IDENTITY),
     ]
     if status is AppealStatus.RECEIVED:
@@ -401,14 +410,29 @@ async def on_button(
     elif callback_data.action is DeskAction.ANSWER:
         callback_answer.text = _("Write the answer as a message in this topic.")
         callback_answer.show_alert = True
-    elif callback_data.action is DeskAction.CLOSE:
+    elif callback_data.action in (DeskAction.CLOSE, DeskAction.CONFIRM, DeskAction.REJECT):
         within = timedelta(days=settings.appeal_reopen_days)
-        closed = await close_by_operator(session, appeal, clock.now(), within)
+        outcome = {
+            DeskAction.CONFIRM: AppealOutcome.CONFIRMED,
+            DeskAction.REJECT: AppealOutcome.REJECTED,
+        }.get(callback_data.action)
+        try:
+            closed = await close_by_operator(session, appeal, clock.now(), within, outcome)
+        except OutcomeRequired:  # an old card's plain "Close" on a dispute
+            callback_answer.text = _("Choose the outcome: confirmed or rejected.")
+            callback_answer.show_alert = True
+            return
         callback_answer.text = _("Closed.") if closed else _("It is closed already.")
         if closed:
-            await query.message.answer(
-                _("✅ {operator} closed the appeal.").format(operator=escape(operator))
+            done = (
+                {
+                    AppealOutcome.CONFIRMED: _("✅ {operator} closed the appeal: confirmed."),
+                    AppealOutcome.REJECTED: _("❌ {operator} closed the appeal: rejected."),
+                }.get(outcome)
+                if outcome
+                else _("✅ {operator} closed the appeal.")
             )
+            await query.message.answer(done.format(operator=escape(operator)))
     else:
         person = await session.get(User, appeal.user_id)
         if person is not None:  # the check's topic will refer to this appeal

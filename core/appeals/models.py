@@ -35,6 +35,16 @@ class AppealStatus(StrEnum):
     CLOSED = "closed"
 
 
+class AppealOutcome(StrEnum):
+    """How a disputing appeal (a service not provided) ended: billing acts on it."""
+
+    CONFIRMED = "confirmed"  # the person is right
+    REJECTED = "rejected"
+
+
+# Kinds whose closing needs an explicit outcome.
+DISPUTES = frozenset({"not_provided"})
+
 OPEN_STATUSES = (AppealStatus.RECEIVED, AppealStatus.IN_PROGRESS, AppealStatus.ANSWERED)
 
 
@@ -62,6 +72,7 @@ class Appeal(Base):
     decision_amount: Mapped[int | None] = mapped_column(BigInteger)  # kopecks, a paid case
     decision_text: Mapped[str | None] = mapped_column(Text)  # the refusal's reason, a note
     desk_prompt: Mapped[str | None] = mapped_column(String(32))  # "message_id:stage" asked
+    outcome: Mapped[str | None] = mapped_column(String(16))  # AppealOutcome, for DISPUTES
     rating: Mapped[int | None] = mapped_column()  # 1-5, given by the person once it is closed
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     first_answer_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

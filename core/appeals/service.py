@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.appeals.cases import CaseStage, check_cover
 from core.appeals.models import (
+    DISPUTES,
     OPEN_STATUSES,
     Appeal,
     AppealKind,
     AppealMessage,
+    AppealOutcome,
     AppealStatus,
     Author,
 )
@@ -288,13 +290,24 @@ async def answer(
     return message
 
 
+class OutcomeRequired(DomainError):
+    """A disputing appeal (a service not provided) is closed as confirmed or rejected."""
+
+
 async def close_by_operator(
-    session: AsyncSession, appeal: Appeal, now: datetime, reopen_within: timedelta | None = None
+    session: AsyncSession,
+    appeal: Appeal,
+    now: datetime,
+    reopen_within: timedelta | None = None,
+    outcome: AppealOutcome | None = None,
 ) -> bool:
     """The desk closes it; the person is told, asked to rate the answer and told until when
-    they can reopen it."""
+    they can reopen it. A dispute (DISPUTES) needs its outcome, kept for billing to act on."""
     if appeal.status == AppealStatus.CLOSED:
         return False
+    if appeal.kind in DISPUTES and outcome is None:
+        raise OutcomeRequired(appeal.number or "")
+    appeal.outcome = outcome.value if outcome is not None else None
     appeal.status, appeal.closed_at = AppealStatus.CLOSED, now
     await withdraw(session, f"appeal-taken:{appeal.id}")
     await enqueue(
@@ -306,6 +319,7 @@ async def close_by_operator(
         appeal_id=appeal.id,
         number=appeal.number,
         rate=appeal.rating is None,
+        outcome=appeal.outcome,
         reopen_until=(now + reopen_within).isoformat() if reopen_within else None,
     )
     await session.commit()

@@ -168,17 +168,11 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         texts: dict[str, str] = args["texts"]
         return escape(texts.get(locale) or next(iter(texts.values())))
     if kind == "appeal_closed":
-        if args.get("reopen_until"):
-            return _(
-                "Your appeal {number} is closed. Please rate the answer. If something is left, "
-                "you can reopen it with a message until {date}."
-            ).format(
-                number=args["number"],
-                date=format_day(datetime.fromisoformat(args["reopen_until"]), locale),
-            )
-        return _("Your appeal {number} is closed. If something is left, start a new one.").format(
-            number=args["number"]
-        )
+        verdict = {
+            "confirmed": _("Your claim is confirmed.") + "\n",
+            "rejected": _("Your claim is not confirmed.") + "\n",
+        }.get(args.get("outcome") or "", "")
+        return verdict + appeal_closed_text(args, _, locale)
     if kind == "case_stage":
         return case_stage_text(args, _, locale)
     if kind == "booking_reminder":
@@ -221,3 +215,17 @@ def case_stage_text(args: dict[str, Any], _: Translate, locale: str) -> str:
             "in the case («✍️ Add a message») or call the desk."
         ).format(number=number, reason=detail)
     return _("Case {number} is closed.").format(number=number)
+
+
+def appeal_closed_text(args: dict[str, Any], _: Translate, locale: str) -> str:
+    if args.get("reopen_until"):
+        return _(
+            "Your appeal {number} is closed. Please rate the answer. If something is left, "
+            "you can reopen it with a message until {date}."
+        ).format(
+            number=args["number"],
+            date=format_day(datetime.fromisoformat(args["reopen_until"]), locale),
+        )
+    return _("Your appeal {number} is closed. If something is left, start a new one.").format(
+        number=args["number"]
+    )
