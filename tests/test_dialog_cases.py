@@ -5,10 +5,13 @@ its topic (and an integrator by import), and every change reaches the person."""
 from __future__ import annotations
 
 from aiogram import Bot
+from aiohttp import ClientSession
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.handlers.desk import topic_keeper
+from bot.integration_web import IntegrationImports
+from bot.web import create_web_app
 from core.accounts.crypto import Vault
 from core.accounts.models import Account
 from core.appeals.models import Appeal, AppealStatus
@@ -18,6 +21,7 @@ from core.importers.load import import_kind
 from core.notifications.outbox import OutboxMessage
 from tests.conftest import OPERATORS_CHAT, TEST_KEY, seed_demo
 from tests.dialog import ChatClient
+from tests.live import serving
 from tests.test_dialog_desk import Desk, operator_of, recording, run_courier
 from tests.test_dialog_policies import add_by_number
 
@@ -229,30 +233,22 @@ async def test_an_integrator_loads_the_stages_of_a_case_and_the_person_hears_eac
     await chat.tap("Готово")
     await chat.tap("✅ Отправить")
     rows = [
-        (2, {"number": "С-26-000001", "stage": "review", "amount": "", "detail": ""}),
-        (3, {"number": "С-26-000001", "stage": "refused", "detail": "Событие не покрыто"}),
-        (4, {"number": "С-26-999999", "stage": "review"}),
-        (5, {"number": "С-26-000001", "stage": "paid"}),
+        "number,stage,amount,detail",
+        "С-26-000001,review,,",
+        "С-26-000001,refused,,Событие не покрыто",
+        "С-26-999999,review,,",
+        "С-26-000001,paid,,",
     ]
+    imports = IntegrationImports(sessions, None, settings.billing(), clock, "integr-8f2c")
+    csv = {"Authorization": "Bearer integr-8f2c", "Content-Type": "text/csv"}
+    async with serving(create_web_app(None, bot, imports=imports)) as base, ClientSession() as http:
+        url = f"{base}/integration/import/cases"
+        async with http.post(url, data="\n".join(rows).encode(), headers=csv) as response:
+            report = await response.json()
+        assert report["updated"] == 2 and [e["line"] for e in report["errors"]] == [4, 5]
+        async with http.post(url, data="\n".join(rows[:3]).encode(), headers=csv) as response:
+            assert (await response.json())["updated"] == 0, "the same file twice changes nothing"
     async with sessions() as session:
-        report = await import_kind(
-            session,
-            "cases",
-            rows,
-            vault=None,
-            rules=None,
-            now=clock.now(),  # type: ignore[arg-type]
-        )
-        assert report.updated == 2 and [line for line, _ in report.errors] == [4, 5]
-        again = await import_kind(
-            session,
-            "cases",
-            rows[:2],
-            vault=None,
-            rules=None,
-            now=clock.now(),  # type: ignore[arg-type]
-        )
-        assert again.updated == 0, "the same file twice changes nothing"
         kinds = list(await session.scalars(select(OutboxMessage.args)))
     before = len(chat.session.calls)
     await topic_keeper(bot, settings, sessions)()  # the scheduler's tick
