@@ -28,6 +28,8 @@ def callback_of(action: Action) -> CallbackData | None:
         return FranchiseCallback(id=0, action=FranchiseAction.PAY_LINK)
     if action.name == "appeal":
         return AppealsCallback(action=AppealsAction.OPEN, id=action.value)
+    if action.name == "appeal_reply":
+        return AppealsCallback(action=AppealsAction.REPLY, id=action.value)
     if action.name == "appeal_rate":
         return AppealsCallback(action=AppealsAction.CLOSE, id=action.value)
     if action.name == "bookings":

@@ -165,8 +165,7 @@ async def test_each_kind_asks_its_own_questions_and_a_case_goes_through_every_st
     await run_courier(sessions, clock, desk, recording(bot, person))
     assert "нужны документы: Извещение о ДТП с подписями обоих водителей" in person[-1]
     await chat.tap("📎 Загрузить документы")
-    assert "Статус: запрошены документы" in chat.text
-    await chat.tap("✍️ Добавить сообщение")
+    assert "Отправьте документы по случаю С-26-000001" in chat.text
     await chat.upload("notice.pdf")
     assert "Добавлено в обращение С-26-000001" in chat.text
 

@@ -654,9 +654,12 @@ async def on_appeals(
             return
         await state.set_state(AppealForm.reply)
         await state.update_data({REPLY_KEY: appeal.id})
-        await query.message.answer(
-            _("Write your message to appeal {number}.").format(number=appeal.number)
+        ask = (
+            _("Send the documents for case {number}: a photo or a PDF, with a caption if needed.")
+            if appeal.stage == CaseStage.DOCUMENTS
+            else _("Write your message to appeal {number}.")
         )
+        await query.message.answer(ask.format(number=appeal.number))
     elif action is AppealsAction.CLOSE:
         builder = InlineKeyboardBuilder()
         for stars in range(5, 0, -1):

@@ -36,8 +36,9 @@ def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
     if kind in DEBT_KINDS:
         return [Action(_("💸 Pay the debt"), "pay_debt")]
     if kind == "case_stage" and args.get("appeal_id"):
-        label = _("📎 Upload the documents") if args.get("stage") == "documents" else None
-        return [Action(label or _("🚨 Open the case"), "appeal", int(args["appeal_id"]))]
+        if args.get("stage") == "documents":  # straight to the upload
+            return [Action(_("📎 Upload the documents"), "appeal_reply", int(args["appeal_id"]))]
+        return [Action(_("🚨 Open the case"), "appeal", int(args["appeal_id"]))]
     if kind == "appeal_closed" and args.get("appeal_id") and args.get("rate"):
         return [
             Action(_("⭐ Rate the answer"), "appeal_rate", int(args["appeal_id"])),
