@@ -1,7 +1,10 @@
-"""The operators' desk: a topic per appeal in the operators' forum group, with the appeal's
-data (personal data masked: only what the operator needs) and buttons; an operator's message in
-the topic is the answer to the person; the person's follow-ups appear in the topic. Commands:
-/open (the queue by age), /appeal NUMBER, /stats.
+"""The operators' desk: a topic per appeal in the operators' forum group, named with its status
+(a case's stage), closed and reopened with it; the card shows the appeal's data (personal data
+masked: only what the operator needs) with buttons that follow the status; an operator's
+message in the topic is the answer to the person, and the topic later says whether it was
+delivered; the person's follow-ups come in whole. A case's stages are set from its topic.
+Commands: /open (the queue by age, with links), /appeal NUMBER, /stats. The desk speaks
+DESK_LOCALE whoever writes.
 
 Only the operators listed in the settings act; anyone else in the group is refused, and
 nothing here listens outside the group."""
