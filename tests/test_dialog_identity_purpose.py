@@ -9,8 +9,11 @@ from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.accounts.crypto import Vault
 from core.accounts.models import Account
 from core.clock import FrozenClock
+from core.config import Settings
+from core.demo import register_demo_person
 from core.policies.models import InsuredPerson, Policy, PolicyLink
 from tests.conftest import OPERATORS_CHAT, seed_demo
 from tests.dialog import ChatClient
@@ -131,3 +134,39 @@ async def test_a_check_asked_for_in_an_appeal_refers_to_it_and_its_approval_spea
     await run_courier(sessions, clock, Desk(bot), recording(bot, person))
     assert any("Продолжаем работу по обращению О-26-000001" in t for t in person)
     assert not any("добавлять полисы" in t or "добавлять свои полисы" in t for t in person)
+
+
+async def test_a_policy_in_another_cabinet_moves_to_its_confirmed_owner_and_the_other_is_told(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    bot: Bot,
+    settings: Settings,
+) -> None:
+    await seed_demo(sessions)
+    other = ChatClient(chat.dp, chat.bot, user_id=5151, first_name="Анна")
+    assert settings.data_encryption_key is not None
+    await register_demo_person(  # someone with the same name and birth date, another passport
+        sessions,
+        Vault(settings.data_encryption_key.get_secret_value().encode()),
+        other.user.id,
+        now=clock.now(),
+        phone="+79160000051",
+        email="other@example.org",
+        document="4510 515151",
+    )
+    await add_by_number(other, "ONDL-500001")
+    assert "Добавлено" in other.text
+    await add_by_number(chat, "ONDL-500001")
+    assert "привязан к другому кабинету" in chat.text
+    await chat.tap("🪪 Подтвердить личность")
+    await upload_all_after_start(chat)
+    await chat.tap("📨 Отправить на проверку")
+    [card] = [t for t in desk_texts(chat) if "Проверка личности" in t]
+    assert "Полис привязан к другому кабинету." in card
+    await operator_of(chat).tap("✅ Подтвердить")
+    told: list[str] = []
+    await run_courier(sessions, clock, Desk(bot), recording(bot, told))
+    assert any("Полис ONDL-500001 добавлен в кабинет" in t for t in told)
+    assert any("Полис ONDL-500001 больше не в вашем кабинете" in t for t in told)

@@ -266,6 +266,15 @@ async def _link_on_approval(
             PolicyLink(user_id=user.id, insured_person_id=person.id, as_child=False, linked_at=now)
         )
     elif link.user_id != user.id:
+        policy = await session.get(Policy, person.policy_id)
+        await enqueue(  # the cabinet that had it is told, not left to wonder
+            session,
+            user_id=link.user_id,
+            kind="policy_moved",
+            dedupe_key=f"policy-moved:{check.id}",
+            now=now,
+            number=policy.number if policy is not None else "",
+        )
         link.user_id, link.linked_at = user.id, now
     return await session.get(Policy, person.policy_id)
 

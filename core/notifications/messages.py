@@ -119,6 +119,11 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         return _(
             "Your identity check was declined: {reason}. Please send the images again with /verify."
         ).format(reason=_(title) if title else "—")
+    if kind == "policy_moved":
+        return _(
+            "Policy {number} is no longer in your cabinet: the insurer confirmed its owner's "
+            "identity. If the policy is yours, call the desk."
+        ).format(number=args["number"])
     if kind == "coverage_started":
         return _(
             "✅ The waiting period of policy {number} is over: from today visits are insured events."
