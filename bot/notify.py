@@ -18,6 +18,7 @@ from bot.callbacks import (
     FranchiseAction,
     FranchiseCallback,
 )
+from bot.deeplinks import start_link
 from bot.texts import split_text
 from core.notifications.delivery import Blocked, Rejected, RetryAfter, Send
 from core.notifications.messages import Action
@@ -50,6 +51,9 @@ def keyboard(actions: Sequence[Action]) -> InlineKeyboardMarkup | None:
 def telegram_send(bot: Bot) -> Send:
     async def send(chat_id: int, text: str, actions: Sequence[Action] = ()) -> None:
         """A text over Telegram's limit goes in parts; the buttons come with the last one."""
+        links = [await start_link(bot, action.start) for action in actions if action.start]
+        if links:  # the same place as a link, which still works when forwarded or copied
+            text = "\n".join([text, *links])
         parts = split_text(text)
         try:
             for number, part in enumerate(parts, 1):

@@ -440,14 +440,18 @@ async def on_button(
         person = await session.get(User, appeal.user_id)
         if person is not None:  # the check's topic will refer to this appeal
             await set_purpose(session, person, now=clock.now(), appeal_id=appeal.id)
-        await answer(
-            session,
-            appeal,
-            query.from_user.id,
-            operator,
-            _("To go on, please confirm your identity: send /verify in this chat."),
-            clock.now(),
-        )
+        try:
+            await answer(
+                session,
+                appeal,
+                query.from_user.id,
+                operator,
+                _("To go on, please confirm your identity: send /verify in this chat."),
+                clock.now(),
+            )
+        except AppealClosed:  # an old card's button, found by the conversation crawler
+            callback_answer.text = _("It is closed already.")
+            return
         callback_answer.text = _("The person is asked to confirm the identity.")
     await sync_topic(bot, settings, session, appeal)
 

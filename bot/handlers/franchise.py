@@ -19,6 +19,7 @@ from bot.callbacks import (
     PolicyAction,
     PolicyCallback,
 )
+from bot.screens import show, with_nav
 from core.accounts.models import User
 from core.billing.charges import debts_of_user, open_debt_link, retry_debts
 from core.billing.franchise import (
@@ -119,17 +120,19 @@ async def show_section(
     user: User,
     clock: Clock,
 ) -> None:
-    if not isinstance(query.message, Message):
-        return
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     try:
         state = await franchise_of(session, view, clock.now())
     except NoFranchise:
-        await query.message.answer(_("This policy has no franchise program."))
+        await show(
+            query,
+            _("This policy has no franchise program."),
+            back=PolicyCallback(id=view.id),
+            back_text=_("⬅️ Policy"),
+            menu=True,
+        )
         return
-    await query.message.answer(
-        section_text(view, state, user.language), reply_markup=section_keyboard(view, state)
-    )
+    await show(query, section_text(view, state, user.language), section_keyboard(view, state))
 
 
 async def show_terms(
@@ -149,7 +152,8 @@ async def show_terms(
         text=_("I agree to automatic charges"),
         callback_data=FranchiseCallback(id=view.id, action=FranchiseAction.CONSENT),
     )
-    await query.message.answer(
+    await show(
+        query,
         _(
             "<b>Activating the franchise program</b>\n"
             "• You pay {share} of the cost of each service; the insurer pays the rest.\n"
@@ -164,14 +168,16 @@ async def show_terms(
         ).format(
             share=f"{state.percent}%", check=format_money(billing.binding_amount, user.language)
         ),
-        reply_markup=builder.as_markup(),
+        builder.as_markup(),
+        back=PolicyCallback(id=view.id, action=PolicyAction.FRANCHISE),
+        back_text=_("⬅️ Franchise and cards"),
     )
 
 
 def pay_button(text: str, url: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=text, url=url)
-    return builder.as_markup()
+    return with_nav(builder.as_markup())
 
 
 async def consent_given(
@@ -231,16 +237,24 @@ async def pay_from_cards(
     if not isinstance(query.message, Message) or payments is None:
         return
     if not await debts_of_user(session, user.id):
-        await query.message.answer(_("There is no debt: nothing to pay."))
+        await query.message.answer(
+            _("There is no debt: nothing to pay."), reply_markup=with_nav(None)
+        )
         return
     left = await retry_debts(session, payments, user, billing, clock.now())
     if not left:
-        await query.message.answer(_("The debt is paid. Thank you!"))
+        await query.message.answer(_("The debt is paid. Thank you!"), reply_markup=with_nav(None))
         return
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("🔗 Pay with another card"),
+        callback_data=FranchiseCallback(id=0, action=FranchiseAction.PAY_LINK),
+    )
     await query.message.answer(
         _("The cards could not be charged: {amount} is still due. Pay with another card.").format(
             amount=format_money(sum(c.amount for c in left), user.language)
-        )
+        ),
+        reply_markup=with_nav(builder.as_markup()),
     )
 
 
@@ -252,19 +266,39 @@ async def pay_by_link(
     billing: BillingRules,
     payments: PaymentProvider | None,
 ) -> None:
-    if not isinstance(query.message, Message) or payments is None:
+    if isinstance(query.message, Message):
+        await pay_debt(query.message, session, user, clock, billing, payments)
+
+
+async def pay_debt(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    billing: BillingRules,
+    payments: PaymentProvider | None,
+) -> None:
+    """The bank's page for the whole debt (the «Pay» button, and the `debt` deep link)."""
+    if payments is None:
+        await message.answer(
+            _("Payments are not available right now. Please try again later."),
+            reply_markup=with_nav(None),
+        )
         return
     try:
         payment = await open_debt_link(
             session, payments, user, billing, text=_("Co-payment debt"), now=clock.now()
         )
     except BankUnavailable:
-        await query.message.answer(_("The bank did not answer. Please try again in a minute."))
+        await message.answer(
+            _("The bank did not answer. Please try again in a minute."),
+            reply_markup=with_nav(None),
+        )
         return
     if payment is None or payment.confirmation_url is None:
-        await query.message.answer(_("There is no debt: nothing to pay."))
+        await message.answer(_("There is no debt: nothing to pay."), reply_markup=with_nav(None))
         return
-    await query.message.answer(
+    await message.answer(
         _("The debt is {amount}. Pay it on the bank's page:").format(
             amount=format_money(payment.amount, user.language)
         ),

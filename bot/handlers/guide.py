@@ -22,6 +22,7 @@ from bot.callbacks import (
     PoliciesAction,
     PoliciesCallback,
 )
+from bot.screens import show
 from core.accounts.models import User
 from core.appeals.models import AppealKind
 from core.clock import Clock
@@ -48,23 +49,24 @@ def guide_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-async def help_(message: Message) -> None:
-    await message.answer(
-        _(
-            "<b>Help</b>\n"
-            "/menu — main menu\n"
-            "/cancel — stop the current action\n"
-            "/policies — my policies\n"
-            "/clinics — find a clinic\n"
-            "/appeals — my appeals\n"
-            "/bookings — my bookings\n"
-            "/language — change the language\n"
-            "/contacts — the 24/7 medical desk\n\n"
-            "Share your location with the «Nearest clinics» button to see the closest clinics. "
-            "Commands work at any step; what you already entered is kept."
-        ),
-        reply_markup=guide_keyboard(),
+def help_text() -> str:
+    return _(
+        "<b>Help</b>\n"
+        "/menu — main menu\n"
+        "/cancel — stop the current action\n"
+        "/policies — my policies\n"
+        "/clinics — find a clinic\n"
+        "/appeals — my appeals\n"
+        "/bookings — my bookings\n"
+        "/language — change the language\n"
+        "/contacts — the 24/7 medical desk\n\n"
+        "Share your location with the «Nearest clinics» button to see the closest clinics. "
+        "Commands work at any step; what you already entered is kept."
     )
+
+
+async def help_(message: Message) -> None:
+    await message.answer(help_text(), reply_markup=guide_keyboard())
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +221,11 @@ async def on_guide(
     desk = desk_of(own, settings)
     builder = InlineKeyboardBuilder()
     topic, item = callback_data.topic, callback_data.item
+    back: CallbackData = GuideCallback(topic="help")
+    back_text = _("⬅️ Help")
+    if topic == "help":
+        await show(query, help_text(), guide_keyboard(), menu=True)
+        return
     if topic == "care" and not item:
         text = care_overview(contracts, settings, builder)
     elif topic == "care":
@@ -230,7 +237,7 @@ async def on_guide(
         if contract is not None:
             text += f" · {escape(contract.program.name)}"
         text += "\n" + care_steps(care, desk_of(contract, settings))
-        builder.button(text=_("⬅️ Kinds of care"), callback_data=GuideCallback(topic="care"))
+        back, back_text = GuideCallback(topic="care"), _("⬅️ Kinds of care")
     elif topic == "faq" and not item:
         for key in FAQ:
             builder.button(
@@ -242,7 +249,7 @@ async def on_guide(
         text = f"<b>{faq_question(item)}</b>\n{answer}"
         if button is not None:
             builder.button(text=button[0], callback_data=button[1])
-        builder.button(text=_("⬅️ Questions"), callback_data=GuideCallback(topic="faq"))
+        back, back_text = GuideCallback(topic="faq"), _("⬅️ Questions")
     elif topic == "telemed":
         text = telemedicine_text(contracts, settings)
         builder.button(text=_("📱 Open the telemedicine service"), url=insurer.telemedicine_url)
@@ -260,7 +267,7 @@ async def on_guide(
     else:
         text = contacts_text(settings, contracts)
     builder.adjust(1)
-    await query.message.answer(text, reply_markup=builder.as_markup())
+    await show(query, text, builder.as_markup(), back=back, back_text=back_text, menu=True)
 
 
 def care_overview(

@@ -242,6 +242,20 @@ async def send_for_review(
         await send_to_operators(bot, session, vault, settings, check, account, settings.desk_locale)
 
 
+def decision_keyboard(check_id: int) -> InlineKeyboardMarkup:
+    """Approve or reject, under the check's card in the operators' group."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("✅ Approve"),
+        callback_data=IdentityDecisionCallback(check_id=check_id, approve=True),
+    )
+    builder.button(
+        text=_("❌ Reject"),
+        callback_data=IdentityDecisionCallback(check_id=check_id, approve=False),
+    )
+    return builder.as_markup()
+
+
 async def send_to_operators(
     bot: Bot,
     session: AsyncSession,
@@ -270,15 +284,6 @@ async def send_to_operators(
             caption=kind_title(item.kind),
             message_thread_id=topic.message_thread_id,
         )
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("✅ Approve"),
-        callback_data=IdentityDecisionCallback(check_id=check.id, approve=True),
-    )
-    builder.button(
-        text=_("❌ Reject"),
-        callback_data=IdentityDecisionCallback(check_id=check.id, approve=False),
-    )
     text = _(
         "<b>Identity check #{id}</b>\n{name}\nDate of birth: {birth}\nDocument: {mask}\n"
         "Compare the photos with these data and the face on the selfie."
@@ -290,7 +295,10 @@ async def send_to_operators(
     )
     text += await purpose_lines(session, settings, check, appeal, locale)
     await bot.send_message(
-        chat_id, text, message_thread_id=topic.message_thread_id, reply_markup=builder.as_markup()
+        chat_id,
+        text,
+        message_thread_id=topic.message_thread_id,
+        reply_markup=decision_keyboard(check.id),
     )
 
 
