@@ -74,6 +74,8 @@ async def test_a_callback_request_with_the_registered_phone_reaches_the_desk_and
         "https://t.me/test_bot?start=appeal_1",
     ):
         assert line in letter[2]
+    await chat.send("/start appeal_1")  # the letter's link back to the chat
+    assert "Перезвоните мне О-26-000001" in chat.text and "Статус: получено" in chat.text
 
     stranger = ChatClient(dp, bot, user_id=5555, first_name="Гость", group_id=OPERATORS_CHAT)
     thread = card.message_thread_id  # type: ignore[attr-defined]

@@ -14,7 +14,6 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.deep_linking import create_start_link
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +27,7 @@ from bot.callbacks import (
     AppealStartCallback,
     PolicyCallback,
 )
+from bot.deeplinks import start_link
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
 from bot.handlers.desk import desk_language, post_follow_up, post_new_appeal, sync_topic
 from bot.keyboards.menu import APPEALS
@@ -58,6 +58,7 @@ from core.clinics.models import Clinic
 from core.clock import Clock
 from core.config import Settings
 from core.formatting import format_clock, format_date, format_day, format_money
+from core.links import appeal_payload
 from core.mail import MailSender
 from core.policies.cabinet import PolicyView, my_policies
 from core.policies.models import Policy
@@ -495,7 +496,7 @@ async def send(
     await post_new_appeal(bot, settings, session, appeal, user, account)
     if account is not None:
         try:
-            link = await create_start_link(bot, f"appeal_{appeal.id}")
+            link = await start_link(bot, appeal_payload(appeal.id))
             await mailer.send(
                 account.email,
                 (
@@ -627,6 +628,21 @@ def appeal_keyboard(
     return builder.as_markup()
 
 
+async def send_appeal(
+    message: Message,
+    session: AsyncSession,
+    appeal: Appeal,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    """An appeal's screen as new messages (a deep link, a long history): parts, then buttons."""
+    parts = split_text(await appeal_text(session, appeal, user.language))
+    markup = appeal_keyboard(appeal, clock.now(), timedelta(days=settings.appeal_reopen_days))
+    for number, part in enumerate(parts, 1):
+        await message.answer(part, reply_markup=markup if number == len(parts) else None)
+
+
 async def on_appeals(
     query: CallbackQuery,
     callback_data: AppealsCallback,
@@ -647,14 +663,10 @@ async def on_appeals(
     reopen_within = timedelta(days=settings.appeal_reopen_days)
     if action is AppealsAction.OPEN:
         parts = split_text(await appeal_text(session, appeal, user.language))
-        markup = appeal_keyboard(appeal, clock.now(), reopen_within)
         if len(parts) == 1:
-            await show(query, parts[0], markup)
+            await show(query, parts[0], appeal_keyboard(appeal, clock.now(), reopen_within))
         else:  # a long history comes in parts, as new messages
-            for number, part in enumerate(parts, 1):
-                await query.message.answer(
-                    part, reply_markup=markup if number == len(parts) else None
-                )
+            await send_appeal(query.message, session, appeal, user, clock, settings)
     elif action is AppealsAction.REOPEN:
         if not can_reopen(appeal, clock.now(), reopen_within):
             await query.message.answer(

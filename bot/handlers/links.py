@@ -28,6 +28,7 @@ from core.appeals.service import my_appeal
 from core.billing.provider import PaymentProvider
 from core.billing.rules import BillingRules
 from core.clock import Clock
+from core.config import Settings
 from core.errors import NotFoundError
 from core.links import LinkKind, StartPayload
 from core.policies.cabinet import my_policy
@@ -123,6 +124,8 @@ async def open_appeal(
     session: AsyncSession,
     user: User,
     account: Account | None,
+    clock: Clock,
+    settings: Settings,
 ) -> None:
     await state.set_state(None)
     if account is None:
@@ -139,10 +142,7 @@ async def open_appeal(
             AppealsCallback(),
         )
         return
-    await message.answer(
-        await appeals.appeal_text(session, appeal, user.language),
-        reply_markup=appeals.appeal_keyboard(appeal),
-    )
+    await appeals.send_appeal(message, session, appeal, user, clock, settings)
 
 
 async def menu(query: CallbackQuery, state: FSMContext, account: Account | None) -> None:
