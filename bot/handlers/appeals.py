@@ -799,6 +799,7 @@ async def reply_typed(
         await message.answer(_("The appeal is closed. Start a new one if needed."))
         return
     await state.clear()
+    await sync_topic(bot, settings, session, appeal)  # a closed topic is reopened first
     if reopened:
         await message.answer(
             _("Appeal {number} is reopened with your message. The answer will come here.").format(
@@ -811,7 +812,6 @@ async def reply_typed(
     else:
         await message.answer(_("Added to appeal {number}.").format(number=appeal.number))
     await post_follow_up(bot, settings, appeal, text, files)
-    await sync_topic(bot, settings, session, appeal)
 
 
 def create_router() -> Router:
