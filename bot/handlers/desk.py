@@ -571,7 +571,7 @@ def topic_link(chat_id: int, thread: int) -> str:
 def queue_line(appeal: Appeal, settings: Settings, now: datetime | None = None) -> str:
     locale = settings.desk_locale
     when = f"{format_day(appeal.created_at, locale)} {format_clock(appeal.created_at, locale)}"
-    state = STATUS_MARKS[AppealStatus(appeal.status)]
+    state = MARKS[shown_state(appeal)]  # a case shows its stage
     number = escape(appeal.number or "")
     if settings.operators_chat_id is not None and appeal.operators_thread_id is not None:
         link = topic_link(settings.operators_chat_id, appeal.operators_thread_id)
