@@ -21,6 +21,7 @@ from core.importers.load import import_kind
 from core.notifications.outbox import OutboxMessage
 from tests.conftest import OPERATORS_CHAT, TEST_KEY, seed_demo
 from tests.dialog import ChatClient
+from tests.files import JPEG
 from tests.live import serving
 from tests.test_dialog_desk import Desk, operator_of, recording, run_courier
 from tests.test_dialog_policies import add_by_number
@@ -136,7 +137,7 @@ async def test_each_kind_asks_its_own_questions_and_a_case_goes_through_every_st
     await chat.send("Въехал в меня сзади на светофоре.")
     assert "фото места и повреждений" in chat.text
     assert "повреждений" in chat.text
-    await chat.upload("scene.jpg", b"\xff\xd8jpeg", photo=True)
+    await chat.upload("scene.jpg", JPEG, photo=True)
     await chat.tap("Готово")
     assert "Другой автомобиль: Kia Rio, А123ВС77, Ингосстрах" in chat.text
     assert "Оформлено: Европротокол" in chat.text

@@ -17,6 +17,7 @@ from core.demo import register_demo_person
 from core.policies.models import InsuredPerson, Policy, PolicyLink
 from tests.conftest import OPERATORS_CHAT, seed_demo
 from tests.dialog import ChatClient
+from tests.files import JPEG
 from tests.test_dialog_cases import anna_has
 from tests.test_dialog_desk import Desk, operator_of, recording, run_courier
 from tests.test_dialog_identity import upload_all
@@ -88,7 +89,7 @@ async def upload_all_after_start(chat: ChatClient) -> None:
     """The check was started by the button: send the three images."""
     assert "Теперь отправьте: Паспорт: главная страница" in chat.text
     await chat.upload("passport.pdf", b"%PDF-1.4 passport")
-    await chat.upload("selfie.jpg", b"\xff\xd8 selfie", photo=True)
+    await chat.upload("selfie.jpg", JPEG, photo=True)
     await chat.upload("registration.png", b"\x89PNG registration")
     assert "Все три файла на месте" in chat.text
 

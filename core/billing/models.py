@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UtcDateTime
+from core.db import Base, EncryptedString, UtcDateTime
 
 
 class FranchiseStatus(StrEnum):
@@ -119,7 +119,7 @@ class Bill(Base):
     amount: Mapped[int] = mapped_column()  # kopecks, the full cost
     share: Mapped[int] = mapped_column()  # kopecks, the person's co-payment
     diagnosis_code: Mapped[str | None] = mapped_column(String(16))
-    diagnosis: Mapped[str | None] = mapped_column(String(1024))  # encrypted at rest
+    diagnosis: Mapped[str | None] = mapped_column(EncryptedString(1024))  # Vault.encrypt
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -1,7 +1,7 @@
 """the desk topic follows its appeal: the card's message and the state shown in the topic
 
 Revision ID: 0012_desk
-Revises: 0012_convb
+Revises: 0012_sec
 Create Date: 2026-11-29 20:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_desk"
-down_revision: str | None = "0012_convb"
+down_revision: str | None = "0012_sec"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
