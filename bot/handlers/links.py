@@ -80,6 +80,7 @@ async def open_policy(
     user: User,
     account: Account | None,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     await state.set_state(None)
     if account is None:
@@ -97,7 +98,7 @@ async def open_policy(
         )
         return
     text = await policies.card_with_money(session, view, user.language, clock)
-    await message.answer(text, reply_markup=policies.card_keyboard(view))
+    await message.answer(text, reply_markup=policies.card_keyboard(view, settings))
 
 
 async def open_debt(
