@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.commands import set_bot_commands
 from bot.devclock import ClockControl
 from bot.factory import create_bot, create_dispatcher, finish_updates
+from bot.handlers.desk import topic_keeper
 from bot.i18n import create_i18n
 from bot.integration_web import IntegrationImports
 from bot.notify import telegram_send
@@ -144,8 +145,9 @@ def _ticks(
         send=telegram_send(bot),
         desk=desk,
         answer_within=timedelta(hours=settings.appeal_answer_hours),
-        desk_locale=settings.default_locale,
+        desk_locale=settings.desk_locale,
         debt_every=timedelta(days=settings.debt_reminder_days),
+        desk_topics=topic_keeper(bot, settings, sessions),
         courier=Courier(
             per_second=settings.notify_per_second,
             quiet=(time(quiet[0]), time(quiet[1])) if quiet else None,
@@ -333,7 +335,7 @@ def _progress(total: int) -> Callable[[int], None]:
 
 
 async def load_file(settings: Settings, what: str, path: Path) -> int:
-    """`import-clinics|programs|policies|bills|slots`: errors by line, then a summary."""
+    """`import-clinics|programs|policies|bills|slots|cases`: errors by line, then a summary."""
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
     rows = read_rows(path, key=what)

@@ -110,21 +110,137 @@ FORMS: dict[AppealKind, tuple[Step, ...]] = {
         TEXT,
         FILES,
     ),
+    # A case asks for the policy first; the rest depends on its kind (CASE_FORMS).
     AppealKind.INSURED_EVENT: (
         Step("policy", Ask.POLICY, __("Which policy?"), __("Policy"), policy_kinds=OTHER_KINDS),
-        Step("date", Ask.DATE, __("When did it happen? For example 20.11.2026."), __("Date")),
-        Step("place", Ask.SHORT, __("Where did it happen?"), __("Place")),
-        Step("text", Ask.TEXT, __("What happened?"), __("What happened")),
+    ),
+    AppealKind.OTHER: (TEXT, FILES),
+}
+
+EVENT_DATE = Step(
+    "date", Ask.DATE, __("When did it happen? For example 20.11.2026."), __("Date of the event")
+)
+WHAT_HAPPENED = Step("text", Ask.TEXT, __("What happened?"), __("What happened"))
+DAMAGE_PHOTOS = Step(
+    "files",
+    Ask.FILES,
+    __("Attach photos of the damage (up to five), then tap «Done»."),
+    __("Files"),
+    optional=True,
+)
+REGISTERED = (
+    ("europrotocol", __("European accident report")),
+    ("police", __("The traffic police")),
+    ("none", __("Not yet")),
+)
+YES_NO = (("yes", __("Yes, now")), ("no", __("No")))
+
+# Each kind of case asks its own questions (issue 17 item 10).
+CASE_FORMS: dict[str, tuple[Step, ...]] = {
+    "osago": (
+        EVENT_DATE,
+        Step("place", Ask.SHORT, __("Where did it happen (city, street)?"), __("Place")),
+        Step(
+            "other_vehicle",
+            Ask.SHORT,
+            __("The other vehicle: make, plate number and, if known, the other driver's insurer."),
+            __("Other vehicle"),
+        ),
+        Step(
+            "registered",
+            Ask.CHOICE,
+            __("How was the accident registered?"),
+            __("Registered by"),
+            REGISTERED,
+        ),
+        WHAT_HAPPENED,
         Step(
             "files",
             Ask.FILES,
-            __("Attach photos of the damage or documents (up to five), then tap «Done»."),
+            __(
+                "Attach photos of the scene and the damage and the accident report (up to "
+                "five), then tap «Done»."
+            ),
             __("Files"),
             optional=True,
         ),
     ),
-    AppealKind.OTHER: (TEXT, FILES),
+    "kasko": (
+        EVENT_DATE,
+        Step("place", Ask.SHORT, __("Where did it happen (city, street)?"), __("Place")),
+        WHAT_HAPPENED,
+        Step(
+            "inspection",
+            Ask.SHORT,
+            __("Where can the car be inspected (address)?"),
+            __("Inspection at"),
+        ),
+        DAMAGE_PHOTOS,
+    ),
+    "travel": (
+        EVENT_DATE,
+        Step("country", Ask.SHORT, __("In which country are you?"), __("Country")),
+        Step(
+            "medical_now",
+            Ask.CHOICE,
+            __("Do you need medical help now?"),
+            __("Medical help needed now"),
+            YES_NO,
+        ),
+        Step(
+            "contact",
+            Ask.SHORT,
+            __("A phone or messenger where we can reach you abroad?"),
+            __("Contact abroad"),
+        ),
+        WHAT_HAPPENED,
+        Step(
+            "files",
+            Ask.FILES,
+            __("Attach documents if you have them: receipts, medical reports (up to five)."),
+            __("Files"),
+            optional=True,
+        ),
+    ),
+    "property": (
+        EVENT_DATE,
+        Step("place", Ask.SHORT, __("The address of the property?"), __("Address")),
+        Step(
+            "text",
+            Ask.TEXT,
+            __("What happened (a flood, a fire, a theft...)?"),
+            __("What happened"),
+        ),
+        DAMAGE_PHOTOS,
+    ),
+    "accident": (
+        EVENT_DATE,
+        Step("place", Ask.SHORT, __("Where did it happen?"), __("Place")),
+        WHAT_HAPPENED,
+        Step(
+            "files",
+            Ask.FILES,
+            __("Attach medical documents if you have them (up to five), then tap «Done»."),
+            __("Files"),
+            optional=True,
+        ),
+    ),
 }
+
+
+def steps_of(
+    kind: str, case_kind: str | None = None, *, all_cases: bool = False
+) -> tuple[Step, ...]:
+    """The steps of a kind; a case's follow its policy's kind (all of them for display)."""
+    steps = FORMS[AppealKind(kind)]
+    if kind == AppealKind.INSURED_EVENT:
+        if case_kind in CASE_FORMS:
+            return steps + CASE_FORMS[case_kind]
+        if all_cases:
+            seen = {s.field: s for form in CASE_FORMS.values() for s in form}
+            return steps + tuple(seen.values())
+    return steps
+
 
 # The kinds a person picks in "New appeal" (the others start from a service, a clinic, a card).
 MENU_KINDS = (
@@ -157,7 +273,7 @@ def kind_title(kind: str) -> str:
     }[AppealKind(kind)]
 
 
-def intro(kind: AppealKind) -> str:
+def intro(kind: AppealKind, desk: str) -> str:
     """What the person should know before this kind's questions."""
     if kind is AppealKind.ADD_CLINIC:
         return _(
@@ -165,7 +281,9 @@ def intro(kind: AppealKind) -> str:
             "the quality of care). The answer comes within a day; joining takes up to a month."
         )
     if kind is AppealKind.ASSISTANCE:
-        return _("In an emergency call 112 first. Then the desk will help with the rest.")
+        return _(
+            "In an emergency call 112 first. Then the desk {desk} will help with the rest."
+        ).format(desk=desk)
     return ""
 
 
@@ -177,10 +295,11 @@ class AppealDraft(BaseModel):
     policy_id: int | None = None
     bill_id: int | None = None
     clinic_id: int | None = None
+    case_kind: str | None = None  # the policy's kind, for a case: osago, kasko, travel...
 
     @property
     def steps(self) -> tuple[Step, ...]:
-        return FORMS[self.kind]
+        return steps_of(self.kind, self.case_kind)
 
     @property
     def current(self) -> Step | None:

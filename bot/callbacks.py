@@ -341,6 +341,7 @@ class AppealsAction(StrEnum):
     CLOSE = "close"
     RATE = "rate"
     RESUME = "resume"  # the unfinished draft kept in the FSM data
+    REOPEN = "reopen"
 
 
 class AppealsCallback(CallbackData, prefix="al"):
@@ -355,6 +356,14 @@ class DeskAction(StrEnum):
     ANSWER = "answer"
     CLOSE = "close"
     IDENTITY = "identity"
+    # a dispute's explicit outcome (closes it)
+    CONFIRM = "confirm"
+    REJECT = "reject"
+    # a case's stages
+    DOCUMENTS = "docs"
+    REVIEW = "review"
+    PAY = "pay"
+    REFUSE = "refuse"
 
 
 class DeskCallback(CallbackData, prefix="dk"):

@@ -1,7 +1,7 @@
 """The integrators' HTTP door: the same imports as `main.py import-*`, for systems that push
 their files instead of running a command.
 
-    POST /integration/import/{clinics|programs|policies|bills|slots}
+    POST /integration/import/{clinics|programs|policies|bills|slots|cases}
     Authorization: Bearer <INTEGRATION_TOKEN>
     Content-Type: text/csv or application/json (the file's bytes as the body)
 

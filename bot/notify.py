@@ -19,6 +19,7 @@ from bot.callbacks import (
     FranchiseCallback,
 )
 from bot.deeplinks import start_link
+from bot.texts import split_text
 from core.notifications.delivery import Blocked, Rejected, RetryAfter, Send
 from core.notifications.messages import Action
 
@@ -28,6 +29,10 @@ def callback_of(action: Action) -> CallbackData | None:
         return FranchiseCallback(id=0, action=FranchiseAction.PAY_LINK)
     if action.name == "appeal":
         return AppealsCallback(action=AppealsAction.OPEN, id=action.value)
+    if action.name == "appeal_reply":
+        return AppealsCallback(action=AppealsAction.REPLY, id=action.value)
+    if action.name == "appeal_rate":
+        return AppealsCallback(action=AppealsAction.CLOSE, id=action.value)
     if action.name == "bookings":
         return BookingsCallback()
     return None
@@ -45,11 +50,15 @@ def keyboard(actions: Sequence[Action]) -> InlineKeyboardMarkup | None:
 
 def telegram_send(bot: Bot) -> Send:
     async def send(chat_id: int, text: str, actions: Sequence[Action] = ()) -> None:
+        """A text over Telegram's limit goes in parts; the buttons come with the last one."""
         links = [await start_link(bot, action.start) for action in actions if action.start]
         if links:  # the same place as a link, which still works when forwarded or copied
             text = "\n".join([text, *links])
+        parts = split_text(text)
         try:
-            await bot.send_message(chat_id, text, reply_markup=keyboard(actions))
+            for number, part in enumerate(parts, 1):
+                markup = keyboard(actions) if number == len(parts) else None
+                await bot.send_message(chat_id, part, reply_markup=markup)
         except TelegramRetryAfter as error:
             raise RetryAfter(error.retry_after) from error
         except TelegramForbiddenError as error:

@@ -62,13 +62,18 @@ def clean_input(text: str | None) -> str:
     return text[start:end]
 
 
+_ENTITY_TAIL = re.compile(r"&[#a-zA-Z0-9]{1,10}$")
+
+
 def _cut(text: str, limit: int) -> int:
-    """The longest prefix (in characters) within `limit` UTF-16 units, never halving a pair."""
+    """The longest prefix (in characters) within `limit` UTF-16 units, never halving a pair
+    nor an HTML entity (``&amp;``) of an already escaped text."""
     units = 0
     for index, char in enumerate(text):
         units += 2 if ord(char) > 0xFFFF else 1
         if units > limit:
-            return index
+            tail = _ENTITY_TAIL.search(text[max(0, index - 11) : index])
+            return max(index - len(tail.group()), 1) if tail else index
     return len(text)
 
 

@@ -24,9 +24,13 @@ class InsurerBranding(BaseSettings):
     phone_federal: str = "8 800 100-00-00"
     phone_moscow: str = "+7 495 100-00-00"
     phone_spb: str = "+7 812 100-00-00"
+    assistance_phone: str = "+7 495 100-00-30"  # the travel assistance service, 24/7, from abroad
     email: str = "dms@example.org"
     shop_url: str = "https://shop.example.org/dms"
     telemedicine_url: str = "https://telemed.example.org"
+    telemedicine_phone: str = (
+        "8 800 100-00-40"  # the telemedicine service (a program may add its own)
+    )
 
 
 class Settings(BaseSettings):
@@ -75,6 +79,9 @@ class Settings(BaseSettings):
     operators_chat_id: int | None = None  # a forum supergroup; the sandbox's in sandbox mode
     operator_ids: list[int] = Field(default_factory=list)  # JSON: OPERATOR_IDS='[111, 222]'
     appeal_answer_hours: int = 24  # an appeal unanswered this long is flagged in the group
+    appeal_reopen_days: int = 7  # a closed appeal can be reopened by its person this long
+    appeals_per_day: int = 10  # new appeals a person may file in 24 hours (against floods)
+    desk_locale: str = "ru"  # the operators' desk speaks the insurer's language
     debt_reminder_days: int = 3  # an unpaid debt is recalled this often
     notify_per_second: float = 30.0  # Telegram's overall limit for a bot
     quiet_hours: tuple[int, int] | None = (22, 9)  # in each person's zone; what can wait, waits

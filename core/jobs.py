@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.identity import purge_expired_files
+from core.appeals.models import Appeal
 from core.appeals.service import overdue
 from core.billing.cards import expire_cards
 from core.billing.charges import run_charges, suspend_overdue
@@ -20,12 +21,43 @@ from core.billing.rules import BillingRules
 from core.clock import Clock
 from core.i18n import translator
 from core.inbox import purge_inbox
-from core.notifications.delivery import Courier, Send
+from core.notifications.delivery import Courier, Report, Send
 from core.notifications.milestones import announce_milestones
+from core.notifications.outbox import OutboxMessage
 from core.notifications.scheduler import Tick
 
 log = logging.getLogger(__name__)
 DeskPost = Callable[[int | None, str], Awaitable[None]]  # (topic, text) in the operators' group
+
+
+def desk_report(
+    sessions: async_sessionmaker[AsyncSession], desk: DeskPost, desk_locale: str
+) -> Report:
+    """The operator learns in the appeal's topic whether the answer reached the person: the
+    courier sends it later than the operator wrote it, and it may fail."""
+
+    async def report(message: OutboxMessage, outcome: str) -> None:
+        if message.kind != "appeal_answer" or not message.args.get("appeal_id"):
+            return
+        async with sessions() as session:
+            appeal = await session.get(Appeal, int(message.args["appeal_id"]))
+        if appeal is None or appeal.operators_thread_id is None:
+            return
+        _ = translator(desk_locale)
+        if outcome == "sent":
+            text = _("✉️ The answer is delivered to the person.")
+        elif outcome == "blocked":
+            text = _(
+                "⚠️ The answer is not delivered: the person has blocked the bot. It will be "
+                "delivered if they come back; call them if it is urgent."
+            )
+        else:
+            text = _("❌ The answer is not delivered: {reason}.").format(
+                reason=message.last_error or "—"
+            )
+        await desk(appeal.operators_thread_id, text)
+
+    return report
 
 
 def scheduled_ticks(
@@ -40,6 +72,7 @@ def scheduled_ticks(
     desk_locale: str = "ru",
     courier: Courier | None = None,
     debt_every: timedelta = timedelta(days=3),
+    desk_topics: Tick | None = None,
 ) -> dict[str, tuple[Tick, float]]:
     courier = courier or Courier()
 
@@ -97,9 +130,14 @@ def scheduled_ticks(
             )
             await desk(appeal.operators_thread_id, text)
 
+    async def sync_desk_topics() -> None:
+        if desk_topics is not None:  # the bot brings topics up to changes made elsewhere
+            await desk_topics()
+
     async def deliver_outbox() -> None:
         if send is not None:
-            await courier.run(sessions, send, clock.now())
+            report = desk_report(sessions, desk, desk_locale) if desk is not None else None
+            await courier.run(sessions, send, clock.now(), report=report)
 
     return {
         "purge_identity_files": (purge_identity_files, 3600.0),
@@ -112,5 +150,6 @@ def scheduled_ticks(
         "reconcile_payments": (reconcile_payments, 60.0),
         "overdue_appeals": (overdue_appeals, 300.0),
         "milestones": (milestones, 3600.0),
+        "desk_topics": (sync_desk_topics, 30.0),
         "deliver_outbox": (deliver_outbox, 1.0),
     }

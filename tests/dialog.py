@@ -237,9 +237,23 @@ class ChatClient:
         assert self.last_update is not None
         return await self._feed_update(self.last_update)
 
-    async def send_in_topic(self, text: str, thread: int) -> ChatClient:
-        """A message in a forum topic of the group (an operator answering an appeal)."""
-        return await self._message(text=text, message_thread_id=thread, is_topic_message=True)
+    async def send_in_topic(
+        self, text: str, thread: int, *, reply_to: int | None = None
+    ) -> ChatClient:
+        """A message in a forum topic of the group (an operator answering an appeal), maybe a
+        reply to the bot's message `reply_to`."""
+        extra: dict[str, Any] = {}
+        if reply_to is not None:
+            extra["reply_to_message"] = Message(
+                message_id=reply_to,
+                date=datetime.now(),  # noqa: DTZ005
+                chat=self.chat,
+                from_user=User(id=BOT_ID, is_bot=True, first_name="Test bot"),
+                text="…",
+            )
+        return await self._message(
+            text=text, message_thread_id=thread, is_topic_message=True, **extra
+        )
 
     async def share_contact(self, phone: str, *, own: bool = True) -> ChatClient:
         contact = Contact(

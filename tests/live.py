@@ -161,16 +161,40 @@ class Live:
             await asyncio.sleep(0.02)
 
     async def group_post(
-        self, chat_id: int, sender: int, text: str, thread: int | None = None
+        self,
+        chat_id: int,
+        sender: int,
+        text: str,
+        thread: int | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """Someone writes in a group (an operator in an appeal's topic)."""
+        """Someone writes in a group (an operator in an appeal's topic), maybe as a reply."""
         body: dict[str, Any] = {"from": {"id": sender, "first_name": "Ольга"}, "text": text}
         if thread is not None:
             body["message_thread_id"] = thread
+        if reply_to is not None:
+            body["reply_to_message_id"] = reply_to
         async with self.http.post(
             f"{self.url}/sandbox/api/groups/{chat_id}/messages", json=body
         ) as r:
             return dict(await r.json())
+
+    async def group_tap(
+        self, chat_id: int, sender: int, message_id: int, button: str
+    ) -> dict[str, Any]:
+        """An operator taps a button of a message in the group."""
+        body = {"from": {"id": sender, "first_name": "Ольга"}, "message_id": message_id}
+        async with self.http.post(
+            f"{self.url}/sandbox/api/groups/{chat_id}/callbacks", json=body | {"button": button}
+        ) as r:
+            return dict(await r.json())
+
+    async def topic(self, chat_id: int, thread: int) -> tuple[str, bool]:
+        """A forum topic's name and whether it is closed."""
+        async with self.http.get(f"{self.url}/sandbox/api/groups") as r:
+            groups = (await r.json())["groups"]
+        [group] = [g for g in groups if g["id"] == chat_id]
+        return group["topics"][str(thread)], thread in group["closed_topics"]
 
     async def group_messages(self, chat_id: int) -> list[dict[str, Any]]:
         async with self.http.get(f"{self.url}/sandbox/api/groups/{chat_id}/messages") as r:
@@ -244,12 +268,18 @@ async def live_system(
                 sessions, provider, settings.billing(), clock, networks=["127.0.0.0/8"]
             )
             stack.push_async_callback(receiver.drain)
+
+        async def desk(thread: int | None, text: str) -> None:  # as main.py wires it
+            if settings.operators_chat_id is not None:
+                await bot.send_message(settings.operators_chat_id, text, message_thread_id=thread)
+
         ticks = scheduled_ticks(
             sessions,
             clock,
             provider=provider,
             rules=settings.billing(),
             send=telegram_send(bot),
+            desk=desk,
             courier=Courier(quiet=None),
         )
         control = ClockControl(clock, ticks) if isinstance(clock, FrozenClock) else None

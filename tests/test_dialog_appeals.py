@@ -5,6 +5,7 @@ delivered; a follow-up; closing with a rating; an insured-event case; access."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from sqlalchemy import select
@@ -64,8 +65,19 @@ async def test_a_callback_request_with_the_registered_phone_reaches_the_desk_and
     )
     assert "Перезвоните мне О-26-000001" in card.text and "От: Анна И." in card.text  # type: ignore[attr-defined]
     assert "4506" not in card.text, "no passport on the desk"  # type: ignore[attr-defined]
+    assert card.text.count("Вопрос по франшизе") == 1, "the topic is not repeated"  # type: ignore[attr-defined]
     [letter] = [m for m in mailbox.letters if m[0] == "anna@example.org"]
-    assert "О-26-000001" in letter[1] and "получено 21.11.2026 в 12:00" in letter[2]
+    assert "О-26-000001" in letter[1]
+    for line in (
+        "Номер: О-26-000001",
+        "Вид: Перезвоните мне",
+        "Дата: 21.11.2026 12:00 (по Москве)",
+        "Вопрос по франшизе",
+        "https://t.me/test_bot?start=appeal_1",
+    ):
+        assert line in letter[2]
+    await chat.send("/start appeal_1")  # the letter's link back to the chat
+    assert "Перезвоните мне О-26-000001" in chat.text and "Статус: получено" in chat.text
 
     stranger = ChatClient(dp, bot, user_id=5555, first_name="Гость", group_id=OPERATORS_CHAT)
     thread = card.message_thread_id  # type: ignore[attr-defined]
@@ -79,7 +91,7 @@ async def test_a_callback_request_with_the_registered_phone_reaches_the_desk_and
     await operator.tap("🙋 Взять")  # a second tap tells nobody again
     assert await delivered(sessions, bot, clock) == []
     await operator.send_in_topic("Перезвоним сегодня в 13:00.", thread)
-    assert "Отправлено человеку" in operator.text
+    assert "Ответ поставлен в очередь" in operator.text
     [answer] = await delivered(sessions, bot, clock)
     assert "Ответ на ваше обращение О-26-000001:\nПерезвоним сегодня в 13:00." in answer
 
@@ -178,14 +190,11 @@ async def test_an_insured_event_case_on_the_travel_policy(
     await chat.tap("VZR-2026-000123 · Анна")
     await chat.send("30.12.2026")
     assert "ещё не наступила" in chat.text
-    await chat.send("20.11.2026")
-    await chat.send("Стамбул, аэропорт")
-    await chat.send("Задержали багаж на двое суток.")
-    await chat.tap("Готово")
-    await chat.tap("✅ Отправить")
-    assert "Случай <b>С-26-000001</b> зарегистрирован" in chat.text
-    await chat.tap("💬 Мои обращения")
-    assert "С-26-000001 · Страховой случай · получено" in chat.inline_buttons
+    await chat.send("20.11.2026")  # the policy is unpaid and valid from 20.12.2026
+    assert "Случай не может быть заявлен" in chat.text and "не оплачен" in chat.text
+    await chat.send("/appeals")
+    await chat.tap("🚨 Мои страховые случаи")
+    assert "Вы ещё не заявляли о страховых случаях" in chat.text
 
 
 async def test_another_persons_appeal_is_not_found_and_desk_commands_need_the_group(
@@ -194,6 +203,7 @@ async def test_another_persons_appeal_is_not_found_and_desk_commands_need_the_gr
     chat: ChatClient,
     registered: Account,
     sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
 ) -> None:
     await chat.send("/appeals")
     await chat.tap("➕ Новое обращение")
@@ -207,8 +217,12 @@ async def test_another_persons_appeal_is_not_found_and_desk_commands_need_the_gr
     await operator_in_private.send("/open")
     assert "Открытые обращения" not in operator_in_private.text
     operator = ChatClient(dp, bot, user_id=OPERATOR_ID, first_name="Ольга", group_id=OPERATORS_CHAT)
+    clock.advance(timedelta(hours=3, minutes=10))
     await operator.send("/open")
-    assert "О-26-000001 · Благодарность" in operator.text
+    assert (
+        '🆕 <a href="https://t.me/c/1000000001/' in operator.text
+        and "</a> · Благодарность · 21.11.2026 12:00 · 3 часа в очереди" in operator.text
+    )
     await operator.send("/stats")
     assert "Открыто: 1" in operator.text and "Без ответа: 1" in operator.text
     await operator.send("/appeal о-26-000001")

@@ -46,4 +46,59 @@ async def test_help_sections_fill_in_the_persons_own_numbers_and_lead_to_the_sec
         "🏠 Меню",
     ]
     await chat.send("/contacts")
-    assert "Врач-куратор вашего договора" in chat.text and "доктор Орлов А. П." in chat.text
+    assert "Врач-куратор (сложные случаи, госпитализация, программа): доктор Орлов А. П." in (
+        chat.text
+    )
+    assert "Административный куратор (договор, документы): Ковалёва И. С." in chat.text
+    assert "Врач-куратор: Врач-куратор" not in chat.text and "куратор договора:" not in chat.text
+
+
+async def test_help_covers_every_contract_with_its_desk_curators_and_telemedicine(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await add_by_number(chat, "DMS-K-2026-0001")
+    await chat.send("/help")
+    await chat.tap("🩺 Как получить помощь")
+    for line in (
+        "<b>Доктор Лайк (регионы)</b>\nПолисы: ONDL-500001 (Анна)\nПульт, круглосуточно: 8 800 100-00-00",
+        "<b>Корпоративный ДМС «Оптимум» (Москва)</b>\nПолисы: DMS-K-2026-0001 (Анна)\n"
+        "Пульт, круглосуточно: +7 495 100-00-00",
+    ):
+        assert line in chat.text
+    hospital = "Стационарная помощь · Корпоративный ДМС «Оптимум» (Москва)"
+    assert hospital in chat.inline_buttons, "the other contract's hospital care"
+    await chat.tap(hospital)
+    assert "+7 495 100-00-00" in chat.text and "Оптимум" in chat.text
+    await chat.tap("⬅️ Виды помощи")
+    await chat.tap("Вызов врача на дом · Доктор Лайк (регионы)")
+    assert "8 800 100-00-00" in chat.text
+
+    await chat.send("/help")
+    await chat.tap("📱 Телемедицина")
+    assert "✅ Доктор Лайк (регионы) (ONDL-500001 (Анна)): входит в программу." in chat.text
+    assert "❌ Корпоративный ДМС «Оптимум» (Москва) (DMS-K-2026-0001 (Анна)): не входит" in (
+        chat.text
+    )
+    assert "8 800 100-00-30" in chat.text and "8 800 100-00-40" in chat.text
+    assert "https://telemed.example.org" in chat.text
+
+    await chat.send("/contacts")
+    assert "Кураторы договора «Доктор Лайк (регионы)»" in chat.text
+    assert "доктор Смирнова Е. В." in chat.text and "Белова Н. А." in chat.text
+    assert "Кураторы договора «Корпоративный ДМС «Оптимум» (Москва)»" in chat.text
+    assert "доктор Орлов А. П." in chat.text
+
+    await chat.send("/policies")
+    assert "<b>Доктор Лайк · ДМС</b>" in chat.text
+    assert "(ДМС)" not in chat.text
+
+
+async def test_policy_names_are_not_doubled(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "VZR-2026-000123")
+    await chat.send("/policies")
+    assert "<b>ВЗР «Путешествие»</b>" in chat.text and "(ВЗР)" not in chat.text

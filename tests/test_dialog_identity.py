@@ -170,7 +170,7 @@ async def test_approval_reaches_the_person_in_their_language(
     await operator.tap("✅ Подтвердить")  # the group speaks the insurer's default language
     assert "Подтверждено: Ольга" in operator.text
     [notice] = await told(sessions, clock)
-    assert "Личность подтверждена" in notice
+    assert "Ваша личность подтверждена ✅ Спасибо!" in notice
 
 
 async def test_messages_in_the_operators_group_are_not_answered_as_private(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import Account
-from core.appeals.models import Appeal, AppealKind
+from core.appeals.models import Appeal, AppealKind, AppealOutcome
 from core.clock import FrozenClock
 from core.jobs import scheduled_ticks
 from core.notifications.outbox import OutboxMessage
@@ -17,6 +17,7 @@ from tests.billing import bills
 from tests.conftest import seed_demo
 from tests.dialog import ChatClient
 from tests.test_dialog_clinics import with_policies
+from tests.test_dialog_desk import operator_of
 from tests.test_dialog_policies import add_by_number
 
 
@@ -53,6 +54,25 @@ async def test_a_service_shows_its_diagnosis_on_a_tap_and_starts_a_not_provided_
         appeal = await session.scalar(select(Appeal))
     assert appeal is not None and appeal.kind == AppealKind.NOT_PROVIDED and appeal.bill_id
 
+    # A dispute is closed with an explicit outcome, which billing acts on.
+    operator = operator_of(chat)
+    await operator.tap("🙋 Взять")
+    [markup] = operator.sent("editMessageReplyMarkup")
+    shown = [b.text for row in markup.reply_markup.inline_keyboard for b in row]  # type: ignore[attr-defined]
+    assert "✅ Подтверждено, закрыть" in shown and "❌ Отклонено, закрыть" in shown
+    assert "✅ Закрыть" not in shown
+    await operator.callback(f"dk:{appeal.id}:close")  # a plain Close cannot end a dispute
+    assert "подтверждено или отклонено" in operator.text
+    await operator.tap("✅ Подтверждено, закрыть")
+    assert "закрыл(а) обращение: подтверждено" in operator.text
+    async with sessions() as session:
+        closed = await session.get(Appeal, appeal.id)
+        told = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "appeal_closed")
+        )
+    assert closed is not None and closed.outcome == AppealOutcome.CONFIRMED
+    assert told is not None and told.args["outcome"] == "confirmed"
+
 
 async def test_an_appointment_request_from_a_clinic_without_online_booking(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
@@ -71,6 +91,8 @@ async def test_an_appointment_request_from_a_clinic_without_online_booking(
     assert "Клиника: Стоматология «Белая улыбка», Москва" in chat.text
     assert "Полис: DMS-K-2026-0001" in chat.text
     await chat.tap("✅ Отправить")
+    card = next(t for t in chat.texts if "Запись на приём О-26-000001" in t)
+    assert card.count("Запись на приём") == 1, "the card does not repeat itself in the body"
     async with sessions() as session:
         appeal = await session.scalar(select(Appeal))
     assert appeal is not None and appeal.kind == AppealKind.APPOINTMENT and appeal.clinic_id

@@ -255,6 +255,28 @@ async def test_forum_topics_in_the_operators_group(
         texts = [m["text"] for m in (await response.json())["messages"]]
     assert texts == [None, "Новое обращение", "Ответ"]
 
+    thread = topic.message_thread_id
+    assert await bot.edit_forum_topic(group, thread, name="✅ Обращение № 1")
+    with pytest.raises(TelegramBadRequest, match="TOPIC_NOT_MODIFIED"):
+        await bot.edit_forum_topic(group, thread, name="✅ Обращение № 1")
+    assert await bot.close_forum_topic(group, thread)
+    with pytest.raises(TelegramBadRequest, match="TOPIC_NOT_MODIFIED"):
+        await bot.close_forum_topic(group, thread)
+    async with http.get(f"{sandbox.url}/sandbox/api/groups") as response:
+        [shown] = [g for g in (await response.json())["groups"] if g["id"] == group]
+    assert shown["topics"] == {str(thread): "✅ Обращение № 1"}
+    assert shown["closed_topics"] == [thread]
+    assert await bot.reopen_forum_topic(group, thread)
+    with pytest.raises(TelegramBadRequest, match="TOPIC_ID_INVALID"):
+        await bot.reopen_forum_topic(group, 9999)
+    async with http.get(
+        f"{sandbox.url}/sandbox/api/groups/{group}/messages", params={"thread": thread}
+    ) as response:
+        events = [m for m in (await response.json())["messages"] if m["text"] is None]
+    assert any(m.get("forum_topic_edited") == {"name": "✅ Обращение № 1"} for m in events)
+    assert any("forum_topic_closed" in m for m in events)
+    assert any("forum_topic_reopened" in m for m in events)
+
 
 async def test_webhook_push_with_secret_and_conflict(
     bot: Bot, sandbox: Sandbox, http: ClientSession

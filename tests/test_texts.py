@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -57,3 +59,23 @@ def test_blank_input_is_empty() -> None:
 
 def test_escape_keeps_quotes_and_breaks_tags() -> None:
     assert escape('a&b <i>"x"</i>') == 'a&amp;b &lt;i&gt;"x"&lt;/i&gt;'
+
+
+def test_parts_fit_the_limit_and_keep_every_word() -> None:
+    paragraphs = ["Абзац 😊 " * 300, "Строка\n" * 500, "слово " * 900]
+    text = "\n\n".join(paragraphs)
+    parts = split_text(text)
+    assert len(parts) > 1 and all(utf16_len(p) <= 4096 for p in parts)
+    assert " ".join(parts).split() == text.split()
+
+
+def test_a_line_without_breaks_is_cut_outside_entities() -> None:
+    text = "&lt;" * 3000 + "😊" * 3000  # escaped person's input, no space anywhere
+    parts = split_text(text, limit=1000)
+    assert all(utf16_len(p) <= 1000 for p in parts)
+    assert "".join(parts) == text
+    assert all(re.fullmatch(r"(&lt;)*😊*", p) for p in parts), "no entity cut in two"
+
+
+def test_a_short_text_is_one_part() -> None:
+    assert split_text("Спасибо!") == ["Спасибо!"]

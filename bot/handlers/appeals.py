@@ -6,7 +6,8 @@ same dialog with their own list."""
 from __future__ import annotations
 
 import logging
-from datetime import date
+import re
+from datetime import date, datetime, timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
@@ -25,32 +26,41 @@ from bot.callbacks import (
     PolicyCallback,
     StaleButton,
 )
+from bot.deeplinks import start_link
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
-from bot.handlers.desk import post_follow_up, post_new_appeal
+from bot.handlers.desk import desk_language, post_follow_up, post_new_appeal, sync_topic
 from bot.keyboards.next_steps import buy_button, contacts_button, next_steps, register_button
 from bot.keyboards.registration import BACK
 from bot.screens import show
-from bot.texts import TEXT_LIMIT, clean_input, escape, html_len, shorten
+from bot.texts import TEXT_LIMIT, clean_input, escape, html_len, shorten, split_text
 from bot.uploads import upload_refusal
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
+from core.appeals.cases import CaseNotCovered, CaseStage, NotCovered, check_cover, stage_of
 from core.appeals.models import Appeal, AppealKind, AppealStatus, Author
 from core.appeals.service import (
     AppealClosed,
+    ReopenExpired,
+    TooManyAppeals,
     add_person_message,
+    can_reopen,
+    check_daily_limit,
     close_by_person,
     file_appeal,
     history,
     my_appeal,
     my_appeals,
+    reopen,
 )
 from core.billing.models import Bill
 from core.clinics.models import Clinic
 from core.clock import Clock
 from core.config import Settings
-from core.formatting import format_clock, format_date, format_day
+from core.formatting import format_clock, format_date, format_day, format_money
+from core.links import appeal_payload
 from core.mail import MailSender
 from core.policies.cabinet import PolicyView, my_policies
+from core.policies.models import Policy
 from core.uploads import UploadRefused, accept_upload, check_size
 
 log = logging.getLogger(__name__)
@@ -66,6 +76,24 @@ def status_text(status: str) -> str:
     }[AppealStatus(status)]
 
 
+def stage_text(stage: CaseStage) -> str:
+    return {
+        CaseStage.RECEIVED: _("received"),
+        CaseStage.DOCUMENTS: _("documents requested"),
+        CaseStage.REVIEW: _("under review"),
+        CaseStage.PAID: _("decision: payment"),
+        CaseStage.REFUSED: _("decision: refusal"),
+        CaseStage.CLOSED: _("closed"),
+    }[stage]
+
+
+def state_text(appeal: Appeal) -> str:
+    """An appeal's status, or a case's stage."""
+    if appeal.kind == AppealKind.INSURED_EVENT:
+        return stage_text(stage_of(appeal))
+    return status_text(appeal.status)
+
+
 # --- a new appeal --------------------------------------------------------------------------------
 async def choose_kind(event: CallbackQuery, policy: int = 0) -> None:
     builder = InlineKeyboardBuilder()
@@ -76,6 +104,19 @@ async def choose_kind(event: CallbackQuery, policy: int = 0) -> None:
     builder.adjust(1)
     back = PolicyCallback(id=policy) if policy else AppealsCallback()
     await show(event, _("What is the appeal about?"), builder.as_markup(), back=back, menu=True)
+
+
+def too_many_text(error: TooManyAppeals, settings: Settings, user: User) -> str:
+    return _(
+        "You have filed {count} appeals in the last 24 hours, the most a day allows. You can "
+        "write a new one from {time} on {date} (Moscow time). In an emergency call the desk: "
+        "{phone}."
+    ).format(
+        count=settings.appeals_per_day,
+        time=format_clock(error.retry_at, user.language),
+        date=format_day(error.retry_at, user.language),
+        phone=settings.insurer.phone_federal,
+    )
 
 
 async def start(
@@ -97,6 +138,11 @@ async def start(
             next_steps(register_button()),
         )
         return
+    try:
+        await check_daily_limit(session, user.id, clock.now(), settings.appeals_per_day)
+    except TooManyAppeals as error:
+        await query.message.answer(too_many_text(error, settings, user))
+        return
     if not callback_data.kind:
         await choose_kind(query, callback_data.policy)
         return
@@ -108,6 +154,8 @@ async def start(
         if view is not None:
             draft.policy_id = view.id
             draft.fields["policy"] = view.policy.number
+            if kind is AppealKind.INSURED_EVENT:
+                draft.case_kind = view.policy.kind
     if callback_data.bill:
         bill = await session.get(Bill, callback_data.bill)
         if bill is not None and any(v.person.id == bill.insured_person_id for v in views):
@@ -134,7 +182,7 @@ async def start(
             ),
         )
         return
-    note = intro(kind)
+    note = intro(kind, settings.insurer.phone_federal)
     await query.message.answer(f"<b>{kind_title(kind)}</b>" + (f"\n{note}" if note else ""))
     await ask_next(query.message, draft, state, session, user, account, clock)
 
@@ -236,6 +284,7 @@ async def typed(
     user: User,
     account: Account | None,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     draft = await load_draft(state)
     if draft is None or draft.current is None:
@@ -246,7 +295,7 @@ async def typed(
         await message.answer(_("Please write a little more: a few words at least."))
         return
     if step.ask is Ask.TEXT:
-        text = clean_input(message.text)[:3000]
+        text = clean_input(message.text)  # whole: the topic takes long texts in parts
     if step.ask is Ask.SHORT and not 2 <= len(text) <= 200:
         await message.answer(_("Please write it in one line, from 2 to 200 characters."))
         return
@@ -265,10 +314,48 @@ async def typed(
         if day > clock.now().date():
             await message.answer(_("That date is in the future: when did it happen?"))
             return
+        policy = await session.get(Policy, draft.policy_id) if draft.policy_id else None
+        if draft.kind is AppealKind.INSURED_EVENT and policy is not None:
+            try:
+                check_cover(policy, day)
+            except CaseNotCovered as error:
+                await state.clear()
+                await message.answer(not_covered_text(error, day, settings, user.language))
+                return
         text = format_date(day, "ru")
     draft.fields[step.field] = text
     draft.step += 1
     await ask_next(message, draft, state, session, user, account, clock)
+
+
+def not_covered_text(error: CaseNotCovered, day: date, settings: Settings, locale: str) -> str:
+    """Why the policy does not take this case, and the desk's number."""
+    policy = error.policy
+    if error.reason is NotCovered.UNPAID:
+        why = _("Policy {number} is not paid, so it does not cover the event.").format(
+            number=policy.number
+        )
+    elif error.reason is NotCovered.NOT_YET:
+        why = _(
+            "Policy {number} is valid from {start}: it does not cover an event on {day}."
+        ).format(
+            number=policy.number,
+            start=format_date(policy.valid_from, locale),
+            day=format_date(day, locale),
+        )
+    else:
+        why = _("Policy {number} ended on {end}: it does not cover an event on {day}.").format(
+            number=policy.number,
+            end=format_date(policy.valid_to, locale),
+            day=format_date(day, locale),
+        )
+    return (
+        _("The case cannot be filed.")
+        + "\n"
+        + why
+        + "\n"
+        + _("Questions: the desk {phone}, 24/7.").format(phone=settings.insurer.phone_federal)
+    )
 
 
 async def not_text(message: Message) -> None:
@@ -283,6 +370,7 @@ async def chose(
     user: User,
     account: Account | None,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     draft = await load_draft(state)
     if draft is None or draft.current is None or not isinstance(query.message, Message):
@@ -305,12 +393,22 @@ async def chose(
     elif step.ask is Ask.PHONE and value == "mine" and account is not None:
         draft.fields[step.field] = account.phone
     elif step.ask is Ask.POLICY:
-        options = dict(await _policy_options(session, user, clock.now().date(), step))
+        views = await my_policies(session, user, today=clock.now().date())
+        options = dict(policy_options(views, step))
         if value == "none":
             draft.fields[step.field] = "—"
         elif value in options:
             draft.policy_id = int(value)
             draft.fields[step.field] = options[value].split(" · ")[0]
+            if draft.kind is AppealKind.INSURED_EVENT:
+                draft.case_kind = next(v.policy.kind for v in views if v.id == int(value))
+                if draft.case_kind == "travel":
+                    await query.message.answer(
+                        _(
+                            "If you need medical help now, call the assistance service at once: "
+                            "{phone} (24/7, from abroad too). Then tell us about the case here."
+                        ).format(phone=settings.insurer.assistance_phone)
+                    )
         else:
             raise StaleButton(f"no policy option {value!r}")
     elif step.ask is Ask.CHOICE and value in dict(step.choices):
@@ -393,32 +491,54 @@ async def send(
         )
         return
     text = draft.fields.get("text") or draft.fields.get("topic") or kind_title(draft.kind)
-    appeal = await file_appeal(
-        session,
-        user.id,
-        draft.kind,
-        text=text,
-        fields=draft.fields,
-        files=draft.files,
-        policy_id=draft.policy_id,
-        bill_id=draft.bill_id,
-        clinic_id=draft.clinic_id,
-        now=clock.now(),
-    )
+    event_day = parse_date(draft.fields["date"]) if draft.fields.get("date") else None
+    fields = draft.fields | ({"case_kind": draft.case_kind} if draft.case_kind else {})
+    try:
+        appeal = await file_appeal(
+            session,
+            user.id,
+            draft.kind,
+            text=text,
+            fields=fields,
+            files=draft.files,
+            policy_id=draft.policy_id,
+            bill_id=draft.bill_id,
+            clinic_id=draft.clinic_id,
+            now=clock.now(),
+            per_day=settings.appeals_per_day,
+            event_date=event_day,
+        )
+    except TooManyAppeals as error:
+        await query.message.answer(too_many_text(error, settings, user))
+        return
+    except CaseNotCovered as error:
+        assert event_day is not None
+        await query.message.answer(not_covered_text(error, event_day, settings, user.language))
+        return
     receipt = receipt_text(appeal, user.language)
+    if draft.fields.get("medical_now") == "yes":
+        receipt += "\n" + _("🚑 Call the assistance service now: {phone}.").format(
+            phone=settings.insurer.assistance_phone
+        )
     builder = InlineKeyboardBuilder()
+    cases = draft.kind is AppealKind.INSURED_EVENT
     builder.button(
-        text=_("💬 My appeals"),
-        callback_data=AppealsCallback(cases=draft.kind is AppealKind.INSURED_EVENT),
+        text=_("🚨 My cases") if cases else _("💬 My appeals"),
+        callback_data=AppealsCallback(cases=cases),
     )
     await query.message.answer(receipt, reply_markup=builder.as_markup())
     await post_new_appeal(bot, settings, session, appeal, user, account)
     if account is not None:
         try:
+            link = await start_link(bot, appeal_payload(appeal.id))
             await mailer.send(
                 account.email,
-                _("Appeal {number} received").format(number=appeal.number),
-                receipt_plain(appeal, user.language),
+                (
+                    _("Case {number} registered")
+                    if appeal.kind == AppealKind.INSURED_EVENT
+                    else _("Appeal {number} received")
+                ).format(number=appeal.number),
+                receipt_letter(appeal, text, user.language, link),
             )
         except Exception:  # the chat receipt is there; a mail outage must not lose the appeal
             log.warning("could not mail the receipt of appeal %s", appeal.id, exc_info=True)
@@ -444,8 +564,28 @@ def receipt_text(appeal: Appeal, locale: str) -> str:
     )
 
 
-def receipt_plain(appeal: Appeal, locale: str) -> str:
-    return receipt_text(appeal, locale).replace("<b>", "").replace("</b>", "")
+def receipt_letter(appeal: Appeal, text: str, locale: str, link: str) -> str:
+    """The e-mail receipt: what was filed and when, and the way back to the chat."""
+    return "\n".join(
+        [
+            _("Your appeal is received.")
+            if appeal.kind != AppealKind.INSURED_EVENT
+            else _("Your insured-event case is registered."),
+            "",
+            _("Number: {number}").format(number=appeal.number),
+            _("Kind: {kind}").format(kind=kind_title(appeal.kind)),
+            _("Date: {date} {time} (Moscow time)").format(
+                date=format_day(appeal.created_at, locale),
+                time=format_clock(appeal.created_at, locale),
+            ),
+            "",
+            text,
+            "",
+            _("The answer comes to the chat with the bot. Open the appeal there: {link}").format(
+                link=link
+            ),
+        ]
+    )
 
 
 # --- my appeals ----------------------------------------------------------------------------------
@@ -466,7 +606,7 @@ async def list_appeals(
         )
     for appeal in found[:20]:
         builder.button(
-            text=f"{appeal.number} · {kind_title(appeal.kind)} · {status_text(appeal.status)}",
+            text=f"{appeal.number} · {kind_title(appeal.kind)} · {state_text(appeal)}",
             callback_data=AppealsCallback(action=AppealsAction.OPEN, id=appeal.id),
         )
     if cases:
@@ -500,8 +640,20 @@ async def appeals_command(
     await list_appeals(message, session, user, draft=await load_draft(state))
 
 
-def appeal_keyboard(appeal: Appeal) -> InlineKeyboardMarkup:
+def appeal_keyboard(
+    appeal: Appeal, now: datetime, reopen_within: timedelta
+) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    if appeal.status == AppealStatus.CLOSED and appeal.rating is None:
+        builder.button(
+            text=_("⭐ Rate the answer"),
+            callback_data=AppealsCallback(action=AppealsAction.CLOSE, id=appeal.id),
+        )
+    if can_reopen(appeal, now, reopen_within):
+        builder.button(
+            text=_("↩️ Reopen with a message"),
+            callback_data=AppealsCallback(action=AppealsAction.REOPEN, id=appeal.id),
+        )
     if appeal.status != AppealStatus.CLOSED:
         builder.button(
             text=_("✍️ Add a message"),
@@ -511,12 +663,28 @@ def appeal_keyboard(appeal: Appeal) -> InlineKeyboardMarkup:
             text=_("✅ Close the appeal"),
             callback_data=AppealsCallback(action=AppealsAction.CLOSE, id=appeal.id),
         )
+    cases = appeal.kind == AppealKind.INSURED_EVENT
     builder.button(
-        text=_("⬅️ My appeals"),
-        callback_data=AppealsCallback(cases=appeal.kind == AppealKind.INSURED_EVENT),
+        text=_("⬅️ My cases") if cases else _("⬅️ My appeals"),
+        callback_data=AppealsCallback(cases=cases),
     )
     builder.adjust(1)
     return builder.as_markup()
+
+
+async def send_appeal(
+    message: Message,
+    session: AsyncSession,
+    appeal: Appeal,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    """An appeal's screen as new messages (a deep link, a long history): parts, then buttons."""
+    parts = split_text(await appeal_text(session, appeal, user.language))
+    markup = appeal_keyboard(appeal, clock.now(), timedelta(days=settings.appeal_reopen_days))
+    for number, part in enumerate(parts, 1):
+        await message.answer(part, reply_markup=markup if number == len(parts) else None)
 
 
 async def on_appeals(
@@ -544,9 +712,28 @@ async def on_appeals(
         await ask_next(query.message, draft, state, session, user, account, clock)
         return
     appeal = await my_appeal(session, user.id, callback_data.id)
+    reopen_within = timedelta(days=settings.appeal_reopen_days)
     if action is AppealsAction.OPEN:
-        await show(
-            query, await appeal_text(session, appeal, user.language), appeal_keyboard(appeal)
+        parts = split_text(await appeal_text(session, appeal, user.language))
+        if len(parts) == 1:
+            await show(query, parts[0], appeal_keyboard(appeal, clock.now(), reopen_within))
+        else:  # a long history comes in parts, as new messages
+            await send_appeal(query.message, session, appeal, user, clock, settings)
+    elif action is AppealsAction.REOPEN:
+        if not can_reopen(appeal, clock.now(), reopen_within):
+            await query.message.answer(
+                _(
+                    "Appeal {number} can no longer be reopened: {days} days have passed since "
+                    "it was closed. Please start a new one."
+                ).format(number=appeal.number, days=settings.appeal_reopen_days)
+            )
+            return
+        await state.set_state(AppealForm.reply)
+        await state.update_data({REPLY_KEY: appeal.id})
+        await query.message.answer(
+            _("Write what is left, and appeal {number} will be reopened.").format(
+                number=appeal.number
+            )
         )
     elif action is AppealsAction.REPLY:
         if appeal.status == AppealStatus.CLOSED:
@@ -564,9 +751,12 @@ async def on_appeals(
             return
         await state.set_state(AppealForm.reply)
         await state.update_data({REPLY_KEY: appeal.id})
-        await query.message.answer(
-            _("Write your message to appeal {number}.").format(number=appeal.number)
+        ask = (
+            _("Send the documents for case {number}: a photo or a PDF, with a caption if needed.")
+            if appeal.stage == CaseStage.DOCUMENTS
+            else _("Write your message to appeal {number}.")
         )
+        await query.message.answer(ask.format(number=appeal.number))
     elif action is AppealsAction.CLOSE:
         builder = InlineKeyboardBuilder()
         for stars in range(5, 0, -1):
@@ -577,14 +767,20 @@ async def on_appeals(
                 ),
             )
         builder.adjust(1)
+        closed = appeal.status == AppealStatus.CLOSED
         await show(
             query,
-            _("How do you rate the answer? The appeal will be closed."),
+            _("How do you rate the answer?")
+            if closed
+            else _("How do you rate the answer? The appeal will be closed."),
             builder.as_markup(),
             back=AppealsCallback(action=AppealsAction.OPEN, id=appeal.id),
-            back_text=_("⬅️ Keep it open"),
+            back_text=_("⬅️ Back") if closed else _("⬅️ Keep it open"),
         )
     elif action is AppealsAction.RATE:
+        if not 1 <= callback_data.rating <= 5:
+            return
+        was_closed = appeal.status == AppealStatus.CLOSED
         await close_by_person(session, user.id, appeal.id, callback_data.rating, clock.now())
         await show(
             query,
@@ -593,19 +789,36 @@ async def on_appeals(
             back_text=_("⬅️ My appeals"),
             menu=True,
         )
-        await post_follow_up(
-            bot,
-            settings,
-            appeal,
-            _("The person closed the appeal, rating {stars}/5.").format(stars=callback_data.rating),
-        )
+        with desk_language(settings):
+            note = (
+                _("⭐ The person rated the answer: {stars}/5.")
+                if was_closed
+                else _("The person closed the appeal, rating {stars}/5.")
+            ).format(stars=callback_data.rating)
+        await post_follow_up(bot, settings, appeal, note, note=True)
+        await sync_topic(bot, settings, session, appeal)
+
+
+def history_line(text: str) -> str:
+    """A case's stage note ("[review] ...") in words."""
+    found = re.match(r"\[(\w+)\] ?(.*)", text, re.S)
+    if not found or found.group(1) not in CaseStage.__members__.values():
+        return text
+    stage = stage_text(CaseStage(found.group(1)))
+    return f"{stage}: {found.group(2)}" if found.group(2) else stage
 
 
 async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str:
     lines = [
         f"<b>{kind_title(appeal.kind)} {appeal.number}</b>",
-        _("Status: {status}").format(status=status_text(appeal.status)),
+        _("Status: {status}").format(status=state_text(appeal)),
     ]
+    if appeal.decision_amount:
+        lines.append(
+            _("Payment: {amount}").format(amount=format_money(appeal.decision_amount, locale))
+        )
+    if appeal.decision_text and appeal.stage == CaseStage.REFUSED:
+        lines.append(_("Reason: {reason}").format(reason=escape(appeal.decision_text)))
     entries = []
     messages = await history(session, appeal.id)
     for message in messages:
@@ -614,7 +827,7 @@ async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str
         )
         who = _("You") if message.author == Author.PERSON else _("Insurer")
         files = f" 📎{len(message.files)}" if message.files else ""
-        text = escape(shorten(message.text, HISTORY_TEXT_LIMIT))
+        text = escape(shorten(history_line(message.text), HISTORY_TEXT_LIMIT))
         entries.append(f"\n<i>{who}, {when}</i>{files}\n{text}")
     # The newest messages matter most: the oldest go first when the card would not fit.
     while entries and html_len("\n".join([*lines, "\n…", *entries])) > TEXT_LIMIT:
@@ -646,16 +859,33 @@ async def reply_typed(
             _("Please write the message as text (a photo or a PDF may come along).")
         )
         return
+    current = await my_appeal(session, user.id, int(appeal_id))
+    reopened = current.status == AppealStatus.CLOSED
     try:
-        appeal = await add_person_message(
-            session, user.id, int(appeal_id), text, clock.now(), files
-        )
-    except AppealClosed:
+        if reopened:
+            within = timedelta(days=settings.appeal_reopen_days)
+            appeal = await reopen(session, user.id, current.id, text, clock.now(), within, files)
+        else:
+            appeal = await add_person_message(
+                session, user.id, current.id, text, clock.now(), files
+            )
+    except (AppealClosed, ReopenExpired):
         await state.clear()
         await message.answer(_("The appeal is closed. Start a new one if needed."))
         return
     await state.clear()
-    await message.answer(_("Added to appeal {number}.").format(number=appeal.number))
+    await sync_topic(bot, settings, session, appeal)  # a closed topic is reopened first
+    if reopened:
+        await message.answer(
+            _("Appeal {number} is reopened with your message. The answer will come here.").format(
+                number=appeal.number
+            )
+        )
+        with desk_language(settings):
+            note = _("↩️ The person reopened the appeal.")
+        await post_follow_up(bot, settings, appeal, note, note=True)
+    else:
+        await message.answer(_("Added to appeal {number}.").format(number=appeal.number))
     await post_follow_up(bot, settings, appeal, text, files)
 
 

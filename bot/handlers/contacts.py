@@ -6,7 +6,7 @@ from aiogram import F, Router
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.guide import contacts_text, guide_keyboard, own_dms
+from bot.handlers.guide import contacts_text, contracts_of, guide_keyboard
 from core.accounts.models import User
 from core.clock import Clock
 from core.config import Settings
@@ -15,8 +15,8 @@ from core.config import Settings
 async def contacts(
     message: Message, session: AsyncSession, user: User, clock: Clock, settings: Settings
 ) -> None:
-    view = await own_dms(session, user, clock)
-    await message.answer(contacts_text(settings, view), reply_markup=guide_keyboard())
+    contracts = await contracts_of(session, user, clock)
+    await message.answer(contacts_text(settings, contracts), reply_markup=guide_keyboard())
 
 
 def create_router() -> Router:

@@ -4,6 +4,9 @@ and the contacts with the curator of the person's contract."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from html import escape
+
 from aiogram import Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -27,6 +30,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.policies.cabinet import PolicyView, my_policies
 from core.policies.care import CareType, care_title
+from core.policies.models import Program
 
 FAQ = ("refused", "tests", "city", "duplicate", "data", "add_clinic", "attached", "home", "narrow")
 PRODUCTS = ("dms", "travel", "osago", "kasko", "property")
@@ -66,9 +70,35 @@ async def help_(message: Message) -> None:
     await message.answer(help_text(), reply_markup=guide_keyboard())
 
 
-async def own_dms(session: AsyncSession, user: User, clock: Clock) -> PolicyView | None:
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """One program the person (or their child) is insured under, with its policies."""
+
+    program: Program
+    views: tuple[PolicyView, ...]
+
+    @property
+    def numbers(self) -> str:
+        return ", ".join(f"{v.policy.number} ({v.person.first_name})" for v in self.views)
+
+
+async def contracts_of(session: AsyncSession, user: User, clock: Clock) -> list[Contract]:
+    """Every program of the person's DMS policies, their own first (seed 004: a desk and
+    curators per contract)."""
     views = await my_policies(session, user, today=clock.now().date())
-    return next((v for v in views if v.program and not v.as_child), None)
+    grouped: dict[int, list[PolicyView]] = {}
+    programs: dict[int, Program] = {}
+    for view in sorted(views, key=lambda v: v.as_child):
+        if view.program is not None:
+            grouped.setdefault(view.program.id, []).append(view)
+            programs[view.program.id] = view.program
+    return [Contract(programs[pid], tuple(found)) for pid, found in grouped.items()]
+
+
+def desk_of(contract: Contract | None, settings: Settings) -> str:
+    if contract is not None and contract.program.desk_phone:
+        return contract.program.desk_phone
+    return settings.insurer.phone_federal
 
 
 def care_steps(care: str, desk: str) -> str:
@@ -186,9 +216,10 @@ async def on_guide(
 ) -> None:
     if not isinstance(query.message, Message):
         return
-    view = await own_dms(session, user, clock)
+    contracts = await contracts_of(session, user, clock)
+    own = contracts[0] if contracts else None
     insurer = settings.insurer
-    desk = (view.program.desk_phone if view and view.program else None) or insurer.phone_federal
+    desk = desk_of(own, settings)
     builder = InlineKeyboardBuilder()
     topic, item = callback_data.topic, callback_data.item
     known = (
@@ -202,14 +233,16 @@ async def on_guide(
         await show(query, help_text(), guide_keyboard(), menu=True)
         return
     if topic == "care" and not item:
-        kinds = view.program.care_types if view and view.program else [c.value for c in CareType]
-        for care in kinds:
-            builder.button(
-                text=care_title(care, _), callback_data=GuideCallback(topic="care", item=care)
-            )
-        text = _("<b>How to get care</b>\nChoose the kind of care:")
+        text = care_overview(contracts, settings, builder)
     elif topic == "care":
-        text = f"<b>{care_title(item, _)}</b>\n" + care_steps(item, desk)
+        care, _sep, program_id = item.partition(".")
+        contract = next((c for c in contracts if str(c.program.id) == program_id), None)
+        if care not in CareType.__members__.values():
+            return
+        text = f"<b>{care_title(care, _)}</b>"
+        if contract is not None:
+            text += f" · {escape(contract.program.name)}"
+        text += "\n" + care_steps(care, desk_of(contract, settings))
         back, back_text = GuideCallback(topic="care"), _("⬅️ Kinds of care")
     elif topic == "faq" and not item:
         for key in FAQ:
@@ -224,11 +257,7 @@ async def on_guide(
             builder.button(text=button[0], callback_data=button[1])
         back, back_text = GuideCallback(topic="faq"), _("⬅️ Questions")
     elif topic == "telemed":
-        text = _(
-            "<b>Telemedicine</b>\nOnline consultations with a doctor (a therapist, a "
-            "paediatrician and other specialists) by video or chat, included in the program. "
-            "The access is activated within 24 hours after you register on the service."
-        )
+        text = telemedicine_text(contracts, settings)
         builder.button(text=_("📱 Open the telemedicine service"), url=insurer.telemedicine_url)
     elif topic == "shop":
         text = _("<b>Buy a policy online</b>\nChoose the product:")
@@ -242,12 +271,85 @@ async def on_guide(
         for product in PRODUCTS:
             builder.button(text=titles[product], url=f"{insurer.shop_url}?product={product}")
     else:
-        text = contacts_text(settings, view)
+        text = contacts_text(settings, contracts)
     builder.adjust(1)
     await show(query, text, builder.as_markup(), back=back, back_text=back_text, menu=True)
 
 
-def contacts_text(settings: Settings, view: PolicyView | None) -> str:
+def care_overview(
+    contracts: list[Contract], settings: Settings, builder: InlineKeyboardBuilder
+) -> str:
+    """Each program's kinds of care with that program's desk number (issue 17 item 13)."""
+    lines = [_("<b>How to get care</b>")]
+    if not contracts:
+        for care in CareType:
+            builder.button(
+                text=care_title(care, _), callback_data=GuideCallback(topic="care", item=care)
+            )
+        lines.append(
+            _("The desk {desk} helps with any kind of care.").format(
+                desk=settings.insurer.phone_federal
+            )
+        )
+        return "\n".join(lines)
+    for contract in contracts:
+        program = contract.program
+        lines.append(
+            "\n"
+            + _("<b>{program}</b>\nPolicies: {numbers}\nDesk, 24/7: {desk}").format(
+                program=escape(program.name),
+                numbers=escape(contract.numbers),
+                desk=desk_of(contract, settings),
+            )
+        )
+        lines.append(", ".join(care_title(care, _) for care in program.care_types))
+        for care in program.care_types:
+            label = care_title(care, _)
+            if len(contracts) > 1:
+                label += f" · {program.name}"
+            builder.button(
+                text=label[:64],
+                callback_data=GuideCallback(topic="care", item=f"{care}.{program.id}"),
+            )
+    lines.append("\n" + _("Choose the kind of care:"))
+    return "\n".join(lines)
+
+
+def telemedicine_text(contracts: list[Contract], settings: Settings) -> str:
+    """Whether each of the person's programs covers telemedicine, and the service's numbers,
+    from the program's data or the insurer's (seed 004)."""
+    insurer = settings.insurer
+    lines = [
+        _(
+            "<b>Telemedicine</b>\nOnline consultations with a doctor (a therapist, a "
+            "paediatrician and other specialists) by video or chat. The access is activated "
+            "within 24 hours after you register on the service."
+        )
+    ]
+    phones = {insurer.telemedicine_phone}
+    for contract in contracts:
+        program = contract.program
+        covered = CareType.TELEMEDICINE.value in program.care_types
+        lines.append(
+            (
+                _("✅ {program} ({numbers}): included.")
+                if covered
+                else _("❌ {program} ({numbers}): not in the program.")
+            ).format(program=escape(program.name), numbers=escape(contract.numbers))
+        )
+        if covered and program.telemedicine_phone:
+            phones.add(program.telemedicine_phone)
+    if not contracts:
+        lines.append(_("Add your policy to see whether it includes telemedicine."))
+    lines.append(
+        _("The service: {phones}; online: {url}").format(
+            phones=", ".join(sorted(phones)), url=insurer.telemedicine_url
+        )
+    )
+    return "\n".join(lines)
+
+
+def contacts_text(settings: Settings, contracts: list[Contract]) -> str:
     insurer = settings.insurer
     text = _(
         "<b>{insurer}: medical desk, 24/7</b>\n"
@@ -264,11 +366,28 @@ def contacts_text(settings: Settings, view: PolicyView | None) -> str:
         spb=insurer.phone_spb,
         email=insurer.email,
     )
-    if view is not None and view.program is not None and view.program.curator:
-        text += "\n\n" + _(
-            "<b>The curator doctor of your contract</b> (complex cases, hospitals, claims "
-            "about the program):\n{curator}\nMon–Fri 9:00–18:00"
-        ).format(curator=view.program.curator)
+    for contract in contracts:  # seed 004: a medical and an administrative curator per contract
+        program = contract.program
+        if not program.curator and not program.admin_curator:
+            continue
+        lines = [
+            _("<b>Curators of «{program}»</b> ({numbers}), Mon–Fri 9:00–18:00:").format(
+                program=escape(program.name), numbers=escape(contract.numbers)
+            )
+        ]
+        if program.curator:
+            lines.append(
+                _("Curator doctor (complex cases, hospitals, the program): {curator}").format(
+                    curator=escape(program.curator)
+                )
+            )
+        if program.admin_curator:
+            lines.append(
+                _("Administrative curator (the contract, documents): {curator}").format(
+                    curator=escape(program.admin_curator)
+                )
+            )
+        text += "\n\n" + "\n".join(lines)
     return text
 
 

@@ -4,6 +4,7 @@ re-sendable, shown as a checklist; then to the operators, and the answer within 
 from __future__ import annotations
 
 import logging
+from html import escape
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
@@ -21,6 +22,7 @@ from bot.callbacks import (
     ProfileCallback,
 )
 from bot.fsm.identity import EXPECTING_KEY, IdentityUpload
+from bot.handlers.desk import topic_link
 from bot.handlers.profile import tell_registration_is_missing
 from bot.keyboards.menu import main_menu
 from bot.uploads import upload_refusal
@@ -33,14 +35,19 @@ from core.accounts.identity import (
     UnderReview,
     attach_file,
     files_for_review,
+    identity_confirmed,
     open_check,
+    purpose_pending,
     submit,
     uploaded_kinds,
 )
 from core.accounts.models import Account, User
+from core.appeals.models import Appeal
 from core.clock import Clock
 from core.config import Settings
 from core.formatting import format_date
+from core.policies.care import N_
+from core.policies.models import InsuredPerson, Policy
 from core.uploads import UploadRefused, check_size
 
 log = logging.getLogger(__name__)
@@ -101,6 +108,9 @@ async def begin(
 ) -> None:
     if account is None:
         await tell_registration_is_missing(message, state)
+        return
+    if await identity_confirmed(session, user.id) and not await purpose_pending(session, user.id):
+        await message.answer(_("Your identity is confirmed already ✅ Nothing else is needed."))
         return
     try:
         check = await open_check(session, user, now=clock.now())
@@ -212,10 +222,8 @@ async def send_for_review(
         _("Your request is being reviewed; the answer will come within a day."),
         reply_markup=main_menu(registered=True),
     )
-    with i18n.use_locale(settings.default_locale):
-        await send_to_operators(
-            bot, session, vault, settings, check, account, settings.default_locale
-        )
+    with i18n.use_locale(settings.desk_locale):
+        await send_to_operators(bot, session, vault, settings, check, account, settings.desk_locale)
 
 
 def decision_keyboard(check_id: int) -> InlineKeyboardMarkup:
@@ -246,7 +254,11 @@ async def send_to_operators(
     if chat_id is None:
         log.error("OPERATORS_CHAT_ID is not set: identity check %s waits unseen", check.id)
         return
-    topic = await bot.create_forum_topic(chat_id, _("Identity check #{id}").format(id=check.id))
+    appeal = await session.get(Appeal, check.appeal_id) if check.appeal_id else None
+    title = _("Identity check #{id}").format(id=check.id)
+    if appeal is not None:
+        title += f" · {appeal.number}"
+    topic = await bot.create_forum_topic(chat_id, title)
     check.operators_thread_id = topic.message_thread_id
     await session.commit()
     for item in await files_for_review(session, vault, check.id):
@@ -256,20 +268,71 @@ async def send_to_operators(
             caption=kind_title(item.kind),
             message_thread_id=topic.message_thread_id,
         )
+    text = _(
+        "<b>Identity check #{id}</b>\n{name}\nDate of birth: {birth}\nDocument: {mask}\n"
+        "Compare the photos with these data and the face on the selfie."
+    ).format(
+        id=check.id,
+        name=escape(account.full_name),
+        birth=format_date(account.birth_date, locale),
+        mask=account.document_mask,
+    )
+    text += await purpose_lines(session, settings, check, appeal, locale)
     await bot.send_message(
         chat_id,
-        _(
-            "<b>Identity check #{id}</b>\n{name}\nDate of birth: {birth}\nDocument: {mask}\n"
-            "Compare the photos with these data and the face on the selfie."
-        ).format(
-            id=check.id,
-            name=account.full_name,
-            birth=format_date(account.birth_date, locale),
-            mask=account.document_mask,
-        ),
+        text,
         message_thread_id=topic.message_thread_id,
         reply_markup=decision_keyboard(check.id),
     )
+
+
+MISMATCH_TITLES = {
+    "surname": N_("surname"),
+    "first_name": N_("first name"),
+    "patronymic": N_("patronymic"),
+    "birth_date": N_("date of birth"),
+}
+
+
+async def purpose_lines(
+    session: AsyncSession,
+    settings: Settings,
+    check: IdentityCheck,
+    appeal: Appeal | None,
+    locale: str,
+) -> str:
+    """What the person was trying to do: the policy and what did not match it, or the appeal
+    that asked for the check (with a link to its topic)."""
+    lines = []
+    person = (
+        await session.get(InsuredPerson, check.insured_person_id)
+        if check.insured_person_id
+        else None
+    )
+    policy = await session.get(Policy, person.policy_id) if person is not None else None
+    if person is not None and policy is not None:
+        lines.append(
+            _("Purpose: to link policy {number} (insured: {name}, {birth}).").format(
+                number=escape(policy.number),
+                name=escape(f"{person.surname} {person.first_name[:1]}."),
+                birth=format_date(person.birth_date, locale),
+            )
+        )
+        if check.mismatch == "elsewhere":
+            lines.append(_("The policy is linked to another cabinet."))
+        elif check.mismatch:
+            fields = [
+                _(MISMATCH_TITLES[f]) for f in check.mismatch.split(",") if f in MISMATCH_TITLES
+            ]
+            lines.append(_("Did not match the profile: {fields}.").format(fields=", ".join(fields)))
+        lines.append(_("Approval links the policy to this person's cabinet."))
+    if appeal is not None:
+        number = escape(appeal.number or "")
+        if settings.operators_chat_id is not None and appeal.operators_thread_id is not None:
+            link = topic_link(settings.operators_chat_id, appeal.operators_thread_id)
+            number = f'<a href="{link}">{number}</a>'
+        lines.append(_("Asked for in appeal {number}.").format(number=number))
+    return "".join("\n" + line for line in lines)
 
 
 async def begin_from_profile(

@@ -125,6 +125,8 @@ async def open_appeal(
     session: AsyncSession,
     user: User,
     account: Account | None,
+    clock: Clock,
+    settings: Settings,
 ) -> None:
     await state.set_state(None)
     if account is None:
@@ -141,10 +143,7 @@ async def open_appeal(
             AppealsCallback(),
         )
         return
-    await message.answer(
-        await appeals.appeal_text(session, appeal, user.language),
-        reply_markup=appeals.appeal_keyboard(appeal),
-    )
+    await appeals.send_appeal(message, session, appeal, user, clock, settings)
 
 
 async def menu(query: CallbackQuery, state: FSMContext, account: Account | None) -> None:

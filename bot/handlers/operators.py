@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from html import escape
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import IdentityDecisionCallback, IdentityUndoCallback
 from bot.handlers.identity import decision_keyboard
 from core.accounts.identity import REJECT_TITLES, AlreadyDecided, RejectReason, decide
+from core.appeals.models import Appeal
 from core.clock import Clock
 from core.config import Settings
 
@@ -64,7 +67,7 @@ async def identity_decision(
         return
     reason = RejectReason(callback_data.reason) if callback_data.reason else None
     try:
-        await decide(
+        decision = await decide(
             session,
             callback_data.check_id,
             approve=callback_data.approve,
@@ -79,15 +82,36 @@ async def identity_decision(
         return
     await query.message.edit_reply_markup(reply_markup=None)
     operator = query.from_user.full_name
-    with i18n.use_locale(settings.default_locale):  # the group's language, as on the card
+    appeal = (
+        await session.get(Appeal, decision.check.appeal_id) if decision.check.appeal_id else None
+    )
+    with i18n.use_locale(settings.desk_locale):  # the group's language, as on the card
         verdict = (
-            _("✅ Approved by {operator}.").format(operator=operator)
+            _("✅ Approved by {operator}.").format(operator=escape(operator))
             if callback_data.approve
             else _("❌ Rejected by {operator}: {reason}.").format(
-                operator=operator, reason=reason_text(reason) if reason else "—"
+                operator=escape(operator), reason=reason_text(reason) if reason else "—"
             )
         )
+        if decision.linked is not None:
+            verdict += "\n" + _("Policy {number} is linked to the person's cabinet.").format(
+                number=escape(decision.linked.number)
+            )
+        in_appeal = (
+            _("🪪 Identity check #{id}: the identity is confirmed.")
+            if callback_data.approve
+            else _("🪪 Identity check #{id}: rejected ({reason}).").format(
+                id="{id}", reason=reason_text(reason) if reason else "—"
+            )
+        ).format(id=decision.check.id)
     await query.message.answer(verdict)
+    if appeal is not None and appeal.operators_thread_id is not None and settings.operators_chat_id:
+        try:
+            await bot.send_message(
+                settings.operators_chat_id, in_appeal, message_thread_id=appeal.operators_thread_id
+            )
+        except TelegramAPIError:
+            log.warning("could not tell appeal %s about its identity check", appeal.id)
 
 
 async def undo_reject(

@@ -3,6 +3,8 @@ adding a policy by number, by passport data or a child's policy."""
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
@@ -37,6 +39,7 @@ from bot.keyboards.next_steps import (
 )
 from bot.keyboards.registration import BACK, NO_PATRONYMIC, step_keyboard
 from bot.screens import show
+from core.accounts.identity import set_purpose
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
 from core.appeals.models import AppealKind
@@ -68,7 +71,7 @@ from core.policies.linking import (
     link_child,
     looks_like_policy_number,
 )
-from core.policies.models import ContractKind, PolicyKind
+from core.policies.models import ContractKind, Policy, PolicyKind
 
 
 def status_badge(view: PolicyView, locale: str) -> str:
@@ -94,6 +97,15 @@ def kind_title(kind: str) -> str:
     }[PolicyKind(kind)]
 
 
+def product_title(policy: Policy) -> str:
+    """ "ОСАГО", "ВЗР «Путешествие»", "Доктор Лайк (детский) · ДМС": the kind only where the
+    product's name does not say it, and never a second pair of brackets."""
+    kind = kind_title(policy.kind)
+    if kind.casefold() in policy.product.casefold():
+        return escape(policy.product)
+    return f"{escape(policy.product)} · {kind}"
+
+
 def list_text(views: list[PolicyView], locale: str, badges: dict[int, str]) -> str:
     if not views:
         return _(
@@ -105,7 +117,7 @@ def list_text(views: list[PolicyView], locale: str, badges: dict[int, str]) -> s
         owner = f" · {view.person.first_name}" if view.as_child else ""
         period = f"{format_date(view.policy.valid_from, locale)}–{format_date(view.policy.valid_to, locale)}"
         lines.append(
-            f"\n<b>{view.policy.product}</b> ({kind_title(view.policy.kind)}){owner}\n"
+            f"\n<b>{product_title(view.policy)}</b>{owner}\n"
             f"№ {view.policy.number}, {period}\n{status_badge(view, locale)}"
         )
         if badges.get(view.id):
@@ -167,7 +179,7 @@ async def show_list_again(
 def card_text(view: PolicyView, locale: str) -> str:
     policy, program = view.policy, view.program
     lines = [
-        f"<b>{policy.product}</b> ({kind_title(policy.kind)})",
+        f"<b>{product_title(policy)}</b>",
         _("Policy № {number}").format(number=policy.number),
         _("Valid: {start} – {end}").format(
             start=format_date(policy.valid_from, locale), end=format_date(policy.valid_to, locale)
@@ -205,7 +217,11 @@ def card_text(view: PolicyView, locale: str) -> str:
         if program.desk_phone:
             lines.append(_("24/7 medical desk: {phone}").format(phone=program.desk_phone))
         if program.curator:
-            lines.append(program.curator)
+            lines.append(_("Curator doctor: {curator}").format(curator=program.curator))
+        if program.admin_curator:
+            lines.append(
+                _("Administrative curator: {curator}").format(curator=program.admin_curator)
+            )
     if not policy.paid:
         lines.append(_("⚠️ The policy is not paid: check the payment with the insurer."))
     return "\n".join(lines)
@@ -422,6 +438,15 @@ async def number_typed(
     try:
         linked = await link_by_number(session, user, account, message.text or "", now=clock.now())
     except LinkRefused as error:
+        person = getattr(error, "person", None)
+        if isinstance(error, DataMismatch | LinkedElsewhere) and person is not None:
+            # The identity check this refusal offers will know which policy it is for.
+            mismatch = (
+                ",".join(error.mismatched) if isinstance(error, DataMismatch) else "elsewhere"
+            )
+            await set_purpose(
+                session, user, now=clock.now(), insured_person_id=person.id, mismatch=mismatch
+            )
         await message.answer(
             refusal_text(error, user, settings), reply_markup=refusal_keyboard(error, settings)
         )

@@ -31,6 +31,7 @@ from bot.keyboards.menu import LANGUAGE_NAMES, main_menu
 from bot.keyboards.registration import consent_title, inline
 from bot.screens import with_nav
 from core.accounts.consents import ConsentKind, current_consents
+from core.accounts.identity import identity_confirmed
 from core.accounts.models import Account, User
 from core.accounts.profile import (
     OptionalNotice,
@@ -49,12 +50,13 @@ def _button(builder: InlineKeyboardBuilder, text: str, action: ProfileAction) ->
     builder.button(text=text, callback_data=ProfileCallback(action=action))
 
 
-def profile_keyboard(account: Account) -> InlineKeyboardMarkup:
+def profile_keyboard(account: Account, confirmed: bool = False) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     if not is_locked(account):
         _button(builder, _("✏️ Change my data"), ProfileAction.EDIT)
     _button(builder, _("🔔 Notifications"), ProfileAction.NOTIFICATIONS)
-    _button(builder, _("🪪 Confirm my identity"), ProfileAction.VERIFY)
+    if not confirmed:
+        _button(builder, _("🪪 Confirm my identity"), ProfileAction.VERIFY)
     _button(builder, _("📜 Consents"), ProfileAction.CONSENTS)
     _button(builder, _("🗑 Delete my account"), ProfileAction.DELETE)
     builder.adjust(1)
@@ -65,10 +67,13 @@ def _on_off(value: bool) -> str:
     return _("on") if value else _("off")
 
 
-def profile_text(account: Account, user: User) -> str:
+def profile_text(account: Account, user: User, confirmed: bool = False) -> str:
     lines = [
         _("<b>Profile</b>"),
         summary_text(draft_from_account(account), user.language),
+        _("🪪 Identity confirmed ✅")
+        if confirmed
+        else _("🪪 Identity not confirmed yet (a selfie with the passport: /verify)"),
         _("<b>Language:</b> {language}").format(language=LANGUAGE_NAMES[Language(user.language)]),
         _("<b>Reminders:</b> {reminders}; <b>news:</b> {news}").format(
             reminders=_on_off(account.notify_reminders), news=_on_off(account.notify_news)
@@ -112,11 +117,20 @@ async def tell_registration_is_missing(message: Message, state: FSMContext) -> N
     )
 
 
-async def show(message: Message, state: FSMContext, user: User, account: Account | None) -> None:
+async def show(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+) -> None:
     if account is None:
         await tell_registration_is_missing(message, state)
         return
-    await message.answer(profile_text(account, user), reply_markup=profile_keyboard(account))
+    confirmed = await identity_confirmed(session, user.id)
+    await message.answer(
+        profile_text(account, user, confirmed), reply_markup=profile_keyboard(account, confirmed)
+    )
 
 
 PROFILE_SCREEN = ProfileCallback(action=ProfileAction.SHOW)

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.accounts.crypto import Vault
 from core.accounts.models import User
+from core.appeals.models import Appeal
 from core.db import Base, EncryptedBytes, UtcDateTime
 from core.errors import DomainError, NotFoundError
 from core.notifications.outbox import enqueue
 from core.policies.care import N_
+from core.policies.models import InsuredPerson, Policy, PolicyLink
 from core.uploads import MAX_UPLOAD_BYTES, UploadRefused, accept_upload
 
 MAX_FILE_BYTES = MAX_UPLOAD_BYTES
@@ -64,6 +66,14 @@ class IdentityCheck(Base):
     reason: Mapped[str | None] = mapped_column(String(32))
     purge_after: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     operators_thread_id: Mapped[int | None] = mapped_column()
+    # What the check is for (seed 003: "to link a previously issued contract to your account"):
+    # the insured person of the policy the person tried to link and what did not match, or the
+    # appeal whose operator asked for it.
+    insured_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("insured_persons.id", ondelete="SET NULL")
+    )
+    mismatch: Mapped[str | None] = mapped_column(String(64))  # "surname,birth_date" | "elsewhere"
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id", ondelete="SET NULL"))
 
 
 class IdentityFile(Base):
@@ -110,6 +120,51 @@ async def open_check(session: AsyncSession, user: User, *, now: datetime) -> Ide
     session.add(check)
     await session.commit()
     return check
+
+
+async def set_purpose(
+    session: AsyncSession,
+    user: User,
+    *,
+    now: datetime,
+    insured_person_id: int | None = None,
+    mismatch: str | None = None,
+    appeal_id: int | None = None,
+) -> IdentityCheck | None:
+    """Remember what the next check is for: a policy that did not match (or is in another
+    cabinet), or an appeal that asked for it. None while a check is under review."""
+    try:
+        check = await open_check(session, user, now=now)
+    except UnderReview:
+        return None
+    if insured_person_id is not None:
+        check.insured_person_id, check.mismatch = insured_person_id, mismatch
+    if appeal_id is not None:
+        check.appeal_id = appeal_id
+    await session.commit()
+    return check
+
+
+async def identity_confirmed(session: AsyncSession, user_id: int) -> bool:
+    found = await session.scalar(
+        select(IdentityCheck.id).where(
+            IdentityCheck.user_id == user_id,
+            IdentityCheck.status == CheckStatus.APPROVED.value,
+        )
+    )
+    return found is not None
+
+
+async def purpose_pending(session: AsyncSession, user_id: int) -> bool:
+    """A check being collected for a policy or an appeal: worth doing even once confirmed."""
+    found = await session.scalar(
+        select(IdentityCheck.id).where(
+            IdentityCheck.user_id == user_id,
+            IdentityCheck.status == CheckStatus.COLLECTING.value,
+            (IdentityCheck.insured_person_id.is_not(None)) | (IdentityCheck.appeal_id.is_not(None)),
+        )
+    )
+    return found is not None
 
 
 async def uploaded_kinds(session: AsyncSession, check: IdentityCheck) -> set[FileKind]:
@@ -181,6 +236,36 @@ async def files_for_review(session: AsyncSession, vault: Vault, check_id: int) -
 class Decision:
     check: IdentityCheck
     user: User
+    linked: Policy | None = None  # the policy approval linked to the cabinet
+
+
+async def _link_on_approval(
+    session: AsyncSession, check: IdentityCheck, user: User, now: datetime
+) -> Policy | None:
+    """Approval does what the check was for: the policy is linked to this cabinet (taken from
+    another cabinet if it was there: the operator has confirmed whose it is)."""
+    if check.insured_person_id is None:
+        return None
+    person = await session.get(InsuredPerson, check.insured_person_id)
+    if person is None:
+        return None
+    link = await session.scalar(select(PolicyLink).where(PolicyLink.insured_person_id == person.id))
+    if link is None:
+        session.add(
+            PolicyLink(user_id=user.id, insured_person_id=person.id, as_child=False, linked_at=now)
+        )
+    elif link.user_id != user.id:
+        policy = await session.get(Policy, person.policy_id)
+        await enqueue(  # the cabinet that had it is told, not left to wonder
+            session,
+            user_id=link.user_id,
+            kind="policy_moved",
+            dedupe_key=f"policy-moved:{check.id}",
+            now=now,
+            number=policy.number if policy is not None else "",
+        )
+        link.user_id, link.linked_at = user.id, now
+    return await session.get(Policy, person.policy_id)
 
 
 async def decide(
@@ -205,6 +290,8 @@ async def decide(
     check.purge_after = now + retention
     user = await session.get(User, check.user_id)
     assert user is not None
+    linked = await _link_on_approval(session, check, user, now) if approve else None
+    appeal = await session.get(Appeal, check.appeal_id) if check.appeal_id else None
     await enqueue(  # the person is told through the outbox, in the same transaction
         session,
         user_id=user.id,
@@ -213,9 +300,11 @@ async def decide(
         now=now,
         approved=approve,
         reason=check.reason,
+        policy=linked.number if linked is not None else None,
+        appeal=appeal.number if appeal is not None else None,
     )
     await session.commit()
-    return Decision(check=check, user=user)
+    return Decision(check=check, user=user, linked=linked)
 
 
 async def purge_expired_files(session: AsyncSession, *, now: datetime) -> int:

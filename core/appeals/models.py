@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime
@@ -35,12 +35,25 @@ class AppealStatus(StrEnum):
     CLOSED = "closed"
 
 
+class AppealOutcome(StrEnum):
+    """How a disputing appeal (a service not provided) ended: billing acts on it."""
+
+    CONFIRMED = "confirmed"  # the person is right
+    REJECTED = "rejected"
+
+
+# Kinds whose closing needs an explicit outcome.
+DISPUTES = frozenset({"not_provided"})
+
 OPEN_STATUSES = (AppealStatus.RECEIVED, AppealStatus.IN_PROGRESS, AppealStatus.ANSWERED)
 
 
 class Appeal(Base):
     __tablename__ = "appeals"
-    __table_args__ = (Index("ix_appeals_open", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_appeals_open", "status", "created_at"),
+        Index("ix_appeals_user_created", "user_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -52,8 +65,15 @@ class Appeal(Base):
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id", ondelete="SET NULL"))
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # what the kind asked
     operators_thread_id: Mapped[int | None] = mapped_column(index=True)  # the desk's topic
+    operators_card_id: Mapped[int | None] = mapped_column()  # the card's message in the topic
+    topic_state: Mapped[str | None] = mapped_column(String(16))  # the status the topic shows
     operator_id: Mapped[int | None] = mapped_column()  # who took it (Telegram id)
-    rating: Mapped[int | None] = mapped_column()  # 1-5, given when the person closes it
+    stage: Mapped[str | None] = mapped_column(String(16))  # a case's stage (core.appeals.cases)
+    decision_amount: Mapped[int | None] = mapped_column(BigInteger)  # kopecks, a paid case
+    decision_text: Mapped[str | None] = mapped_column(Text)  # the refusal's reason, a note
+    desk_prompt: Mapped[str | None] = mapped_column(String(32))  # "message_id:stage" asked
+    outcome: Mapped[str | None] = mapped_column(String(16))  # AppealOutcome, for DISPUTES
+    rating: Mapped[int | None] = mapped_column()  # 1-5, given by the person once it is closed
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     first_answer_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

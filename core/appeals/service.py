@@ -6,27 +6,62 @@ A person only ever reaches their own appeals; operators act through the desk."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.appeals.cases import CaseStage, check_cover
 from core.appeals.models import (
+    DISPUTES,
     OPEN_STATUSES,
     Appeal,
     AppealKind,
     AppealMessage,
+    AppealOutcome,
     AppealStatus,
     Author,
 )
 from core.errors import DomainError, NotFoundError
 from core.formatting import MOSCOW
-from core.notifications.outbox import enqueue
+from core.notifications.outbox import enqueue, withdraw
+from core.policies.models import Policy
+
+DAY = timedelta(days=1)
 
 
 class AppealClosed(DomainError):
     """Nothing can be added to a closed appeal."""
+
+
+class ReopenExpired(DomainError):
+    """A closed appeal can be reopened only for a set number of days after it was closed."""
+
+
+class TooManyAppeals(DomainError):
+    """Against floods: at most a set number of new appeals in 24 hours."""
+
+    def __init__(self, retry_at: datetime) -> None:
+        super().__init__(retry_at.isoformat())
+        self.retry_at = retry_at
+
+
+async def check_daily_limit(
+    session: AsyncSession, user_id: int, now: datetime, per_day: int
+) -> None:
+    """Raise TooManyAppeals, with the moment a new one is allowed, if the person filed
+    `per_day` appeals in the last 24 hours."""
+    recent = list(
+        await session.scalars(
+            select(Appeal.created_at)
+            .where(Appeal.user_id == user_id, Appeal.created_at > now - DAY)
+            .order_by(Appeal.created_at.desc())
+            .limit(per_day)
+        )
+    )
+    if len(recent) >= per_day:
+        raise TooManyAppeals(recent[-1] + DAY)
 
 
 def number_of(appeal: Appeal) -> str:
@@ -46,7 +81,17 @@ async def file_appeal(
     bill_id: int | None = None,
     clinic_id: int | None = None,
     now: datetime,
+    per_day: int | None = None,
+    event_date: date | None = None,
 ) -> Appeal:
+    """File an appeal; with `per_day`, refuse past that many in 24 hours (TooManyAppeals). A
+    case needs a paid policy valid on its event date (CaseNotCovered)."""
+    if per_day is not None:
+        await check_daily_limit(session, user_id, now, per_day)
+    if kind is AppealKind.INSURED_EVENT and policy_id is not None and event_date is not None:
+        policy = await session.get(Policy, policy_id)
+        if policy is not None:
+            check_cover(policy, event_date)
     appeal = Appeal(
         user_id=user_id,
         kind=kind,
@@ -125,11 +170,47 @@ async def add_person_message(
 async def close_by_person(
     session: AsyncSession, user_id: int, appeal_id: int, rating: int | None, now: datetime
 ) -> Appeal:
+    """The person closes the appeal (or rates one the desk closed): the rating is theirs."""
     appeal = await my_appeal(session, user_id, appeal_id)
     if appeal.status != AppealStatus.CLOSED:
         appeal.status, appeal.closed_at = AppealStatus.CLOSED, now
+        await withdraw(session, f"appeal-taken:{appeal.id}")
     if rating is not None:
         appeal.rating = max(1, min(5, rating))
+    await session.commit()
+    return appeal
+
+
+def can_reopen(appeal: Appeal, now: datetime, within: timedelta) -> bool:
+    return (
+        appeal.status == AppealStatus.CLOSED
+        and appeal.closed_at is not None
+        and now - appeal.closed_at <= within
+    )
+
+
+async def reopen(
+    session: AsyncSession,
+    user_id: int,
+    appeal_id: int,
+    text: str,
+    now: datetime,
+    within: timedelta,
+    files: list[dict[str, str]] | None = None,
+) -> Appeal:
+    """The person reopens a closed appeal with a follow-up, within `within` of its closing;
+    the desk sees it in work again and the earlier rating no longer stands."""
+    appeal = await my_appeal(session, user_id, appeal_id)
+    if not can_reopen(appeal, now, within):
+        raise ReopenExpired(appeal.number or "")
+    appeal.status, appeal.closed_at, appeal.rating = AppealStatus.IN_PROGRESS, None, None
+    if appeal.kind == AppealKind.INSURED_EVENT:
+        appeal.stage = CaseStage.REVIEW  # a reopened case is looked at again
+    session.add(
+        AppealMessage(
+            appeal_id=appeal.id, author=Author.PERSON, text=text, files=files or [], created_at=now
+        )
+    )
     await session.commit()
     return appeal
 
@@ -190,6 +271,8 @@ async def answer(
     session.add(message)
     await session.flush()
     appeal.status = AppealStatus.ANSWERED
+    # "Taken into work" held back by quiet hours is stale once the answer is there.
+    await withdraw(session, f"appeal-taken:{appeal.id}")
     appeal.operator_id = appeal.operator_id or operator_id
     appeal.first_answer_at = appeal.first_answer_at or now
     await enqueue(
@@ -207,10 +290,26 @@ async def answer(
     return message
 
 
-async def close_by_operator(session: AsyncSession, appeal: Appeal, now: datetime) -> bool:
+class OutcomeRequired(DomainError):
+    """A disputing appeal (a service not provided) is closed as confirmed or rejected."""
+
+
+async def close_by_operator(
+    session: AsyncSession,
+    appeal: Appeal,
+    now: datetime,
+    reopen_within: timedelta | None = None,
+    outcome: AppealOutcome | None = None,
+) -> bool:
+    """The desk closes it; the person is told, asked to rate the answer and told until when
+    they can reopen it. A dispute (DISPUTES) needs its outcome, kept for billing to act on."""
     if appeal.status == AppealStatus.CLOSED:
         return False
+    if appeal.kind in DISPUTES and outcome is None:
+        raise OutcomeRequired(appeal.number or "")
+    appeal.outcome = outcome.value if outcome is not None else None
     appeal.status, appeal.closed_at = AppealStatus.CLOSED, now
+    await withdraw(session, f"appeal-taken:{appeal.id}")
     await enqueue(
         session,
         user_id=appeal.user_id,
@@ -219,9 +318,41 @@ async def close_by_operator(session: AsyncSession, appeal: Appeal, now: datetime
         now=now,
         appeal_id=appeal.id,
         number=appeal.number,
+        rate=appeal.rating is None,
+        outcome=appeal.outcome,
+        reopen_until=(now + reopen_within).isoformat() if reopen_within else None,
     )
     await session.commit()
     return True
+
+
+def shown_state_column() -> Any:
+    """What a topic should show, in SQL: an appeal's status; a case's stage past "received"
+    (the bot's `shown_state`)."""
+    return case(
+        (
+            (Appeal.kind == AppealKind.INSURED_EVENT)
+            & Appeal.stage.is_not(None)
+            & (Appeal.stage != "received"),
+            Appeal.stage,
+        ),
+        else_=Appeal.status,
+    )
+
+
+async def topics_behind(session: AsyncSession, limit: int = 50) -> list[Appeal]:
+    """Appeals whose desk topic does not show their state yet: changed outside the desk (an
+    integrator's import of a case's stage), or a topic update that failed."""
+    rows = await session.scalars(
+        select(Appeal)
+        .where(
+            Appeal.operators_thread_id.is_not(None),
+            Appeal.topic_state.is_distinct_from(shown_state_column()),
+        )
+        .order_by(Appeal.id)
+        .limit(limit)
+    )
+    return list(rows)
 
 
 async def open_appeals(session: AsyncSession, limit: int = 30) -> list[Appeal]:
@@ -241,6 +372,9 @@ class DeskStats:
     unanswered: int
     answered_today: int
     median_first_answer: timedelta | None
+    closed_today: int = 0
+    rated: int = 0
+    average_rating: float | None = None
 
 
 async def desk_stats(session: AsyncSession, now: datetime) -> DeskStats:
@@ -267,12 +401,32 @@ async def desk_stats(session: AsyncSession, now: datetime) -> DeskStats:
         )
     ).all()
     waits = sorted(answered - created for created, answered in pairs if answered is not None)
+    closed_today = await session.scalar(
+        select(func.count()).select_from(Appeal).where(Appeal.closed_at >= midnight)
+    )
+    rated, average = (
+        await session.execute(
+            select(func.count(Appeal.rating), func.avg(Appeal.rating)).where(
+                Appeal.rating.is_not(None)
+            )
+        )
+    ).one()
     return DeskStats(
         open=int(open_count or 0),
         unanswered=int(unanswered or 0),
         answered_today=int(today or 0),
-        median_first_answer=waits[len(waits) // 2] if waits else None,
+        median_first_answer=median(waits),
+        closed_today=int(closed_today or 0),
+        rated=int(rated or 0),
+        average_rating=float(average) if average is not None else None,
     )
+
+
+def median(values: list[timedelta]) -> timedelta | None:
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 async def overdue(session: AsyncSession, now: datetime, limit: timedelta) -> list[Appeal]:

@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.crypto import Vault
 from core.billing.rules import BillingRules
 from core.importers.bills import import_bills
+from core.importers.cases import import_case_stages
 from core.importers.clinics import import_clinics
 from core.importers.files import ImportReport
 from core.importers.policies import Progress, import_policies, import_programs
 from core.importers.slots import import_slots
 
-KINDS = ("clinics", "programs", "policies", "bills", "slots")
+KINDS = ("clinics", "programs", "policies", "bills", "slots", "cases")
 NEEDS_KEY = frozenset({"policies", "bills"})  # documents and diagnoses are encrypted
 
 
@@ -36,6 +37,8 @@ async def import_kind(
         return await import_programs(session, rows)
     if kind == "slots":
         return await import_slots(session, rows)
+    if kind == "cases":
+        return await import_case_stages(session, rows, now=now)
     if vault is None:
         raise ValueError("DATA_ENCRYPTION_KEY is not set: it is needed for documents and diagnoses")
     if kind == "bills":

@@ -7,6 +7,7 @@ line and the rest is loaded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
@@ -76,8 +77,17 @@ class ProgramRecord(BaseModel):
     child_age_limit: int = Field(default=17, ge=0, le=17)
     activation_delay_hours: int = Field(default=24, ge=0, le=24 * 14)
     desk_phone: str | None = None
-    curator: str | None = None
+    curator: str | None = None  # the medical curator: a name and a phone, no label
+    admin_curator: str | None = None  # the administrative curator of the contract
+    telemedicine_phone: str | None = None
     clinics: list[ProgramClinicRecord] = Field(default_factory=list)
+
+    @field_validator("curator", "admin_curator")
+    @classmethod
+    def _no_label(cls, value: str | None) -> str | None:
+        if value and re.match(r"^[^:]{0,40}куратор[^:]{0,40}:", value, re.IGNORECASE):
+            raise ValueError("a name and a phone only: the label («Врач-куратор») is the bot's")
+        return value
 
     _split = field_validator("care_types", "exclusions", mode="before")(_split)
     _known = field_validator("care_types")(_known_care_types)

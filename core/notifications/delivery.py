@@ -30,6 +30,8 @@ from core.notifications.outbox import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 Send = Callable[[int, str, Sequence[Action]], Awaitable[None]]  # (chat id, text, buttons)
+# Told how a message went ("sent", "dead", "blocked"): the desk hears about its answers.
+Report = Callable[[OutboxMessage, str], Awaitable[None]]
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)  # a claimed message not marked by then was lost with its worker
 
@@ -119,6 +121,7 @@ class Courier:
         send: Send,
         now: datetime,
         limit: int = 300,
+        report: Report | None = None,
     ) -> int:
         if self.monotonic() < self.paused_until:
             return 0
@@ -152,6 +155,11 @@ class Courier:
                 if not await self._pace(user.telegram_id):
                     continue  # the next run takes it
                 outcome = await self._one(session, message, user, send, now)
+                if report is not None and outcome in ("sent", "dead", "blocked"):
+                    try:
+                        await report(message, outcome)
+                    except Exception:  # the message's fate is recorded; the report is a courtesy
+                        log.warning("could not report outbox message %s", message.id, exc_info=True)
                 if outcome == "paused":
                     break
                 sent += outcome == "sent"

@@ -37,6 +37,15 @@ def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
     """The one-tap way on from a message, where there is one."""
     if kind in DEBT_KINDS:
         return [Action(_("💸 Pay the debt"), "pay_debt", start=str(StartPayload(LinkKind.DEBT)))]
+    if kind == "case_stage" and args.get("appeal_id"):
+        if args.get("stage") == "documents":  # straight to the upload
+            return [Action(_("📎 Upload the documents"), "appeal_reply", int(args["appeal_id"]))]
+        return [Action(_("🚨 Open the case"), "appeal", int(args["appeal_id"]))]
+    if kind == "appeal_closed" and args.get("appeal_id") and args.get("rate"):
+        return [
+            Action(_("⭐ Rate the answer"), "appeal_rate", int(args["appeal_id"])),
+            Action(_("💬 Open the appeal"), "appeal", int(args["appeal_id"])),
+        ]
     if kind in ("appeal_answer", "appeal_closed", "appeal_taken") and args.get("appeal_id"):
         return [Action(_("💬 Open the appeal"), "appeal", int(args["appeal_id"]))]
     if kind == "booking_reminder":
@@ -97,11 +106,26 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         ).format(last4=args["last4"])
     if kind == "identity_decided":
         if args.get("approved"):
-            return _("Your identity is confirmed ✅ Thank you! You can go on adding your policies.")
+            if args.get("policy"):
+                return _(
+                    "Your identity is confirmed ✅ Policy {number} is added to your cabinet: "
+                    "see «My policies»."
+                ).format(number=args["policy"])
+            if args.get("appeal"):
+                return _(
+                    "Your identity is confirmed ✅ We go on with your appeal {number}; the "
+                    "answer will come here."
+                ).format(number=args["appeal"])
+            return _("Your identity is confirmed ✅ Thank you!")
         title = REJECT_TITLES.get(RejectReason(args["reason"])) if args.get("reason") else None
         return _(
             "Your identity check was declined: {reason}. Please send the images again with /verify."
         ).format(reason=_(title) if title else "—")
+    if kind == "policy_moved":
+        return _(
+            "Policy {number} is no longer in your cabinet: the insurer confirmed its owner's "
+            "identity. If the policy is yours, call the desk."
+        ).format(number=args["number"])
     if kind == "coverage_started":
         return _(
             "✅ The waiting period of policy {number} is over: from today visits are insured events."
@@ -152,9 +176,13 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         texts: dict[str, str] = args["texts"]
         return escape(texts.get(locale) or next(iter(texts.values())))
     if kind == "appeal_closed":
-        return _("Your appeal {number} is closed. If something is left, start a new one.").format(
-            number=args["number"]
-        )
+        verdict = {
+            "confirmed": _("Your claim is confirmed.") + "\n",
+            "rejected": _("Your claim is not confirmed.") + "\n",
+        }.get(args.get("outcome") or "", "")
+        return verdict + appeal_closed_text(args, _, locale)
+    if kind == "case_stage":
+        return case_stage_text(args, _, locale)
     if kind == "booking_reminder":
         moment = datetime.fromisoformat(args["starts_at"])
         return _(
@@ -169,3 +197,43 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             address=args["address"],
         )
     raise ValueError(f"unknown outbox message kind {kind!r}")
+
+
+def case_stage_text(args: dict[str, Any], _: Translate, locale: str) -> str:
+    """A case's new stage, with what the person should do next when there is something."""
+    number, detail = args["number"], escape(args.get("detail") or "")
+    stage = args["stage"]
+    if stage == "documents":
+        return _(
+            "📄 Case {number}: the insurer needs documents: {documents}\nUpload them: open the "
+            "case, tap «✍️ Add a message» and attach photos or PDFs."
+        ).format(number=number, documents=detail)
+    if stage == "review":
+        return _(
+            "🔎 Case {number} is under review. We will write as soon as there is a decision."
+        ).format(number=number)
+    if stage == "paid":
+        text = _("✅ Decision on case {number}: payment of {amount}.").format(
+            number=number, amount=format_money(int(args.get("amount") or 0), locale)
+        )
+        return text + (f"\n{detail}" if detail else "")
+    if stage == "refused":
+        return _(
+            "⛔ Decision on case {number}: refusal.\nReason: {reason}\nIf you disagree, write "
+            "in the case («✍️ Add a message») or call the desk."
+        ).format(number=number, reason=detail)
+    return _("Case {number} is closed.").format(number=number)
+
+
+def appeal_closed_text(args: dict[str, Any], _: Translate, locale: str) -> str:
+    if args.get("reopen_until"):
+        return _(
+            "Your appeal {number} is closed. Please rate the answer. If something is left, "
+            "you can reopen it with a message until {date}."
+        ).format(
+            number=args["number"],
+            date=format_day(datetime.fromisoformat(args["reopen_until"]), locale),
+        )
+    return _("Your appeal {number} is closed. If something is left, start a new one.").format(
+        number=args["number"]
+    )

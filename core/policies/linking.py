@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -53,7 +54,15 @@ class PolicyNotFound(LinkRefused):
 
 
 class DataMismatch(LinkRefused):
-    """The policy exists but does not name this person: offer the identity check or an appeal."""
+    """The policy exists but does not name this person: offer the identity check or an appeal.
+    `person` is the closest insured person on it and `mismatched` what differs from the
+    profile (surname, first_name, patronymic, birth_date), for the operator who checks."""
+
+    def __init__(
+        self, number: str, person: InsuredPerson | None = None, mismatched: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(number)
+        self.person, self.mismatched = person, mismatched
 
 
 class PolicyExpired(LinkRefused):
@@ -68,6 +77,10 @@ class AlreadyLinked(LinkRefused):
 
 class LinkedElsewhere(LinkRefused):
     """Another cabinet has it: the identity check or an appeal sorts it out."""
+
+    def __init__(self, why: str, person: InsuredPerson | None = None) -> None:
+        super().__init__(why)
+        self.person = person
 
 
 class FirstPolicyByNumber(LinkRefused):
@@ -132,6 +145,21 @@ def same_person(
     )
 
 
+def mismatched_fields(person: InsuredPerson, account: Account) -> tuple[str, ...]:
+    mine = person_key(account.surname, account.first_name, account.patronymic, account.birth_date)
+    theirs = person_key(person.surname, person.first_name, person.patronymic, person.birth_date)
+    names = ("surname", "first_name", "patronymic", "birth_date")
+    return tuple(name for name, a, b in zip(names, mine, theirs, strict=True) if a != b)
+
+
+def closest(persons: Sequence[InsuredPerson], account: Account) -> DataMismatch:
+    """The refusal for a policy none of whose persons is the account's, with the closest."""
+    if not persons:
+        return DataMismatch("no persons")
+    person = min(persons, key=lambda p: len(mismatched_fields(p, account)))
+    return DataMismatch("mismatch", person, mismatched_fields(person, account))
+
+
 def _is_account(person: InsuredPerson, account: Account) -> bool:
     return same_person(
         person, account.surname, account.first_name, account.patronymic, account.birth_date
@@ -165,7 +193,7 @@ async def _check_free(session: AsyncSession, user: User, person: InsuredPerson) 
         raise (
             AlreadyLinked("linked here")
             if link.user_id == user.id
-            else LinkedElsewhere("linked elsewhere")
+            else LinkedElsewhere("linked elsewhere", person)
         )
 
 
@@ -217,7 +245,7 @@ async def link_by_number(
     ).all()
     person = next((p for p in persons if _is_account(p, account)), None)
     if person is None:
-        raise await _failed(session, user, now, DataMismatch(number))
+        raise await _failed(session, user, now, closest(persons, account))
     await _check_free(session, user, person)
     [linked] = await _link(session, user, account, [Linked(policy, person)], child=False, now=now)
     return linked

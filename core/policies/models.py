@@ -48,7 +48,11 @@ class Program(Base):
     child_age_limit: Mapped[int] = mapped_column(default=17)
     activation_delay_hours: Mapped[int] = mapped_column(default=24)
     desk_phone: Mapped[str | None] = mapped_column(String(64))
+    # Seed 004: a medical and an administrative curator for each contract; names and phones
+    # only, the labels are the bot's.
     curator: Mapped[str | None] = mapped_column(String(256))
+    admin_curator: Mapped[str | None] = mapped_column(String(256))
+    telemedicine_phone: Mapped[str | None] = mapped_column(String(64))
 
 
 class ProgramClinic(Base):

@@ -745,12 +745,66 @@ async def create_forum_topic(api: BotApi, params: Params) -> Any:
     return {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
 
 
-@method("closeForumTopic")
-@method("reopenForumTopic")
-async def toggle_forum_topic(api: BotApi, params: Params) -> Any:
+def _topic_event(api: BotApi, chat: Chat, thread: int, key: str, body: dict[str, Any]) -> None:
+    """Telegram's service message in the topic: "the topic was renamed / closed / reopened"."""
+    message = {
+        "message_id": 0,
+        "date": now(),
+        "chat": chat.as_api(),
+        "from": api.bot_user,
+        "message_thread_id": thread,
+        "is_topic_message": True,
+        key: body,
+    }
+    shown = {
+        "forum_topic_edited": f"renamed the topic to «{body.get('name', '')}»",
+        "forum_topic_closed": "closed the topic",
+        "forum_topic_reopened": "reopened the topic",
+    }[key]
+    api.state.add_message(chat, "bot", message, f"<i>{html_lib.escape(shown)}</i>")
+
+
+@method("editForumTopic")
+async def edit_forum_topic(api: BotApi, params: Params) -> Any:
     chat = api.target_chat(params)
-    if params.required_int("message_thread_id") not in chat.topics:
+    thread = params.required_int("message_thread_id")
+    if thread not in chat.topics:
         raise bad_request("TOPIC_ID_INVALID")
+    name = params.string("name")
+    if name is not None:
+        if not 1 <= len(name) <= 128:
+            raise bad_request("TOPIC_NAME_INVALID")
+        if name == chat.topics[thread]:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        chat.topics[thread] = name
+        _topic_event(api, chat, thread, "forum_topic_edited", {"name": name})
+        await api.state.notify()
+    return True
+
+
+@method("closeForumTopic")
+async def close_forum_topic(api: BotApi, params: Params) -> Any:
+    return await _toggle_topic(api, params, closing=True)
+
+
+@method("reopenForumTopic")
+async def reopen_forum_topic(api: BotApi, params: Params) -> Any:
+    return await _toggle_topic(api, params, closing=False)
+
+
+async def _toggle_topic(api: BotApi, params: Params, *, closing: bool) -> Any:
+    chat = api.target_chat(params)
+    thread = params.required_int("message_thread_id")
+    if thread not in chat.topics:
+        raise bad_request("TOPIC_ID_INVALID")
+    if (thread in chat.closed_topics) == closing:
+        raise bad_request("TOPIC_NOT_MODIFIED")
+    if closing:
+        chat.closed_topics.append(thread)
+    else:
+        chat.closed_topics.remove(thread)
+    _topic_event(api, chat, thread, "forum_topic_closed" if closing else "forum_topic_reopened", {})
+    await api.state.notify()
     return True
 
 

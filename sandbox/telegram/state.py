@@ -31,6 +31,7 @@ class Chat:
     is_forum: bool = False
     blocked_bot: bool = False
     topics: dict[int, str] = field(default_factory=dict)
+    closed_topics: list[int] = field(default_factory=list)
     next_message_id: int = 1
     reply_keyboard: dict[str, Any] | None = None
     commands_scope: str | None = None

@@ -91,7 +91,7 @@ class UserApi:
 
     async def list_groups(self, request: web.Request) -> web.Response:
         groups = [
-            c.as_api() | {"topics": c.topics}
+            c.as_api() | {"topics": c.topics, "closed_topics": c.closed_topics}
             for c in self.state.chats.values()
             if c.type != "private"
         ]
@@ -386,7 +386,8 @@ class UserApi:
                 "revision": self.state.revision,
                 "reply_keyboard": chat.reply_keyboard,
                 "callback_answers": answers,
-                "chat": chat.as_api() | {"topics": chat.topics},
+                "chat": chat.as_api()
+                | {"topics": chat.topics, "closed_topics": chat.closed_topics},
             }
         )
 
@@ -414,6 +415,9 @@ class UserApi:
             "contact",
             "sticker",
             "forum_topic_created",
+            "forum_topic_edited",
+            "forum_topic_closed",
+            "forum_topic_reopened",
             "forward_origin",
             "media_group_id",
         ):
