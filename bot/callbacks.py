@@ -29,6 +29,8 @@ Id = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Page = Annotated[int, Field(ge=0, le=10_000)]
 Index = Annotated[int, Field(ge=-1, le=10_000)]  # into a sorted list; -1: not chosen yet
 Word = Annotated[str, Field(pattern=r"^[a-z0-9_]{0,24}$")]
+# A guide item: a word, or a word and a program id ("outpatient.2").
+GuideItem = Annotated[str, Field(pattern=r"^[a-z0-9_]{0,24}(\.[0-9]{1,9})?$")]
 
 
 class StaleButton(Exception):
@@ -373,7 +375,7 @@ class DeskCallback(CallbackData, prefix="dk"):
 
 class GuideCallback(CallbackData, prefix="hp"):
     topic: Literal["help", "care", "faq", "telemed", "shop", "contacts"]
-    item: Word = ""
+    item: GuideItem = ""
 
 
 class MenuCallback(CallbackData, prefix="mn"):

@@ -32,7 +32,7 @@ from bot.handlers.desk import desk_language, post_follow_up, post_new_appeal, sy
 from bot.keyboards.next_steps import buy_button, contacts_button, next_steps, register_button
 from bot.keyboards.registration import BACK
 from bot.screens import show
-from bot.texts import TEXT_LIMIT, clean_input, escape, html_len, shorten, split_text
+from bot.texts import clean_input, escape, shorten, split_text
 from bot.uploads import upload_refusal
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
@@ -269,7 +269,6 @@ def summary(draft: AppealDraft) -> str:
 
 # The summary must fit one message whatever the text (2,100 emoji are 4,200 UTF-16 units).
 SUMMARY_TEXT_LIMIT = 1500
-HISTORY_TEXT_LIMIT = 700
 
 
 async def load_draft(state: FSMContext) -> AppealDraft | None:
@@ -819,22 +818,15 @@ async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str
         )
     if appeal.decision_text and appeal.stage == CaseStage.REFUSED:
         lines.append(_("Reason: {reason}").format(reason=escape(appeal.decision_text)))
-    entries = []
-    messages = await history(session, appeal.id)
-    for message in messages:
+    for message in await history(session, appeal.id):
         when = (
             f"{format_day(message.created_at, locale)} {format_clock(message.created_at, locale)}"
         )
         who = _("You") if message.author == Author.PERSON else _("Insurer")
         files = f" 📎{len(message.files)}" if message.files else ""
-        text = escape(shorten(history_line(message.text), HISTORY_TEXT_LIMIT))
-        entries.append(f"\n<i>{who}, {when}</i>{files}\n{text}")
-    # The newest messages matter most: the oldest go first when the card would not fit.
-    while entries and html_len("\n".join([*lines, "\n…", *entries])) > TEXT_LIMIT:
-        entries.pop(0)
-    if len(entries) < len(messages):
-        lines.append("\n…")
-    return "\n".join([*lines, *entries])
+        lines.append(f"\n<i>{who}, {when}</i>{files}\n{escape(history_line(message.text))}")
+    # A long history is sent in parts (send_appeal), never cut: the person reads it all.
+    return "\n".join(lines)
 
 
 async def reply_typed(
