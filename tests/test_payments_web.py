@@ -51,7 +51,7 @@ async def test_a_flood_about_one_payment_fetches_it_once_per_window(
     await add_by_number(chat, "ONDL-500001")
     await chat.tap("💳 Франшиза и карты")
     await chat.tap("✅ Активировать программу с франшизой")
-    await chat.tap("Согласен на автоматические списания")
+    await chat.tap("Даю согласие на автоматические списания")
     [sent] = chat.sent("sendMessage")
     button, *_nav = [b for row in sent.reply_markup.inline_keyboard for b in row]  # type: ignore[attr-defined]
     assert "Готово" in await fill_card_page(str(button.url), SUCCESS_CARD)
