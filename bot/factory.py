@@ -23,9 +23,11 @@ from bot.fsm.storage import DatabaseStorage
 from bot.handlers import routers
 from bot.i18n import UserLanguageMiddleware, create_i18n
 from bot.inline_filters import run_sync_filters_inline
+from bot.menu import MenuTexts
 from bot.middlewares.callback_answer import AnswerAfterHandler
 from bot.middlewares.database import DatabaseMiddleware, UpdateSession
 from bot.middlewares.idempotency import Inbox, OncePerUpdate, RedisInbox
+from bot.middlewares.not_modified import NotModifiedIsDone
 from bot.middlewares.throttling import Buckets, MemoryBuckets, RedisBuckets, ThrottlingMiddleware
 from bot.polling import CabinetDispatcher
 from bot.retry import RetryAfterMiddleware
@@ -119,6 +121,7 @@ def create_dispatcher(
         payments=payments,
         billing=settings.billing(),
         directory=ClinicDirectory(),
+        menu_texts=MenuTexts(i18n),
     )
     # Order matters: one session for the whole update first (the ledger, the step and the
     # user share it and commit once); a repeated update stops next; the dialog step is
@@ -147,6 +150,7 @@ def create_bot(settings: Settings, *, token: str, api_base: str | None = None) -
     else:
         session = AiohttpSession()
     session.middleware(RetryAfterMiddleware())
+    session.middleware(NotModifiedIsDone())
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 

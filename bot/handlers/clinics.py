@@ -8,7 +8,6 @@ import logging
 from html import escape
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -30,10 +29,10 @@ from bot.callbacks import (
     PolicyCallback,
 )
 from bot.handlers.clinic_card import reason_text
-from bot.keyboards.menu import CLINICS
 from bot.keyboards.next_steps import add_policy_button, buy_button, next_steps, register_button
 from bot.keyboards.registration import BACK
 from bot.screens import show, with_nav
+from bot.texts import clean_input
 from core.accounts.models import Account, User
 from core.appeals.models import AppealKind
 from core.clinics.availability import (
@@ -176,7 +175,7 @@ async def name_typed(
     clock: Clock,
     directory: ClinicDirectory,
 ) -> None:
-    query = " ".join((message.text or "").split())[:100]
+    query = " ".join(clean_input(message.text).split())[:100]
     if len(query) < 2:
         await message.answer(_("Send at least two letters of the name."))
         return
@@ -462,8 +461,6 @@ async def program_clinics(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(hub, Command("clinics"))
-    router.message.register(hub, F.text == CLINICS)
     router.callback_query.register(hub_again, ClinicsCallback.filter(F.action == ClinicsAction.HUB))
     router.callback_query.register(
         ask_name, ClinicsCallback.filter(F.action == ClinicsAction.BY_NAME)
@@ -476,7 +473,6 @@ def create_router() -> Router:
     router.callback_query.register(
         program_clinics, PolicyCallback.filter(F.action == PolicyAction.CLINICS)
     )
-    router.message.register(location_shared, F.location | F.venue)
     router.message.register(name_typed, ClinicSearch.name, F.text, ~(F.text == BACK))
     router.message.register(not_a_name, ClinicSearch.name)
     return router

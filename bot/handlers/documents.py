@@ -1,4 +1,4 @@
-"""The cabinet's documents (agreement, personal data policy), sent as PDF in the user's language."""
+"""The cabinet's documents (agreement, personal and health data), as PDF in the user's language."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import DocumentCallback, DocumentKind
-from bot.keyboards.menu import DOCUMENTS, documents_choice
+from bot.keyboards.menu import documents_choice
 from bot.legal_documents import legal_document
 from core.accounts.consents import ConsentKind
 from core.accounts.models import User
@@ -17,6 +17,7 @@ from core.config import Settings
 KINDS = {
     DocumentKind.USER_AGREEMENT: ConsentKind.USER_AGREEMENT,
     DocumentKind.PERSONAL_DATA: ConsentKind.PERSONAL_DATA,
+    DocumentKind.HEALTH_DATA: ConsentKind.HEALTH_DATA,
 }
 
 
@@ -44,6 +45,5 @@ async def send_document(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(documents, F.text == DOCUMENTS)
     router.callback_query.register(send_document, DocumentCallback.filter())
     return router

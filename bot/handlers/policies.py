@@ -4,7 +4,7 @@ adding a policy by number, by passport data or a child's policy."""
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
@@ -27,7 +27,7 @@ from bot.handlers.policy_documents import document_button
 from bot.handlers.profile import tell_registration_is_missing
 from bot.handlers.regions import regions_line
 from bot.handlers.registration import problem_text
-from bot.keyboards.menu import POLICIES, main_menu
+from bot.keyboards.menu import main_menu
 from bot.keyboards.next_steps import (
     add_policy_button,
     buy_button,
@@ -56,6 +56,7 @@ from core.policies.linking import (
     FirstPolicyByNumber,
     LinkedElsewhere,
     LinkRefused,
+    NotAPolicyNumber,
     NothingFound,
     NotRepresentative,
     ParentPolicyRequired,
@@ -65,6 +66,7 @@ from core.policies.linking import (
     link_by_number,
     link_by_passport,
     link_child,
+    looks_like_policy_number,
 )
 from core.policies.models import ContractKind, PolicyKind
 
@@ -209,7 +211,7 @@ def card_text(view: PolicyView, locale: str) -> str:
     return "\n".join(lines)
 
 
-def card_keyboard(view: PolicyView) -> InlineKeyboardMarkup:
+def card_keyboard(view: PolicyView, settings: Settings) -> InlineKeyboardMarkup:
     """The card's way to the policy's documents and to the sections filtered by this policy."""
     builder = InlineKeyboardBuilder()
     kinds = documents_of(view)
@@ -249,6 +251,9 @@ def card_keyboard(view: PolicyView) -> InlineKeyboardMarkup:
             text=_("🚨 Report an insured event"),
             callback_data=AppealStartCallback(kind=AppealKind.INSURED_EVENT, policy=view.id),
         )
+    if view.status is Status.EXPIRED:  # an expired policy's way on: renew it, or ask
+        builder.add(renew_button(settings), contacts_button())
+        sizes.append(2)
     builder.button(
         text=_("⬅️ My policies"), callback_data=PoliciesCallback(action=PoliciesAction.LIST)
     )
@@ -262,10 +267,11 @@ async def show_card(
     session: AsyncSession,
     user: User,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     text = await card_with_money(session, view, user.language, clock)
-    await show(query, text, card_keyboard(view))
+    await show(query, text, card_keyboard(view, settings))
 
 
 async def money_badge(session: AsyncSession, view: PolicyView, locale: str, clock: Clock) -> str:
@@ -327,6 +333,11 @@ async def ask_number(query: CallbackQuery, state: FSMContext) -> None:
 
 
 def refusal_text(error: LinkRefused, user: User, settings: Settings) -> str:
+    if isinstance(error, NotAPolicyNumber):
+        return _(
+            "That does not look like a policy number. Type it as on the policy or the card, "
+            "for example ONDL-500000, or choose a section in the menu."
+        )
     if isinstance(error, PolicyNotFound):
         return _(
             "There is no policy with this number. Check it on the policy or the card, "
@@ -415,7 +426,7 @@ async def number_typed(
             refusal_text(error, user, settings), reply_markup=refusal_keyboard(error, settings)
         )
         return
-    await _added(message, state, session, user, clock, [linked.policy.id])
+    await _added(message, state, session, user, clock, settings, [linked.policy.id])
 
 
 async def _added(
@@ -424,6 +435,7 @@ async def _added(
     session: AsyncSession,
     user: User,
     clock: Clock,
+    settings: Settings,
     ids: list[int],
 ) -> None:
     await state.set_state(None)
@@ -435,7 +447,7 @@ async def _added(
     )
     for view in views:
         text = await card_with_money(session, view, user.language, clock)
-        await message.answer(text, reply_markup=card_keyboard(view))
+        await message.answer(text, reply_markup=card_keyboard(view, settings))
 
 
 async def by_passport(
@@ -454,7 +466,9 @@ async def by_passport(
     except LinkRefused as error:
         await show(query, refusal_text(error, user, settings), refusal_keyboard(error, settings))
         return
-    await _added(query.message, state, session, user, clock, [item.policy.id for item in found])
+    await _added(
+        query.message, state, session, user, clock, settings, [item.policy.id for item in found]
+    )
 
 
 # --- a child's policy -----------------------------------------------------------------------
@@ -495,6 +509,9 @@ async def child_step(
     text = message.text or ""
     try:
         if current == AddPolicy.child_number.state:
+            if not looks_like_policy_number(text):
+                await message.answer(refusal_text(NotAPolicyNumber(text), user, settings))
+                return
             draft.number, following = text.strip(), AddPolicy.child_surname
             prompt = _("The child's surname, as on the policy.")
         elif current == AddPolicy.child_surname.state:
@@ -534,7 +551,7 @@ async def child_step(
             reply_markup=refusal_keyboard(error, settings) or main_menu(registered=True),
         )
         return
-    await _added(message, state, session, user, clock, [linked.policy.id])
+    await _added(message, state, session, user, clock, settings, [linked.policy.id])
 
 
 async def not_text(message: Message) -> None:
@@ -544,8 +561,6 @@ async def not_text(message: Message) -> None:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(show_list, Command("policies"))
-    router.message.register(show_list, F.text == POLICIES)
     actions = PoliciesCallback.filter
     router.callback_query.register(show_list_again, actions(F.action == PoliciesAction.LIST))
     router.callback_query.register(add_options, actions(F.action == PoliciesAction.ADD))
