@@ -56,12 +56,12 @@ class Scheduler:
     def said(self, text: str) -> bool:
         return text in self.log.read_text(errors="replace")
 
-    async def wait_until_it_says(self, text: str) -> float:
+    async def wait_until_it_says(self, text: str, within: float = 20) -> float:
         def said_or_died() -> bool:
             assert self.process.returncode is None, self.log.read_text()
             return self.said(text)
 
-        return await eventually(said_or_died)
+        return await eventually(said_or_died, within)
 
 
 @asynccontextmanager
@@ -100,9 +100,10 @@ async def test_the_standby_takes_over_when_the_leader_dies_and_sends_nothing_twi
             scheduler(database_url, sandbox, tmp_path / "a.log") as a,
             scheduler(database_url, sandbox, tmp_path / "b.log") as b,
         ):
-            await eventually(lambda: a.said(LEADS) or b.said(LEADS))
+            # Starting a process takes long on a loaded machine (imports, migrations).
+            await eventually(lambda: a.said(LEADS) or b.said(LEADS), within=120)
             leader, standby = (a, b) if a.said(LEADS) else (b, a)
-            await standby.wait_until_it_says("standing by")
+            await standby.wait_until_it_says("standing by", within=120)
             await eventually(lambda: sum(received(sandbox).values()) >= COUNT // 3)
             leader.process.kill()  # SIGKILL: its lock goes with its connection or file
             await leader.process.wait()
