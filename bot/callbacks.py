@@ -152,6 +152,7 @@ class FranchiseAction(StrEnum):
     ADD_CARD = "card"
     PAY_CARDS = "pay"  # charge the cards on file again
     PAY_LINK = "link"  # pay on the provider's page
+    PAY = "paynow"  # the reminder's button: the cards on file first, then the provider's page
 
 
 class FranchiseCallback(CallbackData, prefix="fr"):

@@ -39,7 +39,7 @@ async def test_first_policy_by_number_then_the_others_by_passport(
     await chat.tap("➕ Добавить полис")
     assert chat.inline_buttons == ["По номеру полиса", "По паспортным данным", "Полис ребёнка"]
     await chat.tap("По паспортным данным")
-    assert "Добавлено: DMS-K-2026-0001" in chat.text
+    assert "Добавлено: ONFR-600001, DMS-K-2026-0001" in chat.text
     assert "страхователь ООО «Ромашка»" in chat.text and "🟢 действует" in chat.text
 
     await chat.send("/policies")

@@ -36,7 +36,7 @@ from core.billing.payments import BankUnavailable
 from core.billing.provider import PaymentProvider
 from core.billing.rules import BillingRules
 from core.clock import Clock
-from core.formatting import format_day, format_money
+from core.formatting import format_day, format_moment, format_money
 from core.policies.cabinet import PolicyView, my_policy
 
 
@@ -46,7 +46,7 @@ def franchise_badge(state: FranchiseView, locale: str) -> str:
     elif state.state is FranchiseState.CARD_LINKED:
         assert state.active_from is not None
         badge = _("card linked, franchise active from {date}").format(
-            date=format_day(state.active_from, locale)
+            date=format_moment(state.active_from, locale)
         )
     elif state.state is FranchiseState.ACTIVE:
         badge = _("franchise active")
@@ -159,13 +159,30 @@ async def show_terms(
             "• To link a card, the bank's page makes a check payment of {check} and returns it "
             "at once: you will see two SMS of {check}.\n"
             "• The card number is entered only on the bank's page, never in this chat.\n"
-            "• The program becomes active the next day after the card is linked.\n\n"
-            "Do you agree that the co-payments are charged from your card automatically?"
         ).format(
             share=f"{state.percent}%", check=format_money(billing.binding_amount, user.language)
-        ),
+        )
+        + start_rule(view)
+        + "\n\n"
+        + _("Do you agree that the co-payments are charged from your card automatically?"),
         reply_markup=builder.as_markup(),
     )
+
+
+def start_rule(view: PolicyView) -> str:
+    """When the program starts after the card is linked: the program's own rule."""
+    program = view.program
+    if program is None or program.activation_minutes is None:
+        return _("• The program becomes active at 00:00 Moscow time the next day.")
+    text = _("• The program becomes active {minutes} minutes after the card is linked.").format(
+        minutes=program.activation_minutes
+    )
+    if program.registration_working_days:
+        text += "\n" + _(
+            "• The clinics need up to {days} working days to register you: until then call the "
+            "24/7 desk first, {phone}."
+        ).format(days=program.registration_working_days, phone=program.desk_phone or "—")
+    return text
 
 
 def pay_button(text: str, url: str) -> InlineKeyboardMarkup:
@@ -275,6 +292,33 @@ async def pay_by_link(
     )
 
 
+async def pay_one_tap(
+    query: CallbackQuery,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    billing: BillingRules,
+    payments: PaymentProvider | None,
+) -> None:
+    """The debt message's «💸 Pay the debt»: the cards on file first, in this one tap; only
+    what they cannot pay goes to the bank's page."""
+    if not isinstance(query.message, Message) or payments is None:
+        return
+    if not await debts_of_user(session, user.id):
+        await query.message.answer(_("There is no debt: nothing to pay."))
+        return
+    left = await retry_debts(session, payments, user, billing, clock.now())
+    if not left:
+        await query.message.answer(_("The debt is paid from your card. Thank you!"))
+        return
+    await query.message.answer(
+        _("Your cards could not be charged: {amount} is still due.").format(
+            amount=format_money(sum(c.amount for c in left), user.language)
+        )
+    )
+    await pay_by_link(query, session, user, clock, billing, payments)
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.register(
@@ -288,4 +332,5 @@ def create_router() -> Router:
     )
     router.callback_query.register(pay_from_cards, actions(F.action == FranchiseAction.PAY_CARDS))
     router.callback_query.register(pay_by_link, actions(F.action == FranchiseAction.PAY_LINK))
+    router.callback_query.register(pay_one_tap, actions(F.action == FranchiseAction.PAY))
     return router

@@ -260,7 +260,9 @@ async def money_badge(session: AsyncSession, view: PolicyView, locale: str, cloc
     if view.program is not None and view.program.franchise_percent:
         lines.append(franchise_badge(await franchise_of(session, view, clock.now()), locale))
     if view.program is not None:
-        lines.append(regions_line(await regions_of(session, view), clock.now(), locale))
+        lines.append(
+            regions_line(await regions_of(session, view, now=clock.now()), clock.now(), locale)
+        )
     return "\n".join(line for line in lines if line)
 
 

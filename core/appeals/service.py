@@ -20,6 +20,7 @@ from core.appeals.models import (
     AppealStatus,
     Author,
 )
+from core.billing.disputes import dispute_share
 from core.errors import DomainError, NotFoundError
 from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue
@@ -70,6 +71,8 @@ async def file_appeal(
         )
     )
     await session.commit()
+    if kind == AppealKind.NOT_PROVIDED and bill_id is not None:
+        await dispute_share(session, bill_id, now)  # not charged while the appeal is open
     return appeal
 
 

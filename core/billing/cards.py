@@ -21,8 +21,8 @@ from core.billing.models import (
     Franchise,
     FranchiseStatus,
 )
-from core.billing.regions import MOSCOW_TIME
 from core.errors import DomainError
+from core.formatting import MOSCOW as MOSCOW_TIME
 from core.notifications.outbox import enqueue
 from core.policies.models import PolicyLink
 

@@ -118,6 +118,7 @@ async def _debts(
                 now=now,
                 amount=total,
                 count=len(charges),
+                deadline=(since + rules.debt_deadline).isoformat(),
             )
             told += 1
         deadline = since + rules.debt_deadline

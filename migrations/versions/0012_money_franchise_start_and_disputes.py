@@ -1,0 +1,54 @@
+"""franchise start rules of the program, the desk-first period, disputed and cancelled shares
+
+Revision ID: 0012_money
+Revises: 0011
+Create Date: 2026-11-29 20:15:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import core.db
+
+revision: str = "0012_money"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("programs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("activation_minutes", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "registration_working_days", sa.Integer(), nullable=False, server_default="0"
+            )
+        )
+        batch_op.drop_column("activation_delay_hours")
+    with op.batch_alter_table("franchises", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("desk_first_until", core.db.UtcDateTime(timezone=True), nullable=True)
+        )
+    with op.batch_alter_table("charges", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("disputed_from", sa.String(length=16), nullable=True))
+        # Debts that exist already were announced one by one before this revision.
+        batch_op.add_column(
+            sa.Column("debt_told", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("charges", schema=None) as batch_op:
+        batch_op.drop_column("debt_told")
+        batch_op.drop_column("disputed_from")
+    with op.batch_alter_table("franchises", schema=None) as batch_op:
+        batch_op.drop_column("desk_first_until")
+    with op.batch_alter_table("programs", schema=None) as batch_op:
+        batch_op.drop_column("registration_working_days")
+        batch_op.add_column(
+            sa.Column(
+                "activation_delay_hours", sa.Integer(), nullable=False, server_default="24"
+            )
+        )
