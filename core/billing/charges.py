@@ -138,6 +138,8 @@ async def attempt(
         return
     cards = await payer_cards(session, charge.insured_person_id)
     usable = [c for c in cards if c.status == CardStatus.ACTIVE and c.id not in failed]
+    if not await _activated(session, charge.insured_person_id):
+        usable = []  # no consent to charge for this person: owed, and announced as such
     if not usable:
         await _to_debt(session, charge, now)
         return
@@ -324,15 +326,18 @@ async def retry_debts(
     rules: BillingRules,
     now: datetime,
 ) -> list[Charge]:
-    """ "Pay now" with the cards on file: a new round over every card; returns what is left."""
+    """ "Pay now" with the cards on file: a new round over every card; returns what is left.
+    Each debt is claimed by a conditional UPDATE, so two runs at once (a tap and a card just
+    linked) never charge it twice nor undo the other's result."""
     for charge in await debts_of_user(session, user.id):
-        charge.status, charge.claimed_at, charge.round_started_at = (
-            ChargeStatus.CHARGING,
-            now,
-            now,
+        claimed = await session.execute(
+            update(Charge)
+            .where(Charge.id == charge.id, Charge.status == ChargeStatus.DEBT)
+            .values(status=ChargeStatus.CHARGING, claimed_at=now, round_started_at=now)
         )
         await session.commit()
-        await attempt(session, provider, charge.id, rules, now)
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            await attempt(session, provider, charge.id, rules, now)
     return await debts_of_user(session, user.id)
 
 

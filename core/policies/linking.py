@@ -94,6 +94,15 @@ def normalize_policy_number(text: str) -> str:
     return "".join(text.split()).upper()
 
 
+DASHES = "-‐‑‒–—"
+
+
+def policy_number_key(text: str) -> str:
+    """A policy number as typed, for matching: no spaces, no dashes, any letter case
+    ("ondl 500001" is ONDL-500001)."""
+    return "".join(ch for ch in normalize_policy_number(text) if ch not in DASHES)
+
+
 def _fold(value: str | None) -> str:
     return (value or "").casefold().replace("ё", "е").strip()
 
@@ -154,9 +163,16 @@ async def _check_free(session: AsyncSession, user: User, person: InsuredPerson) 
 
 
 async def _policy(session: AsyncSession, number: str) -> Policy | None:
-    return await session.scalar(
+    exact = await session.scalar(
         select(Policy).where(Policy.number == normalize_policy_number(number))
     )
+    if exact is not None:
+        return exact
+    key = policy_number_key(number)
+    if not key:
+        return None
+    stored = func.upper(func.replace(func.replace(Policy.number, "-", ""), " ", ""))
+    return await session.scalar(select(Policy).where(stored == key).order_by(Policy.id).limit(1))
 
 
 @dataclass(frozen=True, slots=True)
