@@ -160,6 +160,13 @@ class FranchiseCallback(CallbackData, prefix="fr"):
     action: FranchiseAction
 
 
+class FranchiseCardCallback(CallbackData, prefix="frc"):
+    """Activate a policy's franchise with a card already linked: consent and one tap."""
+
+    policy: int
+    card: int
+
+
 class CardAction(StrEnum):
     OPEN = "open"
     PRIMARY = "primary"

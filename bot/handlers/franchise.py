@@ -6,6 +6,8 @@ provider's page, opened by a URL button (seed 000 2.3.1).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
@@ -16,6 +18,7 @@ from bot.callbacks import (
     CardCallback,
     FranchiseAction,
     FranchiseCallback,
+    FranchiseCardCallback,
     PolicyAction,
     PolicyCallback,
 )
@@ -23,10 +26,12 @@ from core.accounts.models import User
 from core.billing.charges import debts_of_user, open_debt_link, retry_debts
 from core.billing.franchise import (
     AlreadyActivated,
+    CardNotUsable,
     FranchiseState,
     FranchiseView,
     NoFranchise,
     PolicyNotValid,
+    activate_with_card,
     franchise_of,
     open_card_page,
     start_activation,
@@ -37,6 +42,7 @@ from core.billing.provider import PaymentProvider
 from core.billing.rules import BillingRules
 from core.clock import Clock
 from core.formatting import format_day, format_moment, format_money
+from core.notifications.messages import desk_first
 from core.policies.cabinet import PolicyView, my_policy
 
 
@@ -145,10 +151,19 @@ async def show_terms(
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     state = await franchise_of(session, view, clock.now())
     builder = InlineKeyboardBuilder()
+    for card in state.cards:  # a card linked already (for another policy): one tap, no check
+        if card.status == CardStatus.ACTIVE:
+            builder.button(
+                text=_("I agree: charge card •••• {last4}").format(last4=card.last4),
+                callback_data=FranchiseCardCallback(policy=view.id, card=card.id),
+            )
     builder.button(
-        text=_("I agree to automatic charges"),
+        text=_("I agree to automatic charges")
+        if not state.cards
+        else _("I agree: link another card"),
         callback_data=FranchiseCallback(id=view.id, action=FranchiseAction.CONSENT),
     )
+    builder.adjust(1)
     await query.message.answer(
         _(
             "<b>Activating the franchise program</b>\n"
@@ -319,6 +334,46 @@ async def pay_one_tap(
     await pay_by_link(query, session, user, clock, billing, payments)
 
 
+async def consent_with_card(
+    query: CallbackQuery,
+    callback_data: FranchiseCardCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    """The consent with a card already linked: the franchise is scheduled at once."""
+    if not isinstance(query.message, Message):
+        return
+    view = await my_policy(session, user, callback_data.policy, today=clock.now().date())
+    try:
+        args = await activate_with_card(session, user, view, callback_data.card, now=clock.now())
+    except AlreadyActivated:
+        await query.message.answer(_("The franchise program is activated already."))
+        return
+    except PolicyNotValid:
+        await query.message.answer(_("The policy has expired: there is nothing to activate."))
+        return
+    except CardNotUsable:
+        await query.message.answer(_("This card cannot be charged any more. Link a new card."))
+        return
+    text = _(
+        "💳 Card •••• {last4} will pay the co-payments of policy {number} ({name}) too: no check "
+        "payment was needed. The franchise program is active from {date}."
+    ).format(
+        last4=args["last4"],
+        number=args["number"],
+        name=args["name"],
+        date=format_moment(datetime.fromisoformat(args["active_from"]), user.language),
+    )
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("⬅️ Policy"), callback_data=PolicyCallback(id=view.id, action=PolicyAction.CARD)
+    )
+    await query.message.answer(
+        text + desk_first(args, _, user.language), reply_markup=builder.as_markup()
+    )
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.register(
@@ -333,4 +388,5 @@ def create_router() -> Router:
     router.callback_query.register(pay_from_cards, actions(F.action == FranchiseAction.PAY_CARDS))
     router.callback_query.register(pay_by_link, actions(F.action == FranchiseAction.PAY_LINK))
     router.callback_query.register(pay_one_tap, actions(F.action == FranchiseAction.PAY))
+    router.callback_query.register(consent_with_card, FranchiseCardCallback.filter())
     return router

@@ -60,6 +60,10 @@ class AlreadyActivated(DomainError):
     pass
 
 
+class CardNotUsable(DomainError):
+    """Not the person's card, removed, or no longer chargeable."""
+
+
 @dataclass(frozen=True, slots=True)
 class FranchiseView:
     state: FranchiseState
@@ -151,6 +155,40 @@ async def start_activation(
     return await open_card_page(
         session, provider, user, rules, description=description, now=now, franchise=franchise
     )
+
+
+async def activate_with_card(
+    session: AsyncSession, user: User, view: PolicyView, card_id: int, *, now: datetime
+) -> dict[str, Any]:
+    """A payer whose card is linked already activates another policy (a child's) with it: the
+    consent and one tap, no second check payment. Returns the "card linked" message's args."""
+    program = view.program
+    if program is None or not program.franchise_percent:
+        raise NoFranchise("no franchise")
+    if view.status is Status.EXPIRED:
+        raise PolicyNotValid("expired")
+    card = await session.get(Card, card_id)
+    if card is None or card.user_id != user.id or card.status != CardStatus.ACTIVE:
+        raise CardNotUsable(str(card_id))
+    franchise = await session.scalar(
+        select(Franchise).where(Franchise.insured_person_id == view.person.id)
+    )
+    if franchise is not None and franchise.status != FranchiseStatus.AWAITING_CARD:
+        raise AlreadyActivated("activated")
+    await give_consent(session, user.id, ConsentKind.AUTOPAY, now)
+    if franchise is None:
+        franchise = Franchise(
+            insured_person_id=view.person.id,
+            user_id=user.id,
+            status=FranchiseStatus.AWAITING_CARD,
+            consent_version=CURRENT_VERSIONS[ConsentKind.AUTOPAY],
+            consented_at=now,
+        )
+        session.add(franchise)
+        await session.flush()
+    args = await schedule(session, franchise, now)
+    await session.commit()
+    return args | {"last4": card.last4, "reused": True}
 
 
 async def open_card_page(
