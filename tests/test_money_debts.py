@@ -19,8 +19,10 @@ from core.billing.models import Bill, Charge, Payment, PaymentPurpose
 from core.billing.yookassa import YooKassa
 from core.clock import FrozenClock
 from core.importers.bills import import_bills
+from core.notifications.delivery import Courier
+from core.notifications.milestones import announce_milestones
 from core.notifications.outbox import OutboxMessage
-from core.policies.linking import link_child
+from core.policies.linking import link_by_number, link_child
 from sandbox.app import Sandbox
 from sandbox.bank import POOR_CARD, SUCCESS_CARD
 from tests.billing import RULES, anna, bank, link_card, provider
@@ -248,3 +250,40 @@ async def top_up(bank: Sandbox, card: str) -> None:
         http.post(f"{bank.url}/sandbox/api/bank/settings", json={"top_up": card}) as response,
     ):
         assert response.status == 200
+
+
+async def test_a_routine_debt_reminder_waits_for_the_morning_a_new_debt_does_not(
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: PaymentNotifications,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None
+        await link_by_number(session, await anna(session), account, "ONDL-500001", now=clock.now())
+    await link_card(sessions, provider, clock, POOR_CARD)
+    await bill(sessions, clock, "A", "Рентгенография", "200.00")
+    courier = Courier(per_chat_interval=0)
+    sent: list[str] = []
+
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
+        sent.append(text)
+
+    clock.advance(datetime(2026, 12, 21, 20, 0, tzinfo=UTC) - clock.now())  # 23:00 Moscow
+    await run_charges(sessions, provider, RULES, clock.now())
+    await courier.run(sessions, send, clock.now())
+    assert [t for t in sent if "Долг по соплатежам: 200 ₽" in t], "a new debt comes at once"
+    sent.clear()
+    clock.advance(timedelta(days=3))  # 24.12, 23:00 Moscow: the first reminder is due
+    async with sessions() as session:
+        await announce_milestones(session, RULES, clock.now(), debt_every=timedelta(days=3))
+    await courier.run(sessions, send, clock.now())
+    assert not [t for t in sent if "Напоминаем" in t], "a routine reminder waits for the morning"
+    clock.advance(timedelta(hours=10))  # 25.12, 09:00 Moscow
+    await courier.run(sessions, send, clock.now())
+    [reminder] = [t for t in sent if "Напоминаем" in t]
+    assert "Напоминаем: долг по соплатежам — 200 ₽" in reminder
+    assert "будут приостановлены 04.01.2027" in reminder, "the deadline is a date"
