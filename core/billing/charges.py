@@ -374,6 +374,8 @@ async def retry_open_debts(
     for charge_id in ids:
         async with sessions() as session:
             await attempt(session, provider, charge_id, rules, now)
+    async with sessions() as session:
+        await announce_debts(session, rules, now)
     return len(ids)
 
 
