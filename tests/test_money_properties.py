@@ -352,4 +352,4 @@ def test_the_money_rules_hold_for_any_sequence(
 ) -> None:
     RAN["steps"] += asyncio.run(_run(sqlite_template, steps))
     RAN["sequences"] += 1
-    print(f"money property: {RAN['sequences']} sequences, {RAN['steps']} steps")  # noqa: T201
+    print(f"money property: {RAN['sequences']} sequences, {RAN['steps']} steps")
