@@ -41,6 +41,7 @@ from core.clock import Clock, ShiftedClock, SystemClock
 from core.config import VAR_DIR, Settings
 from core.db import create_engine, create_session_factory, migrate
 from core.demo import seed_demo_data
+from core.importers.bills import seal_diagnosis_codes
 from core.importers.files import read_rows
 from core.importers.load import KINDS, import_kind
 from core.jobs import scheduled_ticks
@@ -243,6 +244,11 @@ async def run(settings: Settings, role: Role = Role.ALL) -> None:
         max_overflow=settings.database_max_overflow,
     )
     sessions = create_session_factory(engine)
+    if settings.data_encryption_key is not None:  # codes written in clear by older versions
+        async with sessions() as session:
+            await seal_diagnosis_codes(
+                session, Vault(settings.data_encryption_key.get_secret_value().encode())
+            )
     clock: Clock = ShiftedClock() if settings.sandbox_mode else SystemClock()
     i18n = create_i18n(settings.default_locale)
     async with contextlib.AsyncExitStack() as stack:

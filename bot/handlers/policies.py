@@ -70,7 +70,7 @@ def status_badge(view: PolicyView, locale: str) -> str:
         )
     if view.status is Status.NOT_YET_ACTIVE:
         return _("⚪ from {date}").format(date=format_date(view.policy.valid_from, locale))
-    return _("⚫ expired")
+    return _("⚫ expired · archived")
 
 
 def kind_title(kind: str) -> str:
@@ -402,6 +402,11 @@ async def _added(
     )
     for view in views:
         text = await card_with_money(session, view, user.language, clock)
+        if view.status is Status.EXPIRED:
+            text += "\n" + _(
+                "🗄 Added to the archive: the policy expired on {date}. Its services and "
+                "documents are here; it opens no clinics."
+            ).format(date=format_date(view.policy.valid_to, user.language))
         await message.answer(text, reply_markup=card_keyboard(view))
 
 

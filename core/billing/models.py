@@ -120,7 +120,8 @@ class Bill(Base):
     quantity: Mapped[int] = mapped_column(default=1)
     amount: Mapped[int] = mapped_column()  # kopecks, the full cost
     share: Mapped[int] = mapped_column()  # kopecks, the person's co-payment
-    diagnosis_code: Mapped[str | None] = mapped_column(String(16))
+    # The ICD-10 code is health data too (152-FZ special category): encrypted at rest.
+    diagnosis_code: Mapped[str | None] = mapped_column(String(1024))
     diagnosis: Mapped[str | None] = mapped_column(String(1024))  # encrypted at rest
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

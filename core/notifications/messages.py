@@ -192,11 +192,15 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "✅ The waiting period of policy {number} is over: from today visits are insured events."
         ).format(number=args["number"])
     if kind == "policy_expiring":
+        day = format_date(date.fromisoformat(args["valid_to"]), locale)
+        if args.get("contract") == "retail":  # bought by the person: no employer to ask
+            return _(
+                "📅 Policy {number} is valid until {date}. To stay insured, buy a new policy "
+                "before then (/contacts: the insurer's shop and phone)."
+            ).format(number=args["number"], date=day)
         return _(
             "📅 Policy {number} is valid until {date}. Ask your employer or the insurer about renewal."
-        ).format(
-            number=args["number"], date=format_date(date.fromisoformat(args["valid_to"]), locale)
-        )
+        ).format(number=args["number"], date=day)
     if kind == "card_expiring":
         return _(
             "💳 Card •••• {last4} expires at the end of this month. Link a new card in the "

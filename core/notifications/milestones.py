@@ -59,6 +59,7 @@ async def announce_milestones(
                     now=now,
                     number=policy.number,
                     valid_to=policy.valid_to.isoformat(),
+                    contract=policy.contract,
                 )
                 told += 1
     told += await _cards(session, now)

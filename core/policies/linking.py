@@ -208,8 +208,8 @@ async def link_by_number(
     policy = await _policy(session, number)
     if policy is None:
         raise await _failed(session, user, now, PolicyNotFound(number))
-    if policy.valid_to < now.date():
-        raise PolicyExpired(policy.valid_to)
+    # An expired policy is linked too, as archived: its services and documents stay visible,
+    # and it opens no clinics (the clinic rule says "expired").
     persons = (
         await session.scalars(select(InsuredPerson).where(InsuredPerson.policy_id == policy.id))
     ).all()
@@ -290,8 +290,8 @@ async def link_child(
     policy = await _policy(session, number)
     if policy is None:
         raise await _failed(session, user, now, PolicyNotFound(number))
-    if policy.valid_to < now.date():
-        raise PolicyExpired(policy.valid_to)
+    # An expired policy is linked too, as archived: its services and documents stay visible,
+    # and it opens no clinics (the clinic rule says "expired").
     persons = (
         await session.scalars(select(InsuredPerson).where(InsuredPerson.policy_id == policy.id))
     ).all()

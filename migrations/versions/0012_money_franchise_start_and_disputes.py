@@ -1,4 +1,5 @@
-"""franchise start rules of the program, the desk-first period, disputed and cancelled shares
+"""franchise start rules of the program, the desk-first period, disputed and cancelled shares,
+the ICD-10 code encrypted at rest
 
 Revision ID: 0012_money
 Revises: 0011
@@ -31,6 +32,14 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("desk_first_until", core.db.UtcDateTime(timezone=True), nullable=True)
         )
+    with op.batch_alter_table("bills", schema=None) as batch_op:
+        # The ICD-10 code is encrypted at rest now (main.py seals the codes kept in clear).
+        batch_op.alter_column(
+            "diagnosis_code",
+            existing_type=sa.String(length=16),
+            type_=sa.String(length=1024),
+            existing_nullable=True,
+        )
     with op.batch_alter_table("charges", schema=None) as batch_op:
         batch_op.add_column(sa.Column("disputed_from", sa.String(length=16), nullable=True))
         # Debts that exist already were announced one by one before this revision.
@@ -40,6 +49,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("bills", schema=None) as batch_op:
+        batch_op.alter_column(
+            "diagnosis_code",
+            existing_type=sa.String(length=1024),
+            type_=sa.String(length=16),
+            existing_nullable=True,
+        )
     with op.batch_alter_table("charges", schema=None) as batch_op:
         batch_op.drop_column("debt_told")
         batch_op.drop_column("disputed_from")
