@@ -309,7 +309,9 @@ def activation_start(program: Program | None, linked_at: datetime) -> datetime:
     00:00 Moscow time of the next day (seed 000 2.3), or minutes later where the program says so
     (seed 001: 30 minutes)."""
     if program is not None and program.activation_minutes is not None:
-        return linked_at + timedelta(minutes=program.activation_minutes)
+        start = linked_at + timedelta(minutes=program.activation_minutes)
+        whole = start.replace(second=0, microsecond=0)  # the minute the message shows
+        return whole if whole == start else whole + timedelta(minutes=1)
     return next_day(linked_at)
 
 
