@@ -67,6 +67,7 @@ async def sandbox_running(settings: Settings) -> AsyncIterator[Sandbox]:
             bot_token=SANDBOX_TOKEN,
             bank_shop_id=settings.payment_shop_id,
             bank_secret_key=settings.payment_secret_key.get_secret_value(),
+            bank_shop_name=settings.insurer.name,
             groups=[
                 {"id": settings.sandbox_operators_chat_id, "title": "Operators", "is_forum": True}
             ],

@@ -57,7 +57,10 @@ async def link_card(
         )
     assert payment.confirmation_url and payment.provider_id
     async with ClientSession() as http:
-        await http.post(payment.confirmation_url, data={"step": "card", "number": SUCCESS_CARD})
+        await http.post(
+            payment.confirmation_url,
+            data={"step": "card", "number": SUCCESS_CARD, "expiry": "12/30", "cvc": "123"},
+        )
         await http.post(payment.confirmation_url, data={"step": "3ds", "code": THREE_DS_CODE})
     async with sessions() as session:
         await on_notification(session, provider, payment.provider_id, RULES, NOW)

@@ -1,10 +1,18 @@
 """How fast the real dispatcher handles updates, next to a bare aiogram echo bot.
 
-    .venv/bin/python -m benchmarks.updates [--updates 5000] [--users 200]
+    .venv/bin/python -m benchmarks.updates [--updates 5000] [--users 200] [--dialogs 100]
 
 Both dispatchers get the same updates through `feed_update` with a bot session that answers
 every Bot API call at once, so the figures are the bot's own cost: middlewares, the database
 (a fresh SQLite file, migrated), FSM storage, i18n and the handlers.
+
+Two mixes: the commands mix (/start, /help, menu texts, a location, unknown text, spread over
+`--users` people) and the dialog mix (`--dialogs` rounds; each round a new person registers up
+to their name (contact, e-mail, code, surname, first name), and a registered person opens their
+policies and a policy card, shares a location and switches the clinic list twice). The echo bot
+then gets the very updates the dialog mix produced. CPU per update is this process's CPU time
+(every thread) over the updates: unlike the wall-clock figures it hardly moves when the
+machine is busy with other work.
 """
 
 from __future__ import annotations
@@ -27,8 +35,8 @@ from core.accounts.crypto import Vault, generate_key
 from core.clock import SystemClock
 from core.config import Settings
 from core.db import create_engine, create_session_factory, migrate
-from core.demo import seed_demo_data
-from tests.dialog import RecordingSession
+from core.demo import register_demo_person, seed_demo_data
+from tests.dialog import UPDATE_IDS, ChatClient, RecordingMailer, RecordingSession
 
 MIX = [
     {"text": "/start"},
@@ -41,7 +49,7 @@ MIX = [
 
 
 def make_updates(count: int, users: int) -> list[Update]:
-    ids = itertools.count(1)
+    ids = UPDATE_IDS  # one sequence with the dialog mix: a repeated id would be skipped
     updates = []
     for number, content in zip(range(count), itertools.cycle(MIX), strict=False):
         user_id = 10_000 + number % users
@@ -71,58 +79,147 @@ def echo_dispatcher() -> Dispatcher:
     return dp
 
 
-async def measure(dp: Dispatcher, bot: Bot, updates: list[Update]) -> tuple[float, list[float]]:
+Measured = tuple[float, float, list[float]]  # wall seconds, CPU seconds, latencies
+
+
+async def measure(dp: Dispatcher, bot: Bot, updates: list[Update]) -> Measured:
     session: RecordingSession = bot.session  # type: ignore[assignment]
     latencies = []
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     for update in updates:
         begin = time.perf_counter()
         await dp.feed_update(bot, update)
         latencies.append(time.perf_counter() - begin)
         session.calls.clear()
-    return time.perf_counter() - started, latencies
+    return time.perf_counter() - started, time.process_time() - cpu, latencies
 
 
-def report(name: str, elapsed: float, latencies: list[float]) -> float:
+class TimedChat(ChatClient):
+    """A person whose every update is timed and kept (to feed the echo bot the same ones)."""
+
+    log: list[tuple[Update, float]]
+
+    async def _feed_update(self, update: Update) -> ChatClient:
+        begin = time.perf_counter()
+        await super()._feed_update(update)
+        self.log.append((update, time.perf_counter() - begin))
+        if len(self.session.calls) > 200:
+            del self.session.calls[:-50]  # the latest messages still hold the buttons to tap
+        return self
+
+
+def person(dp: Dispatcher, bot: Bot, user_id: int, log: list[tuple[Update, float]]) -> TimedChat:
+    chat = TimedChat(dp, bot, user_id=user_id)
+    chat.log = log
+    return chat
+
+
+async def dialog_round(
+    dp: Dispatcher, bot: Bot, mailbox: RecordingMailer, anna: TimedChat, n: int
+) -> None:
+    newcomer = person(dp, bot, 500_000 + n, anna.log)
+    email = f"person{n}@example.org"
+    await newcomer.send("/start")
+    await newcomer.tap("📝 Регистрация")
+    await newcomer.share_contact(f"+7916{1_000_000 + n:07d}")
+    await newcomer.send(email)
+    await newcomer.send(mailbox.last_code(email))
+    await newcomer.send("Иванова")
+    await newcomer.send("Анна")
+    await anna.send("📋 Мои полисы")
+    await anna.tap("DMS-K-2026-0001 · Анна")
+    await anna.share_location(55.7558, 37.6173)
+    await anna.tap("👁 Показать и недоступные")
+    await anna.tap("✅ Только доступные мне")
+
+
+async def dialogs(
+    dp: Dispatcher, bot: Bot, mailbox: RecordingMailer, anna: TimedChat, rounds: int, first: int
+) -> tuple[Measured, list[Update]]:
+    anna.log = []
+    cpu, started = time.process_time(), time.perf_counter()
+    for n in range(first, first + rounds):
+        await dialog_round(dp, bot, mailbox, anna, n)
+    elapsed, spent = time.perf_counter() - started, time.process_time() - cpu
+    return (elapsed, spent, [t for _, t in anna.log]), [u for u, _ in anna.log]
+
+
+def report(name: str, measured: Measured) -> float:
+    elapsed, cpu, latencies = measured
     rate = len(latencies) / elapsed
     q = statistics.quantiles(latencies, n=100)
     print(
-        f"{name:<22} {rate:>9.0f} updates/s   p50 {q[49] * 1000:6.2f} ms   p99 {q[98] * 1000:6.2f} ms"
+        f"{name:<22} {rate:>7.0f} updates/s   p50 {q[49] * 1000:6.2f} ms   "
+        f"p99 {q[98] * 1000:6.2f} ms   CPU {cpu / len(latencies) * 1000:5.2f} ms/update"
     )
     return rate
 
 
-async def main(count: int, users: int) -> None:
+def compare(title: str, app: Measured, echo: Measured) -> None:
+    print(title)
+    app_rate = report("cabinet dispatcher", app)
+    echo_rate = report("bare echo dispatcher", echo)
+    print(f"ratio: the cabinet handles {app_rate / echo_rate:.2f}x the echo bot's rate")
+
+
+def joined(a: Measured, b: Measured) -> Measured:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+async def main(count: int, users: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
         await migrate(url)
         engine = create_engine(url)
         sessions = create_session_factory(engine)
         key = generate_key()
-        await seed_demo_data(sessions, Vault(key.encode()), now=SystemClock().now())
+        now = SystemClock().now()
+        await seed_demo_data(sessions, Vault(key.encode()), now=now)
+        await register_demo_person(sessions, Vault(key.encode()), 1001, now=now)
         settings = Settings(
             _env_file=None, database_url=url, throttle_rate=0, data_encryption_key=SecretStr(key)
         )
         updates = make_updates(count, users)
+        mailbox = RecordingMailer()
         async with Bot("1:bench", session=RecordingSession()) as bot:
-            app = create_dispatcher(settings, sessions, SystemClock())
+            app = create_dispatcher(settings, sessions, SystemClock(), mailer=mailbox)
+            anna = person(app, bot, 1001, [])
+            await anna.send("/policies")
+            await anna.tap("➕ Добавить полис")
+            await anna.tap("По номеру полиса")
+            await anna.send("DMS-K-2026-0001")
             await measure(app, bot, make_updates(200, users))  # warm-up: users exist, caches filled
-            app_elapsed, app_latencies = await measure(app, bot, updates)
+            await dialogs(app, bot, mailbox, anna, 5, first=0)
+            app_commands = await measure(app, bot, updates)
+            app_dialogs, dialog_updates = await dialogs(app, bot, mailbox, anna, rounds, first=5)
             echo = echo_dispatcher()
             await measure(echo, bot, updates[:200])
-            echo_elapsed, echo_latencies = await measure(echo, bot, updates)
+            echo_commands = await measure(echo, bot, updates)
+            echo_dialogs = await measure(echo, bot, dialog_updates)
         await engine.dispose()
-    print(
-        f"{count} updates from {users} users, mix: /start, /help, contacts, documents, location, unknown text"
+    compare(
+        f"commands mix: {count} updates from {users} users "
+        "(/start, /help, contacts, documents, location, unknown text)",
+        app_commands,
+        echo_commands,
     )
-    app_rate = report("cabinet dispatcher", app_elapsed, app_latencies)
-    echo_rate = report("bare echo dispatcher", echo_elapsed, echo_latencies)
-    print(f"ratio: the cabinet handles {app_rate / echo_rate:.2f}x the echo bot's rate")
+    compare(
+        f"dialog mix: {len(dialog_updates)} updates in {rounds} rounds "
+        "(registration steps, policy card taps, clinic list taps)",
+        app_dialogs,
+        echo_dialogs,
+    )
+    compare(
+        "both mixes together",
+        joined(app_commands, app_dialogs),
+        joined(echo_commands, echo_dialogs),
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--updates", type=int, default=5000)
     parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--dialogs", type=int, default=100)
     args = parser.parse_args()
-    asyncio.run(main(args.updates, args.users))
+    asyncio.run(main(args.updates, args.users, args.dialogs))

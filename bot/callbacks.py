@@ -72,6 +72,7 @@ class CancelCallback(CallbackData, prefix="cnl"):
 
 
 class ProfileAction(StrEnum):
+    SHOW = "show"  # the profile screen (Back from its sub-screens)
     EDIT = "edit"
     NOTIFICATIONS = "notify"
     CONSENTS = "consents"
@@ -105,6 +106,12 @@ class IdentityDecisionCallback(CallbackData, prefix="idd"):
     check_id: int
     approve: bool
     reason: str = ""  # "" on a rejection: ask the operator for the reason
+
+
+class IdentityUndoCallback(CallbackData, prefix="idu"):
+    """Back from the reject reasons to Approve / Reject (a mistaken tap on Reject)."""
+
+    check_id: int
 
 
 class PoliciesAction(StrEnum):
@@ -224,12 +231,15 @@ class ClinicsCallback(CallbackData, prefix="cs"):
 
 
 class ListKind(StrEnum):
-    NAME = "name"  # the query is in the FSM data
-    NEAR = "near"  # the shared point is in the FSM data
+    NAME = "name"  # the query is in the saved search
+    NEAR = "near"  # the shared point is in the saved search
 
 
 class ClinicPageCallback(CallbackData, prefix="cp"):
+    """A page of a clinic list; `search` is the saved search (core.clinics.searches) it shows."""
+
     kind: ListKind
+    search: int = 0
     page: int = 0
     everything: bool = False  # also the clinics the person may not visit, with the reason
 
@@ -314,3 +324,7 @@ class DeskCallback(CallbackData, prefix="dk"):
 class GuideCallback(CallbackData, prefix="hp"):
     topic: str  # care, faq, telemed, shop, contacts
     item: str = ""
+
+
+class MenuCallback(CallbackData, prefix="mn"):
+    """«🏠 Menu» under a screen: the main menu."""

@@ -21,6 +21,7 @@ from bot.fsm.steps import SaveStepAfterHandling, StepStorage, underlying
 from bot.fsm.storage import DatabaseStorage
 from bot.handlers import routers
 from bot.i18n import UserLanguageMiddleware, create_i18n
+from bot.inline_filters import run_sync_filters_inline
 from bot.middlewares.callback_answer import AnswerAfterHandler
 from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.idempotency import Inbox, OncePerUpdate, RedisInbox
@@ -120,6 +121,7 @@ def create_dispatcher(
     dp.callback_query.outer_middleware(throttling)
     dp.callback_query.middleware(AnswerAfterHandler())
     dp.include_routers(*routers(settings))
+    run_sync_filters_inline(dp)
     return dp
 
 

@@ -20,6 +20,7 @@ from bot.callbacks import (
     PolicyAction,
     PolicyCallback,
 )
+from bot.deeplinks import start_link
 from core.notifications.delivery import Blocked, Rejected, RetryAfter, Send
 from core.notifications.messages import Action
 
@@ -48,6 +49,9 @@ def keyboard(actions: Sequence[Action]) -> InlineKeyboardMarkup | None:
 
 def telegram_send(bot: Bot) -> Send:
     async def send(chat_id: int, text: str, actions: Sequence[Action] = ()) -> None:
+        links = [await start_link(bot, action.start) for action in actions if action.start]
+        if links:  # the same place as a link, which still works when forwarded or copied
+            text = "\n".join([text, *links])
         try:
             await bot.send_message(chat_id, text, reply_markup=keyboard(actions))
         except TelegramRetryAfter as error:

@@ -85,6 +85,13 @@ class DatabaseInbox:
             )
             await session.commit()
 
+    async def is_done(self, update_id: int) -> bool:
+        async with self.sessions() as session:
+            state = await session.scalar(
+                select(ProcessedUpdate.state).where(ProcessedUpdate.update_id == update_id)
+            )
+        return state == "done"
+
 
 async def purge_inbox(session: AsyncSession, now: datetime) -> int:
     """Forget updates older than Telegram could send again (an hourly tick)."""

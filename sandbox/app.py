@@ -20,6 +20,8 @@ from sandbox.telegram.userapi import UserApi
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
+# The bot's time-travel steps (`bot/devclock.py`), in seconds.
+TIME_TRAVEL_STEPS = {"1h": 3600.0, "1d": 86400.0, "1w": 7 * 86400.0, "1m": 30 * 86400.0}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -38,6 +40,7 @@ class SandboxConfig:
     bank_shop_id: str = "sandbox-shop"
     bank_secret_key: str = "sandbox-secret"
     bank_notification_url: str | None = None
+    bank_shop_name: str = "Sandbox shop"  # shown on the bank's hosted page
     groups: list[dict[str, object]] = field(default_factory=list)  # [{id, title, is_forum}]
 
 
@@ -51,8 +54,14 @@ class Sandbox:
         self.state = SandboxState(config.state_dir)
         self.bot_api = BotApi(self.state, config.bot_token)
         self.user_api = UserApi(self.state, self.bot_api)
-        self.mailbox = Mailbox()
-        self.bank = Bank(config.bank_shop_id, config.bank_secret_key, self.url)
+        self.mailbox = Mailbox(self.state.clock)
+        self.bank = Bank(
+            config.bank_shop_id,
+            config.bank_secret_key,
+            self.url,
+            shop_name=config.bank_shop_name,
+            clock=self.state.clock,
+        )
         self.bank.notification_url = config.bank_notification_url
         # The bot's time-travel route, told by the bot in sandbox mode (the web chat's clock).
         self.clock_url: str | None = None
@@ -97,11 +106,20 @@ class Sandbox:
         if self.clock_url is None:
             return web.json_response({"error": "the bot offers no clock control"}, status=404)
         body = await request.json() if request.method == "POST" else None
+        # What the bot sends while its ticks run already carries the new time; its answer then
+        # gives the exact offset.
+        step = TIME_TRAVEL_STEPS.get(str((body or {}).get("advance")), 0.0)
+        self.state.clock.offset += step
         async with (
             ClientSession(timeout=ClientTimeout(total=120)) as http,
             http.request(request.method, self.clock_url, json=body) as answer,
         ):
-            return web.json_response(await answer.json(), status=answer.status)
+            told = await answer.json()
+        if answer.status == 200 and isinstance(told.get("now"), str):
+            self.state.clock.follow(told["now"])  # message and mail times move with the bot's
+        else:
+            self.state.clock.offset -= step
+        return web.json_response(told, status=answer.status)
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response(
@@ -110,6 +128,8 @@ class Sandbox:
                 "smtp_port": self.config.smtp_port,
                 "pending_updates": len(self.state.updates),
                 "webhook": bool(self.state.webhook),
+                "bot_username": self.state.bot_username,
+                "now": self.state.clock.now().isoformat(),
             }
         )
 

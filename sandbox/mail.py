@@ -6,13 +6,14 @@ import asyncio
 import email
 import itertools
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
 
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from sandbox.clock import SandboxClock
 
 
 @dataclass
@@ -28,7 +29,8 @@ class Letter:
 class Mailbox:
     """The aiosmtpd handler: every accepted message lands here."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: SandboxClock | None = None) -> None:
+        self.clock = clock or SandboxClock()
         self.letters: list[Letter] = []
         self._ids = itertools.count(1)
 
@@ -48,7 +50,7 @@ class Mailbox:
                 to=[str(r).lower() for r in envelope.rcpt_tos],
                 subject=str(parsed.get("Subject", "")),
                 text=body.get_content() if body is not None else "",
-                received_at=datetime.now(UTC).isoformat(),
+                received_at=self.clock.now().isoformat(),
             )
         )
         return "250 Message accepted for delivery"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp import ClientSession
@@ -22,7 +23,7 @@ from core.notifications.outbox import OutboxMessage
 from core.policies.cabinet import PolicyView, my_policies
 from core.policies.linking import link_by_number
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
-from sandbox.bank import SUCCESS_CARD, THREE_DS_CODE
+from sandbox.bank import EXPIRING_CARD, SUCCESS_CARD, THREE_DS_CODE
 from tests.conftest import TEST_KEY, seed_demo
 
 
@@ -39,11 +40,17 @@ async def provider(bank: Sandbox) -> AsyncIterator[YooKassa]:
     await client.close()
 
 
+def card_form(card: str = SUCCESS_CARD) -> dict[str, str]:
+    """The card page's fields as a person fills them: the expiring test card with this month."""
+    expiry = datetime.now(UTC).strftime("%m/%y") if card == EXPIRING_CARD else "12/30"
+    return {"step": "card", "number": card, "expiry": expiry, "cvc": "123"}
+
+
 async def fill_card_page(url: str, card: str = SUCCESS_CARD, code: str = THREE_DS_CODE) -> str:
-    """What a person does on the hosted page: the card number, then the 3-D Secure code."""
+    """What a person does on the hosted page: the card, then the 3-D Secure code."""
     async with ClientSession() as http:
-        async with http.post(url, data={"step": "card", "number": card}) as response:
-            assert "3-D Secure" in await response.text()
+        async with http.post(url, data=card_form(card)) as response:
+            assert "Подтверждение 3-D Secure" in await response.text()
         async with http.post(url, data={"step": "3ds", "code": code}) as response:
             return await response.text()
 

@@ -16,6 +16,7 @@ from aiohttp import ClientSession, web
 from bot.commands import set_bot_commands
 from bot.devclock import ClockControl
 from bot.factory import create_bot, create_dispatcher, finish_updates
+from bot.middlewares.idempotency import OncePerUpdate
 from bot.notify import telegram_send
 from bot.payments_web import PaymentNotifications
 from bot.web import create_web_app
@@ -50,6 +51,7 @@ class SandboxUser:
     def __init__(self, http: ClientSession, base: str, user_id: int, language: str = "ru") -> None:
         self.http, self.base, self.user_id, self.language = http, base, user_id, language
         self.last_id = 0
+        self.last_update_id = 0
 
     @property
     def _url(self) -> str:
@@ -64,7 +66,7 @@ class SandboxUser:
     async def send(self, text: str) -> int:
         body = {"text": text, "from": {"first_name": "Анна", "language_code": self.language}}
         sent = await self._post("/messages", body)
-        self.last_id = sent["message_id"]
+        self.last_id, self.last_update_id = sent["message_id"], sent["update_id"]
         return self.last_id
 
     async def share_contact(self, phone: str) -> int:
@@ -146,6 +148,17 @@ class Live:
 
     def user(self, user_id: int, language: str = "ru") -> SandboxUser:
         return SandboxUser(self.http, self.url, user_id, language)
+
+    async def handled(self, update_id: int, within: float = 20) -> None:
+        """Wait until the bot has finished this update (its dialog step written, its ledger
+        entry done): a reply arrives before the handler returns and the step is saved."""
+        inbox = next(
+            m.inbox for m in self.dp.update.outer_middleware if isinstance(m, OncePerUpdate)
+        )
+        deadline = time.monotonic() + within
+        while not await inbox.is_done(update_id):
+            assert time.monotonic() < deadline, f"update {update_id} was not handled"
+            await asyncio.sleep(0.02)
 
     async def group_post(
         self, chat_id: int, sender: int, text: str, thread: int | None = None

@@ -108,7 +108,7 @@ async def test_location_lists_nearest_clinics_and_opens_a_venue(
     assert "Ближайшие к вам клиники" in chat.text
     first = chat.inline_buttons[0]
     assert first.startswith("Клиника «Невский»") and "м" in first
-    assert len(chat.inline_buttons) == 5
+    assert len(chat.inline_buttons) == 5 + 2, "five clinics, then Back and Menu"
 
     await chat.tap(first)
     [venue] = chat.sent("sendVenue")

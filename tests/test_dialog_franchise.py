@@ -84,7 +84,8 @@ async def test_activating_the_franchise_links_a_card_on_the_banks_page(
     assert "проверочный платёж 10 ₽" in chat.text and "два SMS" in chat.text
     await chat.tap("Согласен на автоматические списания")
     [sent] = chat.sent("sendMessage")
-    [button] = [b for row in sent.reply_markup.inline_keyboard for b in row]
+    button, *nav = [b for row in sent.reply_markup.inline_keyboard for b in row]
+    assert [b.text for b in nav] == ["🏠 Меню"]
     assert button.text == "💳 Привязать карту" and "/sandbox/bank/checkout/" in str(button.url)
 
     assert "Готово" in await fill_card_page(str(button.url), SUCCESS_CARD)

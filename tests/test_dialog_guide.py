@@ -32,10 +32,18 @@ async def test_help_sections_fill_in_the_persons_own_numbers_and_lead_to_the_sec
     await chat.send("/cancel")
     await chat.send("/help")
     await chat.tap("📱 Телемедицина")
-    [sent] = chat.sent("sendMessage")
+    [sent] = chat.sent("editMessageText")  # the help screen turns into the telemedicine one
     assert sent.reply_markup.inline_keyboard[0][0].url == "https://telemed.example.org"  # type: ignore[union-attr]
     await chat.send("/help")
     await chat.tap("🛒 Купить полис")
-    assert chat.inline_buttons == ["ДМС", "Путешествия", "ОСАГО", "КАСКО", "Имущество"]
+    assert chat.inline_buttons == [
+        "ДМС",
+        "Путешествия",
+        "ОСАГО",
+        "КАСКО",
+        "Имущество",
+        "⬅️ Помощь",
+        "🏠 Меню",
+    ]
     await chat.send("/contacts")
     assert "Врач-куратор вашего договора" in chat.text and "доктор Орлов А. П." in chat.text

@@ -69,7 +69,7 @@ async def test_what_is_covered_and_the_clinics_of_the_program(
     assert "Стоматологическая помощь" in chat.text and "Телемедицина" in chat.text
     assert "Не покрывается" in chat.text and "Протезирование зубов" in chat.text
     assert "Визиты становятся страховыми случаями с 24.11.2026" in chat.text
-    assert chat.inline_buttons == ["📋 Программа (PDF)"]
+    assert chat.inline_buttons == ["📋 Программа (PDF)", "⬅️ К полису", "🏠 Меню"]
     await chat.tap("📋 Программа (PDF)")
     assert "Франшиза (соплатёж): 20%" in sent_pdf(chat)
 

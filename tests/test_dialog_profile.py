@@ -42,6 +42,8 @@ async def test_notifications_toggle_but_money_messages_stay(
         "❌ Напоминания",
         "✅ Новости",
         "🕰 Часовой пояс: Москва (UTC+3)",
+        "⬅️ Назад",
+        "🏠 Меню",
     ]
     async with sessions() as session:
         account = await session.scalar(select(Account))
@@ -56,7 +58,9 @@ async def test_the_time_zone_is_chosen_in_the_notifications_and_kept(
     assert "С 22:00 до 09:00 по вашему времени" in chat.text
     await chat.tap("🕰 Часовой пояс: Москва (UTC+3)")
     assert "✅ Москва (UTC+3)" in chat.inline_buttons
-    assert "Владивосток (UTC+10)" in chat.inline_buttons and len(chat.inline_buttons) == 11
+    assert "Владивосток (UTC+10)" in chat.inline_buttons and len(chat.inline_buttons) == 11 + 2, (
+        "11 zones, Back, Menu"
+    )
     await chat.tap("Владивосток (UTC+10)")
     assert "🕰 Часовой пояс: Владивосток (UTC+10)" in chat.inline_buttons
     async with sessions() as session:

@@ -194,7 +194,8 @@ async def test_services_show_the_shares_and_a_debt_is_paid_on_the_banks_page(
     assert "не удалось списать оплату: к оплате по-прежнему 544 ₽" in chat.text
     await chat.tap("🔗 Оплатить другой картой")
     [sent] = chat.sent("sendMessage")
-    [button] = [b for row in sent.reply_markup.inline_keyboard for b in row]
+    button, *nav = [b for row in sent.reply_markup.inline_keyboard for b in row]
+    assert [b.text for b in nav] == ["🏠 Меню"]
     assert button.text == "💸 Оплатить 544 ₽"
     await fill_card_page(str(button.url), SUCCESS_CARD)
     await notifications.drain()  # type: ignore[attr-defined]

@@ -40,8 +40,9 @@ async def test_a_person_activates_the_franchise_on_the_banks_page_and_sees_the_c
     await tap(anna, "💳 Франшиза и карты", "Вы оплачиваете 20%")
     await tap(anna, "✅ Активировать программу с франшизой", "два SMS")
     page = await tap(anna, "Согласен на автоматические списания", "страницу банка")
-    [link] = buttons(page)
+    link, *nav = buttons(page)
     assert link["text"] == "💳 Привязать карту"
+    assert [b["text"] for b in nav] == ["🏠 Меню"]
 
     assert "Готово" in await fill_card_page(link["url"], SUCCESS_CARD)
     await anna.wait_for(has("Карта •••• 4477 привязана"), within=15)

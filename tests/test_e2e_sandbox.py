@@ -14,7 +14,7 @@ from core.clock import FrozenClock
 from core.config import Settings
 from core.db import create_engine, create_session_factory
 from sandbox.app import SandboxConfig, running_sandbox
-from tests.live import TOKEN, Live, SandboxUser, live_system, serving
+from tests.live import TOKEN, Live, SandboxUser, buttons, live_system, serving
 
 
 @pytest.fixture
@@ -57,7 +57,9 @@ async def test_language_switch_through_a_callback_button(live: Live) -> None:
     replies = await anna.wait_for(
         lambda found: any("now speaks English" in (m["text"] or "") for m in found)
     )
-    assert any(m["edited"] for m in replies), "the language message is ticked in place"
+    [ticked] = [m for m in replies if m["message_id"] == choice["message_id"]]
+    assert "✓ 🇬🇧 English" in [b["text"] for b in buttons(ticked)], "ticked in place"
+    assert ticked["edited"] is False, "an edit of the buttons alone is not marked edited"
     assert (await anna.callback_answer("Language changed."))["show_alert"] is False
     history = await anna.history()
     menu = [b["text"] for row in history["reply_keyboard"]["keyboard"] for b in row]

@@ -36,7 +36,7 @@ async def activate_in_chat(chat: ChatClient, notifications: PaymentNotifications
     await chat.tap("✅ Активировать программу с франшизой")
     await chat.tap("Согласен на автоматические списания")
     [sent] = chat.sent("sendMessage")
-    [button] = [b for row in sent.reply_markup.inline_keyboard for b in row]
+    [button] = [b for row in sent.reply_markup.inline_keyboard for b in row if b.url]
     assert "Готово" in await fill_card_page(str(button.url), SUCCESS_CARD)
     await notifications.drain()
 

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from aiohttp import ClientSession
 
 from core.mail import Mailer, SmtpConfig
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
-from tests.live import receiving
+from sandbox.bank import DECLINED_CARD
+from tests.billing import card_form
+from tests.live import receiving, serving
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -98,10 +101,8 @@ async def test_hosted_page_with_3ds_saves_the_card_and_notifies(
         page_url = payment["confirmation"]["confirmation_url"]
         async with http.get(page_url) as response:
             assert "Номер карты" in await response.text()
-        async with http.post(
-            page_url, data={"step": "card", "number": "5555 5555 5555 4477"}
-        ) as response:
-            assert "3-D Secure" in await response.text()
+        async with http.post(page_url, data=card_form("5555 5555 5555 4477")) as response:
+            assert "Подтверждение 3-D Secure" in await response.text()
         async with http.post(page_url, data={"step": "3ds", "code": "000000"}) as response:
             assert "Неверный код" in await response.text()
         async with http.post(page_url, data={"step": "3ds", "code": "123456"}) as response:
@@ -130,12 +131,154 @@ async def test_hosted_page_with_3ds_saves_the_card_and_notifies(
 async def test_declined_card(sandbox: Sandbox, http: ClientSession) -> None:
     _, payment = await create_payment(http, sandbox, "binding-declined")
     page_url = payment["confirmation"]["confirmation_url"]
-    await http.post(page_url, data={"step": "card", "number": "5555555555554592"})
+    await http.post(page_url, data=card_form(DECLINED_CARD))
     async with http.post(page_url, data={"step": "3ds", "code": "123456"}) as response:
-        assert re.search("отклонён", await response.text())
+        assert re.search("отклонён: банк отказал", await response.text())
     async with http.get(f"{sandbox.url}/v3/payments/{payment['id']}", headers=AUTH) as response:
         declined = await response.json()
     assert (
         declined["status"] == "canceled"
         and declined["cancellation_details"]["reason"] == "general_decline"
     )
+
+
+def field_value(page: str, name: str) -> str | None:
+    found = re.search(rf'<input name="{name}"[^>]*?value="([^"]*)"', page)
+    return found.group(1) if found else None
+
+
+async def test_hosted_page_names_the_shop_and_says_a_binding_is_returned(
+    http: ClientSession,
+) -> None:
+    config = SandboxConfig(port=0, smtp_port=0, bank_shop_name="Демо Страхование")
+    async with running_sandbox(config) as sandbox:
+        _, binding = await create_payment(http, sandbox, "binding-look")
+        page_url = binding["confirmation"]["confirmation_url"]
+        async with http.get(page_url, headers={"Accept-Language": "ru-RU,ru;q=0.9"}) as r:
+            russian = await r.text()
+        async with http.get(page_url, headers={"Accept-Language": "en-GB,en;q=0.9,ru;q=0.5"}) as r:
+            english = await r.text()
+        _, purchase = await create_payment(
+            http,
+            sandbox,
+            "purchase-look",
+            amount={"value": "1234.50", "currency": "RUB"},
+            capture=True,
+            save_payment_method=False,
+            description="Доля франшизы за визит",
+        )
+        async with http.get(purchase["confirmation"]["confirmation_url"] + "?lang=en") as r:
+            paying = await r.text()
+
+    nbsp = "\xa0"
+    assert "Демо Страхование" in russian and "Привязка карты" in russian
+    assert f"Привязка карты: проверочный платёж 10,00{nbsp}₽, он сразу возвращается" in russian
+    assert ">Привязать карту</button>" in russian and "Оплатить" not in russian
+    assert "Card binding: a check payment of RUB" in english and "returned at once" in english
+    assert ">Link the card</button>" in english and 'lang="en"' in english
+    assert "Доля франшизы за визит" in paying and "Card binding" not in paying
+    assert ">Pay RUB" in paying and "1,234.50" in paying
+    for number in ("5555 5555 5555 4477", "5555 5555 5555 4592", "5555 5555 5555 4535"):
+        assert number in russian, "the sandbox lists its test cards"
+    assert "Sandbox bank</h2>" not in russian and "<style>" in russian
+
+
+async def test_card_fields_are_checked_and_the_expiry_stored_as_typed(
+    sandbox: Sandbox, http: ClientSession
+) -> None:
+    _, payment = await create_payment(http, sandbox, "binding-fields")
+    page_url = payment["confirmation"]["confirmation_url"]
+    typed = "5555 5555 5555 4478"  # one digit off: the Luhn sum fails
+    async with http.post(
+        page_url, data={"step": "card", "number": typed, "expiry": "01/20", "cvc": "12"}
+    ) as r:
+        page = await r.text()
+    assert "контрольная сумма Луна" in page and "Срок действия карты истёк" in page
+    assert "CVC: три цифры" in page
+    assert field_value(page, "number") == typed, "the number stays after an error"
+
+    async with http.post(
+        page_url, data={"step": "card", "number": SUCCESS, "expiry": "13/30", "cvc": "123"}
+    ) as r:
+        page = await r.text()
+    assert "ММ/ГГ" in page and "Подтверждение 3-D Secure" not in page
+
+    async with http.post(
+        page_url, data={"step": "card", "number": SUCCESS, "expiry": "12/30", "cvc": "123"}
+    ) as r:
+        assert "Подтверждение 3-D Secure" in await r.text()
+    async with http.post(page_url, data={"step": "3ds", "code": "123456"}) as r:
+        done = await r.text()
+    assert "Готово: карта •••• 4477 привязана" in done
+    async with http.get(f"{sandbox.url}/v3/payments/{payment['id']}", headers=AUTH) as r:
+        card = (await r.json())["payment_method"]["card"]
+    assert (card["expiry_month"], card["expiry_year"]) == ("12", "2030")
+
+
+SUCCESS = "5555 5555 5555 4477"
+
+
+async def test_three_wrong_codes_decline_and_a_finished_link_shows_its_outcome(
+    sandbox: Sandbox, http: ClientSession
+) -> None:
+    async with receiving("/payments/notifications") as (url, received):
+        sandbox.bank.notification_url = url
+        _, failing = await create_payment(http, sandbox, "binding-3-codes")
+        failing_url = failing["confirmation"]["confirmation_url"]
+        await http.post(failing_url, data=card_form())
+        for left in (2, 1):
+            async with http.post(failing_url, data={"step": "3ds", "code": "000000"}) as r:
+                assert f"Неверный код. Осталось попыток: {left}" in await r.text()
+        async with http.post(failing_url, data={"step": "3ds", "code": "000000"}) as r:
+            assert "три раза введён неверный код 3-D Secure" in await r.text()
+        _, note = await asyncio.wait_for(received.get(), timeout=5)
+        assert note["event"] == "payment.canceled"
+        assert note["object"]["cancellation_details"]["reason"] == "3d_secure_failed"
+        async with http.post(failing_url, data={"step": "3ds", "code": "123456"}) as r:
+            assert "Платёж отклонён" in await r.text(), "the right code comes too late"
+
+        _, binding = await create_payment(http, sandbox, "binding-reopen")
+        page_url = binding["confirmation"]["confirmation_url"]
+        await http.post(page_url, data=card_form())
+        await http.post(page_url, data={"step": "3ds", "code": "123456"})
+        async with http.post(
+            f"{sandbox.url}/v3/payments/{binding['id']}/cancel",
+            json={},
+            headers={**AUTH, "Idempotence-Key": "return-the-check"},
+        ) as r:
+            assert (await r.json())["status"] == "canceled"  # the bot returns the 10 RUB
+        async with http.get(page_url, headers={"Accept-Language": "en"}) as r:
+            reopened = await r.text()
+    assert "Done: the card •••• 4477 is linked" in reopened and "declined" not in reopened
+
+
+async def test_mail_and_message_times_follow_the_bots_clock(
+    sandbox: Sandbox, http: ClientSession
+) -> None:
+    from aiohttp import web
+
+    async def bot_clock(request: web.Request) -> web.Response:
+        return web.json_response({"now": "2031-03-01T09:00:00+00:00"})
+
+    app = web.Application()
+    app.router.add_get("/dev/clock", bot_clock)
+    async with serving(app) as base:
+        sandbox.clock_url = base + "/dev/clock"
+        async with http.get(f"{sandbox.url}/sandbox/api/clock") as r:  # the web chat's clock
+            assert (await r.json())["now"].startswith("2031-03-01")
+    mailer = Mailer(
+        SmtpConfig(host="127.0.0.1", port=sandbox.config.smtp_port, sender="cabinet@example.org")
+    )
+    await mailer.send("anna@example.org", "Код", "123456")
+    async with http.get(f"{sandbox.url}/sandbox/api/mail") as r:
+        [letter] = (await r.json())["messages"]
+    assert letter["received_at"].startswith("2031-03-01T09:0")
+    async with http.post(f"{sandbox.url}/sandbox/api/users", json={"first_name": "Анна"}) as r:
+        user = await r.json()
+    async with http.post(
+        f"{sandbox.url}/sandbox/api/users/{user['id']}/messages", json={"text": "привет"}
+    ) as r:
+        assert r.status == 200
+    async with http.get(f"{sandbox.url}/sandbox/api/users/{user['id']}/messages") as r:
+        [message] = (await r.json())["messages"]
+    assert datetime.fromtimestamp(message["date"], UTC).date().isoformat() == "2031-03-01"

@@ -1,7 +1,8 @@
 """Scheduler fail-over: two `main.py run --role scheduler` processes on one database; the
 first takes the lock and delivers the outbox, the second stands by; the first is killed
 (SIGKILL) midway and the second takes over within a tick. Nothing is delivered twice: the
-message the dead leader had in flight stays leased to it for a minute, then goes once.
+message the dead leader had in flight stays leased to it for a minute (it may already have
+reached the person: delivery is at least once only across a lease that expires).
 Runs on SQLite (flock) and on PostgreSQL (advisory lock) when TEST_DATABASE_URL is set."""
 
 from __future__ import annotations
@@ -112,5 +113,10 @@ async def test_the_standby_takes_over_when_the_leader_dies_and_sends_nothing_twi
         assert standby.process.returncode == 0, "a clean stop on SIGTERM"
         got = received(sandbox)
     assert max(got.values()) == 1, "nothing delivered twice"
-    # The message the dead leader had in flight is leased to it for a minute, then goes once.
-    assert len(got) == (await statuses(sessions)).count("sent")
+    # At least once, at its boundary: the message the dead leader had in flight stays leased
+    # to it for a minute. The leader may have been killed before sending it (not delivered
+    # yet) or after Telegram took it but before the row was marked (delivered once, recorded
+    # as in flight). Either way it reached the person at most once; every other one is marked.
+    final = Counter(await statuses(sessions))
+    assert final["sent"] + final["sending"] == COUNT, final
+    assert final["sent"] <= len(got) <= final["sent"] + final["sending"], (len(got), final)

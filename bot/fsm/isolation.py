@@ -42,8 +42,8 @@ class ChatIsolation(BaseEventIsolation):
                         yield
         finally:
             entry.users -= 1
-            if entry.users == 0:
-                del self.entries[key]
+            if entry.users == 0 and self.entries.get(key) is entry:
+                del self.entries[key]  # close() may have cleared it while this update ran
 
     async def close(self) -> None:
         self.entries.clear()

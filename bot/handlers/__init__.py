@@ -20,6 +20,7 @@ from bot.handlers import (
     guide,
     identity,
     language,
+    links,
     operators,
     policies,
     policy_documents,
@@ -36,6 +37,8 @@ def routers(settings: Settings) -> list[Router]:
     return [
         # Commands that work in every state come first, so no dialog step can swallow them.
         common.create_router(),
+        # Deep links (/start <payload>) and «🏠 Menu» leave any step, like /start.
+        links.create_router(),
         language.create_router(),
         registration.create_router(),
         profile.create_router(),

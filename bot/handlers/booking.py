@@ -21,6 +21,7 @@ from bot.callbacks import (
     ClinicsAction,
     ClinicsCallback,
 )
+from bot.screens import show
 from core.accounts.models import User
 from core.clinics.availability import entitlement_of
 from core.clinics.booking import (
@@ -115,7 +116,7 @@ async def step(
             callback_data=ClinicCallback(id=data.clinic, policy=data.policy).pack(),
         )
     )
-    await query.message.answer(text, reply_markup=builder.as_markup())
+    await show(query, text, builder.as_markup())
 
 
 async def chosen(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CardAction, CardCallback, PolicyAction, PolicyCallback
 from bot.handlers.franchise import card_line
+from bot.screens import show
 from core.accounts.models import User
 from core.billing.cards import (
     CardNotFound,
@@ -65,7 +66,7 @@ async def show_card(
         text += "\n" + _("Co-payments are charged from the primary card first.")
     else:
         text += "\n" + _("This card cannot be charged any more. Link a new card instead.")
-    await query.message.answer(text, reply_markup=builder.as_markup())
+    await show(query, text, builder.as_markup())
 
 
 async def primary(
@@ -76,7 +77,11 @@ async def primary(
     try:
         card = await make_primary(session, user.id, callback_data.card)
     except CardNotFound:
-        await query.message.answer(_("This card cannot be made primary: it cannot be charged."))
+        await show(
+            query,
+            _("This card cannot be made primary: it cannot be charged."),
+            back(callback_data.policy).as_markup(),
+        )
         return
     await query.message.edit_text(
         _("Card •••• {last4} is now primary: co-payments are charged from it first.").format(
@@ -120,7 +125,9 @@ async def removal_confirmed(
     try:
         card = await remove_card(session, user.id, callback_data.card)
     except CardNotFound:
-        await query.message.answer(_("This card is removed already."))
+        await show(
+            query, _("This card is removed already."), back(callback_data.policy).as_markup()
+        )
         return
     except LastCardNeeded as needed:
         reason = (

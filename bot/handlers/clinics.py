@@ -4,10 +4,12 @@ switch adds the others with the reason."""
 
 from __future__ import annotations
 
+import logging
 from html import escape
 
 from aiogram import F, Router
 from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -30,8 +32,10 @@ from bot.callbacks import (
 )
 from bot.handlers.clinic_card import reason_text
 from bot.keyboards.menu import CLINICS
+from bot.keyboards.next_steps import add_policy_button, buy_button, next_steps, register_button
 from bot.keyboards.registration import BACK
-from core.accounts.models import User
+from bot.screens import show, with_nav
+from core.accounts.models import Account, User
 from core.appeals.models import AppealKind
 from core.clinics.availability import (
     Access,
@@ -44,12 +48,14 @@ from core.clinics.availability import (
 )
 from core.clinics.index import ClinicDirectory, ClinicIndex, Entry, Hit
 from core.clinics.search import by_name
+from core.clinics.searches import recall_search, remember_search
 from core.clock import Clock
+from core.config import Settings
 from core.policies.cabinet import my_policies, my_policy
 from core.policies.care import care_title
 
 PAGE = 8
-SEARCH_KEY = "clinic_search"  # {"query": str} or {"lat": float, "lon": float}
+log = logging.getLogger(__name__)
 
 
 class ClinicSearch(StatesGroup):
@@ -64,7 +70,7 @@ def format_distance(km: float, locale: str) -> str:
 
 
 # --- the hub ------------------------------------------------------------------------------------
-async def hub(message: Message) -> None:
+def hub_markup() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("🔎 By name"), callback_data=ClinicsCallback(action=ClinicsAction.BY_NAME)
@@ -78,18 +84,25 @@ async def hub(message: Message) -> None:
         callback_data=AppealStartCallback(kind=AppealKind.ADD_CLINIC),
     )
     builder.adjust(2, 1, 1)
-    await message.answer(
-        _(
-            "<b>Clinics</b>\nFind a clinic you may visit under your policy. For the nearest "
-            "ones, tap «📍 Nearest clinics» below or send a location from the attachment menu."
-        ),
-        reply_markup=builder.as_markup(),
+    return with_nav(builder.as_markup())
+
+
+def hub_text() -> str:
+    return _(
+        "<b>Clinics</b>\nFind a clinic you may visit under your policy. For the nearest "
+        "ones, tap «📍 Nearest clinics» below or send a location from the attachment menu."
     )
 
 
+async def hub(message: Message) -> None:
+    await message.answer(hub_text(), reply_markup=hub_markup())
+
+
 async def hub_again(query: CallbackQuery) -> None:
-    if isinstance(query.message, Message):
-        await hub(query.message)
+    await show(query, hub_text(), hub_markup())
+
+
+HUB = ClinicsCallback(action=ClinicsAction.HUB)
 
 
 # --- one list for every search ------------------------------------------------------------------
@@ -102,6 +115,8 @@ def list_markup(
     policy: int = 0,
     *,
     toggle: bool = True,
+    back: CallbackData = HUB,
+    back_text: str | None = None,
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for entry, access, suffix in items:
@@ -127,7 +142,7 @@ def list_markup(
             callback_data=turn.model_copy(update={"page": 0, "everything": not everything}),
         )
     builder.adjust(*sizes, 1)
-    return builder.as_markup()
+    return with_nav(builder.as_markup(), back=back, back_text=back_text)
 
 
 def listing(
@@ -150,7 +165,7 @@ def reasons_text(items: list[tuple[Entry, Access, str]], locale: str) -> str:
 async def ask_name(query: CallbackQuery, state: FSMContext) -> None:
     if isinstance(query.message, Message):
         await state.set_state(ClinicSearch.name)
-        await query.message.answer(_("Send the clinic's name or a part of it."))
+        await show(query, _("Send the clinic's name or a part of it."), back=HUB, menu=True)
 
 
 async def name_typed(
@@ -165,17 +180,18 @@ async def name_typed(
     if len(query) < 2:
         await message.answer(_("Send at least two letters of the name."))
         return
-    await state.update_data({SEARCH_KEY: {"query": query}})
-    await show_names(message, session, user, clock, directory, query, 0, False)
+    search = await remember_search(session, user.id, query=query, now=clock.now())
+    await show_names(message, session, user, clock, directory, query, search, 0, False)
 
 
 async def show_names(
-    message: Message,
+    event: Message | CallbackQuery,
     session: AsyncSession,
     user: User,
     clock: Clock,
     directory: ClinicDirectory,
     query: str,
+    search: int,
     page: int,
     everything: bool,
 ) -> None:
@@ -196,19 +212,21 @@ async def show_names(
         if hidden:
             builder.button(
                 text=_("👁 Show unavailable too"),
-                callback_data=ClinicPageCallback(kind=ListKind.NAME, everything=True),
+                callback_data=ClinicPageCallback(
+                    kind=ListKind.NAME, search=search, everything=True
+                ),
             )
-        await message.answer(text, reply_markup=builder.as_markup())
+        await show(event, text, builder.as_markup(), back=HUB, menu=True)
         return
     shown = [(e, a, "") for e, a in found[page * PAGE : (page + 1) * PAGE]]
     text = _("Found for «{query}»: {count}. Send another name to search again.").format(
         query=escape(query), count=len(found)
     )
-    await message.answer(
+    turn = ClinicPageCallback(kind=ListKind.NAME, search=search)
+    await show(
+        event,
         text + reasons_text(shown, user.language),
-        reply_markup=list_markup(
-            shown, page, len(found), ClinicPageCallback(kind=ListKind.NAME), everything
-        ),
+        list_markup(shown, page, len(found), turn, everything),
     )
 
 
@@ -227,38 +245,44 @@ async def location_shared(
 ) -> None:
     point = message.venue.location if message.venue else message.location
     assert point is not None  # the filter guarantees it
-    await state.update_data({SEARCH_KEY: {"lat": point.latitude, "lon": point.longitude}})
+    search = await remember_search(
+        session, user.id, point=(point.latitude, point.longitude), now=clock.now()
+    )
     await show_nearest(
-        message, session, user, clock, directory, point.latitude, point.longitude, False
+        message, session, user, clock, directory, point.latitude, point.longitude, search, False
     )
 
 
 async def show_nearest(
-    message: Message,
+    event: Message | CallbackQuery,
     session: AsyncSession,
     user: User,
     clock: Clock,
     directory: ClinicDirectory,
     latitude: float,
     longitude: float,
+    search: int,
     everything: bool,
 ) -> None:
     index = await directory.index(session)
     if not len(index):
-        await message.answer(_("The clinic directory is empty for now."))
+        await show(event, _("The clinic directory is empty for now."), menu=True)
         return
     rights = await rights_of(session, user, clock.now())
     found = nearest_for(index, rights, latitude, longitude, k=5, everything=everything)
-    turn = ClinicPageCallback(kind=ListKind.NEAR)
+    turn = ClinicPageCallback(kind=ListKind.NEAR, search=search)
     if not found:
         builder = InlineKeyboardBuilder()
         builder.button(
             text=_("👁 Show unavailable too"),
             callback_data=turn.model_copy(update={"everything": True}),
         )
-        await message.answer(
+        await show(
+            event,
             _("There is no clinic you may visit now. See the nearest ones with the reasons:"),
-            reply_markup=builder.as_markup(),
+            builder.as_markup(),
+            back=HUB,
+            menu=True,
         )
         return
     closest = format_distance(found[0].hit.distance_km, user.language)
@@ -272,9 +296,10 @@ async def show_nearest(
     else:
         text = _("Clinics nearest to you that you may visit (the closest is {distance} away):")
     items = [near_item(n, user.language) for n in found]
-    await message.answer(
+    await show(
+        event,
         text.format(distance=closest) + reasons_text(items, user.language),
-        reply_markup=list_markup(items, 0, len(items), turn, everything, toggle=bool(rights)),
+        list_markup(items, 0, len(items), turn, everything, toggle=bool(rights)),
     )
 
 
@@ -286,55 +311,64 @@ def near_item(near: NearbyClinic, locale: str) -> tuple[Entry, Access, str]:
 async def turn_page(
     query: CallbackQuery,
     callback_data: ClinicPageCallback,
-    state: FSMContext,
     session: AsyncSession,
     user: User,
     clock: Clock,
     directory: ClinicDirectory,
 ) -> None:
-    if not isinstance(query.message, Message):
-        return
-    search = (await state.get_data()).get(SEARCH_KEY) or {}
-    if callback_data.kind is ListKind.NAME and "query" in search:
+    """A page or the filter of a list: of that list's own search, whatever came after it."""
+    search = await recall_search(session, user.id, callback_data.search)
+    page, everything = callback_data.page, callback_data.everything
+    if callback_data.kind is ListKind.NAME and search is not None and search.query:
         await show_names(
-            query.message,
-            session,
-            user,
-            clock,
-            directory,
-            search["query"],
-            callback_data.page,
-            callback_data.everything,
+            query, session, user, clock, directory, search.query, search.id, page, everything
         )
-    elif callback_data.kind is ListKind.NEAR and "lat" in search:
+    elif (
+        callback_data.kind is ListKind.NEAR
+        and search is not None
+        and search.latitude is not None
+        and search.longitude is not None
+    ):
         await show_nearest(
-            query.message,
+            query,
             session,
             user,
             clock,
             directory,
-            search["lat"],
-            search["lon"],
-            callback_data.everything,
+            search.latitude,
+            search.longitude,
+            search.id,
+            everything,
         )
     else:
-        await query.message.answer(_("This list is out of date: please search again."))
+        log.info("clinic list of user %s: search %s is gone", user.id, callback_data.search)
+        await show(
+            query,
+            _("This list no longer works: please search again."),
+            hub_markup(),
+        )
 
 
 # --- by type of care ----------------------------------------------------------------------------
 async def choose_policy(
-    query: CallbackQuery, session: AsyncSession, user: User, clock: Clock
+    query: CallbackQuery,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+    settings: Settings,
 ) -> None:
-    if not isinstance(query.message, Message):
-        return
     views = [v for v in await my_policies(session, user, today=clock.now().date()) if v.program]
     if not views:
-        await query.message.answer(
-            _("Add your DMS policy first: the types of care come from its program.")
+        first = register_button() if account is None else add_policy_button()
+        await show(
+            query,
+            _("Add your DMS policy first: the types of care come from its program."),
+            next_steps(first, buy_button(settings), back=HUB),
         )
         return
     if len(views) == 1:
-        await show_care_types(query.message, views[0].id, session, user, clock)
+        await show_care_types(query, views[0].id, session, user, clock)
         return
     builder = InlineKeyboardBuilder()
     for view in views:
@@ -343,11 +377,11 @@ async def choose_policy(
             callback_data=CareCallback(policy=view.id),
         )
     builder.adjust(1)
-    await query.message.answer(_("For which policy?"), reply_markup=builder.as_markup())
+    await show(query, _("For which policy?"), builder.as_markup(), back=HUB, menu=True)
 
 
 async def show_care_types(
-    message: Message, policy_id: int, session: AsyncSession, user: User, clock: Clock
+    event: CallbackQuery, policy_id: int, session: AsyncSession, user: User, clock: Clock
 ) -> None:
     view = await my_policy(session, user, policy_id, today=clock.now().date())
     assert view.program is not None
@@ -356,13 +390,16 @@ async def show_care_types(
         builder.button(
             text=care_title(care, _), callback_data=CareCallback(policy=view.id, care=care)
         )
-    builder.button(text=_("⬅️ Policy"), callback_data=PolicyCallback(id=view.id))
     builder.adjust(1)
-    await message.answer(
+    await show(
+        event,
         _("<b>Clinics of the program · policy {number}</b>\nChoose the type of care:").format(
             number=view.policy.number
         ),
-        reply_markup=builder.as_markup(),
+        builder.as_markup(),
+        back=PolicyCallback(id=view.id),
+        back_text=_("⬅️ Policy"),
+        menu=True,
     )
 
 
@@ -374,10 +411,8 @@ async def on_care(
     clock: Clock,
     directory: ClinicDirectory,
 ) -> None:
-    if not isinstance(query.message, Message):
-        return
     if not callback_data.care:
-        await show_care_types(query.message, callback_data.policy, session, user, clock)
+        await show_care_types(query, callback_data.policy, session, user, clock)
         return
     now = clock.now()
     view = await my_policy(session, user, callback_data.policy, today=now.date())
@@ -401,8 +436,17 @@ async def on_care(
         text = title + "\n" + _("No clinic for this care that you may visit now.")
     else:
         text = title + "\n" + _("Clinics: {count}.").format(count=len(found))
-    markup = list_markup(shown, page, len(found), callback_data, callback_data.everything, view.id)
-    await query.message.answer(text + reasons_text(shown, user.language), reply_markup=markup)
+    markup = list_markup(
+        shown,
+        page,
+        len(found),
+        callback_data,
+        callback_data.everything,
+        view.id,
+        back=CareCallback(policy=view.id),
+        back_text=_("⬅️ Types of care"),
+    )
+    await show(query, text + reasons_text(shown, user.language), markup)
 
 
 async def program_clinics(
@@ -412,8 +456,7 @@ async def program_clinics(
     user: User,
     clock: Clock,
 ) -> None:
-    if isinstance(query.message, Message):
-        await show_care_types(query.message, callback_data.id, session, user, clock)
+    await show_care_types(query, callback_data.id, session, user, clock)
 
 
 def create_router() -> Router:

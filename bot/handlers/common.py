@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import CancelCallback
+from bot.deeplinks import StartLink
 from bot.handlers.guide import help_ as guide_help
 from bot.keyboards.menu import HELP, confirm_cancel, main_menu
 from bot.keyboards.registration import CANCEL
@@ -90,7 +91,8 @@ async def cancel_answer(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(start, CommandStart())
+    # A valid deep link is the links router's (right after this one); others are a plain /start.
+    router.message.register(start, CommandStart(), ~StartLink())
     router.message.register(menu, Command("menu"))
     router.message.register(help_, Command("help"))
     router.message.register(help_, F.text == HELP)

@@ -176,14 +176,18 @@ async def on_button(
                 _("✅ {operator} closed the appeal.").format(operator=escape(operator))
             )
     else:
-        await answer(
-            session,
-            appeal,
-            query.from_user.id,
-            operator,
-            _("To go on, please confirm your identity: send /verify in this chat."),
-            clock.now(),
-        )
+        try:
+            await answer(
+                session,
+                appeal,
+                query.from_user.id,
+                operator,
+                _("To go on, please confirm your identity: send /verify in this chat."),
+                clock.now(),
+            )
+        except AppealClosed:  # an old card's button, found by the conversation crawler
+            callback_answer.text = _("It is closed already.")
+            return
         callback_answer.text = _("The person is asked to confirm the identity.")
 
 

@@ -22,6 +22,7 @@ from bot.callbacks import (
     PolicyAction,
     PolicyCallback,
 )
+from bot.screens import show, with_nav
 from core.accounts.models import User
 from core.billing.charges import debts_of_user, open_debt_link, retry_debts
 from core.billing.franchise import (
@@ -125,17 +126,19 @@ async def show_section(
     user: User,
     clock: Clock,
 ) -> None:
-    if not isinstance(query.message, Message):
-        return
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     try:
         state = await franchise_of(session, view, clock.now())
     except NoFranchise:
-        await query.message.answer(_("This policy has no franchise program."))
+        await show(
+            query,
+            _("This policy has no franchise program."),
+            back=PolicyCallback(id=view.id),
+            back_text=_("⬅️ Policy"),
+            menu=True,
+        )
         return
-    await query.message.answer(
-        section_text(view, state, user.language), reply_markup=section_keyboard(view, state)
-    )
+    await show(query, section_text(view, state, user.language), section_keyboard(view, state))
 
 
 async def show_terms(
@@ -164,7 +167,8 @@ async def show_terms(
         callback_data=FranchiseCallback(id=view.id, action=FranchiseAction.CONSENT),
     )
     builder.adjust(1)
-    await query.message.answer(
+    await show(
+        query,
         _(
             "<b>Activating the franchise program</b>\n"
             "• You pay {share} of the cost of each service; the insurer pays the rest.\n"
@@ -180,7 +184,9 @@ async def show_terms(
         + start_rule(view)
         + "\n\n"
         + _("Do you agree that the co-payments are charged from your card automatically?"),
-        reply_markup=builder.as_markup(),
+        builder.as_markup(),
+        back=PolicyCallback(id=view.id, action=PolicyAction.FRANCHISE),
+        back_text=_("⬅️ Franchise and cards"),
     )
 
 
@@ -203,7 +209,7 @@ def start_rule(view: PolicyView) -> str:
 def pay_button(text: str, url: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=text, url=url)
-    return builder.as_markup()
+    return with_nav(builder.as_markup())
 
 
 async def consent_given(
@@ -263,16 +269,24 @@ async def pay_from_cards(
     if not isinstance(query.message, Message) or payments is None:
         return
     if not await debts_of_user(session, user.id):
-        await query.message.answer(_("There is no debt: nothing to pay."))
+        await query.message.answer(
+            _("There is no debt: nothing to pay."), reply_markup=with_nav(None)
+        )
         return
     left = await retry_debts(session, payments, user, billing, clock.now())
     if not left:
-        await query.message.answer(_("The debt is paid. Thank you!"))
+        await query.message.answer(_("The debt is paid. Thank you!"), reply_markup=with_nav(None))
         return
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("🔗 Pay with another card"),
+        callback_data=FranchiseCallback(id=0, action=FranchiseAction.PAY_LINK),
+    )
     await query.message.answer(
         _("The cards could not be charged: {amount} is still due. Pay with another card.").format(
             amount=format_money(sum(c.amount for c in left), user.language)
-        )
+        ),
+        reply_markup=with_nav(builder.as_markup()),
     )
 
 
@@ -284,19 +298,39 @@ async def pay_by_link(
     billing: BillingRules,
     payments: PaymentProvider | None,
 ) -> None:
-    if not isinstance(query.message, Message) or payments is None:
+    if isinstance(query.message, Message):
+        await pay_debt(query.message, session, user, clock, billing, payments)
+
+
+async def pay_debt(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    billing: BillingRules,
+    payments: PaymentProvider | None,
+) -> None:
+    """The bank's page for the whole debt (the «Pay» button, and the `debt` deep link)."""
+    if payments is None:
+        await message.answer(
+            _("Payments are not available right now. Please try again later."),
+            reply_markup=with_nav(None),
+        )
         return
     try:
         payment = await open_debt_link(
             session, payments, user, billing, text=_("Co-payment debt"), now=clock.now()
         )
     except BankUnavailable:
-        await query.message.answer(_("The bank did not answer. Please try again in a minute."))
+        await message.answer(
+            _("The bank did not answer. Please try again in a minute."),
+            reply_markup=with_nav(None),
+        )
         return
     if payment is None or payment.confirmation_url is None:
-        await query.message.answer(_("There is no debt: nothing to pay."))
+        await message.answer(_("There is no debt: nothing to pay."), reply_markup=with_nav(None))
         return
-    await query.message.answer(
+    await message.answer(
         _("The debt is {amount}. Pay it on the bank's page:").format(
             amount=format_money(payment.amount, user.language)
         ),
@@ -315,23 +349,35 @@ async def pay_one_tap(
     billing: BillingRules,
     payments: PaymentProvider | None,
 ) -> None:
-    """The debt message's «💸 Pay the debt»: the cards on file first, in this one tap; only
-    what they cannot pay goes to the bank's page."""
-    if not isinstance(query.message, Message) or payments is None:
-        return
-    if not await debts_of_user(session, user.id):
-        await query.message.answer(_("There is no debt: nothing to pay."))
+    if isinstance(query.message, Message):
+        await settle_debt(query.message, session, user, clock, billing, payments)
+
+
+async def settle_debt(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    billing: BillingRules,
+    payments: PaymentProvider | None,
+) -> None:
+    """The debt message's «💸 Pay the debt» (and its `debt` deep link): the cards on file
+    first, in this one tap; only what they cannot pay goes to the bank's page."""
+    if payments is None or not await debts_of_user(session, user.id):
+        await pay_debt(message, session, user, clock, billing, payments)  # says why not
         return
     left = await retry_debts(session, payments, user, billing, clock.now())
     if not left:
-        await query.message.answer(_("The debt is paid from your card. Thank you!"))
+        await message.answer(
+            _("The debt is paid from your card. Thank you!"), reply_markup=with_nav(None)
+        )
         return
-    await query.message.answer(
+    await message.answer(
         _("Your cards could not be charged: {amount} is still due.").format(
             amount=format_money(sum(c.amount for c in left), user.language)
         )
     )
-    await pay_by_link(query, session, user, clock, billing, payments)
+    await pay_debt(message, session, user, clock, billing, payments)
 
 
 async def consent_with_card(

@@ -19,6 +19,7 @@ from bot.callbacks import (
     PoliciesAction,
     PoliciesCallback,
 )
+from bot.screens import show
 from core.accounts.models import User
 from core.appeals.models import AppealKind
 from core.clock import Clock
@@ -44,23 +45,24 @@ def guide_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-async def help_(message: Message) -> None:
-    await message.answer(
-        _(
-            "<b>Help</b>\n"
-            "/menu — main menu\n"
-            "/cancel — stop the current action\n"
-            "/policies — my policies\n"
-            "/clinics — find a clinic\n"
-            "/appeals — my appeals\n"
-            "/bookings — my bookings\n"
-            "/language — change the language\n"
-            "/contacts — the 24/7 medical desk\n\n"
-            "Share your location with the «Nearest clinics» button to see the closest clinics. "
-            "Commands work at any step; what you already entered is kept."
-        ),
-        reply_markup=guide_keyboard(),
+def help_text() -> str:
+    return _(
+        "<b>Help</b>\n"
+        "/menu — main menu\n"
+        "/cancel — stop the current action\n"
+        "/policies — my policies\n"
+        "/clinics — find a clinic\n"
+        "/appeals — my appeals\n"
+        "/bookings — my bookings\n"
+        "/language — change the language\n"
+        "/contacts — the 24/7 medical desk\n\n"
+        "Share your location with the «Nearest clinics» button to see the closest clinics. "
+        "Commands work at any step; what you already entered is kept."
     )
+
+
+async def help_(message: Message) -> None:
+    await message.answer(help_text(), reply_markup=guide_keyboard())
 
 
 async def own_dms(session: AsyncSession, user: User, clock: Clock) -> PolicyView | None:
@@ -188,6 +190,11 @@ async def on_guide(
     desk = (view.program.desk_phone if view and view.program else None) or insurer.phone_federal
     builder = InlineKeyboardBuilder()
     topic, item = callback_data.topic, callback_data.item
+    back: CallbackData = GuideCallback(topic="help")
+    back_text = _("⬅️ Help")
+    if topic == "help":
+        await show(query, help_text(), guide_keyboard(), menu=True)
+        return
     if topic == "care" and not item:
         kinds = view.program.care_types if view and view.program else [c.value for c in CareType]
         for care in kinds:
@@ -197,7 +204,7 @@ async def on_guide(
         text = _("<b>How to get care</b>\nChoose the kind of care:")
     elif topic == "care":
         text = f"<b>{care_title(item, _)}</b>\n" + care_steps(item, desk)
-        builder.button(text=_("⬅️ Kinds of care"), callback_data=GuideCallback(topic="care"))
+        back, back_text = GuideCallback(topic="care"), _("⬅️ Kinds of care")
     elif topic == "faq" and not item:
         for key in FAQ:
             builder.button(
@@ -209,7 +216,7 @@ async def on_guide(
         text = f"<b>{faq_question(item)}</b>\n{answer}"
         if button is not None:
             builder.button(text=button[0], callback_data=button[1])
-        builder.button(text=_("⬅️ Questions"), callback_data=GuideCallback(topic="faq"))
+        back, back_text = GuideCallback(topic="faq"), _("⬅️ Questions")
     elif topic == "telemed":
         text = _(
             "<b>Telemedicine</b>\nOnline consultations with a doctor (a therapist, a "
@@ -231,7 +238,7 @@ async def on_guide(
     else:
         text = contacts_text(settings, view)
     builder.adjust(1)
-    await query.message.answer(text, reply_markup=builder.as_markup())
+    await show(query, text, builder.as_markup(), back=back, back_text=back_text, menu=True)
 
 
 def contacts_text(settings: Settings, view: PolicyView | None) -> str:

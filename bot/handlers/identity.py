@@ -234,6 +234,20 @@ async def send_for_review(
         )
 
 
+def decision_keyboard(check_id: int) -> InlineKeyboardMarkup:
+    """Approve or reject, under the check's card in the operators' group."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("✅ Approve"),
+        callback_data=IdentityDecisionCallback(check_id=check_id, approve=True),
+    )
+    builder.button(
+        text=_("❌ Reject"),
+        callback_data=IdentityDecisionCallback(check_id=check_id, approve=False),
+    )
+    return builder.as_markup()
+
+
 async def send_to_operators(
     bot: Bot,
     session: AsyncSession,
@@ -258,15 +272,6 @@ async def send_to_operators(
             caption=kind_title(item.kind),
             message_thread_id=topic.message_thread_id,
         )
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("✅ Approve"),
-        callback_data=IdentityDecisionCallback(check_id=check.id, approve=True),
-    )
-    builder.button(
-        text=_("❌ Reject"),
-        callback_data=IdentityDecisionCallback(check_id=check.id, approve=False),
-    )
     await bot.send_message(
         chat_id,
         _(
@@ -279,7 +284,7 @@ async def send_to_operators(
             mask=account.document_mask,
         ),
         message_thread_id=topic.message_thread_id,
-        reply_markup=builder.as_markup(),
+        reply_markup=decision_keyboard(check.id),
     )
 
 

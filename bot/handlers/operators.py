@@ -16,7 +16,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import IdentityDecisionCallback
+from bot.callbacks import IdentityDecisionCallback, IdentityUndoCallback
+from bot.handlers.identity import decision_keyboard
 from core.accounts.identity import REJECT_TITLES, AlreadyDecided, RejectReason, decide
 from core.clock import Clock
 from core.config import Settings
@@ -37,6 +38,7 @@ def reasons_keyboard(check_id: int) -> InlineKeyboardMarkup:
                 check_id=check_id, approve=False, reason=reason.value
             ),
         )
+    builder.button(text=_("⬅️ Back"), callback_data=IdentityUndoCallback(check_id=check_id))
     builder.adjust(1)
     return builder.as_markup()
 
@@ -88,10 +90,28 @@ async def identity_decision(
     await query.message.answer(verdict)
 
 
+async def undo_reject(
+    query: CallbackQuery,
+    callback_data: IdentityUndoCallback,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """Reject tapped by mistake: the reasons give way to Approve / Reject again."""
+    if query.from_user.id not in settings.operator_ids:
+        callback_answer.text = _("Only the insurer's operators can decide.")
+        callback_answer.show_alert = True
+        return
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(
+            reply_markup=decision_keyboard(callback_data.check_id)
+        )
+
+
 def create_router(settings: Settings) -> Router:
     router = Router(name=__name__)
     chat_id = settings.operators_chat_id
     router.callback_query.filter(F.message.chat.id == chat_id)
     router.message.filter(F.chat.id == chat_id)
     router.callback_query.register(identity_decision, IdentityDecisionCallback.filter())
+    router.callback_query.register(undo_reject, IdentityUndoCallback.filter())
     return router

@@ -28,7 +28,15 @@ from bot.handlers.profile import tell_registration_is_missing
 from bot.handlers.regions import regions_line
 from bot.handlers.registration import problem_text
 from bot.keyboards.menu import POLICIES, main_menu
+from bot.keyboards.next_steps import (
+    add_policy_button,
+    buy_button,
+    contacts_button,
+    next_steps,
+    renew_button,
+)
 from bot.keyboards.registration import BACK, NO_PATRONYMIC, step_keyboard
+from bot.screens import show
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
 from core.appeals.models import AppealKind
@@ -105,7 +113,7 @@ def list_text(views: list[PolicyView], locale: str, badges: dict[int, str]) -> s
     return "\n".join(lines)
 
 
-def list_keyboard(views: list[PolicyView]) -> InlineKeyboardMarkup:
+def list_keyboard(views: list[PolicyView], settings: Settings) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for view in views:
         builder.button(
@@ -115,24 +123,31 @@ def list_keyboard(views: list[PolicyView]) -> InlineKeyboardMarkup:
     builder.button(
         text=_("➕ Add a policy"), callback_data=PoliciesCallback(action=PoliciesAction.ADD)
     )
+    if not views:
+        builder.add(buy_button(settings))
     builder.adjust(1)
     return builder.as_markup()
 
 
 async def show_list(
-    message: Message,
+    event: Message | CallbackQuery,
     state: FSMContext,
     session: AsyncSession,
     user: User,
     account: Account | None,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     if account is None:
-        await tell_registration_is_missing(message, state)
+        message = event if isinstance(event, Message) else event.message
+        if isinstance(message, Message):
+            await tell_registration_is_missing(message, state)
         return
     views = await my_policies(session, user, today=clock.now().date())
     badges = {v.id: await money_badge(session, v, user.language, clock) for v in views}
-    await message.answer(list_text(views, user.language, badges), reply_markup=list_keyboard(views))
+    await show(
+        event, list_text(views, user.language, badges), list_keyboard(views, settings), menu=True
+    )
 
 
 async def show_list_again(
@@ -142,9 +157,9 @@ async def show_list_again(
     user: User,
     account: Account | None,
     clock: Clock,
+    settings: Settings,
 ) -> None:
-    if isinstance(query.message, Message):
-        await show_list(query.message, state, session, user, account, clock)
+    await show_list(query, state, session, user, account, clock, settings)
 
 
 def card_text(view: PolicyView, locale: str) -> str:
@@ -249,9 +264,8 @@ async def show_card(
     clock: Clock,
 ) -> None:
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
-    if isinstance(query.message, Message):
-        text = await card_with_money(session, view, user.language, clock)
-        await query.message.answer(text, reply_markup=card_keyboard(view))
+    text = await card_with_money(session, view, user.language, clock)
+    await show(query, text, card_keyboard(view))
 
 
 async def money_badge(session: AsyncSession, view: PolicyView, locale: str, clock: Clock) -> str:
@@ -295,8 +309,13 @@ async def add_options(
             text=_("A child's policy"), callback_data=PoliciesCallback(action=PoliciesAction.CHILD)
         )
     builder.adjust(1)
-    await query.message.answer(
-        _("How do you want to add a policy?"), reply_markup=builder.as_markup()
+    await show(
+        query,
+        _("How do you want to add a policy?"),
+        builder.as_markup(),
+        back=PoliciesCallback(action=PoliciesAction.LIST),
+        back_text=_("⬅️ My policies"),
+        menu=True,
     )
 
 
@@ -355,14 +374,28 @@ def refusal_text(error: LinkRefused, user: User, settings: Settings) -> str:
     )
 
 
-def _verify_offer(error: LinkRefused) -> InlineKeyboardMarkup | None:
-    if not isinstance(error, DataMismatch | LinkedElsewhere):
-        return None
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("🪪 Confirm my identity"), callback_data=ProfileCallback(action=ProfileAction.VERIFY)
-    )
-    return builder.as_markup()
+def refusal_keyboard(error: LinkRefused, settings: Settings) -> InlineKeyboardMarkup | None:
+    """The next action after a refusal; None where the step simply waits for another number."""
+    if isinstance(error, DataMismatch | LinkedElsewhere):
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=_("🪪 Confirm my identity"),
+            callback_data=ProfileCallback(action=ProfileAction.VERIFY),
+        )
+        return builder.as_markup()
+    if isinstance(error, PolicyExpired):
+        return next_steps(renew_button(settings), contacts_button(), menu=False)
+    if isinstance(error, NothingFound):
+        return next_steps(
+            back=PoliciesCallback(action=PoliciesAction.ADD), back_text=_("⬅️ Back"), menu=True
+        )
+    if isinstance(error, ParentPolicyRequired):
+        return next_steps(
+            add_policy_button(),
+            buy_button(settings),
+            back=PoliciesCallback(action=PoliciesAction.LIST),
+        )
+    return None
 
 
 async def number_typed(
@@ -380,7 +413,9 @@ async def number_typed(
     try:
         linked = await link_by_number(session, user, account, message.text or "", now=clock.now())
     except LinkRefused as error:
-        await message.answer(refusal_text(error, user, settings), reply_markup=_verify_offer(error))
+        await message.answer(
+            refusal_text(error, user, settings), reply_markup=refusal_keyboard(error, settings)
+        )
         return
     await _added(message, state, session, user, clock, [linked.policy.id])
 
@@ -424,7 +459,7 @@ async def by_passport(
     try:
         found = await link_by_passport(session, user, account, now=clock.now())
     except LinkRefused as error:
-        await query.message.answer(refusal_text(error, user, settings))
+        await show(query, refusal_text(error, user, settings), refusal_keyboard(error, settings))
         return
     await _added(query.message, state, session, user, clock, [item.policy.id for item in found])
 
@@ -502,7 +537,8 @@ async def child_step(
     except LinkRefused as error:
         await state.set_state(None)
         await message.answer(
-            refusal_text(error, user, settings), reply_markup=main_menu(registered=True)
+            refusal_text(error, user, settings),
+            reply_markup=refusal_keyboard(error, settings) or main_menu(registered=True),
         )
         return
     await _added(message, state, session, user, clock, [linked.policy.id])

@@ -20,6 +20,7 @@ from bot.callbacks import (
 from bot.fsm.policies import LATIN_KEY, PolicyDocuments
 from bot.handlers.registration import problem_text
 from bot.keyboards.registration import BACK
+from bot.screens import show
 from core.accounts.models import User
 from core.accounts.validation import InvalidInput
 from core.clock import Clock
@@ -178,7 +179,14 @@ async def show_program(
         text=document_button(DocumentKind.PROGRAM),
         callback_data=PolicyDocumentCallback(id=view.id, kind=DocumentKind.PROGRAM),
     )
-    await query.message.answer("\n".join(lines), reply_markup=builder.as_markup())
+    await show(
+        query,
+        "\n".join(lines),
+        builder.as_markup(),
+        back=PolicyCallback(id=view.id),
+        back_text=_("⬅️ Policy"),
+        menu=True,
+    )
 
 
 async def not_a_name(message: Message) -> None:

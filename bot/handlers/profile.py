@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import screens
 from bot.callbacks import (
     Language,
     ProfileAction,
@@ -29,6 +30,7 @@ from bot.fsm.registration import (
 from bot.handlers.registration import ask, summary_text
 from bot.keyboards.menu import LANGUAGE_NAMES, PROFILE, main_menu
 from bot.keyboards.registration import consent_title, inline
+from bot.screens import with_nav
 from core.accounts.consents import ConsentKind, current_consents
 from core.accounts.models import Account, User
 from core.accounts.profile import (
@@ -118,6 +120,20 @@ async def show(message: Message, state: FSMContext, user: User, account: Account
     await message.answer(profile_text(account, user), reply_markup=profile_keyboard(account))
 
 
+PROFILE_SCREEN = ProfileCallback(action=ProfileAction.SHOW)
+
+
+async def show_again(
+    query: CallbackQuery, state: FSMContext, user: User, account: Account | None
+) -> None:
+    """Back to the profile from one of its screens."""
+    if account is None:
+        if isinstance(query.message, Message):
+            await tell_registration_is_missing(query.message, state)
+        return
+    await screens.show(query, profile_text(account, user), with_nav(profile_keyboard(account)))
+
+
 async def edit(
     query: CallbackQuery,
     state: FSMContext,
@@ -129,11 +145,14 @@ async def edit(
     if not isinstance(query.message, Message) or account is None:
         return
     if is_locked(account):
-        await query.message.answer(
+        await screens.show(
+            query,
             _(
                 "Personal data cannot be changed in the bot after the first policy is added. "
                 "Call the insurer at {phone}: the data are changed by an appeal with documents."
-            ).format(phone=settings.insurer.phone_federal)
+            ).format(phone=settings.insurer.phone_federal),
+            back=PROFILE_SCREEN,
+            menu=True,
         )
         return
     await save_draft(state, draft_from_account(account))
@@ -152,7 +171,7 @@ def notifications_keyboard(account: Account, user: User, clock: Clock) -> Inline
     zone = zone_title(user.time_zone, _, clock.now())
     _button(builder, "🕰 " + _("Time zone: {zone}").format(zone=zone), ProfileAction.TIME_ZONE)
     builder.adjust(1)
-    return builder.as_markup()
+    return with_nav(builder.as_markup(), back=PROFILE_SCREEN)
 
 
 def notifications_text(settings: Settings) -> str:
@@ -174,8 +193,8 @@ async def notifications(
 ) -> None:
     if not isinstance(query.message, Message) or account is None:
         return
-    await query.message.answer(
-        notifications_text(settings), reply_markup=notifications_keyboard(account, user, clock)
+    await screens.show(
+        query, notifications_text(settings), notifications_keyboard(account, user, clock)
     )
 
 
@@ -188,7 +207,8 @@ async def ask_time_zone(query: CallbackQuery, user: User, clock: Clock) -> None:
         mark = "✅ " if zone == (user.time_zone or DEFAULT_ZONE) else ""
         builder.button(text=mark + title, callback_data=TimeZoneCallback(zone=zone))
     builder.adjust(2)
-    await query.message.edit_reply_markup(reply_markup=builder.as_markup())
+    markup = with_nav(builder.as_markup(), back=ProfileCallback(action=ProfileAction.NOTIFICATIONS))
+    await query.message.edit_reply_markup(reply_markup=markup)
 
 
 async def choose_time_zone(
@@ -252,7 +272,7 @@ async def consents(query: CallbackQuery, session: AsyncSession, user: User) -> N
             )
         lines.append(f"• {consent_title(kind)}: {status}")
     lines.append(_("To withdraw a consent, delete the account: the data are then erased."))
-    await query.message.answer("\n".join(lines))
+    await screens.show(query, "\n".join(lines), back=PROFILE_SCREEN, menu=True)
 
 
 async def ask_delete(query: CallbackQuery) -> None:
@@ -260,13 +280,16 @@ async def ask_delete(query: CallbackQuery) -> None:
         return
     builder = InlineKeyboardBuilder()
     _button(builder, _("Yes, delete my account"), ProfileAction.DELETE_CONFIRMED)
-    await query.message.answer(
+    await screens.show(
+        query,
         _(
             "Delete the account? Your personal data will be erased and the consents withdrawn. "
             "Your policies stay valid with the insurer; you can register again at any time. "
             "If you do not want to delete it, just ignore this message."
         ),
-        reply_markup=builder.as_markup(),
+        builder.as_markup(),
+        back=PROFILE_SCREEN,
+        back_text=_("⬅️ Keep it"),
     )
 
 
@@ -295,6 +318,7 @@ def create_router() -> Router:
     router.message.register(show, Command("profile"))
     router.message.register(show, F.text == PROFILE)
     actions = ProfileCallback.filter
+    router.callback_query.register(show_again, actions(F.action == ProfileAction.SHOW))
     router.callback_query.register(edit, actions(F.action == ProfileAction.EDIT))
     router.callback_query.register(notifications, actions(F.action == ProfileAction.NOTIFICATIONS))
     router.callback_query.register(

@@ -19,6 +19,7 @@ from bot.callbacks import (
     PolicyCallback,
     ServicesCallback,
 )
+from bot.screens import show
 from core.accounts.crypto import Vault
 from core.accounts.models import User
 from core.appeals.models import AppealKind
@@ -133,9 +134,7 @@ async def show_services(
     found = await statement(session, view.person.id, offset=page * PAGE, limit=PAGE, since=since)
     text = services_text(view, found, page, user.language)
     text += "\n\n" + _("Services appear as clinics send their bills: from 10 days after the visit.")
-    await query.message.answer(
-        text, reply_markup=services_keyboard(view, found, page, months, user.language)
-    )
+    await show(query, text, services_keyboard(view, found, page, months, user.language))
 
 
 async def show_bill(
@@ -173,7 +172,7 @@ async def show_bill(
     )
     builder.button(text=_("⬅️ Services"), callback_data=ServicesCallback(id=view.id))
     builder.adjust(1)
-    await query.message.answer(text, reply_markup=builder.as_markup())
+    await show(query, text, builder.as_markup())
 
 
 def create_router() -> Router:

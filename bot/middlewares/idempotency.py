@@ -24,6 +24,8 @@ class Inbox(Protocol):
 
     async def release(self, update_id: int) -> None: ...
 
+    async def is_done(self, update_id: int) -> bool: ...
+
 
 class UpdateInProgress(Exception):
     """Another worker is handling this update now: the sender should try again later."""
@@ -52,6 +54,9 @@ class RedisInbox:
 
     async def release(self, update_id: int) -> None:
         await self.redis.delete(self._key(update_id))
+
+    async def is_done(self, update_id: int) -> bool:
+        return await self.redis.get(self._key(update_id)) in (b"done", "done")
 
 
 class OncePerUpdate(BaseMiddleware):

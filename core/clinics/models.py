@@ -80,3 +80,17 @@ class Booking(Base):
     status: Mapped[str] = mapped_column(String(16), default=BookingStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SavedSearch(Base):
+    """A clinic search a list was shown for: its buttons (pages, «show unavailable too») carry
+    this id, so an older list goes on acting on its own query or point, not the latest one."""
+
+    __tablename__ = "clinic_searches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    query: Mapped[str | None] = mapped_column(String(100))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

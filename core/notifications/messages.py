@@ -9,6 +9,7 @@ from typing import Any
 
 from core.accounts.identity import REJECT_TITLES, RejectReason
 from core.formatting import format_clock, format_date, format_day, format_moment, format_money
+from core.links import LinkKind, StartPayload
 from core.policies.care import N_, Translate
 from core.subjects import names
 
@@ -26,6 +27,7 @@ class Action:
     label: str
     name: str  # pay_debt, appeal, bookings
     value: int = 0
+    start: str = ""  # a deep-link payload (core.links) the message also carries as a t.me link
 
 
 DEBT_KINDS = frozenset(
@@ -36,7 +38,7 @@ DEBT_KINDS = frozenset(
 def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
     """The one-tap way on from a message, where there is one."""
     if kind in DEBT_KINDS:
-        return [Action(_("💸 Pay the debt"), "pay_debt")]
+        return [Action(_("💸 Pay the debt"), "pay_debt", start=str(StartPayload(LinkKind.DEBT)))]
     if kind == "franchise_active" and args.get("regions_to_choose") and args.get("policy_id"):
         return [Action(_("🗺 Choose regions"), "regions", int(args["policy_id"]))]
     if kind in ("appeal_answer", "appeal_closed", "appeal_taken") and args.get("appeal_id"):

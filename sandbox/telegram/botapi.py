@@ -498,13 +498,14 @@ async def edit_message_text(api: BotApi, params: Params) -> Any:
         and new_markup == stored.api.get("reply_markup")
     ):
         raise bad_request(NOT_MODIFIED)
+    visible = text != stored.api.get("text") or entities != stored.api.get("entities", [])
     stored.api["text"] = text
     stored.api.pop("entities", None)
     if entities:
         stored.api["entities"] = entities
     _set_inline_markup(stored, new_markup)
     stored.html = to_display_html(text, entities)
-    return await _edited(api, stored)
+    return await _edited(api, stored, visible=visible)
 
 
 @method("editMessageReplyMarkup")
@@ -514,7 +515,7 @@ async def edit_message_reply_markup(api: BotApi, params: Params) -> Any:
     if new_markup == stored.api.get("reply_markup"):
         raise bad_request(NOT_MODIFIED)
     _set_inline_markup(stored, new_markup)
-    return await _edited(api, stored)
+    return await _edited(api, stored, visible=False)
 
 
 NOT_MODIFIED = (
@@ -539,9 +540,10 @@ def _set_inline_markup(stored: StoredMessage, markup: dict[str, Any] | None) -> 
         stored.api.pop("reply_markup", None)
 
 
-async def _edited(api: BotApi, stored: StoredMessage) -> Any:
+async def _edited(api: BotApi, stored: StoredMessage, *, visible: bool) -> Any:
+    """`visible`: the text changed, so clients mark it "edited" (not for buttons alone)."""
     stored.api["edit_date"] = now()
-    stored.edited = True
+    stored.edited = stored.edited or visible
     api.state.bump(stored)
     await api.state.notify()
     return stored.api

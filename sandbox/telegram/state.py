@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.clock import SandboxClock
+
 BOT_ID_DEFAULT = 7000000001
 
 
@@ -70,6 +72,7 @@ class StoredMessage:
     revision: int = 0
     edited: bool = False
     deleted: bool = False
+    at: float = 0.0  # the sandbox's clock when it arrived (moves with time travel)
 
 
 @dataclass
@@ -143,6 +146,7 @@ class SandboxState:
         self, state_dir: Path | None = None, bot_username: str = "dms_cabinet_bot"
     ) -> None:
         self.state_dir = state_dir
+        self.clock = SandboxClock()
         self.bot_username = bot_username
         self.bot_id = BOT_ID_DEFAULT
         self.chats: dict[int, Chat] = {}
@@ -200,7 +204,7 @@ class SandboxState:
         message_id = chat.next_message_id
         chat.next_message_id += 1
         api["message_id"] = message_id
-        stored = StoredMessage(chat.id, message_id, sender, api, html)
+        stored = StoredMessage(chat.id, message_id, sender, api, html, at=self.clock.timestamp())
         self.messages.setdefault(chat.id, {})[message_id] = stored
         self.bump(stored)
         for observe in self.observers:  # whoever embeds the sandbox (the load benchmark)

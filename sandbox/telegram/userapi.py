@@ -327,9 +327,15 @@ class UserApi:
                 found = [m for m in found if m.api.get("message_thread_id") == int(thread)]
             return sorted(found, key=lambda m: m.message_id)
 
+        def last_answer() -> str | None:
+            mine = [a for a in self.state.callback_answers if a.chat_id == chat.id]
+            return mine[-1].callback_query_id if mine else None
+
+        answered = last_answer()
+
         def ready(found: list[StoredMessage]) -> bool:
-            if changed_since is not None:
-                return bool(found)
+            if changed_since is not None:  # the web chat: an answer to a tap is news too
+                return bool(found) or last_answer() != answered
             return any(m.sender == "bot" for m in found)
 
         deadline = time.monotonic() + wait
@@ -353,7 +359,7 @@ class UserApi:
         view: dict[str, Any] = {
             "message_id": stored.message_id,
             "from": stored.sender,
-            "date": api.get("date"),
+            "date": int(stored.at) if stored.at else api.get("date"),
             "text": api.get("text") or api.get("caption"),
             "html": stored.html,
             "sender": api.get("from"),

@@ -1,8 +1,8 @@
 """franchise start rules of the program, the desk-first period, disputed and cancelled shares,
 the ICD-10 code encrypted at rest
 
-Revision ID: 0012_money
-Revises: 0011
+Revision ID: 0013_money
+Revises: 0012_convb
 Create Date: 2026-11-29 20:15:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import core.db
 
-revision: str = "0012_money"
-down_revision: str | None = "0011"
+revision: str = "0013_money"
+down_revision: str | None = "0012_convb"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

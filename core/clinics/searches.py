@@ -1,0 +1,49 @@
+"""The searches clinic lists were shown for (a by-name query or a shared point), kept a while
+so that an old list's buttons act on their own search (CONVERSATION.md, 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clinics.models import SavedSearch
+
+KEPT = timedelta(days=30)  # an older list's buttons say they no longer work
+
+
+async def remember_search(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    now: datetime,
+    query: str | None = None,
+    point: tuple[float, float] | None = None,
+) -> int:
+    """Keep a search (exactly one of `query` and `point`) and return its id for the buttons."""
+    if (query is None) == (point is None):
+        raise ValueError("a search is a query or a point")
+    await session.execute(
+        delete(SavedSearch).where(
+            SavedSearch.user_id == user_id, SavedSearch.created_at < now - KEPT
+        )
+    )
+    search = SavedSearch(
+        user_id=user_id,
+        query=query,
+        latitude=point[0] if point else None,
+        longitude=point[1] if point else None,
+        created_at=now,
+    )
+    session.add(search)
+    await session.commit()
+    return search.id
+
+
+async def recall_search(session: AsyncSession, user_id: int, search_id: int) -> SavedSearch | None:
+    """The person's own search by its id; None when it is gone or someone else's."""
+    search = await session.get(SavedSearch, search_id)
+    if search is None or search.user_id != user_id:
+        return None
+    return search
