@@ -35,7 +35,7 @@ from bot.integration_web import IntegrationImports
 from bot.notify import telegram_send
 from bot.payments_web import PaymentNotifications
 from bot.web import create_web_app
-from core.accounts.crypto import Vault, load_or_create_key
+from core.accounts.crypto import load_or_create_key
 from core.billing.yookassa import YooKassa
 from core.clock import Clock, ShiftedClock, SystemClock
 from core.config import VAR_DIR, Settings
@@ -49,6 +49,7 @@ from core.leadership import lead, leader_lock
 from core.notifications.delivery import Courier
 from core.notifications.news import NewsRejected, announce_news
 from core.notifications.scheduler import Tick, create_scheduler
+from core.rotation import DigestsKeyedOtherwise, Rotated, rotate_keys
 from sandbox.app import Sandbox, SandboxConfig
 
 log = logging.getLogger("main")
@@ -132,11 +133,11 @@ def _clock(settings: Settings) -> Clock:
     return ShiftedClock(path=VAR_DIR / SANDBOX_CLOCK) if settings.sandbox_mode else SystemClock()
 
 
-def _key(settings: Settings) -> SecretStr | None:
-    """DATA_ENCRYPTION_KEY, or in sandbox mode the key file the bot made in `var/`."""
+def _use_sandbox_key(settings: Settings) -> None:
+    """Sandbox mode without DATA_ENCRYPTION_KEY: the key file the bot made in `var/`."""
     if settings.data_encryption_key is None and settings.sandbox_mode:
-        return SecretStr(load_or_create_key(VAR_DIR / "data-encryption.key"))
-    return settings.data_encryption_key
+        key = load_or_create_key(VAR_DIR / "data-encryption.key")
+        settings.data_encryption_key = SecretStr(key)
 
 
 def _ticks(
@@ -181,10 +182,9 @@ def _imports(
 ) -> IntegrationImports | None:
     if settings.integration_token is None:
         return None
-    key = settings.data_encryption_key
     return IntegrationImports(
         sessions,
-        Vault(key.get_secret_value().encode()) if key else None,
+        settings.vault(),
         settings.billing(),
         clock,
         settings.integration_token.get_secret_value(),
@@ -268,9 +268,10 @@ async def run(settings: Settings, role: Role = Role.ALL) -> None:
         max_overflow=settings.database_max_overflow,
     )
     sessions = create_session_factory(engine)
-    if (key := _key(settings)) is not None:  # codes written in clear by older versions
+    _use_sandbox_key(settings)
+    if (vault := settings.vault()) is not None:  # codes written in clear by older versions
         async with sessions() as session:
-            await seal_diagnosis_codes(session, Vault(key.get_secret_value().encode()))
+            await seal_diagnosis_codes(session, vault)
     clock = _clock(settings)
     i18n = create_i18n(settings.default_locale)
     async with contextlib.AsyncExitStack() as stack:
@@ -279,8 +280,8 @@ async def run(settings: Settings, role: Role = Role.ALL) -> None:
         if settings.sandbox_mode:
             sandbox = await stack.enter_async_context(sandbox_running(settings))
             _configure_sandbox(settings, sandbox)
-            assert settings.data_encryption_key is not None
-            vault = Vault(settings.data_encryption_key.get_secret_value().encode())
+            vault = settings.vault()
+            assert vault is not None
             await seed_demo_data(sessions, vault, now=clock.now(), rules=settings.billing())
             token, api_base = SANDBOX_TOKEN, sandbox.url
         else:
@@ -364,14 +365,14 @@ async def load_file(settings: Settings, what: str, path: Path) -> int:
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
     rows = read_rows(path, key=what)
-    key = _key(settings)  # sandbox mode: the same key file and clock as the running bot
+    _use_sandbox_key(settings)  # sandbox mode: the same key file and clock as the running bot
     try:
         async with create_session_factory(engine)() as session:
             report = await import_kind(
                 session,
                 what,
                 rows,
-                vault=Vault(key.get_secret_value().encode()) if key else None,
+                vault=settings.vault(),
                 rules=settings.billing(),
                 now=_clock(settings).now(),
                 progress=_progress(len(rows)),
@@ -405,6 +406,47 @@ async def announce(settings: Settings, key: str, texts: dict[str, str]) -> int:
     return 0
 
 
+async def rotate_key(settings: Settings) -> int:
+    """`rotate-key`: every encrypted column and file re-encrypted with DATA_ENCRYPTION_KEY."""
+    vault = settings.vault()
+    if vault is None:
+        print("DATA_ENCRYPTION_KEY is not set", file=sys.stderr)
+        return 2
+    await migrate(settings.database_url)
+    engine = create_engine(settings.database_url)
+
+    def show(done: Rotated) -> None:
+        unreadable = f", {done.unreadable} UNREADABLE" if done.unreadable else ""
+        print(f"{done.column}: {done.rows} re-encrypted{unreadable}")
+
+    try:
+        report = await rotate_keys(create_session_factory(engine), vault, progress=show)
+    except DigestsKeyedOtherwise:
+        print(
+            "The stored digests were made with another key: set DATA_DIGEST_KEY (or list the "
+            "first key last in DATA_ENCRYPTION_OLD_KEYS); nothing was changed.",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        await engine.dispose()
+    if any(done.unreadable for done in report):
+        print(
+            "Some values no configured key can read: add the key they were written with "
+            "to DATA_ENCRYPTION_OLD_KEYS and run again.",
+            file=sys.stderr,
+        )
+        return 1
+    if settings.data_digest_key is None and settings.data_encryption_old_keys:
+        print(
+            "Done. Digests (passport look-ups, codes) keep their own key: before removing "
+            f"DATA_ENCRYPTION_OLD_KEYS, set DATA_DIGEST_KEY={vault.digest_key.hex()}"
+        )
+    else:
+        print("Done.")
+    return 0
+
+
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dms-bot", description="DMS personal cabinet bot")
     commands = parser.add_subparsers(dest="command")
@@ -424,6 +466,11 @@ def cli(argv: list[str] | None = None) -> int:
     news.add_argument("key", help="the news' name; sending it again reaches nobody twice")
     news.add_argument("--ru", required=True, help="the text in Russian")
     news.add_argument("--en", default="", help="the text in English (else Russian)")
+    commands.add_parser(
+        "rotate-key",
+        help="re-encrypt every encrypted column and file with DATA_ENCRYPTION_KEY, reading "
+        "old data with DATA_ENCRYPTION_OLD_KEYS",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -435,6 +482,8 @@ def cli(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         asyncio.run(migrate(settings.database_url))
         return 0
+    if args.command == "rotate-key":
+        return asyncio.run(rotate_key(settings))
     if args.command == "announce-news":
         return asyncio.run(announce(settings, args.key, {"ru": args.ru, "en": args.en}))
     if args.command and args.command.startswith("import-"):

@@ -4,13 +4,21 @@ HTTP, in this process): shares per second, and proof that no share was charged t
 Two charge runners work at once, as two scheduler instances would; every share must end paid
 with exactly one successful payment at the bank.
 
-.venv/bin/python -m benchmarks.charges [--shares 100000] [--database-url URL]
+`--kill`: the runners are processes of their own; once a third of the shares are paid, one is
+SIGKILLed mid-run and started again (later, as a scheduler would be, so the charges it had
+claimed are stale and taken again); then the reconciliation tick settles what the killed
+runner left open. It checks 0 double charges, every share paid or in debt, and the bank's
+successful payments equal to ours, charge by charge.
+
+.venv/bin/python -m benchmarks.charges [--shares 100000] [--database-url URL] [--kill]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -26,7 +34,7 @@ from core.accounts.models import User
 from core.billing.charges import run_charges
 from core.billing.franchise import start_activation
 from core.billing.models import Bill, Charge, ChargeStatus, Payment, PaymentStatus
-from core.billing.reconcile import on_notification
+from core.billing.reconcile import on_notification, reconcile
 from core.billing.rules import BillingRules
 from core.billing.yookassa import YooKassa
 from core.db import create_engine, create_session_factory, migrate
@@ -115,7 +123,113 @@ async def runner(
         done["claimed"] += taken
 
 
-async def main(shares: int, database_url: str | None, runners: int) -> None:
+async def worker(database_url: str, bank_url: str, now: datetime) -> None:
+    """One charge runner process (`--worker`): charges until nothing is due."""
+    engine = create_engine(database_url)
+    provider = YooKassa(bank_url, "sandbox-shop", "sandbox-secret")
+    try:
+        await runner_at(create_session_factory(engine), provider, now)
+    finally:
+        await provider.close()
+        await engine.dispose()
+
+
+async def runner_at(
+    sessions: async_sessionmaker[AsyncSession], provider: YooKassa, now: datetime
+) -> int:
+    taken = 0
+    while claimed := await run_charges(sessions, provider, RULES, now, limit=50):
+        taken += claimed
+    return taken
+
+
+async def start_worker(url: str, bank_url: str, now: datetime) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.charges",
+        "--worker",
+        "--database-url",
+        url,
+        "--bank-url",
+        bank_url,
+        "--now",
+        now.isoformat(),
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+async def by_status(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    async with sessions() as session:
+        rows = await session.execute(select(Charge.status, func.count()).group_by(Charge.status))
+        return {str(status): count for status, count in rows.all()}
+
+
+async def open_payments(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        found = await session.scalar(
+            select(func.count())
+            .select_from(Payment)
+            .where(
+                Payment.charge_id.is_not(None),
+                Payment.settled.is_(False),
+                Payment.status.in_(
+                    [PaymentStatus.NEW, PaymentStatus.UNKNOWN, PaymentStatus.PENDING]
+                ),
+            )
+        )
+        return int(found or 0)
+
+
+async def kill_run(
+    sessions: async_sessionmaker[AsyncSession],
+    provider: YooKassa,
+    url: str,
+    bank_url: str,
+    shares: int,
+    runners: int,
+) -> dict[str, object]:
+    """Runner processes; one SIGKILLed a third of the way and started again; then settled."""
+    workers = [await start_worker(url, bank_url, NOW) for _ in range(runners)]
+    while (await by_status(sessions)).get(ChargeStatus.PAID, 0) < shares // 3:
+        if all(w.returncode is not None for w in workers):
+            raise SystemExit("FAILED: the runners finished before the kill")
+        await asyncio.sleep(0.05)
+    victim = workers[0]
+    victim.kill()  # SIGKILL: no clean-up of any kind
+    await victim.wait()
+    at_kill = await by_status(sessions)
+    open_at_kill = await open_payments(sessions)
+    later = NOW + RULES.stale_claim + timedelta(minutes=1)  # its claims are stale by now
+    workers[0] = await start_worker(url, bank_url, later)
+    codes = [await w.wait() for w in workers]
+    if victim.returncode != -9 or any(codes):
+        raise SystemExit(f"FAILED: runner exit codes {victim.returncode}, {codes}")
+    # The scheduler's reconciliation tick settles the payments the killed runner left open
+    # (asking the bank again with the same Idempotence-Key), then the charge tick goes on.
+    settle = later + timedelta(minutes=5)
+    rounds = 0
+    while rounds < 10:
+        rounds += 1
+        async with sessions() as session:
+            await reconcile(session, provider, RULES, settle)
+        await runner_at(sessions, provider, settle)
+        statuses = await by_status(sessions)
+        if not await open_payments(sessions) and set(statuses) <= {
+            ChargeStatus.PAID,
+            ChargeStatus.DEBT,
+        }:
+            break
+        settle += timedelta(minutes=5)
+    return {
+        "killed runner pid": victim.pid,
+        "charges at the kill": at_kill,
+        "open payments at the kill": open_at_kill,
+        "settling rounds": rounds,
+    }
+
+
+async def main(shares: int, database_url: str | None, runners: int, kill: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         await migrate(url)
@@ -133,7 +247,11 @@ async def main(shares: int, database_url: str | None, runners: int) -> None:
 
             done: Counter[str] = Counter()
             started = time.perf_counter()
-            await asyncio.gather(*(runner(sessions, provider, done) for _ in range(runners)))
+            killed: dict[str, object] = {}
+            if kill:
+                killed = await kill_run(sessions, provider, url, sandbox.url, shares, runners)
+            else:
+                await asyncio.gather(*(runner(sessions, provider, done) for _ in range(runners)))
             elapsed = time.perf_counter() - started
 
             async with sessions() as session:
@@ -152,6 +270,15 @@ async def main(shares: int, database_url: str | None, runners: int) -> None:
                         Payment.status == PaymentStatus.SUCCEEDED,
                     )
                 )
+                ours_by_charge = Counter(
+                    str(charge_id)
+                    for charge_id in await session.scalars(
+                        select(Payment.charge_id).where(
+                            Payment.charge_id.is_not(None),
+                            Payment.status == PaymentStatus.SUCCEEDED,
+                        )
+                    )
+                )
             at_bank = Counter(
                 p["metadata"]["charge"]
                 for p in sandbox.bank.payments.values()
@@ -161,6 +288,8 @@ async def main(shares: int, database_url: str | None, runners: int) -> None:
         await engine.dispose()
     doubles = sum(1 for n in at_bank.values() if n > 1)
     print(f"database:               {url.split(':', 1)[0]}")
+    for name, value in killed.items():
+        print(f"{name + ':':<24}{value}")
     print(f"due shares:             {shares:,} (inserted in {loaded:.1f} s)")
     print(
         f"charge run:             {elapsed:.1f} s, {shares / elapsed:,.0f} shares/s ({runners} runners)"
@@ -168,8 +297,13 @@ async def main(shares: int, database_url: str | None, runners: int) -> None:
     print(f"charges by status:      {statuses}")
     print(f"successful payments:    ours {ours:,}, at the bank {sum(at_bank.values()):,}")
     print(f"shares charged twice:   {doubles}")
-    if doubles or statuses.get(ChargeStatus.PAID) != shares:
-        raise SystemExit("FAILED: a share was charged twice or left unpaid")
+    settled = statuses.get(ChargeStatus.PAID, 0) + statuses.get(ChargeStatus.DEBT, 0)
+    print(f"paid or in debt:        {settled:,} of {shares:,}")
+    print(f"bank equals ours:       {at_bank == ours_by_charge} (charge by charge)")
+    if doubles or settled != shares or at_bank != ours_by_charge:
+        raise SystemExit("FAILED: a share charged twice, left unsettled, or the bank differs")
+    if not kill and statuses.get(ChargeStatus.PAID) != shares:
+        raise SystemExit("FAILED: a share was left unpaid")
 
 
 if __name__ == "__main__":
@@ -177,5 +311,12 @@ if __name__ == "__main__":
     parser.add_argument("--shares", type=int, default=100_000)
     parser.add_argument("--database-url")
     parser.add_argument("--runners", type=int, default=2)
+    parser.add_argument("--kill", action="store_true", help="SIGKILL a runner process mid-run")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bank-url", help=argparse.SUPPRESS)
+    parser.add_argument("--now", type=datetime.fromisoformat, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(main(args.shares, args.database_url, args.runners))
+    if args.worker:
+        asyncio.run(worker(args.database_url, args.bank_url, args.now))
+    else:
+        asyncio.run(main(args.shares, args.database_url, args.runners, args.kill))

@@ -27,7 +27,6 @@ from bot.middlewares.database import DatabaseMiddleware
 from bot.middlewares.idempotency import Inbox, OncePerUpdate, RedisInbox
 from bot.middlewares.throttling import Buckets, MemoryBuckets, RedisBuckets, ThrottlingMiddleware
 from bot.retry import RetryAfterMiddleware
-from core.accounts.crypto import Vault
 from core.billing.provider import PaymentProvider
 from core.clinics.index import ClinicDirectory
 from core.clock import Clock
@@ -103,7 +102,7 @@ def create_dispatcher(
         clock=clock,
         session_factory=session_factory,
         i18n=i18n,
-        vault=Vault(settings.data_encryption_key.get_secret_value().encode()),
+        vault=settings.vault(),
         mailer=mailer or Mailer(settings.smtp()),
         payments=payments,
         billing=settings.billing(),

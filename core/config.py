@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.accounts.crypto import Vault
 from core.billing.rules import YOOKASSA_NETWORKS, BillingRules
 from core.mail import SmtpConfig
 
@@ -65,6 +66,10 @@ class Settings(BaseSettings):
 
     # Personal data at rest (Fernet key; the sandbox makes one in var/ on its first run)
     data_encryption_key: SecretStr | None = None
+    # Key rotation: the keys before the current one, newest first (JSON list); still read
+    data_encryption_old_keys: list[SecretStr] = []
+    # The key of the keyed digests (hex, 64 characters); default: derived from the oldest key
+    data_digest_key: SecretStr | None = None
 
     # Operators (identity checks now; the appeals desk later)
     operators_chat_id: int | None = None  # a forum supergroup; the sandbox's in sandbox mode
@@ -111,6 +116,17 @@ class Settings(BaseSettings):
             return_url=self.payment_return_url,
             charge_delay=timedelta(days=self.franchise_charge_delay_days),
             debt_deadline=timedelta(days=self.debt_deadline_days),
+        )
+
+    def vault(self) -> Vault | None:
+        """Encryption and digests with the configured keys (None without DATA_ENCRYPTION_KEY)."""
+        if self.data_encryption_key is None:
+            return None
+        digest = self.data_digest_key
+        return Vault(
+            self.data_encryption_key.get_secret_value().encode(),
+            [old.get_secret_value().encode() for old in self.data_encryption_old_keys],
+            digest_key=bytes.fromhex(digest.get_secret_value()) if digest else None,
         )
 
     def smtp(self) -> SmtpConfig:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, LargeBinary, MetaData, String, Text, TypeDecorator, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -33,6 +33,30 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class EncryptedString(TypeDecorator[str]):
+    """A Fernet token (Vault.encrypt) in a VARCHAR: `rotate-key` finds every such column."""
+
+    impl = String
+    cache_ok = True
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A Fernet token (Vault.encrypt) in a TEXT column: `rotate-key` finds every such column."""
+
+    impl = Text
+    cache_ok = True
+
+
+class EncryptedBytes(TypeDecorator[bytes]):
+    """Fernet-encrypted bytes (Vault.encrypt_bytes), e.g. a file: `rotate-key` finds them."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+
+ENCRYPTED_TYPES = (EncryptedString, EncryptedText, EncryptedBytes)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

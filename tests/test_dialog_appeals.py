@@ -4,6 +4,8 @@ delivered; a follow-up; closing with a rating; an insured-event case; access."""
 
 from __future__ import annotations
 
+import re
+
 from aiogram import Bot, Dispatcher
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,6 +16,7 @@ from core.clock import FrozenClock
 from core.notifications.delivery import deliver
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, seed_demo
 from tests.dialog import ChatClient, RecordingMailer
+from tests.files import HTML, JPEG
 from tests.test_dialog_policies import add_by_number
 
 
@@ -120,7 +123,7 @@ async def test_a_complaint_step_by_step_with_bad_input_and_a_photo(
     await chat.send("В клинике отказали в приёме без объяснения причин.")
     await chat.send_sticker()
     assert "отправьте фото или PDF" in chat.text
-    await chat.upload("photo.jpg", b"\xff\xd8jpeg", photo=True)
+    await chat.upload("photo.jpg", JPEG, photo=True)
     assert "Приложено: 1" in chat.text
     await chat.tap("Готово")
     assert "Полис: ONDL-500001" in chat.text and "Файлы: 1" in chat.text
@@ -130,8 +133,34 @@ async def test_a_complaint_step_by_step_with_bad_input_and_a_photo(
         appeal = await session.scalar(select(Appeal))
         message = await session.scalar(select(AppealMessage))
     assert appeal is not None and appeal.kind == AppealKind.COMPLAINT and appeal.policy_id
+    [photo] = chat.sent("sendPhoto")  # into the operators' topic, saying whose file it is
+    assert photo.caption == f"📎 {appeal.number}: файл из обращения"  # type: ignore[attr-defined]
     assert message is not None and len(message.files) == 1
     assert message.text == "В клинике отказали в приёме без объяснения причин."
+
+
+async def test_attachments_are_taken_by_their_bytes_and_posted_under_our_names(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/appeals")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Жалоба")
+    await chat.tap("ONDL-500001 · Анна")
+    await chat.send("В клинике отказали в приёме без объяснения причин.")
+    await chat.upload("invoice.pdf", HTML, mime_type="application/pdf")
+    assert "Это не фото и не скан" in chat.text
+    await chat.upload("IMG_0001.jpg", JPEG, mime_type="application/octet-stream")
+    assert "Приложено: 1" in chat.text
+    await chat.tap("Готово")
+    await chat.tap("✅ Отправить")
+    [document] = [c for c in chat.sent("sendDocument") if c.chat_id == OPERATORS_CHAT]  # type: ignore[attr-defined]
+    assert re.fullmatch(r"appeal-[0-9a-f]{12}\.jpg", document.document.filename)  # type: ignore[attr-defined]
+    assert document.document.data == JPEG  # type: ignore[attr-defined]
+    async with sessions() as session:
+        message = await session.scalar(select(AppealMessage))
+    assert message is not None and message.files[0]["name"] == document.document.filename  # type: ignore[attr-defined]
 
 
 async def test_an_insured_event_case_on_the_travel_policy(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.accounts.models import User
 from tests.conftest import seed_demo
 from tests.dialog import BOT_ID, ChatClient
+from tests.pdf_layout import pdf_text
 
 MENU_RU = [
     "📝 Регистрация",
@@ -94,8 +95,9 @@ async def test_menu_buttons_open_their_sections(chat: ChatClient) -> None:
     ]
     await chat.tap("Пользовательское соглашение")
     [document] = chat.sent("sendDocument")
-    assert document.document.filename == "user_agreement_ru.txt"  # type: ignore[attr-defined]
-    assert "ПОЛЬЗОВАТЕЛЬСКОЕ СОГЛАШЕНИЕ" in document.document.data.decode()  # type: ignore[attr-defined]
+    assert document.document.filename == "user_agreement_ru.pdf"  # type: ignore[attr-defined]
+    assert "ПОЛЬЗОВАТЕЛЬСКОЕ СОГЛАШЕНИЕ" in pdf_text(document.document.data)  # type: ignore[attr-defined]
+    assert document.caption == "📄 Пользовательское соглашение"  # type: ignore[attr-defined]
 
 
 async def test_location_lists_nearest_clinics_and_opens_a_venue(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
@@ -15,6 +16,7 @@ from core.jobs import scheduled_ticks
 from core.notifications.delivery import deliver
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT
 from tests.dialog import ChatClient
+from tests.files import HEIC, HTML, JPEG
 
 SCAN = b"%PDF-1.4 passport main page 4506 987654"
 
@@ -26,7 +28,7 @@ async def upload_all(chat: ChatClient) -> None:
     assert "Теперь отправьте: Паспорт: главная страница" in chat.text
     await chat.upload("passport.pdf", SCAN)
     assert "✅ Паспорт: главная страница" in chat.text and "Теперь отправьте: Селфи" in chat.text
-    await chat.upload("selfie.jpg", b"\xff\xd8 selfie", photo=True)
+    await chat.upload("selfie.jpg", JPEG, photo=True)
     await chat.upload("registration.png", b"\x89PNG registration")
     assert "Все три файла на месте" in chat.text
     assert "📨 Отправить на проверку" in chat.inline_buttons
@@ -37,9 +39,9 @@ async def test_uploads_refuse_wrong_input_and_can_be_replaced(
 ) -> None:
     await chat.send("/verify")
     await chat.send("вот мой паспорт")
-    assert "отправьте фото или файл JPEG, PNG или PDF" in chat.text
+    assert "отправьте фото или файл JPEG, PNG, HEIC или PDF" in chat.text
     await chat.upload("scan.gif", b"GIF89a", mime_type="image/gif")
-    assert "тип файла не принимается" in chat.text
+    assert "Это не фото и не скан" in chat.text
     await chat.upload("huge.pdf", b"%PDF", size=11 * 1024 * 1024)
     assert "больше 10 МБ" in chat.text
     assert not chat.sent("getFile"), "too big: refused before downloading"
@@ -49,6 +51,40 @@ async def test_uploads_refuse_wrong_input_and_can_be_replaced(
     assert "Отправьте заново: Паспорт: главная страница" in chat.text
     await chat.upload("passport-better.pdf", SCAN + b" sharper")
     assert "✅ Паспорт: главная страница" in chat.text
+
+
+async def test_files_are_taken_by_their_bytes_and_kept_under_our_names(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Issue 20: HTML named passport_scan.html declared image/png was accepted and posted to
+    the operators as HTML; a genuine .jpg sent as application/octet-stream was refused."""
+    await chat.send("/verify")
+    await chat.upload("passport_scan.html", HTML, mime_type="image/png")
+    assert "Это не фото и не скан" in chat.text
+    await chat.upload("scan.png", HTML, mime_type="image/png")
+    assert "Это не фото и не скан" in chat.text, "the name does not help either"
+    await chat.upload("IMG_0001.jpg", JPEG, mime_type="application/octet-stream")
+    assert "✅ Паспорт: главная страница" in chat.text
+    await chat.upload("IMG_0002.HEIC", HEIC, mime_type="application/octet-stream")
+    assert "✅ Селфи" in chat.text
+    await chat.upload("scan", SCAN, mime_type="text/html")
+    assert "Все три файла на месте" in chat.text
+    async with sessions() as session:
+        files = (await session.scalars(select(IdentityFile).order_by(IdentityFile.id))).all()
+    assert [(f.kind, f.mime_type) for f in files] == [
+        ("passport", "image/jpeg"),
+        ("selfie", "image/heic"),
+        ("registration", "application/pdf"),
+    ]
+    assert [re.sub(r"[0-9a-f]{12}", "*", f.filename) for f in files] == [
+        "passport-*.jpg",
+        "selfie-*.heic",
+        "registration-*.pdf",
+    ]
+
+    await chat.tap("📨 Отправить на проверку")
+    names = [d.document.filename for d in chat.sent("sendDocument")]  # type: ignore[attr-defined]
+    assert names == [f.filename for f in files], "the operators see our names, not the sender's"
 
 
 async def told(sessions: async_sessionmaker[AsyncSession], clock: FrozenClock) -> list[str]:

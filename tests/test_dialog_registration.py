@@ -181,14 +181,19 @@ async def test_code_refusals_each_have_their_message(
     assert "Срок действия кода истёк" in chat.text
     await chat.tap("Отправить код ещё раз")
     fresh = mailbox.last_code(EMAIL)
-    for _ in range(5):
+    for left in (3, 2, 1):
         await chat.send("000000" if fresh != "000000" else "111111")
-    assert "Слишком много неверных кодов" in chat.text and "по Москве" in chat.text
+        assert f"Осталось попыток: {left}" in chat.text, "the tries count across codes"
+    await chat.send("000000" if fresh != "000000" else "111111")
+    assert "Неверный код. Попыток больше нет" in chat.text and "13:00 (по Москве)" in chat.text
     await chat.send(fresh)
     assert "Слишком много неверных кодов" in chat.text, (
         "even the right code waits for the cool-down"
     )
     clock.advance(timedelta(minutes=30))
+    await chat.tap("Отправить код ещё раз")
+    assert "Слишком много неверных кодов" in chat.text, "an hour after the first wrong code"
+    clock.advance(timedelta(minutes=20))
     await chat.tap("Отправить код ещё раз")
     await chat.send(mailbox.last_code(EMAIL))
     assert "Почта подтверждена" in chat.text

@@ -15,6 +15,7 @@ from core.config import Settings
 from core.db import create_engine, create_session_factory
 from sandbox.app import SandboxConfig, running_sandbox
 from tests.live import TOKEN, Live, SandboxUser, buttons, live_system, serving
+from tests.pdf_layout import pdf_text
 
 
 @pytest.fixture
@@ -87,11 +88,14 @@ async def test_document_sent_by_the_bot_can_be_downloaded(live: Live) -> None:
     await anna.tap(choice["message_id"], "Политика обработки персональных данных")
     found = await anna.wait_for(lambda ms: any("document" in m for m in ms))
     document = next(m["document"] for m in found if "document" in m)
-    assert document["file_name"] == "personal_data_policy_ru.txt"
+    assert document["file_name"] == "personal_data_policy_ru.pdf"
+    assert document["mime_type"] == "application/pdf"
+    message = next(m for m in found if "document" in m)
+    assert message["text"] == "📄 Политика обработки персональных данных", "the caption names it"
 
     async with live.http.get(live.url + document["url"]) as response:
         assert response.status == 200
-        content = (await response.read()).decode()
+        content = pdf_text(await response.read())
     assert "ПОЛИТИКА ОБРАБОТКИ ПЕРСОНАЛЬНЫХ ДАННЫХ" in content
     assert "152-ФЗ" in content
 

@@ -32,6 +32,7 @@ from bot.keyboards.menu import APPEALS
 from bot.keyboards.next_steps import buy_button, contacts_button, next_steps, register_button
 from bot.keyboards.registration import BACK
 from bot.screens import show
+from bot.uploads import upload_refusal
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
 from core.appeals.models import Appeal, AppealKind, AppealStatus, Author
@@ -51,6 +52,7 @@ from core.config import Settings
 from core.formatting import format_clock, format_date, format_day
 from core.mail import MailSender
 from core.policies.cabinet import PolicyView, my_policies
+from core.uploads import UploadRefused, accept_upload, check_size
 
 log = logging.getLogger(__name__)
 MAX_FILES = 5
@@ -303,24 +305,36 @@ async def chose(
     await ask_next(query.message, draft, state, session, user, account, clock)
 
 
-async def file_added(message: Message, state: FSMContext) -> None:
+async def attachment(message: Message, bot: Bot) -> dict[str, str] | None:
+    """A photo or a document checked by its bytes (core.uploads), with the name it is posted
+    to the operators under; None when the message carries no file; UploadRefused."""
+    source = message.photo[-1] if message.photo else message.document
+    if source is None:
+        return None
+    check_size(source.file_size)
+    content = await bot.download(source.file_id)
+    assert content is not None
+    upload = accept_upload(content.read(), prefix="appeal")
+    kind = "photo" if message.photo else "document"
+    return {"type": kind, "file_id": source.file_id, "name": upload.filename}
+
+
+async def file_added(message: Message, state: FSMContext, bot: Bot) -> None:
     draft = await load_draft(state)
     if draft is None:
         return
-    if message.photo:
-        item = {"type": "photo", "file_id": message.photo[-1].file_id}
-    elif message.document and message.document.mime_type in (
-        "application/pdf",
-        "image/jpeg",
-        "image/png",
-    ):
-        item = {"type": "document", "file_id": message.document.file_id}
-    else:
+    if not (message.photo or message.document):
         await message.answer(_("Please send a photo or a PDF, or tap «Done»."))
         return
     if len(draft.files) >= MAX_FILES:
         await message.answer(_("Five files at most. Tap «Done» to go on."))
         return
+    try:
+        item = await attachment(message, bot)
+    except UploadRefused as error:
+        await message.answer(upload_refusal(error))
+        return
+    assert item is not None
     draft.files.append(item)
     await state.update_data({DRAFT_KEY: draft.model_dump(mode="json")})
     builder = InlineKeyboardBuilder()
@@ -557,11 +571,12 @@ async def reply_typed(
 ) -> None:
     appeal_id = (await state.get_data()).get(REPLY_KEY)
     text = (message.text or message.caption or "").strip()
-    files = []
-    if message.photo:
-        files.append({"type": "photo", "file_id": message.photo[-1].file_id})
-    elif message.document:
-        files.append({"type": "document", "file_id": message.document.file_id})
+    try:
+        item = await attachment(message, bot)
+    except UploadRefused as error:
+        await message.answer(upload_refusal(error))
+        return
+    files = [item] if item is not None else []
     if appeal_id is None or (not text and not files):
         await message.answer(
             _("Please write the message as text (a photo or a PDF may come along).")

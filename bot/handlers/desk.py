@@ -14,7 +14,7 @@ from html import escape
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -101,16 +101,24 @@ async def post_new_appeal(
             reply_markup=desk_keyboard(appeal),
         )
         for item in first.files if first else []:
-            await _send_file(bot, chat_id, topic.message_thread_id, item)
+            await _send_file(bot, chat_id, topic.message_thread_id, item, appeal)
     except TelegramAPIError:
         log.warning("could not open the desk topic of appeal %s", appeal.id, exc_info=True)
 
 
-async def _send_file(bot: Bot, chat_id: int, thread: int | None, item: dict[str, str]) -> None:
+async def _send_file(
+    bot: Bot, chat_id: int, thread: int | None, item: dict[str, str], appeal: Appeal
+) -> None:
+    caption = _("📎 {number}: a file from the appeal").format(number=appeal.number)
     if item.get("type") == "photo":
-        await bot.send_photo(chat_id, item["file_id"], message_thread_id=thread)
+        await bot.send_photo(chat_id, item["file_id"], caption=caption, message_thread_id=thread)
+    elif "name" in item:  # a person's file, checked by its bytes: posted under our own name
+        content = await bot.download(item["file_id"])
+        assert content is not None
+        document = BufferedInputFile(content.read(), filename=item["name"])
+        await bot.send_document(chat_id, document, caption=caption, message_thread_id=thread)
     else:
-        await bot.send_document(chat_id, item["file_id"], message_thread_id=thread)
+        await bot.send_document(chat_id, item["file_id"], caption=caption, message_thread_id=thread)
 
 
 async def post_follow_up(
@@ -130,7 +138,7 @@ async def post_follow_up(
             message_thread_id=appeal.operators_thread_id,
         )
         for item in files or []:
-            await _send_file(bot, chat_id, appeal.operators_thread_id, item)
+            await _send_file(bot, chat_id, appeal.operators_thread_id, item, appeal)
     except TelegramAPIError:
         log.warning("could not post a follow-up of appeal %s", appeal.id, exc_info=True)
 

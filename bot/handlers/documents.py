@@ -1,40 +1,44 @@
-"""The cabinet's documents (agreement, personal data policy), sent as files in the user's language."""
+"""The cabinet's documents (agreement, personal data policy), sent as PDF in the user's language."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import DocumentCallback, DocumentKind
-from bot.i18n import LOCALES_DIR
 from bot.keyboards.menu import DOCUMENTS, documents_choice
+from bot.legal_documents import legal_document
+from core.accounts.consents import ConsentKind
 from core.accounts.models import User
+from core.clock import Clock
+from core.config import Settings
 
-FILES = {
-    DocumentKind.USER_AGREEMENT: "user_agreement",
-    DocumentKind.PERSONAL_DATA: "personal_data_policy",
+KINDS = {
+    DocumentKind.USER_AGREEMENT: ConsentKind.USER_AGREEMENT,
+    DocumentKind.PERSONAL_DATA: ConsentKind.PERSONAL_DATA,
 }
-
-
-def document_bytes(name: str, language: str) -> tuple[bytes, str]:
-    """A document of `locales/<language>/documents/` and the file name to send it under."""
-    path = LOCALES_DIR / language / "documents" / f"{name}.txt"
-    return path.read_bytes(), f"{name}_{language}.txt"
 
 
 async def documents(message: Message) -> None:
     await message.answer(_("Which document do you need?"), reply_markup=documents_choice())
 
 
-async def send_document(query: CallbackQuery, callback_data: DocumentCallback, user: User) -> None:
-    content, filename = document_bytes(FILES[callback_data.kind], user.language)
-    if query.message is not None:
-        await query.bot.send_document(  # type: ignore[union-attr]
-            query.message.chat.id,
-            BufferedInputFile(content, filename=filename),
-            caption=_("Here is the document."),
-        )
+async def send_document(
+    query: CallbackQuery,
+    callback_data: DocumentCallback,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    if query.message is None:
+        return
+    document, caption = await legal_document(
+        KINDS[callback_data.kind], user.language, settings.insurer.name, clock.now()
+    )
+    await query.bot.send_document(  # type: ignore[union-attr]
+        query.message.chat.id, document, caption=caption
+    )
 
 
 def create_router() -> Router:

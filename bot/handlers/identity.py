@@ -24,16 +24,15 @@ from bot.callbacks import (
 from bot.fsm.identity import EXPECTING_KEY, IdentityUpload
 from bot.handlers.profile import tell_registration_is_missing
 from bot.keyboards.menu import main_menu
+from bot.uploads import upload_refusal
 from core.accounts.crypto import Vault
 from core.accounts.identity import (
     MAX_FILE_BYTES,
     FileKind,
-    FileRefused,
     IdentityCheck,
     Incomplete,
     UnderReview,
     attach_file,
-    check_file,
     files_for_review,
     open_check,
     submit,
@@ -43,6 +42,7 @@ from core.accounts.models import Account, User
 from core.clock import Clock
 from core.config import Settings
 from core.formatting import format_date
+from core.uploads import UploadRefused, check_size
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,8 @@ async def begin(
         _(
             "Identity check «selfie with passport». Send three images, one at a time: the main "
             "page of your passport, a selfie holding the open passport next to your face, and "
-            "the page with your registration. Photos, or JPEG, PNG or PDF files up to {size} MB "
-            "each. Only the insurer's operators see them; they are erased after the check."
+            "the page with your registration. Photos, or JPEG, PNG, HEIC or PDF files up to "
+            "{size} MB each. Only the insurer's operators see them; they are erased after the check."
         ).format(size=MAX_FILE_BYTES // (1024 * 1024))
     )
     await _next_step(message, state, session, check)
@@ -134,17 +134,12 @@ async def upload(
     if expecting is None:
         await message.answer(_("All three are here. Check them and tap «Send for review»."))
         return
-    if message.photo:
-        source, filename, mime = message.photo[-1], "photo.jpg", "image/jpeg"
-    else:
-        assert message.document is not None
-        source = message.document
-        filename = message.document.file_name or "file"
-        mime = message.document.mime_type or "application/octet-stream"
+    source = message.photo[-1] if message.photo else message.document
+    assert source is not None
     try:
-        check_file(mime, source.file_size or 0)  # refuse before downloading
-    except FileRefused as error:
-        await message.answer(_refusal(error))
+        check_size(source.file_size)  # refuse before downloading; the bytes decide the type
+    except UploadRefused as error:
+        await message.answer(upload_refusal(error))
         return
     content = await bot.download(source.file_id)
     assert content is not None
@@ -155,13 +150,11 @@ async def upload(
             vault,
             check,
             FileKind(expecting),
-            filename=filename,
-            mime_type=mime,
             content=content.read(),
             now=clock.now(),
         )
-    except FileRefused as error:
-        await message.answer(_refusal(error))
+    except UploadRefused as error:
+        await message.answer(upload_refusal(error))
         return
     except UnderReview:
         await message.answer(
@@ -171,16 +164,8 @@ async def upload(
     await _next_step(message, state, session, check)
 
 
-def _refusal(error: FileRefused) -> str:
-    if error.why == "size":
-        return _("The file is larger than {size} MB. Please send a smaller one.").format(
-            size=MAX_FILE_BYTES // (1024 * 1024)
-        )
-    return _("This file type is not accepted: send a photo, or a JPEG, PNG or PDF file.")
-
-
 async def not_a_file(message: Message) -> None:
-    await message.answer(_("Please send a photo, or a JPEG, PNG or PDF file."))
+    await message.answer(_("Please send a photo, or a JPEG, PNG, HEIC or PDF file."))
 
 
 async def replace(query: CallbackQuery, callback_data: IdentityCallback, state: FSMContext) -> None:

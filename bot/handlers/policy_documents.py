@@ -25,7 +25,7 @@ from core.accounts.models import User
 from core.accounts.validation import InvalidInput
 from core.clock import Clock
 from core.config import Settings
-from core.documents.compose import DocumentKind
+from core.documents.compose import DocumentKind, full_name
 from core.documents.latin import parse_latin_name, propose_latin_name
 from core.documents.service import LatinNameRequired, policy_document, set_latin_name
 from core.errors import NotFoundError
@@ -40,6 +40,17 @@ def document_button(kind: DocumentKind) -> str:
         DocumentKind.MEMO: _("📘 Memo (PDF)"),
         DocumentKind.PROGRAM: _("📋 Program (PDF)"),
     }[kind]
+
+
+def document_caption(kind: DocumentKind, view: PolicyView) -> str:
+    """What the file is and whose: the caption under every policy document."""
+    title = {
+        DocumentKind.POLICY: _("📄 Policy № {number}"),
+        DocumentKind.TRAVEL: _("📄 Travel policy № {number}"),
+        DocumentKind.MEMO: _("📘 Memo to policy № {number}"),
+        DocumentKind.PROGRAM: _("📋 Program of policy № {number}"),
+    }[kind].format(number=escape(view.policy.number))
+    return f"{title}\n{escape(full_name(view))}"
 
 
 async def send_document(
@@ -82,7 +93,7 @@ async def deliver(
         return
     await session.commit()
     document = copy.telegram_file_id or BufferedInputFile(copy.content, filename=copy.filename)
-    sent = await message.answer_document(document)
+    sent = await message.answer_document(document, caption=document_caption(kind, view))
     if copy.telegram_file_id is None and sent.document is not None:
         copy.telegram_file_id = sent.document.file_id  # the next tap sends Telegram's copy
         await session.commit()

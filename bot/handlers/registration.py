@@ -4,13 +4,14 @@ every step, bad input answered with what is expected and an example, nothing ent
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardMarkup
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +35,6 @@ from bot.fsm.registration import (
     load_draft,
     save_draft,
 )
-from bot.handlers.documents import document_bytes
 from bot.keyboards.menu import REGISTER, main_menu
 from bot.keyboards.registration import (
     BACK,
@@ -49,13 +49,16 @@ from bot.keyboards.registration import (
     step_keyboard,
     summary_keyboard,
 )
+from bot.legal_documents import legal_document
 from core.accounts.codes import (
     CodeBlocked,
     CodeExpired,
     CodeProblem,
+    LastWrongCode,
     NoCode,
     Purpose,
     ResendTooSoon,
+    TooManyCodes,
     WrongCode,
     check_code,
     issue_code,
@@ -93,7 +96,8 @@ from core.accounts.validation import (
     parse_phone,
 )
 from core.clock import Clock
-from core.formatting import format_clock, format_date, mask_email
+from core.config import Settings
+from core.formatting import format_clock, format_date, format_day, mask_email
 from core.mail import MailSender
 
 log = logging.getLogger(__name__)
@@ -396,14 +400,14 @@ async def _send_code(
         )
     except ResendTooSoon as error:
         if resend:
-            await message.answer(_not_now_text(error, user))
+            await message.answer(_not_now_text(error, user, clock.now()))
             return
         # The same address again within seconds (typed twice, or the update came back after a
         # worker died): the code just sent stands, and the person is asked for it.
         await _ask_code(message, state, email, just_sent=True)
         return
     except CodeBlocked as error:
-        await message.answer(_not_now_text(error, user))
+        await message.answer(_not_now_text(error, user, clock.now()))
         return
     if not await _mail_code(mailer, email, issued.code, purpose=Purpose.EMAIL):
         await session.rollback()
@@ -458,25 +462,46 @@ async def _mail_code(mailer: MailSender, email: str, code: str, *, purpose: Purp
     return True
 
 
-def _blocked_text(error: CodeBlocked, user: User) -> str:
-    return _(
-        "Too many wrong codes. For your safety you can ask for a new code after {time} (Moscow time)."
-    ).format(time=format_clock(error.until, user.language))
+def _until(error: CodeBlocked, user: User, now: datetime) -> str:
+    """`10:05`, or `22.11.2026 10:05` when the block lasts into another day (Moscow time)."""
+    day = format_day(error.until, user.language)
+    if day == format_day(now, user.language):
+        return format_clock(error.until, user.language)
+    return f"{day} {format_clock(error.until, user.language)}"
 
 
-def _not_now_text(error: ResendTooSoon | CodeBlocked, user: User) -> str:
+def _blocked_text(error: CodeBlocked, user: User, now: datetime) -> str:
+    if isinstance(error, LastWrongCode):
+        text = _(
+            "Wrong code. No tries left: for your safety you can ask for a new code after "
+            "{time} (Moscow time)."
+        )
+    elif isinstance(error, TooManyCodes):
+        text = _(
+            "Too many codes have been asked for. For your safety you can ask for a new code "
+            "after {time} (Moscow time)."
+        )
+    else:
+        text = _(
+            "Too many wrong codes. For your safety you can ask for a new code after {time} "
+            "(Moscow time)."
+        )
+    return text.format(time=_until(error, user, now))
+
+
+def _not_now_text(error: ResendTooSoon | CodeBlocked, user: User, now: datetime) -> str:
     if isinstance(error, ResendTooSoon):
         return _("You can ask for a new code in {seconds} s.").format(seconds=error.seconds)
-    return _blocked_text(error, user)
+    return _blocked_text(error, user, now)
 
 
-def _code_problem_text(error: CodeProblem, user: User) -> str:
+def _code_problem_text(error: CodeProblem, user: User, now: datetime) -> str:
     if isinstance(error, WrongCode):
         return _("Wrong code. Tries left: {count}.").format(count=error.tries_left)
     if isinstance(error, CodeExpired):
         return _("The code has expired. Tap «Send the code again» for a new one.")
     if isinstance(error, CodeBlocked):
-        return _blocked_text(error, user)
+        return _blocked_text(error, user, now)
     assert isinstance(error, NoCode)
     return _("There is no code to check. Tap «Send the code again».")
 
@@ -507,7 +532,7 @@ async def email_code(
         )
     except CodeProblem as error:
         await session.commit()  # a wrong try counts
-        await message.answer(_code_problem_text(error, user))
+        await message.answer(_code_problem_text(error, user, clock.now()))
         return
     await session.commit()
     draft = await load_draft(state)
@@ -565,7 +590,7 @@ async def recover(
             now=clock.now(),
         )
     except (ResendTooSoon, CodeBlocked) as error:
-        await query.message.answer(_not_now_text(error, user))
+        await query.message.answer(_not_now_text(error, user, clock.now()))
         return
     except NotRegistered:
         await ask(query.message, state, Registration.phone, session, user)
@@ -600,7 +625,7 @@ async def recovery_code(
     try:
         recovered = await finish_recovery(session, vault, user, typed, now=clock.now())
     except CodeProblem as error:
-        await message.answer(_code_problem_text(error, user))
+        await message.answer(_code_problem_text(error, user, clock.now()))
         return
     except AlreadyRegistered:
         await message.answer(_("This Telegram account already has a cabinet of its own."))
@@ -727,13 +752,15 @@ async def consent(
         await query.message.edit_reply_markup(reply_markup=consents_keyboard(given))
 
 
-async def consent_texts(query: CallbackQuery, user: User, bot: Bot) -> None:
+async def consent_texts(
+    query: CallbackQuery, user: User, bot: Bot, clock: Clock, settings: Settings
+) -> None:
     assert query.message is not None
-    for name in ("personal_data_policy", "health_data_consent", "user_agreement"):
-        content, filename = document_bytes(name, user.language)
-        await bot.send_document(
-            query.message.chat.id, BufferedInputFile(content, filename=filename)
+    for kind in REQUIRED_FOR_REGISTRATION:
+        document, caption = await legal_document(
+            kind, user.language, settings.insurer.name, clock.now()
         )
+        await bot.send_document(query.message.chat.id, document, caption=caption)
 
 
 async def consents_done(

@@ -1,28 +1,36 @@
-"""Six-digit confirmation codes (seed 003): 10 minutes to live, 5 tries, a new one after 60 s.
+"""Six-digit confirmation codes (seed 003): 10 minutes to live, a new one after 60 s.
 
-Only a keyed hash of a code is stored; one code per person and purpose is in flight; after
-5 wrong tries the code is dead and a new one can be asked for only after a cool-down.
+Only a keyed hash of a code is stored; one code per person and purpose is in flight.
+Guessing is limited per Telegram account AND per target (the e-mail address the code goes
+to, and the account being recovered), across codes, re-issues and Telegram accounts:
+at most 5 wrong codes an hour and 10 a day per key, and at most 3 codes sent an hour and
+5 a day per key, so the owner of an address is not mail-bombed either. A key over a limit
+is refused until the oldest event that counts leaves the window.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.crypto import Vault
-from core.accounts.models import ConfirmationCode
+from core.accounts.models import CodeEvent, ConfirmationCode
 from core.errors import DomainError
 
 CODE_TTL = timedelta(minutes=10)
 RESEND_AFTER = timedelta(seconds=60)
-MAX_ATTEMPTS = 5
-COOL_DOWN = timedelta(minutes=30)
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+WRONG_LIMITS = ((HOUR, 5), (DAY, 10))  # wrong codes per key
+SENT_LIMITS = ((HOUR, 3), (DAY, 5))  # codes sent per key
+MAX_ATTEMPTS = WRONG_LIMITS[0][1]
+WRONG, SENT = "wrong", "sent"
 
 
 class Purpose(StrEnum):
@@ -41,11 +49,19 @@ class ResendTooSoon(CodeProblem):
 
 
 class CodeBlocked(CodeProblem):
-    """Too many wrong tries: no code until `until`."""
+    """Too many wrong codes for this account or this target: no code until `until`."""
 
     def __init__(self, until: datetime) -> None:
         super().__init__(f"blocked until {until}")
         self.until = until
+
+
+class LastWrongCode(CodeBlocked):
+    """A wrong code that used up the tries: counted, and blocked until `until`."""
+
+
+class TooManyCodes(CodeBlocked):
+    """Too many codes sent for this account or to this address: no new one until `until`."""
 
 
 class CodeExpired(CodeProblem):
@@ -73,6 +89,15 @@ def _hash(vault: Vault, user_id: int, purpose: Purpose, code: str) -> str:
     return vault.digest(f"code:{user_id}:{purpose}:{code}")
 
 
+def limit_keys(vault: Vault, user_id: int, target: str, *more: str) -> list[str]:
+    """The keys a code's limits count for: the Telegram account, the address, `more` targets.
+
+    The address is kept only as a keyed digest.
+    """
+    email = vault.digest(f"code-target:{target.strip().lower()}")
+    return [f"user:{user_id}", f"email:{email}", *more]
+
+
 async def _current(
     session: AsyncSession, user_id: int, purpose: Purpose
 ) -> ConfirmationCode | None:
@@ -83,6 +108,71 @@ async def _current(
     )
 
 
+async def _serialize(session: AsyncSession, keys: Iterable[str]) -> None:
+    """PostgreSQL: one transaction at a time counts a key (two accounts at once cannot both
+    get the last try); SQLite writes one transaction at a time anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+async def _events(
+    session: AsyncSession, key: str, kind: str, since: datetime, limit: int
+) -> Sequence[datetime]:
+    """The latest `limit` events of a kind for a key since a moment, newest first."""
+    rows = await session.scalars(
+        select(CodeEvent.at)
+        .where(CodeEvent.key == key, CodeEvent.kind == kind, CodeEvent.at > since)
+        .order_by(CodeEvent.at.desc())
+        .limit(limit)
+    )
+    return rows.all()
+
+
+async def _blocked_until(
+    session: AsyncSession,
+    keys: Sequence[str],
+    kind: str,
+    limits: Sequence[tuple[timedelta, int]],
+    now: datetime,
+) -> datetime | None:
+    """When every key is back under every limit, or None if none is over now."""
+    until: datetime | None = None
+    for key in keys:
+        for window, limit in limits:
+            times = await _events(session, key, kind, now - window, limit)
+            if len(times) >= limit:
+                free_at = times[-1] + window
+                until = free_at if until is None else max(until, free_at)
+    return until
+
+
+async def _tries_left(session: AsyncSession, keys: Sequence[str], now: datetime) -> int:
+    left = min(limit for _window, limit in WRONG_LIMITS)
+    for key in keys:
+        for window, limit in WRONG_LIMITS:
+            left = min(left, limit - len(await _events(session, key, WRONG, now - window, limit)))
+    return max(0, left)
+
+
+async def _record(session: AsyncSession, keys: Sequence[str], kind: str, now: datetime) -> None:
+    await session.execute(
+        delete(CodeEvent).where(CodeEvent.key.in_(keys), CodeEvent.at <= now - DAY)
+    )
+    session.add_all(CodeEvent(key=key, kind=kind, at=now) for key in keys)
+    await session.flush()
+
+
+async def count_events(session: AsyncSession, key: str, kind: str, since: datetime) -> int:
+    found = await session.scalar(
+        select(func.count())
+        .select_from(CodeEvent)
+        .where(CodeEvent.key == key, CodeEvent.kind == kind, CodeEvent.at > since)
+    )
+    return int(found or 0)
+
+
 async def issue_code(
     session: AsyncSession,
     vault: Vault,
@@ -91,15 +181,26 @@ async def issue_code(
     purpose: Purpose,
     target: str,
     now: datetime,
+    also_limit: Sequence[str] = (),
 ) -> IssuedCode:
-    """A new code for `target` (replacing the one in flight); the caller sends it and commits."""
+    """A new code for `target` (replacing the one in flight); the caller sends it and commits.
+
+    `also_limit`: more keys to count the code and its wrong tries for (the account being
+    recovered).
+    """
+    keys = limit_keys(vault, user_id, target, *also_limit)
+    await _serialize(session, keys)
     row = await _current(session, user_id, purpose)
-    if row is not None:
-        if row.blocked_until is not None and now < row.blocked_until:
-            raise CodeBlocked(row.blocked_until)
-        if row.used_at is None and row.target == target and now - row.sent_at < RESEND_AFTER:
-            raise ResendTooSoon(RESEND_AFTER - (now - row.sent_at))
-    else:
+    blocked = await _blocked_until(session, keys, WRONG, WRONG_LIMITS, now)
+    if blocked is not None:
+        raise CodeBlocked(blocked)
+    just_sent = row is not None and row.used_at is None and row.target == target
+    if row is not None and just_sent and now - row.sent_at < RESEND_AFTER:
+        raise ResendTooSoon(RESEND_AFTER - (now - row.sent_at))
+    blocked = await _blocked_until(session, keys, SENT, SENT_LIMITS, now)
+    if blocked is not None:
+        raise TooManyCodes(blocked)
+    if row is None:
         row = ConfirmationCode(user_id=user_id, purpose=purpose.value)
         session.add(row)
     code = f"{secrets.randbelow(10**6):06d}"
@@ -110,7 +211,8 @@ async def issue_code(
     row.attempts = 0
     row.blocked_until = None
     row.used_at = None
-    await session.flush()
+    row.limit_keys = " ".join(keys)
+    await _record(session, keys, SENT, now)
     return IssuedCode(code=code, target=target, expires_at=row.expires_at)
 
 
@@ -124,19 +226,27 @@ async def check_code(
     row = await _current(session, user_id, purpose)
     if row is None or row.used_at is not None:
         raise NoCode("no code in flight")
-    if row.blocked_until is not None and now < row.blocked_until:
-        raise CodeBlocked(row.blocked_until)
+    keys = row.limit_keys.split() or limit_keys(vault, user_id, row.target)
+    await _serialize(session, keys)
+    blocked = await _blocked_until(session, keys, WRONG, WRONG_LIMITS, now)
+    if blocked is not None:
+        row.blocked_until = blocked
+        await session.flush()
+        raise CodeBlocked(blocked)
     if now >= row.expires_at:
         raise CodeExpired("expired")
     typed = "".join(ch for ch in code if ch.isdigit())
     if not hmac.compare_digest(row.code_hash, _hash(vault, user_id, purpose, typed)):
         row.attempts += 1
-        if row.attempts >= MAX_ATTEMPTS:
-            row.blocked_until = now + COOL_DOWN
+        await _record(session, keys, WRONG, now)
+        left = await _tries_left(session, keys, now)
+        if left == 0:
+            blocked = await _blocked_until(session, keys, WRONG, WRONG_LIMITS, now)
+            assert blocked is not None
+            row.blocked_until = blocked
             await session.flush()
-            raise CodeBlocked(row.blocked_until)
-        await session.flush()
-        raise WrongCode(MAX_ATTEMPTS - row.attempts)
+            raise LastWrongCode(blocked)
+        raise WrongCode(left)
     row.used_at = now
     await session.flush()
     return row.target

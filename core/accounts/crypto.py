@@ -1,19 +1,36 @@
-"""Personal data at rest: Fernet encryption, and keyed digests for exact-match lookups."""
+"""Personal data at rest: Fernet encryption, and keyed digests for exact-match lookups.
+
+Keys rotate (`python main.py rotate-key`): data are encrypted with the current key and read
+with it or any old one (MultiFernet). Digests must stay comparable across a rotation (a
+person's passport digest is matched against the insurer's imported ones, which we cannot
+recompute), so their key does not rotate: it is DATA_DIGEST_KEY when set, otherwise derived
+from the oldest key configured (the last old key, or the only key).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+def derive_digest_key(key: bytes) -> bytes:
+    """The digest key of a deployment that never set DATA_DIGEST_KEY."""
+    return hashlib.sha256(b"digest:" + key).digest()
 
 
 class Vault:
-    def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)
+    def __init__(
+        self, key: bytes, old_keys: Sequence[bytes] = (), *, digest_key: bytes | None = None
+    ) -> None:
+        self._fernet = MultiFernet([Fernet(k) for k in (key, *old_keys)])
+        self.rotating = bool(old_keys)
         # A separate key for digests, derived so that one secret is enough to configure.
-        self._digest_key = hashlib.sha256(b"digest:" + key).digest()
+        self.digest_key = digest_key or derive_digest_key(old_keys[-1] if old_keys else key)
+        self._digest_key = self.digest_key
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()
@@ -32,6 +49,16 @@ class Vault:
             return self._fernet.decrypt(token)
         except InvalidToken as error:
             raise ValueError("the data cannot be decrypted with this key") from error
+
+    def rotate(self, token: str) -> str:
+        """The same plain value encrypted with the current key."""
+        return self.rotate_bytes(token.encode()).decode()
+
+    def rotate_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.rotate(token)
+        except InvalidToken as error:
+            raise ValueError("the data cannot be decrypted with these keys") from error
 
     def digest(self, value: str) -> str:
         """Deterministic keyed hash: finds equal values without storing them in the clear."""

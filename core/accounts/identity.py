@@ -7,19 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.accounts.crypto import Vault
 from core.accounts.models import User
-from core.db import Base, UtcDateTime
+from core.db import Base, EncryptedBytes, UtcDateTime
 from core.errors import DomainError, NotFoundError
 from core.notifications.outbox import enqueue
 from core.policies.care import N_
+from core.uploads import MAX_UPLOAD_BYTES, UploadRefused, accept_upload
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
-ALLOWED_TYPES = {"image/jpeg", "image/png", "application/pdf"}
+MAX_FILE_BYTES = MAX_UPLOAD_BYTES
+FileRefused = UploadRefused
 
 
 class FileKind(StrEnum):
@@ -75,18 +76,12 @@ class IdentityFile(Base):
     filename: Mapped[str] = mapped_column(String(255))
     mime_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column()
-    content: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet-encrypted
+    content: Mapped[bytes] = mapped_column(EncryptedBytes)  # Vault.encrypt_bytes
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class UnderReview(DomainError):
     """A submitted check is waiting for its answer; no second one meanwhile."""
-
-
-class FileRefused(DomainError):
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why  # "type" or "size"
 
 
 class Incomplete(DomainError):
@@ -124,28 +119,22 @@ async def uploaded_kinds(session: AsyncSession, check: IdentityCheck) -> set[Fil
     return {FileKind(k) for k in kinds}
 
 
-def check_file(mime_type: str, size: int) -> None:
-    if mime_type not in ALLOWED_TYPES:
-        raise FileRefused("type")
-    if size > MAX_FILE_BYTES:
-        raise FileRefused("size")
-
-
 async def attach_file(
     session: AsyncSession,
     vault: Vault,
     check: IdentityCheck,
     kind: FileKind,
     *,
-    filename: str,
-    mime_type: str,
     content: bytes,
     now: datetime,
 ) -> None:
-    """Store (or replace) one of the three images, encrypted."""
+    """Store (or replace) one of the three images, encrypted, under a generated name.
+
+    The bytes decide (JPEG, PNG, HEIC or PDF; core.uploads), never the declared name or type.
+    """
     if check.status != CheckStatus.COLLECTING:
         raise UnderReview("the check was submitted")
-    check_file(mime_type, len(content))
+    upload = accept_upload(content, prefix=kind.value)
     row = await session.scalar(
         select(IdentityFile).where(
             IdentityFile.check_id == check.id, IdentityFile.kind == kind.value
@@ -154,7 +143,7 @@ async def attach_file(
     if row is None:
         row = IdentityFile(check_id=check.id, kind=kind.value)
         session.add(row)
-    row.filename, row.mime_type, row.size = filename, mime_type, len(content)
+    row.filename, row.mime_type, row.size = upload.filename, upload.mime_type, len(content)
     row.content = vault.encrypt_bytes(content)
     row.uploaded_at = now
     await session.commit()

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UtcDateTime
+from core.db import Base, EncryptedText, UtcDateTime
 
 
 class User(Base):
@@ -41,7 +41,7 @@ class Account(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(8))
     document_type: Mapped[str] = mapped_column(String(32))
-    document_encrypted: Mapped[str] = mapped_column(Text)
+    document_encrypted: Mapped[str] = mapped_column(EncryptedText)
     document_digest: Mapped[str] = mapped_column(String(64), index=True)
     document_mask: Mapped[str] = mapped_column(String(32))
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -84,3 +84,20 @@ class ConfirmationCode(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Whom the code's limits are counted for, space-separated (see core.accounts.codes).
+    limit_keys: Mapped[str] = mapped_column(Text, default="")
+
+
+class CodeEvent(Base):
+    """A code sent or a wrong code typed, counted per Telegram account and per target.
+
+    Kept a day: the limits are per hour and per day across codes, re-issues and accounts.
+    """
+
+    __tablename__ = "code_events"
+    __table_args__ = (Index("ix_code_events_key", "key", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(8))  # "sent" or "wrong"
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

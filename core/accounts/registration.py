@@ -144,7 +144,13 @@ async def start_recovery(
     if owner is None:
         raise NotRegistered("nothing to recover")
     issued = await issue_code(
-        session, vault, user_id=user.id, purpose=Purpose.RECOVERY, target=owner.email, now=now
+        session,
+        vault,
+        user_id=user.id,
+        purpose=Purpose.RECOVERY,
+        target=owner.email,
+        now=now,
+        also_limit=[f"account:{owner.id}"],
     )
     await session.commit()
     return issued
@@ -161,7 +167,8 @@ async def finish_recovery(
 ) -> Recovered:
     """Move the account to this Telegram user; the previous one loses access.
 
-    A wrong code is counted and committed, so brute force stops after five tries.
+    A wrong code is counted and committed, for this Telegram account, the address and the
+    account (see core.accounts.codes for the limits).
     """
     try:
         email = await check_code(

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, time, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import User
@@ -112,8 +113,25 @@ async def attempt(
     rules: BillingRules,
     now: datetime,
 ) -> None:
-    charge = await session.get(Charge, charge_id)
+    charge = await session.get(Charge, charge_id, populate_existing=True)
     if charge is None or charge.status != ChargeStatus.CHARGING:
+        return
+    # This attempt takes the claim by changing it: a runner whose claim went stale and was taken
+    # over (a long run, a paused process) finds it changed and stops here instead of paying a
+    # second time. The write holds the row until send() commits the payment row, which the
+    # other runner then sees.
+    taken = await session.execute(
+        update(Charge)
+        .where(
+            Charge.id == charge.id,
+            Charge.status == ChargeStatus.CHARGING,
+            Charge.claimed_at == charge.claimed_at,
+        )
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cast("CursorResult[Any]", taken).rowcount == 0:
+        await session.rollback()
         return
     earlier = (
         await session.execute(
@@ -124,6 +142,8 @@ async def attempt(
     ).all()
     if any(status in OPEN and not settled for status, settled, _, _ in earlier):
         return  # an open outcome is re-checked by reconciliation, never retried blindly
+    if any(status == PaymentStatus.SUCCEEDED for status, _, _, _ in earlier):
+        return  # paid: the runner that paid marks the charge (a moment after recording it)
     assert charge.round_started_at is not None
     failed = {
         card_id

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UtcDateTime
+from core.db import Base, EncryptedString, UtcDateTime
 
 
 class FranchiseStatus(StrEnum):
@@ -120,9 +120,9 @@ class Bill(Base):
     quantity: Mapped[int] = mapped_column(default=1)
     amount: Mapped[int] = mapped_column()  # kopecks, the full cost
     share: Mapped[int] = mapped_column()  # kopecks, the person's co-payment
-    # The ICD-10 code is health data too (152-FZ special category): encrypted at rest.
-    diagnosis_code: Mapped[str | None] = mapped_column(String(1024))
-    diagnosis: Mapped[str | None] = mapped_column(String(1024))  # encrypted at rest
+    # The ICD-10 code is health data too (152-FZ special category): encrypted like the diagnosis.
+    diagnosis_code: Mapped[str | None] = mapped_column(EncryptedString(1024))  # Vault.encrypt
+    diagnosis: Mapped[str | None] = mapped_column(EncryptedString(1024))  # Vault.encrypt
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

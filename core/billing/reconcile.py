@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
@@ -90,13 +90,18 @@ async def reconcile(
     *,
     quiet_for: timedelta = timedelta(minutes=1),
 ) -> int:
-    """Re-check payments still open a minute after their last change."""
+    """Re-check payments still open a minute after their last change, and charges paid at
+    the bank whose share was not marked paid (the runner died between the two commits)."""
     stale = (
         await session.scalars(
             select(Payment)
             .where(
                 Payment.settled.is_(False),
-                Payment.status.in_(OPEN),
+                or_(
+                    Payment.status.in_(OPEN),
+                    (Payment.status == PaymentStatus.SUCCEEDED)
+                    & (Payment.purpose == PaymentPurpose.CHARGE),
+                ),
                 Payment.updated_at <= now - quiet_for,
             )
             .order_by(Payment.id)

@@ -6,6 +6,7 @@ it; our own wording goes through the passed gettext (`_`).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from core.clinics.directory import ProgramClinicView
@@ -13,7 +14,7 @@ from core.config import InsurerBranding
 from core.documents.layout import Block, Bullets, Fields, Heading, Layout, Paragraph, Table
 from core.formatting import format_date
 from core.policies.cabinet import PolicyView
-from core.policies.care import Translate, care_title
+from core.policies.care import CareType, Translate, care_title
 from core.policies.coverage import coverage, territory_text
 from core.policies.models import ContractKind, PolicyKind
 
@@ -66,8 +67,22 @@ def _contacts(view: PolicyView, insurer: InsurerBranding, _: Translate) -> list[
         (_("E-mail"), insurer.email),
     ]
     if program and program.curator:
-        rows.append((_("Curator"), program.curator))
+        rows.append((_("Curator"), without_label(program.curator)))
     return [Heading(_("Contacts")), Fields(rows)]
+
+
+# An insurer's file may write the curator as "Врач-куратор договора: доктор Орлов А. П., ..."
+# where the document already prints the label: the value goes without it.
+_CURATOR_LABEL = re.compile(
+    r"^\s*(?:врач[-\s]*)?куратор[а-яё\s]{0,30}:\s*"
+    r"|^\s*(?:the\s+)?(?:(?:doctor|medical)[-\s]*)?curator[a-z\s']{0,30}:\s*",
+    re.IGNORECASE,
+)
+
+
+def without_label(curator: str) -> str:
+    """`Врач-куратор: доктор Смирнова Е. В.` -> `доктор Смирнова Е. В.`; else as written."""
+    return _CURATOR_LABEL.sub("", curator, count=1) or curator
 
 
 def policy_layout(view: PolicyView, insurer: InsurerBranding, _: Translate, locale: str) -> Layout:
@@ -149,13 +164,7 @@ def memo_layout(
                 ),
             ]
         ),
-        Heading(_("Emergency and hospital care, a doctor at home")),
-        Paragraph(
-            _(
-                "Call the 24/7 medical desk: {phone}. It calls the ambulance, controls its "
-                "arrival and arranges emergency and planned hospitalisation."
-            ).format(phone=desk)
-        ),
+        *_desk_care(program.care_types, desk, _),
         *_contacts(view, insurer, _),
         Heading(_("Clinics of your program")),
         Table(
@@ -165,12 +174,13 @@ def memo_layout(
                     care_title(item.care_type, _),
                     item.clinic.name,
                     f"{item.clinic.city}, {item.clinic.address}",
-                    ", ".join(item.clinic.phones),
+                    "\n".join(_unbroken(phone) for phone in item.clinic.phones),
                     item.clinic.working_hours or "",
                 ]
                 for item in clinics
+                if item.care_type in program.care_types
             ],
-            [16, 24, 30, 16, 14],
+            [18, 23, 28, 17, 14],
         ),
         Heading(_("Not covered")),
         Bullets(list(program.exclusions)),
@@ -185,6 +195,32 @@ def memo_layout(
     return Layout(f"memo-{view.policy.number}.pdf", title, insurer.name, blocks)
 
 
+def _unbroken(phone: str) -> str:
+    """A phone number kept on one line (it may still break at its own hyphens)."""
+    return phone.replace(" ", "\u00a0")
+
+
+def _desk_care(care_types: list[str], desk: str, _: Translate) -> list[Block]:
+    """What the 24/7 desk arranges, for the care this program covers and nothing else."""
+    lines = {
+        CareType.EMERGENCY: _(
+            "Emergency care: the desk calls the ambulance and controls its arrival."
+        ),
+        CareType.HOSPITAL: _(
+            "Hospital care: the desk arranges emergency and planned hospitalisation."
+        ),
+        CareType.HOME_VISIT: _("A doctor at home: the desk sends a doctor to your address."),
+    }
+    covered = [line for care, line in lines.items() if care in care_types]
+    if not covered:
+        return []
+    return [
+        Heading(_("Through the 24/7 medical desk")),
+        Paragraph(_("Call the 24/7 medical desk: {phone}.").format(phone=desk)),
+        Bullets(covered),
+    ]
+
+
 def program_layout(view: PolicyView, insurer: InsurerBranding, _: Translate, locale: str) -> Layout:
     program = view.program
     assert program is not None
@@ -193,3 +229,34 @@ def program_layout(view: PolicyView, insurer: InsurerBranding, _: Translate, loc
         blocks += [Heading(section.title), Bullets(section.lines)]
     title = _("Insurance program: {name}").format(name=program.name)
     return Layout(f"program-{view.policy.number}.pdf", title, insurer.name, blocks)
+
+
+_POINT = re.compile(r"^\d+[.)]\s")
+
+
+def text_layout(text: str, filename: str, issuer: str) -> Layout:
+    """A plain-text document of `locales/<language>/documents/` (the consents, the agreement).
+
+    Its first line is the title; a blank line or a numbered point starts a paragraph, and so
+    does an unindented line after a point; other lines go on the paragraph before (they were
+    wrapped by hand).
+    """
+    lines = text.strip().splitlines()
+    title, rest = lines[0].strip(), lines[1:]
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in rest:
+        if not line.strip() or (not line[0].isspace() and current and _starts(line, current)):
+            if current:
+                paragraphs.append(" ".join(current))
+            current = []
+        if line.strip():
+            current.append(line.strip())
+    if current:
+        paragraphs.append(" ".join(current))
+    return Layout(filename, title, issuer, [Paragraph(p) for p in paragraphs])
+
+
+def _starts(line: str, current: list[str]) -> bool:
+    """Whether an unindented line starts a paragraph (a numbered point, or after one)."""
+    return bool(_POINT.match(line)) or bool(_POINT.match(current[0]))

@@ -10,7 +10,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-RENDERER_VERSION = 1  # bump when the PDF drawing changes without the layout changing
+RENDERER_VERSION = 2  # bump when the PDF drawing changes without the layout changing
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from sqlalchemy import select
@@ -19,7 +20,6 @@ from core.documents.compose import (
 )
 from core.documents.layout import Layout
 from core.documents.models import DocumentCopy
-from core.documents.pdf import render
 from core.errors import DomainError, NotFoundError
 from core.policies.cabinet import PolicyView
 from core.policies.care import Translate
@@ -29,7 +29,7 @@ class LatinNameRequired(DomainError):
     """The travel policy prints the name as in the foreign passport; ask for it first."""
 
 
-async def _layout(
+async def document_layout(
     session: AsyncSession,
     view: PolicyView,
     kind: DocumentKind,
@@ -62,7 +62,7 @@ async def policy_document(
 ) -> DocumentCopy:
     if kind not in documents_of(view):
         raise NotFoundError("document")
-    layout = await _layout(session, view, kind, insurer, translate, locale)
+    layout = await document_layout(session, view, kind, insurer, translate, locale)
     fingerprint = layout.fingerprint()
     copy = await session.scalar(
         select(DocumentCopy).where(
@@ -78,11 +78,18 @@ async def policy_document(
         session.add(copy)
     copy.fingerprint = fingerprint
     copy.filename = layout.filename
-    copy.content = render(layout, now)
+    copy.content = await asyncio.to_thread(render_pdf, layout, now)  # ~0.5 s: not on the loop
     copy.telegram_file_id = None
     copy.created_at = now
     await session.flush()
     return copy
+
+
+def render_pdf(layout: Layout, created: datetime) -> bytes:
+    """The layout as PDF; fpdf2 and the fonts load here, when the first document is drawn."""
+    from core.documents.pdf import render
+
+    return render(layout, created)
 
 
 async def set_latin_name(session: AsyncSession, view: PolicyView, latin_name: str) -> None:

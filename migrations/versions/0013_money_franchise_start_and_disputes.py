@@ -2,7 +2,7 @@
 the ICD-10 code encrypted at rest
 
 Revision ID: 0013_money
-Revises: 0012_convb
+Revises: 0012_sec
 Create Date: 2026-11-29 20:15:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import core.db
 
 revision: str = "0013_money"
-down_revision: str | None = "0012_convb"
+down_revision: str | None = "0012_sec"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,6 +8,7 @@ import html as html_lib
 import logging
 import mimetypes
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,7 +16,9 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.telegram.errors import BotApiError, bad_request, forbidden, too_many_requests
+from sandbox.telegram.markdown import parse_markdown, parse_markdown_v2
 from sandbox.telegram.markup import parse_html, to_display_html, utf16_len
+from sandbox.telegram.photos import NotAnImage, photo_sizes
 from sandbox.telegram.request import Params, read_params
 from sandbox.telegram.state import CallbackAnswer, Chat, SandboxState, StoredMessage, wait_on
 from sandbox.telegram.webhook import WebhookPusher
@@ -95,6 +98,30 @@ def validate_reply_markup(markup: Any) -> None:
         raise bad_request("can't parse reply keyboard markup JSON object")
 
 
+# What a message carries, as forwarding and copying take it over (service messages have none).
+CONTENT = (
+    "text",
+    "entities",
+    "caption",
+    "caption_entities",
+    "photo",
+    "document",
+    "video",
+    "audio",
+    "location",
+    "venue",
+    "contact",
+    "sticker",
+)
+# The emoji Telegram accepts as a reaction (Bot API, ReactionTypeEmoji).
+_REACTION_EMOJI = (
+    "👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 🥱 🥴 😍 🐳 ❤\u200d🔥 🌚 🌭 💯 🤣 ⚡ 🍌 "
+    "🏆 💔 🤨 😐 🍓 🍾 💋 🖕 😈 😴 😭 🤓 👻 👨\u200d💻 👀 🎃 🙈 😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 🤪 🗿 🆒 💘 🙉 "
+    "🦄 😘 💊 🙊 😎 👾 🤷\u200d♂ 🤷 🤷\u200d♀ 😡"
+)
+REACTIONS = frozenset(_REACTION_EMOJI.split())
+
+
 class BotApi:
     """One fake bot account and the Telegram side of every chat it is in."""
 
@@ -121,7 +148,7 @@ class BotApi:
             self._check_token(request.match_info["token"])
             fn = METHODS.get(name.lower())
             if fn is None:
-                raise BotApiError(404, "Not Found: method not found")
+                raise BotApiError(404, "Not Found")
             params = await read_params(request)
             result = await self.call(name, params)
         except BotApiError as error:
@@ -188,13 +215,17 @@ class BotApi:
         mode = (params.string("parse_mode") or "").lower()
         if mode == "html":
             text, entities = parse_html(raw)
+        elif mode == "markdownv2":
+            text, entities = parse_markdown_v2(raw)
+        elif mode == "markdown":
+            text, entities = parse_markdown(raw)
         elif mode in ("", "none"):
             text, entities = (
                 raw,
                 params.obj("entities" if field == "text" else "caption_entities") or [],
             )
         else:
-            raise bad_request(f"unsupported parse_mode {mode!r} in the sandbox (use HTML)")
+            raise bad_request(f"unsupported parse_mode {mode!r}")
         if field == "text" and not text.strip():
             raise bad_request("message text is empty")
         if utf16_len(text) > limit:
@@ -286,6 +317,41 @@ class BotApi:
         if kind == "document":
             info.update(file_name=stored.file_name, mime_type=stored.mime_type)
         return info
+
+    async def store_input_photo(self, params: Params, field: str) -> list[dict[str, Any]]:
+        """A photo as Telegram keeps it: a new upload in several sizes, or a known file_id."""
+        value = params.string(field)
+        upload = params.uploads.get(field)
+        if value and value.startswith("attach://"):
+            upload = params.uploads.get(value.removeprefix("attach://"))
+            if upload is None:
+                raise bad_request(f"wrong file identifier/HTTP URL specified for {field}")
+        if upload is not None:
+            try:
+                return photo_sizes(self.state, upload.content, upload.filename)
+            except NotAnImage:
+                raise bad_request("IMAGE_PROCESS_FAILED") from None
+        if value and value in self.state.photos:
+            return self.state.photos[value]
+        if value and value in self.state.files:
+            raise bad_request("can't use file of type Document as Photo")
+        if value and value.lower().startswith(("http://", "https://")):
+            raise bad_request("failed to get HTTP URL content")
+        raise bad_request(f"there is no {field} in the request")
+
+    def source_message(self, params: Params, action: str) -> StoredMessage:
+        """The message `from_chat_id` / `message_id` names, for forwarding or copying."""
+        chat = self.state.chat(params.required_int("from_chat_id"))
+        if chat is None:
+            raise bad_request("chat not found")
+        stored = self.state.message(chat.id, params.required_int("message_id"))
+        if stored is None:
+            raise bad_request(f"message to {action} not found")
+        if not any(key in stored.api for key in CONTENT):
+            raise bad_request(
+                f"message can't be {action}ed" if action == "forward" else "message can't be copied"
+            )
+        return stored
 
     # --- webhook push mode ---------------------------------------------------------------
     def start_webhook(self) -> None:
@@ -447,12 +513,11 @@ async def send_venue(api: BotApi, params: Params) -> Any:
 async def _send_media(api: BotApi, params: Params, kind: str) -> Any:
     chat = api.target_chat(params)
     caption, entities = api.text_and_entities(params, "caption", MAX_CAPTION)
-    info = await api.store_input_file(params, kind, kind)
     message = api.new_message(chat, params)
     if kind == "photo":
-        message["photo"] = [{**info, "width": 800, "height": 600}]
+        message["photo"] = await api.store_input_photo(params, "photo")
     else:
-        message["document"] = info
+        message[kind] = await api.store_input_file(params, kind, kind)
     if caption:
         message["caption"] = caption
         if entities:
@@ -634,6 +699,10 @@ async def get_chat_menu_button(api: BotApi, params: Params) -> Any:
 @method("getChat")
 async def get_chat(api: BotApi, params: Params) -> Any:
     chat = api.target_chat(params, sending=False)
+    pinned = next(
+        (m for i in reversed(chat.pinned) if (m := api.state.message(chat.id, i)) is not None),
+        None,
+    )
     return {
         **chat.as_api(),
         "accent_color_id": 0,
@@ -643,7 +712,9 @@ async def get_chat(api: BotApi, params: Params) -> Any:
             "limited_gifts": False,
             "unique_gifts": False,
             "premium_subscription": False,
+            "gifts_from_channels": False,
         },
+        **({"pinned_message": pinned.api} if pinned is not None else {}),
     }
 
 
@@ -678,3 +749,168 @@ async def toggle_forum_topic(api: BotApi, params: Params) -> Any:
     if params.required_int("message_thread_id") not in chat.topics:
         raise bad_request("TOPIC_ID_INVALID")
     return True
+
+
+# --- forwarding, copying, albums, pins, reactions, the bot's name ----------------------------
+
+
+def _display(api: dict[str, Any]) -> str:
+    if "text" in api:
+        return to_display_html(api["text"], api.get("entities"))
+    if "caption" in api:
+        return to_display_html(api["caption"], api.get("caption_entities"))
+    return ""
+
+
+@method("forwardMessage")
+async def forward_message(api: BotApi, params: Params) -> Any:
+    chat = api.target_chat(params)
+    source = api.source_message(params, "forward")
+    message = api.new_message(chat, params)
+    sender = source.api.get("from") or api.bot_user
+    message["forward_origin"] = {"type": "user", "sender_user": sender, "date": source.api["date"]}
+    message.update({key: source.api[key] for key in CONTENT if key in source.api})
+    return await api.deliver(chat, Params({}), message, _display(message))
+
+
+@method("copyMessage")
+async def copy_message(api: BotApi, params: Params) -> Any:
+    chat = api.target_chat(params)
+    source = api.source_message(params, "copy")
+    message = api.new_message(chat, params)
+    message.update({key: source.api[key] for key in CONTENT if key in source.api})
+    if "caption" in params.values and "text" not in message:
+        caption, entities = api.text_and_entities(params, "caption", MAX_CAPTION)
+        message.pop("caption_entities", None)
+        message["caption"] = caption
+        if entities:
+            message["caption_entities"] = entities
+        if not caption:
+            message.pop("caption")
+    sent = await api.deliver(chat, params, message, _display(message))
+    return {"message_id": sent["message_id"]}
+
+
+MEDIA_KINDS = ("photo", "video", "document", "audio")
+
+
+@method("sendMediaGroup")
+async def send_media_group(api: BotApi, params: Params) -> Any:
+    chat = api.target_chat(params)
+    media = params.obj("media")
+    if not isinstance(media, list) or not all(isinstance(item, dict) for item in media):
+        raise bad_request("can't parse media JSON object")
+    if not 2 <= len(media) <= 10:
+        raise bad_request("wrong number of media specified: 2-10 expected")
+    kinds = {item.get("type") for item in media}
+    if not kinds <= set(MEDIA_KINDS):
+        raise bad_request(f"unsupported media type {sorted(kinds - set(MEDIA_KINDS))[0]!r}")
+    for alone in ("document", "audio"):
+        if alone in kinds and len(kinds) > 1:
+            raise bad_request(f"{alone} can't be mixed with other media types")
+    prepared = []
+    for item in media:
+        item_params = Params(item, params.uploads)
+        caption, entities = api.text_and_entities(item_params, "caption", MAX_CAPTION)
+        kind = item["type"]
+        if kind == "photo":
+            content: Any = await api.store_input_photo(item_params, "media")
+        else:
+            content = await api.store_input_file(item_params, "media", kind)
+            if kind == "video":
+                content.update(
+                    width=int(item.get("width") or 0),
+                    height=int(item.get("height") or 0),
+                    duration=int(item.get("duration") or 0),
+                )
+            elif kind == "audio":
+                content["duration"] = int(item.get("duration") or 0)
+        prepared.append((kind, content, caption, entities))
+    group_id = str(secrets.randbits(62))
+    sent = []
+    for kind, content, caption, entities in prepared:
+        message = api.new_message(chat, params)
+        message["media_group_id"] = group_id
+        message[kind] = content
+        if caption:
+            message["caption"] = caption
+            if entities:
+                message["caption_entities"] = entities
+        sent.append(await api.deliver(chat, Params({}), message, _display(message)))
+    return sent
+
+
+@method("pinChatMessage")
+async def pin_chat_message(api: BotApi, params: Params) -> Any:
+    chat = api.target_chat(params, sending=False)
+    stored = api.state.message(chat.id, params.required_int("message_id"))
+    if stored is None:
+        raise bad_request("message to pin not found")
+    if stored.message_id in chat.pinned:
+        chat.pinned.remove(stored.message_id)
+    chat.pinned.append(stored.message_id)
+    service = {"message_id": 0, "date": now(), "chat": chat.as_api(), "from": api.bot_user}
+    service["pinned_message"] = dict(stored.api)
+    api.state.add_message(chat, "bot", service, "<i>📌 pinned a message</i>")
+    await api.state.notify()
+    return True
+
+
+@method("unpinChatMessage")
+async def unpin_chat_message(api: BotApi, params: Params) -> Any:
+    chat = api.target_chat(params, sending=False)
+    message_id = params.integer("message_id") or (chat.pinned[-1] if chat.pinned else None)
+    if message_id is None or message_id not in chat.pinned:
+        raise bad_request("message to unpin not found")
+    chat.pinned.remove(message_id)
+    api.state.touch()
+    return True
+
+
+@method("unpinAllChatMessages")
+async def unpin_all_chat_messages(api: BotApi, params: Params) -> Any:
+    chat = api.target_chat(params, sending=False)
+    chat.pinned.clear()
+    api.state.touch()
+    return True
+
+
+@method("setMessageReaction")
+async def set_message_reaction(api: BotApi, params: Params) -> Any:
+    chat = api.target_chat(params, sending=False)
+    stored = api.state.message(chat.id, params.required_int("message_id"))
+    if stored is None:
+        raise bad_request("message to react not found")
+    reaction = params.obj("reaction") or []
+    if not isinstance(reaction, list) or not all(isinstance(r, dict) for r in reaction):
+        raise bad_request("can't parse reaction JSON object")
+    if len(reaction) > 1:
+        raise bad_request("REACTIONS_TOO_MANY")
+    for item in reaction:
+        if item.get("type") != "emoji" or item.get("emoji") not in REACTIONS:
+            raise bad_request("REACTION_INVALID")
+    stored.reactions = [{"type": "emoji", "emoji": r["emoji"]} for r in reaction]
+    api.state.bump(stored)
+    await api.state.notify()
+    return True
+
+
+@method("setMyName")
+async def set_my_name(api: BotApi, params: Params) -> Any:
+    name = params.string("name") or ""
+    if len(name) > 64:
+        raise bad_request("BOT_NAME_INVALID")
+    language = params.string("language_code") or ""
+    if name:
+        api.state.bot_names[language] = name
+    else:
+        api.state.bot_names.pop(language, None)
+    api.state.touch()
+    return True
+
+
+@method("getMyName")
+async def get_my_name(api: BotApi, params: Params) -> Any:
+    names = api.state.bot_names
+    language = params.string("language_code") or ""
+    return {"name": names.get(language) or names.get("") or api.bot_user["first_name"]}

@@ -38,6 +38,7 @@ DISPLAY_TAG = {
     "code": "code",
     "pre": "pre",
     "blockquote": "blockquote",
+    "expandable_blockquote": "blockquote",
     "custom_emoji": "span",
     "url": "a",
 }

@@ -34,6 +34,7 @@ class Chat:
     next_message_id: int = 1
     reply_keyboard: dict[str, Any] | None = None
     commands_scope: str | None = None
+    pinned: list[int] = field(default_factory=list)  # pinned message ids, the latest last
 
     def as_api(self) -> dict[str, Any]:
         if self.type == "private":
@@ -73,6 +74,7 @@ class StoredMessage:
     edited: bool = False
     deleted: bool = False
     at: float = 0.0  # the sandbox's clock when it arrived (moves with time travel)
+    reactions: list[dict[str, Any]] = field(default_factory=list)  # the bot's, as set
 
 
 @dataclass
@@ -152,6 +154,8 @@ class SandboxState:
         self.chats: dict[int, Chat] = {}
         self.messages: dict[int, dict[int, StoredMessage]] = {}
         self.files: dict[str, StoredFile] = {}
+        self.photos: dict[str, list[dict[str, Any]]] = {}  # any size's file_id -> all sizes
+        self.bot_names: dict[str, str] = {}  # language code ("" for the default) -> name
         self.updates: deque[dict[str, Any]] = deque()
         self.observers: list[Callable[[StoredMessage], None]] = []
         self.update_ids = itertools.count(1)
@@ -295,6 +299,8 @@ class SandboxState:
             "revision": self.revision,
             "commands": self.commands,
             "webhook": self.webhook,
+            "photos": self.photos,
+            "bot_names": self.bot_names,
         }
         self.update_ids = itertools.count(snapshot["next_update_id"])
         tmp = self._snapshot_path().with_suffix(".tmp")
@@ -323,3 +329,5 @@ class SandboxState:
         self.revision = snapshot["revision"]
         self.commands = snapshot.get("commands", {})
         self.webhook = snapshot.get("webhook")
+        self.photos = snapshot.get("photos", {})
+        self.bot_names = snapshot.get("bot_names", {})

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from aiohttp import BodyPartReader, web
 
 from sandbox.telegram.botapi import BotApi
+from sandbox.telegram.photos import NotAnImage, photo_sizes
 from sandbox.telegram.state import Chat, SandboxState, StoredMessage, wait_on
 
 
@@ -25,6 +26,27 @@ def _user_id(request: web.Request) -> int:
         return int(request.match_info["user_id"])
     except ValueError:
         raise web.HTTPBadRequest(text="user id must be an integer") from None
+
+
+def _chat_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["chat_id"])
+    except ValueError:
+        raise web.HTTPBadRequest(text="chat id must be an integer") from None
+
+
+class _BadInput(ValueError):
+    """A request body field of the wrong type: a 400 with the reason, never a 500."""
+
+
+def _message_id(body: dict[str, Any], field: str = "message_id") -> int:
+    value = body.get(field)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _BadInput(f"{field} must be an integer")
+    try:
+        return int(value)
+    except ValueError:
+        raise _BadInput(f"{field} must be an integer") from None
 
 
 class UserApi:
@@ -127,7 +149,7 @@ class UserApi:
         return await self._incoming(chat, chat.user_api(), body, upload)
 
     async def group_message(self, request: web.Request) -> web.Response:
-        chat = self.state.chat(int(request.match_info["chat_id"]))
+        chat = self.state.chat(_chat_id(request))
         if chat is None or chat.type == "private":
             return _error(404, "unknown group")
         body, upload = await _read_body(request)
@@ -165,7 +187,11 @@ class UserApi:
             message["message_thread_id"] = int(thread)
             message["is_topic_message"] = True
         if body.get("reply_to_message_id"):
-            replied = self.state.message(chat.id, int(body["reply_to_message_id"]))
+            try:
+                replied_id = _message_id(body, "reply_to_message_id")
+            except _BadInput as error:
+                return _error(400, str(error))
+            replied = self.state.message(chat.id, replied_id)
             if replied is None:
                 return _error(400, "reply_to_message_id not found")
             message["reply_to_message"] = dict(replied.api)
@@ -202,17 +228,23 @@ class UserApi:
                 }
         elif upload is not None:
             field, filename, mime, content = upload
-            kind = "photo" if field == "photo" else "document"
-            stored = self.state.store_file(content, filename, mime, kind)
-            info = {
-                "file_id": stored.file_id,
-                "file_unique_id": stored.file_unique_id,
-                "file_size": stored.size,
-            }
-            if kind == "photo":
-                message["photo"] = [{**info, "width": 800, "height": 600}]
+            photo = None
+            if field == "photo":
+                try:
+                    photo = photo_sizes(self.state, content, filename)
+                except NotAnImage:  # a client sends what it cannot show as a file
+                    photo = None
+            if photo is not None:
+                message["photo"] = photo
             else:
-                message["document"] = {**info, "file_name": filename, "mime_type": mime}
+                stored = self.state.store_file(content, filename, mime, "document")
+                message["document"] = {
+                    "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id,
+                    "file_size": stored.size,
+                    "file_name": filename,
+                    "mime_type": mime,
+                }
             if body.get("caption"):
                 message["caption"] = str(body["caption"])
         elif "sticker" in body:
@@ -247,7 +279,7 @@ class UserApi:
         return await self._tap(chat, chat.user_api(), await request.json())
 
     async def group_callback(self, request: web.Request) -> web.Response:
-        chat = self.state.chat(int(request.match_info["chat_id"]))
+        chat = self.state.chat(_chat_id(request))
         body = await request.json()
         if chat is None or "from" not in body:
             return _error(404, "unknown group, or no 'from'")
@@ -259,7 +291,11 @@ class UserApi:
         return await self._tap(chat, person, body)
 
     async def _tap(self, chat: Chat, sender: dict[str, Any], body: dict[str, Any]) -> web.Response:
-        stored = self.state.message(chat.id, int(body.get("message_id", 0)))
+        try:
+            message_id = _message_id(body)
+        except _BadInput as error:
+            return _error(400, str(error))
+        stored = self.state.message(chat.id, message_id)
         if stored is None or stored.sender != "bot":
             return _error(404, "no such bot message in this chat")
         data = body.get("data")
@@ -306,7 +342,7 @@ class UserApi:
         return await self._history(request, chat)
 
     async def group_history(self, request: web.Request) -> web.Response:
-        chat = self.state.chat(int(request.match_info["chat_id"]))
+        chat = self.state.chat(_chat_id(request))
         if chat is None:
             return _error(404, "unknown group")
         return await self._history(request, chat)
@@ -370,7 +406,17 @@ class UserApi:
             "revision": stored.revision,
             "message_thread_id": api.get("message_thread_id"),
         }
-        for key in ("location", "venue", "contact", "sticker", "forum_topic_created"):
+        if stored.reactions:
+            view["reactions"] = stored.reactions
+        for key in (
+            "location",
+            "venue",
+            "contact",
+            "sticker",
+            "forum_topic_created",
+            "forward_origin",
+            "media_group_id",
+        ):
             if key in api:
                 view[key] = api[key]
         if "document" in api:

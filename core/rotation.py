@@ -1,0 +1,106 @@
+"""Key rotation (`python main.py rotate-key`): every encrypted value re-encrypted with the
+current DATA_ENCRYPTION_KEY, read with it or an old one (DATA_ENCRYPTION_OLD_KEYS).
+
+Encrypted columns are found by their type (core.db.ENCRYPTED_TYPES) on every table of the
+metadata, so a column declared `EncryptedString`/`EncryptedText`/`EncryptedBytes` later is
+rotated too. Rows are done in batches, each committed; running it again is harmless (every
+value is simply encrypted again with the current key). A value no key can read is left as it
+is and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import core.models  # noqa: F401  (registers every table on the metadata)
+from core.accounts.crypto import Vault
+from core.accounts.models import Account
+from core.accounts.registration import document_digest
+from core.accounts.validation import DocumentType
+from core.db import ENCRYPTED_TYPES, Base, EncryptedBytes
+
+
+@dataclass(frozen=True, slots=True)
+class Rotated:
+    column: str  # table.column
+    rows: int
+    unreadable: int
+
+
+class DigestsKeyedOtherwise(Exception):
+    """The stored digests were made with another digest key: lookups would stop matching."""
+
+
+def encrypted_columns() -> list[tuple[Table, Column[object]]]:
+    return [
+        (table, column)
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, ENCRYPTED_TYPES)
+    ]
+
+
+async def check_digests(session: AsyncSession, vault: Vault) -> None:
+    """A person's passport digest, made again from the decrypted number, must match."""
+    account = await session.scalar(select(Account).limit(1))
+    if account is None:
+        return
+    number = vault.decrypt(account.document_encrypted)
+    if (
+        document_digest(vault, DocumentType(account.document_type), number)
+        != account.document_digest
+    ):
+        raise DigestsKeyedOtherwise("set DATA_DIGEST_KEY to the digest key in use")
+
+
+async def rotate_column(
+    sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    table: Table,
+    column: Column[object],
+    *,
+    batch: int = 500,
+) -> Rotated:
+    [key] = table.primary_key.columns
+    binary = isinstance(column.type, EncryptedBytes)
+    rows = unreadable = 0
+    last: object = None
+    while True:
+        async with sessions() as session:
+            query = select(key, column).where(column.is_not(None)).order_by(key).limit(batch)
+            if last is not None:
+                query = query.where(key > last)
+            found = (await session.execute(query)).all()
+            if not found:
+                return Rotated(f"{table.name}.{column.name}", rows, unreadable)
+            for row_id, token in found:
+                try:
+                    fresh = vault.rotate_bytes(token) if binary else vault.rotate(token)
+                except ValueError:
+                    unreadable += 1
+                    continue
+                await session.execute(update(table).where(key == row_id).values({column: fresh}))
+                rows += 1
+            await session.commit()
+            last = found[-1][0]
+
+
+async def rotate_keys(
+    sessions: async_sessionmaker[AsyncSession],
+    vault: Vault,
+    *,
+    progress: Callable[[Rotated], None] = lambda _done: None,
+    batch: int = 500,
+) -> list[Rotated]:
+    async with sessions() as session:
+        await check_digests(session, vault)
+    done = []
+    for table, column in encrypted_columns():
+        rotated = await rotate_column(sessions, vault, table, column, batch=batch)
+        progress(rotated)
+        done.append(rotated)
+    return done
