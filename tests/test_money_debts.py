@@ -288,3 +288,36 @@ async def test_a_routine_debt_reminder_waits_for_the_morning_a_new_debt_does_not
     [reminder] = [t for t in sent if "Напоминаем" in t]
     assert "Напоминаем: долг по соплатежам — 200 ₽" in reminder
     assert "будут приостановлены 04.01.2027" in reminder, "the deadline is a date"
+
+
+async def test_a_dispute_the_person_closes_releases_the_share_with_a_message(
+    chat: ChatClient,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: PaymentNotifications,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await link_card(sessions, provider, clock, SUCCESS_CARD)
+    await bill(sessions, clock, "A", "Рентгенография", "200.00")
+    await chat.send("/policies")
+    await chat.tap("ONDL-500001 · Анна")
+    await chat.tap("🧾 Услуги")
+    await chat.tap("🔎 21.11.2026 · Рентгенография")
+    await chat.tap("🚫 Услуга не оказывалась")
+    await chat.send("Не было.")
+    await chat.tap("✅ Отправить")
+    assert await statuses(sessions) == {"A": "disputed"}
+    await chat.tap("💬 Мои обращения")
+    await chat.tap(next(b for b in chat.inline_buttons if "О-26-" in b))
+    await chat.tap("✅ Закрыть обращение")
+    await chat.tap("⭐⭐⭐⭐⭐")
+    assert await statuses(sessions) == {"A": "due"}
+    texts = await delivered(sessions, bot, clock)
+    assert any("закрыто по вашей просьбе" in t and "200 ₽ будет списан" in t for t in texts)
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert await statuses(sessions) == {"A": "paid"}

@@ -20,7 +20,7 @@ from core.appeals.models import (
     AppealStatus,
     Author,
 )
-from core.billing.disputes import dispute_share
+from core.billing.disputes import close_share_dispute, dispute_share
 from core.errors import DomainError, NotFoundError
 from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue
@@ -129,11 +129,17 @@ async def close_by_person(
     session: AsyncSession, user_id: int, appeal_id: int, rating: int | None, now: datetime
 ) -> Appeal:
     appeal = await my_appeal(session, user_id, appeal_id)
-    if appeal.status != AppealStatus.CLOSED:
+    withdrawn = appeal.status != AppealStatus.CLOSED
+    if withdrawn:
         appeal.status, appeal.closed_at = AppealStatus.CLOSED, now
     if rating is not None:
         appeal.rating = max(1, min(5, rating))
     await session.commit()
+    if withdrawn and appeal.kind == AppealKind.NOT_PROVIDED and appeal.bill_id is not None:
+        # The person closed their own dispute: the share is charged again (with a message).
+        await close_share_dispute(
+            session, appeal.bill_id, confirmed=False, payer_id=user_id, now=now, withdrawn=True
+        )
     return appeal
 
 

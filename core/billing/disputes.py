@@ -35,10 +35,17 @@ async def dispute_share(session: AsyncSession, bill_id: int, now: datetime) -> C
 
 
 async def close_share_dispute(
-    session: AsyncSession, bill_id: int, *, confirmed: bool, payer_id: int, now: datetime
+    session: AsyncSession,
+    bill_id: int,
+    *,
+    confirmed: bool,
+    payer_id: int,
+    now: datetime,
+    withdrawn: bool = False,
 ) -> Charge | None:
     """The appeal is closed. `confirmed`: the service was not provided, the share is cancelled.
-    Otherwise it is released: charged on the next run, and the payer is told so."""
+    Otherwise (rejected, or `withdrawn` by the person) it is released: charged on the next run,
+    and the payer is told so."""
     charge = await session.scalar(select(Charge).where(Charge.bill_id == bill_id).with_for_update())
     if charge is None or charge.status != ChargeStatus.DISPUTED:
         return None
@@ -59,6 +66,7 @@ async def close_share_dispute(
         kind=kind,
         dedupe_key=f"{kind}:{charge.id}",
         now=now,
+        withdrawn=withdrawn,
         **about,
     )
     await session.commit()

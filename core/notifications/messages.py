@@ -152,6 +152,17 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             number=args.get("number", ""),
             name=args.get("name", ""),
         )
+    if kind == "share_released" and args.get("withdrawn"):
+        return _(
+            "Your appeal about «{service}» on {date}, policy {number} ({name}), is closed at your "
+            "request: the co-payment of {amount} will be charged from your card on the next run."
+        ).format(
+            amount=money("amount"),
+            service=escape(args.get("service", "")),
+            date=service_day(args, locale),
+            number=args.get("number", ""),
+            name=args.get("name", ""),
+        )
     if kind == "share_released":
         return _(
             "Your appeal about «{service}» on {date}, policy {number} ({name}), is rejected: the "
