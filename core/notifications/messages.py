@@ -123,8 +123,9 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             )
         lines.append(
             _(
-                "Pay by {date} («💸 Pay the debt»), put money on the card (we try again every "
-                "day) or link another card: otherwise franchise clinics are suspended on {date}."
+                "Pay it by {date}: «💸 Pay the debt», put money on the card (we try again every "
+                "day) or link another card. If it is unpaid by then, franchise clinics are "
+                "suspended."
             ).format(date=deadline)
         )
         return "\n".join(lines)
