@@ -21,6 +21,7 @@ class LanguageCallback(CallbackData, prefix="lang"):
 class DocumentKind(StrEnum):
     USER_AGREEMENT = "ua"
     PERSONAL_DATA = "pd"
+    HEALTH_DATA = "hd"
 
 
 class DocumentCallback(CallbackData, prefix="doc"):
@@ -197,10 +198,11 @@ class RegionAction(StrEnum):
 
 
 class RegionCallback(CallbackData, prefix="rg"):
-    """The picker's state (policy, search, ticks) lives in the FSM data, not in the button."""
+    """The picker's search and ticks are a dialog draft in the FSM data; every button carries
+    its policy, so a button of an older picker (another policy's) says it no longer works."""
 
     action: RegionAction
-    policy: int = 0  # only CHOOSE carries it; the picker keeps it in the FSM data
+    policy: int = 0
     code: str = ""
     page: int = 0
 
@@ -322,7 +324,7 @@ class DeskCallback(CallbackData, prefix="dk"):
 
 
 class GuideCallback(CallbackData, prefix="hp"):
-    topic: str  # care, faq, telemed, shop, contacts
+    topic: str  # help, care, faq, telemed, shop, contacts
     item: str = ""
 
 

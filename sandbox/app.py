@@ -110,11 +110,15 @@ class Sandbox:
         # gives the exact offset.
         step = TIME_TRAVEL_STEPS.get(str((body or {}).get("advance")), 0.0)
         self.state.clock.offset += step
-        async with (
-            ClientSession(timeout=ClientTimeout(total=120)) as http,
-            http.request(request.method, self.clock_url, json=body) as answer,
-        ):
-            told = await answer.json()
+        try:
+            async with (
+                ClientSession(timeout=ClientTimeout(total=120)) as http,
+                http.request(request.method, self.clock_url, json=body) as answer,
+            ):
+                told = await answer.json()
+        except Exception:
+            self.state.clock.offset -= step
+            raise
         if answer.status == 200 and isinstance(told.get("now"), str):
             self.state.clock.follow(told["now"])  # message and mail times move with the bot's
         else:

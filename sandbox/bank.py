@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 from sandbox.clock import SandboxClock
 
@@ -555,7 +555,7 @@ input{display:block;width:100%;margin-top:4px;padding:11px 12px;font-size:17px;b
  border-radius:10px;font-variant-numeric:tabular-nums}
 input:focus{outline:2px solid #1d7874;border-color:#1d7874}
 input[aria-invalid=true]{border-color:#c0392b;background:#fff5f4}
-.row{display:flex;gap:12px}.row label{flex:1}
+.row{display:flex;gap:12px}.row .field{flex:1;min-width:0}
 .error{color:#c0392b;font-size:13px;margin:4px 0 0}
 h2{font-size:19px;margin:14px 0 6px}
 button{width:100%;margin-top:18px;padding:13px;font-size:17px;font-weight:600;color:#fff;border:0;
@@ -581,7 +581,10 @@ class Checkout:
         return TEXTS[self.language][key].format(**values)
 
     def money(self, value: str) -> str:
-        return format_currency(Decimal(value), "RUB", locale=self.language)
+        """'1 234,50 ₽' in Russian; '₽1,234.50' in English (CLDR's English says 'RUB')."""
+        if self.language == "ru":
+            return format_currency(Decimal(value), "RUB", locale="ru")
+        return "₽" + format_decimal(Decimal(value), format="#,##0.00", locale=self.language)
 
     @property
     def binding(self) -> bool:
@@ -624,13 +627,13 @@ class Checkout:
     def _field(self, name: str, label: str, errors: dict[str, str], **attrs: str) -> str:
         error = errors.get(name)
         extra = "".join(f' {k.replace("_", "-")}="{html.escape(v)}"' for k, v in attrs.items())
-        invalid = ' aria-invalid="true"' if error else ""
+        invalid = f' aria-invalid="true" aria-describedby="{name}-error"' if error else ""
         message = ""
         if error:
             message = f'<p class="error" id="{name}-error">{html.escape(error)}</p>'
         return (
-            f'<label>{html.escape(self.text(label))}<input name="{name}"{extra}{invalid}>'
-            f"</label>{message}"
+            f'<div class="field"><label>{html.escape(self.text(label))}'
+            f'<input name="{name}"{extra}{invalid}></label>{message}</div>'
         )
 
     def _action(self) -> str:

@@ -165,8 +165,10 @@ async def test_a_person_walks_the_web_chat_in_a_browser(
         await walk.key("📝 Регистрация")
         await walk.bot_says("Шаг 1 из 8")
         await walk.check("step-1")
-        page.once("dialog", lambda dialog: dialog.accept("+7 916 123-45-67"))
-        await walk.key("📱 Поделиться номером")
+        await walk.key("📱 Поделиться номером")  # Telegram asks first; the page, not a prompt()
+        await page.fill("#modal-input", "+7 916 123-45-67")
+        await walk.check("share-phone")
+        await page.click("#modal-ok")
         await walk.bot_says("Шаг 2 из 8")
         email = f"anna.{width}@example.org"
         await walk.type(email)
@@ -269,12 +271,17 @@ async def test_a_person_walks_the_web_chat_in_a_browser(
         )
         await page.locator(".msg.bot a", has_text="полис").last.click()
         await page.locator(".msg.user .text", has_text="/start policy_1").wait_for()
+        await walk.bot_says("Застрахованный: Иванова Анна Сергеевна")  # the policy's card
         await walk.check("deep-link")
 
         # Time travel: the next day the franchise is active; the times move with the clock.
         before = await page.inner_text("#clock-now")
         if phone:
             await page.click("#menu-btn")
+            await page.wait_for_function(  # the menu has slid in
+                "() => document.getElementById('sidebar').getBoundingClientRect().left >= 0"
+            )
+            await page.screenshot(path=str(SCREENSHOTS / f"{name}-menu.png"))
         await page.click("#clock-panel button[data-step='1d']")
         if phone:  # the menu closes with a tap beside it
             await page.click("#backdrop", position={"x": width - 20, "y": height // 2})
@@ -295,6 +302,7 @@ async def test_a_person_walks_the_web_chat_in_a_browser(
         await page.wait_for_function("() => !state.stick")
         await live.bot.send_message(user_id, "Новое сообщение")
         await page.locator("#new-badge").wait_for(state="visible")
+        await page.screenshot(path=str(SCREENSHOTS / f"{name}-badge-shown.png"))
         await page.click("#new-badge")
         await walk.check("badge")
 

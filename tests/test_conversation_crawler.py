@@ -134,6 +134,7 @@ class Report:
     persona: str
     steps: int = 0
     screens: set[str] = field(default_factory=set)
+    titles: list[str] = field(default_factory=list)  # of the screens, in the order reached
     states: set[str | None] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     dead_ends: list[str] = field(default_factory=list)
@@ -182,7 +183,8 @@ def title_of(calls: list[TelegramMethod[Any]]) -> str:
         text = getattr(call, "text", None) or getattr(call, "caption", None)
         if text:
             return re.sub(r"<[^>]+>", "", str(text)).split("\n", 1)[0][:60]
-    return "—"
+    labels = [action.label for action in inline_actions(calls)]
+    return f"[{', '.join(labels[:3])}]" if labels else "—"  # a keyboard changed in place
 
 
 def signature(state: str | None, calls: list[TelegramMethod[Any]]) -> str:
@@ -329,6 +331,7 @@ class Crawler:
                 if screen in self.report.screens or node.depth + 1 >= MAX_DEPTH:
                     continue
                 self.report.screens.add(screen)
+                self.report.titles.append(f"{state or '-'} · {title_of(calls)}")
                 keyboard = reply_actions(calls)
                 # A step not seen yet goes first: the budget reaches more dialogs that way.
                 add = queue.append if state in self.report.states else queue.appendleft
@@ -350,6 +353,8 @@ def verdict(report: Report) -> None:
         f"\n[crawler] {report.persona}: {len(report.screens)} screens, {report.steps} steps, "
         f"{len(report.states)} dialog states: {sorted(map(str, report.states))}"
     )
+    for title in report.titles:
+        print(f"[crawler]   screen: {title}")
     for line in report.dead_ends + report.menu_misses:
         print(f"[crawler]   {line}")
     assert not report.problems, "\n".join(report.problems[:20])
@@ -374,8 +379,12 @@ def crawl_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 async def test_a_new_person(
-    chat: ChatClient, dp: Dispatcher, crawl_logs: pytest.LogCaptureFixture
+    chat: ChatClient,
+    dp: Dispatcher,
+    sessions: async_sessionmaker[AsyncSession],
+    crawl_logs: pytest.LogCaptureFixture,
 ) -> None:
+    await seed_demo(sessions)  # the insurer's clinics and policies, not yet the person's
     report = await Crawler(chat, dp, crawl_logs, "new person").crawl(START)
     verdict(report)
     check_menu(report)
@@ -461,7 +470,7 @@ async def test_an_operator_in_the_desk_group(
     ]
     assert group, "the check and the appeal reached the desk"
     operator = ChatClient(dp, bot, user_id=OPERATOR_ID, first_name="Ольга", group_id=OPERATORS_CHAT)
-    report = await Crawler(operator, dp, crawl_logs, "operator").crawl(
-        [*START, *inline_actions(group)]
-    )
+    # Decisions that end a card (approve, close) go last, so the rest is still there to tap.
+    cards = sorted(inline_actions(group), key=lambda action: action.label.startswith("✅"))
+    report = await Crawler(operator, dp, crawl_logs, "operator").crawl([*START, *cards])
     verdict(report)

@@ -92,6 +92,7 @@ async def test_menu_buttons_open_their_sections(chat: ChatClient) -> None:
     assert chat.inline_buttons == [
         "Пользовательское соглашение",
         "Политика обработки персональных данных",
+        "Обработка сведений о здоровье",
     ]
     await chat.tap("Пользовательское соглашение")
     [document] = chat.sent("sendDocument")

@@ -4,20 +4,28 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import ClinicPageCallback, ListKind
+from bot.callbacks import ClinicPageCallback, ListKind, RegionAction, RegionCallback
+from bot.fsm.regions import REGIONS_KEY, RegionDraft, Regions
 from core.accounts.crypto import Vault
 from core.accounts.models import Account
+from core.appeals.models import Appeal, AppealKind, AppealStatus
+from core.appeals.service import file_appeal
 from core.clinics.models import SavedSearch
 from core.clock import FrozenClock
 from core.demo import register_demo_person
+from core.policies.models import Policy
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, TEST_KEY, seed_demo
-from tests.dialog import BOT_ID, ChatClient
+from tests.dialog import BOT_ID, ChatClient, RecordingSession
 from tests.test_dialog_clinics import with_policies
 from tests.test_dialog_identity import upload_all
 from tests.test_dialog_policies import add_by_number
@@ -97,8 +105,9 @@ async def test_a_gone_or_someone_elses_search_no_longer_works_and_leads_on(
     assert "Этот список больше не работает" in other.text and "Тверской" not in other.text
     assert "🔎 По названию" in other.inline_buttons and "🏠 Меню" in other.inline_buttons
 
-    await chat.callback(ClinicPageCallback(kind=ListKind.NAME, search=search + 100).pack())
-    assert "Этот список больше не работает" in chat.text
+    for forged in (search + 100, -1, 10**20):
+        await chat.callback(ClinicPageCallback(kind=ListKind.NAME, search=forged).pack())
+        assert "Этот список больше не работает" in chat.text
     await chat.tap("🔎 По названию")
     assert "Отправьте название клиники" in chat.text
 
@@ -125,8 +134,12 @@ async def test_browsing_edits_the_screen_in_place(
     for tap in ("❓ Вопросы и ответы", "Как вызвать врача на дом?", "⬅️ К вопросам", "⬅️ Помощь"):
         await chat.tap(tap)
         assert chat.sent("editMessageText"), f"{tap!r} edits the screen"
+    await chat.send("/clinics")
+    for tap in ("📅 Мои записи", "🏥 Поиск клиник", "🩺 По виду помощи", "⬅️ Назад"):
+        await chat.tap(tap)
+        assert chat.sent("editMessageText"), f"{tap!r} edits the screen"
     sent = [c for c in chat.session.calls if c.__api_method__ == "sendMessage"]
-    assert len(sent) == sent_before + 1, "only /help itself was a new message"
+    assert len(sent) == sent_before + 2, "only /help and /clinics were new messages"
 
 
 async def test_a_screen_far_up_comes_again_as_a_new_message(
@@ -209,3 +222,112 @@ async def test_a_mistaken_reject_is_undone_by_the_operator(
     assert operator.inline_buttons == ["✅ Подтвердить", "❌ Отклонить"]
     await operator.tap("✅ Подтвердить")
     assert "Подтверждено" in operator.text
+
+
+async def test_an_older_region_pickers_buttons_no_longer_work_and_lead_on(
+    chat: ChatClient,
+    dp: Dispatcher,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await with_policies(chat, sessions)
+    async with sessions() as session:
+        ids = dict((await session.execute(select(Policy.number, Policy.id))).all())
+    regional, moscow = ids["ONDL-500001"], ids["DMS-K-2026-0001"]
+    key = StorageKey(bot_id=BOT_ID, chat_id=chat.chat.id, user_id=chat.user.id)
+    draft = RegionDraft(policy=moscow)  # a picker opened for the other policy since
+    await dp.storage.set_state(key, Regions.choosing)
+    await dp.storage.set_data(key, {REGIONS_KEY: draft.model_dump()})
+
+    old = RegionCallback(action=RegionAction.PICK, policy=regional, code="16")
+    await chat.callback(old.pack())
+    assert "Этот список устарел" in chat.text
+    assert chat.inline_buttons == ["🗺 Регионы", "🏠 Меню"]
+    data = await dp.storage.get_data(key)
+    assert data[REGIONS_KEY]["picked"] == [], "the open picker is left as it was"
+
+    await chat.send("/cancel")
+    await chat.callback(old.pack())
+    assert "Этот список устарел" in chat.text
+    await chat.tap("🗺 Регионы")
+    assert "Регионы обслуживания · полис ONDL-500001" in chat.text
+
+
+async def test_closing_an_appeal_can_be_stepped_back_from_and_an_old_reply_button_leads_on(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    async with sessions() as session:
+        appeal = await file_appeal(
+            session, registered.user_id, AppealKind.COMPLAINT, text="Отказали", now=clock.now()
+        )
+        await session.commit()
+        appeal_id = appeal.id
+    await chat.send("/appeals")
+    await chat.tap(next(b for b in chat.inline_buttons if b.startswith("О-")))
+    reply_source, reply_data = last_with(chat, "✍️ Добавить сообщение")
+    await chat.tap("✅ Закрыть обращение")
+    assert "⬅️ Не закрывать" in chat.inline_buttons
+    await chat.tap("⬅️ Не закрывать")
+    assert "✅ Закрыть обращение" in chat.inline_buttons and chat.sent("editMessageText")
+    await chat.tap("✅ Закрыть обращение")
+    await chat.tap("⭐⭐⭐⭐⭐")
+    assert "закрыто. Спасибо за оценку" in chat.text
+    assert chat.inline_buttons == ["⬅️ Мои обращения", "🏠 Меню"]
+    async with sessions() as session:
+        closed = await session.get(Appeal, appeal_id)
+        assert closed is not None and closed.status == AppealStatus.CLOSED
+
+    await chat.callback(reply_data, reply_source)  # «Add a message» on the older screen
+    assert "Обращение закрыто" in chat.text
+    assert chat.inline_buttons == ["➕ Новое обращение", "⬅️ Мои обращения", "🏠 Меню"]
+
+
+async def test_an_expired_policys_card_offers_renewal_and_contacts(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "DMS-K-2026-0001")
+    clock.advance(timedelta(days=800))
+    await chat.send("/policies")
+    assert "⚫ истёк" in chat.text
+    await chat.tap("DMS-K-2026-0001 · Анна")
+    assert {"🔄 Продлить", "☎️ Контакты", "⬅️ Мои полисы"} <= set(chat.inline_buttons)
+    await chat.tap("☎️ Контакты")
+    assert "медицинский пульт, круглосуточно" in chat.text
+
+
+class RefusingEdits(RecordingSession):
+    """Telegram refusing an edit with the given description (a deleted message, a repeat)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__()
+        self.description = description
+
+    async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:  # noqa: ASYNC109
+        if method.__api_method__ == "editMessageText":
+            self.calls.append(method)
+            raise TelegramBadRequest(method=method, message=f"Bad Request: {self.description}")
+        return await super().make_request(bot, method, timeout)
+
+
+@pytest.mark.parametrize(
+    ("description", "new_messages"),
+    [("message to edit not found", 1), ("message is not modified", 0)],
+)
+async def test_a_screen_that_cannot_be_edited_comes_anew_and_a_repeat_is_quiet(
+    dp: Dispatcher, description: str, new_messages: int
+) -> None:
+    bot = Bot("7000000001:test-token", session=RefusingEdits(description))
+    chat = ChatClient(dp, bot)
+    await chat.send("/help")
+    await chat.tap("❓ Вопросы и ответы")
+    assert len(chat.sent("editMessageText")) == 1
+    assert len(chat.sent("sendMessage")) == new_messages
+    assert "Что-то пошло не так" not in chat.text
+    await bot.session.close()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
 
 from core.mail import Mailer, SmtpConfig
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
@@ -174,10 +174,12 @@ async def test_hosted_page_names_the_shop_and_says_a_binding_is_returned(
     assert "Демо Страхование" in russian and "Привязка карты" in russian
     assert f"Привязка карты: проверочный платёж 10,00{nbsp}₽, он сразу возвращается" in russian
     assert ">Привязать карту</button>" in russian and "Оплатить" not in russian
-    assert "Card binding: a check payment of RUB" in english and "returned at once" in english
+    assert (
+        "Card binding: a check payment of ₽10.00 that" in english and "returned at once" in english
+    )
     assert ">Link the card</button>" in english and 'lang="en"' in english
     assert "Доля франшизы за визит" in paying and "Card binding" not in paying
-    assert ">Pay RUB" in paying and "1,234.50" in paying
+    assert ">Pay ₽1,234.50</button>" in paying
     for number in ("5555 5555 5555 4477", "5555 5555 5555 4592", "5555 5555 5555 4535"):
         assert number in russian, "the sandbox lists its test cards"
     assert "Sandbox bank</h2>" not in russian and "<style>" in russian
@@ -255,30 +257,50 @@ async def test_three_wrong_codes_decline_and_a_finished_link_shows_its_outcome(
 async def test_mail_and_message_times_follow_the_bots_clock(
     sandbox: Sandbox, http: ClientSession
 ) -> None:
-    from aiohttp import web
+    """The bot's clock (`/dev/clock`, faked here) reads 1 March 2031; a day's travel sends a
+    letter while the bot's ticks run, which is dated the new day already."""
+    mailer = Mailer(
+        SmtpConfig(host="127.0.0.1", port=sandbox.config.smtp_port, sender="cabinet@example.org")
+    )
+    bot_now = ["2031-03-01T09:00:00+00:00"]
 
-    async def bot_clock(request: web.Request) -> web.Response:
-        return web.json_response({"now": "2031-03-01T09:00:00+00:00"})
+    async def show(request: web.Request) -> web.Response:
+        return web.json_response({"now": bot_now[0]})
+
+    async def travel(request: web.Request) -> web.Response:
+        if (await request.json())["advance"] != "1d":
+            return web.json_response({"error": "advance: one of 1h, 1d, 1w, 1m"}, status=400)
+        bot_now[0] = "2031-03-02T09:00:00+00:00"
+        await mailer.send("anna@example.org", "Долг", "Оплатите долю")  # a tick's notice
+        return web.json_response({"now": bot_now[0]})
 
     app = web.Application()
-    app.router.add_get("/dev/clock", bot_clock)
+    app.router.add_get("/dev/clock", show)
+    app.router.add_post("/dev/clock", travel)
     async with serving(app) as base:
         sandbox.clock_url = base + "/dev/clock"
         async with http.get(f"{sandbox.url}/sandbox/api/clock") as r:  # the web chat's clock
             assert (await r.json())["now"].startswith("2031-03-01")
-    mailer = Mailer(
-        SmtpConfig(host="127.0.0.1", port=sandbox.config.smtp_port, sender="cabinet@example.org")
-    )
-    await mailer.send("anna@example.org", "Код", "123456")
+        await mailer.send("anna@example.org", "Код", "123456")
+        async with http.post(f"{sandbox.url}/sandbox/api/users", json={"first_name": "Анна"}) as r:
+            user = await r.json()
+        async with http.post(
+            f"{sandbox.url}/sandbox/api/users/{user['id']}/messages", json={"text": "привет"}
+        ) as r:
+            assert r.status == 200
+        async with http.post(f"{sandbox.url}/sandbox/api/clock", json={"advance": "1d"}) as r:
+            assert (await r.json())["now"].startswith("2031-03-02")
+        async with http.post(f"{sandbox.url}/sandbox/api/clock", json={"advance": "1y"}) as r:
+            assert r.status == 400
+        await mailer.send("anna@example.org", "Код", "654321")
+
     async with http.get(f"{sandbox.url}/sandbox/api/mail") as r:
-        [letter] = (await r.json())["messages"]
-    assert letter["received_at"].startswith("2031-03-01T09:0")
-    async with http.post(f"{sandbox.url}/sandbox/api/users", json={"first_name": "Анна"}) as r:
-        user = await r.json()
-    async with http.post(
-        f"{sandbox.url}/sandbox/api/users/{user['id']}/messages", json={"text": "привет"}
-    ) as r:
-        assert r.status == 200
+        letters = (await r.json())["messages"]
+    assert [x["received_at"][:13] for x in letters] == [
+        "2031-03-01T09",
+        "2031-03-02T09",
+        "2031-03-02T09",
+    ], "a refused travel leaves the clock where it was"
     async with http.get(f"{sandbox.url}/sandbox/api/users/{user['id']}/messages") as r:
         [message] = (await r.json())["messages"]
     assert datetime.fromtimestamp(message["date"], UTC).date().isoformat() == "2031-03-01"

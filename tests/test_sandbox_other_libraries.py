@@ -171,7 +171,8 @@ async def test_forward_copy_pin_and_react(
     assert (await seen_by(BORIS))[forwarded.id]["forward_origin"]["sender_user"]["id"] == ptb.id
 
 
-async def test_albums_and_photo_sizes(ptb: telegram.Bot) -> None:
+async def test_albums_and_photo_sizes(ptb: telegram.Bot, sandbox: Sandbox) -> None:
+    caption_document = await ptb.send_document(ANNA, b"%PDF-1.4", filename="a.pdf")
     photo = await ptb.send_photo(ANNA, picture(1000, 750), caption="скан")
     sizes = [(size.width, size.height) for size in photo.photo]
     assert sizes == [(90, 68), (320, 240), (800, 600), (1000, 750)]
@@ -185,6 +186,12 @@ async def test_albums_and_photo_sizes(ptb: telegram.Bot) -> None:
     assert [(s.width, s.height) for s in small.photo] == [(60, 40)]
     with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
         await ptb.send_photo(ANNA, b"not a picture")
+    # A photo kept by an older sandbox as one file: resent with its one real size.
+    old = sandbox.state.store_file(picture(640, 480), "old.png", "image/png", "photo")
+    resent = await ptb.send_photo(ANNA, old.file_id)
+    assert [(s.file_id, s.width, s.height) for s in resent.photo] == [(old.file_id, 640, 480)]
+    with pytest.raises(BadRequest, match=r"(?i)can't use file of type document as photo"):
+        await ptb.send_photo(ANNA, caption_document.document.file_id)
 
     album = await ptb.send_media_group(
         ANNA,

@@ -12,7 +12,7 @@ from html import escape
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -281,7 +281,17 @@ async def chose(
     draft = await load_draft(state)
     if draft is None or draft.current is None or not isinstance(query.message, Message):
         if isinstance(query.message, Message):
-            await query.message.answer(_("This form is closed. Start a new appeal in /appeals."))
+            await show(
+                query,
+                _("This form is closed. Start a new appeal in /appeals."),
+                next_steps(
+                    InlineKeyboardButton(
+                        text=_("➕ New appeal"), callback_data=AppealStartCallback().pack()
+                    ),
+                    back=AppealsCallback(),
+                    back_text=_("⬅️ My appeals"),
+                ),
+            )
         return
     step, value = draft.current, callback_data.value
     if step.ask is Ask.FILES and value == "done":
@@ -366,7 +376,13 @@ async def send(
         return
     await state.clear()
     if not callback_data.send:
-        await query.message.answer(_("The appeal is discarded."))
+        await show(
+            query,
+            _("The appeal is discarded."),
+            menu=True,
+            back=AppealsCallback(),
+            back_text=_("⬅️ My appeals"),
+        )
         return
     text = draft.fields.get("text") or draft.fields.get("topic") or kind_title(draft.kind)
     appeal = await file_appeal(
@@ -508,7 +524,17 @@ async def on_appeals(
         )
     elif action is AppealsAction.REPLY:
         if appeal.status == AppealStatus.CLOSED:
-            await query.message.answer(_("The appeal is closed. Start a new one if needed."))
+            await show(
+                query,
+                _("The appeal is closed. Start a new one if needed."),
+                next_steps(
+                    InlineKeyboardButton(
+                        text=_("➕ New appeal"), callback_data=AppealStartCallback().pack()
+                    ),
+                    back=AppealsCallback(),
+                    back_text=_("⬅️ My appeals"),
+                ),
+            )
             return
         await state.set_state(AppealForm.reply)
         await state.update_data({REPLY_KEY: appeal.id})
@@ -534,8 +560,12 @@ async def on_appeals(
         )
     elif action is AppealsAction.RATE:
         await close_by_person(session, user.id, appeal.id, callback_data.rating, clock.now())
-        await query.message.answer(
-            _("Appeal {number} is closed. Thank you for the rating!").format(number=appeal.number)
+        await show(
+            query,
+            _("Appeal {number} is closed. Thank you for the rating!").format(number=appeal.number),
+            back=AppealsCallback(cases=appeal.kind == AppealKind.INSURED_EVENT),
+            back_text=_("⬅️ My appeals"),
+            menu=True,
         )
         await post_follow_up(
             bot,

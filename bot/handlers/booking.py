@@ -21,7 +21,7 @@ from bot.callbacks import (
     ClinicsAction,
     ClinicsCallback,
 )
-from bot.screens import show
+from bot.screens import show, with_nav
 from core.accounts.models import User
 from core.clinics.availability import entitlement_of
 from core.clinics.booking import (
@@ -75,7 +75,13 @@ async def step(
     entry = index.entries.get(clinic.id)
     right = await entitlement_of(session, view, now)
     if entry is None or not right.check(index, entry).available:
-        await query.message.answer(_("This clinic is not available under the policy now."))
+        await show(
+            query,
+            _("This clinic is not available under the policy now."),
+            back=ClinicCallback(id=data.clinic, policy=data.policy),
+            back_text=_("⬅️ The clinic"),
+            menu=True,
+        )
         return
     builder = InlineKeyboardBuilder()
     kinds = await specialties(session, clinic.id, now)
@@ -134,7 +140,12 @@ async def chosen(
     clinic = await get_clinic(session, data.clinic)
     view = await my_policy(session, user, data.policy, today=now.date())
     if slot is None or slot.clinic_id != clinic.id:
-        await query.message.answer(_("This time is no longer offered. Choose another one."))
+        await show(
+            query,
+            _("This time is no longer offered. Choose another one."),
+            back=data.model_copy(update={"slot": 0, "confirm": False}),
+            back_text=_("⬅️ Another time"),
+        )
         return
     if not data.confirm:
         builder = InlineKeyboardBuilder()
@@ -142,7 +153,8 @@ async def chosen(
         builder.button(text=_("⬅️ Another time"), callback_data=data.model_copy(update={"slot": 0}))
         builder.adjust(1)
         person = f"{view.person.surname} {view.person.first_name}"
-        await query.message.answer(
+        await show(
+            query,
             _(
                 "<b>Book the visit?</b>\n{slot}\n{clinic}, {address}\nPatient: {person}, policy {number}"
             ).format(
@@ -152,7 +164,7 @@ async def chosen(
                 person=escape(person),
                 number=view.policy.number,
             ),
-            reply_markup=builder.as_markup(),
+            builder.as_markup(),
         )
         return
     try:
@@ -214,15 +226,18 @@ def bookings_keyboard(items: list[tuple[int, str]]) -> InlineKeyboardMarkup:
         text=_("🏥 Find clinics"), callback_data=ClinicsCallback(action=ClinicsAction.HUB)
     )
     builder.adjust(1)
-    return builder.as_markup()
+    return with_nav(builder.as_markup())
 
 
-async def list_bookings(message: Message, session: AsyncSession, user: User, clock: Clock) -> None:
+async def list_bookings(
+    event: Message | CallbackQuery, session: AsyncSession, user: User, clock: Clock, note: str = ""
+) -> None:
     found = await my_bookings(session, user.id, clock.now())
+    head = f"{note}\n\n" if note else ""
     if not found:
-        await message.answer(_("You have no booked visits."), reply_markup=bookings_keyboard([]))
+        await show(event, head + _("You have no booked visits."), bookings_keyboard([]))
         return
-    lines = [_("<b>My bookings</b>")]
+    lines = [head + _("<b>My bookings</b>")]
     items = []
     for item in found:
         lines.append(
@@ -231,7 +246,7 @@ async def list_bookings(message: Message, session: AsyncSession, user: User, clo
         )
         short = f"{format_day(item.slot.starts_at, user.language)} {format_clock(item.slot.starts_at, user.language)}"
         items.append((item.booking.id, short))
-    await message.answer("\n".join(lines), reply_markup=bookings_keyboard(items))
+    await show(event, "\n".join(lines), bookings_keyboard(items))
 
 
 async def on_bookings(
@@ -244,7 +259,7 @@ async def on_bookings(
     if not isinstance(query.message, Message):
         return
     if callback_data.action is BookingsAction.LIST:
-        await list_bookings(query.message, session, user, clock)
+        await list_bookings(query, session, user, clock)
         return
     item = await booking_of(session, user.id, callback_data.booking)
     if callback_data.action is BookingsAction.ASK:
@@ -255,18 +270,19 @@ async def on_bookings(
         )
         builder.button(text=_("⬅️ Keep it"), callback_data=BookingsCallback())
         builder.adjust(1)
-        await query.message.answer(
+        await show(
+            query,
             _("Cancel the visit: {slot}, {clinic}?").format(
                 slot=slot_line(item.slot, user.language), clinic=escape(item.clinic.name)
             ),
-            reply_markup=builder.as_markup(),
+            builder.as_markup(),
         )
         return
     if await cancel(session, user.id, item.booking.id, clock.now()):
-        await query.message.answer(_("The visit is cancelled, and the time is free for others."))
+        note = _("The visit is cancelled, and the time is free for others.")
     else:
-        await query.message.answer(_("This visit is cancelled already."))
-    await list_bookings(query.message, session, user, clock)
+        note = _("This visit is cancelled already.")
+    await list_bookings(query, session, user, clock, note)
 
 
 def create_router() -> Router:

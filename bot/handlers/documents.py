@@ -1,4 +1,4 @@
-"""The cabinet's documents (agreement, personal data policy), sent as PDF in the user's language."""
+"""The cabinet's documents (agreement, personal and health data), as PDF in the user's language."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from core.config import Settings
 KINDS = {
     DocumentKind.USER_AGREEMENT: ConsentKind.USER_AGREEMENT,
     DocumentKind.PERSONAL_DATA: ConsentKind.PERSONAL_DATA,
+    DocumentKind.HEALTH_DATA: ConsentKind.HEALTH_DATA,
 }
 
 

@@ -22,6 +22,7 @@ from bot.callbacks import (
     PolicyAction,
     PolicyCallback,
 )
+from bot.keyboards.next_steps import contacts_button, next_steps, renew_button
 from bot.screens import show, with_nav
 from core.accounts.models import User
 from core.billing.charges import debts_of_user, open_debt_link, retry_debts
@@ -42,6 +43,7 @@ from core.billing.payments import BankUnavailable
 from core.billing.provider import PaymentProvider
 from core.billing.rules import BillingRules
 from core.clock import Clock
+from core.config import Settings
 from core.formatting import format_day, format_moment, format_money
 from core.notifications.messages import desk_first
 from core.policies.cabinet import PolicyView, my_policy
@@ -220,12 +222,19 @@ async def consent_given(
     clock: Clock,
     billing: BillingRules,
     payments: PaymentProvider | None,
+    settings: Settings,
 ) -> None:
     if not isinstance(query.message, Message):
         return
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
+    section = PolicyCallback(id=view.id, action=PolicyAction.FRANCHISE)
     if payments is None:
-        await query.message.answer(_("Payments are not available right now. Please try later."))
+        await show(
+            query,
+            _("Payments are not available right now. Please try later."),
+            back=section,
+            menu=True,
+        )
         return
     description = _("Linking a card, policy {number}").format(number=view.policy.number)
     try:
@@ -238,14 +247,21 @@ async def consent_given(
                 session, payments, user, view, billing, description=description, now=clock.now()
             )
     except AlreadyActivated:
-        await query.message.answer(_("The franchise program is activated already."))
+        await show(query, _("The franchise program is activated already."), back=section, menu=True)
         return
     except PolicyNotValid:
-        await query.message.answer(_("The policy has expired: there is nothing to activate."))
+        await show(
+            query,
+            _("The policy has expired: there is nothing to activate."),
+            next_steps(renew_button(settings), contacts_button(), back=PolicyCallback(id=view.id)),
+        )
         return
     except BankUnavailable:
-        await query.message.answer(
-            _("The bank did not answer. Nothing was charged; please try again in a minute.")
+        await show(
+            query,
+            _("The bank did not answer. Nothing was charged; please try again in a minute."),
+            back=section,
+            menu=True,
         )
         return
     assert payment.confirmation_url is not None

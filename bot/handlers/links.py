@@ -28,6 +28,7 @@ from core.appeals.service import my_appeal
 from core.billing.provider import PaymentProvider
 from core.billing.rules import BillingRules
 from core.clock import Clock
+from core.config import Settings
 from core.errors import NotFoundError
 from core.links import LinkKind, StartPayload
 from core.policies.cabinet import my_policy
@@ -79,6 +80,7 @@ async def open_policy(
     user: User,
     account: Account | None,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     await state.set_state(None)
     if account is None:
@@ -96,7 +98,7 @@ async def open_policy(
         )
         return
     text = await policies.card_with_money(session, view, user.language, clock)
-    await message.answer(text, reply_markup=policies.card_keyboard(view))
+    await message.answer(text, reply_markup=policies.card_keyboard(view, settings))
 
 
 async def open_debt(

@@ -209,7 +209,7 @@ def card_text(view: PolicyView, locale: str) -> str:
     return "\n".join(lines)
 
 
-def card_keyboard(view: PolicyView) -> InlineKeyboardMarkup:
+def card_keyboard(view: PolicyView, settings: Settings) -> InlineKeyboardMarkup:
     """The card's way to the policy's documents and to the sections filtered by this policy."""
     builder = InlineKeyboardBuilder()
     kinds = documents_of(view)
@@ -249,6 +249,9 @@ def card_keyboard(view: PolicyView) -> InlineKeyboardMarkup:
             text=_("🚨 Report an insured event"),
             callback_data=AppealStartCallback(kind=AppealKind.INSURED_EVENT, policy=view.id),
         )
+    if view.status is Status.EXPIRED:  # an expired policy's way on: renew it, or ask
+        builder.add(renew_button(settings), contacts_button())
+        sizes.append(2)
     builder.button(
         text=_("⬅️ My policies"), callback_data=PoliciesCallback(action=PoliciesAction.LIST)
     )
@@ -262,10 +265,11 @@ async def show_card(
     session: AsyncSession,
     user: User,
     clock: Clock,
+    settings: Settings,
 ) -> None:
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     text = await card_with_money(session, view, user.language, clock)
-    await show(query, text, card_keyboard(view))
+    await show(query, text, card_keyboard(view, settings))
 
 
 async def money_badge(session: AsyncSession, view: PolicyView, locale: str, clock: Clock) -> str:
@@ -417,7 +421,7 @@ async def number_typed(
             refusal_text(error, user, settings), reply_markup=refusal_keyboard(error, settings)
         )
         return
-    await _added(message, state, session, user, clock, [linked.policy.id])
+    await _added(message, state, session, user, clock, settings, [linked.policy.id])
 
 
 async def _added(
@@ -426,6 +430,7 @@ async def _added(
     session: AsyncSession,
     user: User,
     clock: Clock,
+    settings: Settings,
     ids: list[int],
 ) -> None:
     await state.set_state(None)
@@ -442,7 +447,7 @@ async def _added(
                 "🗄 Added to the archive: the policy expired on {date}. Its services and "
                 "documents are here; it opens no clinics."
             ).format(date=format_date(view.policy.valid_to, user.language))
-        await message.answer(text, reply_markup=card_keyboard(view))
+        await message.answer(text, reply_markup=card_keyboard(view, settings))
 
 
 async def by_passport(
@@ -461,7 +466,9 @@ async def by_passport(
     except LinkRefused as error:
         await show(query, refusal_text(error, user, settings), refusal_keyboard(error, settings))
         return
-    await _added(query.message, state, session, user, clock, [item.policy.id for item in found])
+    await _added(
+        query.message, state, session, user, clock, settings, [item.policy.id for item in found]
+    )
 
 
 # --- a child's policy -----------------------------------------------------------------------
@@ -541,7 +548,7 @@ async def child_step(
             reply_markup=refusal_keyboard(error, settings) or main_menu(registered=True),
         )
         return
-    await _added(message, state, session, user, clock, [linked.policy.id])
+    await _added(message, state, session, user, clock, settings, [linked.policy.id])
 
 
 async def not_text(message: Message) -> None:

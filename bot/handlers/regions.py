@@ -24,6 +24,7 @@ from bot.callbacks import (
 )
 from bot.fsm.regions import REGIONS_KEY, RegionDraft, Regions
 from bot.keyboards.registration import BACK
+from bot.screens import show
 from core.accounts.models import User
 from core.billing.regions import (
     CHOOSABLE,
@@ -138,9 +139,10 @@ async def show_section(
         await state.clear()  # "Back" from the picker: the unconfirmed ticks are dropped
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     regions = await regions_of(session, view, now=clock.now())
-    await query.message.answer(
+    await show(
+        query,
         section_text(view, regions, clock.now(), user.language),
-        reply_markup=section_keyboard(view, regions),
+        section_keyboard(view, regions),
     )
 
 
@@ -178,30 +180,41 @@ def picker_keyboard(
         mark = "☑️ " if subject.code in confirmed else "✅ " if subject.code in draft.picked else ""
         builder.button(
             text=mark + subject.name(locale),
-            callback_data=RegionCallback(action=RegionAction.PICK, code=subject.code, page=page),
+            callback_data=RegionCallback(
+                action=RegionAction.PICK, policy=draft.policy, code=subject.code, page=page
+            ),
         )
     sizes = [1] * len(shown)
     if pages > 1:
         builder.button(
-            text="◀️", callback_data=RegionCallback(action=RegionAction.PAGE, page=page - 1)
+            text="◀️",
+            callback_data=RegionCallback(
+                action=RegionAction.PAGE, policy=draft.policy, page=page - 1
+            ),
         )
         builder.button(
             text=f"{page + 1}/{pages}",
-            callback_data=RegionCallback(action=RegionAction.PAGE, page=page),
+            callback_data=RegionCallback(action=RegionAction.PAGE, policy=draft.policy, page=page),
         )
         builder.button(
-            text="▶️", callback_data=RegionCallback(action=RegionAction.PAGE, page=page + 1)
+            text="▶️",
+            callback_data=RegionCallback(
+                action=RegionAction.PAGE, policy=draft.policy, page=page + 1
+            ),
         )
         sizes.append(3)
     if draft.query:
         builder.button(
-            text=_("✖️ Show all regions"), callback_data=RegionCallback(action=RegionAction.CLEAR)
+            text=_("✖️ Show all regions"),
+            callback_data=RegionCallback(action=RegionAction.CLEAR, policy=draft.policy),
         )
         sizes.append(1)
     if draft.picked:
         builder.button(
             text=_("Confirm ({count})").format(count=len(draft.picked)),
-            callback_data=RegionCallback(action=RegionAction.REVIEW, page=page),
+            callback_data=RegionCallback(
+                action=RegionAction.REVIEW, policy=draft.policy, page=page
+            ),
         )
         sizes.append(1)
     builder.button(
@@ -219,14 +232,12 @@ async def draft_of(state: FSMContext) -> RegionDraft | None:
 
 
 async def render_picker(
-    message: Message,
+    event: Message | CallbackQuery,
     draft: RegionDraft,
     state: FSMContext,
     session: AsyncSession,
     user: User,
     clock: Clock,
-    *,
-    edit: bool,
 ) -> None:
     view = await my_policy(session, user, draft.policy, today=clock.now().date())
     regions = await regions_of(session, view, now=clock.now())
@@ -236,10 +247,7 @@ async def render_picker(
     await state.update_data({REGIONS_KEY: draft.model_dump()})
     text = picker_text(view, draft, len(subjects), user.language)
     markup = picker_keyboard(draft, subjects, set(regions.chosen), user.language)
-    if edit:
-        await message.edit_text(text, reply_markup=markup)
-    else:
-        await message.answer(text, reply_markup=markup)
+    await show(event, text, markup)
 
 
 async def start_choosing(
@@ -255,18 +263,41 @@ async def start_choosing(
     view = await my_policy(session, user, callback_data.policy, today=clock.now().date())
     regions = await regions_of(session, view, now=clock.now())
     if regions.refusal is not None:
-        await query.message.answer(refusal_text(regions.refusal, regions.opens, user.language))
+        await show(
+            query,
+            refusal_text(regions.refusal, regions.opens, user.language),
+            back=PolicyCallback(id=view.id),
+            back_text=_("⬅️ Policy"),
+            menu=True,
+        )
         return
     draft = await draft_of(state)
     if draft is None or draft.policy != view.id:
         draft = RegionDraft(policy=view.id)
     await state.set_state(Regions.choosing)
-    await render_picker(query.message, draft, state, session, user, clock, edit=False)
+    await render_picker(query, draft, state, session, user, clock)
 
 
-async def stale(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    callback_answer.text = _("This list is out of date. Open the regions from the policy card.")
-    callback_answer.show_alert = True
+async def stale(query: CallbackQuery, callback_answer: CallbackAnswer, policy: int = 0) -> None:
+    """A picker button whose picker is gone (saved, left, or another policy's opened since):
+    it changes nothing, says so and offers the regions of its own policy."""
+    text = _("This list is out of date. Open the regions from the policy card.")
+    if not policy:
+        callback_answer.text, callback_answer.show_alert = text, True
+        return
+    await show(
+        query,
+        text,
+        back=PolicyCallback(id=policy, action=PolicyAction.REGIONS),
+        back_text=_("🗺 Regions"),
+        menu=True,
+    )
+
+
+def own_draft(draft: RegionDraft | None, callback_data: RegionCallback) -> bool:
+    """The picker the button belongs to is the one open now (buttons before the policy was in
+    them, policy 0, are taken as the open one's)."""
+    return draft is not None and callback_data.policy in (0, draft.policy)
 
 
 async def on_picker(
@@ -279,8 +310,12 @@ async def on_picker(
     callback_answer: CallbackAnswer,
 ) -> None:
     draft = await draft_of(state)
-    if draft is None or not isinstance(query.message, Message):
-        await stale(query, callback_answer)
+    if (
+        draft is None
+        or not own_draft(draft, callback_data)
+        or not isinstance(query.message, Message)
+    ):
+        await stale(query, callback_answer, callback_data.policy)
         return
     action = callback_data.action
     if action is RegionAction.PICK:
@@ -299,28 +334,38 @@ async def on_picker(
         draft.page = callback_data.page
     elif action is RegionAction.CLEAR:
         draft.query, draft.page = "", 0
-    await render_picker(query.message, draft, state, session, user, clock, edit=True)
+    await render_picker(query, draft, state, session, user, clock)
 
 
 async def review(
     query: CallbackQuery,
+    callback_data: RegionCallback,
     state: FSMContext,
     user: User,
     clock: Clock,
     callback_answer: CallbackAnswer,
 ) -> None:
     draft = await draft_of(state)
-    if draft is None or not isinstance(query.message, Message):
-        await stale(query, callback_answer)
+    if (
+        draft is None
+        or not own_draft(draft, callback_data)
+        or not isinstance(query.message, Message)
+    ):
+        await stale(query, callback_answer, callback_data.policy)
         return
     if not draft.picked:
         callback_answer.text = _("Tick at least one region first.")
         return
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Confirm"), callback_data=RegionCallback(action=RegionAction.SAVE))
+    builder.button(
+        text=_("✅ Confirm"),
+        callback_data=RegionCallback(action=RegionAction.SAVE, policy=draft.policy),
+    )
     builder.button(
         text=_("⬅️ Change the choice"),
-        callback_data=RegionCallback(action=RegionAction.PAGE, page=draft.page),
+        callback_data=RegionCallback(
+            action=RegionAction.PAGE, policy=draft.policy, page=draft.page
+        ),
     )
     builder.adjust(1)
     await query.message.edit_text(
@@ -337,6 +382,7 @@ async def review(
 
 async def save(
     query: CallbackQuery,
+    callback_data: RegionCallback,
     state: FSMContext,
     session: AsyncSession,
     user: User,
@@ -344,8 +390,12 @@ async def save(
     callback_answer: CallbackAnswer,
 ) -> None:
     draft = await draft_of(state)
-    if draft is None or not isinstance(query.message, Message):
-        await stale(query, callback_answer)
+    if (
+        draft is None
+        or not own_draft(draft, callback_data)
+        or not isinstance(query.message, Message)
+    ):
+        await stale(query, callback_answer, callback_data.policy)
         return
     view = await my_policy(session, user, draft.policy, today=clock.now().date())
     try:
@@ -392,7 +442,7 @@ async def search_typed(
         )
         return  # the previous search and the ticks stay
     draft.query, draft.page = query, 0
-    await render_picker(message, draft, state, session, user, clock, edit=False)
+    await render_picker(message, draft, state, session, user, clock)
 
 
 async def not_a_search(message: Message) -> None:

@@ -72,5 +72,9 @@ def documents_choice() -> InlineKeyboardMarkup:
         text=_("Personal data policy"),
         callback_data=DocumentCallback(kind=DocumentKind.PERSONAL_DATA),
     )
+    builder.button(
+        text=_("Health data processing"),
+        callback_data=DocumentCallback(kind=DocumentKind.HEALTH_DATA),
+    )
     builder.adjust(1)
     return builder.as_markup()

@@ -87,6 +87,9 @@ class SavedSearch(Base):
     this id, so an older list goes on acting on its own query or point, not the latest one."""
 
     __tablename__ = "clinic_searches"
+    # Ids are never reused (SQLite would reuse the highest after a prune): an old button must
+    # not find a newer search under its id.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clinics.models import SavedSearch
+from core.links import MAX_ID
 
 KEPT = timedelta(days=30)  # an older list's buttons say they no longer work
 
@@ -42,8 +43,11 @@ async def remember_search(
 
 
 async def recall_search(session: AsyncSession, user_id: int, search_id: int) -> SavedSearch | None:
-    """The person's own search by its id; None when it is gone or someone else's."""
-    search = await session.get(SavedSearch, search_id)
-    if search is None or search.user_id != user_id:
+    """The person's own search by its id; None when it is gone, someone else's, or no id at all
+    (a forged number beyond the column's range)."""
+    if not 0 < search_id <= MAX_ID:
         return None
-    return search
+    found: SavedSearch | None = await session.scalar(
+        select(SavedSearch).where(SavedSearch.id == search_id, SavedSearch.user_id == user_id)
+    )
+    return found

@@ -27,7 +27,8 @@ def upgrade() -> None:
     sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('created_at', core.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_clinic_searches_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_clinic_searches'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_clinic_searches')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('clinic_searches', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_clinic_searches_user_id'), ['user_id'], unique=False)

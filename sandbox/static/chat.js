@@ -31,8 +31,21 @@ function toast(text) {
   const t = $("toast"); t.textContent = text; t.hidden = false;
   clearTimeout(toast.timer); toast.timer = setTimeout(() => { t.hidden = true; }, 2500);
 }
-function modal(text) { $("modal-text").textContent = text; $("modal").hidden = false; $("modal-ok").focus(); }
-$("modal-ok").onclick = () => { $("modal").hidden = true; };
+// A modal: a callback answer's alert, or a question with a value to confirm (the phone to share).
+let modalDone = null;
+function modal(text, { value = null, ok = "OK" } = {}) {
+  if (modalDone) modalDone(null);
+  $("modal-text").textContent = text;
+  $("modal-input").hidden = value === null;
+  $("modal-input").value = value ?? "";
+  $("modal-cancel").hidden = value === null;
+  $("modal-ok").textContent = ok;
+  $("modal").hidden = false;
+  (value === null ? $("modal-ok") : $("modal-input")).focus();
+  return new Promise((resolve) => { modalDone = (answer) => { modalDone = null; $("modal").hidden = true; resolve(answer); }; });
+}
+$("modal-form").onsubmit = (event) => { event.preventDefault(); if (modalDone) modalDone($("modal-input").hidden ? true : $("modal-input").value.trim()); };
+$("modal-cancel").onclick = () => { if (modalDone) modalDone(null); };
 
 // --- the side panel (a menu on a phone) ------------------------------------------------------
 function menu(open) { document.body.classList.toggle("menu-open", open); $("backdrop").hidden = !open; }
@@ -86,7 +99,10 @@ box.addEventListener("scroll", () => {
   if (state.stick) { state.unseen = 0; $("new-badge").hidden = true; }
 });
 // The box shrinks when a reply keyboard appears, the window turns or an image loads: keep the end in view.
-new ResizeObserver(() => { if (state.stick) scrollToBottom(); }).observe(box);
+const keepEnd = new ResizeObserver(() => { if (state.stick) scrollToBottom(); });
+keepEnd.observe(box);
+// The newest messages grow too after they are drawn (an image or a font arrives).
+const newestGrow = new ResizeObserver(() => { if (state.stick) scrollToBottom(); });
 box.addEventListener("load", () => { if (state.stick) scrollToBottom(); }, true);
 $("new-badge").onclick = () => { state.stick = true; scrollToBottom(); };
 
@@ -104,6 +120,8 @@ function render(data) {
   }
   box.innerHTML = parts.join("");
   box.querySelectorAll(".msg .text").forEach(linkify);
+  newestGrow.disconnect();
+  [...box.querySelectorAll(".msg")].slice(-5).forEach((element) => newestGrow.observe(element));
   box.querySelectorAll("button[data-callback]").forEach((b) => b.onclick = () => tap(Number(b.dataset.message), b.dataset.callback));
   box.querySelectorAll("button[data-url]").forEach((b) => b.onclick = () => openUrl(b.dataset.url));
   renderReplyKeyboard(data.reply_keyboard);
@@ -267,8 +285,8 @@ function showLocations() {
   $("coords").onsubmit = (event) => { event.preventDefault(); const f = new FormData(event.target); popup.hidden = true; send({ location: { latitude: Number(f.get("lat")), longitude: Number(f.get("lon")) } }); };
 }
 
-function shareContact() {
-  const phone = window.prompt("Ваш номер / Your phone", "+7 999 123-45-67");
+async function shareContact() {
+  const phone = await modal("Поделиться номером телефона с ботом? / Share your phone number with the bot?", { value: "+7 999 123-45-67", ok: "Поделиться / Share" });
   if (phone) send({ contact: { phone_number: phone } });
 }
 
@@ -304,7 +322,7 @@ $("file").onchange = async (event) => {
   event.target.value = "";
 };
 document.addEventListener("click", (event) => { const popup = $("popup"); if (!popup.hidden && !popup.contains(event.target)) popup.hidden = true; });
-document.addEventListener("keydown", (event) => { if (event.key === "Escape") { $("popup").hidden = true; $("modal").hidden = true; menu(false); } });
+document.addEventListener("keydown", (event) => { if (event.key === "Escape") { $("popup").hidden = true; if (modalDone) modalDone(null); menu(false); } });
 $("new-user").onsubmit = async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);

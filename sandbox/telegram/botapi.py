@@ -18,7 +18,7 @@ from aiohttp import web
 from sandbox.telegram.errors import BotApiError, bad_request, forbidden, too_many_requests
 from sandbox.telegram.markdown import parse_markdown, parse_markdown_v2
 from sandbox.telegram.markup import parse_html, to_display_html, utf16_len
-from sandbox.telegram.photos import NotAnImage, photo_sizes
+from sandbox.telegram.photos import NotAnImage, known_photo, photo_sizes
 from sandbox.telegram.request import Params, read_params
 from sandbox.telegram.state import CallbackAnswer, Chat, SandboxState, StoredMessage, wait_on
 from sandbox.telegram.webhook import WebhookPusher
@@ -334,7 +334,10 @@ class BotApi:
         if value and value in self.state.photos:
             return self.state.photos[value]
         if value and value in self.state.files:
-            raise bad_request("can't use file of type Document as Photo")
+            stored = self.state.files[value]
+            if not stored.file_path.startswith("photos/"):
+                raise bad_request("can't use file of type Document as Photo")
+            return known_photo(self.state, stored)  # kept before photos had their sizes
         if value and value.lower().startswith(("http://", "https://")):
             raise bad_request("failed to get HTTP URL content")
         raise bad_request(f"there is no {field} in the request")
@@ -605,7 +608,7 @@ def _set_inline_markup(stored: StoredMessage, markup: dict[str, Any] | None) -> 
         stored.api.pop("reply_markup", None)
 
 
-async def _edited(api: BotApi, stored: StoredMessage, *, visible: bool) -> Any:
+async def _edited(api: BotApi, stored: StoredMessage, *, visible: bool = True) -> Any:
     """`visible`: the text changed, so clients mark it "edited" (not for buttons alone)."""
     stored.api["edit_date"] = now()
     stored.edited = stored.edited or visible

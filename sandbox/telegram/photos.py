@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from sandbox.telegram.state import SandboxState
+from sandbox.telegram.state import SandboxState, StoredFile
 
 SIDES = (90, 320, 800, 1280)
 
@@ -51,3 +51,24 @@ def photo_sizes(state: SandboxState, content: bytes, file_name: str) -> list[dic
         state.photos[size["file_id"]] = sizes
     state.touch()
     return sizes
+
+
+def known_photo(state: SandboxState, stored: StoredFile) -> list[dict[str, Any]]:
+    """A photo stored as one file (a sandbox state from before sizes): its one real size."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(state.file_content(stored))) as picture:
+            width, height = picture.size
+    except OSError:
+        width, height = 0, 0
+    size = {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_size": stored.size,
+        "width": width,
+        "height": height,
+    }
+    state.photos[stored.file_id] = [size]
+    state.touch()
+    return [size]
