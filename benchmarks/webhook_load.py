@@ -304,6 +304,7 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
                         print((Path(tmp) / f"worker{n}.log").read_text()[-3000:], file=sys.stderr)
                         raise
                 balancer.upstreams = [f"http://127.0.0.1:{port}" for port in ports]
+                idle = [cpu_seconds(p.pid) for p in processes]  # start-up is not the load
                 gate = asyncio.Semaphore(args.concurrency)
 
                 async def one(user: int) -> None:
@@ -320,6 +321,11 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
                 await everyone
                 elapsed = time.perf_counter() - started
                 busy = [cpu_seconds(p.pid) for p in processes if p.returncode is None]
+                load = sum(
+                    cpu_seconds(p.pid) - before
+                    for p, before in zip(processes, idle, strict=True)
+                    if p.returncode is None
+                )
                 for process in processes:
                     if process.returncode is None:
                         process.send_signal(signal.SIGTERM)
@@ -346,6 +352,8 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
         f"  CPU: surviving workers {', '.join(f'{b:.0f} s' for b in busy)}; this process "
         f"(sandbox, balancer, people) {mine.ru_utime + mine.ru_stime:.0f} s in total so far"
     )
+    if not kill:  # a killed worker's CPU cannot be read any more
+        print(f"  worker CPU per update: {load / max(steps, 1) * 1000:.2f} ms (during the load)")
     print(f"  dialog state kept: {kept:,} of {args.users:,} drafts in Redis")
     if pushed_errors.get("last_error_message"):
         print(f"  the sandbox's last webhook error: {pushed_errors['last_error_message']}")

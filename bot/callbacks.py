@@ -1,12 +1,43 @@
-"""CallbackData factories: short prefixes, typed fields, never split by hand."""
+"""CallbackData factories: short prefixes, typed fields, never split by hand.
+
+Callback data comes back from the client and can be anything (an old message, a forged
+payload): every field is parsed strictly here, so a handler only ever sees values it can
+use. A payload that does not parse matches no handler and gets the "no longer works" answer
+(bot/handlers/fallback.py); ids are still checked against the person in `core`.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
+from typing import Annotated, Literal
 
 from aiogram.filters.callback_data import CallbackData
+from aiogram.utils.i18n import gettext as _
+from pydantic import Field, field_validator
 
+from core.accounts.consents import ConsentKind
+from core.accounts.identity import FileKind, RejectReason
+from core.accounts.zones import ZONES
+from core.appeals.models import AppealKind
 from core.documents.compose import DocumentKind as PolicyDocumentKind
+from core.policies.care import CareType
+
+# A row id (0 where there is none): never beyond a 32-bit column, so a forged huge number
+# cannot overflow a database integer.
+Id = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Page = Annotated[int, Field(ge=0, le=10_000)]
+Index = Annotated[int, Field(ge=-1, le=10_000)]  # into a sorted list; -1: not chosen yet
+Word = Annotated[str, Field(pattern=r"^[a-z0-9_]{0,24}$")]
+
+
+class StaleButton(Exception):
+    """A button that no longer applies (another step, a gone context): the errors router
+    answers "this button no longer works" and logs at INFO."""
+
+
+def stale_text() -> str:
+    return _("This button is no longer active. Please open /menu.")
 
 
 class Language(StrEnum):
@@ -31,8 +62,8 @@ class DocumentCallback(CallbackData, prefix="doc"):
 class ClinicCallback(CallbackData, prefix="cl"):
     """A clinic's venue and card; `policy` is the policy it was found for (0: the person's own)."""
 
-    id: int
-    policy: int = 0
+    id: Id
+    policy: Id = 0
 
 
 class RegistrationAction(StrEnum):
@@ -45,6 +76,7 @@ class RegistrationAction(StrEnum):
     CONSENTS_DONE = "done"
     CONFIRM = "confirm"
     EDIT = "edit"
+    RESTART = "restart"  # drop the draft and start from step 1
 
 
 class RegistrationCallback(CallbackData, prefix="reg"):
@@ -52,7 +84,7 @@ class RegistrationCallback(CallbackData, prefix="reg"):
 
 
 class ConsentCallback(CallbackData, prefix="cns"):
-    kind: str
+    kind: ConsentKind
 
 
 class EditField(StrEnum):
@@ -92,6 +124,13 @@ class ProfileCallback(CallbackData, prefix="prf"):
 class TimeZoneCallback(CallbackData, prefix="tzn"):
     zone: str  # an IANA name from core.accounts.zones.ZONES (at most 18 characters)
 
+    @field_validator("zone")
+    @classmethod
+    def _known(cls, zone: str) -> str:
+        if zone not in ZONES:
+            raise ValueError("unknown time zone")
+        return zone
+
 
 class IdentityAction(StrEnum):
     REPLACE = "replace"
@@ -100,19 +139,19 @@ class IdentityAction(StrEnum):
 
 class IdentityCallback(CallbackData, prefix="idn"):
     action: IdentityAction
-    kind: str = ""
+    kind: FileKind | Literal[""] = ""
 
 
 class IdentityDecisionCallback(CallbackData, prefix="idd"):
-    check_id: int
+    check_id: Id
     approve: bool
-    reason: str = ""  # "" on a rejection: ask the operator for the reason
+    reason: RejectReason | Literal[""] = ""  # "" on a rejection: ask the operator for the reason
 
 
 class IdentityUndoCallback(CallbackData, prefix="idu"):
     """Back from the reject reasons to Approve / Reject (a mistaken tap on Reject)."""
 
-    check_id: int
+    check_id: Id
 
 
 class PoliciesAction(StrEnum):
@@ -139,19 +178,19 @@ class PolicyAction(StrEnum):
 class PolicyCallback(CallbackData, prefix="pc"):
     """One of the person's policies; the id is checked against their own links on every tap."""
 
-    id: int
+    id: Id
     action: PolicyAction = PolicyAction.CARD
 
 
 class PolicyDocumentCallback(CallbackData, prefix="pdoc"):
-    id: int
+    id: Id
     kind: PolicyDocumentKind
 
 
 class LatinNameCallback(CallbackData, prefix="lat"):
     """Accept the proposed Latin name for the travel policy of policy `id`."""
 
-    id: int
+    id: Id
 
 
 class FranchiseAction(StrEnum):
@@ -164,7 +203,7 @@ class FranchiseAction(StrEnum):
 
 
 class FranchiseCallback(CallbackData, prefix="fr"):
-    id: int  # the policy
+    id: Id  # the policy
     action: FranchiseAction
 
 
@@ -183,8 +222,8 @@ class CardAction(StrEnum):
 
 
 class CardCallback(CallbackData, prefix="cd"):
-    policy: int  # the franchise section to come back to
-    card: int
+    policy: Id  # the franchise section to come back to
+    card: Id
     action: CardAction = CardAction.OPEN
 
 
@@ -202,22 +241,22 @@ class RegionCallback(CallbackData, prefix="rg"):
     its policy, so a button of an older picker (another policy's) says it no longer works."""
 
     action: RegionAction
-    policy: int = 0
-    code: str = ""
-    page: int = 0
+    policy: Id = 0  # only CHOOSE carries it; the picker keeps it in the FSM data
+    code: Annotated[str, Field(pattern=r"^(\d{2})?$")] = ""  # a federal subject
+    page: Page = 0
 
 
 class ServicesCallback(CallbackData, prefix="sv"):
-    id: int  # the policy
-    page: int = 0
-    months: int = 0  # the period: the last N months, 0 for all
+    id: Id  # the policy
+    page: Page = 0
+    months: Annotated[int, Field(ge=0, le=120)] = 0  # the last N months, 0 for all
 
 
 class BillCallback(CallbackData, prefix="bl"):
     """One rendered service; the diagnosis (health data) is shown only on an explicit tap."""
 
-    id: int
-    policy: int
+    id: Id
+    policy: Id
     diagnosis: bool = False
 
 
@@ -241,17 +280,17 @@ class ClinicPageCallback(CallbackData, prefix="cp"):
     """A page of a clinic list; `search` is the saved search (core.clinics.searches) it shows."""
 
     kind: ListKind
-    search: int = 0
-    page: int = 0
+    search: Id = 0
+    page: Page = 0
     everything: bool = False  # also the clinics the person may not visit, with the reason
 
 
 class CareCallback(CallbackData, prefix="cc"):
     """The clinics of a policy's program for one type of care ("" lists the care types)."""
 
-    policy: int
-    care: str = ""
-    page: int = 0
+    policy: Id
+    care: CareType | Literal[""] = ""
+    page: Page = 0
     everything: bool = False
 
 
@@ -259,13 +298,20 @@ class BookingCallback(CallbackData, prefix="bk"):
     """One step of booking in the chat; each choice rides in the button (indexes into the
     sorted lists, the day as YYYYMMDD, the slot's id), so a restart loses nothing."""
 
-    clinic: int
-    policy: int
-    specialty: int = -1
-    doctor: int = -1
-    day: int = 0
-    slot: int = 0
+    clinic: Id
+    policy: Id
+    specialty: Index = -1
+    doctor: Index = -1
+    day: Annotated[int, Field(ge=0, le=99991231)] = 0  # YYYYMMDD
+    slot: Id = 0
     confirm: bool = False
+
+    @field_validator("day")
+    @classmethod
+    def _a_day(cls, day: int) -> int:
+        if day:
+            date(day // 10000, day // 100 % 100, day % 100)  # ValueError for no such day
+        return day
 
 
 class BookingsAction(StrEnum):
@@ -276,20 +322,20 @@ class BookingsAction(StrEnum):
 
 class BookingsCallback(CallbackData, prefix="bks"):
     action: BookingsAction = BookingsAction.LIST
-    booking: int = 0
+    booking: Id = 0
 
 
 class AppealStartCallback(CallbackData, prefix="an"):
     """Start a new appeal ("" kind: choose it); a policy, a service or a clinic may come along."""
 
-    kind: str = ""
-    policy: int = 0
-    bill: int = 0
-    clinic: int = 0
+    kind: AppealKind | Literal[""] = ""
+    policy: Id = 0
+    bill: Id = 0
+    clinic: Id = 0
 
 
 class AppealChoiceCallback(CallbackData, prefix="ac"):
-    value: str  # an option of the current step; "skip", "done", "mine" where offered
+    value: Annotated[str, Field(max_length=40)]  # an option of the current step; "done", "mine"
 
 
 class AppealSendCallback(CallbackData, prefix="af"):
@@ -302,12 +348,13 @@ class AppealsAction(StrEnum):
     REPLY = "reply"
     CLOSE = "close"
     RATE = "rate"
+    RESUME = "resume"  # the unfinished draft kept in the FSM data
 
 
 class AppealsCallback(CallbackData, prefix="al"):
     action: AppealsAction = AppealsAction.LIST
-    id: int = 0
-    rating: int = 0
+    id: Id = 0
+    rating: Annotated[int, Field(ge=0, le=5)] = 0
     cases: bool = False  # insured-event cases instead of appeals
 
 
@@ -319,13 +366,13 @@ class DeskAction(StrEnum):
 
 
 class DeskCallback(CallbackData, prefix="dk"):
-    id: int  # the appeal
+    id: Id  # the appeal
     action: DeskAction
 
 
 class GuideCallback(CallbackData, prefix="hp"):
-    topic: str  # help, care, faq, telemed, shop, contacts
-    item: str = ""
+    topic: Literal["help", "care", "faq", "telemed", "shop", "contacts"]
+    item: Word = ""
 
 
 class MenuCallback(CallbackData, prefix="mn"):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -11,8 +13,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,10 +23,13 @@ from bot.fsm.storage import DatabaseStorage
 from bot.handlers import routers
 from bot.i18n import UserLanguageMiddleware, create_i18n
 from bot.inline_filters import run_sync_filters_inline
+from bot.menu import MenuTexts
 from bot.middlewares.callback_answer import AnswerAfterHandler
-from bot.middlewares.database import DatabaseMiddleware
+from bot.middlewares.database import DatabaseMiddleware, UpdateSession
 from bot.middlewares.idempotency import Inbox, OncePerUpdate, RedisInbox
+from bot.middlewares.not_modified import NotModifiedIsDone
 from bot.middlewares.throttling import Buckets, MemoryBuckets, RedisBuckets, ThrottlingMiddleware
+from bot.polling import CabinetDispatcher
 from bot.retry import RetryAfterMiddleware
 from core.billing.provider import PaymentProvider
 from core.clinics.index import ClinicDirectory
@@ -35,12 +39,25 @@ from core.dialog_state import DialogStateStore
 from core.inbox import LEASE, DatabaseInbox
 from core.mail import Mailer, MailSender
 
+if TYPE_CHECKING:
+    from aiogram.fsm.storage.redis import RedisStorage
+
+
+def redis_storage(storage: BaseStorage) -> RedisStorage | None:
+    """The storage, if it is aiogram's Redis one (whose module is imported only with Redis)."""
+    module = sys.modules.get("aiogram.fsm.storage.redis")
+    if module is not None and isinstance(storage, module.RedisStorage):
+        return storage
+    return None
+
 
 def create_storage(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession], clock: Clock
 ) -> BaseStorage:
     """Redis when REDIS_URL is set (several workers), otherwise the application database."""
     if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage  # only then: redis is heavy
+
         ttl = timedelta(days=settings.fsm_ttl_days)  # an abandoned dialog is forgotten then
         return RedisStorage.from_url(
             settings.redis_url,
@@ -53,11 +70,9 @@ def create_storage(
 
 def create_isolation(storage: BaseStorage) -> BaseEventIsolation:
     """One update at a time per user and chat, in order; across workers with Redis."""
-    if isinstance(storage, RedisStorage):
+    if (redis := redis_storage(storage)) is not None:
         # A dead worker's chat lock expires as its update claim does (core/inbox.py LEASE).
-        return ChatIsolation(
-            storage.create_isolation(lock_kwargs={"timeout": LEASE.total_seconds()})
-        )
+        return ChatIsolation(redis.create_isolation(lock_kwargs={"timeout": LEASE.total_seconds()}))
     return ChatIsolation()
 
 
@@ -66,8 +81,8 @@ def create_buckets(settings: Settings, storage: BaseStorage) -> Buckets | None:
     rate, burst = settings.throttle_rate, settings.throttle_burst
     if rate <= 0:
         return None
-    if isinstance(storage, RedisStorage):
-        return RedisBuckets(storage.redis, rate, burst)
+    if (redis := redis_storage(storage)) is not None:
+        return RedisBuckets(redis.redis, rate, burst)
     return MemoryBuckets(rate, burst)
 
 
@@ -75,9 +90,8 @@ def create_inbox(
     storage: BaseStorage, session_factory: async_sessionmaker[AsyncSession], clock: Clock
 ) -> Inbox:
     """Which updates were handled: in Redis beside the FSM state, else in the database."""
-    storage = underlying(storage)
-    if isinstance(storage, RedisStorage):
-        return RedisInbox(storage.redis)
+    if (redis := redis_storage(underlying(storage))) is not None:
+        return RedisInbox(redis.redis)
     return DatabaseInbox(session_factory, clock)
 
 
@@ -95,7 +109,7 @@ def create_dispatcher(
         raise ValueError("DATA_ENCRYPTION_KEY is not set: personal data cannot be stored")
     i18n = i18n or create_i18n(settings.default_locale)
     storage = underlying(storage or create_storage(settings, session_factory, clock))
-    dp = Dispatcher(
+    dp = CabinetDispatcher(
         storage=StepStorage(storage),
         events_isolation=create_isolation(storage),
         settings=settings,
@@ -107,13 +121,17 @@ def create_dispatcher(
         payments=payments,
         billing=settings.billing(),
         directory=ClinicDirectory(),
+        menu_texts=MenuTexts(i18n),
     )
-    # Order matters: a repeated update stops first; the dialog step is written after the
-    # handler and before the update counts as done; then the session and the user, so that
+    # Order matters: one session for the whole update first (the ledger, the step and the
+    # user share it and commit once); a repeated update stops next; the dialog step is
+    # written after the handler and before the update counts as done; then the user, so that
     # i18n can read the saved language.
-    dp.update.outer_middleware(OncePerUpdate(create_inbox(storage, session_factory, clock)))
+    dp.update.outer_middleware(UpdateSession(session_factory))
+    dp.inbox = create_inbox(storage, session_factory, clock)
+    dp.update.outer_middleware(OncePerUpdate(dp.inbox))
     dp.update.outer_middleware(SaveStepAfterHandling(storage))
-    dp.update.outer_middleware(DatabaseMiddleware(session_factory, clock, settings.default_locale))
+    dp.update.outer_middleware(DatabaseMiddleware(clock, settings.default_locale))
     UserLanguageMiddleware(i18n).setup(dp)
     throttling = ThrottlingMiddleware(create_buckets(settings, storage))
     dp.message.outer_middleware(throttling)
@@ -132,6 +150,7 @@ def create_bot(settings: Settings, *, token: str, api_base: str | None = None) -
     else:
         session = AiohttpSession()
     session.middleware(RetryAfterMiddleware())
+    session.middleware(NotModifiedIsDone())
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -128,3 +131,41 @@ async def migrate(url: str) -> None:
     """Apply every Alembic revision up to head (Alembic runs its own loop, so in a thread)."""
     await asyncio.to_thread(upgrade, url)
     log.info("database is at the newest revision")
+
+
+class UnitOfWork:
+    """One update's database work in one session: the update ledger, the dialog step and the
+    user row share it, so that an update costs one session and, when something changed, one
+    commit at its end instead of a session and a commit per piece (issue 19)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.wrote = False  # the ledger or the dialog step left a write for the final commit
+        self._discarded = False
+
+    async def discard(self) -> None:
+        """The update failed: its half-done writes go, once; what is written after stays."""
+        if not self._discarded:
+            self._discarded = True
+            # Detached first: the rows already read (the user, for the error handler's
+            # language) keep their values instead of being expired by the rollback.
+            self.session.expunge_all()
+            await self.session.rollback()
+            self.wrote = False
+
+
+_unit: ContextVar[UnitOfWork | None] = ContextVar("unit_of_work", default=None)
+
+
+def current_unit() -> UnitOfWork | None:
+    return _unit.get()
+
+
+@contextlib.contextmanager
+def unit_of_work(session: AsyncSession) -> Iterator[UnitOfWork]:
+    unit = UnitOfWork(session)
+    token = _unit.set(unit)
+    try:
+        yield unit
+    finally:
+        _unit.reset(token)

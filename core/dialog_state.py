@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import Clock
-from core.db import Base, UtcDateTime
+from core.db import Base, UtcDateTime, current_unit
 
 
 class DialogState(Base):
@@ -23,16 +23,24 @@ class DialogState(Base):
 
 
 class DialogStateStore:
-    """Key-value access used by the bot's FSM storage; each call is its own transaction."""
+    """Key-value access used by the bot's FSM storage. Inside an update it works in the
+    update's unit of work (committed once at the update's end); elsewhere each call is its
+    own transaction."""
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = session_factory
         self._clock = clock
 
     async def load(self, key: str) -> tuple[str | None, dict[str, Any]]:
+        unit = current_unit()
+        if unit is not None:
+            return self._read(await unit.session.get(DialogState, key))
         async with self._sessions() as session:
-            row = await session.get(DialogState, key)
-            return (row.state, dict(row.data or {})) if row else (None, {})
+            return self._read(await session.get(DialogState, key))
+
+    @staticmethod
+    def _read(row: DialogState | None) -> tuple[str | None, dict[str, Any]]:
+        return (row.state, dict(row.data or {})) if row else (None, {})
 
     async def set_state(self, key: str, state: str | None) -> None:
         await self._write(key, state=state)
@@ -41,16 +49,31 @@ class DialogStateStore:
         await self._write(key, data=data)
 
     async def _write(self, key: str, **values: Any) -> None:
+        unit = current_unit()
+        if unit is not None:
+            if await self._change(unit.session, key, values):
+                unit.wrote = True
+            return
         async with self._sessions() as session, session.begin():
-            row = await session.get(DialogState, key, with_for_update=True)
-            state, data = (row.state, row.data) if row else (None, {})
-            state = values.get("state", state)
-            data = values.get("data", data)
-            if state is None and not data:
-                if row is not None:
-                    await session.delete(row)
-                return
+            await self._change(session, key, values)
+
+    async def _change(self, session: AsyncSession, key: str, values: dict[str, Any]) -> bool:
+        """Whether anything is to be written."""
+        # SQLite has one writer at a time anyway; PostgreSQL workers lock the row.
+        lock = session.get_bind().dialect.name != "sqlite"
+        row = await session.get(DialogState, key, with_for_update=lock or None)
+        state, data = (row.state, row.data) if row else (None, {})
+        state = values.get("state", state)
+        data = values.get("data", data)
+        if state is None and not data:
             if row is None:
-                row = DialogState(key=key)
-                session.add(row)
-            row.state, row.data, row.updated_at = state, dict(data), self._clock.now()
+                return False
+            await session.delete(row)
+            return True
+        if row is not None and (row.state, row.data) == (state, data):
+            return False  # nothing changed: nothing written
+        if row is None:
+            row = DialogState(key=key)
+            session.add(row)
+        row.state, row.data, row.updated_at = state, dict(data), self._clock.now()
+        return True

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 DATE_PATTERNS = {"ru": "dd.MM.yyyy", "en": "d MMM yyyy"}
 MOSCOW = ZoneInfo("Europe/Moscow")  # the insurer's desk and its calendar
 
 
+@functools.cache
+def babel_locale(code: str) -> Locale:
+    """One parsed Locale per language: Babel would parse it and load its data on every call."""
+    return Locale.parse(code)
+
+
+def format_number(value: float, locale: str, digits: str | None = None) -> str:
+    return format_decimal(value, format=digits, locale=babel_locale(locale))
+
+
 def format_date(value: date, locale: str) -> str:
-    return babel_format_date(value, DATE_PATTERNS.get(locale, "dd.MM.yyyy"), locale=locale)
+    pattern = DATE_PATTERNS.get(locale, "dd.MM.yyyy")
+    return babel_format_date(value, pattern, locale=babel_locale(locale))
 
 
 def format_day(moment: datetime, locale: str) -> str:
@@ -25,7 +38,7 @@ def format_day(moment: datetime, locale: str) -> str:
 
 def format_clock(value: datetime, locale: str) -> str:
     """Hours and minutes in Moscow time, where the insurer's desk works."""
-    return format_time(value.astimezone(MOSCOW), "HH:mm", locale=locale)
+    return format_time(value.astimezone(MOSCOW), "HH:mm", locale=babel_locale(locale))
 
 
 def format_moment(moment: datetime, locale: str) -> str:
@@ -46,5 +59,9 @@ def format_money(kopecks: int, locale: str) -> str:
     """`54400` -> `544 ₽` (whole rubles) or `544,50 ₽`, in the locale's way."""
     pattern = "#,##0 ¤" if kopecks % 100 == 0 else "#,##0.00 ¤"
     return format_currency(
-        Decimal(kopecks) / 100, "RUB", format=pattern, locale=locale, currency_digits=False
+        Decimal(kopecks) / 100,
+        "RUB",
+        format=pattern,
+        locale=babel_locale(locale),
+        currency_digits=False,
     )

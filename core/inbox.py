@@ -9,6 +9,8 @@ worker still holds a live claim is "busy": its sender is told to come back later
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -19,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import Clock
-from core.db import Base, UtcDateTime
+from core.db import Base, UtcDateTime, current_unit
 
 LEASE = timedelta(seconds=30)  # longer than any update takes; a dead worker's claim expires
 KEEP = timedelta(days=2)  # Telegram keeps an unconfirmed update for 24 hours
@@ -40,14 +42,32 @@ class ProcessedUpdate(Base):
 
 
 class DatabaseInbox:
-    """The ledger in the application database (one process or several on PostgreSQL)."""
+    """The ledger in the application database (one process or several on PostgreSQL).
+
+    Inside an update's unit of work the claim is committed at once (another worker must see
+    it before this one starts), while "done" (or the release of a failed claim) is written in
+    the update's own final commit, with its dialog step."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self.sessions, self.clock = sessions, clock
 
+    @contextlib.asynccontextmanager
+    async def _session(self, commit: bool) -> AsyncIterator[AsyncSession]:
+        unit = current_unit()
+        if unit is not None:
+            yield unit.session
+            if commit:
+                await unit.session.commit()
+            else:
+                unit.wrote = True
+            return
+        async with self.sessions() as session:
+            yield session
+            await session.commit()
+
     async def claim(self, update_id: int) -> Claim:
         now = self.clock.now()
-        async with self.sessions() as session:
+        async with self._session(commit=True) as session:
             insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
             statement = insert(ProcessedUpdate).values(
                 update_id=update_id, state="working", until=now + LEASE
@@ -59,31 +79,35 @@ class DatabaseInbox:
                 where=(ProcessedUpdate.state == "working") & (ProcessedUpdate.until < now),
             )
             taken = await session.execute(statement)
-            await session.commit()
-            if taken.rowcount:  # type: ignore[attr-defined]
-                return Claim.MINE
-            state = await session.scalar(
-                select(ProcessedUpdate.state).where(ProcessedUpdate.update_id == update_id)
-            )
-        return Claim.DONE if state == "done" else Claim.BUSY
+        if taken.rowcount:  # type: ignore[attr-defined]
+            return Claim.MINE
+        return Claim.DONE if await self.is_done(update_id) else Claim.BUSY
 
     async def finish(self, update_id: int) -> None:
-        async with self.sessions() as session:
+        async with self._session(commit=False) as session:
             await session.execute(
                 update(ProcessedUpdate)
                 .where(ProcessedUpdate.update_id == update_id)
                 .values(state="done", until=self.clock.now() + KEEP)
             )
-            await session.commit()
 
     async def release(self, update_id: int) -> None:
-        async with self.sessions() as session:
+        async with self._session(commit=False) as session:
             await session.execute(
                 delete(ProcessedUpdate).where(
                     ProcessedUpdate.update_id == update_id, ProcessedUpdate.state == "working"
                 )
             )
+
+    async def release_unfinished(self) -> int:
+        """Polling's single poller starts: every claim still `working` is a dead one's, to be
+        handled again when Telegram sends the update again (it was never confirmed)."""
+        async with self.sessions() as session:
+            released = await session.execute(
+                delete(ProcessedUpdate).where(ProcessedUpdate.state == "working")
+            )
             await session.commit()
+        return int(released.rowcount)  # type: ignore[attr-defined]
 
     async def is_done(self, update_id: int) -> bool:
         async with self.sessions() as session:

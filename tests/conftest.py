@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.factory import create_dispatcher
+from bot.middlewares.not_modified import NotModifiedIsDone
 from core.accounts.crypto import Vault, generate_key
 from core.accounts.models import Account
 from core.clock import Clock, FrozenClock
@@ -137,9 +138,11 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 async def bot() -> AsyncIterator[Bot]:
+    session = RecordingSession()
+    session.middleware(NotModifiedIsDone())  # as create_bot() sets it up
     bot = Bot(
         "7000000001:test-token",
-        session=RecordingSession(),
+        session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
     yield bot

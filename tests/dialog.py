@@ -11,6 +11,7 @@ from typing import Any, get_args
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import (
@@ -31,6 +32,9 @@ from aiogram.types import (
     User,
 )
 
+from sandbox.telegram.errors import BotApiError
+from sandbox.telegram.markup import parse_html, utf16_len
+
 BOT_ID = 7000000001
 
 
@@ -46,6 +50,8 @@ class RecordingSession(BaseSession):
         self.files: dict[str, bytes] = {}  # what people uploaded, by file_id
         self.sent_files: dict[str, bytes] = {}  # what the bot uploaded, by the file_id it got
         self._message_ids = itertools.count(10_000)
+        self.message_ids: dict[int, int] = {}  # id() of a send call -> the message id it got
+        self._screens: dict[tuple[int, int], tuple[object, object]] = {}  # text, markup
 
     async def make_request(
         self,
@@ -54,6 +60,8 @@ class RecordingSession(BaseSession):
         timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
     ) -> TelegramType:
         self.calls.append(method)
+        self._refuse_what_telegram_refuses(method)
+        self._refuse_unchanged_edit(method)
         returning = method.__returning__
         if returning is bool:
             return True  # type: ignore[return-value]
@@ -69,11 +77,77 @@ class RecordingSession(BaseSession):
             return ForumTopic(message_thread_id=thread, name=method.name, icon_color=0)  # type: ignore[attr-defined,return-value]
         raise NotImplementedError(f"RecordingSession cannot answer {method.__api_method__}")
 
+    def _refuse_what_telegram_refuses(self, method: TelegramMethod[Any]) -> None:
+        """Telegram's limits, as the sandbox checks them: HTML that parses, texts within
+        4,096 UTF-16 units (captions 1,024), callback data within 64 bytes."""
+        text = getattr(method, "text", None)
+        caption = getattr(method, "caption", None)
+        for content, limit in ((text, 4096), (caption, 1024)):
+            if not isinstance(content, str):
+                continue
+            try:
+                plain = (
+                    content
+                    if getattr(method, "parse_mode", "HTML") is None
+                    else parse_html(content)[0]
+                )
+            except BotApiError as error:
+                raise TelegramBadRequest(method=method, message=error.description) from None
+            if utf16_len(plain) > limit:
+                raise TelegramBadRequest(method=method, message="Bad Request: message is too long")
+            if method.__api_method__ in ("sendMessage", "editMessageText") and not plain.strip():
+                raise TelegramBadRequest(
+                    method=method, message="Bad Request: message text is empty"
+                )
+        markup = getattr(method, "reply_markup", None)
+        if isinstance(markup, InlineKeyboardMarkup):
+            for row in markup.inline_keyboard:
+                for button in row:
+                    if button.callback_data and len(button.callback_data.encode()) > 64:
+                        raise TelegramBadRequest(
+                            method=method, message="Bad Request: BUTTON_DATA_INVALID"
+                        )
+
+    def _refuse_unchanged_edit(self, method: TelegramMethod[Any]) -> None:
+        """Telegram refuses an edit that changes nothing ("message is not modified")."""
+        name = method.__api_method__
+        if name not in ("editMessageText", "editMessageReplyMarkup"):
+            return
+        key = (int(getattr(method, "chat_id", 0) or 0), int(getattr(method, "message_id", 0) or 0))
+        if key not in self._screens:
+            return
+        text, markup = self._screens[key]
+        new_text = method.text if name == "editMessageText" else text  # type: ignore[attr-defined]
+        new_markup = self._dump(getattr(method, "reply_markup", None))
+        if (new_text, new_markup) == (text, markup):
+            raise TelegramBadRequest(
+                method=method,
+                message="Bad Request: message is not modified: specified new message content "
+                "and reply markup are exactly the same as a current content and reply markup "
+                "of the message",
+            )
+
+    @staticmethod
+    def _dump(markup: object) -> object:
+        return (
+            markup.model_dump(exclude_none=True)
+            if isinstance(markup, InlineKeyboardMarkup)
+            else None
+        )
+
     def _message(self, bot: Bot, method: TelegramMethod[Any]) -> Message:
         chat_id = getattr(method, "chat_id", 0)
         markup = getattr(method, "reply_markup", None)
+        message_id = getattr(method, "message_id", None) or next(self._message_ids)
+        self.message_ids[id(method)] = message_id
+        key = (int(chat_id or 0), message_id)
+        if method.__api_method__ == "editMessageReplyMarkup":
+            text = self._screens.get(key, (None, None))[0]
+        else:
+            text = getattr(method, "text", None)
+        self._screens[key] = (text, self._dump(markup))
         payload: dict[str, Any] = {
-            "message_id": getattr(method, "message_id", None) or next(self._message_ids),
+            "message_id": message_id,
             "date": datetime.now(),  # noqa: DTZ005 - any date will do for Telegram's echo
             "chat": {"id": chat_id, "type": "private" if int(chat_id) > 0 else "supergroup"},
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Test bot"},
@@ -238,7 +312,8 @@ class ChatClient:
 
     async def callback(self, data: str, source: TelegramMethod[Any] | None = None) -> ChatClient:
         message = Message(
-            message_id=getattr(source, "message_id", None) or 1,
+            message_id=getattr(source, "message_id", None)
+            or self.session.message_ids.get(id(source), 1),
             date=datetime.now(),  # noqa: DTZ005
             chat=self.chat,
             from_user=User(id=BOT_ID, is_bot=True, first_name="Test bot"),

@@ -264,6 +264,11 @@ async def live_system(
         polling = asyncio.create_task(
             dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
         )
+        # Polling has started (a quick test's stop_polling before that would be ignored, and
+        # the polling task awaited below would never end).
+        await eventually(
+            lambda: any(c["method"] == "getUpdates" for c in sandbox.state.calls) or polling.done()
+        )
         try:
             yield Live(sandbox, bot, dp, http)
         finally:

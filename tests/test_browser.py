@@ -230,7 +230,7 @@ async def test_a_person_walks_the_web_chat_in_a_browser(
         await walk.bot_says("франшиза не активирована")
         await walk.tap("💳 Франшиза и карты")
         await walk.tap("✅ Активировать программу с франшизой")
-        await walk.tap("Согласен на автоматические списания")
+        await walk.tap("Даю согласие на автоматические списания")
         await walk.bot_says("страницу банка")
         await walk.check("bank-link")
         async with context.expect_page() as opened:

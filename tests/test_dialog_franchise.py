@@ -82,7 +82,7 @@ async def test_activating_the_franchise_links_a_card_on_the_banks_page(
     assert "Вы оплачиваете 20% стоимости каждой услуги" in chat.text
     await chat.tap("✅ Активировать программу с франшизой")
     assert "проверочный платёж 10 ₽" in chat.text and "два SMS" in chat.text
-    await chat.tap("Согласен на автоматические списания")
+    await chat.tap("Даю согласие на автоматические списания")
     [sent] = chat.sent("sendMessage")
     button, *nav = [b for row in sent.reply_markup.inline_keyboard for b in row]
     assert [b.text for b in nav] == ["🏠 Меню"]

@@ -105,9 +105,11 @@ async def test_a_gone_or_someone_elses_search_no_longer_works_and_leads_on(
     assert "Этот список больше не работает" in other.text and "Тверской" not in other.text
     assert "🔎 По названию" in other.inline_buttons and "🏠 Меню" in other.inline_buttons
 
-    for forged in (search + 100, -1, 10**20):
-        await chat.callback(ClinicPageCallback(kind=ListKind.NAME, search=forged).pack())
-        assert "Этот список больше не работает" in chat.text
+    await chat.callback(ClinicPageCallback(kind=ListKind.NAME, search=search + 100).pack())
+    assert "Этот список больше не работает" in chat.text
+    for forged in (-1, 10**20):  # data no factory would pack: refused where it is parsed
+        await chat.callback(f"cp:name:{forged}:0:0")
+        assert "больше не действует" in chat.text
     await chat.tap("🔎 По названию")
     assert "Отправьте название клиники" in chat.text
 

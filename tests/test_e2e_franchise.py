@@ -39,7 +39,7 @@ async def test_a_person_activates_the_franchise_on_the_banks_page_and_sees_the_c
     await anna.wait_for(has("франшиза не активирована"))
     await tap(anna, "💳 Франшиза и карты", "Вы оплачиваете 20%")
     await tap(anna, "✅ Активировать программу с франшизой", "два SMS")
-    page = await tap(anna, "Согласен на автоматические списания", "страницу банка")
+    page = await tap(anna, "Даю согласие на автоматические списания", "страницу банка")
     link, *nav = buttons(page)
     assert link["text"] == "💳 Привязать карту"
     assert [b["text"] for b in nav] == ["🏠 Меню"]
@@ -69,7 +69,7 @@ async def test_time_travel_in_the_web_chat_activates_the_franchise_the_next_day(
     await anna.wait_for(has("франшиза не активирована"))
     await tap(anna, "💳 Франшиза и карты", "Вы оплачиваете 20%")
     await tap(anna, "✅ Активировать программу с франшизой", "два SMS")
-    page = await tap(anna, "Согласен на автоматические списания", "страницу банка")
+    page = await tap(anna, "Даю согласие на автоматические списания", "страницу банка")
     await fill_card_page(buttons(page)[0]["url"], SUCCESS_CARD)
     await anna.wait_for(has("Карта •••• 4477 привязана"), within=15)
 

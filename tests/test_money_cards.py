@@ -41,7 +41,7 @@ async def test_one_card_serves_every_policy_and_its_removal_is_warned(
     await add_by_number(chat, "ONDL-500001")
     await chat.tap("💳 Франшиза и карты")
     await chat.tap("✅ Активировать программу с франшизой")
-    await chat.tap("Согласен на автоматические списания")
+    await chat.tap("Даю согласие на автоматические списания")
     await card_page(chat, notifications)
     # The same card again, through "Link another card": still one card, one button.
     await chat.send("/policies")

@@ -34,7 +34,7 @@ async def activate_in_chat(chat: ChatClient, notifications: PaymentNotifications
     """The franchise section of the policy on screen: consent, the bank's page, the notice."""
     await chat.tap("💳 Франшиза и карты")
     await chat.tap("✅ Активировать программу с франшизой")
-    await chat.tap("Согласен на автоматические списания")
+    await chat.tap("Даю согласие на автоматические списания")
     [sent] = chat.sent("sendMessage")
     [button] = [b for row in sent.reply_markup.inline_keyboard for b in row if b.url]
     assert "Готово" in await fill_card_page(str(button.url), SUCCESS_CARD)

@@ -7,8 +7,11 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import Account
+from core.config import Settings
 from tests.dialog import ChatClient
 
 
@@ -32,3 +35,36 @@ async def test_filters_run_without_a_thread_hop(
     await chat.send("/help")
     assert "/menu" in chat.text
     assert hops == [], "aiogram ran a synchronous filter in a thread"
+
+
+async def test_an_update_that_changes_nothing_writes_only_its_ledger_entry(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    engine = sessions.kw["bind"]
+    await chat.send("/start")
+    await chat.send("/help")
+    written: list[str] = []
+    commits: list[int] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if not sql.lstrip().upper().startswith("SELECT"):
+            written.append(sql.split("(")[0].split(" SET")[0].strip())
+
+    event.listen(engine.sync_engine, "before_cursor_execute", statement)
+    event.listen(engine.sync_engine, "commit", lambda _conn: commits.append(1))
+    try:
+        await chat.send("/help")
+        assert "/menu" in chat.text
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", statement)
+    # The claim (committed before handling, for other workers) and "done" at the end: the
+    # user row, the unchanged dialog step and the language are not written again. With Redis
+    # the ledger and the step live there: the database is only read.
+    if settings.redis_url:
+        assert (written, commits) == ([], [])
+    else:
+        assert written == ["INSERT INTO processed_updates", "UPDATE processed_updates"], written
+        assert len(commits) == 2

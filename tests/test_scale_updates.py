@@ -90,3 +90,15 @@ async def test_a_chat_s_updates_are_handled_in_arrival_order_and_its_lock_is_dro
     await asyncio.gather(*(handle(n) for n in range(5)))
     assert order == [0, 1, 2, 3, 4]
     assert isolation.entries == {}, "no lock left behind for an idle chat"
+
+
+async def test_stopping_while_an_update_holds_its_chat_lock_ends_it_cleanly() -> None:
+    """Polling stops (aiogram closes the isolation) before the last updates finish."""
+    isolation = ChatIsolation()
+    key = StorageKey(bot_id=1, chat_id=6, user_id=6)
+    async with isolation.lock(key):
+        await isolation.close()
+    assert isolation.entries == {}
+    async with isolation.lock(key):  # and the chat is served again afterwards
+        assert key in isolation.entries
+    assert isolation.entries == {}

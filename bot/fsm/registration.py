@@ -78,6 +78,7 @@ class RegistrationDraft(BaseModel):
     document_token: str | None = None
     document_mask: str | None = None
     editing: bool = False  # came from the summary: return there after the step
+    names_again: bool = False  # a Latin name with a Russian passport: the names, then the number
 
     def answers(self) -> list[tuple[State, bool]]:
         """Each question before the consents, in order, and whether it is answered."""

@@ -19,6 +19,8 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import TelegramObject
 
+from core.db import current_unit
+
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 _Pending = dict[StorageKey, dict[str, Any]]  # key -> {"state": ..., "data": ...}
 _pending: ContextVar[_Pending | None] = ContextVar("dialog_step_pending", default=None)
@@ -75,11 +77,21 @@ class SaveStepAfterHandling(BaseMiddleware):
         pending: _Pending = {}
         token = _pending.set(pending)
         try:
-            return await handler(event, data)
-        finally:
+            result = await handler(event, data)
+        except BaseException:
             _pending.reset(token)
-            for key, change in pending.items():
-                if "data" in change:  # the data first: a state never points at missing data
-                    await self.storage.set_data(key, change["data"])
-                if "state" in change:
-                    await self.storage.set_state(key, change["state"])
+            unit = current_unit()
+            if unit is not None:  # the failed update's half-done writes go, its step stays
+                await unit.discard()
+            await self._save(pending)
+            raise
+        _pending.reset(token)
+        await self._save(pending)
+        return result
+
+    async def _save(self, pending: _Pending) -> None:
+        for key, change in pending.items():
+            if "data" in change:  # the data first: a state never points at missing data
+                await self.storage.set_data(key, change["data"])
+            if "state" in change:
+                await self.storage.set_state(key, change["state"])

@@ -21,6 +21,7 @@ from bot.handlers import (
     identity,
     language,
     links,
+    menu,
     operators,
     policies,
     policy_documents,
@@ -35,7 +36,8 @@ from core.config import Settings
 def routers(settings: Settings) -> list[Router]:
     """Fresh routers for one dispatcher (a router can belong to one dispatcher only)."""
     return [
-        # Commands that work in every state come first, so no dialog step can swallow them.
+        # The menu buttons and the commands come first, so no dialog step can swallow them.
+        menu.create_router(),
         common.create_router(),
         # Deep links (/start <payload>) and «🏠 Menu» leave any step, like /start.
         links.create_router(),

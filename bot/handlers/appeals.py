@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from html import escape
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
@@ -25,13 +23,14 @@ from bot.callbacks import (
     AppealSendCallback,
     AppealStartCallback,
     PolicyCallback,
+    StaleButton,
 )
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
 from bot.handlers.desk import post_follow_up, post_new_appeal
-from bot.keyboards.menu import APPEALS
 from bot.keyboards.next_steps import buy_button, contacts_button, next_steps, register_button
 from bot.keyboards.registration import BACK
 from bot.screens import show
+from bot.texts import TEXT_LIMIT, clean_input, escape, html_len, shorten
 from bot.uploads import upload_refusal
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
@@ -214,8 +213,15 @@ def summary(draft: AppealDraft) -> str:
         if value:
             if step.ask is Ask.CHOICE:
                 value = str(dict(step.choices).get(value, value))
+            if step.ask is Ask.TEXT:  # the whole text goes with the appeal; here a glimpse
+                value = shorten(value, SUMMARY_TEXT_LIMIT)
             lines.append(f"{step.label}: {escape(value)}")
     return "\n".join(lines)
+
+
+# The summary must fit one message whatever the text (2,100 emoji are 4,200 UTF-16 units).
+SUMMARY_TEXT_LIMIT = 1500
+HISTORY_TEXT_LIMIT = 700
 
 
 async def load_draft(state: FSMContext) -> AppealDraft | None:
@@ -235,12 +241,12 @@ async def typed(
     if draft is None or draft.current is None:
         await state.clear()
         return
-    step, text = draft.current, " ".join((message.text or "").split())
+    step, text = draft.current, " ".join(clean_input(message.text).split())
     if step.ask is Ask.TEXT and len(text) < 5:
         await message.answer(_("Please write a little more: a few words at least."))
         return
     if step.ask is Ask.TEXT:
-        text = (message.text or "").strip()[:3000]
+        text = clean_input(message.text)[:3000]
     if step.ask is Ask.SHORT and not 2 <= len(text) <= 200:
         await message.answer(_("Please write it in one line, from 2 to 200 characters."))
         return
@@ -306,11 +312,11 @@ async def chose(
             draft.policy_id = int(value)
             draft.fields[step.field] = options[value].split(" · ")[0]
         else:
-            return
+            raise StaleButton(f"no policy option {value!r}")
     elif step.ask is Ask.CHOICE and value in dict(step.choices):
         draft.fields[step.field] = value
     else:
-        return  # a button of an earlier step
+        raise StaleButton(f"a button of another step: {value!r}")
     draft.step += 1
     await ask_next(query.message, draft, state, session, user, account, clock)
 
@@ -372,7 +378,9 @@ async def send(
     mailer: MailSender,
 ) -> None:
     draft = await load_draft(state)
-    if draft is None or not isinstance(query.message, Message):
+    if draft is None:
+        raise StaleButton("the appeal form was sent or discarded already")
+    if not isinstance(query.message, Message):
         return
     await state.clear()
     if not callback_data.send:
@@ -442,10 +450,20 @@ def receipt_plain(appeal: Appeal, locale: str) -> str:
 
 # --- my appeals ----------------------------------------------------------------------------------
 async def list_appeals(
-    event: Message | CallbackQuery, session: AsyncSession, user: User, *, cases: bool = False
+    event: Message | CallbackQuery,
+    session: AsyncSession,
+    user: User,
+    *,
+    cases: bool = False,
+    draft: AppealDraft | None = None,
 ) -> None:
     found = await my_appeals(session, user.id, cases=cases)
     builder = InlineKeyboardBuilder()
+    if draft is not None and not cases:
+        builder.button(
+            text=_("✍️ Continue the draft: {kind}").format(kind=kind_title(draft.kind)),
+            callback_data=AppealsCallback(action=AppealsAction.RESUME),
+        )
     for appeal in found[:20]:
         builder.button(
             text=f"{appeal.number} · {kind_title(appeal.kind)} · {status_text(appeal.status)}",
@@ -471,7 +489,7 @@ async def list_appeals(
 
 
 async def appeals_command(
-    message: Message, session: AsyncSession, user: User, account: Account | None
+    message: Message, state: FSMContext, session: AsyncSession, user: User, account: Account | None
 ) -> None:
     if account is None:
         await message.answer(
@@ -479,7 +497,7 @@ async def appeals_command(
             reply_markup=next_steps(register_button(), menu=False),
         )
         return
-    await list_appeals(message, session, user)
+    await list_appeals(message, session, user, draft=await load_draft(state))
 
 
 def appeal_keyboard(appeal: Appeal) -> InlineKeyboardMarkup:
@@ -510,12 +528,20 @@ async def on_appeals(
     clock: Clock,
     bot: Bot,
     settings: Settings,
+    account: Account | None,
 ) -> None:
     if not isinstance(query.message, Message):
         return
     action = callback_data.action
     if action is AppealsAction.LIST:
-        await list_appeals(query, session, user, cases=callback_data.cases)
+        draft = await load_draft(state)
+        await list_appeals(query, session, user, cases=callback_data.cases, draft=draft)
+        return
+    if action is AppealsAction.RESUME:
+        draft = await load_draft(state)
+        if draft is None or account is None:
+            raise StaleButton("the appeal draft was sent or discarded")
+        await ask_next(query.message, draft, state, session, user, account, clock)
         return
     appeal = await my_appeal(session, user.id, callback_data.id)
     if action is AppealsAction.OPEN:
@@ -580,14 +606,22 @@ async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str
         f"<b>{kind_title(appeal.kind)} {appeal.number}</b>",
         _("Status: {status}").format(status=status_text(appeal.status)),
     ]
-    for message in await history(session, appeal.id):
+    entries = []
+    messages = await history(session, appeal.id)
+    for message in messages:
         when = (
             f"{format_day(message.created_at, locale)} {format_clock(message.created_at, locale)}"
         )
         who = _("You") if message.author == Author.PERSON else _("Insurer")
         files = f" 📎{len(message.files)}" if message.files else ""
-        lines.append(f"\n<i>{who}, {when}</i>{files}\n{escape(message.text)}")
-    return "\n".join(lines)
+        text = escape(shorten(message.text, HISTORY_TEXT_LIMIT))
+        entries.append(f"\n<i>{who}, {when}</i>{files}\n{text}")
+    # The newest messages matter most: the oldest go first when the card would not fit.
+    while entries and html_len("\n".join([*lines, "\n…", *entries])) > TEXT_LIMIT:
+        entries.pop(0)
+    if len(entries) < len(messages):
+        lines.append("\n…")
+    return "\n".join([*lines, *entries])
 
 
 async def reply_typed(
@@ -600,7 +634,7 @@ async def reply_typed(
     settings: Settings,
 ) -> None:
     appeal_id = (await state.get_data()).get(REPLY_KEY)
-    text = (message.text or message.caption or "").strip()
+    text = clean_input(message.text or message.caption)
     try:
         item = await attachment(message, bot)
     except UploadRefused as error:
@@ -628,8 +662,6 @@ async def reply_typed(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(appeals_command, Command("appeals"))
-    router.message.register(appeals_command, F.text == APPEALS)
     router.callback_query.register(start, AppealStartCallback.filter())
     router.callback_query.register(chose, AppealChoiceCallback.filter())
     router.callback_query.register(send, AppealSendCallback.filter())

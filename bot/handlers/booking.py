@@ -7,7 +7,6 @@ from datetime import date
 from html import escape
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -291,5 +290,4 @@ def create_router() -> Router:
     router.callback_query.register(chosen, BookingCallback.filter(F.slot > 0))
     router.callback_query.register(step, BookingCallback.filter())
     router.callback_query.register(on_bookings, BookingsCallback.filter())
-    router.message.register(list_bookings, Command("bookings"))
     return router

@@ -8,14 +8,12 @@ import logging
 from html import escape
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
@@ -31,10 +29,10 @@ from bot.callbacks import (
     PolicyCallback,
 )
 from bot.handlers.clinic_card import reason_text
-from bot.keyboards.menu import CLINICS
 from bot.keyboards.next_steps import add_policy_button, buy_button, next_steps, register_button
 from bot.keyboards.registration import BACK
 from bot.screens import show, with_nav
+from bot.texts import clean_input
 from core.accounts.models import Account, User
 from core.appeals.models import AppealKind
 from core.clinics.availability import (
@@ -51,6 +49,7 @@ from core.clinics.search import by_name
 from core.clinics.searches import recall_search, remember_search
 from core.clock import Clock
 from core.config import Settings
+from core.formatting import format_number
 from core.policies.cabinet import my_policies, my_policy
 from core.policies.care import care_title
 
@@ -64,9 +63,9 @@ class ClinicSearch(StatesGroup):
 
 def format_distance(km: float, locale: str) -> str:
     if km < 1:
-        return _("{meters} m").format(meters=format_decimal(round(km * 1000, -1), locale=locale))
+        return _("{meters} m").format(meters=format_number(round(km * 1000, -1), locale))
     digits = "#,##0.0" if km < 100 else "#,##0"
-    return _("{km} km").format(km=format_decimal(km, format=digits, locale=locale))
+    return _("{km} km").format(km=format_number(km, locale, digits))
 
 
 # --- the hub ------------------------------------------------------------------------------------
@@ -176,7 +175,7 @@ async def name_typed(
     clock: Clock,
     directory: ClinicDirectory,
 ) -> None:
-    query = " ".join((message.text or "").split())[:100]
+    query = " ".join(clean_input(message.text).split())[:100]
     if len(query) < 2:
         await message.answer(_("Send at least two letters of the name."))
         return
@@ -462,8 +461,6 @@ async def program_clinics(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(hub, Command("clinics"))
-    router.message.register(hub, F.text == CLINICS)
     router.callback_query.register(hub_again, ClinicsCallback.filter(F.action == ClinicsAction.HUB))
     router.callback_query.register(
         ask_name, ClinicsCallback.filter(F.action == ClinicsAction.BY_NAME)
@@ -476,7 +473,6 @@ def create_router() -> Router:
     router.callback_query.register(
         program_clinics, PolicyCallback.filter(F.action == PolicyAction.CLINICS)
     )
-    router.message.register(location_shared, F.location | F.venue)
     router.message.register(name_typed, ClinicSearch.name, F.text, ~(F.text == BACK))
     router.message.register(not_a_name, ClinicSearch.name)
     return router

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import CancelCallback
-from bot.deeplinks import StartLink
 from bot.handlers.guide import help_ as guide_help
-from bot.keyboards.menu import HELP, confirm_cancel, main_menu
-from bot.keyboards.registration import CANCEL
+from bot.keyboards.menu import confirm_cancel, main_menu
 from core.accounts.models import Account
 from core.config import Settings
 
@@ -91,12 +88,5 @@ async def cancel_answer(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    # A valid deep link is the links router's (right after this one); others are a plain /start.
-    router.message.register(start, CommandStart(), ~StartLink())
-    router.message.register(menu, Command("menu"))
-    router.message.register(help_, Command("help"))
-    router.message.register(help_, F.text == HELP)
-    router.message.register(cancel, Command("cancel"))
-    router.message.register(cancel, F.text == CANCEL)
     router.callback_query.register(cancel_answer, CancelCallback.filter())
     return router

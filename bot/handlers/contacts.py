@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.guide import contacts_text, guide_keyboard, own_dms
-from bot.keyboards.menu import CONTACTS
 from core.accounts.models import User
 from core.clock import Clock
 from core.config import Settings
@@ -24,6 +22,4 @@ async def contacts(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(contacts, Command("contacts"))
-    router.message.register(contacts, F.text == CONTACTS)
     return router

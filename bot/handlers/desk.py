@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.appeal_forms import FORMS, Ask, kind_title
 from bot.callbacks import DeskAction, DeskCallback
+from bot.texts import split_text
 from core.accounts.models import Account, User
 from core.appeals.models import Appeal, AppealStatus
 from core.appeals.service import (
@@ -74,6 +75,9 @@ def desk_card(appeal: Appeal, user: User, account: Account | None, first_text: s
     return "\n".join(lines)
 
 
+CARD_TEXT_LIMIT = 3000  # the card's own lines take the rest of the 4,096
+
+
 async def post_new_appeal(
     bot: Bot,
     settings: Settings,
@@ -94,12 +98,17 @@ async def post_new_appeal(
         )
         appeal.operators_thread_id = topic.message_thread_id
         await session.commit()
+        # A long text (2,100 emoji are 4,200 UTF-16 units) starts in the card and goes on
+        # in the messages after it, split at paragraphs.
+        first_part, *rest = split_text(first.text if first else "", CARD_TEXT_LIMIT)
         await bot.send_message(
             chat_id,
-            desk_card(appeal, user, account, first.text if first else ""),
+            desk_card(appeal, user, account, first_part + ("…" if rest else "")),
             message_thread_id=topic.message_thread_id,
             reply_markup=desk_keyboard(appeal),
         )
+        for part in rest:
+            await bot.send_message(chat_id, escape(part), message_thread_id=topic.message_thread_id)
         for item in first.files if first else []:
             await _send_file(bot, chat_id, topic.message_thread_id, item, appeal)
     except TelegramAPIError:

@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import DocumentCallback, DocumentKind
-from bot.keyboards.menu import DOCUMENTS, documents_choice
+from bot.keyboards.menu import documents_choice
 from bot.legal_documents import legal_document
 from core.accounts.consents import ConsentKind
 from core.accounts.models import User
@@ -45,6 +45,5 @@ async def send_document(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(documents, F.text == DOCUMENTS)
     router.callback_query.register(send_document, DocumentCallback.filter())
     return router

@@ -11,6 +11,7 @@ from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.callbacks import StaleButton, stale_text
 from bot.middlewares.idempotency import UpdateInProgress
 from core.accounts.models import User
 from core.errors import NotFoundError
@@ -32,6 +33,8 @@ async def _tell(event: ErrorEvent, text: str) -> None:
 
 
 async def not_found(event: ErrorEvent, i18n: I18n, user: User | None = None) -> None:
+    # Also another person's id in a forged button: the core never says whose it is.
+    log.info("update %s: not found (%s)", event.update.update_id, event.exception)
     with i18n.use_locale(_locale(i18n, user)):
         text = _("Not found. It may have been removed; please start again from the menu.")
     await _tell(event, text)
@@ -51,6 +54,13 @@ async def unexpected(event: ErrorEvent, i18n: I18n, user: User | None = None) ->
         log.exception("could not tell the user about the failure")
 
 
+async def stale(event: ErrorEvent, i18n: I18n, user: User | None = None) -> None:
+    """A button from another step or a context that is gone: nothing changes, no traceback."""
+    log.info("update %s: stale callback data (%s)", event.update.update_id, event.exception)
+    with i18n.use_locale(_locale(i18n, user)):
+        await _tell(event, stale_text())
+
+
 async def busy(event: ErrorEvent) -> object:
     """A copy of an update another worker is handling: no apology to the person, and the
     webhook answers 500 so that Telegram sends it again later (the claim decides then)."""
@@ -61,6 +71,7 @@ async def busy(event: ErrorEvent) -> object:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.errors.register(busy, ExceptionTypeFilter(UpdateInProgress))
+    router.errors.register(stale, ExceptionTypeFilter(StaleButton))
     router.errors.register(not_found, ExceptionTypeFilter(NotFoundError))
     router.errors.register(unexpected)
     return router

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.callbacks import stale_text
 from bot.keyboards.menu import main_menu
 from core.accounts.models import Account
+
+log = logging.getLogger(__name__)
 
 
 async def not_understood(message: Message, account: Account | None) -> None:
@@ -26,7 +31,9 @@ async def unexpected_in_dialog(message: Message) -> None:
 
 
 async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    callback_answer.text = _("This button is no longer active. Please open /menu.")
+    """A button of a step the person is not at, or data that does not parse (bot/callbacks.py)."""
+    log.info("stale or malformed callback data %r", (query.data or "")[:64])
+    callback_answer.text = stale_text()
     callback_answer.show_alert = True
 
 

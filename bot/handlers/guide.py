@@ -18,6 +18,7 @@ from bot.callbacks import (
     GuideCallback,
     PoliciesAction,
     PoliciesCallback,
+    StaleButton,
 )
 from bot.screens import show
 from core.accounts.models import User
@@ -190,6 +191,11 @@ async def on_guide(
     desk = (view.program.desk_phone if view and view.program else None) or insurer.phone_federal
     builder = InlineKeyboardBuilder()
     topic, item = callback_data.topic, callback_data.item
+    known = (
+        {c.value for c in CareType} if topic == "care" else set(FAQ) if topic == "faq" else set()
+    )
+    if item and item not in known:
+        raise StaleButton(f"no {topic} item {item!r}")
     back: CallbackData = GuideCallback(topic="help")
     back_text = _("⬅️ Help")
     if topic == "help":

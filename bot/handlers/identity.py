@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -288,7 +287,6 @@ async def begin_from_profile(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(begin, Command("verify"))
     router.message.register(upload, IdentityUpload.waiting_file, F.photo | F.document)
     router.message.register(not_a_file, IdentityUpload.waiting_file)
     router.callback_query.register(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
@@ -11,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import LanguageCallback
-from bot.keyboards.menu import LANGUAGE, language_choice, main_menu
+from bot.keyboards.menu import language_choice, main_menu
 from core.accounts.models import Account, User
 from core.accounts.users import set_language
 
@@ -31,6 +30,10 @@ async def chosen(
     i18n: I18n,
     callback_answer: CallbackAnswer,
 ) -> None:
+    if callback_data.code.value == user.language:
+        await set_language(session, user, user.language)  # chosen now, no longer guessed
+        callback_answer.text = _("This language is chosen already.")
+        return  # a harmless repeat: the screen stays as it is
     await set_language(session, user, callback_data.code.value)
     with i18n.use_locale(user.language):
         if isinstance(query.message, Message):
@@ -47,7 +50,5 @@ async def chosen(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(choose, Command("language"))
-    router.message.register(choose, F.text == LANGUAGE)
     router.callback_query.register(chosen, LanguageCallback.filter())
     return router

@@ -4,7 +4,7 @@ adding a policy by number, by passport data or a child's policy."""
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
@@ -27,7 +27,7 @@ from bot.handlers.policy_documents import document_button
 from bot.handlers.profile import tell_registration_is_missing
 from bot.handlers.regions import regions_line
 from bot.handlers.registration import problem_text
-from bot.keyboards.menu import POLICIES, main_menu
+from bot.keyboards.menu import main_menu
 from bot.keyboards.next_steps import (
     add_policy_button,
     buy_button,
@@ -56,6 +56,7 @@ from core.policies.linking import (
     FirstPolicyByNumber,
     LinkedElsewhere,
     LinkRefused,
+    NotAPolicyNumber,
     NothingFound,
     NotRepresentative,
     ParentPolicyRequired,
@@ -65,6 +66,7 @@ from core.policies.linking import (
     link_by_number,
     link_by_passport,
     link_child,
+    looks_like_policy_number,
 )
 from core.policies.models import ContractKind, PolicyKind
 
@@ -333,6 +335,11 @@ async def ask_number(query: CallbackQuery, state: FSMContext) -> None:
 
 
 def refusal_text(error: LinkRefused, user: User, settings: Settings) -> str:
+    if isinstance(error, NotAPolicyNumber):
+        return _(
+            "That does not look like a policy number. Type it as on the policy or the card, "
+            "for example ONDL-500000, or choose a section in the menu."
+        )
     if isinstance(error, PolicyNotFound):
         return _(
             "There is no policy with this number. Check it on the policy or the card, "
@@ -509,6 +516,9 @@ async def child_step(
     text = message.text or ""
     try:
         if current == AddPolicy.child_number.state:
+            if not looks_like_policy_number(text):
+                await message.answer(refusal_text(NotAPolicyNumber(text), user, settings))
+                return
             draft.number, following = text.strip(), AddPolicy.child_surname
             prompt = _("The child's surname, as on the policy.")
         elif current == AddPolicy.child_surname.state:
@@ -558,8 +568,6 @@ async def not_text(message: Message) -> None:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(show_list, Command("policies"))
-    router.message.register(show_list, F.text == POLICIES)
     actions = PoliciesCallback.filter
     router.callback_query.register(show_list_again, actions(F.action == PoliciesAction.LIST))
     router.callback_query.register(add_options, actions(F.action == PoliciesAction.ADD))

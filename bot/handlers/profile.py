@@ -4,7 +4,6 @@ consents with their dates, and deleting the account."""
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -28,7 +27,7 @@ from bot.fsm.registration import (
     save_draft,
 )
 from bot.handlers.registration import ask, summary_text
-from bot.keyboards.menu import LANGUAGE_NAMES, PROFILE, main_menu
+from bot.keyboards.menu import LANGUAGE_NAMES, main_menu
 from bot.keyboards.registration import consent_title, inline
 from bot.screens import with_nav
 from core.accounts.consents import ConsentKind, current_consents
@@ -315,8 +314,6 @@ async def delete(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(show, Command("profile"))
-    router.message.register(show, F.text == PROFILE)
     actions = ProfileCallback.filter
     router.callback_query.register(show_again, actions(F.action == ProfileAction.SHOW))
     router.callback_query.register(edit, actions(F.action == ProfileAction.EDIT))

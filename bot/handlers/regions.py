@@ -189,7 +189,7 @@ def picker_keyboard(
         builder.button(
             text="◀️",
             callback_data=RegionCallback(
-                action=RegionAction.PAGE, policy=draft.policy, page=page - 1
+                action=RegionAction.PAGE, policy=draft.policy, page=(page - 1) % pages
             ),
         )
         builder.button(
@@ -199,7 +199,7 @@ def picker_keyboard(
         builder.button(
             text="▶️",
             callback_data=RegionCallback(
-                action=RegionAction.PAGE, policy=draft.policy, page=page + 1
+                action=RegionAction.PAGE, policy=draft.policy, page=(page + 1) % pages
             ),
         )
         sizes.append(3)

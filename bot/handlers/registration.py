@@ -8,7 +8,7 @@ from datetime import datetime
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
@@ -22,6 +22,7 @@ from bot.callbacks import (
     EditField,
     RegistrationAction,
     RegistrationCallback,
+    StaleButton,
 )
 from bot.fsm.registration import (
     BACK as BACK_TO,
@@ -35,7 +36,7 @@ from bot.fsm.registration import (
     load_draft,
     save_draft,
 )
-from bot.keyboards.menu import REGISTER, main_menu
+from bot.keyboards.menu import main_menu
 from bot.keyboards.registration import (
     BACK,
     FEMALE,
@@ -50,6 +51,7 @@ from bot.keyboards.registration import (
     summary_keyboard,
 )
 from bot.legal_documents import legal_document
+from bot.texts import escape
 from core.accounts.codes import (
     CodeBlocked,
     CodeExpired,
@@ -65,7 +67,6 @@ from core.accounts.codes import (
 )
 from core.accounts.consents import (
     REQUIRED_FOR_REGISTRATION,
-    ConsentKind,
     current_consents,
     give_consent,
 )
@@ -89,6 +90,7 @@ from core.accounts.validation import (
     Problem,
     Sex,
     format_phone,
+    is_latin,
     normalize_email,
     normalize_name,
     parse_birth_date,
@@ -104,8 +106,11 @@ log = logging.getLogger(__name__)
 
 
 # --- what each step asks ------------------------------------------------------------------
-def _step_header(step: State) -> str:
-    return _("Step {number} of {total}.").format(number=STEP_NUMBER[step], total=TOTAL_STEPS)
+def _step_header(step: State, draft: RegistrationDraft | None = None) -> str:
+    """ "Step 3 of 8. " for registration; nothing when one field is being changed."""
+    if draft is not None and draft.editing:
+        return ""
+    return _("Step {number} of {total}.").format(number=STEP_NUMBER[step], total=TOTAL_STEPS) + " "
 
 
 def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> str:
@@ -117,8 +122,8 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
         )
     return {
         Problem.PHONE_INVALID: _(
-            "That does not look like a phone number. Type it like +7 916 123-45-67 "
-            "or share it with the button below."
+            "That does not look like a phone number. Please share yours with the "
+            "«📱 Share my phone» button below."
         ),
         Problem.PHONE_NOT_MOBILE: _(
             "This is not a mobile number. We need a mobile one, for example +7 916 123-45-67."
@@ -128,7 +133,7 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
         ),
         Problem.NAME_INVALID: _(
             "Please use only letters, a hyphen, a space or an apostrophe, as in your passport. "
-            "Example: Иванова-Петрова"
+            "Example: Ivanova-Petrova"
         ),
         Problem.NAME_MIXED_SCRIPTS: _(
             "Please write it in one alphabet, Cyrillic or Latin, as in your passport."
@@ -139,7 +144,7 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
             "passport, for example IVANOVA ANNA."
         ),
         Problem.DATE_INVALID: _(
-            "We could not read the date. Examples: 15.01.1985, 1985-01-15, 15 января 1985."
+            "We could not read the date. Examples: 15.01.1985, 1985-01-15, 15 January 1985."
         ),
         Problem.DATE_FUTURE: _("That date is in the future. Please check it."),
         Problem.DATE_TOO_OLD: _("Please check the year: that is more than 120 years ago."),
@@ -151,19 +156,25 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
 
 
 def _prompt(step: State, draft: RegistrationDraft) -> tuple[str, ReplyKeyboardMarkup]:
-    header = _step_header(step)
+    header = _step_header(step, draft)
     if step == Registration.phone:
         text = _(
-            "Your mobile phone number. Tap «Share my phone» below, or type it, "
-            "for example +7 916 123-45-67."
+            "Your mobile phone number: tap «📱 Share my phone» below. Telegram sends the number "
+            "of your account, and that proves it is yours."
         )
-        return f"{header} {text}", step_keyboard(share_phone=True, back=False)
+        return f"{header}{text}", step_keyboard(share_phone=True, back=False)
+    if step == Registration.email and draft.email and draft.email_confirmed:
+        text = _(
+            "Your e-mail {email} is confirmed. Tap it below to keep it, or send another "
+            "address: a code will go to it."
+        ).format(email=escape(draft.email))
+        return f"{header}{text}", step_keyboard(draft.email)
     if step == Registration.email:
         text = _("Your e-mail: we will send a 6-digit confirmation code to it.")
-        return f"{header} {text}", step_keyboard()
+        return f"{header}{text}", step_keyboard()
     if step == Registration.surname:
         text = _("Your surname, as in your passport.")
-        return f"{header} {text}", step_keyboard()
+        return f"{header}{text}", step_keyboard()
     if step == Registration.first_name:
         return _("Your first name, as in your passport."), step_keyboard()
     if step == Registration.patronymic:
@@ -171,16 +182,16 @@ def _prompt(step: State, draft: RegistrationDraft) -> tuple[str, ReplyKeyboardMa
         return text, step_keyboard(str(NO_PATRONYMIC))
     if step == Registration.birth_date:
         text = _("Your date of birth, for example 15.01.1985.")
-        return f"{header} {text}", step_keyboard()
+        return f"{header}{text}", step_keyboard()
     if step == Registration.sex:
         text = _("Your sex.")
-        return f"{header} {text}", step_keyboard(str(FEMALE), str(MALE))
+        return f"{header}{text}", step_keyboard(str(FEMALE), str(MALE))
     if step == Registration.document_type:
         text = _(
             "Your identity document. A birth certificate cannot be used by the policy holder: "
             "children are added later, with their policies."
         )
-        return f"{header} {text}", step_keyboard(str(RU_PASSPORT), str(FOREIGN_PASSPORT))
+        return f"{header}{text}", step_keyboard(str(RU_PASSPORT), str(FOREIGN_PASSPORT))
     if step == Registration.document_number:
         if draft.document_type == DocumentType.FOREIGN_PASSPORT:
             text = _(
@@ -201,7 +212,8 @@ async def ask(
     if step == Registration.consents:
         await _ask_consents(message, session, user)
     elif step == Registration.summary:
-        await message.answer(_("Please check your data:"), reply_markup=step_keyboard())
+        header = _step_header(Registration.summary, draft)
+        await message.answer(header + _("Please check your data:"), reply_markup=step_keyboard())
         await message.answer(summary_text(draft, user.language), reply_markup=summary_keyboard())
     else:
         text, keyboard = _prompt(step, draft)
@@ -210,7 +222,7 @@ async def ask(
 
 async def _ask_consents(message: Message, session: AsyncSession, user: User) -> None:
     given = set(await current_consents(session, user.id))
-    header = _step_header(Registration.consents)
+    header = _step_header(Registration.consents).rstrip()
     text = _(
         "Consents. Registration needs all three; tap each to give it:\n"
         "• personal data processing: your name, birth date, passport, phone and e-mail are used "
@@ -235,8 +247,8 @@ def summary_text(draft: RegistrationDraft, locale: str) -> str:
         "<b>Date of birth:</b> {birth}\n<b>Sex:</b> {sex}\n<b>Document:</b> {document} {mask}"
     ).format(
         phone=format_phone(draft.phone) if draft.phone else "—",
-        email=draft.email or "—",
-        name=" ".join(p for p in (draft.surname, draft.first_name, draft.patronymic) if p),
+        email=escape(draft.email or "—"),  # a&b@example.org is a valid address
+        name=escape(" ".join(p for p in (draft.surname, draft.first_name, draft.patronymic) if p)),
         birth=birth,
         sex=sex,
         document=document,
@@ -255,6 +267,9 @@ async def advance(
 ) -> None:
     """Save the draft and ask the next question (or the summary when editing one field)."""
     following = ORDER[ORDER.index(after) + 1]
+    if draft.names_again and following not in (Registration.first_name, Registration.patronymic):
+        draft.names_again = False  # the name is written again: on to the passport number
+        following = Registration.document_number
     if draft.editing and following not in (Registration.first_name, Registration.patronymic):
         following = Registration.summary
         if after == Registration.document_type:
@@ -273,13 +288,31 @@ async def begin(
         )
         return
     draft = await load_draft(state)
-    await message.answer(
-        _(
-            "Registration takes about three minutes. Have your passport at hand. "
-            "Everything you enter is kept, even if you stop halfway."
+    step = draft.first_missing()
+    given = await current_consents(session, user.id)
+    if step == Registration.consents and all(k in given for k in REQUIRED_FOR_REGISTRATION):
+        step = Registration.summary  # e.g. /start at the summary: the consents stand
+    if draft.phone or draft.steps_done:
+        await message.answer(
+            _("Let's continue where you stopped; what you entered is kept."),
+            reply_markup=inline((_("Start over"), RegistrationAction.RESTART)),
         )
-    )
-    await ask(message, state, draft.first_missing(), session, user)
+    else:
+        await message.answer(
+            _(
+                "Registration takes about three minutes. Have your passport at hand. "
+                "What you enter is kept if you leave for the menu; «✖️ Cancel» discards it."
+            )
+        )
+    await ask(message, state, step, session, user)
+
+
+async def restart(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User
+) -> None:
+    assert isinstance(query.message, Message)
+    await save_draft(state, RegistrationDraft())
+    await ask(query.message, state, Registration.phone, session, user)
 
 
 async def back(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
@@ -372,6 +405,10 @@ async def email_text(
         await message.answer(problem_text(error.problem))
         return
     draft = await load_draft(state)
+    if email == draft.email and draft.email_confirmed:
+        # Back over a confirmed address, and the same address again: no new code.
+        await advance(message, state, draft, session, user, after=Registration.email)
+        return
     draft.email, draft.email_confirmed = email, False
     await save_draft(state, draft)
     try:
@@ -432,7 +469,7 @@ async def _ask_code(message: Message, state: FSMContext, email: str, *, just_sen
             "No e-mail? Check the spam folder."
         )
     await message.answer(
-        text.format(email=mask_email(email)),
+        text.format(email=escape(mask_email(email))),
         reply_markup=inline(
             (_("Send the code again"), RegistrationAction.RESEND),
             (_("Change the e-mail"), RegistrationAction.CHANGE_EMAIL),
@@ -605,7 +642,7 @@ async def recover(
         _(
             "We sent a code to the e-mail of that account ({email}). Type it here to move the "
             "cabinet to this Telegram account."
-        ).format(email=mask_email(issued.target)),
+        ).format(email=escape(mask_email(issued.target))),
         reply_markup=step_keyboard(),
     )
 
@@ -715,6 +752,20 @@ async def document_type(
     if draft.document_type != chosen.value:
         draft.document_token = draft.document_mask = None
     draft.document_type = chosen.value
+    if chosen is DocumentType.RU_PASSPORT and draft.surname and is_latin(draft.surname):
+        # The policy is checked against the passport's Cyrillic name: ask now, not at a
+        # mismatch when the policy is added.
+        draft.surname = draft.first_name = draft.patronymic = None
+        draft.no_patronymic, draft.names_again = False, True
+        await save_draft(state, draft)
+        await message.answer(
+            _(
+                "A Russian passport has the full name in Cyrillic, and your policy is checked "
+                "against it. Please write your full name as in the passport."
+            )
+        )
+        await ask(message, state, Registration.surname, session, user)
+        return
     await advance(message, state, draft, session, user, after=Registration.document_type)
 
 
@@ -746,7 +797,11 @@ async def consent(
     user: User,
     clock: Clock,
 ) -> None:
-    await give_consent(session, user.id, ConsentKind(callback_data.kind), clock.now())
+    if callback_data.kind not in REQUIRED_FOR_REGISTRATION:
+        raise StaleButton(f"consent {callback_data.kind} is not asked at registration")
+    if callback_data.kind in await current_consents(session, user.id):
+        return  # given already (the step came back after /start): nothing to change
+    await give_consent(session, user.id, callback_data.kind, clock.now())
     given = set(await current_consents(session, user.id))
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=consents_keyboard(given))
@@ -880,7 +935,7 @@ async def other_input(
     current = await state.get_state()
     if current == Registration.phone.state:
         await message.answer(
-            _("Please share your phone with the «Share my phone» button, or type it.")
+            _("Please share your phone with the «📱 Share my phone» button below.")
         )
         return
     if current in (Registration.consents.state, Registration.summary.state):
@@ -897,8 +952,6 @@ async def other_input(
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(begin, Command("register"))
-    router.message.register(begin, F.text == REGISTER)
     router.callback_query.register(
         begin_from_button, RegistrationCallback.filter(F.action == RegistrationAction.START)
     )
@@ -926,6 +979,9 @@ def create_router() -> Router:
         code_action,
         Registration.email_code,
         actions(F.action.in_({RegistrationAction.RESEND, RegistrationAction.CHANGE_EMAIL})),
+    )
+    router.callback_query.register(
+        restart, StateFilter(Registration), actions(F.action == RegistrationAction.RESTART)
     )
     router.callback_query.register(
         recover,

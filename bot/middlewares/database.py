@@ -1,4 +1,5 @@
-"""Per-update resources: the database session and the user record of whoever sent the update."""
+"""Per-update resources: one database session (the update's unit of work) and the user record
+of whoever sent the update."""
 
 from __future__ import annotations
 
@@ -11,39 +12,69 @@ from aiogram.types import User as TelegramUser
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.registration import get_account
-from core.accounts.users import TelegramProfile, touch_user
+from core.accounts.users import TelegramProfile, touch_user, user_changed
 from core.clock import Clock
+from core.db import unit_of_work
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-class DatabaseMiddleware(BaseMiddleware):
-    """Opens one session per update and loads (or creates) the user, before i18n reads it."""
+class UpdateSession(BaseMiddleware):
+    """The outermost update middleware: one session for the whole update. The ledger, the
+    dialog step and the user row work in it (see core.db.UnitOfWork); what they leave
+    uncommitted (the step, the ledger's "done") goes in one commit at the end. A failed update
+    discards its half-done writes first (the step and the released claim still go)."""
 
-    def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], clock: Clock, default_locale: str
-    ) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = session_factory
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self._sessions() as session:
+            with unit_of_work(session) as unit:
+                data["session"] = session
+                try:
+                    result = await handler(event, data)
+                except BaseException:
+                    await unit.discard()
+                    if unit.wrote:
+                        await session.commit()
+                    raise
+                if unit.wrote:
+                    await session.commit()
+                return result
+
+
+class DatabaseMiddleware(BaseMiddleware):
+    """Loads (or creates) the user in the update's session, before i18n reads it. The row is
+    written only when something changed (a new person, a new name, a stale last-seen time),
+    and then committed at once, so that no write lock is held while the handler talks to
+    Telegram."""
+
+    def __init__(self, clock: Clock, default_locale: str) -> None:
         self._clock = clock
         self._default_locale = default_locale
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self._sessions() as session:
-            data["session"] = session
-            sender: TelegramUser | None = data.get("event_from_user")
-            if sender is not None and not sender.is_bot:
-                profile = TelegramProfile(
-                    telegram_id=sender.id,
-                    first_name=sender.first_name,
-                    last_name=sender.last_name,
-                    username=sender.username,
-                    language_code=sender.language_code,
-                )
-                user = data["user"] = await touch_user(
-                    session, profile, now=self._clock.now(), default_language=self._default_locale
-                )
-                data["account"] = await get_account(session, user)
+        session: AsyncSession = data["session"]
+        sender: TelegramUser | None = data.get("event_from_user")
+        if sender is not None and not sender.is_bot:
+            profile = TelegramProfile(
+                telegram_id=sender.id,
+                first_name=sender.first_name,
+                last_name=sender.last_name,
+                username=sender.username,
+                language_code=sender.language_code,
+            )
+            user = data["user"] = await touch_user(
+                session,
+                profile,
+                now=self._clock.now(),
+                default_language=self._default_locale,
+                flush=False,
+            )
+            if user_changed(session):
                 await session.commit()
-            else:
-                data["account"] = None
-            return await handler(event, data)
+            data["account"] = await get_account(session, user)
+        else:
+            data["account"] = None
+        return await handler(event, data)

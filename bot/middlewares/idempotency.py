@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
-from redis.asyncio import Redis
 
+from core.db import current_unit
 from core.inbox import KEEP, LEASE, Claim
+
+if TYPE_CHECKING:  # loaded only when REDIS_URL is set (start-up, memory)
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -25,6 +28,8 @@ class Inbox(Protocol):
     async def release(self, update_id: int) -> None: ...
 
     async def is_done(self, update_id: int) -> bool: ...
+
+    async def release_unfinished(self) -> int: ...
 
 
 class UpdateInProgress(Exception):
@@ -58,6 +63,14 @@ class RedisInbox:
     async def is_done(self, update_id: int) -> bool:
         return await self.redis.get(self._key(update_id)) in (b"done", "done")
 
+    async def release_unfinished(self) -> int:
+        """Polling's single poller starts: every claim still `working` is a dead one's."""
+        released = 0
+        async for key in self.redis.scan_iter(match=f"{self.prefix}:*", count=1000):
+            if await self.redis.get(key) in (b"working", "working"):
+                released += await self.redis.delete(key)
+        return released
+
 
 class OncePerUpdate(BaseMiddleware):
     """The outermost update middleware: a repeated update is acknowledged and not handled."""
@@ -76,6 +89,9 @@ class OncePerUpdate(BaseMiddleware):
         try:
             result = await handler(event, data)
         except BaseException:
+            unit = current_unit()
+            if unit is not None:  # the release is written, not the half-done update
+                await unit.discard()
             await self.inbox.release(event.update_id)  # the redelivery does the work
             raise
         await self.inbox.finish(event.update_id)

@@ -10,12 +10,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
-from redis.asyncio import Redis
+
+if TYPE_CHECKING:  # loaded only when REDIS_URL is set (start-up, memory)
+    from redis.asyncio import Redis
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

@@ -37,9 +37,15 @@ async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
 
 
 async def touch_user(
-    session: AsyncSession, profile: TelegramProfile, *, now: datetime, default_language: str
+    session: AsyncSession,
+    profile: TelegramProfile,
+    *,
+    now: datetime,
+    default_language: str,
+    flush: bool = True,
 ) -> User:
-    """Find or create the user of an update; keeps names fresh, keeps a chosen language."""
+    """Find or create the user of an update; keeps names fresh, keeps a chosen language.
+    Only real changes are made, so `user_changed` tells whether anything is to be written."""
     user = await get_user(session, profile.telegram_id)
     if user is None:
         user = User(
@@ -49,7 +55,9 @@ async def touch_user(
         )
         session.add(user)
     elif not user.language_chosen:
-        user.language = pick_language(profile.language_code, user.language)
+        language = pick_language(profile.language_code, user.language)
+        if language != user.language:
+            user.language = language
     # Only real changes are written: most updates of a known user cost one SELECT and no write.
     if (user.first_name, user.last_name, user.username) != (
         profile.first_name,
@@ -63,8 +71,13 @@ async def touch_user(
         user.last_seen_at = now
     if user.blocked_bot_at is not None:
         user.blocked_bot_at = None
-    await session.flush()
+    if flush and user_changed(session):
+        await session.flush()
     return user
+
+
+def user_changed(session: AsyncSession) -> bool:
+    return bool(session.new) or any(session.is_modified(row) for row in session.dirty)
 
 
 async def set_language(session: AsyncSession, user: User, language: str) -> None:

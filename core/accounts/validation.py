@@ -103,6 +103,11 @@ def normalize_name(text: str) -> str:
     return "".join(part[:1].upper() + part[1:].lower() for part in _SEPARATORS.split(value))
 
 
+def is_latin(name: str) -> bool:
+    """A name written in Latin letters (a Russian passport has it in Cyrillic)."""
+    return _LATIN.match(name) is not None
+
+
 def _month_number(word: str) -> int | None:
     word = word.lower().rstrip(".")
     for locale in ("ru", "en"):
@@ -119,13 +124,21 @@ _NUMERIC = (
     re.compile(r"^(?P<d>\d{1,2})[./-](?P<m>\d{1,2})[./-](?P<y>\d{4})$"),
     re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})$"),
 )
-_WORDS = re.compile(
-    r"^(?P<d>\d{1,2})\s+(?P<month>[^\W\d_]+\.?)\s+(?P<y>\d{4})(?:\s*(?:г\.?|года))?$"
+_ORDINAL = r"(?:st|nd|rd|th)?"
+_WORDS = (
+    # 15 января 1985, 2 July 1979, 2nd July, 1979
+    re.compile(
+        rf"^(?P<d>\d{{1,2}}){_ORDINAL}\s+(?P<month>[^\W\d_]+\.?),?\s+(?P<y>\d{{4}})"
+        r"(?:\s*(?:г\.?|года))?$"
+    ),
+    # July 2, 1979 (the English order), Jul 2nd 1979
+    re.compile(rf"^(?P<month>[^\W\d_]+\.?)\s+(?P<d>\d{{1,2}}){_ORDINAL},?\s+(?P<y>\d{{4}})$"),
 )
 
 
 def parse_date(text: str) -> date:
-    """`15.01.1985`, `15/01/1985`, `1985-01-15`, `15 января 1985` (also `15 Jan 1985`)."""
+    """`15.01.1985`, `15/01/1985`, `1985-01-15`, `15 января 1985`, `15 Jan 1985`,
+    `July 2, 1979`."""
     value = text.strip()
     for pattern in _NUMERIC:
         match = pattern.match(value)
@@ -133,7 +146,7 @@ def parse_date(text: str) -> date:
             day, month, year = int(match["d"]), int(match["m"]), int(match["y"])
             break
     else:
-        match = _WORDS.match(value)
+        match = next((m for m in (p.match(value) for p in _WORDS) if m), None)
         month_number = _month_number(match["month"]) if match else None
         if match is None or month_number is None:
             raise InvalidInput(Problem.DATE_INVALID)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from rapidfuzz import fuzz, process
-
 from core.clinics.index import ClinicIndex, Entry
 
 TYPO_SCORE = 80  # of 100: one wrong, missing or extra letter in a word of six or so
@@ -45,6 +43,9 @@ def by_name(
     seen = {e.id for e in exact}
     fuzzy: list[Entry] = []
     if len(needle) >= MIN_FUZZY:
+        # Loaded on the first search by name, not when the bot starts (issue 19: start-up).
+        from rapidfuzz import fuzz, process
+
         matches = process.extract(
             needle,
             names,

@@ -8,11 +8,13 @@
 - A child's policy: once a parent's DMS policy is linked; the child's age limit is the
   program's (17 under corporate contracts, 15 for retail products); the parent must hold the
   parent policy or be named as the child's representative.
-- At most 5 failed lookups per person per hour; after the first policy the profile locks.
+- At most 5 failed lookups per person per hour, counting only input shaped like a policy
+  number; after the first policy the profile locks.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -76,6 +78,10 @@ class NothingFound(LinkRefused):
     pass
 
 
+class NotAPolicyNumber(LinkRefused):
+    """The text cannot be a policy number (a menu button, a sentence): not a failed lookup."""
+
+
 class ParentPolicyRequired(LinkRefused):
     """A child's policy comes after the parent's own DMS policy is linked."""
 
@@ -101,6 +107,17 @@ def policy_number_key(text: str) -> str:
     """A policy number as typed, for matching: no spaces, no dashes, any letter case
     ("ondl 500001" is ONDL-500001)."""
     return "".join(ch for ch in normalize_policy_number(text) if ch not in DASHES)
+
+
+# Letters, digits and the separators printed on policies and cards, with at least one digit.
+_POLICY_NUMBER = re.compile(r"(?=.*\d)[0-9A-ZА-ЯЁ./-]{3,40}")
+
+
+def looks_like_policy_number(text: str) -> bool:
+    """Only such input counts against the lookup limit: a stray menu tap or a sentence
+    must not lock a person out of adding policies."""
+    plain = normalize_policy_number(text).translate({ord(d): "-" for d in DASHES})
+    return _POLICY_NUMBER.fullmatch(plain) is not None
 
 
 def _fold(value: str | None) -> str:
@@ -204,6 +221,8 @@ async def _link(
 async def link_by_number(
     session: AsyncSession, user: User, account: Account, number: str, *, now: datetime
 ) -> Linked:
+    if not looks_like_policy_number(number):
+        raise NotAPolicyNumber(number)
     await _guard(session, user, now)
     policy = await _policy(session, number)
     if policy is None:
@@ -272,6 +291,8 @@ async def link_child(
     *,
     now: datetime,
 ) -> Linked:
+    if not looks_like_policy_number(number):
+        raise NotAPolicyNumber(number)
     await _guard(session, user, now)
     own = (
         await session.scalars(
