@@ -41,7 +41,8 @@ from core.billing.yookassa import YooKassa
 from core.clock import Clock, ShiftedClock, SystemClock
 from core.config import VAR_DIR, Settings
 from core.db import create_engine, create_session_factory, migrate
-from core.demo import seed_demo_data
+from core.demo import refresh_demo_slots, seed_demo_data
+from core.importers.bills import seal_diagnosis_codes
 from core.importers.files import read_rows
 from core.importers.load import KINDS, import_kind
 from core.jobs import scheduled_ticks
@@ -124,6 +125,22 @@ def _configure_sandbox(settings: Settings, sandbox: Sandbox) -> None:
         settings.data_encryption_key = SecretStr(key)
 
 
+SANDBOX_CLOCK = "sandbox-clock"  # the time travel's offset, in seconds, under VAR_DIR
+
+
+def _clock(settings: Settings) -> Clock:
+    """Sandbox mode: the time-travelled clock, kept in `var/` (the bot and the commands share
+    it); otherwise the system's."""
+    return ShiftedClock(path=VAR_DIR / SANDBOX_CLOCK) if settings.sandbox_mode else SystemClock()
+
+
+def _use_sandbox_key(settings: Settings) -> None:
+    """Sandbox mode without DATA_ENCRYPTION_KEY: the key file the bot made in `var/`."""
+    if settings.data_encryption_key is None and settings.sandbox_mode:
+        key = load_or_create_key(VAR_DIR / "data-encryption.key")
+        settings.data_encryption_key = SecretStr(key)
+
+
 def _ticks(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
@@ -137,7 +154,7 @@ def _ticks(
         if settings.operators_chat_id is not None:
             await bot.send_message(settings.operators_chat_id, text, message_thread_id=thread)
 
-    return scheduled_ticks(
+    ticks = scheduled_ticks(
         sessions,
         clock,
         provider=provider,
@@ -153,6 +170,13 @@ def _ticks(
             quiet=(time(quiet[0]), time(quiet[1])) if quiet else None,
         ),
     )
+    if settings.sandbox_mode:  # time travel never empties the demo's booking slots
+
+        async def demo_slots() -> None:
+            await refresh_demo_slots(sessions, clock.now())
+
+        ticks["demo_slots"] = (demo_slots, 3600.0)
+    return ticks
 
 
 def _imports(
@@ -246,7 +270,11 @@ async def run(settings: Settings, role: Role = Role.ALL) -> None:
         max_overflow=settings.database_max_overflow,
     )
     sessions = create_session_factory(engine)
-    clock: Clock = ShiftedClock() if settings.sandbox_mode else SystemClock()
+    _use_sandbox_key(settings)
+    if (vault := settings.vault()) is not None:  # codes written in clear by older versions
+        async with sessions() as session:
+            await seal_diagnosis_codes(session, vault)
+    clock = _clock(settings)
     i18n = create_i18n(settings.default_locale)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
@@ -256,7 +284,7 @@ async def run(settings: Settings, role: Role = Role.ALL) -> None:
             _configure_sandbox(settings, sandbox)
             vault = settings.vault()
             assert vault is not None
-            await seed_demo_data(sessions, vault, now=clock.now())
+            await seed_demo_data(sessions, vault, now=clock.now(), rules=settings.billing())
             token, api_base = SANDBOX_TOKEN, sandbox.url
         else:
             assert settings.bot_token is not None
@@ -339,6 +367,7 @@ async def load_file(settings: Settings, what: str, path: Path) -> int:
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
     rows = read_rows(path, key=what)
+    _use_sandbox_key(settings)  # sandbox mode: the same key file and clock as the running bot
     try:
         async with create_session_factory(engine)() as session:
             report = await import_kind(
@@ -347,7 +376,7 @@ async def load_file(settings: Settings, what: str, path: Path) -> int:
                 rows,
                 vault=settings.vault(),
                 rules=settings.billing(),
-                now=SystemClock().now(),
+                now=_clock(settings).now(),
                 progress=_progress(len(rows)),
             )
     except ValueError as error:
@@ -369,7 +398,7 @@ async def announce(settings: Settings, key: str, texts: dict[str, str]) -> int:
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
-            queued = await announce_news(session, key, texts, SystemClock().now())
+            queued = await announce_news(session, key, texts, _clock(settings).now())
     except NewsRejected as error:
         print(f"news not queued: {error}", file=sys.stderr)
         return 2

@@ -201,11 +201,19 @@ class FranchiseAction(StrEnum):
     ADD_CARD = "card"
     PAY_CARDS = "pay"  # charge the cards on file again
     PAY_LINK = "link"  # pay on the provider's page
+    PAY = "paynow"  # the reminder's button: the cards on file first, then the provider's page
 
 
 class FranchiseCallback(CallbackData, prefix="fr"):
     id: Id  # the policy
     action: FranchiseAction
+
+
+class FranchiseCardCallback(CallbackData, prefix="frc"):
+    """Activate a policy's franchise with a card already linked: consent and one tap."""
+
+    policy: int
+    card: int
 
 
 class CardAction(StrEnum):

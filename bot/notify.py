@@ -17,6 +17,8 @@ from bot.callbacks import (
     BookingsCallback,
     FranchiseAction,
     FranchiseCallback,
+    PolicyAction,
+    PolicyCallback,
 )
 from bot.deeplinks import start_link
 from bot.texts import split_text
@@ -26,7 +28,9 @@ from core.notifications.messages import Action
 
 def callback_of(action: Action) -> CallbackData | None:
     if action.name == "pay_debt":  # the debt link is per person: no policy needed
-        return FranchiseCallback(id=0, action=FranchiseAction.PAY_LINK)
+        return FranchiseCallback(id=0, action=FranchiseAction.PAY)
+    if action.name == "regions":
+        return PolicyCallback(id=action.value, action=PolicyAction.REGIONS)
     if action.name == "appeal":
         return AppealsCallback(action=AppealsAction.OPEN, id=action.value)
     if action.name == "appeal_reply":

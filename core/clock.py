@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -17,10 +18,15 @@ class SystemClock:
 
 
 class ShiftedClock:
-    """System time plus an offset that only moves forward: the sandbox's time travel."""
+    """System time plus an offset that only moves forward: the sandbox's time travel. With a
+    `path` the offset is kept in that file, so a restart and the import commands run beside the
+    bot read the same time."""
 
-    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+    def __init__(self, offset: timedelta = timedelta(0), path: Path | None = None) -> None:
         self.offset = offset
+        self.path = path
+        if path is not None and path.exists():
+            self.offset = timedelta(seconds=float(path.read_text(encoding="ascii").strip()))
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
@@ -29,6 +35,9 @@ class ShiftedClock:
         if delta < timedelta(0):
             raise ValueError("time only moves forward")
         self.offset += delta
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(str(self.offset.total_seconds()), encoding="ascii")
         return self.now()
 
 

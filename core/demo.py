@@ -17,8 +17,10 @@ from core.accounts.models import Account
 from core.accounts.registration import PersonalData, register
 from core.accounts.users import TelegramProfile, touch_user
 from core.accounts.validation import DocumentType, Sex, parse_document
+from core.billing.rules import BillingRules
 from core.clinics.models import Clinic
 from core.formatting import MOSCOW
+from core.importers.bills import import_bills
 from core.importers.clinics import import_clinics
 from core.importers.files import read_rows
 from core.importers.policies import import_policies, import_programs
@@ -34,8 +36,11 @@ async def seed_demo_data(
     *,
     now: datetime,
     demo_dir: Path = DEMO_DIR,
+    rules: BillingRules | None = None,
 ) -> bool:
-    """Load the demo files into an empty database; returns whether anything was loaded."""
+    """Load the demo files into an empty database; returns whether anything was loaded. With
+    `rules` (sandbox mode) also the other kinds of policies (OSAGO, KASKO, property) and the
+    demo bills, dated a few days before `now`, so services, shares and debts can be seen."""
     async with sessions() as session:
         if await session.scalar(select(func.count()).select_from(Clinic)):
             return False
@@ -45,6 +50,12 @@ async def seed_demo_data(
             session, vault, read_rows(demo_dir / "policies.csv"), now=now
         )
         slots = await import_slots(session, demo_slots(now))
+        if rules is not None:
+            others = await import_policies(
+                session, vault, read_rows(demo_dir / "policies-other.csv"), now=now
+            )
+            bills = await import_bills(session, vault, demo_bills(demo_dir, now), rules, now=now)
+            slots.errors += others.errors + bills.errors
     problems = clinics.errors + programs.errors + policies.errors + slots.errors
     if problems:
         raise ValueError(f"the demo data set has errors: {problems}")
@@ -99,6 +110,22 @@ DEMO_DOCTORS = {  # clinics that publish slots for booking in the chat
         ("Стоматолог", "Хасанов Ринат Ильдарович"),
     ],
 }
+
+
+def demo_bills(demo_dir: Path, now: datetime) -> list[tuple[int, dict[str, Any]]]:
+    """The demo bills, their visits moved to three days before `now`."""
+    visit = (now.astimezone(MOSCOW).date() - timedelta(days=3)).isoformat()
+    return [
+        (line, row | {"service_date": visit}) for line, row in read_rows(demo_dir / "bills.csv")
+    ]
+
+
+async def refresh_demo_slots(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
+    """Sandbox mode: the next week's slots relative to the (time-travelled) clock, so travelling
+    never empties the demo; slots that exist, booked or not, stay as they are."""
+    async with sessions() as session:
+        report = await import_slots(session, demo_slots(now))
+    return report.created
 
 
 def demo_slots(now: datetime, days: int = 7) -> list[tuple[int, dict[str, Any]]]:

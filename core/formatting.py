@@ -41,6 +41,14 @@ def format_clock(value: datetime, locale: str) -> str:
     return format_time(value.astimezone(MOSCOW), "HH:mm", locale=babel_locale(locale))
 
 
+def format_moment(moment: datetime, locale: str) -> str:
+    """A start instant: the day alone when it is 00:00 Moscow time, else the day and the time."""
+    local = moment.astimezone(MOSCOW)
+    if local.hour == 0 and local.minute == 0:
+        return format_day(moment, locale)
+    return f"{format_day(moment, locale)} {format_clock(moment, locale)}"
+
+
 def mask_email(email: str) -> str:
     """`anna.ivanova@example.org` -> `a***@example.org`: enough to recognise, not to read."""
     local, _, domain = email.partition("@")

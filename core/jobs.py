@@ -12,7 +12,7 @@ from core.accounts.identity import purge_expired_files
 from core.appeals.models import Appeal
 from core.appeals.service import overdue
 from core.billing.cards import expire_cards
-from core.billing.charges import run_charges, suspend_overdue
+from core.billing.charges import retry_open_debts, run_charges, suspend_overdue
 from core.billing.franchise import announce_activations
 from core.billing.provider import PaymentProvider
 from core.billing.reconcile import reconcile
@@ -107,6 +107,10 @@ def scheduled_ticks(
         if provider is not None and rules is not None:
             await run_charges(sessions, provider, rules, clock.now())
 
+    async def debt_retries() -> None:
+        if provider is not None and rules is not None:
+            await retry_open_debts(sessions, provider, rules, clock.now())
+
     async def reconcile_payments() -> None:
         if provider is not None and rules is not None:
             async with sessions() as session:
@@ -147,6 +151,7 @@ def scheduled_ticks(
         "card_expiries": (card_expiries, 3600.0),
         "debt_suspensions": (debt_suspensions, 300.0),
         "charge_shares": (charge_shares, 300.0),
+        "debt_retries": (debt_retries, 600.0),
         "reconcile_payments": (reconcile_payments, 60.0),
         "overdue_appeals": (overdue_appeals, 300.0),
         "milestones": (milestones, 3600.0),

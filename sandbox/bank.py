@@ -8,7 +8,8 @@ three wrong codes decline the payment with 3d_secure_failed):
   5555 5555 5555 4600  binds (type this month's expiry), then every charge fails: card_expired
 The page speaks Russian or English (`?lang=`, else the browser's Accept-Language).
 Faults for tests: `POST /sandbox/api/bank/settings {"lose_next_responses": n}` makes the next n
-payment creations happen but answer 500, as a lost response would.
+payment creations happen but answer 500, as a lost response would. `{"top_up": "<card number>"}`
+puts money on a card: the 4535 card then pays (its insufficient funds were the only trouble).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class Bank:
         self.methods: dict[str, dict[str, Any]] = {}  # saved payment methods: id -> card
         self.refunds: dict[str, dict[str, Any]] = {}
         self.lose_next_responses = 0
+        self.funded: set[str] = set()  # card numbers money was put on
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -177,9 +179,10 @@ class Bank:
             return _error(500, "internal_server_error", "The response was lost (sandbox fault)")
         return web.json_response(self._public(payment))
 
-    @staticmethod
-    def _charge_saved(payment: dict[str, Any], method: dict[str, Any]) -> None:
+    def _charge_saved(self, payment: dict[str, Any], method: dict[str, Any]) -> None:
         failure = LATER_FAILURES.get(method["number"])
+        if failure == "insufficient_funds" and method["number"] in self.funded:
+            failure = None
         if method.get("revoked"):
             failure = "permission_revoked"
         payment["payment_method"] = method["public"]
@@ -234,6 +237,8 @@ class Bank:
         body = await request.json()
         self.notification_url = body.get("notification_url", self.notification_url)
         self.lose_next_responses = int(body.get("lose_next_responses", self.lose_next_responses))
+        if body.get("top_up"):
+            self.funded.add(str(body["top_up"]).replace(" ", ""))
         return web.json_response(
             {
                 "notification_url": self.notification_url,

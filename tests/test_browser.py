@@ -286,7 +286,7 @@ async def test_a_person_walks_the_web_chat_in_a_browser(
         if phone:  # the menu closes with a tap beside it
             await page.click("#backdrop", position={"x": width - 20, "y": height // 2})
             await page.locator("#backdrop").wait_for(state="hidden")
-        await walk.bot_says("Программа с франшизой активна")
+        await walk.bot_says("Регион обслуживания ещё не выбран")  # active, regions to choose
         await walk.check("time-travel")
         assert await page.inner_text("#clock-now") != before
         days = await page.locator(".day").all_inner_texts()

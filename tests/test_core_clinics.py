@@ -184,6 +184,12 @@ async def test_a_persons_rights_follow_the_waiting_period_franchise_and_regions(
     async with sessions() as session:
         right = await entitlement_of(session, view, clock.now())
         assert right.check(index, sokol).reason is Reason.FRANCHISE_PENDING
+    clock.advance(timedelta(hours=12))  # 26.11 00:00 Moscow: active; regions can be chosen
+    async with sessions() as session:
+        view = await policy(session, "ONDL-500001", clock)
+        right = await entitlement_of(session, view, clock.now())
+        assert right.check(index, sokol).reason is Reason.REGION_NOT_CHOSEN, "franchise: ok"
+        assert right.check(index, tverskaya).reason is Reason.REGION_NOT_CHOSEN
         await confirm_regions(session, view, ["77"], clock.now())
     clock.advance(timedelta(days=1))
     async with sessions() as session:

@@ -33,8 +33,8 @@ async def test_demo_set_goes_through_the_importers(
 ) -> None:
     assert await seed_demo(sessions)
     async with sessions() as session:
-        assert await count(session, Program) == 3
-        assert await count(session, Policy) == 7
+        assert await count(session, Program) == 4
+        assert await count(session, Policy) == 8
         child = await session.scalar(select(Policy).where(Policy.number == "DMS-K-2026-0003"))
         parent = await session.scalar(select(Policy).where(Policy.number == "DMS-K-2026-0002"))
         assert child is not None and parent is not None and child.parent_policy_id == parent.id
@@ -150,8 +150,8 @@ def test_cli_imports_with_a_summary(
     out = capsys.readouterr().out
     assert (
         "clinics: 18 created" in out
-        and "programs: 3 created" in out
-        and "policies: 7 created" in out
+        and "programs: 4 created" in out
+        and "policies: 8 created" in out
     )
     bad = tmp_path / "bad.csv"
     bad.write_text(

@@ -66,7 +66,7 @@ async def test_a_debt_is_recalled_every_few_days_and_warned_before_the_deadline(
     clock.advance(timedelta(days=30))
     await run_charges(sessions, provider, RULES, clock.now())
     base = [k for k in await kinds(sessions)]
-    assert base[-1] == "debt"
+    assert base[-1] == "debts"
     clock.advance(timedelta(days=2))
     await tick(sessions, clock)
     assert [k for k in await kinds(sessions) if k.startswith("debt_")] == []

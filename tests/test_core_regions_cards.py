@@ -62,21 +62,31 @@ async def test_regions_open_after_activation_the_next_day_and_are_never_removed(
 ) -> None:
     async with sessions() as session:
         view = await policy(session, "ONDL-500001", clock)
-        assert (await regions_of(session, view)).refusal is Refusal.FRANCHISE_FIRST
+        assert (await regions_of(session, view, now=clock.now())).refusal is Refusal.FRANCHISE_FIRST
         with pytest.raises(RegionsNotAllowed):
             await confirm_regions(session, view, ["16"], clock.now())
-        moscow = await regions_of(session, await policy(session, "DMS-K-2026-0001", clock))
+        moscow = await regions_of(
+            session, await policy(session, "DMS-K-2026-0001", clock), now=clock.now()
+        )
         assert moscow.refusal is Refusal.FIXED and moscow.fixed == ("77", "50")
         assert moscow.available(clock.now()) == {"77", "50"}
     await link_card(sessions, provider, clock)
+    async with sessions() as session:  # linked, but the franchise starts at 22.11 00:00 MSK
+        view = await policy(session, "ONDL-500001", clock)
+        regions = await regions_of(session, view, now=clock.now())
+        assert regions.refusal is Refusal.FRANCHISE_PENDING
+        assert regions.opens == datetime(2026, 11, 21, 21, 0, tzinfo=UTC)
+        with pytest.raises(RegionsNotAllowed):
+            await confirm_regions(session, view, ["16"], clock.now())
+    clock.advance(timedelta(hours=12))  # 22.11 00:00 in Moscow
 
     async with sessions() as session:
         view = await policy(session, "ONDL-500001", clock)
-        regions = await regions_of(session, view)
+        regions = await regions_of(session, view, now=clock.now())
         assert regions.refusal is None and regions.to_choose
         assert await confirm_regions(session, view, ["77", "16"], clock.now()) == ["16", "77"]
-        regions = await regions_of(session, view)
-        tomorrow = datetime(2026, 11, 21, 21, 0, tzinfo=UTC)  # 22.11 00:00 in Moscow
+        regions = await regions_of(session, view, now=clock.now())
+        tomorrow = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)  # 23.11 00:00 in Moscow
         assert regions.chosen == {"16": tomorrow, "77": tomorrow}
         assert regions.available(clock.now()) == set() and not regions.to_choose
         assert await announce_regions(session, clock.now()) == 0
@@ -86,7 +96,11 @@ async def test_regions_open_after_activation_the_next_day_and_are_never_removed(
             await confirm_regions(session, view, ["99"], clock.now())
     clock.advance(tomorrow - clock.now())
     async with sessions() as session:
-        assert (await regions_of(session, view)).available(clock.now()) == {"16", "52", "77"}
+        assert (await regions_of(session, view, now=clock.now())).available(clock.now()) == {
+            "16",
+            "52",
+            "77",
+        }
         assert await announce_regions(session, clock.now()) == 1
         assert await announce_regions(session, clock.now()) == 0
         message = await session.scalar(
@@ -104,6 +118,7 @@ async def test_a_variant_without_the_capitals_refuses_them_and_an_expired_policy
     clock: FrozenClock,
 ) -> None:
     await link_card(sessions, provider, clock)
+    clock.advance(timedelta(hours=12))  # the franchise is active
     async with sessions() as session:
         row = await session.scalar(select(Policy).where(Policy.number == "ONDL-500001"))
         assert row is not None
@@ -118,7 +133,7 @@ async def test_a_variant_without_the_capitals_refuses_them_and_an_expired_policy
         row.valid_to = date(2026, 11, 1)
         await session.commit()
         view = await policy(session, "ONDL-500001", clock)
-        assert (await regions_of(session, view)).refusal is Refusal.EXPIRED
+        assert (await regions_of(session, view, now=clock.now())).refusal is Refusal.EXPIRED
 
 
 async def test_primary_card_removal_and_the_last_card_kept_while_a_share_is_owed(

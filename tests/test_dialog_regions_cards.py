@@ -63,6 +63,14 @@ async def test_regions_are_chosen_after_activation_by_search_and_ticks_then_anno
     await link_card(sessions, provider, clock)
     await chat.tap("⬅️ К полису")
     await chat.tap("🗺 Регионы")
+    assert (
+        "Регионы можно выбрать, когда программа с франшизой начнёт действовать: с 22.11.2026"
+        in chat.text
+    )
+    assert chat.inline_buttons == ["⬅️ К полису"]
+    clock.advance(timedelta(hours=12))  # 22.11 00:00 Moscow: the franchise is active
+    await chat.tap("⬅️ К полису")
+    await chat.tap("🗺 Регионы")
     assert "доступны поликлиники во всех регионах России" in chat.text
     await chat.tap("➕ Выбрать регионы")
     assert chat.inline_buttons[0] == "Республика Адыгея" and "1/12" in chat.inline_buttons
@@ -82,7 +90,7 @@ async def test_regions_are_chosen_after_activation_by_search_and_ticks_then_anno
     assert chat.inline_buttons[:2] == ["Московская область", "г. Москва"]
     await chat.tap("г. Москва")
     await chat.tap("Подтвердить (2)")
-    assert "г. Москва, Республика Татарстан" in chat.text and "с 22.11.2026" in chat.text
+    assert "г. Москва, Республика Татарстан" in chat.text and "с 23.11.2026" in chat.text
     assert "Подтверждённые регионы удалить нельзя" in chat.text
     await chat.tap("✅ Подтвердить")
     assert "Сохранено: г. Москва, Республика Татарстан" in chat.text
@@ -91,7 +99,7 @@ async def test_regions_are_chosen_after_activation_by_search_and_ticks_then_anno
     assert codes == {"16", "77"}
 
     await chat.tap("⬅️ К полису")
-    assert "регионы: — · г. Москва, Республика Татарстан — с 22.11.2026" in chat.text
+    assert "регионы: — · г. Москва, Республика Татарстан — с 23.11.2026" in chat.text
     await chat.tap("🗺 Регионы")
     await chat.tap("➕ Выбрать регионы")
     await chat.send("моск")
@@ -164,8 +172,13 @@ async def test_services_show_the_shares_and_a_debt_is_paid_on_the_banks_page(
     clock.advance(timedelta(days=30))
     await run_charges(sessions, provider, RULES, clock.now())
     notices = await delivered(sessions, bot, clock)
-    assert sum("Задолженность по соплатежу" in text for text in notices) == 2
-    await chat.tap("💸 Погасить долг")  # the button under the debt message
+    [debts] = [text for text in notices if "Долг по соплатежам" in text]  # one run, one message
+    assert "Долг по соплатежам: 544 ₽" in debts
+    assert "• 136 ₽: «Повторная консультация» от 21.11.2026, полис ONDL-500001 (Анна)" in debts
+    assert "• 408 ₽: «Повторная консультация»" in debts
+    assert "до 04.01.2027" in debts, "the deadline: 14 days after the debt"
+    await chat.tap("💸 Погасить долг")  # the button under the debt message: the cards first
+    assert "С ваших карт списать не удалось: остаётся к оплате 544 ₽" in chat.text
     assert "Задолженность: 544 ₽" in chat.text
     await chat.send("/policies")
     assert "долг 544 ₽" in chat.text
@@ -187,6 +200,6 @@ async def test_services_show_the_shares_and_a_debt_is_paid_on_the_banks_page(
     await fill_card_page(str(button.url), SUCCESS_CARD)
     await notifications.drain()  # type: ignore[attr-defined]
     texts = await delivered(sessions, bot, clock)
-    assert any("Оплата получена: 544 ₽" in text for text in texts), texts
+    assert any("Долг погашен: 544 ₽" in text for text in texts), texts
     await chat.send("/policies")
     assert "долг" not in chat.text

@@ -78,6 +78,12 @@ async def test_time_travel_in_the_web_chat_activates_the_franchise_the_next_day(
     async with live.http.post(f"{live.url}/sandbox/api/clock", json={"advance": "1d"}) as response:
         moved = (await response.json())["now"]
     assert moved > before and clock.now().isoformat() == moved
-    await anna.wait_for(has("Программа с франшизой активна: её клиники вам доступны"), within=15)
+    await anna.wait_for(
+        has("Программа с франшизой по полису ONDL-500001 (Анна) действует."), within=15
+    )
+    # A regional policy: no region chosen yet, so the message asks for one, with the button.
+    said = await anna.wait_for(has("Регион обслуживания ещё не выбран"), within=15)
+    [active] = [m for m in said if "Регион обслуживания ещё не выбран" in (m.get("text") or "")]
+    assert [b["text"] for b in buttons(active)] == ["🗺 Выбрать регионы"]
     async with live.http.post(f"{live.url}/sandbox/api/clock", json={"advance": "1y"}) as response:
         assert response.status == 400

@@ -103,6 +103,7 @@ async def test_rotate_key_re_encrypts_everything_and_digests_keep_matching(
 
     before = await raw_tokens(sessions)
     assert before["accounts.document_encrypted"] and before["bills.diagnosis"]
+    assert before["bills.diagnosis_code"], "the ICD-10 code is encrypted like the diagnosis"
     assert before["identity_files.content"]
     new_key = generate_key()
 
@@ -111,6 +112,7 @@ async def test_rotate_key_re_encrypts_everything_and_digests_keep_matching(
     assert "accounts.document_encrypted: 1 re-encrypted" in out
     assert "identity_files.content: 1 re-encrypted" in out
     assert re.search(r"bills\.diagnosis: [1-9]\d* re-encrypted", out)
+    assert re.search(r"bills\.diagnosis_code: [1-9]\d* re-encrypted", out)
     pinned = re.search(r"DATA_DIGEST_KEY=([0-9a-f]{64})", out)
     assert pinned, out
 

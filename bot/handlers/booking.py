@@ -24,7 +24,9 @@ from bot.screens import show, with_nav
 from core.accounts.models import User
 from core.clinics.availability import entitlement_of
 from core.clinics.booking import (
+    NotEntitled,
     SlotTaken,
+    TooManyBookings,
     book,
     booking_of,
     cancel,
@@ -174,6 +176,30 @@ async def chosen(
         )
         await query.message.answer(
             _("Sorry, someone has just booked this time. Please choose another one."),
+            reply_markup=builder.as_markup(),
+        )
+        return
+    except NotEntitled:
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=_("🏥 The clinic"),
+            callback_data=ClinicCallback(id=clinic.id, policy=view.id),
+        )
+        await query.message.answer(
+            _(
+                "Policy {number} does not let you into this clinic now, so it cannot be booked. "
+                "The clinic card says why and what fixes it."
+            ).format(number=view.policy.number),
+            reply_markup=builder.as_markup(),
+        )
+        return
+    except TooManyBookings as many:
+        builder = InlineKeyboardBuilder()
+        builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
+        await query.message.answer(
+            _(
+                "You already have {limit} visits booked ahead. Cancel one of them to book another."
+            ).format(limit=many.limit),
             reply_markup=builder.as_markup(),
         )
         return

@@ -19,6 +19,7 @@ from core.billing.cards import (
     KeepReason,
     LastCardNeeded,
     make_primary,
+    removal_makes_debts,
     remove_card,
 )
 from core.billing.models import Card, CardStatus
@@ -105,12 +106,15 @@ async def ask_removal(
     )
     builder.attach(back(callback_data.policy))
     builder.adjust(1)
-    await query.message.edit_text(
-        _("Remove card •••• {last4}? Co-payments will no longer be charged from it.").format(
-            last4=card.last4
-        ),
-        reply_markup=builder.as_markup(),
+    text = _("Remove card •••• {last4}? Co-payments will no longer be charged from it.").format(
+        last4=card.last4
     )
+    if await removal_makes_debts(session, user.id, card.id):
+        text += "\n" + _(
+            "⚠️ It is your last card: after it is removed, co-payments cannot be charged and "
+            "each one will become a debt. Link another card to avoid that."
+        )
+    await query.message.edit_text(text, reply_markup=builder.as_markup())
 
 
 async def removal_confirmed(

@@ -3,7 +3,7 @@ policy covers there, whether they may go now and what fixes it if not, and how t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 
 from aiogram import Bot, Router
@@ -33,7 +33,7 @@ from core.clinics.index import ClinicDirectory
 from core.clinics.models import Clinic
 from core.clock import Clock
 from core.config import Settings
-from core.formatting import format_date, format_day
+from core.formatting import format_date, format_day, format_moment
 from core.policies.cabinet import my_policy
 from core.policies.care import care_title
 from core.policies.models import Policy
@@ -44,7 +44,9 @@ def reason_text(access: Access, locale: str) -> str:
     day = ""
     if since is not None:
         day = (
-            format_day(since, locale) if isinstance(since, datetime) else format_date(since, locale)
+            format_moment(since, locale)
+            if isinstance(since, datetime)
+            else format_date(since, locale)
         )
     texts = {
         Reason.NOT_IN_PROGRAM: _("not in your program"),
@@ -101,6 +103,16 @@ def card_text(
             if access.available
             else "⛔ "
             + _("Not available now: {reason}.").format(reason=reason_text(access, locale))
+        )
+    if access is not None and access.available and access.desk_first_until is not None:
+        lines.append(
+            _(
+                "☎️ The clinics are registering you through {date}: until then call the 24/7 "
+                "desk first, {phone}."
+            ).format(
+                date=format_day(access.desk_first_until - timedelta(minutes=1), locale),
+                phone=access.desk_phone or desk,
+            )
         )
     if not clinic.direct_access:
         lines.append(_("↪️ By a doctor's referral only."))

@@ -6,6 +6,8 @@ provider's page, opened by a URL button (seed 000 2.3.1).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
@@ -16,6 +18,7 @@ from bot.callbacks import (
     CardCallback,
     FranchiseAction,
     FranchiseCallback,
+    FranchiseCardCallback,
     PolicyAction,
     PolicyCallback,
 )
@@ -25,10 +28,12 @@ from core.accounts.models import User
 from core.billing.charges import debts_of_user, open_debt_link, retry_debts
 from core.billing.franchise import (
     AlreadyActivated,
+    CardNotUsable,
     FranchiseState,
     FranchiseView,
     NoFranchise,
     PolicyNotValid,
+    activate_with_card,
     franchise_of,
     open_card_page,
     start_activation,
@@ -39,7 +44,8 @@ from core.billing.provider import PaymentProvider
 from core.billing.rules import BillingRules
 from core.clock import Clock
 from core.config import Settings
-from core.formatting import format_day, format_money
+from core.formatting import format_day, format_moment, format_money
+from core.notifications.messages import desk_first
 from core.policies.cabinet import PolicyView, my_policy
 
 
@@ -49,7 +55,7 @@ def franchise_badge(state: FranchiseView, locale: str) -> str:
     elif state.state is FranchiseState.CARD_LINKED:
         assert state.active_from is not None
         badge = _("card linked, franchise active from {date}").format(
-            date=format_day(state.active_from, locale)
+            date=format_moment(state.active_from, locale)
         )
     elif state.state is FranchiseState.ACTIVE:
         badge = _("franchise active")
@@ -150,10 +156,19 @@ async def show_terms(
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     state = await franchise_of(session, view, clock.now())
     builder = InlineKeyboardBuilder()
+    for card in state.cards:  # a card linked already (for another policy): one tap, no check
+        if card.status == CardStatus.ACTIVE:
+            builder.button(
+                text=_("I agree: charge card •••• {last4}").format(last4=card.last4),
+                callback_data=FranchiseCardCallback(policy=view.id, card=card.id),
+            )
     builder.button(
-        text=_("I agree to automatic charges"),
+        text=_("I agree to automatic charges")
+        if not state.cards
+        else _("I agree: link another card"),
         callback_data=FranchiseCallback(id=view.id, action=FranchiseAction.CONSENT),
     )
+    builder.adjust(1)
     await show(
         query,
         _(
@@ -165,15 +180,32 @@ async def show_terms(
             "• To link a card, the bank's page makes a check payment of {check} and returns it "
             "at once: you will see two SMS of {check}.\n"
             "• The card number is entered only on the bank's page, never in this chat.\n"
-            "• The program becomes active the next day after the card is linked.\n\n"
-            "Do you agree that the co-payments are charged from your card automatically?"
         ).format(
             share=f"{state.percent}%", check=format_money(billing.binding_amount, user.language)
-        ),
+        )
+        + start_rule(view)
+        + "\n\n"
+        + _("Do you agree that the co-payments are charged from your card automatically?"),
         builder.as_markup(),
         back=PolicyCallback(id=view.id, action=PolicyAction.FRANCHISE),
         back_text=_("⬅️ Franchise and cards"),
     )
+
+
+def start_rule(view: PolicyView) -> str:
+    """When the program starts after the card is linked: the program's own rule."""
+    program = view.program
+    if program is None or program.activation_minutes is None:
+        return _("• The program becomes active at 00:00 Moscow time the next day.")
+    text = _("• The program becomes active {minutes} minutes after the card is linked.").format(
+        minutes=program.activation_minutes
+    )
+    if program.registration_working_days:
+        text += "\n" + _(
+            "• The clinics need up to {days} working days to register you: until then call the "
+            "24/7 desk first, {phone}."
+        ).format(days=program.registration_working_days, phone=program.desk_phone or "—")
+    return text
 
 
 def pay_button(text: str, url: str) -> InlineKeyboardMarkup:
@@ -325,6 +357,85 @@ async def pay_debt(
     )
 
 
+async def pay_one_tap(
+    query: CallbackQuery,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    billing: BillingRules,
+    payments: PaymentProvider | None,
+) -> None:
+    if isinstance(query.message, Message):
+        await settle_debt(query.message, session, user, clock, billing, payments)
+
+
+async def settle_debt(
+    message: Message,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    billing: BillingRules,
+    payments: PaymentProvider | None,
+) -> None:
+    """The debt message's «💸 Pay the debt» (and its `debt` deep link): the cards on file
+    first, in this one tap; only what they cannot pay goes to the bank's page."""
+    if payments is None or not await debts_of_user(session, user.id):
+        await pay_debt(message, session, user, clock, billing, payments)  # says why not
+        return
+    left = await retry_debts(session, payments, user, billing, clock.now())
+    if not left:
+        await message.answer(
+            _("The debt is paid from your card. Thank you!"), reply_markup=with_nav(None)
+        )
+        return
+    await message.answer(
+        _("Your cards could not be charged: {amount} is still due.").format(
+            amount=format_money(sum(c.amount for c in left), user.language)
+        )
+    )
+    await pay_debt(message, session, user, clock, billing, payments)
+
+
+async def consent_with_card(
+    query: CallbackQuery,
+    callback_data: FranchiseCardCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    """The consent with a card already linked: the franchise is scheduled at once."""
+    if not isinstance(query.message, Message):
+        return
+    view = await my_policy(session, user, callback_data.policy, today=clock.now().date())
+    try:
+        args = await activate_with_card(session, user, view, callback_data.card, now=clock.now())
+    except AlreadyActivated:
+        await query.message.answer(_("The franchise program is activated already."))
+        return
+    except PolicyNotValid:
+        await query.message.answer(_("The policy has expired: there is nothing to activate."))
+        return
+    except CardNotUsable:
+        await query.message.answer(_("This card cannot be charged any more. Link a new card."))
+        return
+    text = _(
+        "💳 Card •••• {last4} will pay the co-payments of policy {number} ({name}) too: no check "
+        "payment was needed. The franchise program is active from {date}."
+    ).format(
+        last4=args["last4"],
+        number=args["number"],
+        name=args["name"],
+        date=format_moment(datetime.fromisoformat(args["active_from"]), user.language),
+    )
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("⬅️ Policy"), callback_data=PolicyCallback(id=view.id, action=PolicyAction.CARD)
+    )
+    await query.message.answer(
+        text + desk_first(args, _, user.language), reply_markup=builder.as_markup()
+    )
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.register(
@@ -338,4 +449,6 @@ def create_router() -> Router:
     )
     router.callback_query.register(pay_from_cards, actions(F.action == FranchiseAction.PAY_CARDS))
     router.callback_query.register(pay_by_link, actions(F.action == FranchiseAction.PAY_LINK))
+    router.callback_query.register(pay_one_tap, actions(F.action == FranchiseAction.PAY))
+    router.callback_query.register(consent_with_card, FranchiseCardCallback.filter())
     return router

@@ -115,7 +115,7 @@ async def open_debt(
     if account is None:
         await tell_registration_is_missing(message, state)
         return
-    await franchise.pay_debt(message, session, user, clock, billing, payments)
+    await franchise.settle_debt(message, session, user, clock, billing, payments)
 
 
 async def open_appeal(

@@ -83,7 +83,7 @@ def status_badge(view: PolicyView, locale: str) -> str:
         )
     if view.status is Status.NOT_YET_ACTIVE:
         return _("⚪ from {date}").format(date=format_date(view.policy.valid_from, locale))
-    return _("⚫ expired")
+    return _("⚫ expired · archived")
 
 
 def kind_title(kind: str) -> str:
@@ -296,7 +296,9 @@ async def money_badge(session: AsyncSession, view: PolicyView, locale: str, cloc
     if view.program is not None and view.program.franchise_percent:
         lines.append(franchise_badge(await franchise_of(session, view, clock.now()), locale))
     if view.program is not None:
-        lines.append(regions_line(await regions_of(session, view), clock.now(), locale))
+        lines.append(
+            regions_line(await regions_of(session, view, now=clock.now()), clock.now(), locale)
+        )
     return "\n".join(line for line in lines if line)
 
 
@@ -472,6 +474,11 @@ async def _added(
     )
     for view in views:
         text = await card_with_money(session, view, user.language, clock)
+        if view.status is Status.EXPIRED:
+            text += "\n" + _(
+                "🗄 Added to the archive: the policy expired on {date}. Its services and "
+                "documents are here; it opens no clinics."
+            ).format(date=format_date(view.policy.valid_to, user.language))
         await message.answer(text, reply_markup=card_keyboard(view, settings))
 
 

@@ -38,7 +38,7 @@ from core.billing.regions import (
     regions_of,
 )
 from core.clock import Clock
-from core.formatting import format_day
+from core.formatting import format_day, format_moment
 from core.policies.cabinet import PolicyView, my_policy
 from core.policies.models import Territory
 from core.subjects import Subject, names, search
@@ -47,7 +47,11 @@ PAGE = 8
 QUERY_LIMIT = 40
 
 
-def refusal_text(refusal: Refusal) -> str:
+def refusal_text(refusal: Refusal, opens: datetime | None = None, locale: str = "ru") -> str:
+    if refusal is Refusal.FRANCHISE_PENDING and opens is not None:
+        return _("Regions can be chosen once the franchise program is active: from {date}.").format(
+            date=format_moment(opens, locale)
+        )
     return {
         Refusal.FIXED: _("The regions of this policy are fixed and need no choice."),
         Refusal.NO_TERRITORY: _("This policy has no service regions."),
@@ -55,6 +59,7 @@ def refusal_text(refusal: Refusal) -> str:
             "Regions can be chosen after the franchise program is activated."
         ),
         Refusal.EXPIRED: _("The policy has expired: regions cannot be added."),
+        Refusal.FRANCHISE_PENDING: _("Regions can be chosen once the franchise program is active."),
     }[refusal]
 
 
@@ -99,7 +104,7 @@ def section_text(view: PolicyView, regions: RegionsView, now: datetime, locale: 
     if line:
         lines.append(line)
     if regions.refusal is not None and regions.refusal is not Refusal.NO_TERRITORY:
-        lines.append(refusal_text(regions.refusal))
+        lines.append(refusal_text(regions.refusal, regions.opens, locale))
     return "\n".join(lines)
 
 
@@ -133,7 +138,7 @@ async def show_section(
     if await state.get_state() == Regions.choosing:
         await state.clear()  # "Back" from the picker: the unconfirmed ticks are dropped
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
-    regions = await regions_of(session, view)
+    regions = await regions_of(session, view, now=clock.now())
     await show(
         query,
         section_text(view, regions, clock.now(), user.language),
@@ -235,7 +240,7 @@ async def render_picker(
     clock: Clock,
 ) -> None:
     view = await my_policy(session, user, draft.policy, today=clock.now().date())
-    regions = await regions_of(session, view)
+    regions = await regions_of(session, view, now=clock.now())
     subjects = matches(draft, regions.territory)
     pages = max((len(subjects) + PAGE - 1) // PAGE, 1)
     draft.page = draft.page % pages  # ◀️ on the first page goes to the last one
@@ -256,11 +261,11 @@ async def start_choosing(
     if not isinstance(query.message, Message):
         return
     view = await my_policy(session, user, callback_data.policy, today=clock.now().date())
-    refusal = (await regions_of(session, view)).refusal
-    if refusal is not None:
+    regions = await regions_of(session, view, now=clock.now())
+    if regions.refusal is not None:
         await show(
             query,
-            refusal_text(refusal),
+            refusal_text(regions.refusal, regions.opens, user.language),
             back=PolicyCallback(id=view.id),
             back_text=_("⬅️ Policy"),
             menu=True,
@@ -315,7 +320,7 @@ async def on_picker(
     action = callback_data.action
     if action is RegionAction.PICK:
         view = await my_policy(session, user, draft.policy, today=clock.now().date())
-        regions = await regions_of(session, view)
+        regions = await regions_of(session, view, now=clock.now())
         if callback_data.code in regions.chosen:
             callback_answer.text = _("This region is confirmed already; regions are not removed.")
             callback_answer.show_alert = True
@@ -397,7 +402,7 @@ async def save(
         await confirm_regions(session, view, draft.picked, clock.now())
     except RegionsNotAllowed as refused:
         await state.clear()
-        await query.message.answer(refusal_text(refused.refusal))
+        await query.message.answer(refusal_text(refused.refusal, None, user.language))
         return
     except RegionNotCovered:
         await query.message.answer(_("Some of the ticked regions are not covered by the policy."))

@@ -155,7 +155,7 @@ async def show_bill(
     builder = InlineKeyboardBuilder()
     if callback_data.diagnosis:
         diagnosis = vault.decrypt(bill.diagnosis) if bill.diagnosis else "—"
-        code = f"{bill.diagnosis_code} " if bill.diagnosis_code else ""
+        code = f"{vault.decrypt(bill.diagnosis_code)} " if bill.diagnosis_code else ""
         text += "\n" + _("Diagnosis: {diagnosis}").format(diagnosis=escape(code + diagnosis))
     elif bill.diagnosis or bill.diagnosis_code:
         builder.button(

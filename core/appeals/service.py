@@ -23,6 +23,7 @@ from core.appeals.models import (
     AppealStatus,
     Author,
 )
+from core.billing.disputes import close_share_dispute, dispute_share
 from core.errors import DomainError, NotFoundError
 from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue, withdraw
@@ -115,6 +116,8 @@ async def file_appeal(
         )
     )
     await session.commit()
+    if kind == AppealKind.NOT_PROVIDED and bill_id is not None:
+        await dispute_share(session, bill_id, now)  # not charged while the appeal is open
     return appeal
 
 
@@ -172,12 +175,18 @@ async def close_by_person(
 ) -> Appeal:
     """The person closes the appeal (or rates one the desk closed): the rating is theirs."""
     appeal = await my_appeal(session, user_id, appeal_id)
-    if appeal.status != AppealStatus.CLOSED:
+    withdrawn = appeal.status != AppealStatus.CLOSED
+    if withdrawn:
         appeal.status, appeal.closed_at = AppealStatus.CLOSED, now
         await withdraw(session, f"appeal-taken:{appeal.id}")
     if rating is not None:
         appeal.rating = max(1, min(5, rating))
     await session.commit()
+    if withdrawn and appeal.kind == AppealKind.NOT_PROVIDED and appeal.bill_id is not None:
+        # The person closed their own dispute: the share is charged again (with a message).
+        await close_share_dispute(
+            session, appeal.bill_id, confirmed=False, payer_id=user_id, now=now, withdrawn=True
+        )
     return appeal
 
 

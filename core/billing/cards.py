@@ -21,8 +21,8 @@ from core.billing.models import (
     Franchise,
     FranchiseStatus,
 )
-from core.billing.regions import MOSCOW_TIME
 from core.errors import DomainError
+from core.formatting import MOSCOW as MOSCOW_TIME
 from core.notifications.outbox import enqueue
 from core.policies.models import PolicyLink
 
@@ -99,6 +99,27 @@ async def keep_reason(session: AsyncSession, user_id: int) -> KeepReason | None:
     if ChargeStatus.DEBT in statuses:
         return KeepReason.DEBT
     return KeepReason.DUE if statuses else None
+
+
+async def removal_makes_debts(session: AsyncSession, user_id: int, card_id: int) -> bool:
+    """Whether removing this card leaves an activated franchise with no card to charge: then
+    every co-payment becomes a debt, and the person is warned before."""
+    card = await _card(session, user_id, card_id)
+    if card.status != CardStatus.ACTIVE:
+        return False
+    others = await session.scalar(
+        select(Card.id)
+        .where(Card.user_id == user_id, Card.status == CardStatus.ACTIVE, Card.id != card.id)
+        .limit(1)
+    )
+    if others is not None:
+        return False
+    activated = await session.scalar(
+        select(Franchise.id)
+        .where(Franchise.user_id == user_id, Franchise.status != FranchiseStatus.AWAITING_CARD)
+        .limit(1)
+    )
+    return activated is not None
 
 
 async def remove_card(session: AsyncSession, user_id: int, card_id: int) -> Card:

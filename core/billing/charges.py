@@ -5,7 +5,7 @@ becomes a debt; past the deadline the franchise is suspended, and paying resumes
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, or_, select, update
@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.accounts.models import User
 from core.billing.cards import promote_primary
 from core.billing.franchise import person_debt
+from core.billing.labels import card_args, person_args, share_args
 from core.billing.models import (
     Card,
     CardStatus,
     Charge,
     ChargeStatus,
     Franchise,
+    FranchiseStatus,
     Payment,
     PaymentPurpose,
     PaymentStatus,
@@ -27,10 +29,13 @@ from core.billing.models import (
 from core.billing.payments import new_payment, open_page, send
 from core.billing.provider import PaymentProvider, ProviderPayment
 from core.billing.rules import BillingRules
+from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue
 from core.policies.models import PolicyLink
 
 OPEN = (PaymentStatus.NEW, PaymentStatus.UNKNOWN, PaymentStatus.PENDING)
+UNCLAIMED_RETRY = timedelta(days=1)  # a share of a person nobody linked waits for a payer
+RETRY_HOUR = time(10)  # debts are tried again from the cards once a day, from 10:00 Moscow
 
 
 def description(charge: Charge) -> str:
@@ -96,6 +101,8 @@ async def run_charges(
                 await attempt(session, provider, charge_id, rules, now)
 
     await asyncio.gather(*(worker() for _ in range(min(concurrency, len(claimed)))))
+    async with sessions() as session:
+        await announce_debts(session, rules, now)
     return len(claimed)
 
 
@@ -143,10 +150,18 @@ async def attempt(
         for status, _, card_id, created_at in earlier
         if status == PaymentStatus.CANCELED and created_at >= charge.round_started_at
     }
+    payer = await payer_of(session, charge.insured_person_id)
+    if payer is None:  # nobody has linked this person yet: nobody to charge or to tell
+        charge.status, charge.round_started_at = ChargeStatus.DUE, None
+        charge.charge_after = now + UNCLAIMED_RETRY
+        await session.commit()
+        return
     cards = await payer_cards(session, charge.insured_person_id)
     usable = [c for c in cards if c.status == CardStatus.ACTIVE and c.id not in failed]
+    if not await _activated(session, charge.insured_person_id):
+        usable = []  # no consent to charge for this person: owed, and announced as such
     if not usable:
-        await _to_debt(session, charge, await payer_of(session, charge.insured_person_id), now)
+        await _to_debt(session, charge, now)
         return
     card = usable[0]
     payment = new_payment(
@@ -215,14 +230,17 @@ async def charge_answered(
         payment.settled = True
         was_debt = charge.debt_since is not None
         charge.status, charge.paid_at = ChargeStatus.PAID, now
+        about = await share_args(session, charge) | await card_args(session, payment.card_id)
+        # One message for this money: a debt taken from a card is "debt paid", not "charged".
         await enqueue(
             session,
             user_id=payment.user_id,
-            kind="share_charged",
+            kind="debt_paid" if was_debt else "share_charged",
             dedupe_key=f"charged:{charge.id}",
             now=now,
-            amount=charge.amount,
             bill_id=charge.bill_id,
+            items=[about],
+            **about,
         )
         await session.commit()
         if was_debt:
@@ -250,22 +268,64 @@ async def charge_answered(
     await attempt(session, provider, charge.id, rules, now)  # the next card, or a debt
 
 
-async def _to_debt(
-    session: AsyncSession, charge: Charge, user_id: int | None, now: datetime
-) -> None:
+async def _to_debt(session: AsyncSession, charge: Charge, now: datetime) -> None:
+    """Every card failed (or there is none): the share is owed. The payer is told by
+    `announce_debts`, one message for all the debts of a run."""
     charge.status = ChargeStatus.DEBT
     charge.debt_since = charge.debt_since or now
-    if user_id is not None:
+    await session.commit()
+
+
+async def announce_debts(session: AsyncSession, rules: BillingRules, now: datetime) -> int:
+    """One message per payer for the debts not announced yet: what, whose, the total and the
+    date franchise clinics will be suspended. Returns how many messages were written."""
+    rows = (
+        await session.execute(
+            select(PolicyLink.user_id, Charge)
+            .join(PolicyLink, PolicyLink.insured_person_id == Charge.insured_person_id)
+            .where(Charge.status == ChargeStatus.DEBT, Charge.debt_told.is_(False))
+            .order_by(Charge.id)
+        )
+    ).all()
+    by_payer: dict[int, list[Charge]] = {}
+    for user_id, charge in rows:
+        by_payer.setdefault(user_id, []).append(charge)
+    for user_id, debts in by_payer.items():
+        ids = [c.id for c in debts]
+        claimed = await session.execute(
+            update(Charge)
+            .where(Charge.id.in_(ids), Charge.debt_told.is_(False))
+            .values(debt_told=True)
+        )
+        if claimed.rowcount != len(ids):  # type: ignore[attr-defined]
+            await session.rollback()  # another scheduler is announcing them
+            continue
+        items = []
+        for charge in debts:
+            item = await share_args(session, charge)
+            item["activated"] = await _activated(session, charge.insured_person_id)
+            items.append(item)
+        deadline = min(c.debt_since or now for c in debts) + rules.debt_deadline
         await enqueue(
             session,
             user_id=user_id,
-            kind="debt",
-            dedupe_key=f"debt:{charge.id}",
+            kind="debts",
+            dedupe_key=f"debts:{min(ids)}:{max(ids)}:{len(ids)}",
             now=now,
-            amount=charge.amount,
-            bill_id=charge.bill_id,
+            items=items,
+            total=sum(c.amount for c in debts),
+            deadline=deadline.isoformat(),
+            charge_ids=ids,
         )
-    await session.commit()
+        await session.commit()
+    return len(by_payer)
+
+
+async def _activated(session: AsyncSession, insured_person_id: int) -> bool:
+    status = await session.scalar(
+        select(Franchise.status).where(Franchise.insured_person_id == insured_person_id)
+    )
+    return status is not None and status != FranchiseStatus.AWAITING_CARD
 
 
 async def debts_of_user(session: AsyncSession, user_id: int) -> list[Charge]:
@@ -286,16 +346,57 @@ async def retry_debts(
     rules: BillingRules,
     now: datetime,
 ) -> list[Charge]:
-    """ "Pay now" with the cards on file: a new round over every card; returns what is left."""
+    """ "Pay now" with the cards on file: a new round over every card; returns what is left.
+    Each debt is claimed by a conditional UPDATE, so two runs at once (a tap and a card just
+    linked) never charge it twice nor undo the other's result."""
     for charge in await debts_of_user(session, user.id):
-        charge.status, charge.claimed_at, charge.round_started_at = (
-            ChargeStatus.CHARGING,
-            now,
-            now,
+        claimed = await session.execute(
+            update(Charge)
+            .where(Charge.id == charge.id, Charge.status == ChargeStatus.DEBT)
+            .values(status=ChargeStatus.CHARGING, claimed_at=now, round_started_at=now)
         )
         await session.commit()
-        await attempt(session, provider, charge.id, rules, now)
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            await attempt(session, provider, charge.id, rules, now)
     return await debts_of_user(session, user.id)
+
+
+def _retry_moment(now: datetime) -> datetime:
+    """This day's retry hour in Moscow."""
+    day: date = now.astimezone(MOSCOW).date()
+    return datetime.combine(day, RETRY_HOUR, MOSCOW)
+
+
+async def retry_open_debts(
+    sessions: async_sessionmaker[AsyncSession],
+    provider: PaymentProvider,
+    rules: BillingRules,
+    now: datetime,
+) -> int:
+    """The scheduler's tick: once a day from 10:00 Moscow time, every debt is tried again from
+    the payer's cards, so money put on the card clears it with no tap (seed 000 4.1). A debt
+    whose round started after today's retry hour was tried today already."""
+    moment = _retry_moment(now)
+    if now < moment:
+        return 0
+    async with sessions() as session:
+        claimed = await session.scalars(
+            update(Charge)
+            .where(
+                Charge.status == ChargeStatus.DEBT,
+                or_(Charge.round_started_at.is_(None), Charge.round_started_at < moment),
+            )
+            .values(status=ChargeStatus.CHARGING, claimed_at=now, round_started_at=now)
+            .returning(Charge.id)
+        )
+        ids = sorted(claimed.all())
+        await session.commit()
+    for charge_id in ids:
+        async with sessions() as session:
+            await attempt(session, provider, charge_id, rules, now)
+    async with sessions() as session:
+        await announce_debts(session, rules, now)
+    return len(ids)
 
 
 async def open_debt_link(
@@ -346,12 +447,15 @@ async def debt_payment_answered(
     )
     already_paid = 0
     persons = set()
+    refunded = set()
     for charge in covered:
         if charge.status == ChargeStatus.DEBT:
             charge.status, charge.paid_at = ChargeStatus.PAID, now
             persons.add(charge.insured_person_id)
-        else:
-            already_paid += charge.amount  # paid meanwhile by a card: give it back
+        else:  # paid meanwhile by a card, disputed or cancelled: give it back
+            already_paid += charge.amount
+            refunded.add(charge.id)
+    items = [await share_args(session, c) for c in covered if c.id not in refunded]
     await enqueue(
         session,
         user_id=payment.user_id,
@@ -359,6 +463,7 @@ async def debt_payment_answered(
         dedupe_key=f"debt-paid:{payment.id}",
         now=now,
         amount=payment.amount - already_paid,
+        items=items,
     )
     await session.commit()
     if already_paid and payment.provider_id:
@@ -388,6 +493,7 @@ async def resume_if_clear(session: AsyncSession, insured_person_id: int, now: da
         dedupe_key=f"resumed:{franchise.id}:{suspended_at.isoformat()}",
         now=now,
         insured_person_id=insured_person_id,
+        **await person_args(session, insured_person_id),
     )
     await session.commit()
 
@@ -425,6 +531,7 @@ async def suspend_overdue(session: AsyncSession, rules: BillingRules, now: datet
             now=now,
             insured_person_id=person_id,
             debt=await person_debt(session, person_id),
+            **await person_args(session, person_id),
         )
         await session.commit()
         suspended += 1

@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.consents import CURRENT_VERSIONS, ConsentKind, give_consent
 from core.accounts.models import User
+from core.billing.calendar import after_working_days, next_day
+from core.billing.cards import promote_primary
+from core.billing.labels import person_args
 from core.billing.models import (
     Card,
     CardStatus,
@@ -26,6 +30,7 @@ from core.billing.models import (
     Payment,
     PaymentPurpose,
     PaymentStatus,
+    ServiceRegion,
 )
 from core.billing.payments import new_payment, open_page
 from core.billing.provider import PaymentProvider, ProviderPayment
@@ -33,7 +38,7 @@ from core.billing.rules import BillingRules
 from core.errors import DomainError
 from core.notifications.outbox import enqueue
 from core.policies.cabinet import PolicyView, Status
-from core.policies.models import InsuredPerson, Policy, Program
+from core.policies.models import InsuredPerson, Policy, Program, Territory
 
 
 class FranchiseState(StrEnum):
@@ -53,6 +58,10 @@ class PolicyNotValid(DomainError):
 
 class AlreadyActivated(DomainError):
     pass
+
+
+class CardNotUsable(DomainError):
+    """Not the person's card, removed, or no longer chargeable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +157,40 @@ async def start_activation(
     )
 
 
+async def activate_with_card(
+    session: AsyncSession, user: User, view: PolicyView, card_id: int, *, now: datetime
+) -> dict[str, Any]:
+    """A payer whose card is linked already activates another policy (a child's) with it: the
+    consent and one tap, no second check payment. Returns the "card linked" message's args."""
+    program = view.program
+    if program is None or not program.franchise_percent:
+        raise NoFranchise("no franchise")
+    if view.status is Status.EXPIRED:
+        raise PolicyNotValid("expired")
+    card = await session.get(Card, card_id)
+    if card is None or card.user_id != user.id or card.status != CardStatus.ACTIVE:
+        raise CardNotUsable(str(card_id))
+    franchise = await session.scalar(
+        select(Franchise).where(Franchise.insured_person_id == view.person.id)
+    )
+    if franchise is not None and franchise.status != FranchiseStatus.AWAITING_CARD:
+        raise AlreadyActivated("activated")
+    await give_consent(session, user.id, ConsentKind.AUTOPAY, now)
+    if franchise is None:
+        franchise = Franchise(
+            insured_person_id=view.person.id,
+            user_id=user.id,
+            status=FranchiseStatus.AWAITING_CARD,
+            consent_version=CURRENT_VERSIONS[ConsentKind.AUTOPAY],
+            consented_at=now,
+        )
+        session.add(franchise)
+        await session.flush()
+    args = await schedule(session, franchise, now)
+    await session.commit()
+    return args | {"last4": card.last4, "reused": True}
+
+
 async def open_card_page(
     session: AsyncSession,
     provider: PaymentProvider,
@@ -212,7 +255,7 @@ async def binding_settled(
         return
     if answer.card is None or not answer.card.saved:
         return  # still on the page (pending)
-    card = await session.scalar(select(Card).where(Card.method_id == answer.card.method_id))
+    card = await same_card(session, payment.user_id, answer)
     if card is None:
         has_primary = await session.scalar(
             select(func.count()).where(
@@ -235,13 +278,14 @@ async def binding_settled(
         )
         session.add(card)
         await session.flush()
+    else:  # the same card linked again: one card, with the provider's newest permission
+        card.method_id, card.status = answer.card.method_id, CardStatus.ACTIVE
+        await promote_primary(session, card.user_id)
     payment.card_id = card.id
     franchise = await session.get(Franchise, payment.franchise_id) if payment.franchise_id else None
-    active_from = None
+    about: dict[str, Any] = {}
     if franchise is not None and franchise.status == FranchiseStatus.AWAITING_CARD:
-        delay = await _activation_delay(session, franchise)
-        franchise.status = FranchiseStatus.SCHEDULED
-        franchise.active_from = active_from = now + delay
+        about = await schedule(session, franchise, now)
     payment.settled = True
     await enqueue(
         session,
@@ -250,7 +294,7 @@ async def binding_settled(
         dedupe_key=f"card-linked:{payment.id}",
         now=now,
         last4=card.last4,
-        active_from=active_from.isoformat() if active_from else None,
+        **about,
     )
     await session.commit()
     # Return the verification money: release the hold (or refund a captured payment).
@@ -260,14 +304,77 @@ async def binding_settled(
         await provider.refund(f"{payment.key}:refund", answer.id, answer.amount)
 
 
-async def _activation_delay(session: AsyncSession, franchise: Franchise) -> timedelta:
-    hours = await session.scalar(
-        select(Program.activation_delay_hours)
+def activation_start(program: Program | None, linked_at: datetime) -> datetime:
+    """The one instant the franchise starts, for the message, the card, the clinics and the tick:
+    00:00 Moscow time of the next day (seed 000 2.3), or minutes later where the program says so
+    (seed 001: 30 minutes)."""
+    if program is not None and program.activation_minutes is not None:
+        start = linked_at + timedelta(minutes=program.activation_minutes)
+        whole = start.replace(second=0, microsecond=0)  # the minute the message shows
+        return whole if whole == start else whole + timedelta(minutes=1)
+    return next_day(linked_at)
+
+
+def desk_first_until(program: Program | None, linked_at: datetime) -> datetime | None:
+    """Until when the clinics are still registering the person (seed 001: up to 5 working days):
+    meanwhile the person goes through the 24/7 desk."""
+    if program is None or not program.registration_working_days:
+        return None
+    return after_working_days(linked_at, program.registration_working_days)
+
+
+async def _program_of(session: AsyncSession, franchise: Franchise) -> Program | None:
+    return await session.scalar(
+        select(Program)
         .join(Policy, Policy.program_id == Program.id)
         .join(InsuredPerson, InsuredPerson.policy_id == Policy.id)
         .where(InsuredPerson.id == franchise.insured_person_id)
     )
-    return timedelta(hours=hours if hours is not None else 24)
+
+
+async def same_card(session: AsyncSession, user_id: int, answer: ProviderPayment) -> Card | None:
+    """The person's card with the provider's identity of this one (first 6, last 4, expiry and
+    the payment method type), removed or not: a card linked again stays one card."""
+    saved = answer.card
+    assert saved is not None
+    same = await session.scalar(select(Card).where(Card.method_id == saved.method_id))
+    if same is not None:
+        return same
+    return await session.scalar(
+        select(Card)
+        .where(
+            Card.user_id == user_id,
+            Card.first6 == saved.first6,
+            Card.last4 == saved.last4,
+            Card.expiry_month == saved.expiry_month,
+            Card.expiry_year == saved.expiry_year,
+            Card.card_type == saved.card_type,
+        )
+        .order_by(Card.id)
+        .limit(1)
+    )
+
+
+async def schedule(session: AsyncSession, franchise: Franchise, now: datetime) -> dict[str, Any]:
+    """The card is there: the franchise starts at its program's instant. Returns what the
+    "card linked" message says about it."""
+    program = await _program_of(session, franchise)
+    franchise.status = FranchiseStatus.SCHEDULED
+    franchise.active_from = activation_start(program, now)
+    franchise.desk_first_until = desk_first_until(program, now)
+    return await _start_args(session, franchise, program)
+
+
+async def _start_args(
+    session: AsyncSession, franchise: Franchise, program: Program | None
+) -> dict[str, Any]:
+    args = await person_args(session, franchise.insured_person_id)
+    assert franchise.active_from is not None
+    args["active_from"] = franchise.active_from.isoformat()
+    if franchise.desk_first_until is not None:
+        args["desk_until"] = franchise.desk_first_until.isoformat()
+        args["desk_phone"] = (program.desk_phone if program else None) or ""
+    return args
 
 
 async def announce_activations(session: AsyncSession, now: datetime) -> int:
@@ -290,6 +397,9 @@ async def announce_activations(session: AsyncSession, now: datetime) -> int:
             continue  # another scheduler took it
         franchise = await session.get(Franchise, franchise_id)
         assert franchise is not None
+        program = await _program_of(session, franchise)
+        args = await _start_args(session, franchise, program)
+        args["regions_to_choose"] = await _no_region_chosen(session, franchise)
         await enqueue(
             session,
             user_id=franchise.user_id,
@@ -297,7 +407,25 @@ async def announce_activations(session: AsyncSession, now: datetime) -> int:
             dedupe_key=f"franchise-active:{franchise_id}",
             now=now,
             insured_person_id=franchise.insured_person_id,
+            **args,
         )
         await session.commit()
         done += 1
     return done
+
+
+async def _no_region_chosen(session: AsyncSession, franchise: Franchise) -> bool:
+    """A regional policy whose person has chosen no region yet: every clinic is closed by region."""
+    territory = await session.scalar(
+        select(Policy.territory)
+        .join(InsuredPerson, InsuredPerson.policy_id == Policy.id)
+        .where(InsuredPerson.id == franchise.insured_person_id)
+    )
+    if territory not in (Territory.REGIONAL, Territory.REGIONAL_EXCLUDING_CAPITALS):
+        return False
+    chosen = await session.scalar(
+        select(ServiceRegion.id)
+        .where(ServiceRegion.insured_person_id == franchise.insured_person_id)
+        .limit(1)
+    )
+    return chosen is None

@@ -32,6 +32,8 @@ class Franchise(Base):
     consent_version: Mapped[str] = mapped_column(String(32))
     consented_at: Mapped[datetime] = mapped_column(UtcDateTime)
     active_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Until then the clinics are still registering the person: call the desk first (seed 001).
+    desk_first_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     suspended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
@@ -118,7 +120,8 @@ class Bill(Base):
     quantity: Mapped[int] = mapped_column(default=1)
     amount: Mapped[int] = mapped_column()  # kopecks, the full cost
     share: Mapped[int] = mapped_column()  # kopecks, the person's co-payment
-    diagnosis_code: Mapped[str | None] = mapped_column(String(16))
+    # The ICD-10 code is health data too (152-FZ special category): encrypted like the diagnosis.
+    diagnosis_code: Mapped[str | None] = mapped_column(EncryptedString(1024))  # Vault.encrypt
     diagnosis: Mapped[str | None] = mapped_column(EncryptedString(1024))  # Vault.encrypt
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -128,6 +131,8 @@ class ChargeStatus(StrEnum):
     CHARGING = "charging"  # claimed; a payment is in flight
     PAID = "paid"
     DEBT = "debt"  # every card failed; the person owes it
+    DISPUTED = "disputed"  # a "service not provided" appeal is open: neither charged nor owed
+    CANCELLED = "cancelled"  # the appeal confirmed the service was not provided
 
 
 class Charge(Base):
@@ -148,6 +153,8 @@ class Charge(Base):
     round_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # cards tried since
     debt_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    disputed_from: Mapped[str | None] = mapped_column(String(16))  # the status before the dispute
+    debt_told: Mapped[bool] = mapped_column(default=False)  # the debt message is in the outbox
 
 
 class ServiceRegion(Base):

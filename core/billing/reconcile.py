@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.accounts.models import User
 from core.billing import charges
 from core.billing.franchise import binding_settled
 from core.billing.models import Payment, PaymentPurpose, PaymentStatus
@@ -33,11 +34,27 @@ async def apply_answer(
         return
     if payment.purpose == PaymentPurpose.BINDING:
         await binding_settled(session, provider, payment, answer, now)
+        if payment.card_id is not None and payment.settled:
+            await _debts_to_new_card(session, provider, payment.user_id, rules, now)
     elif payment.purpose == PaymentPurpose.CHARGE:
         await charges.charge_answered(session, provider, payment, answer, rules, now)
     elif payment.purpose == PaymentPurpose.DEBT:
         await charges.debt_payment_answered(session, provider, payment, answer, now)
     await session.commit()
+
+
+async def _debts_to_new_card(
+    session: AsyncSession,
+    provider: PaymentProvider,
+    user_id: int,
+    rules: BillingRules,
+    now: datetime,
+) -> None:
+    """Seed 000 4.1, "link an additional card": a debt open when a card is linked is charged
+    to the cards at once (the new one among them)."""
+    user = await session.get(User, user_id)
+    if user is not None and await charges.debts_of_user(session, user_id):
+        await charges.retry_debts(session, provider, user, rules, now)
 
 
 async def on_notification(

@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.billing.models import Franchise, FranchiseStatus, ServiceRegion
+from core.billing.calendar import next_day
+from core.billing.franchise import FranchiseState, state_of
+from core.billing.models import Franchise, ServiceRegion
 from core.errors import DomainError
 from core.notifications.outbox import enqueue
 from core.policies.cabinet import PolicyView, Status
@@ -35,6 +37,7 @@ class Refusal(StrEnum):
     FIXED = "fixed"  # a Moscow or Saint Petersburg policy: nothing to choose
     NO_TERRITORY = "no_territory"  # not a DMS policy with service regions
     FRANCHISE_FIRST = "franchise_first"  # "available only after the franchise is activated"
+    FRANCHISE_PENDING = "franchise_pending"  # the card is linked; the franchise starts later
     EXPIRED = "expired"
 
 
@@ -54,6 +57,7 @@ class RegionsView:
     fixed: tuple[str, ...]
     chosen: dict[str, datetime]  # code -> available from
     refusal: Refusal | None  # why regions cannot be chosen now, if they cannot
+    opens: datetime | None = None  # FRANCHISE_PENDING: when choosing opens
 
     def available(self, now: datetime) -> set[str]:
         return set(self.fixed) | {code for code, since in self.chosen.items() if since <= now}
@@ -76,38 +80,41 @@ def choosable(territory: str) -> list[Subject]:
     return []
 
 
-def next_day(now: datetime) -> datetime:
-    """Midnight after `now` in Moscow time: "available the next day after the choice"."""
-    local = now.astimezone(MOSCOW_TIME).date() + timedelta(days=1)
-    return datetime.combine(local, time(), MOSCOW_TIME)
-
-
-async def _refusal(session: AsyncSession, view: PolicyView) -> Refusal | None:
+async def _refusal(
+    session: AsyncSession, view: PolicyView, now: datetime
+) -> tuple[Refusal | None, datetime | None]:
     territory = view.policy.territory
     if territory in FIXED:
-        return Refusal.FIXED
+        return Refusal.FIXED, None
     if territory not in CHOOSABLE:
-        return Refusal.NO_TERRITORY
+        return Refusal.NO_TERRITORY, None
     if view.status is Status.EXPIRED:
-        return Refusal.EXPIRED
+        return Refusal.EXPIRED, None
     if view.program is not None and view.program.franchise_percent:
-        status = await session.scalar(
-            select(Franchise.status).where(Franchise.insured_person_id == view.person.id)
+        # Seed 002: "only after the franchise is activated", that is once it is active.
+        franchise = await session.scalar(
+            select(Franchise).where(Franchise.insured_person_id == view.person.id)
         )
-        if status is None or status == FranchiseStatus.AWAITING_CARD:
-            return Refusal.FRANCHISE_FIRST
-    return None
+        state = state_of(franchise, now)
+        if state is FranchiseState.NOT_ACTIVATED:
+            return Refusal.FRANCHISE_FIRST, None
+        if state is FranchiseState.CARD_LINKED:
+            assert franchise is not None
+            return Refusal.FRANCHISE_PENDING, franchise.active_from
+    return None, None
 
 
-async def regions_of(session: AsyncSession, view: PolicyView) -> RegionsView:
+async def regions_of(session: AsyncSession, view: PolicyView, *, now: datetime) -> RegionsView:
     rows = await session.scalars(
         select(ServiceRegion).where(ServiceRegion.insured_person_id == view.person.id)
     )
+    refusal, opens = await _refusal(session, view, now)
     return RegionsView(
         territory=view.policy.territory,
         fixed=FIXED.get(view.policy.territory, ()),
         chosen={row.region_code: row.available_from for row in rows},
-        refusal=await _refusal(session, view),
+        refusal=refusal,
+        opens=opens,
     )
 
 
@@ -115,7 +122,7 @@ async def confirm_regions(
     session: AsyncSession, view: PolicyView, codes: Iterable[str], now: datetime
 ) -> list[str]:
     """Add the chosen regions; returns the codes that are new. Confirmed ones stay as they are."""
-    current = await regions_of(session, view)
+    current = await regions_of(session, view, now=now)
     if current.refusal is not None:
         raise RegionsNotAllowed(current.refusal)
     allowed = {s.code for s in choosable(current.territory)}

@@ -60,6 +60,9 @@ class Access:
     reason: Reason | None
     since: date | datetime | None = None
     care_types: frozenset[str] = frozenset()
+    # Open, but the clinics are still registering the person (seed 001): call the desk first.
+    desk_first_until: datetime | None = None
+    desk_phone: str | None = None
 
     @property
     def available(self) -> bool:
@@ -86,6 +89,8 @@ class Entitlement:
     franchise_needed: bool  # the program has a co-payment
     franchise: FranchiseState | None
     franchise_since: datetime | None
+    desk_first_until: datetime | None = None  # set only while it lasts
+    desk_phone: str | None = None
 
     def check(self, index: ClinicIndex, entry: Entry, care_type: str | None = None) -> Access:
         members = index.members.get(self.program_id or 0, {})
@@ -110,7 +115,7 @@ class Entitlement:
         if region := self._region(entry.region_code):
             reason, since = region
             return Access(self.policy_id, reason, since, kinds)
-        return Access(self.policy_id, None, None, kinds)
+        return Access(self.policy_id, None, None, kinds, self.desk_first_until, self.desk_phone)
 
     def admits(self, index: ClinicIndex, care_type: str | None = None) -> Callable[[Entry], bool]:
         """`check(...).available` as a fast predicate for searches over many clinics. The same
@@ -166,9 +171,9 @@ class Entitlement:
 
 async def entitlement_of(session: AsyncSession, view: PolicyView, now: datetime) -> Entitlement:
     program = view.program
-    regions = await regions_of(session, view)
+    regions = await regions_of(session, view, now=now)
     franchise_needed = bool(program and program.franchise_percent)
-    state, since = None, None
+    state, since, desk_first = None, None, None
     if franchise_needed:
         franchise = await session.scalar(
             select(Franchise).where(Franchise.insured_person_id == view.person.id)
@@ -176,6 +181,8 @@ async def entitlement_of(session: AsyncSession, view: PolicyView, now: datetime)
         state = state_of(franchise, now)
         if franchise is not None:
             since = franchise.suspended_at or franchise.active_from
+            if franchise.desk_first_until is not None and now < franchise.desk_first_until:
+                desk_first = franchise.desk_first_until
     return Entitlement(
         policy_id=view.id,
         program_id=program.id if program else None,
@@ -189,6 +196,8 @@ async def entitlement_of(session: AsyncSession, view: PolicyView, now: datetime)
         franchise_needed=franchise_needed,
         franchise=state,
         franchise_since=since,
+        desk_first_until=desk_first,
+        desk_phone=program.desk_phone if program else None,
     )
 
 

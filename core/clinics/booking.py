@@ -7,22 +7,72 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.clinics.availability import Access, entitlement_of
+from core.clinics.index import ClinicIndex, Entry, unit_vector
 from core.clinics.models import Booking, BookingStatus, Clinic, ClinicSlot
 from core.errors import DomainError, NotFoundError
 from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue, withdraw
 from core.policies.cabinet import PolicyView
+from core.policies.models import ProgramClinic
 
 REMINDERS = {"day": timedelta(hours=24), "2h": timedelta(hours=2)}  # before the visit
 MIN_NOTICE = timedelta(hours=1)  # a slot starting sooner is not offered
 
 
+MAX_FUTURE_BOOKINGS = 3  # per insured person: a few visits ahead, never a clinic's whole day
+
+
 class SlotTaken(DomainError):
     """Someone else booked it a moment earlier."""
+
+
+class NotEntitled(DomainError):
+    """The person's policy does not let them into this clinic now (the clinic card's rule)."""
+
+    def __init__(self, access: Access) -> None:
+        super().__init__(str(access.reason))
+        self.access = access
+
+
+class TooManyBookings(DomainError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} future bookings")
+        self.limit = limit
+
+
+async def access_to(
+    session: AsyncSession, view: PolicyView, clinic_id: int, now: datetime
+) -> Access:
+    """The clinic card's availability rule for this one clinic and policy, read from the
+    database (the same `Entitlement.check` every clinic list asks)."""
+    clinic = await session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFoundError("clinic")
+    entry = Entry(
+        clinic.id,
+        clinic.name,
+        clinic.latitude,
+        clinic.longitude,
+        clinic.region_code,
+        bool(clinic.franchise_only),
+        unit_vector(clinic.latitude, clinic.longitude),
+    )
+    kinds = (
+        await session.scalars(
+            select(ProgramClinic.care_type).where(
+                ProgramClinic.clinic_id == clinic.id,
+                ProgramClinic.program_id == (view.program.id if view.program else 0),
+            )
+        )
+    ).all()
+    members = {view.program.id: {clinic.id: frozenset(kinds)}} if view.program and kinds else {}
+    right = await entitlement_of(session, view, now)
+    return right.check(ClinicIndex([entry], members), entry)
 
 
 def _open(clinic_id: int, now: datetime) -> list[ColumnElement[bool]]:
@@ -78,7 +128,27 @@ def local_day(moment: datetime) -> date:
 async def book(
     session: AsyncSession, user_id: int, view: PolicyView, slot_id: int, now: datetime
 ) -> Booking:
-    """Take the slot with one conditional UPDATE: exactly one of two racing people wins."""
+    """Take the slot with one conditional UPDATE: exactly one of two racing people wins. The
+    clinic must admit the person now (whatever the buttons offered), and a person has at most
+    `MAX_FUTURE_BOOKINGS` visits ahead."""
+    slot = await session.get(ClinicSlot, slot_id)
+    if slot is None:
+        raise SlotTaken(str(slot_id))
+    access = await access_to(session, view, slot.clinic_id, now)
+    if not access.available:
+        raise NotEntitled(access)
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .join(ClinicSlot, ClinicSlot.id == Booking.slot_id)
+        .where(
+            Booking.insured_person_id == view.person.id,
+            Booking.status == BookingStatus.ACTIVE,
+            ClinicSlot.starts_at >= now,
+        )
+    )
+    if (ahead or 0) >= MAX_FUTURE_BOOKINGS:
+        raise TooManyBookings(MAX_FUTURE_BOOKINGS)
     taken = await session.execute(
         update(ClinicSlot)
         .where(
@@ -91,8 +161,7 @@ async def book(
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
         raise SlotTaken(str(slot_id))
-    slot = await session.get(ClinicSlot, slot_id)
-    assert slot is not None
+    await session.refresh(slot)
     booking = Booking(
         user_id=user_id,
         policy_id=view.id,

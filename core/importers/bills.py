@@ -101,13 +101,37 @@ async def import_bills(
         bill.clinic_name, bill.service = record.clinic, record.service
         bill.service_date, bill.quantity = record.service_date, record.quantity
         bill.amount, bill.share = kopecks(record.amount), kopecks(record.share)
-        bill.diagnosis_code = record.diagnosis_code
+        bill.diagnosis_code = (
+            vault.encrypt(record.diagnosis_code) if record.diagnosis_code else None
+        )
         bill.diagnosis = vault.encrypt(record.diagnosis) if record.diagnosis else None
         await session.flush()
         await _schedule_charge(session, bill, rules)
     await _announce(session, fresh.values(), now)
     await session.commit()
     return report
+
+
+async def seal_diagnosis_codes(session: AsyncSession, vault: Vault) -> int:
+    """ICD-10 codes stored in clear before they were encrypted at rest: encrypt them (once, at
+    start; an encrypted code is recognised by decrypting). Returns how many were sealed."""
+    rows = (
+        await session.execute(
+            select(Bill.id, Bill.diagnosis_code).where(Bill.diagnosis_code.is_not(None))
+        )
+    ).all()
+    sealed = 0
+    for bill_id, code in rows:
+        assert code is not None
+        try:
+            vault.decrypt(code)
+        except ValueError:
+            bill = await session.get(Bill, bill_id)
+            assert bill is not None
+            bill.diagnosis_code = vault.encrypt(code)
+            sealed += 1
+    await session.commit()
+    return sealed
 
 
 async def _announce(session: AsyncSession, persons: Iterable[InsuredPerson], now: datetime) -> None:

@@ -75,7 +75,8 @@ class ProgramRecord(BaseModel):
     franchise_percent: int | None = Field(default=None, ge=1, le=100)
     waiting_days: int = Field(default=0, ge=0, le=365)
     child_age_limit: int = Field(default=17, ge=0, le=17)
-    activation_delay_hours: int = Field(default=24, ge=0, le=24 * 14)
+    activation_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 14)
+    registration_working_days: int = Field(default=0, ge=0, le=30)
     desk_phone: str | None = None
     curator: str | None = None  # the medical curator: a name and a phone, no label
     admin_curator: str | None = None  # the administrative curator of the contract

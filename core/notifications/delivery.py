@@ -38,7 +38,8 @@ LEASE = timedelta(seconds=60)  # a claimed message not marked by then was lost w
 # Messages the profile's switches turn off; money, access and answers always go.
 REMINDERS = frozenset({"booking_reminder", "policy_expiring", "coverage_started"})
 NEWS = frozenset({"news"})
-# Messages that may wait for the person's morning; money, access, answers and reminders never do.
+# Messages that may wait for the person's morning; new debts, suspensions, access and answers
+# never do.
 CAN_WAIT = frozenset(
     {
         "new_services",
@@ -47,6 +48,7 @@ CAN_WAIT = frozenset(
         "franchise_active",
         "appeal_taken",
         "news",
+        "debt_reminder",  # routine: the debt was announced at once, the deadline is days away
     }
 )
 

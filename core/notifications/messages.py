@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
 from core.accounts.identity import REJECT_TITLES, RejectReason
-from core.formatting import format_clock, format_date, format_day, format_money
+from core.formatting import format_clock, format_date, format_day, format_moment, format_money
 from core.links import LinkKind, StartPayload
 from core.policies.care import N_, Translate
 from core.subjects import names
@@ -30,7 +30,9 @@ class Action:
     start: str = ""  # a deep-link payload (core.links) the message also carries as a t.me link
 
 
-DEBT_KINDS = frozenset({"debt", "debt_reminder", "debt_warning", "franchise_suspended"})
+DEBT_KINDS = frozenset(
+    {"debt", "debts", "debt_reminder", "debt_warning", "franchise_suspended", "share_released"}
+)
 
 
 def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
@@ -46,6 +48,8 @@ def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
             Action(_("⭐ Rate the answer"), "appeal_rate", int(args["appeal_id"])),
             Action(_("💬 Open the appeal"), "appeal", int(args["appeal_id"])),
         ]
+    if kind == "franchise_active" and args.get("regions_to_choose") and args.get("policy_id"):
+        return [Action(_("🗺 Choose regions"), "regions", int(args["policy_id"]))]
     if kind in ("appeal_answer", "appeal_closed", "appeal_taken") and args.get("appeal_id"):
         return [Action(_("💬 Open the appeal"), "appeal", int(args["appeal_id"]))]
     if kind == "booking_reminder":
@@ -59,11 +63,16 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
 
     if kind == "card_linked":
         if args.get("active_from"):
-            day = format_day(datetime.fromisoformat(args["active_from"]), locale)
-            return _(
+            text = _(
                 "💳 Card •••• {last4} is linked, and the check payment is returned. The "
-                "franchise program is active from {date}."
-            ).format(last4=args["last4"], date=day)
+                "franchise program of policy {number} ({name}) is active from {date}."
+            ).format(
+                last4=args["last4"],
+                number=args.get("number", ""),
+                name=args.get("name", ""),
+                date=format_moment(datetime.fromisoformat(args["active_from"]), locale),
+            )
+            return text + desk_first(args, _, locale)
         return _("💳 Card •••• {last4} is linked.").format(last4=args["last4"])
     if kind == "card_declined":
         return _(
@@ -71,30 +80,120 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "franchise section of your policy."
         )
     if kind == "franchise_active":
-        return _("✅ The franchise program is active: its clinics are available to you.")
+        text = _("✅ The franchise program of policy {number} ({name}) is active.").format(
+            number=args.get("number", ""), name=args.get("name", "")
+        )
+        if args.get("regions_to_choose"):
+            return (
+                text
+                + "\n"
+                + _(
+                    "No service region is chosen yet, so no clinic is open: choose the regions "
+                    "where you want to be served. Their clinics open the next day."
+                )
+            )
+        return text + " " + _("Its clinics are available to you.") + desk_first(args, _, locale)
     if kind == "share_charged":
-        return _("{amount} was charged from your card: your co-payment for a service.").format(
-            amount=money("amount")
+        return _(
+            "{amount} was charged from card •••• {last4}: the co-payment for «{service}» on "
+            "{date}, policy {number} ({name})."
+        ).format(
+            amount=money("amount"),
+            last4=args.get("last4", "—"),
+            service=escape(args.get("service", "")),
+            date=service_day(args, locale),
+            number=args.get("number", ""),
+            name=args.get("name", ""),
         )
     if kind == "card_unusable":
         reason = _(CARD_PROBLEMS.get(args.get("reason") or "", OTHER_PROBLEM))
         return _("Card •••• {last4} cannot be charged: {reason}. Please link another card.").format(
             last4=args["last4"], reason=reason
         )
-    if kind == "debt":
+    if kind == "debt":  # rows written before debts came one message per run
         return _(
             "⚠️ Co-payment debt: {amount}. None of your cards could be charged. Pay it in the "
             "franchise section of your policy, or franchise clinics will be suspended."
         ).format(amount=money("amount"))
+    if kind == "debts":
+        deadline = format_day(datetime.fromisoformat(args["deadline"]), locale)
+        lines = [
+            _("⚠️ Co-payment debt: {total}. None of your cards could be charged.").format(
+                total=money("total")
+            )
+        ]
+        lines += ["• " + share_line(item, _, locale) for item in args.get("items", [])]
+        if any(not item.get("activated", True) for item in args.get("items", [])):
+            lines.append(
+                _(
+                    "The franchise program of a policy above is not activated, so there is no "
+                    "card to charge: activate it in the policy card, or pay now."
+                )
+            )
+        lines.append(
+            _(
+                "Pay it by {date}: «💸 Pay the debt», put money on the card (we try again every "
+                "day) or link another card. If it is unpaid by then, franchise clinics are "
+                "suspended."
+            ).format(date=deadline)
+        )
+        return "\n".join(lines)
     if kind == "debt_paid":
-        return _("Payment received: {amount}. Thank you!").format(amount=money("amount"))
+        items = args.get("items") or []
+        if len(items) == 1 and items[0].get("last4"):
+            return (
+                _("✅ Debt paid: {amount} from card •••• {last4}.").format(
+                    amount=money("amount"), last4=items[0]["last4"]
+                )
+                + "\n• "
+                + share_line(items[0], _, locale)
+            )
+        lines = [_("✅ Debt paid: {amount}. Thank you!").format(amount=money("amount"))]
+        lines += ["• " + share_line(item, _, locale) for item in items]
+        return "\n".join(lines)
+    if kind == "share_cancelled":
+        return _(
+            "✅ Your appeal is upheld: the co-payment of {amount} for «{service}» on {date}, "
+            "policy {number} ({name}), is cancelled. Nothing will be charged."
+        ).format(
+            amount=money("amount"),
+            service=escape(args.get("service", "")),
+            date=service_day(args, locale),
+            number=args.get("number", ""),
+            name=args.get("name", ""),
+        )
+    if kind == "share_released" and args.get("withdrawn"):
+        return _(
+            "Your appeal about «{service}» on {date}, policy {number} ({name}), is closed at your "
+            "request: the co-payment of {amount} will be charged from your card on the next run."
+        ).format(
+            amount=money("amount"),
+            service=escape(args.get("service", "")),
+            date=service_day(args, locale),
+            number=args.get("number", ""),
+            name=args.get("name", ""),
+        )
+    if kind == "share_released":
+        return _(
+            "Your appeal about «{service}» on {date}, policy {number} ({name}), is rejected: the "
+            "co-payment of {amount} will be charged from your card on the next run."
+        ).format(
+            amount=money("amount"),
+            service=escape(args.get("service", "")),
+            date=service_day(args, locale),
+            number=args.get("number", ""),
+            name=args.get("name", ""),
+        )
     if kind == "franchise_suspended":
         return _(
-            "⛔ Franchise clinics are suspended for an unpaid debt of {amount}. Paying the debt "
-            "restores them at once."
-        ).format(amount=money("debt"))
+            "⛔ Franchise clinics of policy {number} ({name}) are suspended for an unpaid debt "
+            "of {amount}. Paying the debt restores them at once."
+        ).format(amount=money("debt"), number=args.get("number", ""), name=args.get("name", ""))
     if kind == "franchise_resumed":
-        return _("✅ The debt is paid: franchise clinics are available again.")
+        return _(
+            "✅ The debt is paid: franchise clinics of policy {number} ({name}) are available "
+            "again."
+        ).format(number=args.get("number", ""), name=args.get("name", ""))
     if kind == "regions_available":
         return _("🗺 Clinics of your new service regions are available from today: {names}.").format(
             names=names(args.get("codes", []), locale)
@@ -131,21 +230,29 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "✅ The waiting period of policy {number} is over: from today visits are insured events."
         ).format(number=args["number"])
     if kind == "policy_expiring":
+        day = format_date(date.fromisoformat(args["valid_to"]), locale)
+        if args.get("contract") == "retail":  # bought by the person: no employer to ask
+            return _(
+                "📅 Policy {number} is valid until {date}. To stay insured, buy a new policy "
+                "before then (/contacts: the insurer's shop and phone)."
+            ).format(number=args["number"], date=day)
         return _(
             "📅 Policy {number} is valid until {date}. Ask your employer or the insurer about renewal."
-        ).format(
-            number=args["number"], date=format_date(date.fromisoformat(args["valid_to"]), locale)
-        )
+        ).format(number=args["number"], date=day)
     if kind == "card_expiring":
         return _(
             "💳 Card •••• {last4} expires at the end of this month. Link a new card in the "
             "franchise section so that nothing becomes a debt."
         ).format(last4=args["last4"])
     if kind == "debt_reminder":
-        return _(
-            "⚠️ A reminder: the co-payment debt is {amount}. Pay it in the franchise section of "
-            "your policy («💸 Pay the debt»)."
+        text = _(
+            "⚠️ A reminder: the co-payment debt is {amount}. Pay it («💸 Pay the debt»)."
         ).format(amount=money("amount"))
+        if args.get("deadline"):
+            text += " " + _("Franchise clinics are suspended on {date} if it is unpaid.").format(
+                date=format_day(datetime.fromisoformat(args["deadline"]), locale)
+            )
+        return text
     if kind == "debt_warning":
         return _(
             "⛔ In three days, on {date}, franchise clinics will be suspended for the unpaid debt "
@@ -236,4 +343,36 @@ def appeal_closed_text(args: dict[str, Any], _: Translate, locale: str) -> str:
         )
     return _("Your appeal {number} is closed. If something is left, start a new one.").format(
         number=args["number"]
+    )
+
+
+def service_day(args: dict[str, Any], locale: str) -> str:
+    return (
+        format_date(date.fromisoformat(args["service_date"]), locale)
+        if args.get("service_date")
+        else "—"
+    )
+
+
+def share_line(item: dict[str, Any], _: Translate, locale: str) -> str:
+    """One share in a list: amount, service, date, policy and person."""
+    return _("{amount}: «{service}» on {date}, policy {number} ({name})").format(
+        amount=format_money(int(item.get("amount") or 0), locale),
+        service=escape(item.get("service", "")),
+        date=service_day(item, locale),
+        number=item.get("number", ""),
+        name=item.get("name", ""),
+    )
+
+
+def desk_first(args: dict[str, Any], _: Translate, locale: str) -> str:
+    """Seed 001: the clinics need up to 5 working days to register the person."""
+    if not args.get("desk_until"):
+        return ""
+    return "\n" + _(
+        "The clinics are registering you through {date}: until then call the 24/7 desk "
+        "first, {phone}."
+    ).format(
+        date=format_day(datetime.fromisoformat(args["desk_until"]) - timedelta(minutes=1), locale),
+        phone=args.get("desk_phone") or "—",
     )

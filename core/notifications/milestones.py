@@ -59,6 +59,7 @@ async def announce_milestones(
                     now=now,
                     number=policy.number,
                     valid_to=policy.valid_to.isoformat(),
+                    contract=policy.contract,
                 )
                 told += 1
     told += await _cards(session, now)
@@ -118,6 +119,7 @@ async def _debts(
                 now=now,
                 amount=total,
                 count=len(charges),
+                deadline=(since + rules.debt_deadline).isoformat(),
             )
             told += 1
         deadline = since + rules.debt_deadline

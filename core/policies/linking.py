@@ -113,6 +113,15 @@ def normalize_policy_number(text: str) -> str:
     return "".join(text.split()).upper()
 
 
+DASHES = "-‐‑‒–—"
+
+
+def policy_number_key(text: str) -> str:
+    """A policy number as typed, for matching: no spaces, no dashes, any letter case
+    ("ondl 500001" is ONDL-500001)."""
+    return "".join(ch for ch in normalize_policy_number(text) if ch not in DASHES)
+
+
 # Letters, digits and the separators printed on policies and cards, with at least one digit.
 _POLICY_NUMBER = re.compile(r"(?=.*\d)[0-9A-ZА-ЯЁ./-]{3,40}")
 
@@ -120,7 +129,8 @@ _POLICY_NUMBER = re.compile(r"(?=.*\d)[0-9A-ZА-ЯЁ./-]{3,40}")
 def looks_like_policy_number(text: str) -> bool:
     """Only such input counts against the lookup limit: a stray menu tap or a sentence
     must not lock a person out of adding policies."""
-    return _POLICY_NUMBER.fullmatch(normalize_policy_number(text)) is not None
+    plain = normalize_policy_number(text).translate({ord(d): "-" for d in DASHES})
+    return _POLICY_NUMBER.fullmatch(plain) is not None
 
 
 def _fold(value: str | None) -> str:
@@ -198,9 +208,16 @@ async def _check_free(session: AsyncSession, user: User, person: InsuredPerson) 
 
 
 async def _policy(session: AsyncSession, number: str) -> Policy | None:
-    return await session.scalar(
+    exact = await session.scalar(
         select(Policy).where(Policy.number == normalize_policy_number(number))
     )
+    if exact is not None:
+        return exact
+    key = policy_number_key(number)
+    if not key:
+        return None
+    stored = func.upper(func.replace(func.replace(Policy.number, "-", ""), " ", ""))
+    return await session.scalar(select(Policy).where(stored == key).order_by(Policy.id).limit(1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +255,8 @@ async def link_by_number(
     policy = await _policy(session, number)
     if policy is None:
         raise await _failed(session, user, now, PolicyNotFound(number))
-    if policy.valid_to < now.date():
-        raise PolicyExpired(policy.valid_to)
+    # An expired policy is linked too, as archived: its services and documents stay visible,
+    # and it opens no clinics (the clinic rule says "expired").
     persons = (
         await session.scalars(select(InsuredPerson).where(InsuredPerson.policy_id == policy.id))
     ).all()
@@ -322,8 +339,8 @@ async def link_child(
     policy = await _policy(session, number)
     if policy is None:
         raise await _failed(session, user, now, PolicyNotFound(number))
-    if policy.valid_to < now.date():
-        raise PolicyExpired(policy.valid_to)
+    # An expired policy is linked too, as archived: its services and documents stay visible,
+    # and it opens no clinics (the clinic rule says "expired").
     persons = (
         await session.scalars(select(InsuredPerson).where(InsuredPerson.policy_id == policy.id))
     ).all()

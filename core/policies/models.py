@@ -46,7 +46,11 @@ class Program(Base):
     franchise_percent: Mapped[int | None] = mapped_column()
     waiting_days: Mapped[int] = mapped_column(default=0)
     child_age_limit: Mapped[int] = mapped_column(default=17)
-    activation_delay_hours: Mapped[int] = mapped_column(default=24)
+    # When the franchise starts after the card is linked: None = 00:00 Moscow time of the next
+    # day (seed 000 2.3); a number = that many minutes later (seed 001: 30).
+    activation_minutes: Mapped[int | None] = mapped_column()
+    # Working days the clinics need to register the person; meanwhile the desk goes first.
+    registration_working_days: Mapped[int] = mapped_column(default=0)
     desk_phone: Mapped[str | None] = mapped_column(String(64))
     # Seed 004: a medical and an administrative curator for each contract; names and phones
     # only, the labels are the bot's.

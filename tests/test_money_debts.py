@@ -1,0 +1,323 @@
+"""Shares, debts and disputes (issue 16, items 4-7 and 10), driven as a person would: the chat,
+the bank's page, the provider's notifications and the scheduler's runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiogram import Bot
+from aiohttp import ClientSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.payments_web import PaymentNotifications
+from core.accounts.crypto import Vault
+from core.accounts.models import Account
+from core.billing.charges import retry_open_debts, run_charges
+from core.billing.disputes import close_share_dispute
+from core.billing.models import Bill, Charge, Payment, PaymentPurpose
+from core.billing.yookassa import YooKassa
+from core.clock import FrozenClock
+from core.importers.bills import import_bills
+from core.notifications.delivery import Courier
+from core.notifications.milestones import announce_milestones
+from core.notifications.outbox import OutboxMessage
+from core.policies.linking import link_by_number, link_child
+from sandbox.app import Sandbox
+from sandbox.bank import POOR_CARD, SUCCESS_CARD
+from tests.billing import RULES, anna, bank, link_card, provider
+from tests.conftest import TEST_KEY, seed_demo
+from tests.dialog import ChatClient
+from tests.test_core_linking import MIKHAIL
+from tests.test_dialog_franchise import dp, notifications
+from tests.test_dialog_policies import add_by_number
+from tests.test_dialog_regions_cards import delivered
+
+__all__ = ["bank", "dp", "notifications", "provider"]
+
+
+async def bill(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    bill_id: str,
+    service: str,
+    share: str,
+    *,
+    number: str = "ONDL-500001",
+    birth: str = "15.01.1985",
+) -> None:
+    row = {
+        "bill_id": bill_id,
+        "policy_number": number,
+        "birth_date": birth,
+        "clinic": "Медицинский центр «Сокол»",
+        "service": service,
+        "service_date": clock.now().date().isoformat(),
+        "amount": "1000.00",
+        "share": share,
+    }
+    async with sessions() as session:
+        report = await import_bills(
+            session, Vault(TEST_KEY.encode()), [(1, row)], RULES, now=clock.now()
+        )
+    assert not report.errors
+
+
+async def statuses(sessions: async_sessionmaker[AsyncSession]) -> dict[str, str]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Bill.external_id, Charge.status).join(Charge, Charge.bill_id == Bill.id)
+        )
+        return dict(rows.all())
+
+
+async def outbox(sessions: async_sessionmaker[AsyncSession], kind: str) -> list[OutboxMessage]:
+    async with sessions() as session:
+        rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind))
+        return list(rows)
+
+
+async def charged(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
+    """The charge payments the bank accepted, in kopecks."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Payment.amount).where(
+                Payment.purpose == PaymentPurpose.CHARGE, Payment.status == "succeeded"
+            )
+        )
+        return sorted(rows.all())
+
+
+async def test_a_disputed_share_is_not_charged_then_cancelled_or_released(
+    chat: ChatClient,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: PaymentNotifications,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ondl 500001")  # item 10: spaces, dashes and case do not matter
+    assert "ONDL-500001" in chat.text
+    await link_card(sessions, provider, clock, SUCCESS_CARD)
+    await bill(sessions, clock, "A", "Рентгенография", "200.00")
+    await bill(sessions, clock, "B", "Консультация терапевта", "136.00")
+    await bill(sessions, clock, "C", "Анализ крови", "50.00")
+    for service in ("Рентгенография", "Анализ крови"):  # two appeals: "not provided"
+        await chat.send("/policies")
+        await chat.tap("ONDL-500001 · Анна")
+        await chat.tap("🧾 Услуги")
+        await chat.tap(f"🔎 21.11.2026 · {service}")
+        await chat.tap("🚫 Услуга не оказывалась")
+        await chat.send("Этой услуги не было.")
+        await chat.tap("✅ Отправить")
+    assert await statuses(sessions) == {"A": "disputed", "B": "due", "C": "disputed"}
+
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert await statuses(sessions) == {"A": "disputed", "B": "paid", "C": "disputed"}
+    assert await charged(sessions) == [13600], "the disputed shares are not charged"
+    clock.advance(timedelta(days=20))  # long past any deadline: nothing owed, nothing suspended
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert await outbox(sessions, "debts") == []
+
+    async with sessions() as session:
+        user = await anna(session)
+        ids = dict((await session.execute(select(Bill.external_id, Bill.id))).all())
+        await close_share_dispute(
+            session, ids["A"], confirmed=True, payer_id=user.id, now=clock.now()
+        )
+        await close_share_dispute(
+            session, ids["C"], confirmed=False, payer_id=user.id, now=clock.now()
+        )
+    texts = await delivered(sessions, bot, clock)
+    [upheld] = [t for t in texts if "Обращение удовлетворено" in t]
+    assert "200 ₽ за «Рентгенография» от 21.11.2026, полис ONDL-500001 (Анна), отменён" in upheld
+    [rejected] = [t for t in texts if "отклонено" in t]
+    assert "«Анализ крови»" in rejected and "50 ₽ будет списан" in rejected
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert await statuses(sessions) == {"A": "cancelled", "B": "paid", "C": "paid"}
+    assert await charged(sessions) == [5000, 13600], "the shares less the cancelled one"
+    texts = await delivered(sessions, bot, clock)
+    assert any("С карты •••• 4477 списано 50 ₽: соплатёж за «Анализ крови»" in t for t in texts)
+
+
+async def test_a_childs_share_without_a_franchise_is_announced_at_once_not_silent(
+    chat: ChatClient,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: PaymentNotifications,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await link_card(sessions, provider, clock, SUCCESS_CARD)  # Anna's own franchise
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None
+        await link_child(
+            session, await anna(session), account, "ONDL-500002", MIKHAIL, now=clock.now()
+        )
+    await bill(
+        sessions, clock, "K", "Осмотр педиатра", "300.00", number="ONDL-500002", birth="10.03.2016"
+    )
+    # Nobody linked Petrov's policy: his share waits for a payer, it never becomes a silent debt.
+    await bill(
+        sessions, clock, "P", "Осмотр", "100.00", number="DMS-K-2026-0002", birth="02.07.1979"
+    )
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert (await statuses(sessions))["K"] == "debt", "no consent for the child: not charged"
+    assert await charged(sessions) == []
+    texts = await delivered(sessions, bot, clock)
+    [debts] = [t for t in texts if "Долг по соплатежам" in t]
+    assert "• 300 ₽: «Осмотр педиатра» от 21.11.2026, полис ONDL-500002 (Михаил)" in debts
+    assert "по полису выше не активирована" in debts and "до 04.01.2027" in debts
+    await chat.tap("💸 Погасить долг")
+    assert "Задолженность: 300 ₽" in chat.text
+
+
+async def test_a_debt_is_paid_by_one_tap_by_money_put_on_the_card_and_by_a_new_card(
+    chat: ChatClient,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: PaymentNotifications,
+    provider: YooKassa,
+    bank: Sandbox,
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await link_card(sessions, provider, clock, POOR_CARD)
+    await bill(sessions, clock, "A", "Рентгенография", "200.00")
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert (await statuses(sessions))["A"] == "debt"
+    await delivered(sessions, bot, clock)
+
+    # The debt message's «💸 Погасить долг»: the stored cards first, in that one tap.
+    await top_up(bank, POOR_CARD)
+    clock.advance(timedelta(hours=1))
+    await chat.tap("💸 Погасить долг")
+    assert "Долг погашен с вашей карты" in chat.text
+    markup = chat.sent("sendMessage")[-1].reply_markup
+    assert not [b for row in markup.inline_keyboard for b in row if b.url], "no bank page"
+    assert (await statuses(sessions))["A"] == "paid"
+    texts = await delivered(sessions, bot, clock)
+    assert texts == [
+        "✅ Долг погашен: 200 ₽ с карты •••• 4535.\n"
+        "• 200 ₽: «Рентгенография» от 21.11.2026, полис ONDL-500001 (Анна)"
+    ], "one message for the money: no second 'charged'"
+
+    # Money put on the card: the daily retry (from 10:00 Moscow time) clears it with no tap.
+    bank.bank.funded.clear()
+    await bill(sessions, clock, "B", "Консультация терапевта", "136.00")
+    clock.advance(timedelta(days=30))  # 20.01.2027, 12:00 Moscow time
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert (await statuses(sessions))["B"] == "debt"
+    await top_up(bank, POOR_CARD)
+    assert await retry_open_debts(sessions, provider, RULES, clock.now()) == 0, "tried today"
+    clock.advance(datetime(2027, 1, 21, 6, 59, tzinfo=UTC) - clock.now())  # 09:59 Moscow
+    assert await retry_open_debts(sessions, provider, RULES, clock.now()) == 0
+    clock.advance(timedelta(minutes=1))
+    assert await retry_open_debts(sessions, provider, RULES, clock.now()) == 1
+    assert await retry_open_debts(sessions, provider, RULES, clock.now()) == 0, "once a day"
+    assert (await statuses(sessions))["B"] == "paid"
+    texts = await delivered(sessions, bot, clock)
+    assert any("Долг погашен: 136 ₽ с карты •••• 4535" in t for t in texts), texts
+    assert not any("списано" in t for t in texts)
+
+    # Linking another card while a debt is open charges the debt at once.
+    bank.bank.funded.clear()
+    await bill(sessions, clock, "C", "Анализ крови", "50.00")
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert (await statuses(sessions))["C"] == "debt"
+    await link_card(sessions, provider, clock, SUCCESS_CARD, another=True)
+    await notifications.drain()  # the bank's own notification of the card may be the one
+    assert (await statuses(sessions))["C"] == "paid"
+    texts = await delivered(sessions, bot, clock)
+    assert any("Долг погашен: 50 ₽ с карты •••• 4477" in t for t in texts), texts
+
+
+async def top_up(bank: Sandbox, card: str) -> None:
+    """The person puts money on the card (the sandbox bank's switch)."""
+    async with (
+        ClientSession() as http,
+        http.post(f"{bank.url}/sandbox/api/bank/settings", json={"top_up": card}) as response,
+    ):
+        assert response.status == 200
+
+
+async def test_a_routine_debt_reminder_waits_for_the_morning_a_new_debt_does_not(
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: PaymentNotifications,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None
+        await link_by_number(session, await anna(session), account, "ONDL-500001", now=clock.now())
+    await link_card(sessions, provider, clock, POOR_CARD)
+    await bill(sessions, clock, "A", "Рентгенография", "200.00")
+    courier = Courier(per_chat_interval=0)
+    sent: list[str] = []
+
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
+        sent.append(text)
+
+    clock.advance(datetime(2026, 12, 21, 20, 0, tzinfo=UTC) - clock.now())  # 23:00 Moscow
+    await run_charges(sessions, provider, RULES, clock.now())
+    await courier.run(sessions, send, clock.now())
+    assert [t for t in sent if "Долг по соплатежам: 200 ₽" in t], "a new debt comes at once"
+    sent.clear()
+    clock.advance(timedelta(days=3))  # 24.12, 23:00 Moscow: the first reminder is due
+    async with sessions() as session:
+        await announce_milestones(session, RULES, clock.now(), debt_every=timedelta(days=3))
+    await courier.run(sessions, send, clock.now())
+    assert not [t for t in sent if "Напоминаем" in t], "a routine reminder waits for the morning"
+    clock.advance(timedelta(hours=10))  # 25.12, 09:00 Moscow
+    await courier.run(sessions, send, clock.now())
+    [reminder] = [t for t in sent if "Напоминаем" in t]
+    assert "Напоминаем: долг по соплатежам — 200 ₽" in reminder
+    assert "будут приостановлены 04.01.2027" in reminder, "the deadline is a date"
+
+
+async def test_a_dispute_the_person_closes_releases_the_share_with_a_message(
+    chat: ChatClient,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: PaymentNotifications,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await link_card(sessions, provider, clock, SUCCESS_CARD)
+    await bill(sessions, clock, "A", "Рентгенография", "200.00")
+    await chat.send("/policies")
+    await chat.tap("ONDL-500001 · Анна")
+    await chat.tap("🧾 Услуги")
+    await chat.tap("🔎 21.11.2026 · Рентгенография")
+    await chat.tap("🚫 Услуга не оказывалась")
+    await chat.send("Не было.")
+    await chat.tap("✅ Отправить")
+    assert await statuses(sessions) == {"A": "disputed"}
+    await chat.tap("💬 Мои обращения")
+    await chat.tap(next(b for b in chat.inline_buttons if "О-26-" in b))
+    await chat.tap("✅ Закрыть обращение")
+    await chat.tap("⭐⭐⭐⭐⭐")
+    assert await statuses(sessions) == {"A": "due"}
+    texts = await delivered(sessions, bot, clock)
+    assert any("закрыто по вашей просьбе" in t and "200 ₽ будет списан" in t for t in texts)
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert await statuses(sessions) == {"A": "paid"}
