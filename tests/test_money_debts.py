@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.payments_web import PaymentNotifications
 from core.accounts.crypto import Vault
 from core.accounts.models import Account
+from core.appeals.models import Appeal
 from core.billing.charges import retry_open_debts, run_charges
-from core.billing.disputes import close_share_dispute
 from core.billing.models import Bill, Charge, Payment, PaymentPurpose
 from core.billing.yookassa import YooKassa
 from core.clock import FrozenClock
@@ -26,7 +26,7 @@ from core.policies.linking import link_by_number, link_child
 from sandbox.app import Sandbox
 from sandbox.bank import POOR_CARD, SUCCESS_CARD
 from tests.billing import RULES, anna, bank, link_card, provider
-from tests.conftest import TEST_KEY, seed_demo
+from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, TEST_KEY, seed_demo
 from tests.dialog import ChatClient
 from tests.test_core_linking import MIKHAIL
 from tests.test_dialog_franchise import dp, notifications
@@ -122,15 +122,19 @@ async def test_a_disputed_share_is_not_charged_then_cancelled_or_released(
     await run_charges(sessions, provider, RULES, clock.now())
     assert await outbox(sessions, "debts") == []
 
+    # The desk decides each dispute in its topic: A confirmed, C rejected.
+    operator = ChatClient(
+        chat.dp, chat.bot, user_id=OPERATOR_ID, first_name="Ольга", group_id=OPERATORS_CHAT
+    )
     async with sessions() as session:
-        user = await anna(session)
         ids = dict((await session.execute(select(Bill.external_id, Bill.id))).all())
-        await close_share_dispute(
-            session, ids["A"], confirmed=True, payer_id=user.id, now=clock.now()
-        )
-        await close_share_dispute(
-            session, ids["C"], confirmed=False, payer_id=user.id, now=clock.now()
-        )
+        appeals = dict((await session.execute(select(Appeal.bill_id, Appeal.id))).all())
+    await operator.callback(f"dk:{appeals[ids['A']]}:close")  # a plain close is refused
+    assert await statuses(sessions) == {"A": "disputed", "B": "paid", "C": "disputed"}
+    await operator.callback(f"dk:{appeals[ids['A']]}:confirm")
+    assert "закрыл(а) обращение: подтверждено" in operator.text
+    await operator.callback(f"dk:{appeals[ids['C']]}:reject")
+    assert "закрыл(а) обращение: отклонено" in operator.text
     texts = await delivered(sessions, bot, clock)
     [upheld] = [t for t in texts if "Обращение удовлетворено" in t]
     assert "200 ₽ за «Рентгенография» от 21.11.2026, полис ONDL-500001 (Анна), отменён" in upheld

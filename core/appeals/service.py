@@ -332,6 +332,15 @@ async def close_by_operator(
         reopen_until=(now + reopen_within).isoformat() if reopen_within else None,
     )
     await session.commit()
+    if outcome is not None and appeal.bill_id is not None:
+        # The disputed share: cancelled when the person is right, else charged again (told).
+        await close_share_dispute(
+            session,
+            appeal.bill_id,
+            confirmed=outcome == AppealOutcome.CONFIRMED,
+            payer_id=appeal.user_id,
+            now=now,
+        )
     return True
 
 
