@@ -39,10 +39,10 @@ format: $(STAMP)
 # extract -> update -> (translate) -> compile
 extract: $(STAMP)
 	$(PY) -m babel.messages.frontend extract -F babel.cfg -k _ -k __ -k N_ -k lazy_gettext \
-		--no-location --sort-output -o $(LOCALES)/$(DOMAIN).pot .
+		--no-location --sort-output --width 100 -o $(LOCALES)/$(DOMAIN).pot .
 
 update-locales: extract
-	$(PY) -m babel.messages.frontend update -i $(LOCALES)/$(DOMAIN).pot -d $(LOCALES) -D $(DOMAIN) \
+	$(PY) -m babel.messages.frontend update -i $(LOCALES)/$(DOMAIN).pot -d $(LOCALES) -D $(DOMAIN) --width 100 \
 		--no-fuzzy-matching --ignore-obsolete
 
 clean:
