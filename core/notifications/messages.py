@@ -97,14 +97,7 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         return _(
             "{amount} was charged from card •••• {last4}: the co-payment for «{service}» on "
             "{date}, policy {number} ({name})."
-        ).format(
-            amount=money("amount"),
-            last4=args.get("last4", "—"),
-            service=escape(args.get("service", "")),
-            date=service_day(args, locale),
-            number=args.get("number", ""),
-            name=args.get("name", ""),
-        )
+        ).format(last4=args.get("last4", "—"), **share_fields(args, locale))
     if kind == "card_unusable":
         reason = _(CARD_PROBLEMS.get(args.get("reason") or "", OTHER_PROBLEM))
         return _("Card •••• {last4} cannot be charged: {reason}. Please link another card.").format(
@@ -155,35 +148,17 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         return _(
             "✅ Your appeal is upheld: the co-payment of {amount} for «{service}» on {date}, "
             "policy {number} ({name}), is cancelled. Nothing will be charged."
-        ).format(
-            amount=money("amount"),
-            service=escape(args.get("service", "")),
-            date=service_day(args, locale),
-            number=args.get("number", ""),
-            name=args.get("name", ""),
-        )
+        ).format(**share_fields(args, locale))
     if kind == "share_released" and args.get("withdrawn"):
         return _(
             "Your appeal about «{service}» on {date}, policy {number} ({name}), is closed at your "
             "request: the co-payment of {amount} will be charged from your card on the next run."
-        ).format(
-            amount=money("amount"),
-            service=escape(args.get("service", "")),
-            date=service_day(args, locale),
-            number=args.get("number", ""),
-            name=args.get("name", ""),
-        )
+        ).format(**share_fields(args, locale))
     if kind == "share_released":
         return _(
             "Your appeal about «{service}» on {date}, policy {number} ({name}), is rejected: the "
             "co-payment of {amount} will be charged from your card on the next run."
-        ).format(
-            amount=money("amount"),
-            service=escape(args.get("service", "")),
-            date=service_day(args, locale),
-            number=args.get("number", ""),
-            name=args.get("name", ""),
-        )
+        ).format(**share_fields(args, locale))
     if kind == "franchise_suspended":
         return _(
             "⛔ Franchise clinics of policy {number} ({name}) are suspended for an unpaid debt "
@@ -357,12 +332,19 @@ def service_day(args: dict[str, Any], locale: str) -> str:
 def share_line(item: dict[str, Any], _: Translate, locale: str) -> str:
     """One share in a list: amount, service, date, policy and person."""
     return _("{amount}: «{service}» on {date}, policy {number} ({name})").format(
-        amount=format_money(int(item.get("amount") or 0), locale),
-        service=escape(item.get("service", "")),
-        date=service_day(item, locale),
-        number=item.get("number", ""),
-        name=item.get("name", ""),
+        **share_fields(item, locale)
     )
+
+
+def share_fields(share: dict[str, Any], locale: str) -> dict[str, str]:
+    """What every message about one share names: amount, service, date, policy and person."""
+    return {
+        "amount": format_money(int(share.get("amount") or 0), locale),
+        "service": escape(share.get("service", "")),
+        "date": service_day(share, locale),
+        "number": share.get("number", ""),
+        "name": share.get("name", ""),
+    }
 
 
 def desk_first(args: dict[str, Any], _: Translate, locale: str) -> str:
