@@ -225,8 +225,13 @@ async def start_worker(
     return process, port
 
 
-async def healthy(http: ClientSession, port: int, process: asyncio.subprocess.Process) -> None:
-    for _ in range(300):
+async def healthy(
+    http: ClientSession, port: int, process: asyncio.subprocess.Process, within: float = 180
+) -> None:
+    """Until the worker answers /health: starting one (imports, migrations check) takes seconds
+    when idle and much longer on a loaded machine, so the deadline is generous."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
         if process.returncode is not None:
             raise RuntimeError(f"a worker exited with {process.returncode}")
         try:
@@ -236,7 +241,19 @@ async def healthy(http: ClientSession, port: int, process: asyncio.subprocess.Pr
         except OSError:
             pass
         await asyncio.sleep(0.1)
-    raise RuntimeError("a worker did not start")
+    raise RuntimeError(f"a worker did not start within {within:.0f} s")
+
+
+async def drop_database(database_url: str) -> None:
+    url = make_url(database_url)
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        database="postgres",
+    )  # fmt: skip
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 def cpu_seconds(pid: int) -> float:

@@ -33,9 +33,13 @@ from sandbox.app import Sandbox, SandboxConfig, free_port, running_sandbox
 
 TOKEN = "7000000001:live-test-token"
 Messages = list[dict[str, Any]]
+# How long a test waits for something that takes milliseconds on an idle machine. Every wait
+# ends as soon as its condition holds, so the deadline costs nothing when all goes well; it is
+# long because CI machines are shared, and a process may not run for seconds at a time.
+PATIENCE = 60.0
 
 
-async def eventually(condition: Callable[[], bool], within: float = 20) -> float:
+async def eventually(condition: Callable[[], bool], within: float = PATIENCE) -> float:
     """Seconds until `condition` held; fails after `within`."""
     started = time.monotonic()
     while True:
@@ -74,7 +78,7 @@ class SandboxUser:
         self.last_id = sent["message_id"]
         return self.last_id
 
-    async def mail(self, to: str, within: float = 10) -> list[dict[str, Any]]:
+    async def mail(self, to: str, within: float = PATIENCE) -> list[dict[str, Any]]:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             async with self.http.get(f"{self.base}/sandbox/api/mail", params={"to": to}) as r:
@@ -100,7 +104,9 @@ class SandboxUser:
         ) as response:
             return await response.json()
 
-    async def wait_for(self, predicate: Callable[[Messages], bool], within: float = 10) -> Messages:
+    async def wait_for(
+        self, predicate: Callable[[Messages], bool], within: float = PATIENCE
+    ) -> Messages:
         """Bot messages after the user's last message, once `predicate` holds for them."""
         deadline = time.monotonic() + within
         while True:
@@ -114,7 +120,7 @@ class SandboxUser:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out; the bot said: {[m.get('text') for m in found]}")
 
-    async def callback_answer_count_at_least(self, count: int, within: float = 10) -> None:
+    async def callback_answer_count_at_least(self, count: int, within: float = PATIENCE) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             history = await self.history(after=10**9, wait=0.2)
@@ -122,7 +128,7 @@ class SandboxUser:
                 return
         raise AssertionError("the taps were not answered")
 
-    async def callback_answer(self, text: str, within: float = 10) -> dict[str, Any]:
+    async def callback_answer(self, text: str, within: float = PATIENCE) -> dict[str, Any]:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             history = await self.history(after=10**9, wait=0.5)
@@ -131,7 +137,7 @@ class SandboxUser:
                     return answer
         raise AssertionError(f"no callback answer {text!r}")
 
-    async def replies(self, count: int = 1, within: float = 10) -> Messages:
+    async def replies(self, count: int = 1, within: float = PATIENCE) -> Messages:
         return await self.wait_for(lambda found: len(found) >= count, within)
 
 
@@ -149,7 +155,7 @@ class Live:
     def user(self, user_id: int, language: str = "ru") -> SandboxUser:
         return SandboxUser(self.http, self.url, user_id, language)
 
-    async def handled(self, update_id: int, within: float = 20) -> None:
+    async def handled(self, update_id: int, within: float = PATIENCE) -> None:
         """Wait until the bot has finished this update (its dialog step written, its ledger
         entry done): a reply arrives before the handler returns and the step is saved."""
         inbox = next(

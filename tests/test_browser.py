@@ -21,7 +21,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from core.clock import FrozenClock
 from core.config import Settings
 from core.mail import Mailer, SmtpConfig
-from tests.live import Live, live_system
+from tests.live import PATIENCE, Live, live_system
 
 playwright_api = pytest.importorskip(
     "playwright.async_api", reason="Playwright is not installed (pip install -e .[test])"
@@ -87,13 +87,15 @@ class Walk:
 
     async def check(self, step: str) -> None:
         """The newest message is in view and nothing runs off the screen; a screenshot."""
-        await self.page.wait_for_function(f"() => ({NEWEST_IN_VIEW})() === ''", timeout=5000)
+        await self.page.wait_for_function(
+            f"() => ({NEWEST_IN_VIEW})() === ''", timeout=PATIENCE * 1000
+        )
         assert await self.page.evaluate(FITS_WIDTH) == "", step
         self.shot += 1
         path = SCREENSHOTS / f"{self.name}-{self.shot:02d}-{step}.png"
         await self.page.screenshot(path=str(path))
 
-    async def bot_says(self, text: str | re.Pattern[str], within: float = 15) -> None:
+    async def bot_says(self, text: str | re.Pattern[str], within: float = PATIENCE) -> None:
         """A bot message with this text appears, and is the newest in the chat (in view)."""
         pattern = text if isinstance(text, re.Pattern) else re.compile(re.escape(text))
         try:
@@ -143,8 +145,8 @@ async def test_a_person_walks_the_web_chat_in_a_browser(
         context = await browser.new_context(
             viewport={"width": width, "height": height}, locale="ru-RU"
         )
+        context.set_default_timeout(PATIENCE * 1000)  # the bank's page too
         page = await context.new_page()
-        page.set_default_timeout(10_000)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         walk = Walk(page, live, name)
@@ -317,6 +319,7 @@ async def test_a_letters_deep_link_opens_in_the_web_chat_and_answers_are_toasts(
     async with playwright_api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         context = await browser.new_context(viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(PATIENCE * 1000)
         chat = await context.new_page()
         await chat.goto(live.url + "/")
         await chat.fill("#new-user input[name=first_name]", "Анна")

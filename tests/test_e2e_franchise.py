@@ -45,7 +45,7 @@ async def test_a_person_activates_the_franchise_on_the_banks_page_and_sees_the_c
     assert [b["text"] for b in nav] == ["🏠 Меню"]
 
     assert "Готово" in await fill_card_page(link["url"], SUCCESS_CARD)
-    await anna.wait_for(has("Карта •••• 4477 привязана"), within=15)
+    await anna.wait_for(has("Карта •••• 4477 привязана"))
     await anna.send("/policies")
     await anna.wait_for(has("карта привязана, франшиза действует с 22.11.2026"))
     await tap(anna, "ONDL-500001 · Анна", "ONDL-500001")
@@ -71,18 +71,16 @@ async def test_time_travel_in_the_web_chat_activates_the_franchise_the_next_day(
     await tap(anna, "✅ Активировать программу с франшизой", "два SMS")
     page = await tap(anna, "Даю согласие на автоматические списания", "страницу банка")
     await fill_card_page(buttons(page)[0]["url"], SUCCESS_CARD)
-    await anna.wait_for(has("Карта •••• 4477 привязана"), within=15)
+    await anna.wait_for(has("Карта •••• 4477 привязана"))
 
     async with live.http.get(f"{live.url}/sandbox/api/clock") as response:
         before = (await response.json())["now"]
     async with live.http.post(f"{live.url}/sandbox/api/clock", json={"advance": "1d"}) as response:
         moved = (await response.json())["now"]
     assert moved > before and clock.now().isoformat() == moved
-    await anna.wait_for(
-        has("Программа с франшизой по полису ONDL-500001 (Анна) действует."), within=15
-    )
+    await anna.wait_for(has("Программа с франшизой по полису ONDL-500001 (Анна) действует."))
     # A regional policy: no region chosen yet, so the message asks for one, with the button.
-    said = await anna.wait_for(has("Регион обслуживания ещё не выбран"), within=15)
+    said = await anna.wait_for(has("Регион обслуживания ещё не выбран"))
     [active] = [m for m in said if "Регион обслуживания ещё не выбран" in (m.get("text") or "")]
     assert [b["text"] for b in buttons(active)] == ["🗺 Выбрать регионы"]
     async with live.http.post(f"{live.url}/sandbox/api/clock", json={"advance": "1y"}) as response:

@@ -30,7 +30,7 @@ from aiogram.types import (
 from aiohttp import ClientSession, FormData, web
 
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
-from tests.live import receiving, serving
+from tests.live import PATIENCE, eventually, receiving, serving
 
 TOKEN = "7000000001:botapi-test"
 USER = 42
@@ -286,7 +286,7 @@ async def test_webhook_push_with_secret_and_conflict(
         with pytest.raises(TelegramConflictError):
             await bot.get_updates()
         await say(http, sandbox, {"text": "через вебхук"})
-        headers, update = await asyncio.wait_for(received.get(), timeout=5)
+        headers, update = await asyncio.wait_for(received.get(), timeout=PATIENCE)
         assert headers["X-Telegram-Bot-Api-Secret-Token"] == "s3cret"
         assert update["message"]["text"] == "через вебхук"
         info = await bot.get_webhook_info()
@@ -321,10 +321,7 @@ async def test_webhook_push_is_parallel_across_chats_ordered_within_one_and_retr
         for n in (1, 2, 3):
             await say(http, sandbox, {"text": f"a{n}"}, user=USER)
             await say(http, sandbox, {"text": f"b{n}"}, user=USER + 1)
-        for _ in range(100):
-            if len(seen) == 6:
-                break
-            await asyncio.sleep(0.1)
+        await eventually(lambda: len(seen) == 6)
         await bot.delete_webhook()
     assert [t for t in seen if t[0] == "a"] == ["a1", "a2", "a3"], (
         "in order: a3 waited for a2's retry"

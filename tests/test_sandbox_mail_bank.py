@@ -16,7 +16,7 @@ from core.mail import Mailer, SmtpConfig
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
 from sandbox.bank import DECLINED_CARD
 from tests.billing import card_form
-from tests.live import receiving, serving
+from tests.live import PATIENCE, receiving, serving
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -108,7 +108,7 @@ async def test_hosted_page_with_3ds_saves_the_card_and_notifies(
         async with http.post(page_url, data={"step": "3ds", "code": "123456"}) as response:
             assert "Готово" in await response.text()
 
-        _, note = await asyncio.wait_for(received.get(), timeout=5)
+        _, note = await asyncio.wait_for(received.get(), timeout=PATIENCE)
         assert note["event"] == "payment.waiting_for_capture"
         card = note["object"]["payment_method"]
         assert (
@@ -233,7 +233,7 @@ async def test_three_wrong_codes_decline_and_a_finished_link_shows_its_outcome(
                 assert f"Неверный код. Осталось попыток: {left}" in await r.text()
         async with http.post(failing_url, data={"step": "3ds", "code": "000000"}) as r:
             assert "три раза введён неверный код 3-D Secure" in await r.text()
-        _, note = await asyncio.wait_for(received.get(), timeout=5)
+        _, note = await asyncio.wait_for(received.get(), timeout=PATIENCE)
         assert note["event"] == "payment.canceled"
         assert note["object"]["cancellation_details"]["reason"] == "3d_secure_failed"
         async with http.post(failing_url, data={"step": "3ds", "code": "123456"}) as r:

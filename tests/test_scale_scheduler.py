@@ -30,6 +30,9 @@ from tests.live import eventually
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = 150
 LEADS = "this process now runs the scheduler"
+# Deadlines are for a machine that is busy with other work: each wait ends as soon as its
+# condition holds, so a generous deadline costs nothing when all goes well.
+LOADED = 120.0
 
 
 async def statuses(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
@@ -37,8 +40,10 @@ async def statuses(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
         return list(await session.scalars(select(OutboxMessage.status)))
 
 
-async def all_but_the_leased_one_sent(sessions: async_sessionmaker[AsyncSession]) -> None:
-    deadline = time.monotonic() + 30
+async def all_but_the_leased_one_sent(
+    sessions: async_sessionmaker[AsyncSession], within: float = LOADED
+) -> None:
+    deadline = time.monotonic() + within
     while True:
         now = await statuses(sessions)
         if now.count("sent") == COUNT or (now.count("sent") == COUNT - 1 and "sending" in now):
@@ -56,7 +61,7 @@ class Scheduler:
     def said(self, text: str) -> bool:
         return text in self.log.read_text(errors="replace")
 
-    async def wait_until_it_says(self, text: str, within: float = 20) -> float:
+    async def wait_until_it_says(self, text: str, within: float = LOADED) -> float:
         def said_or_died() -> bool:
             assert self.process.returncode is None, self.log.read_text()
             return self.said(text)
@@ -87,7 +92,7 @@ async def scheduler(database_url: str, sandbox: Sandbox, log: Path) -> AsyncIter
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), 20)
+            await asyncio.wait_for(process.wait(), LOADED)
 
 
 async def test_the_standby_takes_over_when_the_leader_dies_and_sends_nothing_twice(
@@ -101,15 +106,17 @@ async def test_the_standby_takes_over_when_the_leader_dies_and_sends_nothing_twi
             scheduler(database_url, sandbox, tmp_path / "b.log") as b,
         ):
             # Starting a process takes long on a loaded machine (imports, migrations).
-            await eventually(lambda: a.said(LEADS) or b.said(LEADS), within=120)
+            await eventually(lambda: a.said(LEADS) or b.said(LEADS), within=LOADED)
             leader, standby = (a, b) if a.said(LEADS) else (b, a)
-            await standby.wait_until_it_says("standing by", within=120)
-            await eventually(lambda: sum(received(sandbox).values()) >= COUNT // 3)
+            await standby.wait_until_it_says("standing by")
+            await eventually(lambda: sum(received(sandbox).values()) >= COUNT // 3, LOADED)
             leader.process.kill()  # SIGKILL: its lock goes with its connection or file
             await leader.process.wait()
             assert sum(received(sandbox).values()) < COUNT, "killed midway"
             took = await standby.wait_until_it_says(LEADS)
-            assert took < 5, f"the standby took {took:.1f} s to take over"
+            # It polls the lock every 0.5 s; a loaded machine may keep it from running for
+            # seconds, so the bound is loose: a standby that never retried would never lead.
+            assert took < 30, f"the standby took {took:.1f} s to take over"
             await all_but_the_leased_one_sent(sessions)
         assert standby.process.returncode == 0, "a clean stop on SIGTERM"
         got = received(sandbox)
