@@ -308,46 +308,54 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
             app = web.Application()
             app.router.add_post("/{tail:.*}", balancer.handle)
             async with serving(app) as front:
-                for n in range(workers):
-                    process, port = await start_worker(
-                        n, front, sandbox, args.database_url, args.redis_url, key, Path(tmp)
+                try:
+                    for n in range(workers):
+                        process, port = await start_worker(
+                            n, front, sandbox, args.database_url, args.redis_url, key, Path(tmp)
+                        )
+                        processes.append(process)
+                        ports.append(port)
+                    for n, (process, port) in enumerate(zip(processes, ports, strict=True)):
+                        try:
+                            await healthy(http, port, process)
+                        except RuntimeError:
+                            print(
+                                (Path(tmp) / f"worker{n}.log").read_text()[-3000:], file=sys.stderr
+                            )
+                            raise
+                    balancer.upstreams = [f"http://127.0.0.1:{port}" for port in ports]
+                    idle = [cpu_seconds(p.pid) for p in processes]  # start-up is not the load
+                    gate = asyncio.Semaphore(args.concurrency)
+
+                    async def one(user: int) -> None:
+                        async with gate:
+                            await person(http, sandbox, answers, user, figures)
+
+                    started = time.perf_counter()
+                    everyone = asyncio.gather(*(one(user) for user in users))
+                    if kill:
+                        half = len(STEPS) * args.users // 2
+                        await eventually(lambda: figures.done >= half, within=600)
+                        processes[0].send_signal(signal.SIGKILL)
+                        print(f"  killed worker 0 after {figures.done:,} answered steps")
+                    await everyone
+                    elapsed = time.perf_counter() - started
+                    busy = [cpu_seconds(p.pid) for p in processes if p.returncode is None]
+                    load = sum(
+                        cpu_seconds(p.pid) - before
+                        for p, before in zip(processes, idle, strict=True)
+                        if p.returncode is None
                     )
-                    processes.append(process)
-                    ports.append(port)
-                for n, (process, port) in enumerate(zip(processes, ports, strict=True)):
-                    try:
-                        await healthy(http, port, process)
-                    except RuntimeError:
-                        print((Path(tmp) / f"worker{n}.log").read_text()[-3000:], file=sys.stderr)
-                        raise
-                balancer.upstreams = [f"http://127.0.0.1:{port}" for port in ports]
-                idle = [cpu_seconds(p.pid) for p in processes]  # start-up is not the load
-                gate = asyncio.Semaphore(args.concurrency)
-
-                async def one(user: int) -> None:
-                    async with gate:
-                        await person(http, sandbox, answers, user, figures)
-
-                started = time.perf_counter()
-                everyone = asyncio.gather(*(one(user) for user in users))
-                if kill:
-                    half = len(STEPS) * args.users // 2
-                    await eventually(lambda: figures.done >= half, within=600)
-                    processes[0].send_signal(signal.SIGKILL)
-                    print(f"  killed worker 0 after {figures.done:,} answered steps")
-                await everyone
-                elapsed = time.perf_counter() - started
-                busy = [cpu_seconds(p.pid) for p in processes if p.returncode is None]
-                load = sum(
-                    cpu_seconds(p.pid) - before
-                    for p, before in zip(processes, idle, strict=True)
-                    if p.returncode is None
-                )
-                for process in processes:
-                    if process.returncode is None:
-                        process.send_signal(signal.SIGTERM)
-                    await process.wait()
-                await balancer.http.close()
+                    for process in processes:
+                        if process.returncode is None:
+                            process.send_signal(signal.SIGTERM)
+                        await process.wait()
+                finally:  # a worker that did not start, or a failure: none is left running
+                    for process in processes:
+                        if process.returncode is None:
+                            process.kill()
+                            await process.wait()
+                    await balancer.http.close()
             kept = await drafts_kept(args.redis_url, users)
             pushed_errors = sandbox.state.webhook or {}
     steps = len(figures.latencies)
