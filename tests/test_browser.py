@@ -289,6 +289,12 @@ async def test_a_person_walks_the_web_chat_in_a_browser(
             await page.click("#backdrop", position={"x": width - 20, "y": height // 2})
             await page.locator("#backdrop").wait_for(state="hidden")
         await walk.bot_says("Регион обслуживания ещё не выбран")  # active, regions to choose
+        # The messages time travel brings may come before the page has the clock's answer (a
+        # loaded machine shows it): the day labels are drawn again once it has, and the button
+        # is enabled again then.
+        await page.wait_for_function(
+            "() => !document.querySelector(\"#clock-panel button[data-step='1d']\").disabled"
+        )
         await walk.check("time-travel")
         assert await page.inner_text("#clock-now") != before
         days = await page.locator(".day").all_inner_texts()
