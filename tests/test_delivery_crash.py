@@ -26,9 +26,11 @@ async def test_a_sender_killed_mid_run_loses_nothing_and_repeats_at_most_one(
 ) -> None:
     async with running_sandbox(SandboxConfig(port=0, smtp_port=0, bot_token=TOKEN)) as sandbox:
         await prepare(sessions, sandbox, COUNT, 0, flood_limits=False)
-        await kill_midway(database_url, sandbox, NOW, after=COUNT // 4, per_second=100)
+        # Killed early and at 20 messages/s (9 s to the end): a loaded machine may keep this
+        # process from running for seconds, and the sender must not finish before the kill.
+        await kill_midway(database_url, sandbox, NOW, after=COUNT // 10, per_second=20)
         before = sum(received(sandbox).values())
-        assert COUNT // 4 <= before < COUNT, "killed in the middle of the run"
+        assert COUNT // 10 <= before < COUNT, "killed in the middle of the run"
 
         bot = create_bot(Settings(), token=TOKEN, api_base=sandbox.url)
         # The new sender starts after the dead one's lease (a minute) has run out.

@@ -80,7 +80,7 @@ async def test_get_me_and_a_wrong_token(sandbox: Sandbox) -> None:
 async def test_updates_long_poll_and_offset(
     bot: Bot, sandbox: Sandbox, http: ClientSession
 ) -> None:
-    waiting = asyncio.create_task(bot.get_updates(timeout=5))
+    waiting = asyncio.create_task(bot.get_updates(timeout=30))  # ends when the update comes
     await asyncio.sleep(0)  # let the long poll start
     await say(
         http, sandbox, {"text": "первое", "from": {"first_name": "Анна", "language_code": "ru"}}
