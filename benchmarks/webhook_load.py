@@ -226,7 +226,7 @@ async def start_worker(
 
 
 async def healthy(
-    http: ClientSession, port: int, process: asyncio.subprocess.Process, within: float = 180
+    http: ClientSession, port: int, process: asyncio.subprocess.Process, within: float = 300
 ) -> None:
     """Until the worker answers /health: starting one (imports, migrations check) takes seconds
     when idle and much longer on a loaded machine, so the deadline is generous."""

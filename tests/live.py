@@ -37,6 +37,9 @@ Messages = list[dict[str, Any]]
 # ends as soon as its condition holds, so the deadline costs nothing when all goes well; it is
 # long because CI machines are shared, and a process may not run for seconds at a time.
 PATIENCE = 60.0
+# How long a new process (`main.py`: imports, the migrations check) may take to come up: seconds
+# when idle; with the machine ten times oversubscribed it took two and a half minutes.
+STARTUP = 300.0
 
 
 async def eventually(condition: Callable[[], bool], within: float = PATIENCE) -> float:

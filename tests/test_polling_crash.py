@@ -27,7 +27,7 @@ from core.config import Settings
 from core.inbox import ProcessedUpdate
 from sandbox.app import Sandbox, SandboxConfig, free_port, running_sandbox
 from tests.conftest import TEST_KEY
-from tests.live import PATIENCE, SandboxUser, eventually
+from tests.live import PATIENCE, STARTUP, SandboxUser, eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "7000000042:polling-crash-token"
@@ -111,7 +111,7 @@ async def test_a_poller_killed_mid_update_answers_it_after_the_restart(
         ):
             pass
         async with poller(database_url, sandbox, log) as first:
-            await eventually(lambda: polls(sandbox) > 0 or first.returncode is not None, 120)
+            await eventually(lambda: polls(sandbox) > 0 or first.returncode is not None, STARTUP)
             assert first.returncode is None, log.read_text()
             async with http.post(
                 f"{sandbox.url}/sandbox/api/faults",
@@ -126,7 +126,7 @@ async def test_a_poller_killed_mid_update_answers_it_after_the_restart(
         assert await storage.get_state(key) == Registration.surname.state, "no half step"
 
         async with poller(database_url, sandbox, log) as second:
-            [reply] = await anna.wait_for(lambda found: len(found) >= 1, within=120)
+            [reply] = await anna.wait_for(lambda found: len(found) >= 1, within=STARTUP)
             assert reply["text"] == "Ваше имя — как в паспорте."
             await until(lambda: ledger_is(sessions, ["done"]))
             history = await anna.history()

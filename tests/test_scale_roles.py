@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from core.config import Settings
 from main import Role, run
 from tests.conftest import TEST_KEY
-from tests.live import PATIENCE, TOKEN, free_port
+from tests.live import PATIENCE, STARTUP, TOKEN, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,7 +61,7 @@ async def test_a_web_process_serves_payments_and_health_not_the_webhook(
     base = f"http://127.0.0.1:{port}"
     try:
         async with ClientSession() as http:
-            deadline = time.monotonic() + 120  # a loaded machine starts a process slowly
+            deadline = time.monotonic() + STARTUP  # a loaded machine starts a process slowly
             while True:
                 assert process.returncode is None, log.read_text()
                 assert time.monotonic() < deadline, "the web process did not start"
