@@ -58,7 +58,7 @@ async def test_a_complaint_is_answered_by_an_operator_in_the_group_topic(
         "Приносим извинения, разберёмся с клиникой.",
         card["message_thread_id"],
     )
-    answer = await anna.wait_for(has("Ответ на ваше обращение О-26-000001"), within=15)
+    answer = await anna.wait_for(has("отвечает на обращение О-26-000001"), within=15)
     assert any("Приносим извинения" in (m["text"] or "") for m in answer)
 
 

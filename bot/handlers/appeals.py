@@ -6,7 +6,6 @@ same dialog with their own list."""
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date, datetime, timedelta
 
 from aiogram import Bot, F, Router
@@ -16,7 +15,16 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.appeal_forms import MENU_KINDS, AppealDraft, Ask, Step, intro, kind_title
+from bot.appeal_forms import (
+    MENU_KINDS,
+    AppealDraft,
+    Ask,
+    Step,
+    history_line,
+    intro,
+    kind_title,
+    stage_text,
+)
 from bot.callbacks import (
     AppealChoiceCallback,
     AppealsAction,
@@ -37,7 +45,7 @@ from bot.uploads import upload_refusal
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
 from core.appeals.cases import CaseNotCovered, CaseStage, NotCovered, check_cover, stage_of
-from core.appeals.models import Appeal, AppealKind, AppealStatus, Author
+from core.appeals.models import Appeal, AppealKind, AppealStatus, Author, shown_operator
 from core.appeals.service import (
     AppealClosed,
     ReopenExpired,
@@ -74,17 +82,6 @@ def status_text(status: str) -> str:
         AppealStatus.ANSWERED: _("answered"),
         AppealStatus.CLOSED: _("closed"),
     }[AppealStatus(status)]
-
-
-def stage_text(stage: CaseStage) -> str:
-    return {
-        CaseStage.RECEIVED: _("received"),
-        CaseStage.DOCUMENTS: _("documents requested"),
-        CaseStage.REVIEW: _("under review"),
-        CaseStage.PAID: _("decision: payment"),
-        CaseStage.REFUSED: _("decision: refusal"),
-        CaseStage.CLOSED: _("closed"),
-    }[stage]
 
 
 def state_text(appeal: Appeal) -> str:
@@ -798,15 +795,6 @@ async def on_appeals(
         await sync_topic(bot, settings, session, appeal)
 
 
-def history_line(text: str) -> str:
-    """A case's stage note ("[review] ...") in words."""
-    found = re.match(r"\[(\w+)\] ?(.*)", text, re.S)
-    if not found or found.group(1) not in CaseStage.__members__.values():
-        return text
-    stage = stage_text(CaseStage(found.group(1)))
-    return f"{stage}: {found.group(2)}" if found.group(2) else stage
-
-
 async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str:
     lines = [
         f"<b>{kind_title(appeal.kind)} {appeal.number}</b>",
@@ -822,7 +810,14 @@ async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str
         when = (
             f"{format_day(message.created_at, locale)} {format_clock(message.created_at, locale)}"
         )
-        who = _("You") if message.author == Author.PERSON else _("Insurer")
+        operator = shown_operator(message.operator_name)
+        who = (
+            _("You")
+            if message.author == Author.PERSON
+            else _("Operator {operator}").format(operator=escape(operator))
+            if operator
+            else _("Insurer")
+        )
         files = f" 📎{len(message.files)}" if message.files else ""
         lines.append(f"\n<i>{who}, {when}</i>{files}\n{escape(history_line(message.text))}")
     # A long history is sent in parts (send_appeal), never cut: the person reads it all.
