@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from core.appeals.cases import CaseStage
 from core.appeals.models import AppealKind
+from core.policies.cabinet import PolicyView
 
 
 class Ask(StrEnum):
@@ -63,7 +64,7 @@ PHONE = Step(
 
 FORMS: dict[AppealKind, tuple[Step, ...]] = {
     AppealKind.COMPLAINT: (POLICY, TEXT, FILES),
-    AppealKind.THANKS: (TEXT,),
+    AppealKind.THANKS: (POLICY, TEXT),
     AppealKind.CALLBACK: (
         PHONE,
         Step(
@@ -273,6 +274,19 @@ def kind_title(kind: str) -> str:
         AppealKind.INSURED_EVENT: _("Insured event"),
         AppealKind.OTHER: _("Other"),
     }[AppealKind(kind)]
+
+
+def insured_name(view: PolicyView) -> str:
+    """The insured person as an appeal names them next to the policy: "Анна Иванова"."""
+    return f"{view.person.first_name} {view.person.surname}"
+
+
+def policy_shown(fields: dict[str, str]) -> str | None:
+    """The policy an appeal is about, with its insured person: "PRP-0003 (Анна Иванова)"."""
+    number = fields.get("policy")
+    if not number or number == "—":
+        return None
+    return f"{number} ({fields['insured']})" if fields.get("insured") else number
 
 
 def stage_text(stage: CaseStage) -> str:

@@ -184,7 +184,7 @@ async def test_an_insured_event_case_on_the_travel_policy(
     await chat.send("/appeals")
     await chat.tap("🚨 Мои страховые случаи")
     await chat.tap("🚨 Заявить о страховом случае")
-    assert "нет полисов ОСАГО, КАСКО, ВЗР" in chat.text
+    assert "пока нет полисов" in chat.text and "➕ Добавить полис" in chat.inline_buttons
     await add_by_number(chat, "VZR-2026-000123")
     await chat.send("/appeals")
     await chat.tap("🚨 Мои страховые случаи")

@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import Account
+from core.appeals.models import Appeal
 from core.clock import FrozenClock
 from core.jobs import scheduled_ticks
 from core.notifications.outbox import OutboxMessage
 from tests.conftest import seed_demo
-from tests.dialog import ChatClient
+from tests.dialog import ChatClient, RecordingMailer
 from tests.test_dialog_cases import anna_has, case_of
 from tests.test_dialog_desk import Desk, file_thanks, operator_of, recording, run_courier, stored
 from tests.test_dialog_policies import add_by_number
@@ -168,3 +169,67 @@ async def test_a_case_in_the_desk_shows_its_stages_in_words_and_is_found_by_a_la
         assert "[paid]" not in shown and "[documents]" not in shown
     await operator.send("/appeal o-26-000001")
     assert "Обращения с таким номером нет" in operator.text
+
+
+async def test_a_person_without_policies_is_refused_a_case_with_the_ways_on(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat.send("/appeals")
+    await chat.tap("🚨 Мои страховые случаи")
+    await chat.tap("🚨 Заявить о страховом случае")
+    assert "в вашем кабинете пока нет полисов" in chat.text
+    assert "Какой полис" not in chat.text
+    assert chat.inline_buttons[:3] == ["➕ Добавить полис", "🛒 Купить полис", "☎️ Контакты"]
+    await chat.tap("➕ Добавить полис")
+    assert "Как добавить полис?" in chat.text
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Appeal)) == 0
+
+
+async def test_a_case_and_a_thanks_name_the_policy_and_the_insured_person(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    mailbox: RecordingMailer,
+) -> None:
+    await seed_demo(sessions)
+    await anna_has(
+        sessions,
+        clock,
+        policy_number="PRP-0003",
+        product="Имущество",
+        kind="property",
+        valid_from="2026-01-01",
+        valid_to="2026-12-31",
+    )
+    await add_by_number(chat, "PRP-0003")
+    await chat.send("/appeals")
+    await chat.tap("🚨 Мои страховые случаи")
+    await chat.tap("🚨 Заявить о страховом случае")
+    await chat.tap("PRP-0003 · Анна")
+    for answer in ("19.11.2026", "Москва, Ленинский 10, кв. 5", "Соседи сверху затопили кухню."):
+        assert chat.text.startswith("🚨 Случай по полису PRP-0003 (Анна Иванова)\n"), chat.text
+        await chat.send(answer)
+    assert chat.text.startswith("🚨 Случай по полису PRP-0003 (Анна Иванова)\nПриложите фото")
+    await chat.tap("Готово")
+    assert "Полис: PRP-0003 (Анна Иванова)" in chat.text
+    await chat.tap("✅ Отправить")
+    card = next(t for t in chat.texts if "Страховой случай С-26-000001" in t)
+    assert "Полис: PRP-0003 (Анна Иванова)" in card
+    [(_to, subject, letter)] = mailbox.letters[-1:]
+    assert "С-26-000001" in subject and "Полис: PRP-0003 (Анна Иванова)" in letter
+
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/appeals")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Благодарность")
+    assert "К какому полису" in chat.text
+    await chat.tap("ONDL-500001 · Анна")
+    await chat.send("Спасибо врачу Орловой за внимание!")
+    assert "Полис: ONDL-500001 (Анна Иванова)" in chat.text
+    await chat.tap("✅ Отправить")
+    card = next(t for t in chat.texts if "Благодарность О-26-000002" in t)
+    assert "Полис: ONDL-500001 (Анна Иванова)" in card
+    [(_to, subject, letter)] = mailbox.letters[-1:]
+    assert "О-26-000002" in subject and "Полис: ONDL-500001 (Анна Иванова)" in letter

@@ -36,8 +36,7 @@ async def test_a_complaint_is_answered_by_an_operator_in_the_group_topic(
     anna = live.user(611)
     await anna.send("/appeals")
     await tap(anna, "➕ Новое обращение", "О чём обращение?")
-    await tap(anna, "Жалоба", "К какому полису")
-    await tap(anna, "Не по полису", "Опишите")
+    await tap(anna, "Жалоба", "Опишите")  # no policies: "which policy?" is not asked
     await anna.send("Врач опоздал на час и не извинился.")
     await tap(anna, "Готово", "проверьте и отправьте")
     receipt = await tap(anna, "✅ Отправить", "получено")

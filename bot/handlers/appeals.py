@@ -21,8 +21,10 @@ from bot.appeal_forms import (
     Ask,
     Step,
     history_line,
+    insured_name,
     intro,
     kind_title,
+    policy_shown,
     stage_text,
 )
 from bot.callbacks import (
@@ -37,7 +39,13 @@ from bot.callbacks import (
 from bot.deeplinks import start_link
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
 from bot.handlers.desk import desk_language, post_follow_up, post_new_appeal, sync_topic
-from bot.keyboards.next_steps import buy_button, contacts_button, next_steps, register_button
+from bot.keyboards.next_steps import (
+    add_policy_button,
+    buy_button,
+    contacts_button,
+    next_steps,
+    register_button,
+)
 from bot.keyboards.registration import BACK
 from bot.screens import show
 from bot.texts import clean_input, escape, shorten, split_text
@@ -151,6 +159,7 @@ async def start(
         if view is not None:
             draft.policy_id = view.id
             draft.fields["policy"] = view.policy.number
+            draft.fields["insured"] = insured_name(view)
             if kind is AppealKind.INSURED_EVENT:
                 draft.case_kind = view.policy.kind
     if callback_data.bill:
@@ -169,10 +178,17 @@ async def start(
             draft.fields["clinic"] = f"{clinic.name}, {clinic.city}, {clinic.address}"
     lacking = kind is AppealKind.INSURED_EVENT and draft.policy_id is None
     if lacking and not policy_options(views, draft.steps[0]):
+        # A case is filed on a policy: without one there is nothing to ask "which policy?" about.
         await show(
             query,
-            _("There is no OSAGO, KASKO, travel or property policy in your cabinet."),
+            _(
+                "A case is filed on a policy, and there are no policies in your cabinet yet. "
+                "Add your OSAGO, KASKO, travel or property policy, or buy one."
+            )
+            if not views
+            else _("There is no OSAGO, KASKO, travel or property policy in your cabinet."),
             next_steps(
+                add_policy_button(),
                 buy_button(settings, "osago"),
                 contacts_button(),
                 back=AppealsCallback(cases=True),
@@ -207,10 +223,20 @@ async def ask_next(
     account: Account | None,
     clock: Clock,
 ) -> None:
-    """Skip what is known already, then ask the current step (or show the summary)."""
-    while draft.current is not None and draft.current.field in draft.fields:
-        draft.step += 1
-    step = draft.current
+    """Skip what is known already, and "which policy?" when "not about a policy" is the only
+    answer; then ask the current step (or show the summary)."""
+    while (step := draft.current) is not None:
+        if step.field in draft.fields:
+            draft.step += 1
+        elif (
+            step.ask is Ask.POLICY
+            and step.policy_kinds == ("dms",)
+            and not await _policy_options(session, user, clock.now().date(), step)
+        ):
+            draft.fields[step.field] = "—"
+            draft.step += 1
+        else:
+            break
     await state.update_data({DRAFT_KEY: draft.model_dump(mode="json")})
     if step is None:
         await state.set_state(AppealForm.confirm)
@@ -242,7 +268,11 @@ async def ask_next(
     }
     await state.set_state(states.get(step.ask, AppealForm.typing))
     markup = builder.as_markup() if builder.buttons else None
-    await message.answer(str(step.prompt), reply_markup=markup)
+    prompt = str(step.prompt)
+    policy = policy_shown(draft.fields)
+    if draft.kind is AppealKind.INSURED_EVENT and policy is not None:  # whose case, which policy
+        prompt = _("🚨 Case on policy {policy}").format(policy=escape(policy)) + "\n" + prompt
+    await message.answer(prompt, reply_markup=markup)
 
 
 def summary(draft: AppealDraft) -> str:
@@ -258,6 +288,8 @@ def summary(draft: AppealDraft) -> str:
         if value:
             if step.ask is Ask.CHOICE:
                 value = str(dict(step.choices).get(value, value))
+            if step.ask is Ask.POLICY:
+                value = policy_shown(draft.fields) or value
             if step.ask is Ask.TEXT:  # the whole text goes with the appeal; here a glimpse
                 value = shorten(value, SUMMARY_TEXT_LIMIT)
             lines.append(f"{step.label}: {escape(value)}")
@@ -396,6 +428,8 @@ async def chose(
         elif value in options:
             draft.policy_id = int(value)
             draft.fields[step.field] = options[value].split(" · ")[0]
+            chosen = next(v for v in views if v.id == int(value))
+            draft.fields["insured"] = insured_name(chosen)
             if draft.kind is AppealKind.INSURED_EVENT:
                 draft.case_kind = next(v.policy.kind for v in views if v.id == int(value))
                 if draft.case_kind == "travel":
@@ -570,6 +604,11 @@ def receipt_letter(appeal: Appeal, text: str, locale: str, link: str) -> str:
             "",
             _("Number: {number}").format(number=appeal.number),
             _("Kind: {kind}").format(kind=kind_title(appeal.kind)),
+            *[
+                _("Policy: {policy}").format(policy=policy)
+                for policy in [policy_shown(appeal.fields)]
+                if policy
+            ],
             _("Date: {date} {time} (Moscow time)").format(
                 date=format_day(appeal.created_at, locale),
                 time=format_clock(appeal.created_at, locale),

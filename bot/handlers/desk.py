@@ -39,7 +39,7 @@ from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.appeal_forms import Ask, history_line, kind_title, stage_text, steps_of
+from bot.appeal_forms import Ask, history_line, kind_title, policy_shown, stage_text, steps_of
 from bot.callbacks import DeskAction, DeskCallback
 from bot.i18n import create_i18n
 from bot.texts import split_text
@@ -300,6 +300,8 @@ def desk_card(appeal: Appeal, user: User, account: Account | None, first_text: s
         if value and step.ask not in (Ask.FILES, Ask.TEXT):
             # The phone is shown whole: it was given to be called back on.
             shown = str(dict(step.choices).get(value, value)) if step.ask is Ask.CHOICE else value
+            if step.ask is Ask.POLICY:  # with the insured person: whose policy it is
+                shown = policy_shown(appeal.fields) or shown
             lines.append(f"{step.label}: {escape(shown)}")
     if appeal.fields.get("service"):
         lines.append(_("Service: {service}").format(service=escape(appeal.fields["service"])))
