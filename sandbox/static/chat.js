@@ -172,6 +172,8 @@ function mapCard(location, venue) {
     + `<div class="maps"><a href="${osm}" target="_blank" rel="noopener">🗺 OpenStreetMap</a> · <a href="${escapeHtml(yandex)}" target="_blank" rel="noopener">Яндекс Карты</a></div></div>`;
 }
 
+const OPERATOR_NAMES = { "9001": "Мария", "9002": "Игорь" };
+
 // A forum topic's service message, worded as Telegram's clients do: in the viewer's language.
 function serviceText(m) {
   const en = state.language === "en";
@@ -274,7 +276,12 @@ function renderReplyKeyboard(markup) {
 }
 
 function sender() {
-  if (state.kind === "group") return { from: { id: Number($("operator-id").value), first_name: "Оператор " + $("operator-id").value } };
+  // An operator is a Telegram user with a first name, as the desk's notices show it to the
+  // person ("Оператор Мария"); the id tells operators apart in the web chat.
+  if (state.kind === "group") {
+    const id = $("operator-id").value;
+    return { from: { id: Number(id), first_name: OPERATOR_NAMES[id] || "Мария", last_name: `#${id}` } };
+  }
   return {};
 }
 
