@@ -1,6 +1,7 @@
 """A scripted day at the desk: 50 people file appeals between 09:00 and 18:00 (Moscow) through
 the chat; two operators take, answer and close them in the group at human delays; people rate
-the closed ones and a few reopen; at 21:00 an operator asks for /stats, which is printed.
+the closed ones, a few reopen and some write a follow-up after the answer (both wait for the
+desk again); at 21:00 an operator asks for /stats, which is printed.
 Everything goes through the real dispatcher (the dialog tests' recording bot), so /stats counts
 what the chat and the group did, not numbers written into the database.
 
@@ -98,6 +99,10 @@ async def day(appeals: int, seed: int) -> str:
                     if rng.random() < 0.8:
                         stars = rng.choice([5, 5, 5, 4, 4, 3, 2])
                         at(closed + timedelta(minutes=30), rate(person, stars))
+                    if rng.random() < 0.1:  # a few reopen it in the evening: waiting again
+                        at(closed + timedelta(minutes=rng.randint(60, 180)), write(person, True))
+                elif rng.random() < 0.5:  # a follow-up after the answer, not answered yet
+                    at(answered + timedelta(minutes=rng.randint(10, 120)), write(person, False))
         events.sort(key=lambda e: (e[0], e[1]))
         started = time.perf_counter()
         for moment, _n, action in events:
@@ -108,11 +113,18 @@ async def day(appeals: int, seed: int) -> str:
         await operators[0].send("/stats")
         stats = operators[0].text
         async with sessions() as session:
-            stored = len((await session.scalars(select(Appeal))).all())
+            rows = (await session.scalars(select(Appeal))).all()
+            stored = len(rows)
+            never = sum(1 for a in rows if a.first_answer_at is None)
+            again = sum(1 for a in rows if a.first_answer_at is not None and a.waiting_since)
         await dp.storage.close()
         await bot.session.close()
         await engine.dispose()
-    return f"{stored} appeals stored, {len(events)} chat and desk steps in {elapsed:.1f} s\n{stats}"
+    return (
+        f"{stored} appeals stored, {len(events)} chat and desk steps in {elapsed:.1f} s\n"
+        f"waiting for the desk at 21:00: {never} never answered, {again} answered before and "
+        f"written to again (a follow-up or a reopening)\n{stats}"
+    )
 
 
 THREADS: dict[int, int] = {}  # person -> the topic of their appeal
@@ -161,6 +173,17 @@ def rate(person: ChatClient, stars: int) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
         appeal = CARDS[person.user.id].split(":")[1]
         await person.callback(f"al:rate:{appeal}:{stars}:0")
+
+    return run
+
+
+def write(person: ChatClient, reopening: bool) -> Callable[[], Awaitable[None]]:
+    """The person writes more to their appeal: a follow-up, or reopening the closed one."""
+
+    async def run() -> None:
+        appeal = CARDS[person.user.id].split(":")[1]
+        await person.callback(f"al:{'reopen' if reopening else 'reply'}:{appeal}:0:0")
+        await person.send("И ещё один вопрос по той же справке.")
 
     return run
 

@@ -3,6 +3,7 @@ appeals dialog walks, so every kind asks only what it needs and validates it the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -10,7 +11,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from pydantic import BaseModel
 
+from core.appeals.cases import CaseStage
 from core.appeals.models import AppealKind
+from core.policies.cabinet import PolicyView
 
 
 class Ask(StrEnum):
@@ -61,7 +64,7 @@ PHONE = Step(
 
 FORMS: dict[AppealKind, tuple[Step, ...]] = {
     AppealKind.COMPLAINT: (POLICY, TEXT, FILES),
-    AppealKind.THANKS: (TEXT,),
+    AppealKind.THANKS: (POLICY, TEXT),
     AppealKind.CALLBACK: (
         PHONE,
         Step(
@@ -271,6 +274,40 @@ def kind_title(kind: str) -> str:
         AppealKind.INSURED_EVENT: _("Insured event"),
         AppealKind.OTHER: _("Other"),
     }[AppealKind(kind)]
+
+
+def insured_name(view: PolicyView) -> str:
+    """The insured person as an appeal names them next to the policy: "Анна Иванова"."""
+    return f"{view.person.first_name} {view.person.surname}"
+
+
+def policy_shown(fields: dict[str, str]) -> str | None:
+    """The policy an appeal is about, with its insured person: "PRP-0003 (Анна Иванова)"."""
+    number = fields.get("policy")
+    if not number or number == "—":
+        return None
+    return f"{number} ({fields['insured']})" if fields.get("insured") else number
+
+
+def stage_text(stage: CaseStage) -> str:
+    """A case's stage in words, for the person and for the desk (each in its language)."""
+    return {
+        CaseStage.RECEIVED: _("received"),
+        CaseStage.DOCUMENTS: _("documents requested"),
+        CaseStage.REVIEW: _("under review"),
+        CaseStage.PAID: _("decision: payment"),
+        CaseStage.REFUSED: _("decision: refusal"),
+        CaseStage.CLOSED: _("closed"),
+    }[stage]
+
+
+def history_line(text: str) -> str:
+    """A case's stage note ("[review] ...") in words."""
+    found = re.match(r"\[(\w+)\] ?(.*)", text, re.S)
+    if not found or found.group(1) not in CaseStage.__members__.values():
+        return text
+    stage = stage_text(CaseStage(found.group(1)))
+    return f"{stage}: {found.group(2)}" if found.group(2) else stage
 
 
 def intro(kind: AppealKind, desk: str) -> str:

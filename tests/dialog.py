@@ -293,7 +293,7 @@ class ChatClient:
         )
         return await self._message(document=document)
 
-    async def send_sticker(self, emoji: str = "🙂") -> ChatClient:
+    async def send_sticker(self, emoji: str = "🙂", *, thread: int | None = None) -> ChatClient:
         sticker = Sticker(
             file_id="sticker",
             file_unique_id="sticker",
@@ -304,6 +304,10 @@ class ChatClient:
             is_video=False,
             emoji=emoji,
         )
+        if thread is not None:  # in a forum topic (an operator in an appeal's topic)
+            return await self._message(
+                sticker=sticker, message_thread_id=thread, is_topic_message=True
+            )
         return await self._message(sticker=sticker)
 
     async def tap(self, button: str) -> ChatClient:

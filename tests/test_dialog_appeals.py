@@ -87,17 +87,19 @@ async def test_a_callback_request_with_the_registered_phone_reaches_the_desk_and
     await operator.tap("🙋 Взять")
     assert "Ольга взял(а) обращение" in operator.text
     [taken] = await delivered(sessions, bot, clock)
-    assert "Ваше обращение О-26-000001 взято в работу оператором" in taken
+    assert "Ваше обращение О-26-000001 взято в работу. Оператор Ольга ответит здесь" in taken
     await operator.tap("🙋 Взять")  # a second tap tells nobody again
     assert await delivered(sessions, bot, clock) == []
     await operator.send_in_topic("Перезвоним сегодня в 13:00.", thread)
     assert "Ответ поставлен в очередь" in operator.text
     [answer] = await delivered(sessions, bot, clock)
-    assert "Ответ на ваше обращение О-26-000001:\nПерезвоним сегодня в 13:00." in answer
+    assert (
+        "Оператор Ольга отвечает на обращение О-26-000001:\nПерезвоним сегодня в 13:00." in answer
+    )
 
     await chat.send("/appeals")
     await chat.tap("О-26-000001 · Перезвоните мне · есть ответ")
-    assert "Перезвоним сегодня в 13:00." in chat.text and "<i>Страховщик," in chat.text
+    assert "Перезвоним сегодня в 13:00." in chat.text and "<i>Оператор Ольга," in chat.text
     await chat.tap("✍️ Добавить сообщение")
     await chat.send("Лучше в 14:00")
     assert "Добавлено в обращение О-26-000001" in chat.text
@@ -182,7 +184,7 @@ async def test_an_insured_event_case_on_the_travel_policy(
     await chat.send("/appeals")
     await chat.tap("🚨 Мои страховые случаи")
     await chat.tap("🚨 Заявить о страховом случае")
-    assert "нет полисов ОСАГО, КАСКО, ВЗР" in chat.text
+    assert "пока нет полисов" in chat.text and "➕ Добавить полис" in chat.inline_buttons
     await add_by_number(chat, "VZR-2026-000123")
     await chat.send("/appeals")
     await chat.tap("🚨 Мои страховые случаи")

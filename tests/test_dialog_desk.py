@@ -199,7 +199,7 @@ async def test_the_desk_speaks_russian_to_an_english_speaking_person(
     assert "Ответ поставлен в очередь" in operator.text
     person: list[str] = []
     await run_courier(sessions, clock, Desk(bot), recording(bot, person))
-    assert any(t.startswith("💬 Answer to your appeal О-26-000001") for t in person)
+    assert any(t.startswith("💬 Operator Ольга answers your appeal О-26-000001") for t in person)
 
 
 async def test_long_texts_go_both_ways_in_parts_and_the_operator_learns_what_was_delivered(

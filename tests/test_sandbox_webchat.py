@@ -4,8 +4,10 @@ long poll that wakes for a callback answer, the bot's username for deep links.""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import ClientSession
 
+import sandbox as sandbox_package
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
 from tests.live import eventually
 
@@ -116,3 +119,33 @@ async def test_health_names_the_bot_for_deep_links(sandbox: Sandbox, http: Clien
     async with http.get(f"{sandbox.url}/sandbox/api/health") as r:
         health = await r.json()
     assert health["bot_username"] == "dms_cabinet_bot"
+
+
+async def test_a_topics_service_messages_are_stored_in_no_language_for_the_viewer_to_word(
+    sandbox: Sandbox, http: ClientSession, bot: Bot
+) -> None:
+    """Telegram words "the topic was renamed / closed / reopened" in each client's language; the
+    sandbox keeps the event and a neutral line, and the web chat words it (chat.js)."""
+    group = -1009000000777
+    async with http.post(
+        f"{sandbox.url}/sandbox/api/groups", json={"id": group, "title": "Пульт", "is_forum": True}
+    ) as r:
+        assert r.status == 201
+    topic = await bot.create_forum_topic(group, "🆕 О-26-000001 · Благодарность")
+    thread = topic.message_thread_id
+    await bot.edit_forum_topic(group, thread, name="✅ О-26-000001 · Благодарность")
+    await bot.close_forum_topic(group, thread)
+    await bot.reopen_forum_topic(group, thread)
+    async with http.get(f"{sandbox.url}/sandbox/api/groups/{group}/messages") as r:
+        messages = (await r.json())["messages"]
+    events = [m for m in messages if m.get("message_thread_id") == thread][1:]
+    assert [next(k for k in m if k.startswith("forum_topic_")) for m in events] == [
+        "forum_topic_edited",
+        "forum_topic_closed",
+        "forum_topic_reopened",
+    ]
+    assert events[0]["forum_topic_edited"]["name"] == "✅ О-26-000001 · Благодарность"
+    for event in events:
+        assert not re.search(r"[A-Za-z]{3,}", event["html"].replace("<i>", "").replace("</i>", ""))
+    script = (Path(sandbox_package.__file__).parent / "static" / "chat.js").read_text()
+    assert "Тема переименована в" in script and "The topic is renamed to" in script

@@ -6,7 +6,6 @@ same dialog with their own list."""
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date, datetime, timedelta
 
 from aiogram import Bot, F, Router
@@ -16,7 +15,18 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.appeal_forms import MENU_KINDS, AppealDraft, Ask, Step, intro, kind_title
+from bot.appeal_forms import (
+    MENU_KINDS,
+    AppealDraft,
+    Ask,
+    Step,
+    history_line,
+    insured_name,
+    intro,
+    kind_title,
+    policy_shown,
+    stage_text,
+)
 from bot.callbacks import (
     AppealChoiceCallback,
     AppealsAction,
@@ -29,7 +39,13 @@ from bot.callbacks import (
 from bot.deeplinks import start_link
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
 from bot.handlers.desk import desk_language, post_follow_up, post_new_appeal, sync_topic
-from bot.keyboards.next_steps import buy_button, contacts_button, next_steps, register_button
+from bot.keyboards.next_steps import (
+    add_policy_button,
+    buy_button,
+    contacts_button,
+    next_steps,
+    register_button,
+)
 from bot.keyboards.registration import BACK
 from bot.screens import show
 from bot.texts import clean_input, escape, shorten, split_text
@@ -37,7 +53,7 @@ from bot.uploads import upload_refusal
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, parse_date, parse_phone
 from core.appeals.cases import CaseNotCovered, CaseStage, NotCovered, check_cover, stage_of
-from core.appeals.models import Appeal, AppealKind, AppealStatus, Author
+from core.appeals.models import Appeal, AppealKind, AppealStatus, Author, shown_operator
 from core.appeals.service import (
     AppealClosed,
     ReopenExpired,
@@ -74,17 +90,6 @@ def status_text(status: str) -> str:
         AppealStatus.ANSWERED: _("answered"),
         AppealStatus.CLOSED: _("closed"),
     }[AppealStatus(status)]
-
-
-def stage_text(stage: CaseStage) -> str:
-    return {
-        CaseStage.RECEIVED: _("received"),
-        CaseStage.DOCUMENTS: _("documents requested"),
-        CaseStage.REVIEW: _("under review"),
-        CaseStage.PAID: _("decision: payment"),
-        CaseStage.REFUSED: _("decision: refusal"),
-        CaseStage.CLOSED: _("closed"),
-    }[stage]
 
 
 def state_text(appeal: Appeal) -> str:
@@ -154,6 +159,7 @@ async def start(
         if view is not None:
             draft.policy_id = view.id
             draft.fields["policy"] = view.policy.number
+            draft.fields["insured"] = insured_name(view)
             if kind is AppealKind.INSURED_EVENT:
                 draft.case_kind = view.policy.kind
     if callback_data.bill:
@@ -172,10 +178,17 @@ async def start(
             draft.fields["clinic"] = f"{clinic.name}, {clinic.city}, {clinic.address}"
     lacking = kind is AppealKind.INSURED_EVENT and draft.policy_id is None
     if lacking and not policy_options(views, draft.steps[0]):
+        # A case is filed on a policy: without one there is nothing to ask "which policy?" about.
         await show(
             query,
-            _("There is no OSAGO, KASKO, travel or property policy in your cabinet."),
+            _(
+                "A case is filed on a policy, and there are no policies in your cabinet yet. "
+                "Add your OSAGO, KASKO, travel or property policy, or buy one."
+            )
+            if not views
+            else _("There is no OSAGO, KASKO, travel or property policy in your cabinet."),
             next_steps(
+                add_policy_button(),
                 buy_button(settings, "osago"),
                 contacts_button(),
                 back=AppealsCallback(cases=True),
@@ -210,10 +223,20 @@ async def ask_next(
     account: Account | None,
     clock: Clock,
 ) -> None:
-    """Skip what is known already, then ask the current step (or show the summary)."""
-    while draft.current is not None and draft.current.field in draft.fields:
-        draft.step += 1
-    step = draft.current
+    """Skip what is known already, and "which policy?" when "not about a policy" is the only
+    answer; then ask the current step (or show the summary)."""
+    while (step := draft.current) is not None:
+        if step.field in draft.fields:
+            draft.step += 1
+        elif (
+            step.ask is Ask.POLICY
+            and step.policy_kinds == ("dms",)
+            and not await _policy_options(session, user, clock.now().date(), step)
+        ):
+            draft.fields[step.field] = "—"
+            draft.step += 1
+        else:
+            break
     await state.update_data({DRAFT_KEY: draft.model_dump(mode="json")})
     if step is None:
         await state.set_state(AppealForm.confirm)
@@ -245,7 +268,11 @@ async def ask_next(
     }
     await state.set_state(states.get(step.ask, AppealForm.typing))
     markup = builder.as_markup() if builder.buttons else None
-    await message.answer(str(step.prompt), reply_markup=markup)
+    prompt = str(step.prompt)
+    policy = policy_shown(draft.fields)
+    if draft.kind is AppealKind.INSURED_EVENT and policy is not None:  # whose case, which policy
+        prompt = _("🚨 Case on policy {policy}").format(policy=escape(policy)) + "\n" + prompt
+    await message.answer(prompt, reply_markup=markup)
 
 
 def summary(draft: AppealDraft) -> str:
@@ -261,6 +288,8 @@ def summary(draft: AppealDraft) -> str:
         if value:
             if step.ask is Ask.CHOICE:
                 value = str(dict(step.choices).get(value, value))
+            if step.ask is Ask.POLICY:
+                value = policy_shown(draft.fields) or value
             if step.ask is Ask.TEXT:  # the whole text goes with the appeal; here a glimpse
                 value = shorten(value, SUMMARY_TEXT_LIMIT)
             lines.append(f"{step.label}: {escape(value)}")
@@ -399,6 +428,8 @@ async def chose(
         elif value in options:
             draft.policy_id = int(value)
             draft.fields[step.field] = options[value].split(" · ")[0]
+            chosen = next(v for v in views if v.id == int(value))
+            draft.fields["insured"] = insured_name(chosen)
             if draft.kind is AppealKind.INSURED_EVENT:
                 draft.case_kind = next(v.policy.kind for v in views if v.id == int(value))
                 if draft.case_kind == "travel":
@@ -573,6 +604,11 @@ def receipt_letter(appeal: Appeal, text: str, locale: str, link: str) -> str:
             "",
             _("Number: {number}").format(number=appeal.number),
             _("Kind: {kind}").format(kind=kind_title(appeal.kind)),
+            *[
+                _("Policy: {policy}").format(policy=policy)
+                for policy in [policy_shown(appeal.fields)]
+                if policy
+            ],
             _("Date: {date} {time} (Moscow time)").format(
                 date=format_day(appeal.created_at, locale),
                 time=format_clock(appeal.created_at, locale),
@@ -798,15 +834,6 @@ async def on_appeals(
         await sync_topic(bot, settings, session, appeal)
 
 
-def history_line(text: str) -> str:
-    """A case's stage note ("[review] ...") in words."""
-    found = re.match(r"\[(\w+)\] ?(.*)", text, re.S)
-    if not found or found.group(1) not in CaseStage.__members__.values():
-        return text
-    stage = stage_text(CaseStage(found.group(1)))
-    return f"{stage}: {found.group(2)}" if found.group(2) else stage
-
-
 async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str:
     lines = [
         f"<b>{kind_title(appeal.kind)} {appeal.number}</b>",
@@ -822,7 +849,14 @@ async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str
         when = (
             f"{format_day(message.created_at, locale)} {format_clock(message.created_at, locale)}"
         )
-        who = _("You") if message.author == Author.PERSON else _("Insurer")
+        operator = shown_operator(message.operator_name)
+        who = (
+            _("You")
+            if message.author == Author.PERSON
+            else _("Operator {operator}").format(operator=escape(operator))
+            if operator
+            else _("Insurer")
+        )
         files = f" 📎{len(message.files)}" if message.files else ""
         lines.append(f"\n<i>{who}, {when}</i>{files}\n{escape(history_line(message.text))}")
     # A long history is sent in parts (send_appeal), never cut: the person reads it all.

@@ -21,6 +21,7 @@ from html import escape
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram.enums import ContentType
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
@@ -38,7 +39,7 @@ from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.appeal_forms import Ask, kind_title, steps_of
+from bot.appeal_forms import Ask, history_line, kind_title, policy_shown, stage_text, steps_of
 from bot.callbacks import DeskAction, DeskCallback
 from bot.i18n import create_i18n
 from bot.texts import split_text
@@ -61,7 +62,7 @@ from core.appeals.service import (
 )
 from core.clock import Clock
 from core.config import Settings
-from core.formatting import format_clock, format_day
+from core.formatting import format_clock, format_day, format_money
 
 log = logging.getLogger(__name__)
 STATUS_MARKS = {
@@ -299,6 +300,8 @@ def desk_card(appeal: Appeal, user: User, account: Account | None, first_text: s
         if value and step.ask not in (Ask.FILES, Ask.TEXT):
             # The phone is shown whole: it was given to be called back on.
             shown = str(dict(step.choices).get(value, value)) if step.ask is Ask.CHOICE else value
+            if step.ask is Ask.POLICY:  # with the insured person: whose policy it is
+                shown = policy_shown(appeal.fields) or shown
             lines.append(f"{step.label}: {escape(shown)}")
     if appeal.fields.get("service"):
         lines.append(_("Service: {service}").format(service=escape(appeal.fields["service"])))
@@ -419,7 +422,7 @@ async def on_button(
     ):
         await case_button(query.message, appeal, callback_data.action, operator, session, clock)
     elif callback_data.action is DeskAction.TAKE:
-        taken = await take(session, appeal, query.from_user.id, clock.now())
+        taken = await take(session, appeal, query.from_user.id, clock.now(), operator)
         callback_answer.text = (
             _("Taken.") if taken else _("Someone has taken it already, or it is answered.")
         )
@@ -578,6 +581,40 @@ async def operator_message(
     await sync_topic(bot, settings, session, appeal)
 
 
+# What an operator can send in a topic that the answer cannot carry (it carries text, photos
+# and files): the operator is told it was not sent, rather than silence.
+UNSENDABLE = (
+    ContentType.STICKER,
+    ContentType.ANIMATION,
+    ContentType.VOICE,
+    ContentType.VIDEO,
+    ContentType.VIDEO_NOTE,
+    ContentType.AUDIO,
+    ContentType.LOCATION,
+    ContentType.VENUE,
+    ContentType.CONTACT,
+    ContentType.POLL,
+    ContentType.DICE,
+)
+
+
+async def operator_unsendable(message: Message, session: AsyncSession, settings: Settings) -> None:
+    """A sticker, a voice message, a video... in an appeal's topic: not passed on, and the
+    operator hears so at once."""
+    if message.from_user is None or not is_operator(settings, message.from_user.id):
+        return
+    if message.message_thread_id is None:
+        return
+    if await appeal_by_thread(session, message.message_thread_id) is None:
+        return
+    await message.reply(
+        _(
+            "⚠️ Not sent: the person receives text, photos and files only. Write the answer "
+            "as text, or attach a photo or a file."
+        )
+    )
+
+
 def topic_link(chat_id: int, thread: int) -> str:
     """t.me/c/<internal id>/<topic>: a supergroup's id without its -100 prefix."""
     internal = str(abs(chat_id))
@@ -594,9 +631,11 @@ def queue_line(appeal: Appeal, settings: Settings, now: datetime | None = None) 
         link = topic_link(settings.operators_chat_id, appeal.operators_thread_id)
         number = f'<a href="{link}">{number}</a>'
     line = f"{state} {number} · {kind_title(appeal.kind)} · {when}"
-    if now is not None:
-        age = format_timedelta(now - appeal.created_at, threshold=1.5, locale=locale)
+    if now is not None and appeal.waiting_since is not None:  # since the person last wrote
+        age = format_timedelta(now - appeal.waiting_since, threshold=1.5, locale=locale)
         line += " · " + _("waiting {age}").format(age=age)
+    elif now is not None:
+        line += " · " + _("answered, the person's turn")
     return line
 
 
@@ -609,7 +648,7 @@ async def open_command(
     if not found:
         await message.answer(_("No open appeals."))
         return
-    lines = [_("<b>Open appeals, the oldest first</b>")]
+    lines = [_("<b>Open appeals: waiting for an answer first, the longest wait first</b>")]
     lines += [queue_line(a, settings, clock.now()) for a in found]
     await post_long(bot, message.chat.id, message.message_thread_id, "\n".join(lines))
 
@@ -628,9 +667,16 @@ async def appeal_command(
         await message.answer(_("No appeal with this number."))
         return
     lines = [queue_line(appeal, settings)]
+    if appeal.kind == AppealKind.INSURED_EVENT:  # the stage and the decision, in words
+        lines.append(_("Stage: {stage}").format(stage=stage_text(stage_of(appeal))))
+        if appeal.decision_amount:
+            amount = format_money(appeal.decision_amount, settings.desk_locale)
+            lines.append(_("Payment: {amount}").format(amount=amount))
+        if appeal.decision_text and appeal.stage == CaseStage.REFUSED:
+            lines.append(_("Reason: {reason}").format(reason=escape(appeal.decision_text)))
     for item in await history(session, appeal.id):
         who = _("Person") if item.author == "person" else escape(item.operator_name or "—")
-        lines.append(f"— {who}: {escape(item.text)}")
+        lines.append(f"— {who}: {escape(history_line(item.text))}")
     await post_long(
         bot, message.chat.id, message.message_thread_id, "\n".join(lines), desk_keyboard(appeal)
     )
@@ -683,4 +729,7 @@ def create_router(settings: Settings) -> Router:
     router.message.register(appeal_command, Command("appeal"))
     router.message.register(stats_command, Command("stats"))
     router.message.register(operator_message, F.message_thread_id, F.text | F.photo | F.document)
+    router.message.register(
+        operator_unsendable, F.message_thread_id, F.content_type.in_(UNSENDABLE)
+    )
     return router

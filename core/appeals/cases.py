@@ -10,7 +10,14 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.appeals.models import Appeal, AppealKind, AppealMessage, AppealStatus, Author
+from core.appeals.models import (
+    Appeal,
+    AppealKind,
+    AppealMessage,
+    AppealStatus,
+    Author,
+    shown_operator,
+)
 from core.errors import DomainError
 from core.notifications.outbox import enqueue, withdraw
 from core.policies.models import Policy
@@ -94,6 +101,7 @@ async def set_stage(
     else:
         appeal.status = AppealStatus.ANSWERED if stage in DECISIONS else AppealStatus.IN_PROGRESS
     appeal.first_answer_at = appeal.first_answer_at or now
+    appeal.waiting_since = None  # the desk has spoken; the person's next message waits again
     await withdraw(session, f"appeal-taken:{appeal.id}")
     message = AppealMessage(
         appeal_id=appeal.id,
@@ -116,5 +124,6 @@ async def set_stage(
         stage=stage.value,
         detail=detail.strip(),
         amount=amount,
+        operator=shown_operator(operator_name),
     )
     await session.commit()

@@ -53,6 +53,7 @@ class Appeal(Base):
     __table_args__ = (
         Index("ix_appeals_open", "status", "created_at"),
         Index("ix_appeals_user_created", "user_id", "created_at"),
+        Index("ix_appeals_waiting", "waiting_since"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,11 +79,20 @@ class Appeal(Base):
     first_answer_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     flagged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # overdue, told the desk
+    # Waiting for the desk since: the person filed, wrote more or reopened it, and no operator
+    # has answered since (None: the ball is on the person's side, or it is closed).
+    waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Author(StrEnum):
     PERSON = "person"
     OPERATOR = "operator"
+
+
+def shown_operator(operator_name: str | None) -> str | None:
+    """How the person sees an operator: the first name Telegram gives ("Оператор Мария"), never
+    the surname."""
+    return operator_name.split()[0] if operator_name and operator_name.split() else None
 
 
 class AppealMessage(Base):

@@ -22,6 +22,7 @@ from core.appeals.models import (
     AppealOutcome,
     AppealStatus,
     Author,
+    shown_operator,
 )
 from core.billing.disputes import close_share_dispute, dispute_share
 from core.errors import DomainError, NotFoundError
@@ -102,6 +103,7 @@ async def file_appeal(
         clinic_id=clinic_id,
         fields=fields or {},
         created_at=now,
+        waiting_since=now,
     )
     session.add(appeal)
     await session.flush()
@@ -166,6 +168,7 @@ async def add_person_message(
     )
     if appeal.status == AppealStatus.ANSWERED:
         appeal.status = AppealStatus.IN_PROGRESS  # the person has more to say: it is open again
+    start_waiting(appeal, now)
     await session.commit()
     return appeal
 
@@ -177,7 +180,7 @@ async def close_by_person(
     appeal = await my_appeal(session, user_id, appeal_id)
     withdrawn = appeal.status != AppealStatus.CLOSED
     if withdrawn:
-        appeal.status, appeal.closed_at = AppealStatus.CLOSED, now
+        appeal.status, appeal.closed_at, appeal.waiting_since = AppealStatus.CLOSED, now, None
         await withdraw(session, f"appeal-taken:{appeal.id}")
     if rating is not None:
         appeal.rating = max(1, min(5, rating))
@@ -188,6 +191,13 @@ async def close_by_person(
             session, appeal.bill_id, confirmed=False, payer_id=user_id, now=now, withdrawn=True
         )
     return appeal
+
+
+def start_waiting(appeal: Appeal, now: datetime) -> None:
+    """The person's turn is over: the appeal waits for the desk from now, unless it is waiting
+    already (an earlier unanswered message keeps its place); a new wait can be flagged anew."""
+    if appeal.waiting_since is None:
+        appeal.waiting_since, appeal.flagged_at = now, None
 
 
 def can_reopen(appeal: Appeal, now: datetime, within: timedelta) -> bool:
@@ -213,6 +223,7 @@ async def reopen(
     if not can_reopen(appeal, now, within):
         raise ReopenExpired(appeal.number or "")
     appeal.status, appeal.closed_at, appeal.rating = AppealStatus.IN_PROGRESS, None, None
+    start_waiting(appeal, now)
     if appeal.kind == AppealKind.INSURED_EVENT:
         appeal.stage = CaseStage.REVIEW  # a reopened case is looked at again
     session.add(
@@ -229,14 +240,32 @@ async def appeal_by_thread(session: AsyncSession, thread_id: int) -> Appeal | No
     return await session.scalar(select(Appeal).where(Appeal.operators_thread_id == thread_id))
 
 
+# Appeal numbers are identifiers: stored and shown with the Cyrillic letter (О-26-000001 an
+# appeal, С-26-000001 a case) in every language; typed with Latin look-alikes, they are found.
+LOOKALIKES = str.maketrans({"O": "О", "C": "С", "–": "-", "—": "-", "‐": "-"})
+
+
+def normalize_number(number: str) -> str:
+    """ "c-26-000001", "C–26–000001", "о-26-000001" -> "С-26-000001" / "О-26-000001"."""
+    cleaned = "".join(number.split()).upper().translate(LOOKALIKES)
+    prefix, dash, rest = cleaned.partition("-")
+    return prefix + dash + rest.replace("О", "0")  # the digits: a Cyrillic О typed for a zero
+
+
 async def appeal_by_number(session: AsyncSession, number: str) -> Appeal | None:
-    return await session.scalar(
-        select(Appeal).where(func.upper(Appeal.number) == number.strip().upper())
-    )
+    """The appeal with this number, typed in Cyrillic or in Latin letters, any case."""
+    return await session.scalar(select(Appeal).where(Appeal.number == normalize_number(number)))
 
 
-async def take(session: AsyncSession, appeal: Appeal, operator_id: int, now: datetime) -> bool:
-    """Mark it taken and tell the person; False if someone already has it or it is closed."""
+async def take(
+    session: AsyncSession,
+    appeal: Appeal,
+    operator_id: int,
+    now: datetime,
+    operator_name: str | None = None,
+) -> bool:
+    """Mark it taken and tell the person (naming the operator); False if someone already has
+    it or it is closed."""
     done = await session.execute(
         update(Appeal)
         .where(Appeal.id == appeal.id, Appeal.status == AppealStatus.RECEIVED)
@@ -251,6 +280,7 @@ async def take(session: AsyncSession, appeal: Appeal, operator_id: int, now: dat
             now=now,
             appeal_id=appeal.id,
             number=appeal.number,
+            operator=shown_operator(operator_name),
         )
     await session.commit()
     await session.refresh(appeal)
@@ -284,6 +314,7 @@ async def answer(
     await withdraw(session, f"appeal-taken:{appeal.id}")
     appeal.operator_id = appeal.operator_id or operator_id
     appeal.first_answer_at = appeal.first_answer_at or now
+    appeal.waiting_since = None
     await enqueue(
         session,
         user_id=appeal.user_id,
@@ -294,6 +325,7 @@ async def answer(
         number=appeal.number,
         text=text,
         files=files or [],
+        operator=shown_operator(operator_name),
     )
     await session.commit()
     return message
@@ -317,7 +349,7 @@ async def close_by_operator(
     if appeal.kind in DISPUTES and outcome is None:
         raise OutcomeRequired(appeal.number or "")
     appeal.outcome = outcome.value if outcome is not None else None
-    appeal.status, appeal.closed_at = AppealStatus.CLOSED, now
+    appeal.status, appeal.closed_at, appeal.waiting_since = AppealStatus.CLOSED, now, None
     await withdraw(session, f"appeal-taken:{appeal.id}")
     await enqueue(
         session,
@@ -374,11 +406,14 @@ async def topics_behind(session: AsyncSession, limit: int = 50) -> list[Appeal]:
 
 
 async def open_appeals(session: AsyncSession, limit: int = 30) -> list[Appeal]:
-    """Open appeals, the oldest first: the desk's queue."""
+    """Open appeals: those waiting for the desk first, the longest wait first; then those
+    answered and waiting for the person, the oldest first. The desk's queue."""
     rows = await session.scalars(
         select(Appeal)
         .where(Appeal.status.in_(OPEN_STATUSES))
-        .order_by(Appeal.created_at, Appeal.id)
+        .order_by(
+            Appeal.waiting_since.is_(None), Appeal.waiting_since, Appeal.created_at, Appeal.id
+        )
         .limit(limit)
     )
     return list(rows)
@@ -402,7 +437,7 @@ async def desk_stats(session: AsyncSession, now: datetime) -> DeskStats:
     unanswered = await session.scalar(
         select(func.count())
         .select_from(Appeal)
-        .where(Appeal.status.in_(OPEN_STATUSES), Appeal.first_answer_at.is_(None))
+        .where(Appeal.status.in_(OPEN_STATUSES), Appeal.waiting_since.is_not(None))
     )
     local = now.astimezone(MOSCOW)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -448,14 +483,15 @@ def median(values: list[timedelta]) -> timedelta | None:
 
 
 async def overdue(session: AsyncSession, now: datetime, limit: timedelta) -> list[Appeal]:
-    """Unanswered past the limit and not flagged yet; flags them (each is flagged once)."""
+    """Waiting for the desk past the limit (since it was filed, or since the person's follow-up
+    or reopening that no operator has answered) and not flagged yet; flags them (each wait is
+    flagged once)."""
     rows = (
         await session.scalars(
             select(Appeal).where(
-                Appeal.status.in_([AppealStatus.RECEIVED, AppealStatus.IN_PROGRESS]),
-                Appeal.first_answer_at.is_(None),
+                Appeal.status.in_(OPEN_STATUSES),
                 Appeal.flagged_at.is_(None),
-                Appeal.created_at <= now - limit,
+                Appeal.waiting_since <= now - limit,
             )
         )
     ).all()

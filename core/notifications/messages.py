@@ -241,8 +241,14 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "🧾 New services under policy {number} ({name}): see «Services» in the policy card."
         ).format(number=args["number"], name=args["name"])
     if kind == "appeal_answer":
-        text = _("💬 Answer to your appeal {number}:\n{text}").format(
-            number=args["number"], text=escape(args.get("text") or "")
+        text = (
+            _("💬 Operator {operator} answers your appeal {number}:\n{text}")
+            if args.get("operator")
+            else _("💬 Answer to your appeal {number}:\n{text}")
+        ).format(
+            number=args["number"],
+            text=escape(args.get("text") or ""),
+            operator=escape(args.get("operator") or ""),
         )
         if args.get("files"):
             text += "\n" + _("📎 Files: {count}, in the appeal's history.").format(
@@ -250,6 +256,11 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             )
         return text + "\n" + _("To reply or close it, open /appeals.")
     if kind == "appeal_taken":
+        if args.get("operator"):
+            return _(
+                "👩‍💼 Your appeal {number} has been taken into work. Operator {operator} will "
+                "answer here."
+            ).format(number=args["number"], operator=escape(args["operator"]))
         return _(
             "👩‍💼 Your appeal {number} has been taken into work by an operator. The answer will "
             "come here."
@@ -282,7 +293,15 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
 
 
 def case_stage_text(args: dict[str, Any], _: Translate, locale: str) -> str:
-    """A case's new stage, with what the person should do next when there is something."""
+    """A case's new stage, with what the person should do next when there is something, and
+    the operator who set it (an integrator's import has none)."""
+    text = case_stage_body(args, _, locale)
+    if args.get("operator"):
+        text += "\n" + _("Operator {operator}").format(operator=escape(args["operator"]))
+    return text
+
+
+def case_stage_body(args: dict[str, Any], _: Translate, locale: str) -> str:
     number, detail = args["number"], escape(args.get("detail") or "")
     stage = args["stage"]
     if stage == "documents":

@@ -172,6 +172,20 @@ function mapCard(location, venue) {
     + `<div class="maps"><a href="${osm}" target="_blank" rel="noopener">🗺 OpenStreetMap</a> · <a href="${escapeHtml(yandex)}" target="_blank" rel="noopener">Яндекс Карты</a></div></div>`;
 }
 
+const OPERATOR_NAMES = { "9001": "Мария", "9002": "Игорь" };
+
+// A forum topic's service message, worded as Telegram's clients do: in the viewer's language.
+function serviceText(m) {
+  const en = state.language === "en";
+  if (m.forum_topic_edited) {
+    const name = escapeHtml(m.forum_topic_edited.name || "");
+    return en ? `The topic is renamed to «${name}»` : `Тема переименована в «${name}»`;
+  }
+  if (m.forum_topic_closed) return en ? "🔒 The topic is closed" : "🔒 Тема закрыта";
+  if (m.forum_topic_reopened) return en ? "🔓 The topic is reopened" : "🔓 Тема снова открыта";
+  return null;
+}
+
 function renderMessage(m) {
   const parts = [];
   if (state.kind === "group" && m.sender) parts.push(`<div class="sender">${escapeHtml(m.sender.first_name)}</div>`);
@@ -182,7 +196,9 @@ function renderMessage(m) {
   if (m.document) parts.push(`<div class="doc">📄 <a href="${m.document.url}" download>${escapeHtml(m.document.file_name)}</a> <small>${Math.ceil(m.document.file_size / 1024)} KB</small></div>`);
   if (m.contact) parts.push(`<div class="contact">📱 ${escapeHtml(m.contact.first_name)}: ${escapeHtml(m.contact.phone_number)}</div>`);
   if (m.sticker) parts.push(`<div style="font-size:40px">${escapeHtml(m.sticker.emoji)}</div>`);
-  if (m.html) parts.push(`<div class="text">${m.html}</div>`); else if (m.text && !m.forum_topic_created) parts.push(`<div class="text">${escapeHtml(m.text)}</div>`);
+  const service = serviceText(m);
+  if (service) parts.push(`<div class="text service"><i>${service}</i></div>`);
+  else if (m.html) parts.push(`<div class="text">${m.html}</div>`); else if (m.text && !m.forum_topic_created) parts.push(`<div class="text">${escapeHtml(m.text)}</div>`);
   const rows = (m.reply_markup && m.reply_markup.inline_keyboard) || [];
   if (rows.length) {
     parts.push('<div class="inline-kb">' + rows.map((row) => '<div class="row">' + row.map((b) => b.url
@@ -260,7 +276,12 @@ function renderReplyKeyboard(markup) {
 }
 
 function sender() {
-  if (state.kind === "group") return { from: { id: Number($("operator-id").value), first_name: "Оператор " + $("operator-id").value } };
+  // An operator is a Telegram user with a first name, as the desk's notices show it to the
+  // person ("Оператор Мария"); the id tells operators apart in the web chat.
+  if (state.kind === "group") {
+    const id = $("operator-id").value;
+    return { from: { id: Number(id), first_name: OPERATOR_NAMES[id] || "Мария", last_name: `#${id}` } };
+  }
   return {};
 }
 

@@ -756,10 +756,12 @@ def _topic_event(api: BotApi, chat: Chat, thread: int, key: str, body: dict[str,
         "is_topic_message": True,
         key: body,
     }
+    # Telegram's clients word a service message in the viewer's own language: the web chat does
+    # (chat.js, serviceText); what is stored is neutral, in no language at all.
     shown = {
-        "forum_topic_edited": f"renamed the topic to «{body.get('name', '')}»",
-        "forum_topic_closed": "closed the topic",
-        "forum_topic_reopened": "reopened the topic",
+        "forum_topic_edited": f"✏️ «{body.get('name', '')}»",
+        "forum_topic_closed": "🔒",
+        "forum_topic_reopened": "🔓",
     }[key]
     api.state.add_message(chat, "bot", message, f"<i>{html_lib.escape(shown)}</i>")
 
