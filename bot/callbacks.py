@@ -78,7 +78,9 @@ class RegistrationAction(StrEnum):
     CONSENTS_DONE = "done"
     CONFIRM = "confirm"
     EDIT = "edit"
-    RESTART = "restart"  # drop the draft and start from step 1
+    RESTART = "restart"  # ask whether to drop the draft and start from step 1
+    RESTART_YES = "restart_yes"  # drop it, and say so
+    CONTINUE = "continue"  # keep it: back to the step
 
 
 class RegistrationCallback(CallbackData, prefix="reg"):
