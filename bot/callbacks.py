@@ -164,6 +164,7 @@ class PoliciesAction(StrEnum):
     BY_NUMBER = "number"
     BY_PASSPORT = "passport"
     CHILD = "child"
+    CHILD_RESUME = "child_resume"  # the child's policy left halfway: on from where it stopped
 
 
 class PoliciesCallback(CallbackData, prefix="pol"):

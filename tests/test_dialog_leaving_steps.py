@@ -16,15 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import PolicyCallback, PolicyDocumentCallback
+from bot.fsm.policies import AddPolicy
 from bot.fsm.registration import Registration, load_draft
 from core.accounts.models import Account
 from core.clinics.models import Booking, ClinicSlot
 from core.clock import FrozenClock
 from core.documents.compose import DocumentKind
-from core.policies.models import Policy
+from core.policies.models import Policy, PolicyLink
 from tests.conftest import seed_demo
 from tests.dialog import BOT_ID, ChatClient, RecordingMailer
 from tests.test_dialog_clinics import with_policies
+from tests.test_dialog_policies import add_by_number
 from tests.test_dialog_registration import EMAIL, PHONE, confirm_email, register_until_consents
 
 CONSENTS = (
@@ -293,3 +295,48 @@ async def test_another_persons_id_in_a_button_no_longer_works_and_changes_nothin
     assert after == before, "nothing changed"
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("not found" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
+
+
+async def test_a_childs_policy_left_halfway_is_offered_on_return(
+    chat: ChatClient,
+    dp: Dispatcher,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("Полис ребёнка")
+    await chat.send("ONDL-500002")
+    await chat.send("Иванов")
+    assert await dp.storage.get_state(key_of(chat)) == AddPolicy.child_first_name.state
+
+    await chat.send("🏥 Клиники")
+    assert "введённое сохранено" in chat.text and "✖️ Отмена" not in chat.reply_keyboard
+    await chat.send("📋 Мои полисы")
+    await chat.tap("➕ Добавить полис")
+    assert chat.inline_buttons[0] == "✍️ Продолжить: полис ребёнка ONDL-500002"
+    await chat.tap("✍️ Продолжить: полис ребёнка ONDL-500002")
+    assert "Продолжим с того места" in chat.text and "Имя ребёнка" in chat.text
+    assert await dp.storage.get_state(key_of(chat)) == AddPolicy.child_first_name.state
+    await chat.send("Михаил")
+    await chat.send("/documents")  # once more, after the patronymic question
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("✍️ Продолжить: полис ребёнка ONDL-500002")
+    assert "Отчество ребёнка" in chat.text and "Нет отчества" in chat.reply_keyboard
+    await chat.send("Андреевич")
+    await chat.send("/contacts")
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("✍️ Продолжить: полис ребёнка ONDL-500002")
+    assert "Дата рождения ребёнка" in chat.text
+    await chat.send("10.03.2016")
+    assert "Добавлено" in chat.text
+    async with sessions() as session:
+        link = await session.scalar(select(PolicyLink).where(PolicyLink.as_child.is_(True)))
+    assert link is not None
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    assert not any(b.startswith("✍️") for b in chat.inline_buttons), "the draft is done"

@@ -295,15 +295,14 @@ async def list_bookings(
     head = f"{note}\n\n" if note else ""
     draft = await pending_draft(state, session, clock)
     resume = resume_button(draft, user.language) if draft is not None else None
-    if draft is not None:
-        head += (
-            _("Not finished: {slot}. Tap «Finish booking» to book it.").format(
-                slot=slot_line(draft[1], user.language)
-            )
-            + "\n\n"
+    tail = ""
+    if draft is not None:  # last: the action it offers is the first button
+        tail = "\n\n" + _("Not finished: {slot}. Tap «Finish booking» to book it.").format(
+            slot=slot_line(draft[1], user.language)
         )
     if not found:
-        await show(event, head + _("You have no booked visits."), bookings_keyboard([], resume))
+        text = head + _("You have no booked visits.") + tail
+        await show(event, text, bookings_keyboard([], resume))
         return
     lines = [head + _("<b>My bookings</b>")]
     items = []
@@ -314,7 +313,7 @@ async def list_bookings(
         )
         short = f"{format_day(item.slot.starts_at, user.language)} {format_clock(item.slot.starts_at, user.language)}"
         items.append((item.booking.id, short))
-    await show(event, "\n".join(lines), bookings_keyboard(items, resume))
+    await show(event, "\n".join(lines) + tail, bookings_keyboard(items, resume))
 
 
 async def on_bookings(
