@@ -78,7 +78,9 @@ class RegistrationAction(StrEnum):
     CONSENTS_DONE = "done"
     CONFIRM = "confirm"
     EDIT = "edit"
-    RESTART = "restart"  # drop the draft and start from step 1
+    RESTART = "restart"  # ask whether to drop the draft and start from step 1
+    RESTART_YES = "restart_yes"  # drop it, and say so
+    CONTINUE = "continue"  # keep it: back to the step
 
 
 class RegistrationCallback(CallbackData, prefix="reg"):
@@ -162,6 +164,7 @@ class PoliciesAction(StrEnum):
     BY_NUMBER = "number"
     BY_PASSPORT = "passport"
     CHILD = "child"
+    CHILD_RESUME = "child_resume"  # the child's policy left halfway: on from where it stopped
 
 
 class PoliciesCallback(CallbackData, prefix="pol"):

@@ -36,7 +36,7 @@ from core.policies.linking import ChildData, link_by_number, link_child
 from sandbox.bank import POOR_CARD
 from tests.billing import RULES, anna, bank, bills, link_card, provider
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, seed_demo
-from tests.dialog import BOT_ID, ChatClient
+from tests.dialog import BOT_ID, ChatClient, RecordingMailer
 from tests.test_dialog_franchise import dp
 from tests.test_dialog_identity import upload_all
 
@@ -89,6 +89,7 @@ NEXT_ACTIONS = frozenset(
         "☎️ Контакты",
         "🏥 Поиск клиник",
         "🪪 Подтвердить личность",
+        "💬 Мои обращения",  # under an appeal's receipt: where that appeal lives
     }
 )
 LIMIT_TEXT, LIMIT_CAPTION, LIMIT_DATA, LIMIT_ALERT = 4096, 1024, 64, 200
@@ -202,6 +203,8 @@ class Crawler:
         self.key = StorageKey(bot_id=BOT_ID, chat_id=chat.chat.id, user_id=chat.user.id)
         self.report = Report(persona)
         self.sections: dict[str, str] = {}  # what each menu button and command opens at rest
+        self.max_steps = MAX_STEPS
+        self.resuming = RESUMING
 
     async def _restore(self, node: Node) -> None:
         await self.dp.storage.set_state(self.key, node.state)
@@ -300,18 +303,19 @@ class Crawler:
             calls = await self._perform(Action("text", label))
             opened = title_of(calls)
             expected = self.sections.get(label)
-            if expected is not None and opened != expected and label not in RESUMING:
+            if expected is not None and opened != expected and label not in self.resuming:
                 self.report.menu_misses.append(
                     f"{self.report.persona}: {label!r} in {node.state}: {opened!r}, not {expected!r}"
                 )
 
-    async def crawl(self, start: list[Action]) -> Report:
-        root = Node(None, {}, start, [], 0, "start")
+    async def crawl(self, start: list[Action], root: Node | None = None) -> Report:
+        """From rest (`start`'s actions), or from `root`: a step reached by a script."""
+        rest = Node(None, {}, start, [], 0, "start")
         for label in (*MENU, *SECTION_COMMANDS):  # what each section opens at rest
-            await self._restore(root)
+            await self._restore(rest)
             self.sections[label] = title_of(await self._perform(Action("text", label)))
-        queue = deque([root])
-        while queue and self.report.steps < MAX_STEPS:
+        queue = deque([root or rest])
+        while queue and self.report.steps < self.max_steps:
             node = queue.popleft()
             if node.state not in self.report.states:
                 self.report.states.add(node.state)
@@ -320,7 +324,7 @@ class Crawler:
             step_keys = [a for a in node.reply_keyboard if a.label not in MENU]
             others = [Action("text", c) for c in COMMANDS] if node.depth == 0 else []
             for action in [*node.actions, *step_keys, Action("text", GARBAGE), *others]:
-                if self.report.steps >= MAX_STEPS:
+                if self.report.steps >= self.max_steps:
                     break
                 await self._restore(node)
                 calls = await self._perform(action)
@@ -471,3 +475,183 @@ async def test_an_operator_in_the_desk_group(
     cards = sorted(inline_actions(group), key=lambda action: action.label.startswith("✅"))
     report = await Crawler(operator, dp, crawl_logs, "operator").crawl([*START, *cards])
     verdict(report)
+
+
+# --- leaving a dialog midway and coming back (issue 15 item 1) -----------------------------------
+MIDWAY_STEPS = 60  # the crawl from each midway step, after the menu taps and the returns
+LEAVING = (*MENU, *SECTION_COMMANDS, "/start", "/verify")
+KEEPING = frozenset({"❓ Помощь", "/help"})  # about the step: they do not leave it
+STEP_KEYS = frozenset({"⬅️ Назад", "✖️ Отмена", "📱 Поделиться номером"})
+
+
+@dataclass(frozen=True)
+class Midway:
+    """A dialog driven to its middle, the way back to it, and what the way back must offer."""
+
+    name: str
+    enter: tuple[str, ...]  # taps and texts from rest ("@contact": share the phone)
+    back: tuple[str, ...]  # after leaving: the taps that come back
+    offered: str  # a text or a button label (its start) the way back must show
+
+
+def newcomer_email(chat: ChatClient) -> str:
+    return f"newcomer{chat.user.id}@example.org"
+
+
+async def do(chat: ChatClient, step: str, mailbox: RecordingMailer | None = None) -> None:
+    if step == "@contact":
+        await chat.share_contact(f"+7916555{chat.user.id:04d}")  # nobody's number yet
+    elif step == "@email":
+        await chat.send(newcomer_email(chat))
+    elif step == "@code":
+        assert mailbox is not None
+        await chat.send(mailbox.last_code(newcomer_email(chat)))
+    elif step == "@first":
+        await chat.tap(chat.inline_buttons[0])
+    elif step.startswith("/") or step in MENU or not chat.session.calls:
+        await chat.send(step)
+    else:
+        try:
+            await chat.tap(step)
+        except AssertionError:  # no such button: a typed answer
+            await chat.send(step)
+
+
+def offers(chat: ChatClient, expected: str) -> bool:
+    return expected in chat.text or any(b.startswith(expected) for b in chat.inline_buttons)
+
+
+class MidwayCrawler(Crawler):
+    # The crawl books visits and sends appeals: these sections change under it.
+    DATA_SECTIONS = frozenset({"/bookings", "/appeals", "💬 Обращения"})
+
+    def __init__(
+        self,
+        chat: ChatClient,
+        dp: Dispatcher,
+        caplog: pytest.LogCaptureFixture,
+        persona: str,
+        mailbox: RecordingMailer,
+    ) -> None:
+        super().__init__(chat, dp, caplog, persona)
+        self.resuming = RESUMING | self.DATA_SECTIONS
+        self.mailbox = mailbox
+
+    async def leave_and_return(self, midway: Midway) -> Node:
+        for step in midway.enter:
+            await do(self.chat, step, self.mailbox)
+        calls = self.chat.calls
+        state = await self.dp.storage.get_state(self.key)
+        node = Node(
+            state,
+            await self.dp.storage.get_data(self.key),
+            inline_actions(calls),
+            reply_actions(calls) or [],
+            1,
+            midway.name,
+        )
+        self.report.states.add(state)
+        step_keys = STEP_KEYS & {a.label for a in node.reply_keyboard}
+        for label in LEAVING:
+            await self._restore(node)
+            calls = await self._perform(Action("text", label))
+            where = f"{midway.name}: {label!r} in {state}"
+            keyboard = reply_actions(calls)
+            leaves = step_keys and label not in KEEPING and label not in RESUMING
+            if leaves and (keyboard is None or STEP_KEYS & {a.label for a in keyboard}):
+                self.report.problems.append(f"{where}: the step's keyboard stays")
+            for step in midway.back:
+                before = len(self.caplog.records)
+                await do(self.chat, step, self.mailbox)
+                self.report.steps += 1
+                self._check(f"{where}, back {step!r}", Action("text", step), self.chat.calls)
+                errors = [r for r in self.caplog.records[before:] if r.levelno >= logging.ERROR]
+                if errors:
+                    self.report.problems.append(f"{where}: ERROR logged: {errors[0].getMessage()}")
+            if not offers(self.chat, midway.offered):
+                self.report.problems.append(
+                    f"{where}: the way back {midway.back} does not offer {midway.offered!r}: "
+                    f"{self.chat.text[:120]!r} {self.chat.inline_buttons}"
+                )
+        return node
+
+
+FAMILY_MIDWAYS = (
+    Midway(
+        "a child's policy, at the first name",
+        ("/policies", "➕ Добавить полис", "Полис ребёнка", "ONDL-500009", "Иванов"),
+        ("📋 Мои полисы", "➕ Добавить полис"),
+        "✍️ Продолжить: полис ребёнка ONDL-500009",
+    ),
+    Midway(
+        "an appeal, at its text",
+        ("💬 Обращения", "➕ Новое обращение", "Благодарность"),
+        ("💬 Обращения",),
+        "✍️ Продолжить черновик",
+    ),
+    Midway(
+        "a booking, at its confirmation",
+        (
+            *("🏥 Клиники", "🔎 По названию", "Тверской", "Клиника «Здоровье на Тверской»"),
+            *("🗓 Записаться в чате", "@first", "@first", "@first", "@first"),
+        ),
+        ("🏥 Клиники",),
+        "✍️ Завершить запись",
+    ),
+    Midway(
+        "the region picker, one ticked",
+        ("/policies", "ONDL-500001 · Анна", "🗺 Регионы", "➕ Выбрать регионы", "@first"),
+        ("/policies", "ONDL-500001 · Анна", "🗺 Регионы", "➕ Выбрать регионы"),
+        "Отмечено: Республика Адыгея",
+    ),
+)
+NEWCOMER_MIDWAYS = (
+    Midway(
+        "registration, at the e-mail code",
+        ("/register", "@contact", "@email"),
+        ("📝 Регистрация",),
+        "Мы отправили 6-значный код",
+    ),
+    Midway(
+        "registration, at the date of birth",
+        ("/register", "@contact", "@email", "@code", "Петрова", "Вера", "Нет отчества"),
+        ("📝 Регистрация",),
+        "Шаг 4 из 8. Ваша дата рождения",
+    ),
+)
+
+
+async def test_leaving_each_dialog_midway_and_coming_back(
+    chat: ChatClient,
+    dp: Dispatcher,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    provider: YooKassa,
+    clock: FrozenClock,
+    mailbox: RecordingMailer,
+    crawl_logs: pytest.LogCaptureFixture,
+) -> None:
+    """In the middle of registration, a child's policy, an appeal, a booking and the region
+    picker: every menu button and command leaves the step with the main menu keyboard, the way
+    back offers the draft, and the crawl goes on from that step."""
+    await with_family(sessions, clock)
+    await link_card(sessions, provider, clock)
+    clock.advance(timedelta(hours=12))  # the franchise is active: regions can be chosen
+    newcomers = [ChatClient(dp, bot, user_id=5151 + n) for n in range(len(NEWCOMER_MIDWAYS))]
+    reports = []
+    for person, midway in [
+        *((chat, midway) for midway in FAMILY_MIDWAYS),
+        *zip(newcomers, NEWCOMER_MIDWAYS, strict=True),
+    ]:
+        crawler = MidwayCrawler(person, dp, crawl_logs, f"midway: {midway.name}", mailbox)
+        node = await crawler.leave_and_return(midway)
+        crawler.max_steps = crawler.report.steps + MIDWAY_STEPS
+        reports.append(await crawler.crawl(START, node))
+        await dp.storage.set_state(crawler.key, None)  # the next dialog starts from rest
+        await dp.storage.set_data(crawler.key, {})
+    for report in reports:
+        verdict(report)
+        check_menu(report)
+    reached = set().union(*(report.states for report in reports))
+    print(f"[crawler] midway: {len(reached)} dialog states in all: {sorted(map(str, reached))}")

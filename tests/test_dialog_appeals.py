@@ -199,7 +199,7 @@ async def test_an_insured_event_case_on_the_travel_policy(
     assert "Вы ещё не заявляли о страховых случаях" in chat.text
 
 
-async def test_another_persons_appeal_is_not_found_and_desk_commands_need_the_group(
+async def test_another_persons_appeal_no_longer_works_and_desk_commands_need_the_group(
     dp: Dispatcher,
     bot: Bot,
     chat: ChatClient,
@@ -214,7 +214,7 @@ async def test_another_persons_appeal_is_not_found_and_desk_commands_need_the_gr
     await chat.tap("✅ Отправить")
     other = ChatClient(dp, bot, user_id=4242, first_name="Пётр")
     await other.callback("al:open:1:0:0")
-    assert "Не найдено" in other.text
+    assert "кнопка больше не действует" in other.text
     operator_in_private = ChatClient(dp, bot, user_id=OPERATOR_ID, first_name="Ольга")
     await operator_in_private.send("/open")
     assert "Открытые обращения" not in operator_in_private.text

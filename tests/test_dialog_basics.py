@@ -71,7 +71,8 @@ async def test_language_switch_is_stored_and_survives_telegram_language(
     assert "Language changed." in chat.text
     assert "The cabinet now speaks English." in chat.text
     assert chat.reply_keyboard[3] == "☎️ Contacts"
-    assert chat.sent("editMessageReplyMarkup"), "the choice is ticked in place"
+    [edit] = chat.sent("editMessageText")  # ticked in place, its text in the new language
+    assert edit.text == "Choose the language of the cabinet:"  # type: ignore[attr-defined]
 
     await chat.send("/help")  # the Telegram client still says "ru"; the choice wins
     assert "<b>Help</b>" in chat.text and "my appeals" in chat.text
@@ -179,7 +180,8 @@ async def test_stale_or_forged_buttons_get_an_alert(chat: ChatClient) -> None:
     assert "кнопка больше не действует" in chat.text
 
 
-async def test_a_crafted_clinic_id_gets_not_found(chat: ChatClient) -> None:
+async def test_a_crafted_clinic_id_no_longer_works(chat: ChatClient) -> None:
     await chat.callback("cl:999999:0")
     [answer] = chat.sent("answerCallbackQuery")
-    assert "Не найдено" in str(answer.text)  # type: ignore[attr-defined]
+    assert "кнопка больше не действует" in str(answer.text)  # type: ignore[attr-defined]
+    assert answer.show_alert is True  # type: ignore[attr-defined]

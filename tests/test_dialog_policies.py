@@ -106,7 +106,7 @@ async def test_a_childs_policy(
     assert [link.as_child for link in links] == [False, True]
 
 
-async def test_another_persons_policy_id_in_a_button_is_not_found(
+async def test_another_persons_policy_id_in_a_button_no_longer_works(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await seed_demo(sessions)
@@ -114,7 +114,7 @@ async def test_another_persons_policy_id_in_a_button_is_not_found(
         foreign = await session.scalar(select(Policy).where(Policy.number == "DMS-K-2026-0002"))
     assert foreign is not None
     await chat.callback(PolicyCallback(id=foreign.id).pack())
-    assert "Не найдено" in chat.text and "Петров" not in chat.text
+    assert "кнопка больше не действует" in chat.text and "Петров" not in chat.text
 
 
 async def test_policies_before_registration_lead_to_it(chat: ChatClient) -> None:

@@ -133,7 +133,7 @@ async def test_the_proposed_latin_name_is_one_tap(
     assert "IVANOVA ANNA" in sent_pdf(chat)
 
 
-async def test_another_persons_document_is_not_found(
+async def test_another_persons_document_no_longer_works(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await seed_demo(sessions)
@@ -141,4 +141,4 @@ async def test_another_persons_document_is_not_found(
         foreign = await session.scalar(select(Policy).where(Policy.number == "DMS-K-2026-0002"))
     assert foreign is not None
     await chat.callback(PolicyDocumentCallback(id=foreign.id, kind=DocumentKind.POLICY).pack())
-    assert "Не найдено" in chat.text and not chat.sent("sendDocument")
+    assert "кнопка больше не действует" in chat.text and not chat.sent("sendDocument")

@@ -203,3 +203,51 @@ async def test_services_show_the_shares_and_a_debt_is_paid_on_the_banks_page(
     assert any("Долг погашен: 544 ₽" in text for text in texts), texts
     await chat.send("/policies")
     assert "долг" not in chat.text
+
+
+async def test_the_region_pickers_ticks_survive_a_menu_tap(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    bank: Sandbox,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    """Issue 15 item 1: a menu tap in the picker lost the ticks, and the old picker then said
+    «Этот список устарел»."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await link_card(sessions, provider, clock)
+    clock.advance(timedelta(hours=12))  # the franchise is active
+    await chat.tap("🗺 Регионы")
+    await chat.tap("➕ Выбрать регионы")
+    await chat.send("татар")
+    await chat.tap("Республика Татарстан")
+    assert "Подтвердить (1)" in chat.inline_buttons
+
+    await chat.send("☎️ Контакты")
+    assert "8 800 100-00-00" in chat.text and "введённое сохранено" in chat.text
+    await chat.send("📄 Документы")
+    await chat.tap("Подтвердить (1)")  # the old picker, higher up
+    assert "устарел" not in chat.text and "больше не действует" not in chat.text
+    assert "Республика Татарстан" in chat.text
+    await chat.tap("⬅️ Изменить выбор")
+    assert "✅ Республика Татарстан" in chat.inline_buttons
+    await chat.send("моск")  # the picker's search works again: its step is back
+    await chat.tap("г. Москва")
+    assert "Подтвердить (2)" in chat.inline_buttons
+
+    await chat.send("/policies")  # the picker left again; reopened from the policy card
+    await chat.tap("ONDL-500001 · Анна")
+    await chat.tap("🗺 Регионы")
+    await chat.tap("➕ Выбрать регионы")
+    assert "Отмечено: г. Москва, Республика Татарстан" in chat.text, "the ticks are kept"
+    await chat.tap("Подтвердить (2)")
+    await chat.tap("✅ Подтвердить")
+    assert "Сохранено: г. Москва, Республика Татарстан" in chat.text
+    async with sessions() as session:
+        codes = set((await session.scalars(select(ServiceRegion.region_code))).all())
+    assert codes == {"16", "77"}
+
+    await chat.tap("Подтвердить (2)")  # the picker is saved and closed: now it is out of date
+    assert "устарел" in chat.text

@@ -142,7 +142,9 @@ async def test_every_command_works_at_the_email_step_and_registration_resumes(
         assert await dp.storage.get_state(key_of(chat)) == Registration.email.state
 
     await chat.tap("Начать заново")
-    assert "Шаг 1 из 8" in chat.text
+    assert "Начать регистрацию заново?" in chat.text, "it asks first"
+    await chat.tap("Да, начать заново")
+    assert "Регистрация начата заново" in chat.text and "Шаг 1 из 8" in chat.text
     assert await dp.storage.get_state(key_of(chat)) == Registration.phone.state
 
 

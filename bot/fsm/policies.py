@@ -24,6 +24,7 @@ class ChildDraft(BaseModel):
     surname: str | None = None
     first_name: str | None = None
     patronymic: str | None = None
+    patronymic_done: bool = False  # answered, maybe with «No patronymic»
     birth_date: date | None = None
 
 

@@ -7,6 +7,7 @@ from datetime import date
 from html import escape
 
 from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -42,6 +43,52 @@ from core.clinics.models import ClinicSlot
 from core.clock import Clock
 from core.formatting import format_clock, format_date, format_day
 from core.policies.cabinet import my_policy
+
+# An unconfirmed booking (a time chosen, «Book» not tapped) waits here, packed as its button,
+# so that «📅 My bookings» and the clinics hub offer to finish it after the person left.
+DRAFT_KEY = "booking_draft"
+
+
+async def remember_draft(state: FSMContext, data: BookingCallback | None) -> None:
+    if data is None:
+        stored = await state.get_data()
+        if DRAFT_KEY in stored:
+            stored.pop(DRAFT_KEY)
+            await state.set_data(stored)
+        return
+    await state.update_data({DRAFT_KEY: data.model_copy(update={"confirm": False}).pack()})
+
+
+async def pending_draft(
+    state: FSMContext, session: AsyncSession, clock: Clock
+) -> tuple[BookingCallback, ClinicSlot] | None:
+    """The booking left unconfirmed, while its time is still free and ahead; else forgotten."""
+    packed = (await state.get_data()).get(DRAFT_KEY)
+    if not packed:
+        return None
+    try:
+        data = BookingCallback.unpack(packed)
+    except (TypeError, ValueError):
+        data = None
+    slot = await session.get(ClinicSlot, data.slot) if data is not None else None
+    if (
+        data is None
+        or slot is None
+        or slot.clinic_id != data.clinic
+        or slot.taken
+        or slot.starts_at <= clock.now()
+    ):
+        await remember_draft(state, None)
+        return None
+    return data, slot
+
+
+def resume_button(draft: tuple[BookingCallback, ClinicSlot], locale: str) -> InlineKeyboardButton:
+    data, slot = draft
+    when = f"{format_day(slot.starts_at, locale)} {format_clock(slot.starts_at, locale)}"
+    return InlineKeyboardButton(
+        text=_("✍️ Finish booking: {when}").format(when=when), callback_data=data.pack()
+    )
 
 
 def day_code(day: date) -> int:
@@ -127,6 +174,7 @@ async def step(
 async def chosen(
     query: CallbackQuery,
     callback_data: BookingCallback,
+    state: FSMContext,
     session: AsyncSession,
     user: User,
     clock: Clock,
@@ -147,6 +195,7 @@ async def chosen(
         )
         return
     if not data.confirm:
+        await remember_draft(state, data)
         builder = InlineKeyboardBuilder()
         builder.button(text=_("✅ Book"), callback_data=data.model_copy(update={"confirm": True}))
         builder.button(text=_("⬅️ Another time"), callback_data=data.model_copy(update={"slot": 0}))
@@ -169,6 +218,7 @@ async def chosen(
     try:
         await book(session, user.id, view, slot.id, now)
     except SlotTaken:
+        await remember_draft(state, None)
         builder = InlineKeyboardBuilder()
         builder.button(
             text=_("Choose another time"),
@@ -203,6 +253,7 @@ async def chosen(
             reply_markup=builder.as_markup(),
         )
         return
+    await remember_draft(state, None)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
     await query.message.answer(
@@ -214,8 +265,12 @@ async def chosen(
 
 
 # --- my bookings ---------------------------------------------------------------------------------
-def bookings_keyboard(items: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+def bookings_keyboard(
+    items: list[tuple[int, str]], resume: InlineKeyboardButton | None = None
+) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    if resume is not None:
+        builder.add(resume)
     for booking_id, label in items:
         builder.button(
             text=_("❌ Cancel: {visit}").format(visit=label),
@@ -229,12 +284,25 @@ def bookings_keyboard(items: list[tuple[int, str]]) -> InlineKeyboardMarkup:
 
 
 async def list_bookings(
-    event: Message | CallbackQuery, session: AsyncSession, user: User, clock: Clock, note: str = ""
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    note: str = "",
 ) -> None:
     found = await my_bookings(session, user.id, clock.now())
     head = f"{note}\n\n" if note else ""
+    draft = await pending_draft(state, session, clock)
+    resume = resume_button(draft, user.language) if draft is not None else None
+    tail = ""
+    if draft is not None:  # last: the action it offers is the first button
+        tail = "\n\n" + _("Not finished: {slot}. Tap «Finish booking» to book it.").format(
+            slot=slot_line(draft[1], user.language)
+        )
     if not found:
-        await show(event, head + _("You have no booked visits."), bookings_keyboard([]))
+        text = head + _("You have no booked visits.") + tail
+        await show(event, text, bookings_keyboard([], resume))
         return
     lines = [head + _("<b>My bookings</b>")]
     items = []
@@ -245,12 +313,13 @@ async def list_bookings(
         )
         short = f"{format_day(item.slot.starts_at, user.language)} {format_clock(item.slot.starts_at, user.language)}"
         items.append((item.booking.id, short))
-    await show(event, "\n".join(lines), bookings_keyboard(items))
+    await show(event, "\n".join(lines) + tail, bookings_keyboard(items, resume))
 
 
 async def on_bookings(
     query: CallbackQuery,
     callback_data: BookingsCallback,
+    state: FSMContext,
     session: AsyncSession,
     user: User,
     clock: Clock,
@@ -258,7 +327,7 @@ async def on_bookings(
     if not isinstance(query.message, Message):
         return
     if callback_data.action is BookingsAction.LIST:
-        await list_bookings(query, session, user, clock)
+        await list_bookings(query, state, session, user, clock)
         return
     item = await booking_of(session, user.id, callback_data.booking)
     if callback_data.action is BookingsAction.ASK:
@@ -281,7 +350,7 @@ async def on_bookings(
         note = _("The visit is cancelled, and the time is free for others.")
     else:
         note = _("This visit is cancelled already.")
-    await list_bookings(query, session, user, clock, note)
+    await list_bookings(query, state, session, user, clock, note)
 
 
 def create_router() -> Router:

@@ -11,7 +11,7 @@ from aiogram import F, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ from bot.callbacks import (
     PolicyAction,
     PolicyCallback,
 )
+from bot.handlers.booking import pending_draft, resume_button
 from bot.handlers.clinic_card import reason_text
 from bot.keyboards.next_steps import add_policy_button, buy_button, next_steps, register_button
 from bot.keyboards.registration import BACK
@@ -69,8 +70,10 @@ def format_distance(km: float, locale: str) -> str:
 
 
 # --- the hub ------------------------------------------------------------------------------------
-def hub_markup() -> InlineKeyboardMarkup:
+def hub_markup(resume: InlineKeyboardButton | None = None) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    if resume is not None:  # a booking left unconfirmed: first, on its own row
+        builder.row(resume)
     builder.button(
         text=_("🔎 By name"), callback_data=ClinicsCallback(action=ClinicsAction.BY_NAME)
     )
@@ -82,7 +85,7 @@ def hub_markup() -> InlineKeyboardMarkup:
         text=_("➕ Add a clinic to the program"),
         callback_data=AppealStartCallback(kind=AppealKind.ADD_CLINIC),
     )
-    builder.adjust(2, 1, 1)
+    builder.adjust(*([1] if resume is not None else []), 2, 1, 1)
     return with_nav(builder.as_markup())
 
 
@@ -93,12 +96,24 @@ def hub_text() -> str:
     )
 
 
-async def hub(message: Message) -> None:
-    await message.answer(hub_text(), reply_markup=hub_markup())
+async def _resume(
+    state: FSMContext, session: AsyncSession, user: User, clock: Clock
+) -> InlineKeyboardButton | None:
+    draft = await pending_draft(state, session, clock)
+    return resume_button(draft, user.language) if draft is not None else None
 
 
-async def hub_again(query: CallbackQuery) -> None:
-    await show(query, hub_text(), hub_markup())
+async def hub(
+    message: Message, state: FSMContext, session: AsyncSession, user: User, clock: Clock
+) -> None:
+    resume = await _resume(state, session, user, clock)
+    await message.answer(hub_text(), reply_markup=hub_markup(resume))
+
+
+async def hub_again(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User, clock: Clock
+) -> None:
+    await show(query, hub_text(), hub_markup(await _resume(state, session, user, clock)))
 
 
 HUB = ClinicsCallback(action=ClinicsAction.HUB)

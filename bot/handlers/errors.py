@@ -36,7 +36,10 @@ async def not_found(event: ErrorEvent, i18n: I18n, user: User | None = None) -> 
     # Also another person's id in a forged button: the core never says whose it is.
     log.info("update %s: not found (%s)", event.update.update_id, event.exception)
     with i18n.use_locale(_locale(i18n, user)):
-        text = _("Not found. It may have been removed; please start again from the menu.")
+        if event.update.callback_query is not None:
+            text = stale_text()  # a button: the same answer as any stale or forged one
+        else:
+            text = _("Not found. It may have been removed; please start again from the menu.")
     await _tell(event, text)
 
 

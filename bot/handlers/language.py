@@ -36,8 +36,11 @@ async def chosen(
         return  # a harmless repeat: the screen stays as it is
     await set_language(session, user, callback_data.code.value)
     with i18n.use_locale(user.language):
-        if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=language_choice(user.language))
+        if isinstance(query.message, Message):  # the picker itself speaks the new language
+            await query.message.edit_text(
+                _("Choose the language of the cabinet:"),
+                reply_markup=language_choice(user.language),
+            )
         callback_answer.text = _("Language changed.")
         if query.message is not None:
             await query.bot.send_message(  # type: ignore[union-attr]

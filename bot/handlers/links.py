@@ -43,10 +43,15 @@ async def _no_longer_works(message: Message, text: str, button: str, target: Cal
 
 
 async def open_register(
-    message: Message, state: FSMContext, session: AsyncSession, user: User, account: Account | None
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
 ) -> None:
     await state.set_state(None)
-    await registration.begin(message, state, session, user, account)
+    await registration.begin(message, state, session, user, account, clock)
 
 
 async def open_verify(

@@ -14,7 +14,10 @@ from aiogram import F, Router
 from aiogram.dispatcher.event.handler import CallableObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
 
+from bot.fsm.appeals import AppealForm
+from bot.fsm.registration import Registration
 from bot.handlers import (
     appeals,
     booking,
@@ -28,7 +31,9 @@ from bot.handlers import (
     profile,
     registration,
 )
+from bot.keyboards.menu import main_menu
 from bot.menu import IsMenu, MenuAction
+from core.accounts.models import Account
 
 Entry = Callable[..., Awaitable[Any]]
 
@@ -51,6 +56,8 @@ ENTRIES: dict[MenuAction, Entry] = {
 }
 # These act on the step the person is at, so they do not leave it.
 KEEP_STEP = {MenuAction.HELP, MenuAction.CANCEL}
+# These answer with a reply keyboard of their own (the main menu, or the step resumed).
+OWN_KEYBOARD = {MenuAction.START, MenuAction.MENU, MenuAction.REGISTER}
 
 _CALLABLES = {action: CallableObject(entry) for action, entry in ENTRIES.items()}
 
@@ -65,8 +72,23 @@ async def open_section(
     # raw_state is what aiogram's FSM middleware read already: no second read of the storage.
     if menu_action not in KEEP_STEP and raw_state is not None:
         await state.set_state(None)
+        if menu_action not in OWN_KEYBOARD:
+            await _left_the_step(message, raw_state, data.get("account"))
         raw_state = None
     return await _CALLABLES[menu_action].call(message, state=state, raw_state=raw_state, **data)
+
+
+async def _left_the_step(message: Message, raw_state: str, account: Account | None) -> None:
+    """One line that the step was left and its draft kept, with the main menu keyboard: the
+    step's own keyboard (Share my phone, Back, Cancel) must not stay under the section."""
+    group = raw_state.partition(":")[0]
+    if group == Registration.__full_group_name__:
+        text = _("Registration is paused; what you entered is kept. «📝 Registration» continues.")
+    elif group == AppealForm.__full_group_name__:
+        text = _("The appeal draft is kept: «💬 Appeals» continues it.")
+    else:
+        text = _("You left the step; what you entered is kept.")
+    await message.answer(text, reply_markup=main_menu(registered=account is not None))
 
 
 def create_router() -> Router:

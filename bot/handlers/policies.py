@@ -8,6 +8,7 @@ from html import escape
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -22,6 +23,7 @@ from bot.callbacks import (
     PolicyDocumentCallback,
     ProfileAction,
     ProfileCallback,
+    StaleButton,
 )
 from bot.fsm.policies import CHILD_KEY, AddPolicy, ChildDraft
 from bot.handlers.franchise import franchise_badge
@@ -311,12 +313,18 @@ async def card_with_money(
 
 # --- adding ---------------------------------------------------------------------------------
 async def add_options(
-    query: CallbackQuery, session: AsyncSession, user: User, clock: Clock
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User, clock: Clock
 ) -> None:
     if not isinstance(query.message, Message):
         return
     ways = ways_to_add(await my_policies(session, user, today=clock.now().date()))
     builder = InlineKeyboardBuilder()
+    child = await _child(state)
+    if ways.child and child.number:  # a child's policy left halfway is offered first
+        builder.button(
+            text=_("✍️ Continue: the child's policy {number}").format(number=child.number),
+            callback_data=PoliciesCallback(action=PoliciesAction.CHILD_RESUME),
+        )
     builder.button(
         text=_("By the policy number"),
         callback_data=PoliciesCallback(action=PoliciesAction.BY_NUMBER),
@@ -527,6 +535,43 @@ async def _child(state: FSMContext) -> ChildDraft:
     return ChildDraft.model_validate((await state.get_data()).get(CHILD_KEY) or {})
 
 
+def _child_prompt(step: State) -> str:
+    return {
+        AddPolicy.child_number: _("The number of the child's policy, for example ONDL-500002."),
+        AddPolicy.child_surname: _("The child's surname, as on the policy."),
+        AddPolicy.child_first_name: _("The child's first name."),
+        AddPolicy.child_patronymic: _(
+            "The child's patronymic; if there is none, tap «No patronymic»."
+        ),
+        AddPolicy.child_birth_date: _("The child's date of birth, for example 10.03.2016."),
+    }[step]
+
+
+async def resume_child(query: CallbackQuery, state: FSMContext) -> None:
+    """The child's policy left for the menu: on at the first unanswered question."""
+    if not isinstance(query.message, Message):
+        return
+    draft = await _child(state)
+    if not draft.number:
+        raise StaleButton("no child's policy draft")
+    if not draft.surname:
+        step = AddPolicy.child_surname
+    elif not draft.first_name:
+        step = AddPolicy.child_first_name
+    elif not draft.patronymic_done:
+        step = AddPolicy.child_patronymic
+    else:
+        step = AddPolicy.child_birth_date
+    await state.set_state(step)
+    options = (str(NO_PATRONYMIC),) if step == AddPolicy.child_patronymic else ()
+    await query.message.answer(
+        _("Let's continue where you stopped; what you entered is kept.")
+        + "\n"
+        + _child_prompt(step),
+        reply_markup=step_keyboard(*options, back=False),
+    )
+
+
 async def child_step(
     message: Message,
     state: FSMContext,
@@ -554,6 +599,7 @@ async def child_step(
             prompt = _("The child's patronymic; if there is none, tap «No patronymic».")
         elif current == AddPolicy.child_patronymic.state:
             draft.patronymic = None if text == str(NO_PATRONYMIC) else normalize_name(text)
+            draft.patronymic_done = True
             following = AddPolicy.child_birth_date
             prompt = _("The child's date of birth, for example 10.03.2016.")
         else:
@@ -599,6 +645,7 @@ def create_router() -> Router:
     router.callback_query.register(ask_number, actions(F.action == PoliciesAction.BY_NUMBER))
     router.callback_query.register(by_passport, actions(F.action == PoliciesAction.BY_PASSPORT))
     router.callback_query.register(ask_child, actions(F.action == PoliciesAction.CHILD))
+    router.callback_query.register(resume_child, actions(F.action == PoliciesAction.CHILD_RESUME))
     router.callback_query.register(show_card, PolicyCallback.filter(F.action == PolicyAction.CARD))
     router.message.register(number_typed, AddPolicy.number, F.text, ~(F.text == BACK))
     router.message.register(child_step, StateFilter(*CHILD_PROMPTS), F.text, ~(F.text == BACK))

@@ -136,7 +136,7 @@ async def show_section(
     if not isinstance(query.message, Message):
         return
     if await state.get_state() == Regions.choosing:
-        await state.clear()  # "Back" from the picker: the unconfirmed ticks are dropped
+        await drop_draft(state)  # "Back" from the picker: the unconfirmed ticks are dropped
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     regions = await regions_of(session, view, now=clock.now())
     await show(
@@ -225,10 +225,20 @@ def picker_keyboard(
 
 
 async def draft_of(state: FSMContext) -> RegionDraft | None:
-    if await state.get_state() != Regions.choosing:
+    """The open picker's draft; also after a menu tap left it (no state, the ticks kept in the
+    data): its buttons and «Choose regions» take it up again."""
+    if await state.get_state() not in (Regions.choosing.state, None):
         return None
     raw = (await state.get_data()).get(REGIONS_KEY)
     return RegionDraft.model_validate(raw) if raw else None
+
+
+async def drop_draft(state: FSMContext) -> None:
+    """The picker is closed: its ticks go, the other dialogs' drafts stay."""
+    data = await state.get_data()
+    data.pop(REGIONS_KEY, None)
+    await state.set_data(data)
+    await state.set_state(None)
 
 
 async def render_picker(
@@ -244,6 +254,7 @@ async def render_picker(
     subjects = matches(draft, regions.territory)
     pages = max((len(subjects) + PAGE - 1) // PAGE, 1)
     draft.page = draft.page % pages  # ◀️ on the first page goes to the last one
+    await state.set_state(Regions.choosing)
     await state.update_data({REGIONS_KEY: draft.model_dump()})
     text = picker_text(view, draft, len(subjects), user.language)
     markup = picker_keyboard(draft, subjects, set(regions.chosen), user.language)
@@ -401,13 +412,13 @@ async def save(
     try:
         await confirm_regions(session, view, draft.picked, clock.now())
     except RegionsNotAllowed as refused:
-        await state.clear()
+        await drop_draft(state)
         await query.message.answer(refusal_text(refused.refusal, None, user.language))
         return
     except RegionNotCovered:
         await query.message.answer(_("Some of the ticked regions are not covered by the policy."))
         return
-    await state.clear()
+    await drop_draft(state)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("⬅️ Policy"), callback_data=PolicyCallback(id=view.id))
     await query.message.edit_text(

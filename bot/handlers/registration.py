@@ -63,6 +63,7 @@ from core.accounts.codes import (
     TooManyCodes,
     WrongCode,
     check_code,
+    code_in_flight,
     issue_code,
 )
 from core.accounts.consents import (
@@ -279,8 +280,44 @@ async def advance(
 
 
 # --- entering the dialog ------------------------------------------------------------------
+async def resume_step(state: FSMContext, session: AsyncSession, user: User, clock: Clock) -> State:
+    """Where a registration left for the menu goes on: the first unanswered question; the
+    code step while the code sent is still valid; the summary once the consents stand."""
+    draft = await load_draft(state)
+    step = draft.first_missing()
+    if (
+        step == Registration.email
+        and draft.email
+        and not draft.email_confirmed
+        and await code_in_flight(
+            session, user_id=user.id, purpose=Purpose.EMAIL, target=draft.email, now=clock.now()
+        )
+    ):
+        return Registration.email_code
+    given = await current_consents(session, user.id)
+    if step == Registration.consents and all(k in given for k in REQUIRED_FOR_REGISTRATION):
+        return Registration.summary  # e.g. /start at the summary: the consents stand
+    return step
+
+
+async def ask_step(
+    message: Message, state: FSMContext, step: State, session: AsyncSession, user: User
+) -> None:
+    """`ask`, and the code step too (it asks for the code sent, with «Send the code again»)."""
+    draft = await load_draft(state)
+    if step == Registration.email_code and draft.email:
+        await _ask_code(message, state, draft.email, just_sent=False)
+        return
+    await ask(message, state, step, session, user)
+
+
 async def begin(
-    message: Message, state: FSMContext, session: AsyncSession, user: User, account: Account | None
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
 ) -> None:
     if account is not None:
         await message.answer(
@@ -288,10 +325,7 @@ async def begin(
         )
         return
     draft = await load_draft(state)
-    step = draft.first_missing()
-    given = await current_consents(session, user.id)
-    if step == Registration.consents and all(k in given for k in REQUIRED_FOR_REGISTRATION):
-        step = Registration.summary  # e.g. /start at the summary: the consents stand
+    step = await resume_step(state, session, user, clock)
     if draft.phone or draft.steps_done:
         await message.answer(
             _("Let's continue where you stopped; what you entered is kept."),
@@ -304,15 +338,81 @@ async def begin(
                 "What you enter is kept if you leave for the menu; «✖️ Cancel» discards it."
             )
         )
-    await ask(message, state, step, session, user)
+    await ask_step(message, state, step, session, user)
+
+
+def _entered(draft: RegistrationDraft) -> str:
+    """What starting over would discard, one item a line."""
+    lines = []
+    if draft.phone:
+        lines.append(_("• phone {phone}").format(phone=format_phone(draft.phone)))
+    if draft.email and draft.email_confirmed:
+        lines.append(_("• e-mail {email} (confirmed)").format(email=escape(draft.email)))
+    elif draft.email:
+        lines.append(_("• e-mail {email}").format(email=escape(draft.email)))
+    name = " ".join(p for p in (draft.surname, draft.first_name, draft.patronymic) if p)
+    if name:
+        lines.append(_("• name {name}").format(name=escape(name)))
+    if draft.birth_date or draft.sex or draft.document_type:
+        lines.append(_("• date of birth, sex and document"))
+    return "\n".join(lines)
 
 
 async def restart(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User
+    query: CallbackQuery,
+    state: FSMContext,
+    account: Account | None,
 ) -> None:
+    """«Start over» asks first, naming what would be discarded (a confirmed e-mail too)."""
+    if account is not None:
+        raise StaleButton("registered already: nothing to start over")
     assert isinstance(query.message, Message)
+    draft = await load_draft(state)
+    entered = _entered(draft)
+    text = _("Start registration over? What you entered will be discarded:")
+    await query.message.answer(
+        f"{text}\n{entered}" if entered else text,
+        reply_markup=inline(
+            (_("Yes, start over"), RegistrationAction.RESTART_YES),
+            (_("No, continue"), RegistrationAction.CONTINUE),
+        ),
+    )
+
+
+async def restart_confirmed(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+) -> None:
+    if account is not None:
+        raise StaleButton("registered already: nothing to start over")
+    assert isinstance(query.message, Message)
+    await query.message.edit_reply_markup(reply_markup=None)
     await save_draft(state, RegistrationDraft())
+    await query.message.answer(_("Registration started over: what you entered is discarded."))
     await ask(query.message, state, Registration.phone, session, user)
+
+
+async def restart_declined(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+) -> None:
+    if account is not None:
+        raise StaleButton("registered already: nothing to continue")
+    assert isinstance(query.message, Message)
+    await query.message.edit_reply_markup(reply_markup=None)
+    current = await state.get_state()
+    step = next((s for s in Registration.__states__ if s.state == current), None)
+    if step is None or step == Registration.recovery_code:
+        step = await resume_step(state, session, user, clock)
+    await query.message.answer(_("Let's continue; what you entered is kept."))
+    await ask_step(query.message, state, step, session, user)
 
 
 async def back(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
@@ -879,6 +979,11 @@ async def confirm(
     assert isinstance(query.message, Message)
     draft = await load_draft(state)
     missing = draft.first_missing()
+    if await state.get_state() != Registration.summary.state:
+        # The summary's button after a menu tap: it still confirms while the draft is whole.
+        if missing != Registration.consents or not draft.phone:
+            raise StaleButton("the summary's draft is gone")
+        await state.set_state(Registration.summary)
     if missing != Registration.consents:
         await ask(query.message, state, missing, session, user)
         return
@@ -945,7 +1050,10 @@ async def other_input(
     if step in (Registration.email_code, Registration.recovery_code):
         await message.answer(_("The code is 6 digits from the e-mail, for example 123456."))
         return
-    await message.answer(_("Please answer in text."))
+    if step in (Registration.sex, Registration.document_type):
+        await message.answer(_("Please choose with the buttons below."))
+    else:
+        await message.answer(_("Please answer in text."))
     await ask(message, state, step, session, user)
 
 
@@ -980,8 +1088,16 @@ def create_router() -> Router:
         Registration.email_code,
         actions(F.action.in_({RegistrationAction.RESEND, RegistrationAction.CHANGE_EMAIL})),
     )
+    # An old «Start over» after a menu tap (no state) still asks; the draft is in the data.
+    in_dialog_or_left = StateFilter(Registration, None)
     router.callback_query.register(
-        restart, StateFilter(Registration), actions(F.action == RegistrationAction.RESTART)
+        restart, in_dialog_or_left, actions(F.action == RegistrationAction.RESTART)
+    )
+    router.callback_query.register(
+        restart_confirmed, in_dialog_or_left, actions(F.action == RegistrationAction.RESTART_YES)
+    )
+    router.callback_query.register(
+        restart_declined, in_dialog_or_left, actions(F.action == RegistrationAction.CONTINUE)
     )
     router.callback_query.register(
         recover,
@@ -1000,7 +1116,9 @@ def create_router() -> Router:
     )
     router.callback_query.register(edit_field, Registration.summary, EditCallback.filter())
     router.callback_query.register(
-        confirm, Registration.summary, actions(F.action == RegistrationAction.CONFIRM)
+        confirm,
+        StateFilter(Registration.summary, None),
+        actions(F.action == RegistrationAction.CONFIRM),
     )
     return router
 
@@ -1011,6 +1129,7 @@ async def begin_from_button(
     session: AsyncSession,
     user: User,
     account: Account | None,
+    clock: Clock,
 ) -> None:
     if isinstance(query.message, Message):
-        await begin(query.message, state, session, user, account)
+        await begin(query.message, state, session, user, account, clock)

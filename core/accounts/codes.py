@@ -216,6 +216,20 @@ async def issue_code(
     return IssuedCode(code=code, target=target, expires_at=row.expires_at)
 
 
+async def code_in_flight(
+    session: AsyncSession, *, user_id: int, purpose: Purpose, target: str, now: datetime
+) -> bool:
+    """Whether a code sent to `target` is still waiting to be typed (unused, not expired)."""
+    row = await _current(session, user_id, purpose)
+    return (
+        row is not None
+        and row.used_at is None
+        and row.target == target
+        and now < row.expires_at
+        and (row.blocked_until is None or row.blocked_until <= now)
+    )
+
+
 async def check_code(
     session: AsyncSession, vault: Vault, *, user_id: int, purpose: Purpose, code: str, now: datetime
 ) -> str:
