@@ -93,6 +93,7 @@ async def test_menu_buttons_open_their_sections(chat: ChatClient) -> None:
         "Пользовательское соглашение",
         "Политика обработки персональных данных",
         "Обработка сведений о здоровье",
+        "🏠 Меню",
     ]
     await chat.tap("Пользовательское соглашение")
     [document] = chat.sent("sendDocument")
