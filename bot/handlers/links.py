@@ -88,7 +88,7 @@ async def open_nearby(message: Message, state: FSMContext, account: Account | No
     )
 
 
-async def open_policy(
+async def open_own(
     message: Message,
     link: StartPayload,
     state: FSMContext,
@@ -98,14 +98,21 @@ async def open_policy(
     clock: Clock,
     settings: Settings,
 ) -> None:
+    """A policy card or an appeal by its id: the same screens the sections show."""
     if not await _ready(message, state, account):
         return
     try:
-        view = await my_policy(session, user, link.id, today=clock.now().date())
+        if link.kind is LinkKind.POLICY:
+            view = await my_policy(session, user, link.id, today=clock.now().date())
+        else:
+            appeal = await my_appeal(session, user.id, link.id)
     except NotFoundError:
         await _no_longer_works(message, link, user)
         return
-    await policies.send_card(message, session, view, user, clock, settings)
+    if link.kind is LinkKind.POLICY:
+        await policies.send_card(message, session, view, user, clock, settings)
+    else:
+        await appeals.send_appeal(message, session, appeal, user, clock, settings)
 
 
 async def open_debt(
@@ -120,26 +127,6 @@ async def open_debt(
 ) -> None:
     if await _ready(message, state, account):
         await franchise.settle_debt(message, session, user, clock, billing, payments)
-
-
-async def open_appeal(
-    message: Message,
-    link: StartPayload,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User,
-    account: Account | None,
-    clock: Clock,
-    settings: Settings,
-) -> None:
-    if not await _ready(message, state, account):
-        return
-    try:
-        appeal = await my_appeal(session, user.id, link.id)
-    except NotFoundError:
-        await _no_longer_works(message, link, user)
-        return
-    await appeals.send_appeal(message, session, appeal, user, clock, settings)
 
 
 async def menu(query: CallbackQuery, state: FSMContext, account: Account | None) -> None:
@@ -157,8 +144,7 @@ def create_router() -> Router:
     router.message.register(open_register, StartLink(LinkKind.REGISTER))
     router.message.register(open_verify, StartLink(LinkKind.VERIFY))
     router.message.register(open_nearby, StartLink(LinkKind.NEARBY))
-    router.message.register(open_policy, StartLink(LinkKind.POLICY))
+    router.message.register(open_own, StartLink(LinkKind.POLICY, LinkKind.APPEAL))
     router.message.register(open_debt, StartLink(LinkKind.DEBT))
-    router.message.register(open_appeal, StartLink(LinkKind.APPEAL))
     router.callback_query.register(menu, MenuCallback.filter())
     return router
