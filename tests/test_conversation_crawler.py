@@ -261,10 +261,8 @@ class Crawler:
     def _dead_end(
         self, where: str, action: Action, state: str | None, calls: list[TelegramMethod[Any]]
     ) -> None:
-        """A screen an inline tap led to with neither Back, Menu nor a next action. (A section
-        opened by a menu button or a command sits right above the menu.)"""
-        if action.kind != "inline":
-            return
+        """A screen with neither Back, Menu nor a next action, whatever led to it: an inline
+        tap, a menu button, a command or typed input."""
         for call in calls:
             if call.__api_method__ not in ("sendMessage", "editMessageText"):
                 continue
@@ -276,7 +274,7 @@ class Crawler:
                 continue
             if isinstance(markup, ReplyKeyboardMarkup):
                 continue  # a new message with the menu or the step's keys under it
-            if markup is None and state is None:
+            if markup is None and state is None and action.kind == "inline":
                 self.report.dead_ends.append(f"{where}: {title_of([call])!r} with no buttons")
             if isinstance(markup, InlineKeyboardMarkup):
                 labels = [b.text for row in markup.inline_keyboard for b in row]

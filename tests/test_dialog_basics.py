@@ -65,13 +65,15 @@ async def test_language_switch_is_stored_and_survives_telegram_language(
     chat: ChatClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await chat.send("/language")
-    assert chat.inline_buttons == ["✓ 🇷🇺 Русский", "🇬🇧 English"]
+    assert chat.inline_buttons == ["✓ 🇷🇺 Русский", "🇬🇧 English", "🏠 Меню"]
 
     await chat.tap("🇬🇧 English")
     assert "Language changed." in chat.text
     assert "The cabinet now speaks English." in chat.text
     assert chat.reply_keyboard[3] == "☎️ Contacts"
-    assert chat.sent("editMessageReplyMarkup"), "the choice is ticked in place"
+    [ticked] = chat.sent("editMessageReplyMarkup")  # the choice is ticked in place
+    labels = [b.text for row in ticked.reply_markup.inline_keyboard for b in row]  # type: ignore[attr-defined]
+    assert labels == ["🇷🇺 Русский", "✓ 🇬🇧 English", "🏠 Menu"]
 
     await chat.send("/help")  # the Telegram client still says "ru"; the choice wins
     assert "<b>Help</b>" in chat.text and "my appeals" in chat.text

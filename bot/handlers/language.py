@@ -11,13 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import LanguageCallback
 from bot.keyboards.menu import language_choice, main_menu
+from bot.screens import with_nav
 from core.accounts.models import Account, User
 from core.accounts.users import set_language
 
 
 async def choose(message: Message, user: User) -> None:
     await message.answer(
-        _("Choose the language of the cabinet:"), reply_markup=language_choice(user.language)
+        _("Choose the language of the cabinet:"),
+        reply_markup=with_nav(language_choice(user.language)),
     )
 
 
@@ -37,7 +39,9 @@ async def chosen(
     await set_language(session, user, callback_data.code.value)
     with i18n.use_locale(user.language):
         if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=language_choice(user.language))
+            await query.message.edit_reply_markup(
+                reply_markup=with_nav(language_choice(user.language))
+            )
         callback_answer.text = _("Language changed.")
         if query.message is not None:
             await query.bot.send_message(  # type: ignore[union-attr]
