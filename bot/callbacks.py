@@ -169,6 +169,7 @@ class PoliciesAction(StrEnum):
 
 class PoliciesCallback(CallbackData, prefix="pol"):
     action: PoliciesAction
+    page: Annotated[int, Field(ge=0, le=100)] = 0  # of a long list (LIST)
 
 
 class PolicyAction(StrEnum):
@@ -185,6 +186,15 @@ class PolicyCallback(CallbackData, prefix="pc"):
 
     id: Id
     action: PolicyAction = PolicyAction.CARD
+
+
+class PolicyPageCallback(CallbackData, prefix="pp"):
+    """A further page of a long policy screen (CONVERSATION.md 7): the card's contacts (CARD)
+    or the rest of «What is covered» (PROGRAM)."""
+
+    id: Id
+    action: Literal[PolicyAction.CARD, PolicyAction.PROGRAM]
+    page: Annotated[int, Field(ge=1, le=20)] = 1
 
 
 class PolicyDocumentCallback(CallbackData, prefix="pdoc"):

@@ -42,6 +42,29 @@ def callback_of(action: Action) -> CallbackData | None:
     return None
 
 
+NOTICE_ACTIONS = ("pay_debt", "regions", "appeal", "appeal_reply", "appeal_rate", "bookings")
+
+
+def _notice_data(data: str) -> bool:
+    """Data that `callback_of` makes for some action: a button under a notification."""
+    values = {0, *(int(part) for part in data.split(":") if part.isdigit())}
+    for name in NOTICE_ACTIONS:
+        for value in values:
+            made = callback_of(Action("", name, value))
+            if made is not None and made.pack() == data:
+                return True
+    return False
+
+
+def is_notice(markup: InlineKeyboardMarkup | None) -> bool:
+    """Whether a message's buttons are a notification's (`keyboard` below): such a message is
+    history, so a screen opened from it comes as a new message instead of replacing it."""
+    if markup is None:
+        return False
+    data = [b.callback_data for row in markup.inline_keyboard for b in row if b.callback_data]
+    return bool(data) and all(_notice_data(item) for item in data)
+
+
 def keyboard(actions: Sequence[Action]) -> InlineKeyboardMarkup | None:
     builder = InlineKeyboardBuilder()
     for action in actions:

@@ -2,8 +2,9 @@
 
 An inline tap that navigates (open, back, next page, filter) edits the message it came from,
 text and buttons; a new message is sent for typed input, for a message that cannot be edited
-(a document, a venue) and for a screen that has scrolled far up. "Message is not modified"
-(the same screen tapped again) is a no-op. Back and Menu are added here, in one place."""
+(a document, a venue), for a notification (it is history) and for a screen that has scrolled
+far up. "Message is not modified" (the same screen tapped again) is a no-op. Back and Menu are
+added here, in one place."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import MenuCallback
+from bot.notify import is_notice
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ def with_nav(
 
 def _editable(message: Message, now: datetime) -> bool:
     if message.text is None:  # a document, a venue, a photo: its screen is something else
+        return False
+    if is_notice(message.reply_markup):  # a notification is history: it stays as it came
         return False
     sent = message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC)
     return now - sent < FAR_UP

@@ -19,6 +19,8 @@ CALLBACK_DATA_LIMIT = 64  # bytes
 ALERT_LIMIT = 200  # answerCallbackQuery text
 BUTTON_TEXT_LIMIT = 64  # longer button texts are cut by the clients
 
+SCREEN_LINES = 12  # more than this on one screen means a «More» button (CONVERSATION.md 7)
+
 ELLIPSIS = "…"
 _TAG = re.compile(r"<[^>]*>")
 
@@ -109,3 +111,24 @@ def shorten(text: str, limit: int) -> str:
     if at > len(head) // 2:
         head = head[:at]
     return head.rstrip() + ELLIPSIS
+
+
+def line_count(text: str) -> int:
+    """The lines a person reads: blank ones do not count."""
+    return sum(1 for line in text.split("\n") if line.strip())
+
+
+def screen_pages(title: str, blocks: list[str], limit: int = SCREEN_LINES) -> list[str]:
+    """A long screen as pages of at most `limit` lines, each opening with `title` and keeping
+    each block (a section with its lines) whole where it fits on a page at all."""
+    pages: list[list[str]] = [[]]
+    room = limit - line_count(title)
+    used = 0
+    for block in blocks:
+        size = line_count(block)
+        if pages[-1] and used + size > room:
+            pages.append([])
+            used = 0
+        pages[-1].append(block)
+        used += size
+    return ["\n".join([title, *page]) for page in pages]

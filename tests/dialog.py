@@ -329,6 +329,7 @@ class ChatClient:
         raise AssertionError(f"no button {button!r} in the chat")
 
     async def callback(self, data: str, source: TelegramMethod[Any] | None = None) -> ChatClient:
+        markup = getattr(source, "reply_markup", None)  # Telegram sends the tapped message's
         message = Message(
             message_id=getattr(source, "message_id", None)
             or self.session.message_ids.get(id(source), 1),
@@ -336,6 +337,7 @@ class ChatClient:
             chat=self.chat,
             from_user=User(id=BOT_ID, is_bot=True, first_name="Test bot"),
             text=getattr(source, "text", None) or "…",
+            reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
         )
         query = CallbackQuery(
             id=str(next(self._update_ids)),

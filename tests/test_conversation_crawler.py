@@ -28,6 +28,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.texts import SCREEN_LINES, line_count
 from core.accounts.models import Account
 from core.billing.charges import run_charges
 from core.billing.yookassa import YooKassa
@@ -78,6 +79,7 @@ MENU = (
 # language the checks read (both have their own tests).
 SKIP_DATA = re.compile(r"^(prf:delete_yes|lang:en)")
 NAV_PREFIXES = ("⬅️", "🏠", "✖️")
+MORE = "📖"  # «📖 Ещё», «📖 Подробнее»
 # A refusal's next action (CONVERSATION.md 3) is a way on too.
 NEXT_ACTIONS = frozenset(
     {
@@ -139,6 +141,7 @@ class Report:
     states: set[str | None] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     dead_ends: list[str] = field(default_factory=list)
+    long_screens: list[str] = field(default_factory=list)
     menu_misses: list[str] = field(default_factory=list)
 
 
@@ -261,10 +264,8 @@ class Crawler:
     def _dead_end(
         self, where: str, action: Action, state: str | None, calls: list[TelegramMethod[Any]]
     ) -> None:
-        """A screen an inline tap led to with neither Back, Menu nor a next action. (A section
-        opened by a menu button or a command sits right above the menu.)"""
-        if action.kind != "inline":
-            return
+        """A screen with neither Back, Menu nor a next action, whatever led to it: an inline
+        tap, a menu button, a command or typed input."""
         for call in calls:
             if call.__api_method__ not in ("sendMessage", "editMessageText"):
                 continue
@@ -276,7 +277,7 @@ class Crawler:
                 continue
             if isinstance(markup, ReplyKeyboardMarkup):
                 continue  # a new message with the menu or the step's keys under it
-            if markup is None and state is None:
+            if markup is None and state is None and action.kind == "inline":
                 self.report.dead_ends.append(f"{where}: {title_of([call])!r} with no buttons")
             if isinstance(markup, InlineKeyboardMarkup):
                 labels = [b.text for row in markup.inline_keyboard for b in row]
@@ -285,6 +286,28 @@ class Crawler:
                 if state is not None:
                     continue  # a choice inside a step: the step's keyboard has Cancel
                 self.report.dead_ends.append(f"{where}: {title_of([call])!r} {labels}")
+
+    def _long(self, where: str, calls: list[TelegramMethod[Any]]) -> None:
+        """A screen (a message with inline buttons) over SCREEN_LINES lines must offer «More»
+        (CONVERSATION.md 7); in the person's chat, whatever led there."""
+        if self.chat.chat.type != "private":
+            return
+        for call in calls:
+            if call.__api_method__ not in ("sendMessage", "editMessageText"):
+                continue
+            markup = getattr(call, "reply_markup", None)
+            if getattr(call, "chat_id", self.chat.chat.id) != self.chat.chat.id or not isinstance(
+                markup, InlineKeyboardMarkup
+            ):
+                continue
+            plain = re.sub(r"<[^>]+>", "", str(getattr(call, "text", "")))
+            if line_count(plain) <= SCREEN_LINES:
+                continue
+            labels = [b.text for row in markup.inline_keyboard for b in row]
+            if not any(label.startswith(MORE) for label in labels):
+                self.report.long_screens.append(
+                    f"{where}: {title_of([call])!r} of {line_count(plain)} lines without More"
+                )
 
     def _desk_dead_end(self, where: str, markup: object) -> None:
         """In the operators' group a card keeps its decisions; a list of final choices (the
@@ -331,6 +354,7 @@ class Crawler:
                 state = await self.dp.storage.get_state(self.key)
                 where = f"{self.report.persona}: {action.kind} {action.label!r} in {node.state}"
                 self._dead_end(where, action, state, calls)
+                self._long(where, calls)
                 screen = signature(state, calls)
                 if screen in self.report.screens or node.depth + 1 >= MAX_DEPTH:
                     continue
@@ -359,10 +383,11 @@ def verdict(report: Report) -> None:
     )
     for title in report.titles:
         print(f"[crawler]   screen: {title}")
-    for line in report.dead_ends + report.menu_misses:
+    for line in report.dead_ends + report.menu_misses + report.long_screens:
         print(f"[crawler]   {line}")
     assert not report.problems, "\n".join(report.problems[:20])
     assert not report.dead_ends, "\n".join(report.dead_ends[:20])
+    assert not report.long_screens, "\n".join(report.long_screens[:20])
 
 
 def check_menu(report: Report) -> None:

@@ -65,7 +65,7 @@ async def test_language_switch_is_stored_and_survives_telegram_language(
     chat: ChatClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await chat.send("/language")
-    assert chat.inline_buttons == ["✓ 🇷🇺 Русский", "🇬🇧 English"]
+    assert chat.inline_buttons == ["✓ 🇷🇺 Русский", "🇬🇧 English", "🏠 Меню"]
 
     await chat.tap("🇬🇧 English")
     assert "Language changed." in chat.text
@@ -73,6 +73,8 @@ async def test_language_switch_is_stored_and_survives_telegram_language(
     assert chat.reply_keyboard[3] == "☎️ Contacts"
     [edit] = chat.sent("editMessageText")  # ticked in place, its text in the new language
     assert edit.text == "Choose the language of the cabinet:"  # type: ignore[attr-defined]
+    labels = [b.text for row in edit.reply_markup.inline_keyboard for b in row]  # type: ignore[attr-defined]
+    assert labels == ["🇷🇺 Русский", "✓ 🇬🇧 English", "🏠 Menu"]
 
     await chat.send("/help")  # the Telegram client still says "ru"; the choice wins
     assert "<b>Help</b>" in chat.text and "my appeals" in chat.text
@@ -94,6 +96,7 @@ async def test_menu_buttons_open_their_sections(chat: ChatClient) -> None:
         "Пользовательское соглашение",
         "Политика обработки персональных данных",
         "Обработка сведений о здоровье",
+        "🏠 Меню",
     ]
     await chat.tap("Пользовательское соглашение")
     [document] = chat.sent("sendDocument")

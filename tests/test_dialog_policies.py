@@ -35,7 +35,9 @@ async def test_first_policy_by_number_then_the_others_by_passport(
     await chat.send("ondl-500001")
     assert "Добавлено: ONDL-500001" in chat.text
     assert "🟡 временная франшиза до 24.11.2026" in chat.text, "14 days from 10.11.2026"
-    assert "Франшиза (соплатёж): 20%" in chat.text and "Врач-куратор" in chat.text
+    assert "Франшиза (соплатёж): 20%" in chat.text and "Врач-куратор" not in chat.text
+    await chat.tap("📖 Подробнее")  # a long card keeps its contacts a tap away
+    assert "Врач-куратор" in chat.text and "Полис № ONDL-500001 · Анна" in chat.text
 
     await chat.send("/policies")
     await chat.tap("➕ Добавить полис")
@@ -45,7 +47,10 @@ async def test_first_policy_by_number_then_the_others_by_passport(
     assert "страхователь ООО «Ромашка»" in chat.text and "🟢 действует" in chat.text
 
     await chat.send("/policies")
-    assert "ONDL-500001" in chat.text and "DMS-K-2026-0001" in chat.text
+    assert "ONDL-500001" in chat.text and "DMS-K-2026-0001" not in chat.text, "a screen's worth"
+    assert "DMS-K-2026-0001 · Анна" in chat.inline_buttons
+    await chat.tap("📖 Ещё")  # three policies are longer than a screen
+    assert "DMS-K-2026-0001" in chat.text and "⬅️ Назад" in chat.inline_buttons
     await chat.send("📋 Мои полисы")
     await chat.tap("DMS-K-2026-0001 · Анна")
     assert "Программа: Корпоративный ДМС «Оптимум» (Москва)" in chat.text

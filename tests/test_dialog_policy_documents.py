@@ -33,6 +33,7 @@ async def test_the_card_sends_the_policy_memo_and_program_as_pdf(
     await seed_demo(sessions)
     await add_by_number(chat, "ONDL-500001")
     assert chat.inline_buttons == [
+        "📖 Подробнее",
         "📄 Полис (PDF)",
         "📘 Памятка (PDF)",
         "📋 Программа (PDF)",
@@ -67,6 +68,8 @@ async def test_what_is_covered_and_the_clinics_of_the_program(
     await add_by_number(chat, "ONDL-500001")
     await chat.tap("✅ Что покрыто")
     assert "Стоматологическая помощь" in chat.text and "Телемедицина" in chat.text
+    assert chat.inline_buttons == ["📖 Ещё", "📋 Программа (PDF)", "⬅️ К полису", "🏠 Меню"]
+    await chat.tap("📖 Ещё")  # the rest of a long screen, in place
     assert "Не покрывается" in chat.text and "Протезирование зубов" in chat.text
     assert "Визиты становятся страховыми случаями с 24.11.2026" in chat.text
     assert chat.inline_buttons == ["📋 Программа (PDF)", "⬅️ К полису", "🏠 Меню"]

@@ -28,6 +28,7 @@ async def test_profile_shows_masked_data_language_and_notifications(
         "🪪 Подтвердить личность",
         "📜 Согласия",
         "🗑 Удалить учётную запись",
+        "🏠 Меню",
     ]
 
 

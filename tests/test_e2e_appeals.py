@@ -108,7 +108,7 @@ async def test_the_main_flow_filed_taken_answered_closed_rated_reopened_with_the
         if m["message_id"] == card["message_id"]
     )
     assert not (closed_card.get("reply_markup") or {}).get("inline_keyboard")
-    await tap(anna, "⭐ Оценить ответ", "Как вы оцениваете ответ?")
+    await tap(anna, "⭐ Оценить ответ", "Как вы оцениваете ответ на обращение О-26-000001?")
     await tap(anna, "⭐⭐⭐⭐⭐", "Спасибо за оценку")
     await group_message_with(live, "Человек оценил ответ: 5/5")
     await live.group_post(OPERATORS_CHAT, OPERATOR_ID, "/stats")

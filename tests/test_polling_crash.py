@@ -127,7 +127,7 @@ async def test_a_poller_killed_mid_update_answers_it_after_the_restart(
 
         async with poller(database_url, sandbox, log) as second:
             [reply] = await anna.wait_for(lambda found: len(found) >= 1, within=STARTUP)
-            assert reply["text"] == "Ваше имя — как в паспорте."
+            assert reply["text"] == "Шаг 3 из 8. Ваше имя — как в паспорте."
             await until(lambda: ledger_is(sessions, ["done"]))
             history = await anna.history()
         assert second.returncode == 0, "a clean stop on SIGTERM"

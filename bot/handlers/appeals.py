@@ -805,9 +805,11 @@ async def on_appeals(
         closed = appeal.status == AppealStatus.CLOSED
         await show(
             query,
-            _("How do you rate the answer?")
-            if closed
-            else _("How do you rate the answer? The appeal will be closed."),
+            (
+                _("How do you rate the answer to appeal {number}?")
+                if closed
+                else _("How do you rate the answer to appeal {number}? The appeal will be closed.")
+            ).format(number=appeal.number),
             builder.as_markup(),
             back=AppealsCallback(action=AppealsAction.OPEN, id=appeal.id),
             back_text=_("⬅️ Back") if closed else _("⬅️ Keep it open"),

@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import DocumentCallback, DocumentKind
 from bot.keyboards.menu import documents_choice
 from bot.legal_documents import legal_document
+from bot.screens import with_nav
 from core.accounts.consents import ConsentKind
 from core.accounts.models import User
 from core.clock import Clock
@@ -22,7 +23,9 @@ KINDS = {
 
 
 async def documents(message: Message) -> None:
-    await message.answer(_("Which document do you need?"), reply_markup=documents_choice())
+    await message.answer(
+        _("Which document do you need?"), reply_markup=with_nav(documents_choice())
+    )
 
 
 async def send_document(

@@ -6,9 +6,11 @@ provider's page, opened by a URL button (seed 000 2.3.1).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -47,6 +49,8 @@ from core.config import Settings
 from core.formatting import format_day, format_moment, format_money
 from core.notifications.messages import desk_first
 from core.policies.cabinet import PolicyView, my_policy
+
+log = logging.getLogger(__name__)
 
 
 def franchise_badge(state: FranchiseView, locale: str) -> str:
@@ -265,6 +269,8 @@ async def consent_given(
         )
         return
     assert payment.confirmation_url is not None
+    if callback_data.action is FranchiseAction.CONSENT:
+        await consent_taken(query.message, view)
     await query.message.answer(
         _(
             "Open the bank's page, enter the card and confirm with the code from the SMS. "
@@ -272,6 +278,16 @@ async def consent_given(
         ),
         reply_markup=pay_button(_("💳 Link a card"), payment.confirmation_url),
     )
+
+
+async def consent_taken(terms: Message, view: PolicyView) -> None:
+    """The consent is given: its screen keeps only the way back, not a second «I agree»."""
+    back = PolicyCallback(id=view.id, action=PolicyAction.FRANCHISE)
+    markup = with_nav(None, back=back, back_text=_("⬅️ Franchise and cards"), menu=False)
+    try:
+        await terms.edit_reply_markup(reply_markup=markup)
+    except TelegramBadRequest as error:  # gone, too old, or the same already: nothing to undo
+        log.info("consent screen %s kept its buttons: %s", terms.message_id, error.message)
 
 
 async def pay_from_cards(
@@ -427,6 +443,7 @@ async def consent_with_card(
         name=args["name"],
         date=format_moment(datetime.fromisoformat(args["active_from"]), user.language),
     )
+    await consent_taken(query.message, view)
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("⬅️ Policy"), callback_data=PolicyCallback(id=view.id, action=PolicyAction.CARD)

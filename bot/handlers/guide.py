@@ -36,7 +36,8 @@ FAQ = ("refused", "tests", "city", "duplicate", "data", "add_clinic", "attached"
 PRODUCTS = ("dms", "travel", "osago", "kasko", "property")
 
 
-def guide_keyboard() -> InlineKeyboardMarkup:
+def guide_keyboard(here: str = "help") -> InlineKeyboardMarkup:
+    """The help sections, but for the one the screen is (`here`): no button points to itself."""
     builder = InlineKeyboardBuilder()
     for text, topic in (
         (_("🩺 How to get care"), "care"),
@@ -45,7 +46,8 @@ def guide_keyboard() -> InlineKeyboardMarkup:
         (_("🛒 Buy a policy"), "shop"),
         (_("☎️ Contacts"), "contacts"),
     ):
-        builder.button(text=text, callback_data=GuideCallback(topic=topic))
+        if topic != here:
+            builder.button(text=text, callback_data=GuideCallback(topic=topic))
     builder.adjust(2)
     return builder.as_markup()
 

@@ -11,13 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import LanguageCallback
 from bot.keyboards.menu import language_choice, main_menu
+from bot.screens import with_nav
 from core.accounts.models import Account, User
 from core.accounts.users import set_language
 
 
 async def choose(message: Message, user: User) -> None:
     await message.answer(
-        _("Choose the language of the cabinet:"), reply_markup=language_choice(user.language)
+        _("Choose the language of the cabinet:"),
+        reply_markup=with_nav(language_choice(user.language)),
     )
 
 
@@ -39,7 +41,7 @@ async def chosen(
         if isinstance(query.message, Message):  # the picker itself speaks the new language
             await query.message.edit_text(
                 _("Choose the language of the cabinet:"),
-                reply_markup=language_choice(user.language),
+                reply_markup=with_nav(language_choice(user.language)),
             )
         callback_answer.text = _("Language changed.")
         if query.message is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -36,7 +35,24 @@ from core.policies.cabinet import my_policy
 log = logging.getLogger(__name__)
 
 
-async def _no_longer_works(message: Message, text: str, button: str, target: CallbackData) -> None:
+async def _ready(message: Message, state: FSMContext, account: Account | None) -> bool:
+    """A link leaves the current step (its draft is kept); a cabinet's place needs the account."""
+    await state.set_state(None)
+    if account is None:
+        await tell_registration_is_missing(message, state)
+        return False
+    return True
+
+
+async def _no_longer_works(message: Message, link: StartPayload, user: User) -> None:
+    """A link to what is not the person's (or no longer exists), with the list it belongs to."""
+    log.info("start link %s: not the place of user %s", link, user.id)
+    if link.kind is LinkKind.POLICY:
+        text = _("This link no longer works: there is no such policy in your cabinet.")
+        button, target = _("📋 My policies"), PoliciesCallback(action=PoliciesAction.LIST)
+    else:
+        text = _("This link no longer works: there is no such appeal among yours.")
+        button, target = _("💬 My appeals"), AppealsCallback()
     builder = InlineKeyboardBuilder()
     builder.button(text=button, callback_data=target)
     await message.answer(text, reply_markup=with_nav(builder.as_markup()))
@@ -77,7 +93,7 @@ async def open_nearby(message: Message, state: FSMContext, account: Account | No
     )
 
 
-async def open_policy(
+async def open_own(
     message: Message,
     link: StartPayload,
     state: FSMContext,
@@ -87,23 +103,21 @@ async def open_policy(
     clock: Clock,
     settings: Settings,
 ) -> None:
-    await state.set_state(None)
-    if account is None:
-        await tell_registration_is_missing(message, state)
+    """A policy card or an appeal by its id: the same screens the sections show."""
+    if not await _ready(message, state, account):
         return
     try:
-        view = await my_policy(session, user, link.id, today=clock.now().date())
+        if link.kind is LinkKind.POLICY:
+            view = await my_policy(session, user, link.id, today=clock.now().date())
+        else:
+            appeal = await my_appeal(session, user.id, link.id)
     except NotFoundError:
-        log.info("start link %s: not a policy of user %s", link, user.id)
-        await _no_longer_works(
-            message,
-            _("This link no longer works: there is no such policy in your cabinet."),
-            _("📋 My policies"),
-            PoliciesCallback(action=PoliciesAction.LIST),
-        )
+        await _no_longer_works(message, link, user)
         return
-    text = await policies.card_with_money(session, view, user.language, clock)
-    await message.answer(text, reply_markup=policies.card_keyboard(view, settings))
+    if link.kind is LinkKind.POLICY:
+        await policies.send_card(message, session, view, user, clock, settings)
+    else:
+        await appeals.send_appeal(message, session, appeal, user, clock, settings)
 
 
 async def open_debt(
@@ -116,39 +130,8 @@ async def open_debt(
     billing: BillingRules,
     payments: PaymentProvider | None,
 ) -> None:
-    await state.set_state(None)
-    if account is None:
-        await tell_registration_is_missing(message, state)
-        return
-    await franchise.settle_debt(message, session, user, clock, billing, payments)
-
-
-async def open_appeal(
-    message: Message,
-    link: StartPayload,
-    state: FSMContext,
-    session: AsyncSession,
-    user: User,
-    account: Account | None,
-    clock: Clock,
-    settings: Settings,
-) -> None:
-    await state.set_state(None)
-    if account is None:
-        await tell_registration_is_missing(message, state)
-        return
-    try:
-        appeal = await my_appeal(session, user.id, link.id)
-    except NotFoundError:
-        log.info("start link %s: not an appeal of user %s", link, user.id)
-        await _no_longer_works(
-            message,
-            _("This link no longer works: there is no such appeal among yours."),
-            _("💬 My appeals"),
-            AppealsCallback(),
-        )
-        return
-    await appeals.send_appeal(message, session, appeal, user, clock, settings)
+    if await _ready(message, state, account):
+        await franchise.settle_debt(message, session, user, clock, billing, payments)
 
 
 async def menu(query: CallbackQuery, state: FSMContext, account: Account | None) -> None:
@@ -166,8 +149,7 @@ def create_router() -> Router:
     router.message.register(open_register, StartLink(LinkKind.REGISTER))
     router.message.register(open_verify, StartLink(LinkKind.VERIFY))
     router.message.register(open_nearby, StartLink(LinkKind.NEARBY))
-    router.message.register(open_policy, StartLink(LinkKind.POLICY))
+    router.message.register(open_own, StartLink(LinkKind.POLICY, LinkKind.APPEAL))
     router.message.register(open_debt, StartLink(LinkKind.DEBT))
-    router.message.register(open_appeal, StartLink(LinkKind.APPEAL))
     router.callback_query.register(menu, MenuCallback.filter())
     return router

@@ -9,7 +9,7 @@ from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from bot.callbacks import (
     PolicyAction,
     PolicyCallback,
     PolicyDocumentCallback,
+    PolicyPageCallback,
     ProfileAction,
     ProfileCallback,
     StaleButton,
@@ -41,6 +42,7 @@ from bot.keyboards.next_steps import (
 )
 from bot.keyboards.registration import BACK, NO_PATRONYMIC, step_keyboard
 from bot.screens import show
+from bot.texts import SCREEN_LINES, line_count, screen_pages
 from core.accounts.identity import set_purpose
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
@@ -65,7 +67,6 @@ from core.policies.linking import (
     NothingFound,
     NotRepresentative,
     ParentPolicyRequired,
-    PolicyExpired,
     PolicyNotFound,
     TooManyLookups,
     link_by_number,
@@ -108,29 +109,40 @@ def product_title(policy: Policy) -> str:
     return f"{escape(policy.product)} · {kind}"
 
 
-def list_text(views: list[PolicyView], locale: str, badges: dict[int, str]) -> str:
+def list_pages(views: list[PolicyView], locale: str, badges: dict[int, str]) -> list[str]:
+    """The list, a screen at a time (a policy is never cut in two)."""
     if not views:
-        return _(
-            "There are no policies in your cabinet yet. Add one by its number: it is on the "
-            "policy or on the card the insurer gave you (for example ONDL-500000)."
-        )
-    lines = [_("<b>Your policies</b>")]
+        return [
+            _(
+                "There are no policies in your cabinet yet. Add one by its number: it is on the "
+                "policy or on the card the insurer gave you (for example ONDL-500000)."
+            )
+        ]
+    blocks = []
     for view in views:
-        owner = f" · {view.person.first_name}" if view.as_child else ""
+        owner = f" · {escape(view.person.first_name)}" if view.as_child else ""
         period = f"{format_date(view.policy.valid_from, locale)}–{format_date(view.policy.valid_to, locale)}"
-        lines.append(
+        lines = [
             f"\n<b>{product_title(view.policy)}</b>{owner}\n"
             f"№ {view.policy.number}, {period}\n{status_badge(view, locale)}"
-        )
+        ]
         if badges.get(view.id):
             lines.append(badges[view.id])
         if not view.policy.paid:
             lines.append(_("⚠️ The policy is not paid: check the payment with the insurer."))
-    return "\n".join(lines)
+        blocks.append("\n".join(lines))
+    return screen_pages(_("<b>Your policies</b>"), blocks)
 
 
-def list_keyboard(views: list[PolicyView], settings: Settings) -> InlineKeyboardMarkup:
+def list_keyboard(
+    views: list[PolicyView], settings: Settings, page: int = 0, pages: int = 1
+) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    if page + 1 < pages:
+        builder.button(
+            text=_("📖 More"),
+            callback_data=PoliciesCallback(action=PoliciesAction.LIST, page=page + 1),
+        )
     for view in views:
         builder.button(
             text=f"{view.policy.number} · {view.person.first_name}",
@@ -153,6 +165,7 @@ async def show_list(
     account: Account | None,
     clock: Clock,
     settings: Settings,
+    page: int = 0,
 ) -> None:
     if account is None:
         message = event if isinstance(event, Message) else event.message
@@ -161,13 +174,21 @@ async def show_list(
         return
     views = await my_policies(session, user, today=clock.now().date())
     badges = {v.id: await money_badge(session, v, user.language, clock) for v in views}
+    pages = list_pages(views, user.language, badges)
+    page = min(page, len(pages) - 1)
+    back = PoliciesCallback(action=PoliciesAction.LIST, page=page - 1) if page else None
     await show(
-        event, list_text(views, user.language, badges), list_keyboard(views, settings), menu=True
+        event,
+        pages[page],
+        list_keyboard(views, settings, page, len(pages)),
+        back=back,
+        menu=True,
     )
 
 
 async def show_list_again(
     query: CallbackQuery,
+    callback_data: PoliciesCallback,
     state: FSMContext,
     session: AsyncSession,
     user: User,
@@ -175,7 +196,8 @@ async def show_list_again(
     clock: Clock,
     settings: Settings,
 ) -> None:
-    await show_list(query, state, session, user, account, clock, settings)
+    page = callback_data.page
+    await show_list(query, state, session, user, account, clock, settings, page)
 
 
 def card_text(view: PolicyView, locale: str) -> str:
@@ -216,28 +238,46 @@ def card_text(view: PolicyView, locale: str) -> str:
                     "from your card about a month after the visit."
                 ).format(share=f"{program.franchise_percent}%")
             )
-        if program.desk_phone:
-            lines.append(_("24/7 medical desk: {phone}").format(phone=program.desk_phone))
-        if program.curator:
-            lines.append(_("Curator doctor: {curator}").format(curator=program.curator))
-        if program.admin_curator:
-            lines.append(
-                _("Administrative curator: {curator}").format(curator=program.admin_curator)
-            )
     if not policy.paid:
         lines.append(_("⚠️ The policy is not paid: check the payment with the insurer."))
     return "\n".join(lines)
 
 
-def card_keyboard(view: PolicyView, settings: Settings) -> InlineKeyboardMarkup:
-    """The card's way to the policy's documents and to the sections filtered by this policy."""
+def card_contacts(view: PolicyView) -> list[str]:
+    """The program's desk and curators: the card's second page when the card is long."""
+    program = view.program
+    if program is None:
+        return []
+    lines = []
+    if program.desk_phone:
+        lines.append(_("24/7 medical desk: {phone}").format(phone=program.desk_phone))
+    if program.curator:
+        lines.append(_("Curator doctor: {curator}").format(curator=escape(program.curator)))
+    if program.admin_curator:
+        lines.append(
+            _("Administrative curator: {curator}").format(curator=escape(program.admin_curator))
+        )
+    return lines
+
+
+def card_keyboard(
+    view: PolicyView, settings: Settings, *, more: bool = False
+) -> InlineKeyboardMarkup:
+    """The card's way to the policy's documents and to the sections filtered by this policy;
+    `more`: the card is long, and its contacts wait behind «📖 Details»."""
     builder = InlineKeyboardBuilder()
+    if more:
+        builder.button(
+            text=_("📖 Details"),
+            callback_data=PolicyPageCallback(id=view.id, action=PolicyAction.CARD),
+        )
     kinds = documents_of(view)
     for kind in kinds:
         builder.button(
             text=document_button(kind), callback_data=PolicyDocumentCallback(id=view.id, kind=kind)
         )
-    sizes = [len(kinds)]
+    sizes = [1] if more else []
+    sizes.append(len(kinds))
     if view.program is not None:
         builder.button(
             text=_("✅ What is covered"),
@@ -288,8 +328,47 @@ async def show_card(
     settings: Settings,
 ) -> None:
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
-    text = await card_with_money(session, view, user.language, clock)
-    await show(query, text, card_keyboard(view, settings))
+    text, more = await card_screen(session, view, user.language, clock)
+    await show(query, text, card_keyboard(view, settings, more=more))
+
+
+async def send_card(
+    message: Message,
+    session: AsyncSession,
+    view: PolicyView,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    note: str = "",
+) -> None:
+    """The card as a new message (after adding a policy, or from a link), `note` below it."""
+    text, more = await card_screen(session, view, user.language, clock)
+    await message.answer(
+        text + (f"\n{note}" if note else ""), reply_markup=card_keyboard(view, settings, more=more)
+    )
+
+
+async def show_card_contacts(
+    query: CallbackQuery,
+    callback_data: PolicyPageCallback,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+) -> None:
+    """«📖 Details» under a long card: the program's desk and curators, with the way back."""
+    view = await my_policy(session, user, callback_data.id, today=clock.now().date())
+    header = [
+        f"<b>{product_title(view.policy)}</b>",
+        _("Policy № {number}").format(number=view.policy.number)
+        + f" · {escape(view.person.first_name)}",
+    ]
+    await show(
+        query,
+        "\n".join(header + card_contacts(view)),
+        back=PolicyCallback(id=view.id),
+        back_text=_("⬅️ Policy"),
+        menu=True,
+    )
 
 
 async def money_badge(session: AsyncSession, view: PolicyView, locale: str, clock: Clock) -> str:
@@ -304,11 +383,17 @@ async def money_badge(session: AsyncSession, view: PolicyView, locale: str, cloc
     return "\n".join(line for line in lines if line)
 
 
-async def card_with_money(
+async def card_screen(
     session: AsyncSession, view: PolicyView, locale: str, clock: Clock
-) -> str:
+) -> tuple[str, bool]:
+    """The card's text with its money, and whether its contacts wait behind «📖 Details»: the
+    whole card goes on one screen only when it is no longer than a screen."""
     badge = await money_badge(session, view, locale, clock)
-    return card_text(view, locale) + (f"\n{badge}" if badge else "")
+    text = card_text(view, locale) + (f"\n{badge}" if badge else "")
+    contacts = card_contacts(view)
+    if line_count(text) + len(contacts) <= SCREEN_LINES:
+        return "\n".join([text, *contacts]), False
+    return text, True
 
 
 # --- adding ---------------------------------------------------------------------------------
@@ -358,6 +443,13 @@ async def ask_number(query: CallbackQuery, state: FSMContext) -> None:
         )
 
 
+def open_policy_button(policy_id: int, number: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=_("📄 Open policy {number}").format(number=number),
+        callback_data=PolicyCallback(id=policy_id).pack(),
+    )
+
+
 def refusal_text(error: LinkRefused, user: User, settings: Settings) -> str:
     if isinstance(error, NotAPolicyNumber):
         return _(
@@ -375,10 +467,6 @@ def refusal_text(error: LinkRefused, user: User, settings: Settings) -> str:
             "birth must match exactly. If the policy is yours, confirm your identity "
             "(«selfie with passport») or call the insurer at {phone}."
         ).format(phone=settings.insurer.phone_federal)
-    if isinstance(error, PolicyExpired):
-        return _("This policy expired on {date}.").format(
-            date=format_date(error.valid_to, user.language)
-        )
     if isinstance(error, AlreadyLinked):
         return _("This policy is in your cabinet already.")
     if isinstance(error, LinkedElsewhere):
@@ -418,8 +506,8 @@ def refusal_keyboard(error: LinkRefused, settings: Settings) -> InlineKeyboardMa
             callback_data=ProfileCallback(action=ProfileAction.VERIFY),
         )
         return builder.as_markup()
-    if isinstance(error, PolicyExpired):
-        return next_steps(renew_button(settings), contacts_button(), menu=False)
+    if isinstance(error, AlreadyLinked):
+        return next_steps(open_policy_button(error.policy_id, error.number), menu=False)
     if isinstance(error, NothingFound):
         return next_steps(
             back=PoliciesCallback(action=PoliciesAction.ADD), back_text=_("⬅️ Back"), menu=True
@@ -481,13 +569,13 @@ async def _added(
         _("Added: {numbers} ✅").format(numbers=numbers), reply_markup=main_menu(registered=True)
     )
     for view in views:
-        text = await card_with_money(session, view, user.language, clock)
+        note = ""
         if view.status is Status.EXPIRED:
-            text += "\n" + _(
+            note = _(
                 "🗄 Added to the archive: the policy expired on {date}. Its services and "
                 "documents are here; it opens no clinics."
             ).format(date=format_date(view.policy.valid_to, user.language))
-        await message.answer(text, reply_markup=card_keyboard(view, settings))
+        await send_card(message, session, view, user, clock, settings, note)
 
 
 async def by_passport(
@@ -647,6 +735,9 @@ def create_router() -> Router:
     router.callback_query.register(ask_child, actions(F.action == PoliciesAction.CHILD))
     router.callback_query.register(resume_child, actions(F.action == PoliciesAction.CHILD_RESUME))
     router.callback_query.register(show_card, PolicyCallback.filter(F.action == PolicyAction.CARD))
+    router.callback_query.register(
+        show_card_contacts, PolicyPageCallback.filter(F.action == PolicyAction.CARD)
+    )
     router.message.register(number_typed, AddPolicy.number, F.text, ~(F.text == BACK))
     router.message.register(child_step, StateFilter(*CHILD_PROMPTS), F.text, ~(F.text == BACK))
     router.message.register(not_text, StateFilter(AddPolicy))

@@ -16,11 +16,14 @@ from bot.callbacks import (
     PolicyAction,
     PolicyCallback,
     PolicyDocumentCallback,
+    PolicyPageCallback,
+    StaleButton,
 )
 from bot.fsm.policies import LATIN_KEY, PolicyDocuments
 from bot.handlers.registration import problem_text
 from bot.keyboards.registration import BACK
 from bot.screens import show
+from bot.texts import screen_pages
 from core.accounts.models import User
 from core.accounts.validation import InvalidInput
 from core.clock import Clock
@@ -173,26 +176,42 @@ async def _save_latin_name(
 
 async def show_program(
     query: CallbackQuery,
-    callback_data: PolicyCallback,
+    callback_data: PolicyCallback | PolicyPageCallback,
     session: AsyncSession,
     user: User,
     clock: Clock,
 ) -> None:
+    """«What is covered», a screen at a time: «📖 More» leads through the rest, in place."""
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     if not isinstance(query.message, Message) or view.program is None:
         return
-    lines = [_("<b>Program «{name}»</b>").format(name=escape(view.program.name))]
-    for section in coverage(view, _, user.language):
-        lines.append(f"\n<b>{escape(section.title)}</b>")
-        lines += [f"• {escape(line)}" for line in section.lines]
+    title = _("<b>Program «{name}»</b>").format(name=escape(view.program.name))
+    blocks = [
+        "\n".join(
+            [f"\n<b>{escape(section.title)}</b>", *(f"• {escape(line)}" for line in section.lines)]
+        )
+        for section in coverage(view, _, user.language)
+    ]
+    pages = screen_pages(title, blocks)
+    page = getattr(callback_data, "page", 0)
+    if page >= len(pages):
+        raise StaleButton(f"no page {page} of the program of policy {view.id}")
     builder = InlineKeyboardBuilder()
+    if page + 1 < len(pages):
+        builder.button(
+            text=_("📖 More"),
+            callback_data=PolicyPageCallback(
+                id=view.id, action=PolicyAction.PROGRAM, page=page + 1
+            ),
+        )
     builder.button(
         text=document_button(DocumentKind.PROGRAM),
         callback_data=PolicyDocumentCallback(id=view.id, kind=DocumentKind.PROGRAM),
     )
+    builder.adjust(1)
     await show(
         query,
-        "\n".join(lines),
+        pages[page],
         builder.as_markup(),
         back=PolicyCallback(id=view.id),
         back_text=_("⬅️ Policy"),
@@ -211,6 +230,9 @@ def create_router() -> Router:
     router.callback_query.register(latin_name_accepted, LatinNameCallback.filter())
     actions = PolicyCallback.filter
     router.callback_query.register(show_program, actions(F.action == PolicyAction.PROGRAM))
+    router.callback_query.register(
+        show_program, PolicyPageCallback.filter(F.action == PolicyAction.PROGRAM)
+    )
     router.message.register(latin_name_typed, PolicyDocuments.latin_name, F.text, ~(F.text == BACK))
     router.message.register(not_a_name, PolicyDocuments.latin_name)
     return router

@@ -129,7 +129,8 @@ async def show(
         return
     confirmed = await identity_confirmed(session, user.id)
     await message.answer(
-        profile_text(account, user, confirmed), reply_markup=profile_keyboard(account, confirmed)
+        profile_text(account, user, confirmed),
+        reply_markup=with_nav(profile_keyboard(account, confirmed)),
     )
 
 
@@ -137,14 +138,23 @@ PROFILE_SCREEN = ProfileCallback(action=ProfileAction.SHOW)
 
 
 async def show_again(
-    query: CallbackQuery, state: FSMContext, user: User, account: Account | None
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
 ) -> None:
     """Back to the profile from one of its screens."""
     if account is None:
         if isinstance(query.message, Message):
             await tell_registration_is_missing(query.message, state)
         return
-    await screens.show(query, profile_text(account, user), with_nav(profile_keyboard(account)))
+    confirmed = await identity_confirmed(session, user.id)
+    await screens.show(
+        query,
+        profile_text(account, user, confirmed),
+        with_nav(profile_keyboard(account, confirmed)),
+    )
 
 
 async def edit(

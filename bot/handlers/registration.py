@@ -37,6 +37,7 @@ from bot.fsm.registration import (
     save_draft,
 )
 from bot.keyboards.menu import main_menu
+from bot.keyboards.next_steps import add_policy_button, next_steps
 from bot.keyboards.registration import (
     BACK,
     FEMALE,
@@ -177,10 +178,11 @@ def _prompt(step: State, draft: RegistrationDraft) -> tuple[str, ReplyKeyboardMa
         text = _("Your surname, as in your passport.")
         return f"{header}{text}", step_keyboard()
     if step == Registration.first_name:
-        return _("Your first name, as in your passport."), step_keyboard()
+        text = _("Your first name, as in your passport.")
+        return f"{header}{text}", step_keyboard()
     if step == Registration.patronymic:
         text = _("Your patronymic, as in your passport. If you have none, tap «No patronymic».")
-        return text, step_keyboard(str(NO_PATRONYMIC))
+        return f"{header}{text}", step_keyboard(str(NO_PATRONYMIC))
     if step == Registration.birth_date:
         text = _("Your date of birth, for example 15.01.1985.")
         return f"{header}{text}", step_keyboard()
@@ -200,7 +202,7 @@ def _prompt(step: State, draft: RegistrationDraft) -> tuple[str, ReplyKeyboardMa
             )
         else:
             text = _("Series and number of your passport: 4 + 6 digits, for example 45 06 123456.")
-        return text, step_keyboard()
+        return f"{header}{text}", step_keyboard()
     raise AssertionError(f"no prompt for {step.state}")
 
 
@@ -568,8 +570,9 @@ async def _ask_code(message: Message, state: FSMContext, email: str, *, just_sen
             "We sent a 6-digit code to {email}. Type it here; it is valid for 10 minutes. "
             "No e-mail? Check the spam folder."
         )
+    header = _step_header(Registration.email_code, await load_draft(state))
     await message.answer(
-        text.format(email=escape(mask_email(email))),
+        header + text.format(email=escape(mask_email(email))),
         reply_markup=inline(
             (_("Send the code again"), RegistrationAction.RESEND),
             (_("Change the e-mail"), RegistrationAction.CHANGE_EMAIL),
@@ -1024,12 +1027,13 @@ async def confirm(
             _("Your data are saved ✅"), reply_markup=main_menu(registered=True)
         )
         return
-    await query.message.answer(
-        _(
-            "Registration is complete ✅ Welcome, {name}! Next: add your policy — its number is "
-            "on the policy or the card the insurer gave you."
-        ).format(name=draft.first_name),
+    await query.message.answer(  # the registered menu comes with it; the next action below
+        _("Registration is complete ✅ Welcome, {name}!").format(name=escape(draft.first_name)),
         reply_markup=main_menu(registered=True),
+    )
+    await query.message.answer(
+        _("Next: add your policy. Its number is on the policy or the card the insurer gave you."),
+        reply_markup=next_steps(add_policy_button(), menu=False),
     )
 
 

@@ -65,14 +65,12 @@ class DataMismatch(LinkRefused):
         self.person, self.mismatched = person, mismatched
 
 
-class PolicyExpired(LinkRefused):
-    def __init__(self, valid_to: date) -> None:
-        super().__init__(f"expired {valid_to}")
-        self.valid_to = valid_to
-
-
 class AlreadyLinked(LinkRefused):
-    """This cabinet has it already."""
+    """This cabinet has it already: `policy_id` and `number` open it."""
+
+    def __init__(self, policy_id: int, number: str) -> None:
+        super().__init__(f"linked here: {number}")
+        self.policy_id, self.number = policy_id, number
 
 
 class LinkedElsewhere(LinkRefused):
@@ -197,11 +195,13 @@ async def _failed(
     return error
 
 
-async def _check_free(session: AsyncSession, user: User, person: InsuredPerson) -> None:
+async def _check_free(
+    session: AsyncSession, user: User, policy: Policy, person: InsuredPerson
+) -> None:
     link = await session.scalar(select(PolicyLink).where(PolicyLink.insured_person_id == person.id))
     if link is not None:
         raise (
-            AlreadyLinked("linked here")
+            AlreadyLinked(policy.id, policy.number)
             if link.user_id == user.id
             else LinkedElsewhere("linked elsewhere", person)
         )
@@ -263,7 +263,7 @@ async def link_by_number(
     person = next((p for p in persons if _is_account(p, account)), None)
     if person is None:
         raise await _failed(session, user, now, closest(persons, account))
-    await _check_free(session, user, person)
+    await _check_free(session, user, policy, person)
     [linked] = await _link(session, user, account, [Linked(policy, person)], child=False, now=now)
     return linked
 
@@ -366,6 +366,6 @@ async def link_child(
     ) == person_key(account.surname, account.first_name, account.patronymic, account.birth_date)
     if not representative and policy.parent_policy_id not in own:
         raise NotRepresentative("neither the policyholder nor the representative")
-    await _check_free(session, user, person)
+    await _check_free(session, user, policy, person)
     [linked] = await _link(session, user, account, [Linked(policy, person)], child=True, now=now)
     return linked
