@@ -21,6 +21,9 @@ from datetime import time, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from bot import lazy_types  # noqa: F401  (first of all: aiogram types build on first use)
+
+# isort: split
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
