@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from core.db import MIGRATIONS_DIR, head_revisions
+from core.notifications.delivery import Courier
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
@@ -66,3 +69,48 @@ def test_telegram_types_are_built_when_first_used_not_at_start() -> None:
     assert result["text"] == "/start"
     assert result["phone"] == "+79990000000"
     assert result["dumped"] == {"inline_keyboard": [[{"text": "Полис", "callback_data": "p:1"}]]}
+
+
+MIGRATE = """
+import asyncio, json, sys
+from core.db import current_revisions, migrate
+asyncio.run(migrate(sys.argv[1]))
+print(json.dumps({"alembic": "alembic" in sys.modules,
+                  "at": sorted(asyncio.run(current_revisions(sys.argv[1])))}))
+"""
+
+
+def test_migrations_run_without_keeping_alembic_in_the_process(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.sqlite3'}"
+    for _ in ("a fresh database", "one already at head"):
+        done = subprocess.run(
+            [sys.executable, "-c", MIGRATE, url],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout.splitlines()[-1])
+        assert result == {"alembic": False, "at": sorted(head_revisions())}
+
+
+def test_the_heads_read_from_the_files_are_alembics() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert head_revisions() == set(ScriptDirectory.from_config(config).get_heads())
+
+
+async def test_the_courier_forgets_chats_it_no_longer_paces() -> None:
+    moments = {"now": 100.0}
+    courier = Courier(quiet=None, per_second=1e9, monotonic=lambda: moments["now"])
+    for chat in range(10_000):
+        assert await courier._pace(chat)
+        moments["now"] += 0.01
+    assert len(courier.chats) <= Courier.CHATS_KEPT + 1
+    # the pacing itself holds: a chat served less than a second ago waits, an older one goes
+    assert not await courier._pace(9_990)
+    assert await courier._pace(9_000)
