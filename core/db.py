@@ -175,7 +175,7 @@ async def migrate(url: str) -> None:
     else:
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-c", "import sys; from core.db import upgrade; upgrade(sys.argv[1])",
-            url, cwd=MIGRATIONS_DIR.parent,
+            url,  # in this folder: a relative SQLite path means the same file
         )  # fmt: skip
         if await child.wait() != 0:
             raise RuntimeError(f"the migrations failed (exit code {child.returncode})")
