@@ -20,7 +20,11 @@ from collections.abc import AsyncIterator, Callable
 from datetime import time, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bot import lazy_types  # noqa: F401  (first of all: aiogram types build on first use)
+
+# isort: split
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -51,7 +55,9 @@ from core.notifications.delivery import Courier
 from core.notifications.news import NewsRejected, announce_news
 from core.notifications.scheduler import Tick, create_scheduler
 from core.rotation import DigestsKeyedOtherwise, Rotated, rotate_keys
-from sandbox.app import Sandbox, SandboxConfig
+
+if TYPE_CHECKING:
+    from sandbox.app import Sandbox
 
 log = logging.getLogger("main")
 SANDBOX_TOKEN = "7000000001:sandbox-token-not-a-secret"
@@ -60,6 +66,8 @@ SANDBOX_OPERATOR_ID = 9001  # the web chat's default "From id" in the operators'
 
 @contextlib.asynccontextmanager
 async def sandbox_running(settings: Settings) -> AsyncIterator[Sandbox]:
+    from sandbox.app import Sandbox, SandboxConfig  # sandbox mode only: aiosmtpd and the rest
+
     sandbox = Sandbox(
         SandboxConfig(
             host=settings.sandbox_host,

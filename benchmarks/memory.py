@@ -38,11 +38,22 @@ TOKEN = "7000000077:memory-benchmark"
 STEPS = ["/start", "☎️ Контакты", "/help", "📄 Документы", "что-то непонятное"]
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+    raise RuntimeError(f"no {field}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of the process and of the children it waited for (the migrations), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_parts(pid: int) -> str:
+    """The resident set's heap (anonymous) and mapped files (code, shared libraries)."""
+    return f"heap {rss_mb(pid, 'RssAnon'):.0f} MB + files {rss_mb(pid, 'RssFile'):.0f} MB"
 
 
 async def wait_until(condition: Any, within: float, what: str) -> float:
@@ -134,7 +145,10 @@ async def bot_role(people: int, steps: int, concurrency: int) -> None:
                 f"RSS {rss_mb(process.pid):.0f} MB"
             )
             await asyncio.sleep(2)  # at rest after the load
-            print(f"--role bot: at rest after the load, RSS {rss_mb(process.pid):.0f} MB")
+            print(
+                f"--role bot: at rest after the load, RSS {rss_mb(process.pid):.0f} MB "
+                f"({rss_parts(process.pid)})"
+            )
             process.send_signal(signal.SIGTERM)
             await process.wait()
 
@@ -179,10 +193,14 @@ async def all_role(rest: float) -> None:
             await wait_until(answered, 60, "the first answer")
             first = time.monotonic() - started
             print(
-                f"make run: first answer {first:.1f} s after the start; RSS {rss_mb(process.pid):.0f} MB"
+                f"make run: first answer {first:.1f} s after the start "
+                f"({cpu_seconds(process.pid):.1f} s of CPU); RSS {rss_mb(process.pid):.0f} MB"
             )
             await asyncio.sleep(rest)
-            print(f"make run: at rest ({rest:.0f} s later), RSS {rss_mb(process.pid):.0f} MB")
+            print(
+                f"make run: at rest ({rest:.0f} s later), RSS {rss_mb(process.pid):.0f} MB "
+                f"({rss_parts(process.pid)})"
+            )
         process.send_signal(signal.SIGINT)
         await process.wait()
 

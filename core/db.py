@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import sys
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -13,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, LargeBinary, MetaData, String, Text, TypeDecorator, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -127,9 +130,55 @@ def upgrade(url: str) -> None:
     command.upgrade(config, "head")
 
 
+def head_revisions() -> set[str]:
+    """The newest revisions, read from the migration files' headers without loading Alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        header = path.read_text(encoding="utf-8")
+        revision = re.search(r"^revision\b[^=]*=\s*['\"]([^'\"]+)['\"]", header, re.MULTILINE)
+        down = re.search(r"^down_revision\b[^=]*=(.*)$", header, re.MULTILINE)
+        if revision is None or down is None:
+            raise RuntimeError(f"{path.name}: no revision or down_revision line")
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return revisions - parents
+
+
+async def current_revisions(url: str) -> set[str]:
+    """What the database's `alembic_version` holds; empty when it has no such table yet."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            return {row[0] for row in rows}
+    except SQLAlchemyError:
+        return set()
+    finally:
+        await engine.dispose()
+
+
 async def migrate(url: str) -> None:
-    """Apply every Alembic revision up to head (Alembic runs its own loop, so in a thread)."""
-    await asyncio.to_thread(upgrade, url)
+    """Apply every Alembic revision up to head.
+
+    A database already at head is seen from the migration files and `alembic_version`, without
+    loading Alembic at all. Otherwise Alembic runs in a child process, so that its 30-odd MB of
+    modules never stay in a long-running one (issue 19); an in-memory SQLite database, which a
+    child could not see, is upgraded here, in a thread (Alembic runs its own event loop).
+    """
+    if await current_revisions(url) == head_revisions():
+        log.info("database is at the newest revision")
+        return
+    database = make_url(url).database
+    if make_url(url).get_backend_name() == "sqlite" and database in (None, "", ":memory:"):
+        await asyncio.to_thread(upgrade, url)
+    else:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import sys; from core.db import upgrade; upgrade(sys.argv[1])",
+            url,  # in this folder: a relative SQLite path means the same file
+        )  # fmt: skip
+        if await child.wait() != 0:
+            raise RuntimeError(f"the migrations failed (exit code {child.returncode})")
     log.info("database is at the newest revision")
 
 

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-import aiosmtplib
-
 
 @dataclass(frozen=True, slots=True)
 class SmtpConfig:
@@ -34,6 +32,8 @@ class Mailer:
         message["To"] = to
         message["Subject"] = subject
         message.set_content(text)
+        import aiosmtplib  # 12 MB with the email and ssl modules, loaded on the first mail
+
         await aiosmtplib.send(
             message,
             hostname=self._config.host,

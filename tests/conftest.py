@@ -10,6 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import lazy_types  # noqa: F401  (first of all: aiogram types build on first use)
+
+# isort: split
 import pytest
 import redis
 from aiogram import Bot, Dispatcher

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import cache
-
-import holidays
+from typing import TYPE_CHECKING
 
 from core.formatting import MOSCOW
+
+if TYPE_CHECKING:
+    import holidays
 
 
 def next_day(now: datetime) -> datetime:
@@ -23,6 +25,8 @@ def next_day(now: datetime) -> datetime:
 
 @cache
 def _holidays(year: int) -> holidays.HolidayBase:
+    import holidays  # 9 MB of country modules, loaded the first time a working day is counted
+
     return holidays.country_holidays("RU", years=year)
 
 

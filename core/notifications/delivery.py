@@ -90,6 +90,8 @@ def switched_off(kind: str, reminders: bool | None, news: bool | None) -> bool:
 
 
 class Courier:
+    CHATS_KEPT = 1024  # past this, the chats whose last send no longer holds anything are dropped
+
     def __init__(
         self,
         *,
@@ -104,7 +106,7 @@ class Courier:
         self.monotonic = monotonic
         self.paused_until = 0.0
         self.last_send = 0.0
-        self.chats: dict[int, float] = {}
+        self.chats: dict[int, float] = {}  # chat -> its last send, kept while it still holds
 
     async def _pace(self, chat_id: int) -> bool:
         """Wait for the global rate; False if this chat had a message less than a second ago."""
@@ -115,6 +117,9 @@ class Courier:
         if wait > 0:
             await asyncio.sleep(wait)
         self.last_send = self.chats[chat_id] = self.monotonic()
+        if len(self.chats) > self.CHATS_KEPT:  # bounded over a long run (issue 19)
+            held = self.last_send - self.per_chat
+            self.chats = {chat: at for chat, at in self.chats.items() if at > held}
         return True
 
     async def run(

@@ -1,0 +1,116 @@
+"""Issue 19, memory: what `main.py` loads at start, in a fresh interpreter (figures: benchmarks/)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from core.db import MIGRATIONS_DIR, head_revisions
+from core.notifications.delivery import Courier
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import json, sys
+import main
+import aiogram.methods, aiogram.types
+from aiogram.types import TelegramObject
+
+def built():
+    return sorted(
+        name for name in aiogram.types.__all__ + aiogram.methods.__all__
+        if getattr(getattr(aiogram.types, name, None) or getattr(aiogram.methods, name), "__pydantic_complete__", False)
+    )
+
+at_start = built()
+update = aiogram.types.Update.model_validate({
+    "update_id": 1,
+    "message": {
+        "message_id": 5, "date": 0, "chat": {"id": 7, "type": "private"},
+        "from": {"id": 7, "is_bot": False, "first_name": "Анна"}, "text": "/start",
+        "reply_to_message": {"message_id": 4, "date": 0, "chat": {"id": 7, "type": "private"},
+                             "contact": {"phone_number": "+79990000000", "first_name": "Анна"}},
+    },
+})
+keyboard = aiogram.types.InlineKeyboardMarkup(inline_keyboard=[[
+    aiogram.types.InlineKeyboardButton(text="Полис", callback_data="p:1")]])
+method = aiogram.methods.SendMessage(chat_id=7, text="Привет", reply_markup=keyboard)
+print(json.dumps({
+    "at_start": at_start,
+    "after": built(),
+    "text": update.message.text,
+    "phone": update.message.reply_to_message.contact.phone_number,
+    "dumped": method.model_dump(exclude_none=True)["reply_markup"],
+    "modules": [m for m in ("fpdf", "pyphen", "rapidfuzz", "PIL", "alembic") if m in sys.modules],
+}))
+"""
+
+
+def probe() -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def test_telegram_types_are_built_when_first_used_not_at_start() -> None:
+    result = probe()
+    # aiogram declares ~450 types and ~190 methods; building them all at import cost 100 MB; the
+    # methods without a Telegram type among their fields are built as aiogram defines them
+    at_start = set(result["at_start"])  # type: ignore[call-overload]
+    assert not at_start & {"Update", "Message", "User", "SendMessage", "InlineKeyboardMarkup"}
+    assert len(at_start) < 150, sorted(at_start)
+    after = set(result["after"])  # type: ignore[call-overload]
+    assert {"Update", "SendMessage", "InlineKeyboardMarkup"} <= after
+    assert result["text"] == "/start"
+    assert result["phone"] == "+79990000000"
+    assert result["dumped"] == {"inline_keyboard": [[{"text": "Полис", "callback_data": "p:1"}]]}
+
+
+MIGRATE = """
+import asyncio, json, sys
+from core.db import current_revisions, migrate
+asyncio.run(migrate(sys.argv[1]))
+print(json.dumps({"alembic": "alembic" in sys.modules,
+                  "at": sorted(asyncio.run(current_revisions(sys.argv[1])))}))
+"""
+
+
+def test_migrations_run_without_keeping_alembic_in_the_process(tmp_path: Path) -> None:
+    url = "sqlite+aiosqlite:///var/fresh.sqlite3"  # relative, as in sandbox mode
+    for _ in ("a fresh database", "one already at head"):
+        done = subprocess.run(
+            [sys.executable, "-c", MIGRATE, url],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout.splitlines()[-1])
+        assert result == {"alembic": False, "at": sorted(head_revisions())}
+
+
+def test_the_heads_read_from_the_files_are_alembics() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert head_revisions() == set(ScriptDirectory.from_config(config).get_heads())
+
+
+async def test_the_courier_forgets_chats_it_no_longer_paces() -> None:
+    moments = {"now": 100.0}
+    courier = Courier(quiet=None, per_second=1e9, monotonic=lambda: moments["now"])
+    for chat in range(10_000):
+        assert await courier._pace(chat)
+        moments["now"] += 0.01
+    assert len(courier.chats) <= Courier.CHATS_KEPT + 1
+    # the pacing itself holds: a chat served less than a second ago waits, an older one goes
+    assert not await courier._pace(9_990)
+    assert await courier._pace(9_000)
