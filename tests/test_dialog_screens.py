@@ -209,7 +209,13 @@ async def test_a_registered_persons_refusals_offer_the_next_action(
     await chat.tap("🚨 Заявить о страховом случае")
     # Anna's travel policy is not in her cabinet yet: no policy for a case.
     assert "нет полисов ОСАГО, КАСКО, ВЗР" in chat.text
-    assert chat.inline_buttons == ["🛒 Купить полис", "☎️ Контакты", "⬅️ Назад", "🏠 Меню"]
+    assert chat.inline_buttons == [
+        "➕ Добавить полис",
+        "🛒 Купить полис",
+        "☎️ Контакты",
+        "⬅️ Назад",
+        "🏠 Меню",
+    ]
 
 
 async def test_a_mistaken_reject_is_undone_by_the_operator(

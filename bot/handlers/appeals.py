@@ -29,7 +29,13 @@ from bot.callbacks import (
 from bot.deeplinks import start_link
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
 from bot.handlers.desk import desk_language, post_follow_up, post_new_appeal, sync_topic
-from bot.keyboards.next_steps import buy_button, contacts_button, next_steps, register_button
+from bot.keyboards.next_steps import (
+    add_policy_button,
+    buy_button,
+    contacts_button,
+    next_steps,
+    register_button,
+)
 from bot.keyboards.registration import BACK
 from bot.screens import show
 from bot.texts import clean_input, escape, shorten, split_text
@@ -176,6 +182,7 @@ async def start(
             query,
             _("There is no OSAGO, KASKO, travel or property policy in your cabinet."),
             next_steps(
+                add_policy_button(),
                 buy_button(settings, "osago"),
                 contacts_button(),
                 back=AppealsCallback(cases=True),
@@ -319,7 +326,10 @@ async def typed(
                 check_cover(policy, day)
             except CaseNotCovered as error:
                 await state.clear()
-                await message.answer(not_covered_text(error, day, settings, user.language))
+                await message.answer(
+                    not_covered_text(error, day, settings, user.language),
+                    reply_markup=not_covered_markup(error, settings),
+                )
                 return
         text = format_date(day, "ru")
     draft.fields[step.field] = text
@@ -354,6 +364,16 @@ def not_covered_text(error: CaseNotCovered, day: date, settings: Settings, local
         + why
         + "\n"
         + _("Questions: the desk {phone}, 24/7.").format(phone=settings.insurer.phone_federal)
+    )
+
+
+def not_covered_markup(error: CaseNotCovered, settings: Settings) -> InlineKeyboardMarkup:
+    """The ways on from a refused case: another policy, a new one, or the insurer."""
+    return next_steps(
+        add_policy_button(),
+        buy_button(settings, error.policy.kind),
+        contacts_button(),
+        back=AppealsCallback(cases=True),
     )
 
 
@@ -512,7 +532,10 @@ async def send(
         return
     except CaseNotCovered as error:
         assert event_day is not None
-        await query.message.answer(not_covered_text(error, event_day, settings, user.language))
+        await query.message.answer(
+            not_covered_text(error, event_day, settings, user.language),
+            reply_markup=not_covered_markup(error, settings),
+        )
         return
     receipt = receipt_text(appeal, user.language)
     if draft.fields.get("medical_now") == "yes":

@@ -97,8 +97,8 @@ async def open_policy(
             PoliciesCallback(action=PoliciesAction.LIST),
         )
         return
-    text = await policies.card_with_money(session, view, user.language, clock)
-    await message.answer(text, reply_markup=policies.card_keyboard(view, settings))
+    text, markup = await policies.card_screen(session, view, user.language, clock, settings)
+    await message.answer(text, reply_markup=markup)
 
 
 async def open_debt(

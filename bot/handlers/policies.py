@@ -8,7 +8,7 @@ from html import escape
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,8 @@ from bot.callbacks import (
     PolicyDocumentCallback,
     ProfileAction,
     ProfileCallback,
+    RegionAction,
+    RegionCallback,
 )
 from bot.fsm.policies import CHILD_KEY, AddPolicy, ChildDraft
 from bot.handlers.franchise import franchise_badge
@@ -31,7 +33,6 @@ from bot.handlers.regions import regions_line
 from bot.handlers.registration import problem_text
 from bot.keyboards.menu import main_menu
 from bot.keyboards.next_steps import (
-    add_policy_button,
     buy_button,
     contacts_button,
     next_steps,
@@ -44,7 +45,7 @@ from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
 from core.appeals.models import AppealKind
 from core.billing.franchise import franchise_of
-from core.billing.regions import regions_of
+from core.billing.regions import RegionsView, regions_of
 from core.clock import Clock
 from core.config import Settings
 from core.documents.compose import documents_of
@@ -227,8 +228,11 @@ def card_text(view: PolicyView, locale: str) -> str:
     return "\n".join(lines)
 
 
-def card_keyboard(view: PolicyView, settings: Settings) -> InlineKeyboardMarkup:
-    """The card's way to the policy's documents and to the sections filtered by this policy."""
+def card_keyboard(
+    view: PolicyView, settings: Settings, regions: RegionsView | None = None
+) -> InlineKeyboardMarkup:
+    """The card's way to the policy's documents and to the sections filtered by this policy;
+    with no region chosen yet where one can be, the regions button goes straight to choosing."""
     builder = InlineKeyboardBuilder()
     kinds = documents_of(view)
     for kind in kinds:
@@ -249,10 +253,16 @@ def card_keyboard(view: PolicyView, settings: Settings) -> InlineKeyboardMarkup:
             text=_("🧾 Services"),
             callback_data=PolicyCallback(id=view.id, action=PolicyAction.SERVICES),
         )
-        builder.button(
-            text=_("🗺 Regions"),
-            callback_data=PolicyCallback(id=view.id, action=PolicyAction.REGIONS),
-        )
+        if regions is not None and regions.to_choose and regions.refusal is None:
+            builder.button(
+                text=_("🗺 Choose regions"),
+                callback_data=RegionCallback(action=RegionAction.CHOOSE, policy=view.id),
+            )
+        else:
+            builder.button(
+                text=_("🗺 Regions"),
+                callback_data=PolicyCallback(id=view.id, action=PolicyAction.REGIONS),
+            )
         sizes += [2, 2]
         if view.program.franchise_percent:
             builder.button(
@@ -286,8 +296,17 @@ async def show_card(
     settings: Settings,
 ) -> None:
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
-    text = await card_with_money(session, view, user.language, clock)
-    await show(query, text, card_keyboard(view, settings))
+    text, markup = await card_screen(session, view, user.language, clock, settings)
+    await show(query, text, markup)
+
+
+async def card_screen(
+    session: AsyncSession, view: PolicyView, locale: str, clock: Clock, settings: Settings
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The policy card with its money and regions lines, and its buttons."""
+    regions = await regions_of(session, view, now=clock.now()) if view.program else None
+    text = await card_with_money(session, view, locale, clock)
+    return text, card_keyboard(view, settings, regions)
 
 
 async def money_badge(session: AsyncSession, view: PolicyView, locale: str, clock: Clock) -> str:
@@ -315,29 +334,42 @@ async def add_options(
 ) -> None:
     if not isinstance(query.message, Message):
         return
-    ways = ways_to_add(await my_policies(session, user, today=clock.now().date()))
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("By the policy number"),
         callback_data=PoliciesCallback(action=PoliciesAction.BY_NUMBER),
     )
-    if ways.by_passport:
-        builder.button(
-            text=_("By my passport data"),
-            callback_data=PoliciesCallback(action=PoliciesAction.BY_PASSPORT),
-        )
-    if ways.child:
-        builder.button(
-            text=_("A child's policy"), callback_data=PoliciesCallback(action=PoliciesAction.CHILD)
-        )
+    builder.button(
+        text=_("By my passport data"),
+        callback_data=PoliciesCallback(action=PoliciesAction.BY_PASSPORT),
+    )
+    builder.button(
+        text=_("A child's policy"), callback_data=PoliciesCallback(action=PoliciesAction.CHILD)
+    )
     builder.adjust(1)
+    # Seed 000 2.1: every way is shown with its rule; `linking` enforces them.
+    text = "\n".join(
+        (
+            _("How do you want to add a policy?"),
+            _("• By the policy number: any policy."),
+            _("• By your passport data: the second and later policies."),
+            _("• A child's policy: after your own DMS policy."),
+        )
+    )
     await show(
         query,
-        _("How do you want to add a policy?"),
+        text,
         builder.as_markup(),
         back=PoliciesCallback(action=PoliciesAction.LIST),
         back_text=_("⬅️ My policies"),
         menu=True,
+    )
+
+
+def by_number_button() -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=_("By the policy number"),
+        callback_data=PoliciesCallback(action=PoliciesAction.BY_NUMBER).pack(),
     )
 
 
@@ -416,9 +448,13 @@ def refusal_keyboard(error: LinkRefused, settings: Settings) -> InlineKeyboardMa
         return next_steps(
             back=PoliciesCallback(action=PoliciesAction.ADD), back_text=_("⬅️ Back"), menu=True
         )
+    if isinstance(error, FirstPolicyByNumber):
+        return next_steps(
+            by_number_button(), back=PoliciesCallback(action=PoliciesAction.ADD), menu=True
+        )
     if isinstance(error, ParentPolicyRequired):
         return next_steps(
-            add_policy_button(),
+            by_number_button(),
             buy_button(settings),
             back=PoliciesCallback(action=PoliciesAction.LIST),
         )
@@ -468,18 +504,52 @@ async def _added(
     await state.set_state(None)
     await state.update_data({CHILD_KEY: None})
     views = [v for v in await my_policies(session, user, today=clock.now().date()) if v.id in ids]
+    if len(views) > 1:  # several found at once (by passport): one message, a button for each
+        await message.answer(
+            added_list_text(views, user.language), reply_markup=added_list_keyboard(views)
+        )
+        return
     numbers = ", ".join(v.policy.number for v in views)
     await message.answer(
         _("Added: {numbers} ✅").format(numbers=numbers), reply_markup=main_menu(registered=True)
     )
     for view in views:
-        text = await card_with_money(session, view, user.language, clock)
+        text, markup = await card_screen(session, view, user.language, clock, settings)
         if view.status is Status.EXPIRED:
             text += "\n" + _(
                 "🗄 Added to the archive: the policy expired on {date}. Its services and "
                 "documents are here; it opens no clinics."
             ).format(date=format_date(view.policy.valid_to, user.language))
-        await message.answer(text, reply_markup=card_keyboard(view, settings))
+        await message.answer(text, reply_markup=markup)
+
+
+def added_list_text(views: list[PolicyView], locale: str) -> str:
+    lines = [_("<b>Policies added: {count} ✅</b>").format(count=len(views))]
+    for view in views:
+        period = (
+            f"{format_date(view.policy.valid_from, locale)}–"
+            f"{format_date(view.policy.valid_to, locale)}"
+        )
+        lines.append(
+            f"\n<b>{product_title(view.policy)}</b> · {escape(view.person.first_name)}\n"
+            f"№ {view.policy.number}, {period}\n{status_badge(view, locale)}"
+        )
+    lines.append("\n" + _("Tap a policy to open its card."))
+    return "\n".join(lines)
+
+
+def added_list_keyboard(views: list[PolicyView]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for view in views:
+        builder.button(
+            text=f"{view.policy.number} · {view.person.first_name}",
+            callback_data=PolicyCallback(id=view.id),
+        )
+    builder.button(
+        text=_("📋 My policies"), callback_data=PoliciesCallback(action=PoliciesAction.LIST)
+    )
+    builder.adjust(1)
+    return builder.as_markup()
 
 
 async def by_passport(
@@ -513,7 +583,18 @@ CHILD_PROMPTS = {
 }
 
 
-async def ask_child(query: CallbackQuery, state: FSMContext) -> None:
+async def ask_child(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    if not ways_to_add(await my_policies(session, user, today=clock.now().date())).child:
+        error = ParentPolicyRequired("the parent's own DMS policy first")
+        await show(query, refusal_text(error, user, settings), refusal_keyboard(error, settings))
+        return
     if isinstance(query.message, Message):
         await state.update_data({CHILD_KEY: ChildDraft().model_dump(mode="json")})
         await state.set_state(AddPolicy.child_number)
