@@ -627,8 +627,10 @@ async def list_appeals(
             callback_data=AppealsCallback(action=AppealsAction.RESUME),
         )
     for appeal in found[:20]:
+        # A case is named by its policy (a person may have several), an appeal by its kind.
+        what = (appeal.fields or {}).get("policy") if cases else None
         builder.button(
-            text=f"{appeal.number} · {kind_title(appeal.kind)} · {state_text(appeal)}",
+            text=f"{appeal.number} · {what or kind_title(appeal.kind)} · {state_text(appeal)}",
             callback_data=AppealsCallback(action=AppealsAction.OPEN, id=appeal.id),
         )
     if cases:
@@ -835,6 +837,11 @@ async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str
         f"<b>{kind_title(appeal.kind)} {appeal.number}</b>",
         _("Status: {status}").format(status=state_text(appeal)),
     ]
+    fields = appeal.fields or {}
+    if appeal.kind == AppealKind.INSURED_EVENT and fields.get("policy"):  # whose, which, when
+        lines.append(f"{_('Policy')}: {escape(fields['policy'])}")
+        if fields.get("date"):
+            lines.append(f"{_('Date of the event')}: {escape(fields['date'])}")
     if appeal.decision_amount:
         lines.append(
             _("Payment: {amount}").format(amount=format_money(appeal.decision_amount, locale))
