@@ -839,9 +839,9 @@ async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str
     ]
     fields = appeal.fields or {}
     if appeal.kind == AppealKind.INSURED_EVENT and fields.get("policy"):  # whose, which, when
-        lines.append(f"{_('Policy')}: {escape(fields['policy'])}")
+        lines.append(_("Policy") + f": {escape(fields['policy'])}")
         if fields.get("date"):
-            lines.append(f"{_('Date of the event')}: {escape(fields['date'])}")
+            lines.append(_("Date of the event") + f": {escape(fields['date'])}")
     if appeal.decision_amount:
         lines.append(
             _("Payment: {amount}").format(amount=format_money(appeal.decision_amount, locale))
