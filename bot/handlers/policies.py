@@ -314,7 +314,7 @@ async def money_badge(session: AsyncSession, view: PolicyView, locale: str, cloc
     lines = []
     if view.program is not None and view.program.franchise_percent:
         lines.append(franchise_badge(await franchise_of(session, view, clock.now()), locale))
-    if view.program is not None:
+    if view.program is not None and view.status is not Status.EXPIRED:  # an archive opens none
         lines.append(
             regions_line(await regions_of(session, view, now=clock.now()), clock.now(), locale)
         )
