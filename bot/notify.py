@@ -31,6 +31,8 @@ def callback_of(action: Action) -> CallbackData | None:
         return FranchiseCallback(id=0, action=FranchiseAction.PAY)
     if action.name == "regions":
         return PolicyCallback(id=action.value, action=PolicyAction.REGIONS)
+    if action.name == "clinics":
+        return PolicyCallback(id=action.value, action=PolicyAction.CLINICS)
     if action.name == "appeal":
         return AppealsCallback(action=AppealsAction.OPEN, id=action.value)
     if action.name == "appeal_reply":

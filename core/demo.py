@@ -23,6 +23,7 @@ from core.formatting import MOSCOW
 from core.importers.bills import import_bills
 from core.importers.clinics import import_clinics
 from core.importers.files import read_rows
+from core.importers.insurer_cases import import_insurer_cases
 from core.importers.policies import import_policies, import_programs
 from core.importers.slots import import_slots
 
@@ -39,8 +40,9 @@ async def seed_demo_data(
     rules: BillingRules | None = None,
 ) -> bool:
     """Load the demo files into an empty database; returns whether anything was loaded. With
-    `rules` (sandbox mode) also the other kinds of policies (OSAGO, KASKO, property) and the
-    demo bills, dated a few days before `now`, so services, shares and debts can be seen."""
+    `rules` (sandbox mode) also the other kinds of policies (OSAGO, KASKO, property) with the
+    insurer's cases in every stage, and the demo bills, dated a few days before `now`, so
+    services, shares, debts and cases can be seen."""
     async with sessions() as session:
         if await session.scalar(select(func.count()).select_from(Clinic)):
             return False
@@ -55,7 +57,8 @@ async def seed_demo_data(
                 session, vault, read_rows(demo_dir / "policies-other.csv"), now=now
             )
             bills = await import_bills(session, vault, demo_bills(demo_dir, now), rules, now=now)
-            slots.errors += others.errors + bills.errors
+            cases = await import_insurer_cases(session, demo_cases(demo_dir, now), now=now)
+            slots.errors += others.errors + bills.errors + cases.errors
     problems = clinics.errors + programs.errors + policies.errors + slots.errors
     if problems:
         raise ValueError(f"the demo data set has errors: {problems}")
@@ -118,6 +121,27 @@ def demo_bills(demo_dir: Path, now: datetime) -> list[tuple[int, dict[str, Any]]
     return [
         (line, row | {"service_date": visit}) for line, row in read_rows(demo_dir / "bills.csv")
     ]
+
+
+def demo_cases(demo_dir: Path, now: datetime) -> list[tuple[int, dict[str, Any]]]:
+    """The insurer's demo cases, their dates counted back from `now` (the sandbox's clock) at
+    10:00 Moscow time; they come into the cabinet that links their policy."""
+    today = now.astimezone(MOSCOW).date()
+
+    def moment(days_ago: int) -> str:
+        return datetime.combine(today - timedelta(days=days_ago), time(10), MOSCOW).isoformat()
+
+    rows = []
+    for line, case in read_rows(demo_dir / "cases.json"):
+        row = {k: v for k, v in case.items() if not k.endswith("days_ago") and k != "stages"}
+        row["event_date"] = (today - timedelta(days=case["event_days_ago"])).isoformat()
+        row["filed_at"] = moment(case["filed_days_ago"])
+        row["stages"] = [
+            {k: v for k, v in stage.items() if k != "days_ago"} | {"at": moment(stage["days_ago"])}
+            for stage in case["stages"]
+        ]
+        rows.append((line, row))
+    return rows
 
 
 async def refresh_demo_slots(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:

@@ -2,7 +2,7 @@
 
 from core.accounts.identity import IdentityCheck, IdentityFile
 from core.accounts.models import Account, ConfirmationCode, Consent, User
-from core.appeals.models import Appeal, AppealMessage
+from core.appeals.models import Appeal, AppealMessage, InsurerCase
 from core.billing.models import Bill, Card, Charge, Franchise, Payment, ServiceRegion
 from core.clinics.models import Booking, Clinic, ClinicSlot, DirectoryVersion
 from core.dialog_state import DialogState
@@ -37,6 +37,7 @@ __all__ = [
     "IdentityCheck",
     "IdentityFile",
     "InsuredPerson",
+    "InsurerCase",
     "LookupAttempt",
     "OutboxMessage",
     "Payment",

@@ -179,11 +179,13 @@ async def test_a_persons_rights_follow_the_waiting_period_franchise_and_regions(
         view = await policy(session, "ONDL-500001", clock)
         right = await entitlement_of(session, view, clock.now())
         assert right.check(index, sokol).reason is Reason.FRANCHISE_NOT_ACTIVATED
-        assert right.check(index, tverskaya).reason is Reason.REGION_NOT_CHOSEN
+        # Regions are chosen only after activation: the same first reason, and its fix.
+        assert right.check(index, tverskaya).reason is Reason.FRANCHISE_NOT_ACTIVATED
     await link_card(sessions, provider, clock)
     async with sessions() as session:
         right = await entitlement_of(session, view, clock.now())
         assert right.check(index, sokol).reason is Reason.FRANCHISE_PENDING
+        assert right.check(index, tverskaya).reason is Reason.FRANCHISE_PENDING
     clock.advance(timedelta(hours=12))  # 26.11 00:00 Moscow: active; regions can be chosen
     async with sessions() as session:
         view = await policy(session, "ONDL-500001", clock)

@@ -191,8 +191,8 @@ async def test_each_kind_asks_its_own_questions_and_a_case_goes_through_every_st
     assert case.status == AppealStatus.CLOSED and case.decision_amount == 1_500_000
     await chat.send("/appeals")
     await chat.tap("🚨 Мои страховые случаи")
-    assert "С-26-000001 · Страховой случай · закрыто" in chat.inline_buttons
-    await chat.tap("С-26-000001 · Страховой случай · закрыто")
+    assert "С-26-000001 · XXX-0001 · закрыто" in chat.inline_buttons, "named by its policy"
+    await chat.tap("С-26-000001 · XXX-0001 · закрыто")
     assert "Выплата: 15\xa0000 ₽" in chat.text
     assert "⬅️ Мои страховые случаи" in chat.inline_buttons
     await chat.tap("↩️ Открыть снова с сообщением")

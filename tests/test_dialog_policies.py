@@ -28,9 +28,8 @@ async def test_first_policy_by_number_then_the_others_by_passport(
     await chat.tap("📋 Мои полисы")
     assert "пока нет полисов" in chat.text
     await chat.tap("➕ Добавить полис")
-    assert chat.inline_buttons == ["По номеру полиса", "⬅️ Мои полисы", "🏠 Меню"], (
-        "passport search only for later policies"
-    )
+    assert chat.inline_buttons[:3] == ["По номеру полиса", "По паспортным данным", "Полис ребёнка"]
+    assert "второй и следующие полисы" in chat.text, "passport search only for later policies"
     await chat.tap("По номеру полиса")
     await chat.send("ondl-500001")
     assert "Добавлено: ONDL-500001" in chat.text
@@ -43,8 +42,9 @@ async def test_first_policy_by_number_then_the_others_by_passport(
     await chat.tap("➕ Добавить полис")
     assert chat.inline_buttons[:3] == ["По номеру полиса", "По паспортным данным", "Полис ребёнка"]
     await chat.tap("По паспортным данным")
-    assert "Добавлено: ONFR-600001, DMS-K-2026-0001" in chat.text
-    assert "страхователь ООО «Ромашка»" in chat.text and "🟢 действует" in chat.text
+    assert "Добавлено полисов: 2 ✅" in chat.text and "🟢 действует" in chat.text
+    await chat.tap("DMS-K-2026-0001 · Анна")
+    assert "страхователь ООО «Ромашка»" in chat.text
 
     await chat.send("/policies")
     assert "ONDL-500001" in chat.text and "DMS-K-2026-0001" not in chat.text, "a screen's worth"

@@ -80,7 +80,10 @@ async def test_what_is_covered_and_the_clinics_of_the_program(
     await chat.tap("🏥 Клиники программы")
     assert "Выберите вид помощи" in chat.text
     await chat.tap("Стоматологическая помощь")
-    assert "Сейчас нет клиник с этим видом помощи" in chat.text, "the waiting period"
+    assert (
+        "Сейчас вам не открыта ни одна клиника для этого вида помощи: временная франшиза: "
+        "обращения страхуются с 24.11.2026." in chat.text
+    ), "the waiting period, said once for the whole list"
     await chat.tap("👁 Показать и недоступные")
     assert "Клиник: 4." in chat.text
     assert (

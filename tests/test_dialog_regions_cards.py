@@ -55,7 +55,7 @@ async def test_regions_are_chosen_after_activation_by_search_and_ticks_then_anno
 ) -> None:
     await seed_demo(sessions)
     await add_by_number(chat, "ONDL-500001")
-    assert "🗺 выберите регионы" in chat.text
+    assert "🗺 Регионы обслуживания: выбираются после активации программы с франшизой" in chat.text
     await chat.tap("🗺 Регионы")
     assert "Выбор регионов доступен только после активации франшизной программы" in chat.text
     assert chat.inline_buttons == ["✅ Активировать программу с франшизой", "⬅️ К полису"]
@@ -99,7 +99,7 @@ async def test_regions_are_chosen_after_activation_by_search_and_ticks_then_anno
     assert codes == {"16", "77"}
 
     await chat.tap("⬅️ К полису")
-    assert "регионы: — · г. Москва, Республика Татарстан — с 23.11.2026" in chat.text
+    assert "🗺 Регионы обслуживания: г. Москва, Республика Татарстан (с 23.11.2026)" in chat.text
     await chat.tap("🗺 Регионы")
     await chat.tap("➕ Выбрать регионы")
     await chat.send("моск")
@@ -111,7 +111,7 @@ async def test_regions_are_chosen_after_activation_by_search_and_ticks_then_anno
     async with sessions() as session:
         assert await announce_regions(session, clock.now()) == 1
     texts = await delivered(sessions, bot, clock)
-    opened = "доступны клиники новых регионов обслуживания: г. Москва, Республика Татарстан"
+    opened = "открыты клиники новых регионов обслуживания: г. Москва, Республика Татарстан"
     assert [text for text in texts if opened in text], texts
 
 

@@ -41,8 +41,10 @@ async def test_an_expired_policy_is_linked_as_archived_and_opens_no_clinics(
     assert "Добавлено: DMS-K-2026-0001" in chat.text
     assert "🗄 Добавлен в архив: срок полиса закончился 31.12.2026" in chat.text
     assert "⚫ истёк · в архиве" in chat.text
+    assert "Регионы обслуживания" not in chat.text, "an archived policy has no regions to show"
     await chat.send("/policies")
     assert chat.text.count("⚫ истёк · в архиве") == 2
+    assert "Регионы обслуживания" not in chat.text
     async with sessions() as session:
         index = await ClinicDirectory().index(session)
         rights = await rights_of(session, await anna(session), clock.now())

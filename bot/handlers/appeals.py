@@ -348,7 +348,10 @@ async def typed(
                 check_cover(policy, day)
             except CaseNotCovered as error:
                 await state.clear()
-                await message.answer(not_covered_text(error, day, settings, user.language))
+                await message.answer(
+                    not_covered_text(error, day, settings, user.language),
+                    reply_markup=not_covered_markup(error, settings),
+                )
                 return
         text = format_date(day, "ru")
     draft.fields[step.field] = text
@@ -383,6 +386,16 @@ def not_covered_text(error: CaseNotCovered, day: date, settings: Settings, local
         + why
         + "\n"
         + _("Questions: the desk {phone}, 24/7.").format(phone=settings.insurer.phone_federal)
+    )
+
+
+def not_covered_markup(error: CaseNotCovered, settings: Settings) -> InlineKeyboardMarkup:
+    """The ways on from a refused case: another policy, a new one, or the insurer."""
+    return next_steps(
+        add_policy_button(),
+        buy_button(settings, error.policy.kind),
+        contacts_button(),
+        back=AppealsCallback(cases=True),
     )
 
 
@@ -543,7 +556,10 @@ async def send(
         return
     except CaseNotCovered as error:
         assert event_day is not None
-        await query.message.answer(not_covered_text(error, event_day, settings, user.language))
+        await query.message.answer(
+            not_covered_text(error, event_day, settings, user.language),
+            reply_markup=not_covered_markup(error, settings),
+        )
         return
     receipt = receipt_text(appeal, user.language)
     if draft.fields.get("medical_now") == "yes":
@@ -640,8 +656,10 @@ async def list_appeals(
             callback_data=AppealsCallback(action=AppealsAction.RESUME),
         )
     for appeal in found[:20]:
+        # A case is named by its policy (a person may have several), an appeal by its kind.
+        what = (appeal.fields or {}).get("policy") if cases else None
         builder.button(
-            text=f"{appeal.number} · {kind_title(appeal.kind)} · {state_text(appeal)}",
+            text=f"{appeal.number} · {what or kind_title(appeal.kind)} · {state_text(appeal)}",
             callback_data=AppealsCallback(action=AppealsAction.OPEN, id=appeal.id),
         )
     if cases:
@@ -841,6 +859,11 @@ async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str
         f"<b>{kind_title(appeal.kind)} {appeal.number}</b>",
         _("Status: {status}").format(status=state_text(appeal)),
     ]
+    fields = appeal.fields or {}
+    if appeal.kind == AppealKind.INSURED_EVENT and fields.get("policy"):  # whose, which, when
+        lines.append(_("Policy") + f": {escape(fields['policy'])}")
+        if fields.get("date"):
+            lines.append(_("Date of the event") + f": {escape(fields['date'])}")
     if appeal.decision_amount:
         lines.append(
             _("Payment: {amount}").format(amount=format_money(appeal.decision_amount, locale))

@@ -29,7 +29,7 @@ from bot.callbacks import (
     PolicyCallback,
 )
 from bot.handlers.booking import pending_draft, resume_button
-from bot.handlers.clinic_card import reason_text
+from bot.handlers.clinic_card import add_fix, reason_text
 from bot.keyboards.next_steps import add_policy_button, buy_button, next_steps, register_button
 from bot.keyboards.registration import BACK
 from bot.screens import show, with_nav
@@ -293,13 +293,15 @@ async def show_nearest(
         )
         await show(
             event,
-            _("There is no clinic you may visit now. See the nearest ones with the reasons:"),
+            policies_line(rights)
+            + _("There is no clinic you may visit now. See the nearest ones with the reasons:"),
             builder.as_markup(),
             back=HUB,
             menu=True,
         )
         return
     closest = format_distance(found[0].hit.distance_km, user.language)
+    under = policies_line(rights)
     if not rights:
         text = _(
             "Clinics of the network nearest to you (the closest is {distance} away). Add your "
@@ -312,9 +314,19 @@ async def show_nearest(
     items = [near_item(n, user.language) for n in found]
     await show(
         event,
-        text.format(distance=closest) + reasons_text(items, user.language),
+        under + text.format(distance=closest) + reasons_text(items, user.language),
         list_markup(items, 0, len(items), turn, everything, toggle=bool(rights)),
     )
+
+
+def policies_line(rights: list[Entitlement]) -> str:
+    """Which policies the nearest clinics are checked against (issue 16: say which)."""
+    if not rights:
+        return ""
+    named = ", ".join(f"{r.number} ({escape(r.person)})" for r in rights)
+    if len(rights) == 1:
+        return _("Policy {policies}.").format(policies=named) + "\n"
+    return _("Policies {policies}.").format(policies=named) + "\n"
 
 
 def near_item(near: NearbyClinic, locale: str) -> tuple[Entry, Access, str]:
@@ -446,8 +458,22 @@ async def on_care(
     title = _("<b>{care} · policy {number}</b>").format(
         care=care_title(care, _), number=view.policy.number
     )
+    fix: InlineKeyboardBuilder | None = None
     if not found:
         text = title + "\n" + _("No clinic for this care that you may visit now.")
+        closed = [right.check(index, e, care) for e in entries]
+        if closed:  # one rule, one reason: every clinic is held by the same first obstacle
+            held = min(closed, key=lambda a: a.fix is None)
+            text = (
+                title
+                + "\n"
+                + _("No clinic for this care is open to you now: {reason}.").format(
+                    reason=reason_text(held, user.language)
+                )
+            )
+            fix = InlineKeyboardBuilder()
+            if not add_fix(fix, held):
+                fix = None
     else:
         text = title + "\n" + _("Clinics: {count}.").format(count=len(found))
     markup = list_markup(
@@ -460,6 +486,8 @@ async def on_care(
         back=CareCallback(policy=view.id),
         back_text=_("⬅️ Types of care"),
     )
+    if fix is not None:  # the action that opens them, first
+        markup.inline_keyboard.insert(0, fix.export()[0])
     await show(query, text + reasons_text(shown, user.language), markup)
 
 

@@ -24,6 +24,8 @@ from bot.callbacks import (
     PolicyPageCallback,
     ProfileAction,
     ProfileCallback,
+    RegionAction,
+    RegionCallback,
     StaleButton,
 )
 from bot.fsm.policies import CHILD_KEY, AddPolicy, ChildDraft
@@ -34,7 +36,6 @@ from bot.handlers.regions import regions_line
 from bot.handlers.registration import problem_text
 from bot.keyboards.menu import main_menu
 from bot.keyboards.next_steps import (
-    add_policy_button,
     buy_button,
     contacts_button,
     next_steps,
@@ -48,7 +49,7 @@ from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
 from core.appeals.models import AppealKind
 from core.billing.franchise import franchise_of
-from core.billing.regions import regions_of
+from core.billing.regions import RegionsView, regions_of
 from core.clock import Clock
 from core.config import Settings
 from core.documents.compose import documents_of
@@ -261,9 +262,14 @@ def card_contacts(view: PolicyView) -> list[str]:
 
 
 def card_keyboard(
-    view: PolicyView, settings: Settings, *, more: bool = False
+    view: PolicyView,
+    settings: Settings,
+    regions: RegionsView | None = None,
+    *,
+    more: bool = False,
 ) -> InlineKeyboardMarkup:
     """The card's way to the policy's documents and to the sections filtered by this policy;
+    with no region chosen yet where one can be, the regions button goes straight to choosing;
     `more`: the card is long, and its contacts wait behind «📖 Details»."""
     builder = InlineKeyboardBuilder()
     if more:
@@ -291,10 +297,16 @@ def card_keyboard(
             text=_("🧾 Services"),
             callback_data=PolicyCallback(id=view.id, action=PolicyAction.SERVICES),
         )
-        builder.button(
-            text=_("🗺 Regions"),
-            callback_data=PolicyCallback(id=view.id, action=PolicyAction.REGIONS),
-        )
+        if regions is not None and regions.to_choose and regions.refusal is None:
+            builder.button(
+                text=_("🗺 Choose regions"),
+                callback_data=RegionCallback(action=RegionAction.CHOOSE, policy=view.id),
+            )
+        else:
+            builder.button(
+                text=_("🗺 Regions"),
+                callback_data=PolicyCallback(id=view.id, action=PolicyAction.REGIONS),
+            )
         sizes += [2, 2]
         if view.program.franchise_percent:
             builder.button(
@@ -328,8 +340,8 @@ async def show_card(
     settings: Settings,
 ) -> None:
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
-    text, more = await card_screen(session, view, user.language, clock)
-    await show(query, text, card_keyboard(view, settings, more=more))
+    text, markup = await card_screen(session, view, user.language, clock, settings)
+    await show(query, text, markup)
 
 
 async def send_card(
@@ -342,10 +354,8 @@ async def send_card(
     note: str = "",
 ) -> None:
     """The card as a new message (after adding a policy, or from a link), `note` below it."""
-    text, more = await card_screen(session, view, user.language, clock)
-    await message.answer(
-        text + (f"\n{note}" if note else ""), reply_markup=card_keyboard(view, settings, more=more)
-    )
+    text, markup = await card_screen(session, view, user.language, clock, settings)
+    await message.answer(text + (f"\n{note}" if note else ""), reply_markup=markup)
 
 
 async def show_card_contacts(
@@ -376,24 +386,32 @@ async def money_badge(session: AsyncSession, view: PolicyView, locale: str, cloc
     lines = []
     if view.program is not None and view.program.franchise_percent:
         lines.append(franchise_badge(await franchise_of(session, view, clock.now()), locale))
-    if view.program is not None:
+    if view.program is not None and view.status is not Status.EXPIRED:  # an archive opens none
         lines.append(
             regions_line(await regions_of(session, view, now=clock.now()), clock.now(), locale)
         )
     return "\n".join(line for line in lines if line)
 
 
-async def card_screen(
+async def card_with_money(
     session: AsyncSession, view: PolicyView, locale: str, clock: Clock
-) -> tuple[str, bool]:
-    """The card's text with its money, and whether its contacts wait behind «📖 Details»: the
-    whole card goes on one screen only when it is no longer than a screen."""
+) -> str:
     badge = await money_badge(session, view, locale, clock)
-    text = card_text(view, locale) + (f"\n{badge}" if badge else "")
+    return card_text(view, locale) + (f"\n{badge}" if badge else "")
+
+
+async def card_screen(
+    session: AsyncSession, view: PolicyView, locale: str, clock: Clock, settings: Settings
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The policy card with its money and regions lines, and its buttons. The whole card goes
+    on one screen only when it is no longer than a screen; otherwise its contacts wait behind
+    «📖 Details»."""
+    regions = await regions_of(session, view, now=clock.now()) if view.program else None
+    text = await card_with_money(session, view, locale, clock)
     contacts = card_contacts(view)
     if line_count(text) + len(contacts) <= SCREEN_LINES:
-        return "\n".join([text, *contacts]), False
-    return text, True
+        return "\n".join([text, *contacts]), card_keyboard(view, settings, regions)
+    return text, card_keyboard(view, settings, regions, more=True)
 
 
 # --- adding ---------------------------------------------------------------------------------
@@ -402,10 +420,9 @@ async def add_options(
 ) -> None:
     if not isinstance(query.message, Message):
         return
-    ways = ways_to_add(await my_policies(session, user, today=clock.now().date()))
     builder = InlineKeyboardBuilder()
     child = await _child(state)
-    if ways.child and child.number:  # a child's policy left halfway is offered first
+    if child.number:  # a child's policy left halfway is offered first
         builder.button(
             text=_("✍️ Continue: the child's policy {number}").format(number=child.number),
             callback_data=PoliciesCallback(action=PoliciesAction.CHILD_RESUME),
@@ -414,23 +431,37 @@ async def add_options(
         text=_("By the policy number"),
         callback_data=PoliciesCallback(action=PoliciesAction.BY_NUMBER),
     )
-    if ways.by_passport:
-        builder.button(
-            text=_("By my passport data"),
-            callback_data=PoliciesCallback(action=PoliciesAction.BY_PASSPORT),
-        )
-    if ways.child:
-        builder.button(
-            text=_("A child's policy"), callback_data=PoliciesCallback(action=PoliciesAction.CHILD)
-        )
+    builder.button(
+        text=_("By my passport data"),
+        callback_data=PoliciesCallback(action=PoliciesAction.BY_PASSPORT),
+    )
+    builder.button(
+        text=_("A child's policy"), callback_data=PoliciesCallback(action=PoliciesAction.CHILD)
+    )
     builder.adjust(1)
+    # Seed 000 2.1: every way is shown with its rule; `linking` enforces them.
+    text = "\n".join(
+        (
+            _("How do you want to add a policy?"),
+            _("• By the policy number: any policy."),
+            _("• By your passport data: the second and later policies."),
+            _("• A child's policy: after your own DMS policy."),
+        )
+    )
     await show(
         query,
-        _("How do you want to add a policy?"),
+        text,
         builder.as_markup(),
         back=PoliciesCallback(action=PoliciesAction.LIST),
         back_text=_("⬅️ My policies"),
         menu=True,
+    )
+
+
+def by_number_button() -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=_("By the policy number"),
+        callback_data=PoliciesCallback(action=PoliciesAction.BY_NUMBER).pack(),
     )
 
 
@@ -512,9 +543,13 @@ def refusal_keyboard(error: LinkRefused, settings: Settings) -> InlineKeyboardMa
         return next_steps(
             back=PoliciesCallback(action=PoliciesAction.ADD), back_text=_("⬅️ Back"), menu=True
         )
+    if isinstance(error, FirstPolicyByNumber):
+        return next_steps(
+            by_number_button(), back=PoliciesCallback(action=PoliciesAction.ADD), menu=True
+        )
     if isinstance(error, ParentPolicyRequired):
         return next_steps(
-            add_policy_button(),
+            by_number_button(),
             buy_button(settings),
             back=PoliciesCallback(action=PoliciesAction.LIST),
         )
@@ -564,6 +599,11 @@ async def _added(
     await state.set_state(None)
     await state.update_data({CHILD_KEY: None})
     views = [v for v in await my_policies(session, user, today=clock.now().date()) if v.id in ids]
+    if len(views) > 1:  # several found at once (by passport): one message, a button for each
+        await message.answer(
+            added_list_text(views, user.language), reply_markup=added_list_keyboard(views)
+        )
+        return
     numbers = ", ".join(v.policy.number for v in views)
     await message.answer(
         _("Added: {numbers} ✅").format(numbers=numbers), reply_markup=main_menu(registered=True)
@@ -576,6 +616,35 @@ async def _added(
                 "documents are here; it opens no clinics."
             ).format(date=format_date(view.policy.valid_to, user.language))
         await send_card(message, session, view, user, clock, settings, note)
+
+
+def added_list_text(views: list[PolicyView], locale: str) -> str:
+    lines = [_("<b>Policies added: {count} ✅</b>").format(count=len(views))]
+    for view in views:
+        period = (
+            f"{format_date(view.policy.valid_from, locale)}–"
+            f"{format_date(view.policy.valid_to, locale)}"
+        )
+        lines.append(
+            f"\n<b>{product_title(view.policy)}</b> · {escape(view.person.first_name)}\n"
+            f"№ {view.policy.number}, {period}\n{status_badge(view, locale)}"
+        )
+    lines.append("\n" + _("Tap a policy to open its card."))
+    return "\n".join(lines)
+
+
+def added_list_keyboard(views: list[PolicyView]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for view in views:
+        builder.button(
+            text=f"{view.policy.number} · {view.person.first_name}",
+            callback_data=PolicyCallback(id=view.id),
+        )
+    builder.button(
+        text=_("📋 My policies"), callback_data=PoliciesCallback(action=PoliciesAction.LIST)
+    )
+    builder.adjust(1)
+    return builder.as_markup()
 
 
 async def by_passport(
@@ -609,7 +678,18 @@ CHILD_PROMPTS = {
 }
 
 
-async def ask_child(query: CallbackQuery, state: FSMContext) -> None:
+async def ask_child(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    if not ways_to_add(await my_policies(session, user, today=clock.now().date())).child:
+        error = ParentPolicyRequired("the parent's own DMS policy first")
+        await show(query, refusal_text(error, user, settings), refusal_keyboard(error, settings))
+        return
     if isinstance(query.message, Message):
         await state.update_data({CHILD_KEY: ChildDraft().model_dump(mode="json")})
         await state.set_state(AddPolicy.child_number)

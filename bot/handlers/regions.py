@@ -64,19 +64,33 @@ def refusal_text(refusal: Refusal, opens: datetime | None = None, locale: str = 
 
 
 def regions_line(regions: RegionsView, now: datetime, locale: str) -> str:
-    """The card's and the list's line about regions; empty where a policy has none."""
+    """The card's and the list's line about regions, one sentence; empty where a policy has
+    none. Before the franchise is active nothing can be chosen, so the line says so (seed 002)."""
     if regions.to_choose:
-        return "🗺 " + _("regions to choose")
-    open_now = regions.available(now)
-    if not open_now and not regions.chosen:
+        if regions.refusal is Refusal.FRANCHISE_FIRST:
+            return "🗺 " + _("Service regions: chosen after the franchise program is activated")
+        if regions.refusal is Refusal.FRANCHISE_PENDING and regions.opens is not None:
+            return "🗺 " + _("Service regions: can be chosen from {date}").format(
+                date=format_moment(regions.opens, locale)
+            )
+        if regions.refusal is None:
+            return "🗺 " + _("Service regions: not chosen")
         return ""
-    line = "🗺 " + _("regions: {names}").format(names=names(open_now, locale) or "—")
-    later = {code: since for code, since in regions.chosen.items() if since > now}
-    if later:
-        line += " · " + _("{names} from {date}").format(
-            names=names(later, locale), date=format_day(min(later.values()), locale)
+    open_now = regions.available(now)
+    later: dict[datetime, list[str]] = {}
+    for code, since in regions.chosen.items():
+        if since > now:
+            later.setdefault(since, []).append(code)
+    parts = [names(open_now, locale)] if open_now else []
+    parts += [
+        _("{names} (from {date})").format(
+            names=names(codes, locale), date=format_day(since, locale)
         )
-    return line
+        for since, codes in sorted(later.items())
+    ]
+    if not parts:
+        return ""
+    return "🗺 " + _("Service regions: {names}").format(names="; ".join(parts))
 
 
 def section_text(view: PolicyView, regions: RegionsView, now: datetime, locale: str) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.accounts.crypto import Vault
 from core.accounts.models import User
+from core.appeals.backoffice import attach_insurer_cases
 from core.appeals.models import Appeal
 from core.db import Base, EncryptedBytes, UtcDateTime
 from core.errors import DomainError, NotFoundError
@@ -265,6 +266,7 @@ async def _link_on_approval(
             number=policy.number if policy is not None else "",
         )
         link.user_id, link.linked_at = user.id, now
+    await attach_insurer_cases(session, user.id, [person.policy_id], now=now)  # its cases too
     return await session.get(Policy, person.policy_id)
 
 

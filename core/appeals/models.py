@@ -3,11 +3,11 @@ both sides, so "we never received it" cannot happen (seed 000 3.5, seed 003, see
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime
@@ -105,3 +105,24 @@ class AppealMessage(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     files: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # Telegram file ids
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InsurerCase(Base):
+    """A case the insurer's back office already holds for a policy, with its stages so far
+    (seed 000 §5). It becomes the person's case (an `Appeal`) when the policy is linked to a
+    cabinet, so whoever links the policy sees it in «My cases»."""
+
+    __tablename__ = "insurer_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)  # the back office's number
+    policy_id: Mapped[int] = mapped_column(
+        ForeignKey("policies.id", ondelete="CASCADE"), index=True
+    )
+    event_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the form's answers
+    # [{"stage", "detail", "amount" (kopecks), "at" (ISO instant)}], oldest first
+    stages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    filed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id", ondelete="SET NULL"))

@@ -25,7 +25,7 @@ from core.billing.models import Franchise, ServiceRegion
 from core.errors import DomainError
 from core.notifications.outbox import enqueue
 from core.policies.cabinet import PolicyView, Status
-from core.policies.models import PolicyLink, Territory
+from core.policies.models import InsuredPerson, Policy, PolicyLink, Territory
 from core.subjects import SUBJECTS, Subject
 
 MOSCOW_TIME = ZoneInfo("Europe/Moscow")
@@ -169,7 +169,9 @@ async def announce_regions(session: AsyncSession, now: datetime) -> int:
         user_id = await session.scalar(
             select(PolicyLink.user_id).where(PolicyLink.insured_person_id == person_id)
         )
-        if user_id is not None:
+        person = await session.get(InsuredPerson, person_id)
+        policy = await session.get(Policy, person.policy_id) if person is not None else None
+        if user_id is not None and person is not None and policy is not None:
             await enqueue(
                 session,
                 user_id=user_id,
@@ -177,6 +179,9 @@ async def announce_regions(session: AsyncSession, now: datetime) -> int:
                 dedupe_key=f"regions:{person_id}:{min(ids)}",
                 now=now,
                 codes=[row.region_code for row in opened],
+                policy_id=policy.id,
+                number=policy.number,
+                name=person.first_name,
             )
         await session.commit()
     return len(by_person)

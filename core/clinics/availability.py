@@ -6,7 +6,8 @@ care type); the policy has expired, has not started, or is in its waiting period
 serves with the co-payment and the franchise is not activated, not active yet, or suspended for
 debt (seed 000 2.3, 4.2); the clinic's region is outside the policy's territory, not chosen yet,
 or opens tomorrow (seed 002). The franchise comes before the region because regions can only be
-chosen once the franchise is activated: the first fix offered is the one that can be done.
+chosen once the franchise is activated: the first fix offered is the one that can be done, and
+a region not chosen yet before activation is reported as the franchise, for every clinic alike.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ class Entitlement:
     franchise_since: datetime | None
     desk_first_until: datetime | None = None  # set only while it lasts
     desk_phone: str | None = None
+    number: str = ""  # the policy's number and the insured person's first name, for the texts
+    person: str = ""
 
     def check(self, index: ClinicIndex, entry: Entry, care_type: str | None = None) -> Access:
         members = index.members.get(self.program_id or 0, {})
@@ -114,6 +117,8 @@ class Entitlement:
                 )
         if region := self._region(entry.region_code):
             reason, since = region
+            if reason is Reason.REGION_NOT_CHOSEN and (held := self._franchise_first()):
+                reason, since = held  # regions are chosen only once the franchise is active
             return Access(self.policy_id, reason, since, kinds)
         return Access(self.policy_id, None, None, kinds, self.desk_first_until, self.desk_phone)
 
@@ -140,6 +145,17 @@ class Entitlement:
             return not regional or entry.region_code in regions
 
         return admit
+
+    def _franchise_first(self) -> tuple[Reason, datetime | None] | None:
+        """Seed 002: regions can be chosen only after the franchise is activated, so until then
+        a region not chosen yet is held by the franchise, with its fix, for every clinic."""
+        if not self.franchise_needed:
+            return None
+        if self.franchise is FranchiseState.NOT_ACTIVATED:
+            return Reason.FRANCHISE_NOT_ACTIVATED, None
+        if self.franchise is FranchiseState.CARD_LINKED:
+            return Reason.FRANCHISE_PENDING, self.franchise_since
+        return None
 
     def _region(self, code: str) -> tuple[Reason, datetime | None] | None:
         if self.territory in FIXED:
@@ -198,6 +214,8 @@ async def entitlement_of(session: AsyncSession, view: PolicyView, now: datetime)
         franchise_since=since,
         desk_first_until=desk_first,
         desk_phone=program.desk_phone if program else None,
+        number=view.policy.number,
+        person=view.person.first_name,
     )
 
 

@@ -52,6 +52,8 @@ def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
         return [Action(_("🗺 Choose regions"), "regions", int(args["policy_id"]))]
     if kind in ("appeal_answer", "appeal_closed", "appeal_taken") and args.get("appeal_id"):
         return [Action(_("💬 Open the appeal"), "appeal", int(args["appeal_id"]))]
+    if kind == "regions_available" and args.get("policy_id"):
+        return [Action(_("🏥 Clinics of the program"), "clinics", int(args["policy_id"]))]
     if kind == "booking_reminder":
         return [Action(_("📅 My bookings"), "bookings")]
     return []
@@ -169,6 +171,15 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "✅ The debt is paid: franchise clinics of policy {number} ({name}) are available "
             "again."
         ).format(number=args.get("number", ""), name=args.get("name", ""))
+    if kind == "regions_available" and args.get("number"):
+        return _(
+            "🗺 From today, clinics of your new service regions under policy {number} ({name}) "
+            "are open to you: {names}."
+        ).format(
+            number=args["number"],
+            name=escape(str(args.get("name", ""))),
+            names=names(args.get("codes", []), locale),
+        )
     if kind == "regions_available":
         return _("🗺 Clinics of your new service regions are available from today: {names}.").format(
             names=names(args.get("codes", []), locale)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts.models import Account, User
 from core.accounts.registration import lock_personal_data
 from core.accounts.validation import age_on
+from core.appeals.backoffice import attach_insurer_cases
 from core.errors import DomainError
 from core.policies.models import (
     InsuredPerson,
@@ -241,6 +242,8 @@ async def _link(
                 user_id=user.id, insured_person_id=item.person.id, as_child=child, linked_at=now
             )
         )
+    # The insurer's cases of these policies come with them (issue 16 item 14).
+    await attach_insurer_cases(session, user.id, [item.policy.id for item in found], now=now)
     lock_personal_data(account, now)
     await session.commit()
     return found
