@@ -13,7 +13,8 @@ policies and a policy card, shares a location and switches the clinic list twice
 then gets the very updates the dialog mix produced. CPU per update is this process's CPU time
 (every thread) over the updates: unlike the wall-clock figures it hardly moves when the
 machine is busy with other work. Statements per update are the SQL statements the database
-driver ran (including BEGIN/COMMIT/ROLLBACK as the driver sends them) over the updates.
+driver ran (including BEGIN/COMMIT/ROLLBACK as the driver sends them) over the updates;
+context switches per update count this process's voluntary ones (every thread).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import resource
 import statistics
 import tempfile
 import time
@@ -82,7 +84,14 @@ def echo_dispatcher() -> Dispatcher:
     return dp
 
 
-Measured = tuple[float, float, list[float], int]  # wall, CPU seconds, latencies, statements
+# wall seconds, CPU seconds, latencies, SQL statements, context switches
+Measured = tuple[float, float, list[float], int, int]
+
+
+def switches() -> int:
+    """The process's voluntary context switches so far (every thread waiting for another: a
+    thread hop costs two or more). Preemptions are left out: they measure the machine's load."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
 
 
 class StatementCounter:
@@ -106,15 +115,15 @@ STATEMENTS = StatementCounter()
 async def measure(dp: Dispatcher, bot: Bot, updates: list[Update]) -> Measured:
     session: RecordingSession = bot.session  # type: ignore[assignment]
     latencies = []
-    statements = STATEMENTS.count
+    statements, switched = STATEMENTS.count, switches()
     cpu, started = time.process_time(), time.perf_counter()
     for update in updates:
         begin = time.perf_counter()
         await dp.feed_update(bot, update)
         latencies.append(time.perf_counter() - begin)
         session.calls.clear()
-    spent = time.process_time() - cpu
-    return time.perf_counter() - started, spent, latencies, STATEMENTS.count - statements
+    spent, elapsed = time.process_time() - cpu, time.perf_counter() - started
+    return elapsed, spent, latencies, STATEMENTS.count - statements, switches() - switched
 
 
 class TimedChat(ChatClient):
@@ -160,23 +169,25 @@ async def dialogs(
     dp: Dispatcher, bot: Bot, mailbox: RecordingMailer, anna: TimedChat, rounds: int, first: int
 ) -> tuple[Measured, list[Update]]:
     anna.log = []
-    statements = STATEMENTS.count
+    statements, switched = STATEMENTS.count, switches()
     cpu, started = time.process_time(), time.perf_counter()
     for n in range(first, first + rounds):
         await dialog_round(dp, bot, mailbox, anna, n)
     elapsed, spent = time.perf_counter() - started, time.process_time() - cpu
-    measured = (elapsed, spent, [t for _, t in anna.log], STATEMENTS.count - statements)
+    latencies = [t for _, t in anna.log]
+    measured = (elapsed, spent, latencies, STATEMENTS.count - statements, switches() - switched)
     return measured, [u for u, _ in anna.log]
 
 
 def report(name: str, measured: Measured) -> float:
-    elapsed, cpu, latencies, statements = measured
+    elapsed, cpu, latencies, statements, switched = measured
     rate = len(latencies) / elapsed
     q = statistics.quantiles(latencies, n=100)
     print(
         f"{name:<22} {rate:>7.0f} updates/s   p50 {q[49] * 1000:6.2f} ms   "
         f"p99 {q[98] * 1000:6.2f} ms   CPU {cpu / len(latencies) * 1000:5.2f} ms/update   "
-        f"SQL {statements / len(latencies):4.1f}/update"
+        f"SQL {statements / len(latencies):4.1f}/update   "
+        f"context switches {switched / len(latencies):5.1f}/update"
     )
     return rate
 
@@ -189,7 +200,7 @@ def compare(title: str, app: Measured, echo: Measured) -> None:
 
 
 def joined(a: Measured, b: Measured) -> Measured:
-    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4]
 
 
 async def main(count: int, users: int, rounds: int) -> None:
