@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, LargeBinary, MetaData, String, Text, TypeDecorator, event
-from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -84,26 +84,22 @@ class UtcDateTime(TypeDecorator[datetime]):
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # One process owns the file: WAL lets readers run beside the writer, the busy timeout
     # waits out short write locks instead of failing, and foreign keys are off by default.
-    # A connection on the event loop's thread waits asynchronously instead (sqlite_inline).
-    inline = getattr(getattr(dbapi_connection, "_connection", None), "inline", False)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={0 if inline else 5000}")
+    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
-    """SQLite: one file, WAL, its calls made on the event loop's thread (core.sqlite_inline).
-    PostgreSQL: a pool of `pool_size` connections kept open plus `max_overflow` opened under
-    load, checked before use, renewed every half hour."""
+    """SQLite: one file, WAL. PostgreSQL: a pool of `pool_size` connections kept open plus
+    `max_overflow` opened under load, checked before use, renewed every half hour."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        on_file = bool(parsed.database) and parsed.database != ":memory:"
-        if on_file:
-            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, async_creator=_inline(parsed) if on_file else None)
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
     return create_async_engine(
@@ -114,15 +110,6 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> As
         pool_recycle=1800,
         pool_timeout=30,
     )
-
-
-def _inline(url: URL) -> Callable[[], Any]:
-    from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
-
-    from core.sqlite_inline import connect_inline
-
-    args, options = SQLiteDialect_aiosqlite().create_connect_args(url)
-    return lambda: connect_inline(*args, **options)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
