@@ -12,7 +12,9 @@ to their name (contact, e-mail, code, surname, first name), and a registered per
 policies and a policy card, shares a location and switches the clinic list twice). The echo bot
 then gets the very updates the dialog mix produced. CPU per update is this process's CPU time
 (every thread) over the updates: unlike the wall-clock figures it hardly moves when the
-machine is busy with other work.
+machine is busy with other work. Statements per update are the SQL statements the database
+driver ran (including BEGIN/COMMIT/ROLLBACK as the driver sends them) over the updates;
+context switches per update count this process's voluntary ones (every thread).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import resource
 import statistics
 import tempfile
 import time
@@ -29,6 +32,8 @@ from pathlib import Path
 from aiogram import Bot, Dispatcher, F
 from aiogram.types import Message, Update
 from pydantic import SecretStr
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.factory import create_dispatcher
 from core.accounts.crypto import Vault, generate_key
@@ -79,19 +84,46 @@ def echo_dispatcher() -> Dispatcher:
     return dp
 
 
-Measured = tuple[float, float, list[float]]  # wall seconds, CPU seconds, latencies
+# wall seconds, CPU seconds, latencies, SQL statements, context switches
+Measured = tuple[float, float, list[float], int, int]
+
+
+def switches() -> int:
+    """The process's voluntary context switches so far (every thread waiting for another: a
+    thread hop costs two or more). Preemptions are left out: they measure the machine's load."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
+
+
+class StatementCounter:
+    """Counts what the engine sends to the database (statements and transaction ends)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def attach(self, engine: AsyncEngine) -> None:
+        def counted(*_: object) -> None:
+            self.count += 1
+
+        event.listen(engine.sync_engine, "before_cursor_execute", counted)
+        event.listen(engine.sync_engine, "commit", counted)
+        event.listen(engine.sync_engine, "rollback", counted)
+
+
+STATEMENTS = StatementCounter()
 
 
 async def measure(dp: Dispatcher, bot: Bot, updates: list[Update]) -> Measured:
     session: RecordingSession = bot.session  # type: ignore[assignment]
     latencies = []
+    statements, switched = STATEMENTS.count, switches()
     cpu, started = time.process_time(), time.perf_counter()
     for update in updates:
         begin = time.perf_counter()
         await dp.feed_update(bot, update)
         latencies.append(time.perf_counter() - begin)
         session.calls.clear()
-    return time.perf_counter() - started, time.process_time() - cpu, latencies
+    spent, elapsed = time.process_time() - cpu, time.perf_counter() - started
+    return elapsed, spent, latencies, STATEMENTS.count - statements, switches() - switched
 
 
 class TimedChat(ChatClient):
@@ -137,20 +169,25 @@ async def dialogs(
     dp: Dispatcher, bot: Bot, mailbox: RecordingMailer, anna: TimedChat, rounds: int, first: int
 ) -> tuple[Measured, list[Update]]:
     anna.log = []
+    statements, switched = STATEMENTS.count, switches()
     cpu, started = time.process_time(), time.perf_counter()
     for n in range(first, first + rounds):
         await dialog_round(dp, bot, mailbox, anna, n)
     elapsed, spent = time.perf_counter() - started, time.process_time() - cpu
-    return (elapsed, spent, [t for _, t in anna.log]), [u for u, _ in anna.log]
+    latencies = [t for _, t in anna.log]
+    measured = (elapsed, spent, latencies, STATEMENTS.count - statements, switches() - switched)
+    return measured, [u for u, _ in anna.log]
 
 
 def report(name: str, measured: Measured) -> float:
-    elapsed, cpu, latencies = measured
+    elapsed, cpu, latencies, statements, switched = measured
     rate = len(latencies) / elapsed
     q = statistics.quantiles(latencies, n=100)
     print(
         f"{name:<22} {rate:>7.0f} updates/s   p50 {q[49] * 1000:6.2f} ms   "
-        f"p99 {q[98] * 1000:6.2f} ms   CPU {cpu / len(latencies) * 1000:5.2f} ms/update"
+        f"p99 {q[98] * 1000:6.2f} ms   CPU {cpu / len(latencies) * 1000:5.2f} ms/update   "
+        f"SQL {statements / len(latencies):4.1f}/update   "
+        f"context switches {switched / len(latencies):5.1f}/update"
     )
     return rate
 
@@ -163,7 +200,7 @@ def compare(title: str, app: Measured, echo: Measured) -> None:
 
 
 def joined(a: Measured, b: Measured) -> Measured:
-    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4]
 
 
 async def main(count: int, users: int, rounds: int) -> None:
@@ -171,6 +208,7 @@ async def main(count: int, users: int, rounds: int) -> None:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
         await migrate(url)
         engine = create_engine(url)
+        STATEMENTS.attach(engine)
         sessions = create_session_factory(engine)
         key = generate_key()
         now = SystemClock().now()

@@ -25,6 +25,7 @@ from aiogram.methods import GetUpdates
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
+from bot.fsm.steps import reads_once
 from bot.middlewares.idempotency import Inbox
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ IN_FLIGHT_POLL = 0.25  # seconds between looks for new updates while one is stil
 
 
 class CabinetDispatcher(Dispatcher):
-    """aiogram's Dispatcher, with polling that confirms an update only after handling it."""
+    """aiogram's Dispatcher, with polling that confirms an update only after handling it, and
+    the dialog state read once per update."""
 
     inbox: Inbox | None = None  # set by create_dispatcher
 
@@ -49,6 +51,10 @@ class CabinetDispatcher(Dispatcher):
                     "%s update(s) a stopped poller left unfinished will be handled", released
                 )
         await super()._polling(bot, *args, **kwargs)
+
+    async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
+        with reads_once():  # the dialog state is read once per update (bot/fsm/steps.py)
+            return await super().feed_update(bot, update, **kwargs)
 
     async def _process_update(
         self, bot: Bot, update: Update, call_answer: bool = True, **kwargs: Any

@@ -4,6 +4,7 @@ write when nothing changed. The figures themselves come from `benchmarks/updates
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import Account
 from core.config import Settings
-from tests.dialog import ChatClient
+from tests.dialog import ChatClient, RecordingMailer
 
 
 async def test_filters_run_without_a_thread_hop(
@@ -68,3 +69,45 @@ async def test_an_update_that_changes_nothing_writes_only_its_ledger_entry(
     else:
         assert written == ["INSERT INTO processed_updates", "UPDATE processed_updates"], written
         assert len(commits) == 2
+
+
+async def test_an_update_reads_the_dialog_state_once(
+    chat: ChatClient,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    mailbox: RecordingMailer,
+) -> None:
+    if settings.redis_url:
+        pytest.skip("the dialog state is in Redis")
+    engine = sessions.kw["bind"]
+    await chat.send("/start")
+    reads: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if sql.lstrip().upper().startswith("SELECT") and "FROM dialog_states" in sql:
+            reads.append(sql)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", statement)
+    try:
+        # aiogram reads the state for its filters, the steps read the state and the data.
+        per_update = []
+
+        async def counted(step: Awaitable[Any]) -> None:
+            reads.clear()
+            await step
+            per_update.append(len(reads))
+
+        await counted(chat.tap("📝 Регистрация"))
+        await counted(chat.share_contact("+79161234567"))
+        await counted(chat.send("anna@example.org"))
+        assert "a***@example.org" in chat.text
+        await counted(chat.send(mailbox.last_code("anna@example.org")))
+        assert "Почта подтверждена" in chat.text
+        await counted(chat.send("/help"))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", statement)
+    assert "/menu" in chat.text
+    # Once to know the step (it was four times: aiogram's filters, the step's state and data,
+    # and the write); a step that moves on reads its row again to write it (in the update's
+    # session, locked on PostgreSQL).
+    assert per_update == [2, 2, 2, 2, 1], per_update

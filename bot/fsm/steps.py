@@ -6,11 +6,17 @@ with the question never asked, and the person's answer would be read by the wron
 during an update the FSM writes are kept aside and written once the handler is done (also when
 it failed: what the person entered is kept). A worker killed mid-update leaves the dialog where
 it was; the redelivered update does the step again.
+
+What an update reads is also kept for the rest of that update (`reads_once`, opened by the
+dispatcher for each update; the chat's lock keeps other updates of the chat out meanwhile):
+aiogram reads the state for its filters, the handler reads it and the data again, and each
+read was a query (issue 19).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -19,11 +25,13 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import TelegramObject
 
+from bot.fsm.storage import DatabaseStorage
 from core.db import current_unit
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 _Pending = dict[StorageKey, dict[str, Any]]  # key -> {"state": ..., "data": ...}
 _pending: ContextVar[_Pending | None] = ContextVar("dialog_step_pending", default=None)
+_loaded: ContextVar[_Pending | None] = ContextVar("dialog_step_loaded", default=None)
 
 
 class StepStorage(BaseStorage):
@@ -35,6 +43,7 @@ class StepStorage(BaseStorage):
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         pending = _pending.get()
         if pending is None:
+            _forget(key)
             await self.inner.set_state(key, state)
             return
         pending.setdefault(key, {})["state"] = state.state if isinstance(state, State) else state
@@ -44,11 +53,13 @@ class StepStorage(BaseStorage):
         if pending is not None and "state" in pending.get(key, {}):
             state: str | None = pending[key]["state"]
             return state
-        return await self.inner.get_state(key)
+        loaded = await self._load(key, "state")
+        return loaded["state"] if loaded is not None else await self.inner.get_state(key)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         pending = _pending.get()
         if pending is None:
+            _forget(key)
             await self.inner.set_data(key, data)
             return
         pending.setdefault(key, {})["data"] = dict(data)
@@ -57,10 +68,42 @@ class StepStorage(BaseStorage):
         pending = _pending.get()
         if pending is not None and "data" in pending.get(key, {}):
             return dict(pending[key]["data"])
-        return await self.inner.get_data(key)
+        loaded = await self._load(key, "data")
+        return dict(loaded["data"]) if loaded is not None else await self.inner.get_data(key)
+
+    async def _load(self, key: StorageKey, part: str) -> dict[str, Any] | None:
+        """What this update read of the key (read once); None outside an update."""
+        loaded = _loaded.get()
+        if loaded is None:
+            return None
+        known = loaded.setdefault(key, {})
+        if part not in known:
+            if isinstance(self.inner, DatabaseStorage):  # one row holds both
+                known["state"], known["data"] = await self.inner.load(key)
+            elif part == "state":
+                known["state"] = await self.inner.get_state(key)
+            else:
+                known["data"] = await self.inner.get_data(key)
+        return known
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+def _forget(key: StorageKey) -> None:
+    loaded = _loaded.get()
+    if loaded is not None:
+        loaded.pop(key, None)
+
+
+@contextlib.contextmanager
+def reads_once() -> Iterator[None]:
+    """One update: each key's state and data are read from the storage once."""
+    token = _loaded.set({})
+    try:
+        yield
+    finally:
+        _loaded.reset(token)
 
 
 def underlying(storage: BaseStorage) -> BaseStorage:

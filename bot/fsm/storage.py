@@ -37,5 +37,9 @@ class DatabaseStorage(BaseStorage):
         _, data = await self._store.load(self._keys.build(key))
         return data
 
+    async def load(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
+        """The state and the data at once (one row)."""
+        return await self._store.load(self._keys.build(key))
+
     async def close(self) -> None:
         """The session factory belongs to the application; nothing to close here."""
