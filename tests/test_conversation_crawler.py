@@ -625,8 +625,9 @@ FAMILY_MIDWAYS = (
     ),
     Midway(
         "the region picker, one ticked",
-        ("/policies", "ONDL-500001 · Анна", "🗺 Регионы", "➕ Выбрать регионы", "@first"),
-        ("/policies", "ONDL-500001 · Анна", "🗺 Регионы", "➕ Выбрать регионы"),
+        # No region chosen yet: the card's regions button goes straight to the picker.
+        ("/policies", "ONDL-500001 · Анна", "🗺 Выбрать регионы", "@first"),
+        ("/policies", "ONDL-500001 · Анна", "🗺 Выбрать регионы"),
         "Отмечено: Республика Адыгея",
     ),
 )

@@ -87,7 +87,8 @@ async def test_registration_left_at_the_code_step_asks_for_the_code_again(
     assert "Продолжим с того места" in chat.text
     assert "Мы отправили 6-значный код на a***@example.org" in chat.text
     assert "Ваша электронная почта" not in chat.text, "not back at the e-mail step"
-    assert "Отправить код ещё раз" in chat.inline_buttons
+    assert chat.inline_buttons == ["Отправить код ещё раз", "Изменить адрес почты", "Начать заново"]
+    assert chat.reply_keyboard == ["⬅️ Назад", "✖️ Отмена"], "the step's keyboard, not the menu's"
     assert await dp.storage.get_state(key_of(chat)) == Registration.email_code.state
     assert len(mailbox.letters) == letters, "the code sent is still valid: no new letter"
 

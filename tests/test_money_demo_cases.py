@@ -64,6 +64,10 @@ async def test_the_demo_policies_bring_their_cases_in_every_stage_and_time_trave
     await chat.tap("⬅️ Назад")
     await chat.tap(next(b for b in listing if b.endswith("запрошены документы")))
     assert "Справка из полиции" in chat.text
+    assert chat.inline_buttons[0] == "📎 Загрузить документы"  # the next action leads the card
+    await chat.tap("📎 Загрузить документы")
+    assert "Отправьте документы по случаю С-26-" in chat.text
+    await chat.send("/appeals")  # leave the upload step for the menu
 
     # A month of time travel with every tick: the cases, the bills and the slots stay.
     ticks = scheduled_ticks(sessions, clock, rules=RULES)

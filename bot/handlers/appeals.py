@@ -708,8 +708,10 @@ def appeal_keyboard(
             callback_data=AppealsCallback(action=AppealsAction.REOPEN, id=appeal.id),
         )
     if appeal.status != AppealStatus.CLOSED:
-        builder.button(
-            text=_("✍️ Add a message"),
+        builder.button(  # a case waiting for documents: the upload is the next action
+            text=_("📎 Upload the documents")
+            if appeal.stage == CaseStage.DOCUMENTS
+            else _("✍️ Add a message"),
             callback_data=AppealsCallback(action=AppealsAction.REPLY, id=appeal.id),
         )
         builder.button(

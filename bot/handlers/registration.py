@@ -328,6 +328,15 @@ async def begin(
         return
     draft = await load_draft(state)
     step = await resume_step(state, session, user, clock)
+    if step == Registration.email_code and draft.email:
+        # The code step's buttons are inline, so this line brings the step's Back/Cancel keyboard
+        # back (the menu's keyboard is on screen), and «Start over» joins the code's buttons.
+        await message.answer(
+            _("Let's continue where you stopped; what you entered is kept."),
+            reply_markup=step_keyboard(),
+        )
+        await _ask_code(message, state, draft.email, just_sent=False, restart=True)
+        return
     if draft.phone or draft.steps_done:
         await message.answer(
             _("Let's continue where you stopped; what you entered is kept."),
@@ -558,7 +567,9 @@ async def _send_code(
     await _ask_code(message, state, email, just_sent=False)
 
 
-async def _ask_code(message: Message, state: FSMContext, email: str, *, just_sent: bool) -> None:
+async def _ask_code(
+    message: Message, state: FSMContext, email: str, *, just_sent: bool, restart: bool = False
+) -> None:
     await state.set_state(Registration.email_code)
     if just_sent:
         text = _(
@@ -576,6 +587,7 @@ async def _ask_code(message: Message, state: FSMContext, email: str, *, just_sen
         reply_markup=inline(
             (_("Send the code again"), RegistrationAction.RESEND),
             (_("Change the e-mail"), RegistrationAction.CHANGE_EMAIL),
+            *([(_("Start over"), RegistrationAction.RESTART)] if restart else []),
         ),
     )
 
