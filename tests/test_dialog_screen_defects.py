@@ -72,7 +72,7 @@ async def test_opening_an_appeal_from_its_notification_keeps_the_notification(
     before = len(chat.session.calls)
     await deliver_for_real(sessions, bot, clock)
     notices = [c for c in chat.session.calls[before:] if c.__api_method__ == "sendMessage"]
-    assert any("Ответ на ваше обращение О-26-000001" in str(n.text) for n in notices)  # type: ignore[attr-defined]
+    assert any("отвечает на обращение О-26-000001" in str(n.text) for n in notices)  # type: ignore[attr-defined]
 
     await chat.tap("💬 Открыть обращение")
     assert chat.sent("editMessageText") == [], "the notification is history: not edited away"

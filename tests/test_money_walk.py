@@ -184,7 +184,7 @@ async def test_a_case_with_no_policy_to_file_it_on_offers_to_add_one(
     await chat.send("/appeals")
     await chat.tap("🚨 Мои страховые случаи")
     await chat.tap("🚨 Заявить о страховом случае")
-    assert "нет полисов ОСАГО, КАСКО, ВЗР" in chat.text
+    assert "в вашем кабинете пока нет полисов" in chat.text
     assert chat.inline_buttons[:3] == ["➕ Добавить полис", "🛒 Купить полис", "☎️ Контакты"]
     await chat.tap("➕ Добавить полис")
     await chat.tap("По номеру полиса")

@@ -561,6 +561,7 @@ async def send(
             reply_markup=not_covered_markup(error, settings),
         )
         return
+    await query.message.edit_reply_markup(reply_markup=None)  # sent: the form's buttons go
     receipt = receipt_text(appeal, user.language)
     if draft.fields.get("medical_now") == "yes":
         receipt += "\n" + _("🚑 Call the assistance service now: {phone}.").format(
