@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.texts import utf16_len
 from core.accounts.models import Account
 from core.appeals.models import Appeal, AppealMessage
+from core.policies.models import Policy, Program
 from tests.conftest import OPERATORS_CHAT, seed_demo
 from tests.dialog import ChatClient, RecordingMailer
 from tests.test_dialog_policies import add_by_number
@@ -107,3 +108,25 @@ async def test_whitespace_and_zero_width_input_is_empty(
     await chat.tap("🔎 По названию")
     await chat.send("\u200b\u200b\u200b")
     assert "хотя бы две буквы" in chat.text
+
+
+async def test_a_policy_card_escapes_the_insurers_names(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Names loaded by the insurer (the policyholder, the program, the product) are data too:
+    an ampersand or an angle bracket in them must not break the card."""
+    await seed_demo(sessions)
+    async with sessions() as session:
+        policy = await session.scalar(select(Policy).where(Policy.number == "DMS-K-2026-0001"))
+        assert policy is not None and policy.program_id is not None
+        policy.policyholder = "ООО «Ромашка & Партнёры» <филиал>"
+        policy.product = "Корпоративный ДМС <Плюс>"
+        program = await session.get(Program, policy.program_id)
+        assert program is not None
+        program.name = "Корпоративная <Москва> & область"
+        await session.commit()
+    await add_by_number(chat, "DMS-K-2026-0001")
+    assert APOLOGY not in chat.text
+    assert "ООО «Ромашка &amp; Партнёры» &lt;филиал&gt;" in chat.text
+    assert "Корпоративная &lt;Москва&gt; &amp; область" in chat.text
+    assert "Корпоративный ДМС &lt;Плюс&gt;" in chat.text

@@ -211,16 +211,20 @@ def card_text(view: PolicyView, locale: str) -> str:
         ),
         status_badge(view, locale),
         _("Insured: {name}, born {birth}").format(
-            name=" ".join(
-                p
-                for p in (view.person.surname, view.person.first_name, view.person.patronymic)
-                if p
+            name=escape(
+                " ".join(
+                    p
+                    for p in (view.person.surname, view.person.first_name, view.person.patronymic)
+                    if p
+                )
             ),
             birth=format_date(view.person.birth_date, locale),
         ),
     ]
     if policy.contract == ContractKind.CORPORATE and policy.policyholder:
-        lines.append(_("Contract: corporate, policyholder {name}").format(name=policy.policyholder))
+        lines.append(
+            _("Contract: corporate, policyholder {name}").format(name=escape(policy.policyholder))
+        )
     if view.status is Status.WAITING:
         lines.append(
             _(
@@ -229,7 +233,7 @@ def card_text(view: PolicyView, locale: str) -> str:
             ).format(date=format_date(view.covered_from, locale))
         )
     if program is not None:
-        lines.append(_("Program: {name}").format(name=program.name))
+        lines.append(_("Program: {name}").format(name=escape(program.name)))
         care = ", ".join(care_title(code, _) for code in program.care_types)
         lines.append(_("Types of care: {care}").format(care=care))
         if program.franchise_percent:
