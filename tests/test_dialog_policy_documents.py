@@ -72,7 +72,12 @@ async def test_what_is_covered_and_the_clinics_of_the_program(
     await chat.tap("📖 Ещё")  # the rest of a long screen, in place
     assert "Не покрывается" in chat.text and "Протезирование зубов" in chat.text
     assert "Визиты становятся страховыми случаями с 24.11.2026" in chat.text
-    assert chat.inline_buttons == ["📋 Программа (PDF)", "⬅️ К полису", "🏠 Меню"]
+    assert chat.inline_buttons == [
+        "⬅️ Предыдущая страница",
+        "📋 Программа (PDF)",
+        "⬅️ К полису",
+        "🏠 Меню",
+    ]
     await chat.tap("📋 Программа (PDF)")
     assert "Франшиза (соплатёж): 20%" in sent_pdf(chat)
 

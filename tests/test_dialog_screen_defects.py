@@ -240,6 +240,9 @@ async def test_a_long_policy_card_and_what_is_covered_show_more_on_request(
     assert "⬅️ К полису" in chat.inline_buttons
     _call, data = last_with(chat, "⬅️ К полису")
     assert data.startswith("pc:")
+    await chat.tap("⬅️ Предыдущая страница")  # back a page, in place
+    [again] = chat.sent("editMessageText")
+    assert str(again.text) == first and "⬅️ Предыдущая страница" not in chat.inline_buttons  # type: ignore[attr-defined]
 
 
 async def test_the_consent_screen_gives_up_its_button_once_the_bank_link_is_sent(

@@ -204,6 +204,13 @@ async def show_program(
                 id=view.id, action=PolicyAction.PROGRAM, page=page + 1
             ),
         )
+    if page > 0:  # a further page leads back a page too, not only to the card
+        builder.button(
+            text=_("⬅️ Previous page"),
+            callback_data=PolicyPageCallback(id=view.id, action=PolicyAction.PROGRAM, page=page - 1)
+            if page > 1
+            else PolicyCallback(id=view.id, action=PolicyAction.PROGRAM),
+        )
     builder.button(
         text=document_button(DocumentKind.PROGRAM),
         callback_data=PolicyDocumentCallback(id=view.id, kind=DocumentKind.PROGRAM),
