@@ -328,19 +328,15 @@ async def begin(
         return
     draft = await load_draft(state)
     step = await resume_step(state, session, user, clock)
-    if step == Registration.email_code and draft.email:
-        # The code step's buttons are inline, so this line brings the step's Back/Cancel keyboard
-        # back (the menu's keyboard is on screen), and «Start over» joins the code's buttons.
-        await message.answer(
-            _("Let's continue where you stopped; what you entered is kept."),
-            reply_markup=step_keyboard(),
-        )
-        await _ask_code(message, state, draft.email, just_sent=False, restart=True)
-        return
+    # The code step's buttons are inline: there this line brings the step's Back/Cancel keyboard
+    # back (the menu's keyboard is on screen), and «Start over» joins the code's buttons.
+    at_code = step == Registration.email_code and draft.email is not None
     if draft.phone or draft.steps_done:
         await message.answer(
             _("Let's continue where you stopped; what you entered is kept."),
-            reply_markup=inline((_("Start over"), RegistrationAction.RESTART)),
+            reply_markup=step_keyboard()
+            if at_code
+            else inline((_("Start over"), RegistrationAction.RESTART)),
         )
     else:
         await message.answer(
@@ -349,6 +345,9 @@ async def begin(
                 "What you enter is kept if you leave for the menu; «✖️ Cancel» discards it."
             )
         )
+    if at_code and draft.email:
+        await _ask_code(message, state, draft.email, just_sent=False, restart=True)
+        return
     await ask_step(message, state, step, session, user)
 
 
