@@ -419,9 +419,7 @@ async def card_screen(
 
 
 # --- adding ---------------------------------------------------------------------------------
-async def add_options(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, user: User, clock: Clock
-) -> None:
+async def add_options(query: CallbackQuery, state: FSMContext) -> None:
     if not isinstance(query.message, Message):
         return
     builder = InlineKeyboardBuilder()
