@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOCALES := locales
 DOMAIN := messages
+# Test processes (pytest-xdist): one per core, at most 4; `make test WORKERS=0` runs in one.
+WORKERS ?= auto
 
 .PHONY: run test lint format locales extract update-locales clean
 
@@ -25,7 +27,7 @@ test: $(STAMP) locales
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(WORKERS) --maxprocesses 4 --dist worksteal
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

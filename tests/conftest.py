@@ -20,7 +20,8 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from pydantic import SecretStr
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.factory import create_dispatcher
 from bot.middlewares.not_modified import NotModifiedIsDone
@@ -32,8 +33,27 @@ from core.db import Base, create_engine, create_session_factory, upgrade
 from core.demo import register_demo_person, seed_demo_data
 from tests.dialog import ChatClient, RecordingMailer, RecordingSession
 
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+def _per_worker(postgres: str | None, redis_url: str | None) -> tuple[str | None, str | None]:
+    """pytest-xdist runs the suite in several processes: each gets a database and a Redis db of
+    its own (the first keeps the configured ones; worker N adds `_gwN` to the database name and
+    counts Redis dbs down from the configured one), so that no two tests share a schema."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    if not worker:
+        return postgres, redis_url
+    if postgres:
+        url = make_url(postgres)
+        postgres = url.set(database=f"{url.database}_gw{worker}").render_as_string(False)
+    if redis_url:
+        url = make_url(redis_url.replace("redis://", "postgresql://", 1))
+        db = (int(url.database or 0) - worker) % 16
+        redis_url = redis_url.rsplit("/", 1)[0] + f"/{db}"
+    return postgres, redis_url
+
+
+POSTGRES_URL, REDIS_URL = _per_worker(
+    os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
+)
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 TEST_KEY = generate_key()
 OPERATORS_CHAT = -1001000000001
@@ -70,6 +90,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def _reset_schema(url: str) -> None:
+    """A clean `public` schema, in a database created first if it is missing (xdist workers)."""
+    name = make_url(url).database
+    admin = create_async_engine(
+        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    async with admin.connect() as connection:
+        found = await connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not found:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
     engine = create_engine(url)
     async with engine.begin() as connection:
         await connection.execute(text("DROP SCHEMA public CASCADE"))
