@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.notify import telegram_send
 from bot.texts import utf16_len
 from core.accounts.models import Account, User
-from core.appeals.models import Appeal, AppealMessage, AppealStatus
+from core.appeals.models import Appeal, AppealKind, AppealMessage, AppealStatus
+from core.appeals.service import file_appeal
 from core.clock import FrozenClock
 from core.config import Settings
 from core.jobs import scheduled_ticks
@@ -315,6 +316,36 @@ async def test_a_person_cannot_open_more_appeals_a_day_than_allowed(
     async with sessions() as session:
         texts = list(await session.scalars(select(AppealMessage.text)))
     assert len(texts) == 3
+
+
+async def test_a_form_refused_by_the_daily_limit_at_send_is_kept_for_later(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    settings: Settings,
+) -> None:
+    """The limit is checked when the form starts and again when it is sent: an appeal filed
+    meanwhile (another device, a case opened for the person) may reach it. The form written
+    so far is kept and its «Отправить» works once the limit allows."""
+    settings.appeals_per_day = 1
+    await chat.send("/appeals")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Благодарность")
+    await chat.send("Спасибо врачу Орловой!")
+    async with sessions() as session:
+        user = await session.scalar(select(User).where(User.telegram_id == chat.user.id))
+        assert user is not None
+        await file_appeal(session, user.id, AppealKind.THANKS, text="Спасибо!", now=clock.now())
+    await chat.tap("✅ Отправить")
+    assert "Новое можно отправить с 12:00 22.11.2026 (по Москве)" in chat.text
+    assert "Форма сохранена" in chat.text
+    clock.advance(timedelta(hours=24))
+    await chat.tap("✅ Отправить")  # the form's own button, higher up
+    assert "получено" in chat.text, chat.text
+    async with sessions() as session:
+        texts = list(await session.scalars(select(AppealMessage.text)))
+    assert sorted(texts) == ["Спасибо врачу Орловой!", "Спасибо!"]
 
 
 async def test_a_description_at_telegrams_limit_is_kept_whole_and_shown_in_parts(

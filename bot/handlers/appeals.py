@@ -523,7 +523,8 @@ async def send(
         raise StaleButton("the appeal form was sent or discarded already")
     if not isinstance(query.message, Message):
         return
-    await state.clear()
+    step, data = await state.get_state(), await state.get_data()
+    await state.clear()  # cleared with the filing's commit: a crash cannot file it twice
     if not callback_data.send:
         await show(
             query,
@@ -551,8 +552,11 @@ async def send(
             per_day=settings.appeals_per_day,
             event_date=event_day,
         )
-    except TooManyAppeals as error:
-        await query.message.answer(too_many_text(error, settings, user))
+    except TooManyAppeals as error:  # filed elsewhere meanwhile: the form waits for that time
+        await state.set_state(step)
+        await state.set_data(data)
+        kept = _("Your form is kept: tap «✅ Send» on it then.")
+        await query.message.answer(too_many_text(error, settings, user) + "\n\n" + kept)
         return
     except CaseNotCovered as error:
         assert event_day is not None
