@@ -365,6 +365,7 @@ class AppealsAction(StrEnum):
     RATE = "rate"
     RESUME = "resume"  # the unfinished draft kept in the FSM data
     REOPEN = "reopen"
+    UNREPLY = "unreply"  # the Cancel under "write your message to appeal N"
 
 
 class AppealsCallback(CallbackData, prefix="al"):

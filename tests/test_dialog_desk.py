@@ -348,6 +348,34 @@ async def test_a_form_refused_by_the_daily_limit_at_send_is_kept_for_later(
     assert sorted(texts) == ["Спасибо врачу Орловой!", "Спасибо!"]
 
 
+async def test_every_appeal_prompt_can_be_cancelled_and_an_old_cancel_is_stale(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat.send("/appeals")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Благодарность")
+    assert "✖️ Отмена" in chat.inline_buttons, "the text prompt has a way out"
+    await chat.tap("✖️ Отмена")
+    assert "Обращение не отправлено." in chat.text
+    await chat.send("Спасибо!")  # no longer taken as the appeal's text
+    async with sessions() as session:
+        assert list(await session.scalars(select(Appeal.id))) == []
+
+    await file_thanks(chat, "Спасибо врачу Орловой!")
+    await chat.send("/appeals")
+    await chat.tap("О-26-000001 · Благодарность · получено")
+    await chat.tap("✍️ Добавить сообщение")
+    assert "Напишите сообщение к обращению О-26-000001" in chat.text
+    await chat.tap("✖️ Отмена")
+    assert "О-26-000001" in chat.text and "✍️ Добавить сообщение" in chat.inline_buttons
+    await chat.send("Это не сообщение к обращению.")
+    await chat.tap("✖️ Отмена")  # the prompt's Cancel again, higher up
+    assert "Эта кнопка больше не действует" in chat.text
+    async with sessions() as session:
+        texts = list(await session.scalars(select(AppealMessage.text)))
+    assert texts == ["Спасибо врачу Орловой!"]
+
+
 async def test_a_description_at_telegrams_limit_is_kept_whole_and_shown_in_parts(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -260,6 +260,7 @@ async def ask_next(
         builder.button(text=account.phone, callback_data=AppealChoiceCallback(value="mine"))
     elif step.ask is Ask.FILES:
         builder.button(text=_("Done"), callback_data=AppealChoiceCallback(value="done"))
+    builder.button(text=_("✖️ Cancel"), callback_data=AppealSendCallback(send=False))
     builder.adjust(1)
     states = {
         Ask.CHOICE: AppealForm.choosing,
@@ -267,7 +268,7 @@ async def ask_next(
         Ask.FILES: AppealForm.files,
     }
     await state.set_state(states.get(step.ask, AppealForm.typing))
-    markup = builder.as_markup() if builder.buttons else None
+    markup = builder.as_markup()
     prompt = str(step.prompt)
     policy = policy_shown(draft.fields)
     if draft.kind is AppealKind.INSURED_EVENT and policy is not None:  # whose case, which policy
@@ -747,6 +748,15 @@ async def send_appeal(
         await message.answer(part, reply_markup=markup if number == len(parts) else None)
 
 
+def unreply_markup(appeal: Appeal) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("✖️ Cancel"),
+        callback_data=AppealsCallback(action=AppealsAction.UNREPLY, id=appeal.id),
+    )
+    return builder.as_markup()
+
+
 async def on_appeals(
     query: CallbackQuery,
     callback_data: AppealsCallback,
@@ -773,6 +783,12 @@ async def on_appeals(
         return
     appeal = await my_appeal(session, user.id, callback_data.id)
     reopen_within = timedelta(days=settings.appeal_reopen_days)
+    if action is AppealsAction.UNREPLY:  # the message is not written after all: back to it
+        asked = await state.get_state() == AppealForm.reply.state
+        if not asked or (await state.get_data()).get(REPLY_KEY) != appeal.id:
+            raise StaleButton("the message to this appeal was sent or dropped already")
+        await state.clear()
+        action = AppealsAction.OPEN
     if action is AppealsAction.OPEN:
         parts = split_text(await appeal_text(session, appeal, user.language))
         if len(parts) == 1:
@@ -793,7 +809,8 @@ async def on_appeals(
         await query.message.answer(
             _("Write what is left, and appeal {number} will be reopened.").format(
                 number=appeal.number
-            )
+            ),
+            reply_markup=unreply_markup(appeal),
         )
     elif action is AppealsAction.REPLY:
         if appeal.status == AppealStatus.CLOSED:
@@ -816,7 +833,9 @@ async def on_appeals(
             if appeal.stage == CaseStage.DOCUMENTS
             else _("Write your message to appeal {number}.")
         )
-        await query.message.answer(ask.format(number=appeal.number))
+        await query.message.answer(
+            ask.format(number=appeal.number), reply_markup=unreply_markup(appeal)
+        )
     elif action is AppealsAction.CLOSE:
         builder = InlineKeyboardBuilder()
         for stars in range(5, 0, -1):
