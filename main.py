@@ -430,7 +430,9 @@ async def rotate_key(settings: Settings) -> int:
         print(f"{done.column}: {done.rows} re-encrypted{unreadable}")
 
     try:
-        report = await rotate_keys(create_session_factory(engine), vault, progress=show)
+        report = await rotate_keys(
+            create_session_factory(engine), vault, progress=show, redis_url=settings.redis_url
+        )
     except DigestsKeyedOtherwise:
         print(
             "The stored digests were made with another key: set DATA_DIGEST_KEY (or list the "

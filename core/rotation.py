@@ -6,12 +6,18 @@ metadata, so a column declared `EncryptedString`/`EncryptedText`/`EncryptedBytes
 rotated too. Rows are done in batches, each committed; running it again is harmless (every
 value is simply encrypted again with the current key). A value no key can read is left as it
 is and counted.
+
+Dialog drafts hold encrypted values too (the passport number typed at registration, until the
+person confirms): the embedded dialog states and, at scale, the FSM data in Redis are searched
+for Fernet tokens, which are rotated in place.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Column, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +28,9 @@ from core.accounts.models import Account
 from core.accounts.registration import document_digest
 from core.accounts.validation import DocumentType
 from core.db import ENCRYPTED_TYPES, Base, EncryptedBytes
+from core.dialog_state import DialogState
+
+FERNET_PREFIX = "gAAAAA"  # a Fernet token's version byte 0x80 and the first timestamp bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +104,7 @@ async def rotate_keys(
     *,
     progress: Callable[[Rotated], None] = lambda _done: None,
     batch: int = 500,
+    redis_url: str | None = None,
 ) -> list[Rotated]:
     async with sessions() as session:
         await check_digests(session, vault)
@@ -103,4 +113,78 @@ async def rotate_keys(
         rotated = await rotate_column(sessions, vault, table, column, batch=batch)
         progress(rotated)
         done.append(rotated)
+    drafts = [rotate_dialog_states(sessions, vault, batch=batch)]
+    if redis_url:
+        drafts.append(rotate_redis_dialogs(redis_url, vault))
+    for job in drafts:
+        rotated = await job
+        progress(rotated)
+        done.append(rotated)
     return done
+
+
+@dataclass(slots=True)
+class TokenCount:
+    rows: int = 0
+    unreadable: int = 0
+
+
+def rotate_tokens(value: Any, vault: Vault, count: TokenCount) -> Any:
+    """The JSON value with every Fernet token in it encrypted again with the current key."""
+    if isinstance(value, dict):
+        return {key: rotate_tokens(item, vault, count) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rotate_tokens(item, vault, count) for item in value]
+    if isinstance(value, str) and value.startswith(FERNET_PREFIX):
+        try:
+            fresh = vault.rotate(value)
+        except ValueError:
+            count.unreadable += 1
+            return value
+        count.rows += 1
+        return fresh
+    return value
+
+
+async def rotate_dialog_states(
+    sessions: async_sessionmaker[AsyncSession], vault: Vault, *, batch: int = 500
+) -> Rotated:
+    """Drafts kept by the embedded dialog storage (the `dialog_states` table)."""
+    count, last = TokenCount(), ""
+    while True:
+        async with sessions() as session:
+            rows = list(
+                await session.scalars(
+                    select(DialogState).where(DialogState.key > last).order_by(DialogState.key)
+                    .limit(batch)
+                )
+            )  # fmt: skip
+            if not rows:
+                return Rotated("dialog_states.data", count.rows, count.unreadable)
+            for row in rows:
+                before = count.rows
+                data = rotate_tokens(row.data or {}, vault, count)
+                if count.rows != before:
+                    row.data = data
+            await session.commit()
+            last = rows[-1].key
+
+
+async def rotate_redis_dialogs(redis_url: str, vault: Vault) -> Rotated:
+    """Drafts kept in Redis by the workers' FSM storage (`fsm:…:data` keys, JSON)."""
+    from redis.asyncio import Redis  # only with REDIS_URL
+
+    count = TokenCount()
+    client = Redis.from_url(redis_url)
+    try:
+        async for key in client.scan_iter(match="fsm:*:data", count=1000):
+            raw = await client.get(key)
+            if raw is None:
+                continue
+            before = count.rows
+            data = rotate_tokens(json.loads(raw), vault, count)
+            if count.rows != before:
+                await client.set(key, json.dumps(data), keepttl=True)
+    finally:
+        await client.aclose()
+    return Rotated("redis fsm data", count.rows, count.unreadable)

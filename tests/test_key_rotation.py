@@ -33,6 +33,7 @@ from main import cli
 from tests.conftest import TEST_KEY, seed_demo
 from tests.dialog import ChatClient, RecordingMailer
 from tests.files import JPEG
+from tests.test_dialog_registration import register_until_consents
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,3 +165,55 @@ async def test_rotate_key_re_encrypts_everything_and_digests_keep_matching(
     assert code == 2 and "DATA_DIGEST_KEY" in err, (
         "without the pinned digest key the digests would stop matching: nothing is changed"
     )
+
+
+async def test_a_registration_draft_keeps_its_passport_number_through_a_rotation(
+    chat: ChatClient,
+    mailbox: RecordingMailer,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: FrozenClock,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The passport number typed at registration waits, encrypted, in the dialog draft (the
+    database's dialog states or, with several workers, Redis) until the person confirms: it is
+    rotated with the columns, so the confirmation works once the old key is gone."""
+    await register_until_consents(chat, mailbox)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url or "")
+    new_key = generate_key()
+    code, out, err = await rotate(monkeypatch, capsys, database_url, new_key, [TEST_KEY])
+    assert code == 0, err
+    where = "redis fsm data" if settings.redis_url else "dialog_states.data"
+    assert f"{where}: 1 re-encrypted" in out, out
+    pinned = re.search(r"DATA_DIGEST_KEY=([0-9a-f]{64})", out)
+    assert pinned, out
+    rotated = settings.model_copy(
+        update={
+            "data_encryption_key": SecretStr(new_key),
+            "data_encryption_old_keys": [],
+            "data_digest_key": SecretStr(pinned.group(1)),
+        }
+    )
+    dp = create_dispatcher(rotated, sessions, clock, mailer=mailbox)
+    try:  # the same person, served by a bot that knows only the new key
+        person = ChatClient(dp, chat.bot, user_id=chat.user.id)
+        for consent in (
+            "☐ Обработка персональных данных",
+            "☐ Обработка сведений о здоровье",
+            "☐ Пользовательское соглашение",
+        ):
+            await person.tap(consent)
+        await person.tap("Продолжить ➡️")
+        assert "45 ** ****54" in person.text
+        await person.tap("✅ Подтвердить")
+        assert "Регистрация завершена" in person.text, person.text
+    finally:
+        await dp.storage.close()
+    vault = rotated.vault()
+    assert vault is not None
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+    assert account is not None
+    assert vault.decrypt(account.document_encrypted).replace(" ", "") == "4506987654"
