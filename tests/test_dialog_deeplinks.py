@@ -108,6 +108,16 @@ async def test_a_policy_link_opens_the_card_and_leaves_the_current_step(
     assert "Полис № ONDL-500001" in chat.text
     assert "⬅️ Мои полисы" in chat.inline_buttons
     assert await dp.storage.get_state(key) is None, "the link left the step"
+    assert "Вы вышли из шага" in chat.text, "and says so, as a menu tap does"
+    assert "🏥 Клиники" in chat.reply_keyboard, "the step's keyboard gave way to the menu"
+
+    await chat.send("/appeals")  # mid-way through an appeal form, a link to the policy
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Благодарность")
+    await chat.send(f"/start policy_{policy_id}")
+    assert "Черновик обращения сохранён" in chat.text and "Полис № ONDL-500001" in chat.text
+    await chat.send("/start")  # a plain /start shows the main menu itself: no extra line
+    assert "Черновик" not in chat.text and "Вы вышли" not in chat.text
 
 
 async def test_a_link_to_someone_elses_or_a_missing_policy_no_longer_works(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import AppealsCallback, MenuCallback, PoliciesAction, PoliciesCallback
 from bot.deeplinks import StartLink
 from bot.handlers import appeals, franchise, identity, policies, registration
+from bot.handlers.menu import leave_step
 from bot.handlers.profile import tell_registration_is_missing
 from bot.keyboards.menu import NEAREST_CLINICS, main_menu
 from bot.screens import with_nav
@@ -35,9 +36,11 @@ from core.policies.cabinet import my_policy
 log = logging.getLogger(__name__)
 
 
-async def _ready(message: Message, state: FSMContext, account: Account | None) -> bool:
+async def _ready(
+    message: Message, state: FSMContext, account: Account | None, raw_state: str | None
+) -> bool:
     """A link leaves the current step (its draft is kept); a cabinet's place needs the account."""
-    await state.set_state(None)
+    await leave_step(message, state, raw_state, account)
     if account is None:
         await tell_registration_is_missing(message, state)
         return False
@@ -66,7 +69,7 @@ async def open_register(
     account: Account | None,
     clock: Clock,
 ) -> None:
-    await state.set_state(None)
+    await state.set_state(None)  # registration resumes its own draft, with its keyboard
     await registration.begin(message, state, session, user, account, clock)
 
 
@@ -77,13 +80,16 @@ async def open_verify(
     user: User,
     account: Account | None,
     clock: Clock,
+    raw_state: str | None = None,
 ) -> None:
-    await state.set_state(None)
+    await leave_step(message, state, raw_state, account)
     await identity.begin(message, state, session, user, account, clock)
 
 
-async def open_nearby(message: Message, state: FSMContext, account: Account | None) -> None:
-    await state.set_state(None)
+async def open_nearby(
+    message: Message, state: FSMContext, account: Account | None, raw_state: str | None = None
+) -> None:
+    await leave_step(message, state, raw_state, account)
     await message.answer(
         _(
             "To see the clinics nearest to you, tap «{button}» below and share your location "
@@ -102,9 +108,10 @@ async def open_own(
     account: Account | None,
     clock: Clock,
     settings: Settings,
+    raw_state: str | None = None,
 ) -> None:
     """A policy card or an appeal by its id: the same screens the sections show."""
-    if not await _ready(message, state, account):
+    if not await _ready(message, state, account, raw_state):
         return
     try:
         if link.kind is LinkKind.POLICY:
@@ -129,8 +136,9 @@ async def open_debt(
     clock: Clock,
     billing: BillingRules,
     payments: PaymentProvider | None,
+    raw_state: str | None = None,
 ) -> None:
-    if await _ready(message, state, account):
+    if await _ready(message, state, account, raw_state):
         await franchise.settle_debt(message, session, user, clock, billing, payments)
 
 

@@ -71,11 +71,26 @@ async def open_section(
 ) -> Any:
     # raw_state is what aiogram's FSM middleware read already: no second read of the storage.
     if menu_action not in KEEP_STEP and raw_state is not None:
-        await state.set_state(None)
-        if menu_action not in OWN_KEYBOARD:
-            await _left_the_step(message, raw_state, data.get("account"))
+        announce = menu_action not in OWN_KEYBOARD
+        await leave_step(message, state, raw_state, data.get("account"), announce=announce)
         raw_state = None
     return await _CALLABLES[menu_action].call(message, state=state, raw_state=raw_state, **data)
+
+
+async def leave_step(
+    message: Message,
+    state: FSMContext,
+    raw_state: str | None,
+    account: Account | None,
+    *,
+    announce: bool = True,
+) -> None:
+    """A menu tap or a deep link mid-step: the step is left, its draft kept (and said so)."""
+    if raw_state is None:
+        return
+    await state.set_state(None)
+    if announce:
+        await _left_the_step(message, raw_state, account)
 
 
 async def _left_the_step(message: Message, raw_state: str, account: Account | None) -> None:
