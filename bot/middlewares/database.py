@@ -36,10 +36,10 @@ class UpdateSession(BaseMiddleware):
                 except BaseException:
                     await unit.discard()
                     if unit.wrote:
-                        await session.commit()
+                        await unit.commit()
                     raise
                 if unit.wrote:
-                    await session.commit()
+                    await unit.commit()
                 return result
 
 
