@@ -3,3 +3,7 @@
 from bot.lazy_types import install
 
 install()  # before anything imports aiogram.types: validators are built on first use
+
+from bot import keyboard_copies  # noqa: E402  (imports aiogram: only after install())
+
+keyboard_copies.install()  # keyboard builders copy rows, not every button

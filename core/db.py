@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,6 +191,18 @@ class UnitOfWork:
         self.session = session
         self.wrote = False  # the ledger or the dialog step left a write for the final commit
         self._discarded = False
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the update's final commit has succeeded (see `commit`)."""
+        self._after_commit.append(callback)
+
+    async def commit(self) -> None:
+        """The update's final commit, then what waited for it."""
+        await self.session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     async def discard(self) -> None:
         """The update failed: its half-done writes go, once; what is written after stays."""
@@ -201,6 +213,7 @@ class UnitOfWork:
             self.session.expunge_all()
             await self.session.rollback()
             self.wrote = False
+            self._after_commit.clear()
 
 
 _unit: ContextVar[UnitOfWork | None] = ContextVar("unit_of_work", default=None)

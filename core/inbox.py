@@ -5,11 +5,20 @@ a slow one, or a long-polling process killed before it confirmed the offset. Han
 the update id for a lease; the claim is released if handling fails (so the retry does the work)
 and turned into "done" when it succeeds (so a retry is skipped). A copy arriving while another
 worker still holds a live claim is "busy": its sender is told to come back later.
+
+On SQLite one process owns the database and handles every update, so its live claims need not
+be in the database at all: they are kept in that process (`_LocalClaims`, per database), and
+an update costs one read of the ledger before it is handled and one write of "done" in its
+final commit, instead of a committed claim and a second write (issue 19). A process killed
+mid-update leaves no claim behind, which is what the restarted poller would do with it anyway
+(`release_unfinished`): the update, never confirmed to Telegram, comes again and is handled.
+On PostgreSQL several workers may share the database: the claim is committed before handling.
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,7 +26,8 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, String, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import Clock
@@ -41,31 +51,57 @@ class ProcessedUpdate(Base):
     until: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # lease end, or kept until
 
 
+class _LocalClaims:
+    """The live claims of the one process that owns a SQLite database: update id -> lease end,
+    or DONE_PENDING once "done" is written but its commit has not happened yet."""
+
+    def __init__(self) -> None:
+        self.leases: dict[int, datetime | None] = {}
+
+
+DONE_PENDING = None
+# One set per database in this process: every inbox over it (a test's "other worker") sees them.
+_local_claims: weakref.WeakKeyDictionary[Engine, _LocalClaims] = weakref.WeakKeyDictionary()
+
+
+def _local_claims_of(sessions: async_sessionmaker[AsyncSession]) -> _LocalClaims | None:
+    """The in-process claims when the database is SQLite (one owning process), else None."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+        return None
+    return _local_claims.setdefault(bind.sync_engine, _LocalClaims())
+
+
 class DatabaseInbox:
     """The ledger in the application database (one process or several on PostgreSQL).
 
-    Inside an update's unit of work the claim is committed at once (another worker must see
-    it before this one starts), while "done" (or the release of a failed claim) is written in
+    On PostgreSQL, inside an update's unit of work the claim is committed at once (another
+    worker must see it before this one starts). On SQLite the claim stays in this process (see
+    the module's docstring). Either way "done" (or the release of a failed claim) is written in
     the update's own final commit, with its dialog step."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self.sessions, self.clock = sessions, clock
+        self.local = _local_claims_of(sessions)
 
     @contextlib.asynccontextmanager
-    async def _session(self, commit: bool) -> AsyncIterator[AsyncSession]:
+    async def _session(self, commit: bool, writes: bool = True) -> AsyncIterator[AsyncSession]:
         unit = current_unit()
         if unit is not None:
             yield unit.session
             if commit:
                 await unit.session.commit()
-            else:
+            elif writes:
                 unit.wrote = True
             return
         async with self.sessions() as session:
             yield session
-            await session.commit()
+            if writes:
+                await session.commit()
 
     async def claim(self, update_id: int) -> Claim:
+        if self.local is not None:
+            return await self._claim_here(update_id, self.local)
         now = self.clock.now()
         async with self._session(commit=True) as session:
             insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -83,7 +119,37 @@ class DatabaseInbox:
             return Claim.MINE
         return Claim.DONE if await self.is_done(update_id) else Claim.BUSY
 
+    async def _claim_here(self, update_id: int, local: _LocalClaims) -> Claim:
+        """SQLite: one read of the ledger; the live claim is kept in this process."""
+        now = self.clock.now()
+        if update_id in local.leases:
+            lease = local.leases[update_id]
+            if lease is not DONE_PENDING and lease < now:
+                del local.leases[update_id]  # expired (its handling hangs): taken over below
+            elif lease is not DONE_PENDING or not await self.is_done(update_id):
+                return Claim.BUSY  # being handled, or "done" is not committed yet
+            else:
+                del local.leases[update_id]
+                return Claim.DONE
+        async with self._session(commit=False, writes=False) as session:
+            row = (
+                await session.execute(
+                    select(ProcessedUpdate.state, ProcessedUpdate.until).where(
+                        ProcessedUpdate.update_id == update_id
+                    )
+                )
+            ).first()
+        if row is not None and row.state == "done":
+            return Claim.DONE
+        if row is not None and row.until >= now:  # a claim written the PostgreSQL way
+            return Claim.BUSY
+        local.leases[update_id] = now + LEASE
+        return Claim.MINE
+
     async def finish(self, update_id: int) -> None:
+        if self.local is not None:
+            await self._finish_here(update_id, self.local)
+            return
         async with self._session(commit=False) as session:
             await session.execute(
                 update(ProcessedUpdate)
@@ -91,7 +157,33 @@ class DatabaseInbox:
                 .values(state="done", until=self.clock.now() + KEEP)
             )
 
+    async def _finish_here(self, update_id: int, local: _LocalClaims) -> None:
+        """SQLite: "done" is the ledger's one write, in the update's final commit; the claim
+        in this process is dropped once that commit has happened."""
+        until = self.clock.now() + KEEP
+        statement = sqlite_insert(ProcessedUpdate).values(
+            update_id=update_id, state="done", until=until
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["update_id"], set_={"state": "done", "until": until}
+        )
+        local.leases[update_id] = DONE_PENDING
+
+        def committed() -> None:
+            local.leases.pop(update_id, None)
+
+        unit = current_unit()
+        async with self._session(commit=False) as session:
+            await session.execute(statement)
+        if unit is not None:
+            unit.after_commit(committed)
+        else:
+            committed()  # `_session` committed it
+
     async def release(self, update_id: int) -> None:
+        if self.local is not None:
+            self.local.leases.pop(update_id, None)  # nothing of it is in the database
+            return
         async with self._session(commit=False) as session:
             await session.execute(
                 delete(ProcessedUpdate).where(
@@ -107,6 +199,8 @@ class DatabaseInbox:
                 delete(ProcessedUpdate).where(ProcessedUpdate.state == "working")
             )
             await session.commit()
+        if self.local is not None:
+            self.local.leases.clear()
         return int(released.rowcount)  # type: ignore[attr-defined]
 
     async def is_done(self, update_id: int) -> bool:

@@ -122,7 +122,10 @@ async def test_a_poller_killed_mid_update_answers_it_after_the_restart(
             await eventually(lambda: refused(sandbox))  # the bot now waits out the 30 s
             first.kill()
             await first.wait()
-        assert await ledger_is(sessions, ["working"]), "killed mid-update"
+        # Killed mid-update: on PostgreSQL its claim is in the ledger; on SQLite the one
+        # process kept it in memory (core/inbox.py), so the ledger has nothing of it.
+        mid_update = [] if database_url.startswith("sqlite") else ["working"]
+        assert await ledger_is(sessions, mid_update), "killed mid-update"
         assert await storage.get_state(key) == Registration.surname.state, "no half step"
 
         async with poller(database_url, sandbox, log) as second:

@@ -11,8 +11,7 @@ from aiogram.types import TelegramObject
 from aiogram.types import User as TelegramUser
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.accounts.registration import get_account
-from core.accounts.users import TelegramProfile, touch_user, user_changed
+from core.accounts.users import TelegramProfile, touch_user_and_account, user_changed
 from core.clock import Clock
 from core.db import unit_of_work
 
@@ -37,10 +36,10 @@ class UpdateSession(BaseMiddleware):
                 except BaseException:
                     await unit.discard()
                     if unit.wrote:
-                        await session.commit()
+                        await unit.commit()
                     raise
                 if unit.wrote:
-                    await session.commit()
+                    await unit.commit()
                 return result
 
 
@@ -65,16 +64,12 @@ class DatabaseMiddleware(BaseMiddleware):
                 username=sender.username,
                 language_code=sender.language_code,
             )
-            user = data["user"] = await touch_user(
-                session,
-                profile,
-                now=self._clock.now(),
-                default_language=self._default_locale,
-                flush=False,
+            # The user and the account in one SELECT; the user written only if it changed.
+            data["user"], data["account"] = await touch_user_and_account(
+                session, profile, now=self._clock.now(), default_language=self._default_locale
             )
             if user_changed(session):
                 await session.commit()
-            data["account"] = await get_account(session, user)
         else:
             data["account"] = None
         return await handler(event, data)

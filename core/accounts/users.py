@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.accounts.models import User
+from core.accounts.models import Account, User
 
 SUPPORTED_LANGUAGES = ("ru", "en")
 LAST_SEEN_PRECISION = timedelta(minutes=5)
@@ -47,6 +47,35 @@ async def touch_user(
     """Find or create the user of an update; keeps names fresh, keeps a chosen language.
     Only real changes are made, so `user_changed` tells whether anything is to be written."""
     user = await get_user(session, profile.telegram_id)
+    return await _refresh(session, user, profile, now, default_language, flush=flush)
+
+
+async def touch_user_and_account(
+    session: AsyncSession, profile: TelegramProfile, *, now: datetime, default_language: str
+) -> tuple[User, Account | None]:
+    """`touch_user` (without its flush) and the user's account, read in the same statement:
+    one SELECT for the two rows every update needs (issue 19)."""
+    row = (
+        await session.execute(
+            select(User, Account)
+            .outerjoin(Account, Account.user_id == User.id)
+            .where(User.telegram_id == profile.telegram_id)
+        )
+    ).first()
+    user, account = (row[0], row[1]) if row is not None else (None, None)
+    user = await _refresh(session, user, profile, now, default_language, flush=False)
+    return user, account
+
+
+async def _refresh(
+    session: AsyncSession,
+    user: User | None,
+    profile: TelegramProfile,
+    now: datetime,
+    default_language: str,
+    *,
+    flush: bool,
+) -> User:
     if user is None:
         user = User(
             telegram_id=profile.telegram_id,
