@@ -7,7 +7,7 @@ and turned into "done" when it succeeds (so a retry is skipped). A copy arriving
 worker still holds a live claim is "busy": its sender is told to come back later.
 
 On SQLite one process owns the database and handles every update, so its live claims need not
-be in the database at all: they are kept in that process (`_LocalClaims`, per database), and
+be in the database at all: they are kept in that process (`LocalClaims`, per database), and
 an update costs one read of the ledger before it is handled and one write of "done" in its
 final commit, instead of a committed claim and a second write (issue 19). A process killed
 mid-update leaves no claim behind, which is what the restarted poller would do with it anyway
@@ -51,25 +51,20 @@ class ProcessedUpdate(Base):
     until: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # lease end, or kept until
 
 
-class _LocalClaims:
-    """The live claims of the one process that owns a SQLite database: update id -> lease end,
-    or DONE_PENDING once "done" is written but its commit has not happened yet."""
-
-    def __init__(self) -> None:
-        self.leases: dict[int, datetime | None] = {}
-
-
+# The live claims of the one process that owns a SQLite database: update id -> lease end, or
+# DONE_PENDING once "done" is written but its commit has not happened yet.
+LocalClaims = dict[int, datetime | None]
 DONE_PENDING = None
-# One set per database in this process: every inbox over it (a test's "other worker") sees them.
-_local_claims: weakref.WeakKeyDictionary[Engine, _LocalClaims] = weakref.WeakKeyDictionary()
+# One map per database in this process: every inbox over it (a test's "other worker") sees it.
+_local_claims: weakref.WeakKeyDictionary[Engine, LocalClaims] = weakref.WeakKeyDictionary()
 
 
-def _local_claims_of(sessions: async_sessionmaker[AsyncSession]) -> _LocalClaims | None:
+def _local_claims_of(sessions: async_sessionmaker[AsyncSession]) -> LocalClaims | None:
     """The in-process claims when the database is SQLite (one owning process), else None."""
     bind = sessions.kw.get("bind")
     if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
         return None
-    return _local_claims.setdefault(bind.sync_engine, _LocalClaims())
+    return _local_claims.setdefault(bind.sync_engine, {})
 
 
 class DatabaseInbox:
@@ -119,17 +114,17 @@ class DatabaseInbox:
             return Claim.MINE
         return Claim.DONE if await self.is_done(update_id) else Claim.BUSY
 
-    async def _claim_here(self, update_id: int, local: _LocalClaims) -> Claim:
+    async def _claim_here(self, update_id: int, local: LocalClaims) -> Claim:
         """SQLite: one read of the ledger; the live claim is kept in this process."""
         now = self.clock.now()
-        if update_id in local.leases:
-            lease = local.leases[update_id]
+        if update_id in local:
+            lease = local[update_id]
             if lease is not DONE_PENDING and lease < now:
-                del local.leases[update_id]  # expired (its handling hangs): taken over below
+                del local[update_id]  # expired (its handling hangs): taken over below
             elif lease is not DONE_PENDING or not await self.is_done(update_id):
                 return Claim.BUSY  # being handled, or "done" is not committed yet
             else:
-                del local.leases[update_id]
+                del local[update_id]
                 return Claim.DONE
         async with self._session(commit=False, writes=False) as session:
             row = (
@@ -143,7 +138,7 @@ class DatabaseInbox:
             return Claim.DONE
         if row is not None and row.until >= now:  # a claim written the PostgreSQL way
             return Claim.BUSY
-        local.leases[update_id] = now + LEASE
+        local[update_id] = now + LEASE
         return Claim.MINE
 
     async def finish(self, update_id: int) -> None:
@@ -157,7 +152,7 @@ class DatabaseInbox:
                 .values(state="done", until=self.clock.now() + KEEP)
             )
 
-    async def _finish_here(self, update_id: int, local: _LocalClaims) -> None:
+    async def _finish_here(self, update_id: int, local: LocalClaims) -> None:
         """SQLite: "done" is the ledger's one write, in the update's final commit; the claim
         in this process is dropped once that commit has happened."""
         until = self.clock.now() + KEEP
@@ -167,10 +162,10 @@ class DatabaseInbox:
         statement = statement.on_conflict_do_update(
             index_elements=["update_id"], set_={"state": "done", "until": until}
         )
-        local.leases[update_id] = DONE_PENDING
+        local[update_id] = DONE_PENDING
 
         def committed() -> None:
-            local.leases.pop(update_id, None)
+            local.pop(update_id, None)
 
         unit = current_unit()
         async with self._session(commit=False) as session:
@@ -182,7 +177,7 @@ class DatabaseInbox:
 
     async def release(self, update_id: int) -> None:
         if self.local is not None:
-            self.local.leases.pop(update_id, None)  # nothing of it is in the database
+            self.local.pop(update_id, None)  # nothing of it is in the database
             return
         async with self._session(commit=False) as session:
             await session.execute(
@@ -200,7 +195,7 @@ class DatabaseInbox:
             )
             await session.commit()
         if self.local is not None:
-            self.local.leases.clear()
+            self.local.clear()
         return int(released.rowcount)  # type: ignore[attr-defined]
 
     async def is_done(self, update_id: int) -> bool:

@@ -113,11 +113,11 @@ async def rotate_keys(
         rotated = await rotate_column(sessions, vault, table, column, batch=batch)
         progress(rotated)
         done.append(rotated)
-    drafts = [rotate_dialog_states(sessions, vault, batch=batch)]
+    rotated = await rotate_dialog_states(sessions, vault, batch=batch)
+    progress(rotated)
+    done.append(rotated)
     if redis_url:
-        drafts.append(rotate_redis_dialogs(redis_url, vault))
-    for job in drafts:
-        rotated = await job
+        rotated = await rotate_redis_dialogs(redis_url, vault)
         progress(rotated)
         done.append(rotated)
     return done

@@ -45,9 +45,8 @@ def _per_worker(postgres: str | None, redis_url: str | None) -> tuple[str | None
         url = make_url(postgres)
         postgres = url.set(database=f"{url.database}_gw{worker}").render_as_string(False)
     if redis_url:
-        url = make_url(redis_url.replace("redis://", "postgresql://", 1))
-        db = (int(url.database or 0) - worker) % 16
-        redis_url = redis_url.rsplit("/", 1)[0] + f"/{db}"
+        base, _, db = redis_url.rpartition("/")
+        redis_url = f"{base}/{(int(db or 0) - worker) % 16}"
     return postgres, redis_url
 
 
