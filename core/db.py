@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from core.sqlite_inline import inline_connector
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -85,12 +87,13 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    # One process owns the file: WAL lets readers run beside the writer, the busy timeout
-    # waits out short write locks instead of failing, and foreign keys are off by default.
+    # One process owns the file: WAL lets readers run beside the writer, and foreign keys are
+    # off by default. SQLite's own busy timeout is 0: a write lock held elsewhere is waited out
+    # by `InlineConnection` with asynchronous sleeps, never by blocking the event loop.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -102,7 +105,10 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> As
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Statements run in the loop's thread, not on aiosqlite's (core/sqlite_inline.py).
         engine = create_async_engine(url)
+        (args, options) = engine.dialect.create_connect_args(engine.url)
+        engine = create_async_engine(url, async_creator=inline_connector(*args, **options))
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
     return create_async_engine(

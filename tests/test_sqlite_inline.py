@@ -1,0 +1,91 @@
+"""SQLite statements run in the event loop's thread, and a write lock held elsewhere is waited
+out without blocking the loop (core/sqlite_inline.py, issue 19)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from core.db import create_engine
+from core.sqlite_inline import InlineConnection
+
+
+async def test_statements_run_in_the_loops_thread(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
+    threads: list[int] = []
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            await raw.driver_connection.create_function(  # type: ignore[union-attr]
+                "here", 0, lambda: threads.append(threading.get_ident()) or 1
+            )
+            assert (await connection.execute(text("SELECT here()"))).scalar() == 1
+    finally:
+        await engine.dispose()
+    assert threads == [threading.get_ident()]
+
+
+async def test_a_write_lock_held_by_a_waiting_transaction_is_waited_out_without_blocking(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
+    ticks: list[float] = []
+
+    async def heartbeat() -> None:
+        while True:
+            ticks.append(asyncio.get_running_loop().time())
+            await asyncio.sleep(0.01)
+
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (n INTEGER)"))
+        beating = asyncio.create_task(heartbeat())
+        async with engine.connect() as first, engine.connect() as second:
+            await first.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock
+
+            async def release_later() -> None:
+                await asyncio.sleep(0.3)  # e.g. the holder talks to Telegram meanwhile
+                await first.commit()
+
+            releasing = asyncio.create_task(release_later())
+            started = asyncio.get_running_loop().time()
+            await second.execute(text("INSERT INTO t VALUES (2)"))  # waits, asynchronously
+            waited = asyncio.get_running_loop().time() - started
+            await second.commit()
+            await releasing
+        beating.cancel()
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT n FROM t ORDER BY n"))).scalars()
+            assert list(rows) == [1, 2]
+    finally:
+        await engine.dispose()
+    assert waited >= 0.25
+    # The loop went on while the second writer waited: no gap near the 0.3 s of the wait.
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) >= 10 and max(gaps) < 0.2, gaps
+
+
+async def test_a_lock_held_past_the_timeout_fails_as_sqlite_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(InlineConnection, "busy_timeout", 0.2)
+    path = tmp_path / "x.sqlite3"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    holder = sqlite3.connect(path, isolation_level=None)  # another process, say
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (n INTEGER)"))
+        holder.execute("BEGIN IMMEDIATE")
+        async with engine.connect() as connection:
+            with pytest.raises(OperationalError, match="locked"):
+                await connection.execute(text("INSERT INTO t VALUES (1)"))
+    finally:
+        holder.close()
+        await engine.dispose()
