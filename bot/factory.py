@@ -14,10 +14,11 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import DisabledEventIsolation
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.fsm.isolation import ChatIsolation
+from bot.fsm.isolation import ChatIsolation, ChatLock
 from bot.fsm.steps import SaveStepAfterHandling, StepStorage, underlying
 from bot.fsm.storage import DatabaseStorage
 from bot.handlers import routers
@@ -109,9 +110,10 @@ def create_dispatcher(
         raise ValueError("DATA_ENCRYPTION_KEY is not set: personal data cannot be stored")
     i18n = i18n or create_i18n(settings.default_locale)
     storage = underlying(storage or create_storage(settings, session_factory, clock))
+    isolation = create_isolation(storage)
     dp = CabinetDispatcher(
         storage=StepStorage(storage),
-        events_isolation=create_isolation(storage),
+        events_isolation=DisabledEventIsolation(),  # ChatLock takes the chat's lock
         settings=settings,
         clock=clock,
         session_factory=session_factory,
@@ -123,13 +125,19 @@ def create_dispatcher(
         directory=ClinicDirectory(),
         menu_texts=MenuTexts(i18n),
     )
-    # Order matters: one session for the whole update first (the ledger, the step and the
-    # user share it and commit once); a repeated update stops next; the dialog step is
-    # written after the handler and before the update counts as done; then the user, so that
-    # i18n can read the saved language.
+    # Order matters: the chat's lock first, around the update's final commit too; then one
+    # session for the whole update (the ledger, the step and the user share it and commit
+    # once); a repeated update stops next; aiogram's FSM middleware reads the state in that
+    # session; the dialog step is written after the handler and before the update counts as
+    # done; then the user, so that i18n can read the saved language.
+    dp.chat_lock = ChatLock(dp.fsm, isolation)
+    dp.update.outer_middleware(dp.chat_lock)
+    dp.shutdown.register(isolation.close)
     dp.update.outer_middleware(UpdateSession(session_factory))
     dp.inbox = create_inbox(storage, session_factory, clock)
     dp.update.outer_middleware(OncePerUpdate(dp.inbox))
+    dp.update.outer_middleware.unregister(dp.fsm)
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(SaveStepAfterHandling(storage))
     dp.update.outer_middleware(DatabaseMiddleware(clock, settings.default_locale))
     UserLanguageMiddleware(i18n).setup(dp)

@@ -25,6 +25,7 @@ from aiogram.methods import GetUpdates
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
+from bot.fsm.isolation import ChatLock
 from bot.fsm.steps import reads_once
 from bot.middlewares.idempotency import Inbox
 
@@ -37,6 +38,7 @@ class CabinetDispatcher(Dispatcher):
     the dialog state read once per update."""
 
     inbox: Inbox | None = None  # set by create_dispatcher
+    chat_lock: ChatLock | None = None  # set by create_dispatcher
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

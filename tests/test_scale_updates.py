@@ -77,7 +77,7 @@ async def test_a_dead_worker_s_claim_expires_and_old_updates_are_forgotten(
 async def test_a_chat_s_updates_are_handled_in_arrival_order_and_its_lock_is_dropped(
     dp: Dispatcher,
 ) -> None:
-    isolation = dp.fsm.events_isolation  # with Redis (PostgreSQL runs): Redis's lock inside
+    isolation = dp.chat_lock.isolation  # type: ignore[attr-defined]  # with Redis (PostgreSQL runs): Redis's lock inside
     assert isinstance(isolation, ChatIsolation)
     key = StorageKey(bot_id=1, chat_id=5, user_id=5)
     order: list[int] = []

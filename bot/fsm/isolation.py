@@ -6,16 +6,25 @@ process the updates of a chat are handled in the order they arrived; with Redis,
 Redis lock (which polls, so it keeps no order) is taken inside it, so that several worker
 processes never handle one chat at once. A chat's lock is dropped once nobody waits for it:
 a million users leave no million locks behind.
+
+The lock is taken by `ChatLock`, outside the update's session, so that the update's final
+commit (its dialog step among its writes) happens before the chat's next update reads the
+state; aiogram's FSM middleware, inside the session, then only reads the state (issue 19: in
+the update's own session rather than in one of its own).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+from aiogram import BaseMiddleware, Bot
+from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
+from aiogram.types import TelegramObject
 
 
 @dataclass(slots=True)
@@ -49,3 +58,24 @@ class ChatIsolation(BaseEventIsolation):
         self.entries.clear()
         if self.shared is not None:
             await self.shared.close()
+
+
+class ChatLock(BaseMiddleware):
+    """An update middleware: the whole update, its final commit included, under the lock of
+    its chat (the key aiogram's FSM middleware resolves for it)."""
+
+    def __init__(self, fsm: FSMContextMiddleware, isolation: BaseEventIsolation) -> None:
+        self.fsm, self.isolation = fsm, isolation
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        bot: Bot = data["bot"]
+        context = self.fsm.resolve_event_context(bot, data)
+        if context is None:
+            return await handler(event, data)
+        async with self.isolation.lock(context.key):
+            return await handler(event, data)
