@@ -7,11 +7,14 @@ and turned into "done" when it succeeds (so a retry is skipped). A copy arriving
 worker still holds a live claim is "busy": its sender is told to come back later.
 
 On SQLite one process owns the database and handles every update, so its live claims need not
-be in the database at all: they are kept in that process (`LocalClaims`, per database), and
-an update costs one read of the ledger before it is handled and one write of "done" in its
-final commit, instead of a committed claim and a second write (issue 19). A process killed
-mid-update leaves no claim behind, which is what the restarted poller would do with it anyway
-(`release_unfinished`): the update, never confirmed to Telegram, comes again and is handled.
+be in the database at all: they are kept in that process (`LocalLedger`, per database), and
+an update costs one write of "done" in its final commit, instead of a committed claim and a
+second write (issue 19). Nor is the ledger read for an update newer than everything it held
+when this process first looked (`floor`): only this process could have written such an update
+since, and it remembers the ones it did (the latest `RECENT` of them; past those the floor
+rises and older ids are looked up). A process killed mid-update leaves no claim behind, which
+is what the restarted poller would do with it anyway (`release_unfinished`): the update, never
+confirmed to Telegram, comes again and is handled.
 On PostgreSQL several workers may share the database: the claim is committed before handling.
 """
 
@@ -20,10 +23,11 @@ from __future__ import annotations
 import contextlib
 import weakref
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, String, delete, select, update
+from sqlalchemy import BigInteger, String, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -51,20 +55,50 @@ class ProcessedUpdate(Base):
     until: Mapped[datetime] = mapped_column(UtcDateTime, index=True)  # lease end, or kept until
 
 
-# The live claims of the one process that owns a SQLite database: update id -> lease end, or
-# DONE_PENDING once "done" is written but its commit has not happened yet.
-LocalClaims = dict[int, datetime | None]
-DONE_PENDING = None
-# One map per database in this process: every inbox over it (a test's "other worker") sees it.
-_local_claims: weakref.WeakKeyDictionary[Engine, LocalClaims] = weakref.WeakKeyDictionary()
+DONE_PENDING = None  # a local claim whose "done" is written but not committed yet
+RECENT = 10_000  # done updates remembered in the process (a redelivery comes within minutes)
+
+_LEDGER = Base.metadata.tables[ProcessedUpdate.__tablename__]
+_READ = select(_LEDGER.c.state, _LEDGER.c.until).where(_LEDGER.c.update_id == bindparam("id"))
+_NEWEST = select(func.max(_LEDGER.c.update_id))
+_DONE = (
+    sqlite_insert(_LEDGER)
+    .values(update_id=bindparam("id"), state="done", until=bindparam("until"))
+    .on_conflict_do_update(
+        index_elements=["update_id"], set_={"state": "done", "until": bindparam("until")}
+    )
+)  # built once: building a statement costs more than running it (issue 19)
 
 
-def _local_claims_of(sessions: async_sessionmaker[AsyncSession]) -> LocalClaims | None:
-    """The in-process claims when the database is SQLite (one owning process), else None."""
+@dataclass(slots=True)
+class LocalLedger:
+    """What the one process that owns a SQLite database knows of its ledger."""
+
+    # update id -> lease end, or DONE_PENDING
+    claims: dict[int, datetime | None] = field(default_factory=dict)
+    # Every update id above `floor` in the ledger is in `done` (None: not looked yet).
+    floor: int | None = None
+    done: dict[int, None] = field(default_factory=dict)  # insertion-ordered: oldest first
+
+    def remember_done(self, update_id: int) -> None:
+        self.done[update_id] = None
+        while len(self.done) > RECENT:
+            forgotten = next(iter(self.done))
+            del self.done[forgotten]
+            self.floor = max(self.floor or 0, forgotten)  # below it, the database answers
+
+
+# One ledger view per database in this process: every inbox over it (a test's "other worker")
+# sees it.
+_local: weakref.WeakKeyDictionary[Engine, LocalLedger] = weakref.WeakKeyDictionary()
+
+
+def _local_ledger_of(sessions: async_sessionmaker[AsyncSession]) -> LocalLedger | None:
+    """The in-process ledger view when the database is SQLite (one owning process), else None."""
     bind = sessions.kw.get("bind")
     if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
         return None
-    return _local_claims.setdefault(bind.sync_engine, {})
+    return _local.setdefault(bind.sync_engine, LocalLedger())
 
 
 class DatabaseInbox:
@@ -77,7 +111,7 @@ class DatabaseInbox:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self.sessions, self.clock = sessions, clock
-        self.local = _local_claims_of(sessions)
+        self.local = _local_ledger_of(sessions)
 
     @contextlib.asynccontextmanager
     async def _session(self, commit: bool, writes: bool = True) -> AsyncIterator[AsyncSession]:
@@ -114,31 +148,32 @@ class DatabaseInbox:
             return Claim.MINE
         return Claim.DONE if await self.is_done(update_id) else Claim.BUSY
 
-    async def _claim_here(self, update_id: int, local: LocalClaims) -> Claim:
-        """SQLite: one read of the ledger; the live claim is kept in this process."""
+    async def _claim_here(self, update_id: int, local: LocalLedger) -> Claim:
+        """SQLite: the live claim is kept in this process; the ledger is read only for an
+        update this process cannot vouch for (see the module's docstring)."""
         now = self.clock.now()
-        if update_id in local:
-            lease = local[update_id]
+        claims = local.claims
+        if update_id in claims:
+            lease = claims[update_id]
             if lease is not DONE_PENDING and lease < now:
-                del local[update_id]  # expired (its handling hangs): taken over below
+                del claims[update_id]  # expired (its handling hangs): taken over below
             elif lease is not DONE_PENDING or not await self.is_done(update_id):
                 return Claim.BUSY  # being handled, or "done" is not committed yet
             else:
-                del local[update_id]
+                del claims[update_id]
                 return Claim.DONE
-        async with self._session(commit=False, writes=False) as session:
-            row = (
-                await session.execute(
-                    select(ProcessedUpdate.state, ProcessedUpdate.until).where(
-                        ProcessedUpdate.update_id == update_id
-                    )
-                )
-            ).first()
-        if row is not None and row.state == "done":
+        if update_id in local.done:
             return Claim.DONE
-        if row is not None and row.until >= now:  # a claim written the PostgreSQL way
-            return Claim.BUSY
-        local[update_id] = now + LEASE
+        async with self._session(commit=False, writes=False) as session:
+            if local.floor is None:
+                local.floor = (await session.execute(_NEWEST)).scalar() or 0
+            if update_id <= local.floor:
+                row = (await session.execute(_READ, {"id": update_id})).first()
+                if row is not None and row.state == "done":
+                    return Claim.DONE
+                if row is not None and row.until >= now:  # a claim written the PostgreSQL way
+                    return Claim.BUSY
+        claims[update_id] = now + LEASE
         return Claim.MINE
 
     async def finish(self, update_id: int) -> None:
@@ -152,24 +187,18 @@ class DatabaseInbox:
                 .values(state="done", until=self.clock.now() + KEEP)
             )
 
-    async def _finish_here(self, update_id: int, local: LocalClaims) -> None:
+    async def _finish_here(self, update_id: int, local: LocalLedger) -> None:
         """SQLite: "done" is the ledger's one write, in the update's final commit; the claim
-        in this process is dropped once that commit has happened."""
-        until = self.clock.now() + KEEP
-        statement = sqlite_insert(ProcessedUpdate).values(
-            update_id=update_id, state="done", until=until
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["update_id"], set_={"state": "done", "until": until}
-        )
-        local[update_id] = DONE_PENDING
+        in this process turns into a remembered "done" once that commit has happened."""
+        local.claims[update_id] = DONE_PENDING
 
         def committed() -> None:
-            local.pop(update_id, None)
+            local.claims.pop(update_id, None)
+            local.remember_done(update_id)
 
         unit = current_unit()
         async with self._session(commit=False) as session:
-            await session.execute(statement)
+            await session.execute(_DONE, {"id": update_id, "until": self.clock.now() + KEEP})
         if unit is not None:
             unit.after_commit(committed)
         else:
@@ -177,7 +206,7 @@ class DatabaseInbox:
 
     async def release(self, update_id: int) -> None:
         if self.local is not None:
-            self.local.pop(update_id, None)  # nothing of it is in the database
+            self.local.claims.pop(update_id, None)  # nothing of it is in the database
             return
         async with self._session(commit=False) as session:
             await session.execute(
@@ -195,7 +224,7 @@ class DatabaseInbox:
             )
             await session.commit()
         if self.local is not None:
-            self.local.clear()
+            self.local.claims.clear()
         return int(released.rowcount)  # type: ignore[attr-defined]
 
     async def is_done(self, update_id: int) -> bool:

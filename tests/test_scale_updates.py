@@ -4,18 +4,21 @@ on SQLite through the database ledger, on PostgreSQL through Redis (the scale-ou
 from __future__ import annotations
 
 import asyncio
+import shutil
+from pathlib import Path
 
 import pytest
 from aiogram import Dispatcher
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.factory import create_inbox
 from bot.fsm.isolation import ChatIsolation
 from bot.middlewares.idempotency import UpdateInProgress
 from core.accounts.models import Account
 from core.clock import FrozenClock
+from core.db import create_engine, create_session_factory
 from core.inbox import LEASE, Claim, DatabaseInbox, ProcessedUpdate, purge_inbox
 from tests.dialog import UPDATE_IDS, ChatClient
 
@@ -102,3 +105,49 @@ async def test_stopping_while_an_update_holds_its_chat_lock_ends_it_cleanly() ->
     async with isolation.lock(key):  # and the chat is served again afterwards
         assert key in isolation.entries
     assert isolation.entries == {}
+
+
+async def test_on_sqlite_the_ledger_is_read_only_for_updates_the_process_cannot_vouch_for(
+    tmp_path: Path, sqlite_template: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    shutil.copy(sqlite_template, path)
+    reads: list[str] = []
+
+    def started(url: str) -> tuple[AsyncEngine, DatabaseInbox]:
+        engine = create_engine(url)
+        event.listen(
+            engine.sync_engine,
+            "before_cursor_execute",
+            lambda _c, _cur, sql, *_: reads.append(sql) if "processed_updates" in sql else None,
+        )
+        return engine, DatabaseInbox(create_session_factory(engine), clock)
+
+    url = f"sqlite+aiosqlite:///{path}"
+    engine, inbox = started(url)  # the process before a restart
+    for update_id in (100, 101):
+        assert await inbox.claim(update_id) is Claim.MINE
+        await inbox.finish(update_id)
+    await engine.dispose()
+
+    monkeypatch.setattr("core.inbox.RECENT", 2)
+    engine, inbox = started(url)  # the restarted process
+    reads.clear()
+    assert await inbox.claim(101) is Claim.DONE  # handled before the restart: looked up
+    assert await inbox.claim(102) is Claim.MINE  # newer than the ledger was: not looked up
+    assert [sql.split()[1] for sql in reads] == [
+        "max(processed_updates.update_id)",
+        "processed_updates.state,",
+    ]
+    reads.clear()
+    await inbox.finish(102)
+    assert await inbox.claim(102) is Claim.DONE  # remembered
+    for update_id in (103, 104):  # the oldest remembered one is forgotten past RECENT
+        assert await inbox.claim(update_id) is Claim.MINE
+        await inbox.finish(update_id)
+    assert [sql.split()[0] for sql in reads] == ["INSERT"] * 3, "no read for new updates"
+    reads.clear()
+    assert await inbox.claim(102) is Claim.DONE  # forgotten in the process: looked up
+    assert await inbox.claim(104) is Claim.DONE
+    assert len(reads) == 1
+    await engine.dispose()
