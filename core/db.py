@@ -198,6 +198,13 @@ class UnitOfWork:
         self.wrote = False  # the ledger or the dialog step left a write for the final commit
         self._discarded = False
         self._after_commit: list[Callable[[], None]] = []
+        self._held: list[object] = []
+
+    def hold(self, row: object) -> None:
+        """Keep a loaded row for the rest of the update: the session's identity map holds rows
+        weakly, and a row read again (the dialog step before it is written) is then not
+        queried again."""
+        self._held.append(row)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the update's final commit has succeeded (see `commit`)."""

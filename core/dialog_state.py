@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,6 +22,9 @@ class DialogState(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+_LOAD = select(DialogState).where(DialogState.key == bindparam("key"))  # built once (issue 19)
+
+
 class DialogStateStore:
     """Key-value access used by the bot's FSM storage. Inside an update it works in the
     update's unit of work (committed once at the update's end); elsewhere each call is its
@@ -34,9 +37,11 @@ class DialogStateStore:
     async def load(self, key: str) -> tuple[str | None, dict[str, Any]]:
         unit = current_unit()
         if unit is not None:
-            return self._read(await unit.session.get(DialogState, key))
+            row = await unit.session.scalar(_LOAD, {"key": key})
+            unit.hold(row)  # read again by `_change` if the step moves: from the session
+            return self._read(row)
         async with self._sessions() as session:
-            return self._read(await session.get(DialogState, key))
+            return self._read(await session.scalar(_LOAD, {"key": key}))
 
     @staticmethod
     def _read(row: DialogState | None) -> tuple[str | None, dict[str, Any]]:

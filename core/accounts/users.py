@@ -5,13 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import Account, User
 
 SUPPORTED_LANGUAGES = ("ru", "en")
 LAST_SEEN_PRECISION = timedelta(minutes=5)
+
+# Built once: every update reads its user, and building the statement costs more than running
+# it (issue 19).
+_USER = select(User).where(User.telegram_id == bindparam("telegram_id"))
+_USER_AND_ACCOUNT = (
+    select(User, Account)
+    .outerjoin(Account, Account.user_id == User.id)
+    .where(User.telegram_id == bindparam("telegram_id"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +42,7 @@ def pick_language(language_code: str | None, default: str) -> str:
 
 
 async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
-    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    return await session.scalar(_USER, {"telegram_id": telegram_id})
 
 
 async def touch_user(
@@ -55,13 +64,8 @@ async def touch_user_and_account(
 ) -> tuple[User, Account | None]:
     """`touch_user` (without its flush) and the user's account, read in the same statement:
     one SELECT for the two rows every update needs (issue 19)."""
-    row = (
-        await session.execute(
-            select(User, Account)
-            .outerjoin(Account, Account.user_id == User.id)
-            .where(User.telegram_id == profile.telegram_id)
-        )
-    ).first()
+    found = await session.execute(_USER_AND_ACCOUNT, {"telegram_id": profile.telegram_id})
+    row = found.first()
     user, account = (row[0], row[1]) if row is not None else (None, None)
     user = await _refresh(session, user, profile, now, default_language, flush=False)
     return user, account
