@@ -117,17 +117,25 @@ async def _serialize(session: AsyncSession, keys: Iterable[str]) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
-async def _events(
-    session: AsyncSession, key: str, kind: str, since: datetime, limit: int
-) -> Sequence[datetime]:
-    """The latest `limit` events of a kind for a key since a moment, newest first."""
-    rows = await session.scalars(
-        select(CodeEvent.at)
-        .where(CodeEvent.key == key, CodeEvent.kind == kind, CodeEvent.at > since)
+async def _recent(
+    session: AsyncSession, keys: Sequence[str], kind: str, since: datetime
+) -> dict[str, list[datetime]]:
+    """The events of a kind for each key since a moment, newest first: one query for every
+    key and window (a day holds a handful of them per key: the limits see to that)."""
+    rows = await session.execute(
+        select(CodeEvent.key, CodeEvent.at)
+        .where(CodeEvent.key.in_(keys), CodeEvent.kind == kind, CodeEvent.at > since)
         .order_by(CodeEvent.at.desc())
-        .limit(limit)
     )
-    return rows.all()
+    recent: dict[str, list[datetime]] = {key: [] for key in keys}
+    for key, at in rows:
+        recent[key].append(at)
+    return recent
+
+
+def _latest(times: Sequence[datetime], since: datetime, limit: int) -> list[datetime]:
+    """The latest `limit` of newest-first `times` after `since`."""
+    return [at for at in times if at > since][:limit]
 
 
 async def _blocked_until(
@@ -138,10 +146,11 @@ async def _blocked_until(
     now: datetime,
 ) -> datetime | None:
     """When every key is back under every limit, or None if none is over now."""
+    recent = await _recent(session, keys, kind, now - max(window for window, _ in limits))
     until: datetime | None = None
     for key in keys:
         for window, limit in limits:
-            times = await _events(session, key, kind, now - window, limit)
+            times = _latest(recent[key], now - window, limit)
             if len(times) >= limit:
                 free_at = times[-1] + window
                 until = free_at if until is None else max(until, free_at)
@@ -149,10 +158,11 @@ async def _blocked_until(
 
 
 async def _tries_left(session: AsyncSession, keys: Sequence[str], now: datetime) -> int:
+    recent = await _recent(session, keys, WRONG, now - max(w for w, _ in WRONG_LIMITS))
     left = min(limit for _window, limit in WRONG_LIMITS)
     for key in keys:
         for window, limit in WRONG_LIMITS:
-            left = min(left, limit - len(await _events(session, key, WRONG, now - window, limit)))
+            left = min(left, limit - len(_latest(recent[key], now - window, limit)))
     return max(0, left)
 
 
