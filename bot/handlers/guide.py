@@ -23,6 +23,7 @@ from bot.callbacks import (
     PoliciesCallback,
     StaleButton,
 )
+from bot.keyboards.cached import per_language
 from bot.screens import show
 from core.accounts.models import User
 from core.appeals.models import AppealKind
@@ -36,6 +37,7 @@ FAQ = ("refused", "tests", "city", "duplicate", "data", "add_clinic", "attached"
 PRODUCTS = ("dms", "travel", "osago", "kasko", "property")
 
 
+@per_language
 def guide_keyboard(here: str = "help") -> InlineKeyboardMarkup:
     """The help sections, but for the one the screen is (`here`): no button points to itself."""
     builder = InlineKeyboardBuilder()

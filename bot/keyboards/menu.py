@@ -14,6 +14,7 @@ from bot.callbacks import (
     Language,
     LanguageCallback,
 )
+from bot.keyboards.cached import per_language
 
 REGISTER = __("📝 Registration")
 PROFILE = __("👤 Profile")
@@ -29,6 +30,7 @@ HELP = __("❓ Help")
 LANGUAGE_NAMES = {Language.RU: "🇷🇺 Русский", Language.EN: "🇬🇧 English"}
 
 
+@per_language
 def main_menu(*, registered: bool) -> ReplyKeyboardMarkup:
     builder = ReplyKeyboardBuilder()
     if registered:
@@ -48,6 +50,7 @@ def main_menu(*, registered: bool) -> ReplyKeyboardMarkup:
     return builder.as_markup(resize_keyboard=True, input_field_placeholder=_("Choose a section"))
 
 
+@per_language
 def confirm_cancel() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Yes, discard"), callback_data=CancelCallback(confirm=True))
@@ -55,6 +58,7 @@ def confirm_cancel() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+@per_language
 def language_choice(current: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for code, name in LANGUAGE_NAMES.items():
@@ -63,6 +67,7 @@ def language_choice(current: str) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+@per_language
 def documents_choice() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(

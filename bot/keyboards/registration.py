@@ -14,6 +14,7 @@ from bot.callbacks import (
     RegistrationAction,
     RegistrationCallback,
 )
+from bot.keyboards.cached import per_language
 from core.accounts.consents import REQUIRED_FOR_REGISTRATION, ConsentKind
 
 BACK = __("⬅️ Back")
@@ -74,6 +75,7 @@ def consents_keyboard(given: set[ConsentKind]) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+@per_language
 def summary_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
@@ -86,6 +88,7 @@ def summary_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+@per_language
 def edit_fields_keyboard() -> InlineKeyboardMarkup:
     labels = {
         EditField.PHONE: _("Phone"),
