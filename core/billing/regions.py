@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing.calendar import next_day
@@ -104,10 +104,13 @@ async def _refusal(
     return None, None
 
 
+_REGIONS_OF = select(ServiceRegion).where(  # built once: every policy card reads it
+    ServiceRegion.insured_person_id == bindparam("person_id")
+)
+
+
 async def regions_of(session: AsyncSession, view: PolicyView, *, now: datetime) -> RegionsView:
-    rows = await session.scalars(
-        select(ServiceRegion).where(ServiceRegion.insured_person_id == view.person.id)
-    )
+    rows = await session.scalars(_REGIONS_OF, {"person_id": view.person.id})
     refusal, opens = await _refusal(session, view, now)
     return RegionsView(
         territory=view.policy.territory,

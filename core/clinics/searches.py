@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clinics.models import SavedSearch
+from core.db import Base
 from core.links import MAX_ID
 
 KEPT = timedelta(days=30)  # an older list's buttons say they no longer work
+
+# Built once: every clinic list and its buttons use them (issue 19).
+_SEARCHES = Base.metadata.tables[SavedSearch.__tablename__]  # Core: no session to update
+_FORGET_OLD = delete(_SEARCHES).where(
+    _SEARCHES.c.user_id == bindparam("user_id"), _SEARCHES.c.created_at < bindparam("before")
+)
+_RECALL = select(SavedSearch).where(
+    SavedSearch.id == bindparam("search_id"), SavedSearch.user_id == bindparam("user_id")
+)
 
 
 async def remember_search(
@@ -25,11 +35,7 @@ async def remember_search(
     """Keep a search (exactly one of `query` and `point`) and return its id for the buttons."""
     if (query is None) == (point is None):
         raise ValueError("a search is a query or a point")
-    await session.execute(
-        delete(SavedSearch).where(
-            SavedSearch.user_id == user_id, SavedSearch.created_at < now - KEPT
-        )
-    )
+    await session.execute(_FORGET_OLD, {"user_id": user_id, "before": now - KEPT})
     search = SavedSearch(
         user_id=user_id,
         query=query,
@@ -48,6 +54,6 @@ async def recall_search(session: AsyncSession, user_id: int, search_id: int) -> 
     if not 0 < search_id <= MAX_ID:
         return None
     found: SavedSearch | None = await session.scalar(
-        select(SavedSearch).where(SavedSearch.id == search_id, SavedSearch.user_id == user_id)
+        _RECALL, {"search_id": search_id, "user_id": user_id}
     )
     return found

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
@@ -54,18 +54,19 @@ def status_on(policy: Policy, program: Program | None, today: date) -> tuple[Sta
     return Status.ACTIVE, covered_from
 
 
+_MY_POLICIES = (  # built once: most screens start from it (issue 19)
+    select(PolicyLink, InsuredPerson, Policy, Program)
+    .join(InsuredPerson, InsuredPerson.id == PolicyLink.insured_person_id)
+    .join(Policy, Policy.id == InsuredPerson.policy_id)
+    .outerjoin(Program, Program.id == Policy.program_id)
+    .where(PolicyLink.user_id == bindparam("user_id"))
+    .order_by(PolicyLink.as_child, Policy.valid_from.desc())
+)
+
+
 async def my_policies(session: AsyncSession, user: User, *, today: date) -> list[PolicyView]:
     """The person's own policies first, then the children's; newest first within each."""
-    rows = (
-        await session.execute(
-            select(PolicyLink, InsuredPerson, Policy, Program)
-            .join(InsuredPerson, InsuredPerson.id == PolicyLink.insured_person_id)
-            .join(Policy, Policy.id == InsuredPerson.policy_id)
-            .outerjoin(Program, Program.id == Policy.program_id)
-            .where(PolicyLink.user_id == user.id)
-            .order_by(PolicyLink.as_child, Policy.valid_from.desc())
-        )
-    ).all()
+    rows = (await session.execute(_MY_POLICIES, {"user_id": user.id})).all()
     views = []
     for link, person, policy, program in rows:
         status, covered_from = status_on(policy, program, today)
