@@ -15,7 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from aiogram import Router
-from aiogram.dispatcher.event.handler import FilterObject
+from aiogram.dispatcher.event.handler import FilterObject, HandlerObject
+from aiogram.filters.callback_data import CallbackQueryFilter
+from aiogram.types import CallbackQuery
 
 
 def _inline(filter_object: FilterObject) -> None:
@@ -42,4 +44,44 @@ def run_sync_filters_inline(root: Router) -> int:
                 for filter_object in handler.filters or ():
                     changed += not filter_object.awaitable
                     _inline(filter_object)
+    return changed
+
+
+SEPARATOR = ":"  # CallbackData's, which every one of ours keeps
+
+
+def _prefixes(handlers: list[HandlerObject]) -> frozenset[str] | None:
+    """The callback prefixes the handlers can accept; None if one may accept any data."""
+    prefixes = set()
+    for handler in handlers:
+        accepted = [
+            f.callback.callback_data
+            for f in handler.filters or ()
+            if isinstance(f.callback, CallbackQueryFilter)
+        ]
+        if not accepted:
+            return None
+        if any(data.__separator__ != SEPARATOR for data in accepted):
+            return None
+        prefixes.update(data.__prefix__ for data in accepted)
+    return frozenset(prefixes)
+
+
+def route_callbacks_by_prefix(root: Router) -> int:
+    """A router whose every button handler has a CallbackData filter is skipped at once for a
+    tap of another kind: one look at the data's prefix instead of each handler's filters
+    unpacking it in turn (a tap on a late router went through some 90 filter calls).
+    Returns how many routers got the check."""
+    changed = 0
+    for router in root.chain_tail:
+        observer = router.callback_query
+        prefixes = _prefixes(observer.handlers) if observer.handlers else None
+        if prefixes is None:
+            continue
+
+        async def ours(query: CallbackQuery, prefixes: frozenset[str] = prefixes) -> bool:
+            return (query.data or "").partition(SEPARATOR)[0] in prefixes
+
+        observer._handler.filters = [FilterObject(ours), *(observer._handler.filters or ())]
+        changed += 1
     return changed

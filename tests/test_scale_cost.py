@@ -8,12 +8,14 @@ from collections.abc import Awaitable
 from typing import Any
 
 import pytest
+from aiogram.filters.callback_data import CallbackData
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import Account
 from core.config import Settings
 from tests.dialog import ChatClient, RecordingMailer
+from tests.test_dialog_clinics import with_policies
 
 
 async def test_filters_run_without_a_thread_hop(
@@ -112,3 +114,29 @@ async def test_an_update_reads_the_dialog_state_once(
     # did not exist yet is looked for again (the first step). On PostgreSQL the write locks
     # the row, which is a read of its own.
     assert per_update == [2, 1, 1, 1, 1], per_update
+
+
+async def test_a_tap_is_matched_by_its_prefix_not_by_every_routers_filters(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await with_policies(chat, sessions)
+    await chat.share_location(55.7558, 37.6173)
+    unpacked: list[str] = []
+    unpack = CallbackData.unpack.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[CallbackData], value: str) -> CallbackData:
+        unpacked.append(cls.__prefix__)
+        return unpack(cls, value)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(CallbackData, "unpack", classmethod(counted))
+    await chat.tap("👁 Показать и недоступные")  # the clinics router, near the end
+    assert "⛔ Медицинский центр «Сокол»" in chat.text
+    # Only the handlers of routers that take this prefix try to unpack it (some 60 before).
+    assert 0 < len(unpacked) <= 12, unpacked
+    await chat.tap("🏠 Меню")  # a button without fields: its data is the bare prefix
+    assert chat.text == "Главное меню." and "📋 Мои полисы" in chat.reply_keyboard
+    await chat.callback("zz:1")  # nobody's: the fallback says the button no longer works
+    assert "больше не действует" in chat.text
