@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import resource
 import statistics
@@ -221,6 +222,7 @@ async def main(count: int, users: int, rounds: int) -> None:
         mailbox = RecordingMailer()
         async with Bot("1:bench", session=RecordingSession()) as bot:
             app = create_dispatcher(settings, sessions, SystemClock(), mailer=mailbox)
+            gc.freeze()  # as main.py does once started
             anna = person(app, bot, 1001, [])
             await anna.send("/policies")
             await anna.tap("➕ Добавить полис")
