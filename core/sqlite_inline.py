@@ -7,6 +7,10 @@ of a local SQLite file takes tens of microseconds). `InlineConnection` runs thos
 directly in the event loop's thread instead; only `executemany` and `executescript`, which may
 run long (bulk imports), still go to the connection's thread so the loop stays free for them.
 
+Statements that never wait would never let the loop run: a long run of them (an import of
+10,000 rows) would hold every update back until it ends. So a connection whose calls have kept
+the loop from running for `HOLD` seconds lets it run once before going on.
+
 The one wait SQLite may impose, a write lock held by another connection, is not spent blocking
 the loop: the connection's busy timeout is 0, and a call refused with SQLITE_BUSY is retried
 after an asynchronous sleep until `busy_timeout` seconds have passed, so the connection that
@@ -25,6 +29,7 @@ from typing import Any
 import aiosqlite
 
 BUSY_TIMEOUT = 5.0  # seconds a call waits for another connection's write lock
+HOLD = 0.02  # seconds of calls in a row after which the loop gets its turn
 _THREADED = frozenset({"executemany", "executescript"})
 
 
@@ -38,10 +43,20 @@ class InlineConnection(aiosqlite.Connection):
     """An aiosqlite connection whose calls run in the caller's thread (see the module)."""
 
     busy_timeout = BUSY_TIMEOUT
+    _run_started: float | None = None  # the first call since the loop last ran
+
+    def _loop_ran(self) -> None:
+        self._run_started = None
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
+        now = time.monotonic()
+        if self._run_started is None:
+            self._run_started = now
+            asyncio.get_running_loop().call_soon(self._loop_ran)  # runs when the loop does
+        elif now - self._run_started > HOLD:
+            await asyncio.sleep(0)  # the loop runs (and `_loop_ran` with it)
         threaded = getattr(fn, "__name__", "") in _THREADED
         deadline = None
         pause = 0.001
