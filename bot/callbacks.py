@@ -87,6 +87,13 @@ class RegistrationCallback(CallbackData, prefix="reg"):
     action: RegistrationAction
 
 
+class SummaryCallback(CallbackData, prefix="rcf"):
+    """«Confirm» under a registration summary: `sig` is that summary's, so an older summary's
+    button (the draft changed since) confirms nothing it did not show."""
+
+    sig: str
+
+
 class ConsentCallback(CallbackData, prefix="cns"):
     kind: ConsentKind
 

@@ -58,6 +58,8 @@ async def test_by_name_with_a_typo_and_the_switch_for_unavailable_ones(
     assert "временная франшиза: обращения страхуются с 24.11.2026" in chat.text
     await chat.send_sticker()
     assert "Отправьте название клиники текстом" in chat.text
+    await chat.send("💬 Обращения")  # nothing was typed: nothing is said to be kept
+    assert chat.texts[0] == "Вы вышли из поиска клиник."
 
 
 async def test_nearest_lists_what_the_person_may_visit_and_the_rest_on_request(
@@ -99,6 +101,11 @@ async def test_booking_in_the_chat_then_cancelling_frees_the_slot_and_the_remind
     assert "Записаться на приём?" in chat.text and "Пациент: Иванова Анна" in chat.text
     await chat.tap("✅ Записаться")
     assert "✅ Вы записаны: Терапевт, Зайцев Игорь Олегович, 23.11.2026 в 09:30" in chat.text
+    [given_up] = chat.sent("editMessageReplyMarkup")  # the question is answered: no buttons
+    assert given_up.reply_markup is None  # type: ignore[attr-defined]
+    await chat.tap("✅ Записаться")  # the old button, from a client that still shows it
+    assert chat.text.startswith("Вы уже записаны на это время: Терапевт, Зайцев Игорь Олегович")
+    assert "кто-то" not in chat.text
     async with sessions() as session:
         booking = await session.scalar(select(Booking))
         assert booking is not None and booking.status == BookingStatus.ACTIVE

@@ -108,7 +108,7 @@ async def test_a_policy_link_opens_the_card_and_leaves_the_current_step(
     assert "Полис № ONDL-500001" in chat.text
     assert "⬅️ Мои полисы" in chat.inline_buttons
     assert await dp.storage.get_state(key) is None, "the link left the step"
-    assert "Вы вышли из шага" in chat.text, "and says so, as a menu tap does"
+    assert "Вы вышли из добавления полиса" in chat.text, "and says so, as a menu tap does"
     assert "🏥 Клиники" in chat.reply_keyboard, "the step's keyboard gave way to the menu"
 
     await chat.send("/appeals")  # mid-way through an appeal form, a link to the policy

@@ -314,7 +314,8 @@ async def test_a_childs_policy_left_halfway_is_offered_on_return(
     assert await dp.storage.get_state(key_of(chat)) == AddPolicy.child_first_name.state
 
     await chat.send("🏥 Клиники")
-    assert "введённое сохранено" in chat.text and "✖️ Отмена" not in chat.reply_keyboard
+    assert "Черновик полиса сохранён: его продолжит «➕ Добавить полис»" in chat.text
+    assert "✖️ Отмена" not in chat.reply_keyboard
     await chat.send("📋 Мои полисы")
     await chat.tap("➕ Добавить полис")
     assert chat.inline_buttons[0] == "✍️ Продолжить: полис ребёнка ONDL-500002"

@@ -104,7 +104,9 @@ async def test_full_registration(
     assert await dp.storage.get_data(key) == {}, "the draft is gone after registration"
 
 
-async def test_back_edit_and_the_summary(chat: ChatClient, mailbox: RecordingMailer) -> None:
+async def test_back_edit_and_the_summary(
+    chat: ChatClient, mailbox: RecordingMailer, sessions: async_sessionmaker[AsyncSession]
+) -> None:
     await register_until_consents(chat, mailbox)
     await chat.send("⬅️ Назад")
     assert "Серия и номер паспорта" in chat.text
@@ -120,6 +122,8 @@ async def test_back_edit_and_the_summary(chat: ChatClient, mailbox: RecordingMai
         await chat.tap(title)
     await chat.tap("Продолжить ➡️")
     assert "Заграничный паспорт 75 *****67" in chat.text
+    [first_summary] = [c for c in chat.calls if "Иванова Анна" in (getattr(c, "text", None) or "")]
+    old_confirm = first_summary.reply_markup.inline_keyboard[0][0]  # type: ignore[attr-defined]
 
     await chat.tap("✏️ Изменить поле")
     await chat.tap("ФИО")
@@ -127,8 +131,16 @@ async def test_back_edit_and_the_summary(chat: ChatClient, mailbox: RecordingMai
     await chat.send("Анна")
     await chat.send("Сергеевна")
     assert "Петрова Анна Сергеевна" in chat.text, "after an edit the summary comes back"
+    # The first summary's «Подтвердить» showed «Иванова»: it confirms nothing now.
+    await chat.callback(old_confirm.callback_data, first_summary)
+    assert "больше не действует" in chat.text
+    async with sessions() as session:
+        assert await session.scalar(select(Account)) is None
     await chat.tap("✅ Подтвердить")
     assert "Регистрация завершена" in chat.text
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+    assert account is not None and account.surname == "Петрова"
 
 
 async def test_someone_elses_contact_is_refused(chat: ChatClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from aiogram.fsm.context import FSMContext
@@ -79,6 +80,15 @@ class RegistrationDraft(BaseModel):
     document_mask: str | None = None
     editing: bool = False  # came from the summary: return there after the step
     names_again: bool = False  # a Latin name with a Russian passport: the names, then the number
+
+    def signature(self) -> str:
+        """Changes with anything the summary shows (and the passport number behind its mask)."""
+        shown = (
+            self.phone, self.email, self.surname, self.first_name, self.patronymic,
+            self.no_patronymic, self.birth_date, self.sex, self.document_type,
+            self.document_token,
+        )  # fmt: skip
+        return hashlib.sha256(repr(shown).encode()).hexdigest()[:12]
 
     def answers(self) -> list[tuple[State, bool]]:
         """Each question before the consents, in order, and whether it is answered."""

@@ -25,6 +25,7 @@ from bot.screens import show, with_nav
 from core.accounts.models import User
 from core.clinics.availability import entitlement_of
 from core.clinics.booking import (
+    AlreadyBooked,
     NotEntitled,
     SlotTaken,
     TooManyBookings,
@@ -215,8 +216,22 @@ async def chosen(
             builder.as_markup(),
         )
         return
+    # Read before booking: a refused booking rolls back, which expires the rows read so far.
+    visit, where = slot_line(slot, user.language), escape(clinic.name)
     try:
         await book(session, user.id, view, slot.id, now)
+    except AlreadyBooked:
+        await remember_draft(state, None)
+        await query.message.edit_reply_markup(reply_markup=None)
+        builder = InlineKeyboardBuilder()
+        builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
+        await query.message.answer(
+            _("You are already booked for this time: {slot}, {clinic}.").format(
+                slot=visit, clinic=where
+            ),
+            reply_markup=builder.as_markup(),
+        )
+        return
     except SlotTaken:
         await remember_draft(state, None)
         builder = InlineKeyboardBuilder()
@@ -254,11 +269,12 @@ async def chosen(
         )
         return
     await remember_draft(state, None)
+    await query.message.edit_reply_markup(reply_markup=None)  # booked: the question is answered
     builder = InlineKeyboardBuilder()
     builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
     await query.message.answer(
         _("✅ Booked: {slot}, {clinic}. I will remind you a day before the visit.").format(
-            slot=slot_line(slot, user.language), clinic=escape(clinic.name)
+            slot=visit, clinic=where
         ),
         reply_markup=builder.as_markup(),
     )

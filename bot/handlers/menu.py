@@ -17,6 +17,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.fsm.appeals import AppealForm
+from bot.fsm.policies import AddPolicy
 from bot.fsm.registration import Registration
 from bot.handlers import (
     appeals,
@@ -101,6 +102,12 @@ async def _left_the_step(message: Message, raw_state: str, account: Account | No
         text = _("Registration is paused; what you entered is kept. «📝 Registration» continues.")
     elif group == AppealForm.__full_group_name__:
         text = _("The appeal draft is kept: «💬 Appeals» continues it.")
+    elif raw_state == AddPolicy.number.state:  # nothing typed yet
+        text = _("You left adding a policy.")
+    elif group == AddPolicy.__full_group_name__:  # the child's policy form
+        text = _("The policy draft is kept: «➕ Add a policy» in «📋 My policies» continues it.")
+    elif group == clinics.ClinicSearch.__full_group_name__:  # a name not typed: nothing to keep
+        text = _("You left the clinic search.")
     else:
         text = _("You left the step; what you entered is kept.")
     await message.answer(text, reply_markup=main_menu(registered=account is not None))

@@ -23,6 +23,7 @@ from bot.callbacks import (
     RegistrationAction,
     RegistrationCallback,
     StaleButton,
+    SummaryCallback,
 )
 from bot.fsm.registration import (
     BACK as BACK_TO,
@@ -217,7 +218,9 @@ async def ask(
     elif step == Registration.summary:
         header = _step_header(Registration.summary, draft)
         await message.answer(header + _("Please check your data:"), reply_markup=step_keyboard())
-        await message.answer(summary_text(draft, user.language), reply_markup=summary_keyboard())
+        await message.answer(
+            summary_text(draft, user.language), reply_markup=summary_keyboard(draft.signature())
+        )
     else:
         text, keyboard = _prompt(step, draft)
         await message.answer(text, reply_markup=keyboard)
@@ -981,6 +984,22 @@ async def edit_field(
     await ask(query.message, state, EDIT_STEPS[callback_data.field], session, user)
 
 
+async def confirm_summary(
+    query: CallbackQuery,
+    callback_data: SummaryCallback,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    vault: Vault,
+    clock: Clock,
+) -> None:
+    """«Confirm» under a summary: only while the draft is still what that summary showed."""
+    if (await load_draft(state)).signature() != callback_data.sig:
+        raise StaleButton("an older summary, or the registration is over")
+    await confirm(query, state, session, user, account, vault, clock)
+
+
 async def confirm(
     query: CallbackQuery,
     state: FSMContext,
@@ -1131,6 +1150,9 @@ def create_router() -> Router:
     )
     router.callback_query.register(edit_field, Registration.summary, EditCallback.filter())
     router.callback_query.register(
+        confirm_summary, StateFilter(Registration.summary, None), SummaryCallback.filter()
+    )
+    router.callback_query.register(  # a summary sent before summaries were signed
         confirm,
         StateFilter(Registration.summary, None),
         actions(F.action == RegistrationAction.CONFIRM),

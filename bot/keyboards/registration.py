@@ -13,6 +13,7 @@ from bot.callbacks import (
     EditField,
     RegistrationAction,
     RegistrationCallback,
+    SummaryCallback,
 )
 from bot.keyboards.cached import per_language
 from core.accounts.consents import REQUIRED_FOR_REGISTRATION, ConsentKind
@@ -75,12 +76,9 @@ def consents_keyboard(given: set[ConsentKind]) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-@per_language
-def summary_keyboard() -> InlineKeyboardMarkup:
+def summary_keyboard(signature: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("✅ Confirm"), callback_data=RegistrationCallback(action=RegistrationAction.CONFIRM)
-    )
+    builder.button(text=_("✅ Confirm"), callback_data=SummaryCallback(sig=signature))
     builder.button(
         text=_("✏️ Edit a field"), callback_data=RegistrationCallback(action=RegistrationAction.EDIT)
     )

@@ -31,6 +31,10 @@ class SlotTaken(DomainError):
     """Someone else booked it a moment earlier."""
 
 
+class AlreadyBooked(SlotTaken):
+    """Taken by the person themself: an old «Book» tapped again."""
+
+
 class NotEntitled(DomainError):
     """The person's policy does not let them into this clinic now (the clinic card's rule)."""
 
@@ -159,7 +163,16 @@ async def book(
         .values(taken=True)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
+        mine = await session.scalar(
+            select(Booking.id).where(
+                Booking.slot_id == slot_id,
+                Booking.user_id == user_id,
+                Booking.status == BookingStatus.ACTIVE,
+            )
+        )
         await session.rollback()
+        if mine is not None:
+            raise AlreadyBooked(str(slot_id))
         raise SlotTaken(str(slot_id))
     await session.refresh(slot)
     booking = Booking(
