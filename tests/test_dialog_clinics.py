@@ -59,7 +59,7 @@ async def test_by_name_with_a_typo_and_the_switch_for_unavailable_ones(
     await chat.send_sticker()
     assert "Отправьте название клиники текстом" in chat.text
     await chat.send("💬 Обращения")  # nothing was typed: nothing is said to be kept
-    assert chat.texts[0] == "Вы вышли из поиска клиник."
+    assert chat.texts == ["У вас пока нет обращений."], chat.texts
 
 
 async def test_nearest_lists_what_the_person_may_visit_and_the_rest_on_request(

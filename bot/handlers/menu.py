@@ -98,6 +98,8 @@ async def _left_the_step(message: Message, raw_state: str, account: Account | No
     """One line that the step was left and its draft kept, with the main menu keyboard: the
     step's own keyboard (Share my phone, Back, Cancel) must not stay under the section."""
     group = raw_state.partition(":")[0]
+    if group == clinics.ClinicSearch.__full_group_name__:
+        return  # an inline screen waiting for a name: nothing kept, no keyboard to take back
     if group == Registration.__full_group_name__:
         text = _("Registration is paused; what you entered is kept. «📝 Registration» continues.")
     elif group == AppealForm.__full_group_name__:
@@ -106,8 +108,6 @@ async def _left_the_step(message: Message, raw_state: str, account: Account | No
         text = _("You left adding a policy.")
     elif group == AddPolicy.__full_group_name__:  # the child's policy form
         text = _("The policy draft is kept: «➕ Add a policy» in «📋 My policies» continues it.")
-    elif group == clinics.ClinicSearch.__full_group_name__:  # a name not typed: nothing to keep
-        text = _("You left the clinic search.")
     else:
         text = _("You left the step; what you entered is kept.")
     await message.answer(text, reply_markup=main_menu(registered=account is not None))
