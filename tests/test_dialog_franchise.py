@@ -110,6 +110,11 @@ async def test_activating_the_franchise_links_a_card_on_the_banks_page(
     await chat.tap("💳 Франшиза и карты")
     assert "MasterCard 5555 55•• •••• 4477" in chat.text and "основная" in chat.text
     assert "➕ Привязать другую карту" in chat.inline_buttons
+    # The «Activate» of the section seen before the card: no terms and consent again.
+    await chat.tap("✅ Активировать программу с франшизой")
+    assert chat.text.startswith("Программа с франшизой уже активирована.")
+    assert "Даю согласие на автоматические списания" not in chat.inline_buttons
+    assert "➕ Привязать другую карту" in chat.inline_buttons
 
 
 async def test_a_notification_from_a_stranger_is_refused(

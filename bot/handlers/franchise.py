@@ -159,6 +159,15 @@ async def show_terms(
         return
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     state = await franchise_of(session, view, clock.now())
+    if state.state is not FranchiseState.NOT_ACTIVATED:  # an old «Activate», e.g. on a card
+        await show(
+            query,
+            _("The franchise program is activated already.")
+            + "\n\n"
+            + section_text(view, state, user.language),
+            section_keyboard(view, state),
+        )
+        return
     builder = InlineKeyboardBuilder()
     for card in state.cards:  # a card linked already (for another policy): one tap, no check
         if card.status == CardStatus.ACTIVE:
