@@ -67,9 +67,10 @@ async def test_a_write_lock_held_by_a_waiting_transaction_is_waited_out_without_
     finally:
         await engine.dispose()
     assert waited >= 0.25
-    # The loop went on while the second writer waited: no gap near the 0.3 s of the wait.
+    # The loop went on while the second writer waited (a blocked loop would stall for the
+    # whole busy timeout: the holder could not commit). Generous: CI may be busy.
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    assert len(ticks) >= 10 and max(gaps) < 0.2, gaps
+    assert len(ticks) >= 10 and max(gaps) < 1.0, gaps
 
 
 async def test_a_lock_held_past_the_timeout_fails_as_sqlite_would(
@@ -106,12 +107,13 @@ async def test_a_long_run_of_statements_lets_the_loop_run_meanwhile(tmp_path: Pa
         beating = asyncio.create_task(heartbeat())
         await asyncio.sleep(0)
         started = asyncio.get_running_loop().time()
-        async with engine.begin() as connection:  # an import, say: 0.3 s of statements
-            while asyncio.get_running_loop().time() - started < 0.3:
+        async with engine.begin() as connection:  # an import, say: 0.8 s of statements
+            while asyncio.get_running_loop().time() - started < 0.8:
                 await connection.execute(text("INSERT INTO t VALUES (1)"))
         beating.cancel()
     finally:
         await engine.dispose()
     during = [t for t in ticks if t > started]
     gaps = [b - a for a, b in itertools.pairwise(during)]
-    assert len(during) >= 5 and max(gaps) < 0.1, (len(during), max(gaps, default=None))
+    # Without the loop's turns the heartbeat would stop for the whole 0.8 s.
+    assert len(during) >= 5 and max(gaps) < 0.4, (len(during), max(gaps, default=None))
