@@ -49,6 +49,7 @@ async def test_by_name_with_a_typo_and_the_switch_for_unavailable_ones(
     assert venue.address == "Москва, ул. Тверская, д. 12, стр. 1"  # type: ignore[attr-defined]
     assert "✅ Вы можете обратиться в эту клинику." in chat.text
     assert "🩺 По полису DMS-K-2026-0001: " in chat.text
+    assert "☎️ Пульт 24/7: +7 495 100-00-00" in chat.text, "that policy's desk, not the insurer's"
     assert {"🗓 Записаться в чате", "🗓 Записаться онлайн"} <= set(chat.inline_buttons)
 
     await chat.send("Казань")  # still searching: another name

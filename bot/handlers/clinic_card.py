@@ -118,7 +118,10 @@ def card_text(
         lines.append(_("↪️ By a doctor's referral only."))
     if clinic.notes:
         lines.append("ℹ️ " + escape(clinic.notes))
-    lines.append(_("☎️ 24/7 desk: {phone}").format(phone=desk))
+    # The desk of the policy the card is checked against (each program has its own), else the
+    # insurer's.
+    phone = access.desk_phone if access is not None and access.desk_phone else desk
+    lines.append(_("☎️ 24/7 desk: {phone}").format(phone=phone))
     return "\n".join(lines)
 
 
