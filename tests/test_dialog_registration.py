@@ -290,7 +290,9 @@ async def test_cancel_asks_after_two_steps_and_discards(
     await chat.send("/cancel")
     assert "Прервать и удалить" in chat.text
     await chat.tap("Нет, продолжить")
-    assert "Продолжаем" in chat.text
+    assert chat.texts[0] == "Продолжаем."
+    assert "Ваше имя — как в паспорте" in chat.texts[1], "the step's question, below"
+    assert "✖️ Отмена" in chat.reply_keyboard
     await chat.send("Анна")
     assert "отчество" in chat.text, "the dialog goes on where it was"
     await chat.send("/cancel")

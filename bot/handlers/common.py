@@ -6,15 +6,19 @@ from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CancelCallback
+from bot.fsm.registration import Registration
 from bot.handlers.guide import help_ as guide_help
+from bot.handlers.registration import ask
 from bot.keyboards.menu import confirm_cancel, main_menu
-from core.accounts.models import Account
+from core.accounts.models import Account, User
 from core.config import Settings
 
 # A dialog with more answers than this asks before /cancel throws them away.
 CONFIRM_CANCEL_AFTER_STEPS = 2
+REGISTRATION_STEPS = {step.state: step for step in Registration.__all_states__}
 
 
 async def start(
@@ -74,6 +78,8 @@ async def cancel_answer(
     query: CallbackQuery,
     callback_data: CancelCallback,
     state: FSMContext,
+    session: AsyncSession,
+    user: User,
     account: Account | None,
 ) -> None:
     if not isinstance(query.message, Message):
@@ -81,8 +87,14 @@ async def cancel_answer(
     await query.message.edit_reply_markup(reply_markup=None)
     if callback_data.confirm:
         await _discard(query.message, state, account)
-    else:
+        return
+    # The question goes below the "Stop?" that was answered, not somewhere above it.
+    step = REGISTRATION_STEPS.get(await state.get_state() or "")
+    if step is None:
         await query.message.answer(_("Let's continue: please answer the question above."))
+        return
+    await query.message.answer(_("Let's continue."))
+    await ask(query.message, state, step, session, user)
 
 
 def create_router() -> Router:
