@@ -49,7 +49,7 @@ async def test_a_callback_request_with_the_registered_phone_reaches_the_desk_and
     await chat.tap("Перезвоните мне")
     assert "Номер телефона для звонка" in chat.text
     await chat.send("12345")
-    assert "не похоже на номер телефона" in chat.text
+    assert chat.text == "Это не похоже на номер телефона. Пример: +7 916 123-45-67."
     await chat.tap("+79161234567")
     await chat.tap("12:00–15:00")
     await chat.send("Вопрос по франшизе")
@@ -192,6 +192,8 @@ async def test_an_insured_event_case_on_the_travel_policy(
     await chat.tap("🚨 Мои страховые случаи")
     await chat.tap("🚨 Заявить о страховом случае")
     await chat.tap("VZR-2026-000123 · Анна")
+    await chat.send("31.02.2026")
+    assert chat.text == "Такого дня нет в календаре. Проверьте, пожалуйста, день и месяц."
     await chat.send("30.12.2026")
     assert "ещё не наступила" in chat.text
     await chat.send("20.11.2026")  # the policy is unpaid and valid from 20.12.2026

@@ -51,7 +51,7 @@ from bot.screens import show
 from bot.texts import clean_input, escape, shorten, split_text
 from bot.uploads import upload_refusal
 from core.accounts.models import Account, User
-from core.accounts.validation import InvalidInput, parse_date, parse_phone
+from core.accounts.validation import InvalidInput, Problem, parse_date, parse_phone
 from core.appeals.cases import CaseNotCovered, CaseStage, NotCovered, check_cover, stage_of
 from core.appeals.models import Appeal, AppealKind, AppealStatus, Author, shown_operator
 from core.appeals.service import (
@@ -332,13 +332,19 @@ async def typed(
         try:
             text = parse_phone(text)
         except InvalidInput:
-            await message.answer(_("That does not look like a phone number: +7 916 123-45-67."))
+            await message.answer(
+                _("That does not look like a phone number. Example: +7 916 123-45-67.")
+            )
             return
     if step.ask is Ask.DATE:
         try:
             day = parse_date(text)
-        except InvalidInput:
-            await message.answer(_("Please write the date like 20.11.2026."))
+        except InvalidInput as error:
+            await message.answer(
+                _("There is no such day in the calendar. Please check the day and the month.")
+                if error.problem is Problem.DATE_NO_SUCH_DAY
+                else _("Please write the date like 20.11.2026.")
+            )
             return
         if day > clock.now().date():
             await message.answer(_("That date is in the future: when did it happen?"))

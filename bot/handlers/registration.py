@@ -149,6 +149,9 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
         Problem.DATE_INVALID: _(
             "We could not read the date. Examples: 15.01.1985, 1985-01-15, 15 January 1985."
         ),
+        Problem.DATE_NO_SUCH_DAY: _(
+            "There is no such day in the calendar. Please check the day and the month."
+        ),
         Problem.DATE_FUTURE: _("That date is in the future. Please check it."),
         Problem.DATE_TOO_OLD: _("Please check the year: that is more than 120 years ago."),
         Problem.UNDERAGE: _(

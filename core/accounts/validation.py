@@ -26,6 +26,7 @@ class Problem(StrEnum):
     NAME_MIXED_SCRIPTS = "name_mixed_scripts"
     NAME_TOO_LONG = "name_too_long"
     DATE_INVALID = "date_invalid"
+    DATE_NO_SUCH_DAY = "date_no_such_day"  # read, but not in the calendar: 31.02
     DATE_FUTURE = "date_future"
     DATE_TOO_OLD = "date_too_old"
     UNDERAGE = "underage"
@@ -154,7 +155,7 @@ def parse_date(text: str) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise InvalidInput(Problem.DATE_INVALID) from None
+        raise InvalidInput(Problem.DATE_NO_SUCH_DAY) from None
 
 
 def age_on(birth: date, day: date) -> int:
