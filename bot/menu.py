@@ -82,6 +82,9 @@ class MenuTexts:
             with i18n.context(), i18n.use_locale(locale):
                 for action, text in BUTTONS.items():
                     self.buttons[str(text)] = action
+                # The location button arrives as its text from a client that cannot share a
+                # location (desktop, web): the clinics section says how to send one instead.
+                self.buttons[str(keys.NEAREST_CLINICS)] = MenuAction.CLINICS
 
     def action(self, message: Message) -> tuple[MenuAction, str] | None:
         """The menu action of a message and the command's argument ("" for a button)."""

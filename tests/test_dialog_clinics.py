@@ -78,6 +78,8 @@ async def test_nearest_lists_what_the_person_may_visit_and_the_rest_on_request(
     assert "⛔ Медицинский центр «Сокол»: временная франшиза" in chat.text
     await chat.tap("✅ Только доступные мне")
     assert not any(n.startswith("⛔") for n in chat.inline_buttons)
+    await chat.send("📍 Ближайшие клиники")  # the button's text, from a client without location
+    assert "отправьте геопозицию через меню вложений" in chat.text
 
 
 async def test_booking_in_the_chat_then_cancelling_frees_the_slot_and_the_reminder(
