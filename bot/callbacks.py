@@ -232,8 +232,8 @@ class FranchiseCallback(CallbackData, prefix="fr"):
 class FranchiseCardCallback(CallbackData, prefix="frc"):
     """Activate a policy's franchise with a card already linked: consent and one tap."""
 
-    policy: int
-    card: int
+    policy: Id
+    card: Id
 
 
 class CardAction(StrEnum):
