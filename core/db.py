@@ -105,9 +105,9 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> As
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # Statements run in the loop's thread, not on aiosqlite's (core/sqlite_inline.py).
-        engine = create_async_engine(url)
-        (args, options) = engine.dialect.create_connect_args(engine.url)
+        # Statements run in the loop's thread, not on aiosqlite's (core/sqlite_inline.py), with
+        # the connection arguments the dialect itself would use.
+        args, options = parsed.get_dialect()().create_connect_args(parsed)
         engine = create_async_engine(url, async_creator=inline_connector(*args, **options))
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
