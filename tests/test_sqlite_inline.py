@@ -17,6 +17,13 @@ from core.db import create_engine
 from core.sqlite_inline import InlineConnection
 
 
+async def heartbeat(ticks: list[float], pause: float) -> None:
+    """Notes the loop's time at each of its turns, until cancelled."""
+    while True:
+        ticks.append(asyncio.get_running_loop().time())
+        await asyncio.sleep(pause)
+
+
 async def test_statements_run_in_the_loops_thread(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
     threads: list[int] = []
@@ -37,16 +44,10 @@ async def test_a_write_lock_held_by_a_waiting_transaction_is_waited_out_without_
 ) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
     ticks: list[float] = []
-
-    async def heartbeat() -> None:
-        while True:
-            ticks.append(asyncio.get_running_loop().time())
-            await asyncio.sleep(0.01)
-
     try:
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE t (n INTEGER)"))
-        beating = asyncio.create_task(heartbeat())
+        beating = asyncio.create_task(heartbeat(ticks, 0.01))
         async with engine.connect() as first, engine.connect() as second:
             await first.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock
 
@@ -95,16 +96,10 @@ async def test_a_lock_held_past_the_timeout_fails_as_sqlite_would(
 async def test_a_long_run_of_statements_lets_the_loop_run_meanwhile(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
     ticks: list[float] = []
-
-    async def heartbeat() -> None:
-        while True:
-            ticks.append(asyncio.get_running_loop().time())
-            await asyncio.sleep(0)
-
     try:
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE t (n INTEGER)"))
-        beating = asyncio.create_task(heartbeat())
+        beating = asyncio.create_task(heartbeat(ticks, 0))
         await asyncio.sleep(0)
         started = asyncio.get_running_loop().time()
         async with engine.begin() as connection:  # an import, say: 0.8 s of statements

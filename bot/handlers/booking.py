@@ -220,18 +220,9 @@ async def chosen(
     visit, where = slot_line(slot, user.language), escape(clinic.name)
     try:
         await book(session, user.id, view, slot.id, now)
-    except AlreadyBooked:
-        await remember_draft(state, None)
-        await query.message.edit_reply_markup(reply_markup=None)
-        builder = InlineKeyboardBuilder()
-        builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
-        await query.message.answer(
-            _("You are already booked for this time: {slot}, {clinic}.").format(
-                slot=visit, clinic=where
-            ),
-            reply_markup=builder.as_markup(),
-        )
-        return
+        done = _("✅ Booked: {slot}, {clinic}. I will remind you a day before the visit.")
+    except AlreadyBooked:  # an old «Book» tapped again: the same answer, not "someone else"
+        done = _("You are already booked for this time: {slot}, {clinic}.")
     except SlotTaken:
         await remember_draft(state, None)
         builder = InlineKeyboardBuilder()
@@ -273,10 +264,7 @@ async def chosen(
     builder = InlineKeyboardBuilder()
     builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
     await query.message.answer(
-        _("✅ Booked: {slot}, {clinic}. I will remind you a day before the visit.").format(
-            slot=visit, clinic=where
-        ),
-        reply_markup=builder.as_markup(),
+        done.format(slot=visit, clinic=where), reply_markup=builder.as_markup()
     )
 
 
