@@ -198,13 +198,9 @@ class UnitOfWork:
         self.wrote = False  # the ledger or the dialog step left a write for the final commit
         self._discarded = False
         self._after_commit: list[Callable[[], None]] = []
-        self._held: list[object] = []
-
-    def hold(self, row: object) -> None:
-        """Keep a loaded row for the rest of the update: the session's identity map holds rows
-        weakly, and a row read again (the dialog step before it is written) is then not
-        queried again."""
-        self._held.append(row)
+        # What this update read (and then wrote) of a row, by (kind, key): the dialog step is
+        # read once and written from it, not queried again. Gone with a discard.
+        self.known: dict[object, object] = {}
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the update's final commit has succeeded (see `commit`)."""
@@ -225,6 +221,7 @@ class UnitOfWork:
             # language) keep their values instead of being expired by the rollback.
             self.session.expunge_all()
             await self.session.rollback()
+            self.known.clear()
             self.wrote = False
             self._after_commit.clear()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, bindparam, select
+from sqlalchemy import JSON, String, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,7 +22,21 @@ class DialogState(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-_LOAD = select(DialogState).where(DialogState.key == bindparam("key"))  # built once (issue 19)
+# Core statements, built once: a step is read and written on most updates, and the ORM's
+# identity map and flush cost more than the statements themselves (issue 19).
+_TABLE = Base.metadata.tables[DialogState.__tablename__]
+_LOAD = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("key"))
+_LOCK = _LOAD.with_for_update()  # PostgreSQL: workers write a chat's step one at a time
+_VALUES: dict[str, Any] = {
+    "state": bindparam("b_state"),
+    "data": bindparam("b_data"),
+    "updated_at": bindparam("b_at"),
+}
+_INSERT = insert(_TABLE).values(key=bindparam("b_key"), **_VALUES)
+_UPDATE = update(_TABLE).where(_TABLE.c.key == bindparam("b_key")).values(**_VALUES)
+_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("b_key"))
+_Step = tuple[str | None, dict[str, Any]]  # state, data
+_ABSENT = None  # no row
 
 
 class DialogStateStore:
@@ -34,18 +48,23 @@ class DialogStateStore:
         self._sessions = session_factory
         self._clock = clock
 
-    async def load(self, key: str) -> tuple[str | None, dict[str, Any]]:
+    async def load(self, key: str) -> _Step:
         unit = current_unit()
         if unit is not None:
-            row = await unit.session.scalar(_LOAD, {"key": key})
-            unit.hold(row)  # read again by `_change` if the step moves: from the session
+            row = await self._select(unit.session, key, lock=False)
+            unit.known[(DialogState, key)] = row  # `_change` starts from it if the step moves
             return self._read(row)
         async with self._sessions() as session:
-            return self._read(await session.scalar(_LOAD, {"key": key}))
+            return self._read(await self._select(session, key, lock=False))
 
     @staticmethod
-    def _read(row: DialogState | None) -> tuple[str | None, dict[str, Any]]:
-        return (row.state, dict(row.data or {})) if row else (None, {})
+    async def _select(session: AsyncSession, key: str, *, lock: bool) -> _Step | None:
+        row = (await session.execute(_LOCK if lock else _LOAD, {"key": key})).first()
+        return (row[0], row[1] or {}) if row is not None else _ABSENT
+
+    @staticmethod
+    def _read(row: _Step | None) -> _Step:
+        return (row[0], dict(row[1])) if row is not None else (None, {})
 
     async def set_state(self, key: str, state: str | None) -> None:
         await self._write(key, state=state)
@@ -53,32 +72,41 @@ class DialogStateStore:
     async def set_data(self, key: str, data: dict[str, Any]) -> None:
         await self._write(key, data=data)
 
+    async def save(self, key: str, values: dict[str, Any]) -> None:
+        """The state and/or the data ("state", "data") in one statement."""
+        await self._write(key, **values)
+
     async def _write(self, key: str, **values: Any) -> None:
         unit = current_unit()
         if unit is not None:
-            if await self._change(unit.session, key, values):
+            if await self._change(unit.session, key, values, unit.known):
                 unit.wrote = True
             return
         async with self._sessions() as session, session.begin():
-            await self._change(session, key, values)
+            await self._change(session, key, values, {})
 
-    async def _change(self, session: AsyncSession, key: str, values: dict[str, Any]) -> bool:
-        """Whether anything is to be written."""
+    async def _change(
+        self, session: AsyncSession, key: str, values: dict[str, Any], known: dict[Any, Any]
+    ) -> bool:
+        """Whether anything is to be written. `known` holds what this update read of the row
+        (its writes included), so that the step written after its data is not read again."""
         # SQLite has one writer at a time anyway; PostgreSQL workers lock the row.
         lock = session.get_bind().dialect.name != "sqlite"
-        row = await session.get(DialogState, key, with_for_update=lock or None)
-        state, data = (row.state, row.data) if row else (None, {})
+        if lock or (DialogState, key) not in known:
+            known[(DialogState, key)] = await self._select(session, key, lock=lock)
+        row: _Step | None = known[(DialogState, key)]
+        state, data = row if row is not None else (None, {})
         state = values.get("state", state)
         data = values.get("data", data)
         if state is None and not data:
             if row is None:
                 return False
-            await session.delete(row)
+            await session.execute(_DELETE, {"b_key": key})
+            known[(DialogState, key)] = _ABSENT
             return True
-        if row is not None and (row.state, row.data) == (state, data):
+        if row is not None and row == (state, data):
             return False  # nothing changed: nothing written
-        if row is None:
-            row = DialogState(key=key)
-            session.add(row)
-        row.state, row.data, row.updated_at = state, dict(data), self._clock.now()
+        written = {"b_key": key, "b_state": state, "b_data": dict(data), "b_at": self._clock.now()}
+        await session.execute(_INSERT if row is None else _UPDATE, written)
+        known[(DialogState, key)] = (state, dict(data))
         return True

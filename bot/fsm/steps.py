@@ -134,6 +134,9 @@ class SaveStepAfterHandling(BaseMiddleware):
 
     async def _save(self, pending: _Pending) -> None:
         for key, change in pending.items():
+            if isinstance(self.storage, DatabaseStorage):  # one row holds both: one write
+                await self.storage.save(key, change)
+                continue
             if "data" in change:  # the data first: a state never points at missing data
                 await self.storage.set_data(key, change["data"])
             if "state" in change:

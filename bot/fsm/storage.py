@@ -37,6 +37,15 @@ class DatabaseStorage(BaseStorage):
         _, data = await self._store.load(self._keys.build(key))
         return data
 
+    async def save(self, key: StorageKey, change: Mapping[str, Any]) -> None:
+        """A step's new state and/or data ("state", "data") at once: one row, one write."""
+        values = dict(change)
+        if isinstance(values.get("state"), State):
+            values["state"] = values["state"].state
+        if "data" in values:
+            values["data"] = dict(values["data"])
+        await self._store.save(self._keys.build(key), values)
+
     async def load(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
         """The state and the data at once (one row)."""
         return await self._store.load(self._keys.build(key))
