@@ -13,7 +13,9 @@ Two mixes: the commands mix (/start, /help, menu texts, a location, unknown text
 `--users` people) and the dialog mix (`--dialogs` rounds; each round a new person registers up
 to their name (contact, e-mail, code, surname, first name), and a registered person opens their
 policies and a policy card, shares a location and switches the clinic list twice). The echo bot
-then gets the very updates the dialog mix produced. CPU per update is this process's CPU time
+then gets the very updates the dialog mix produced. The two take turns (100 updates of the
+commands mix, or one dialog round, each), so that a machine slowed down for a while by other
+work (this one is shared) weighs on both figures alike. CPU per update is this process's CPU time
 (every thread) over the updates: unlike the wall-clock figures it hardly moves when the
 machine is busy with other work. Statements per update are the SQL statements the database
 driver ran (including BEGIN/COMMIT/ROLLBACK as the driver sends them) over the updates;
@@ -207,6 +209,10 @@ def joined(a: Measured, b: Measured) -> Measured:
     return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4]
 
 
+NOTHING: Measured = (0.0, 0.0, [], 0, 0)
+CHUNK = 100  # commands-mix updates fed to one dispatcher before the other takes its turn
+
+
 async def main(count: int, users: int, rounds: int, telegram_rules: bool) -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
@@ -233,14 +239,23 @@ async def main(count: int, users: int, rounds: int, telegram_rules: bool) -> Non
             await anna.tap("➕ Добавить полис")
             await anna.tap("По номеру полиса")
             await anna.send("DMS-K-2026-0001")
+            echo = echo_dispatcher()
             await measure(app, bot, make_updates(200, users))  # warm-up: users exist, caches filled
             await dialogs(app, bot, mailbox, anna, 5, first=0)
-            app_commands = await measure(app, bot, updates)
-            app_dialogs, dialog_updates = await dialogs(app, bot, mailbox, anna, rounds, first=5)
-            echo = echo_dispatcher()
             await measure(echo, bot, updates[:200])
-            echo_commands = await measure(echo, bot, updates)
-            echo_dialogs = await measure(echo, bot, dialog_updates)
+            # The two dispatchers take turns (a chunk of the commands, a dialog round), so that
+            # a machine slowed down for a while by other work weighs on both alike.
+            app_commands = echo_commands = app_dialogs = echo_dialogs = NOTHING
+            for start in range(0, len(updates), CHUNK):
+                chunk = updates[start : start + CHUNK]
+                app_commands = joined(app_commands, await measure(app, bot, chunk))
+                echo_commands = joined(echo_commands, await measure(echo, bot, chunk))
+            dialog_updates = []
+            for n in range(5, 5 + rounds):
+                measured, round_updates = await dialogs(app, bot, mailbox, anna, 1, first=n)
+                app_dialogs = joined(app_dialogs, measured)
+                echo_dialogs = joined(echo_dialogs, await measure(echo, bot, round_updates))
+                dialog_updates += round_updates
         await engine.dispose()
     compare(
         f"commands mix: {count} updates from {users} users "

@@ -23,7 +23,11 @@ from bot.fsm.steps import SaveStepAfterHandling, StepStorage, underlying
 from bot.fsm.storage import DatabaseStorage
 from bot.handlers import routers
 from bot.i18n import UserLanguageMiddleware, create_i18n
-from bot.inline_filters import route_callbacks_by_prefix, run_sync_filters_inline
+from bot.inline_filters import (
+    route_callbacks_by_prefix,
+    route_messages_by_state,
+    run_sync_filters_inline,
+)
 from bot.menu import MenuTexts
 from bot.middlewares.callback_answer import AnswerAfterHandler
 from bot.middlewares.database import DatabaseMiddleware, UpdateSession
@@ -148,6 +152,7 @@ def create_dispatcher(
     dp.include_routers(*routers(settings))
     run_sync_filters_inline(dp)
     route_callbacks_by_prefix(dp)
+    route_messages_by_state(dp)
     return dp
 
 

@@ -16,8 +16,10 @@ from typing import Any
 
 from aiogram import Router
 from aiogram.dispatcher.event.handler import FilterObject, HandlerObject
+from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
-from aiogram.types import CallbackQuery
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
 
 
 def _inline(filter_object: FilterObject) -> None:
@@ -84,4 +86,73 @@ def route_callbacks_by_prefix(root: Router) -> int:
 
         observer._handler.filters = [FilterObject(ours), *(observer._handler.filters or ())]
         changed += 1
+    return changed
+
+
+_ANY = None  # a filter (or handler) that accepts any state
+
+
+def _states_of(filter_object: FilterObject) -> frozenset[str | None] | None:
+    """The raw states a state filter accepts; None if it accepts any or is not a state filter."""
+    check = getattr(filter_object.callback, "__wrapped__", filter_object.callback)
+    if isinstance(check, State):  # a step given as a filter: `router.message(Form.step, ...)`
+        return _ANY if check.state == "*" else frozenset({check.state})
+    if not isinstance(check, StateFilter):
+        return _ANY
+    accepted: set[str | None] = set()
+    for state in check.states:
+        if isinstance(state, type) and issubclass(state, StatesGroup):
+            accepted.update(state.__all_states_names__)
+        elif isinstance(state, State):
+            if state.state == "*":
+                return _ANY
+            accepted.add(state.state)
+        elif state is None or isinstance(state, str):
+            if state == "*":
+                return _ANY
+            accepted.add(state)
+        else:  # a StatesGroup instance or something new: left to the filter itself
+            return _ANY
+    return frozenset(accepted)
+
+
+def _handler_states(handler: HandlerObject) -> frozenset[str | None] | None:
+    """The raw states in which the handler may run: what all its state filters accept."""
+    accepted: frozenset[str | None] | None = _ANY
+    for filter_object in handler.filters or ():
+        states = _states_of(filter_object)
+        if states is not None:
+            accepted = states if accepted is None else accepted & states
+    return accepted
+
+
+def route_messages_by_state(root: Router) -> int:
+    """A router whose every message handler waits for particular dialog steps is skipped at
+    once for a message sent in another step (or in none): one look at the state instead of
+    each handler's filters in turn. A message nobody else took went through every dialog's
+    routers, some thirty handler checks, to reach the last one. Returns how many routers got
+    the check."""
+    changed = 0
+    for router in root.chain_tail:
+        observer = router.message
+        if not observer.handlers:
+            continue
+        accepted: set[str | None] = set()
+        for handler in observer.handlers:
+            states = _handler_states(handler)
+            if states is None:
+                break
+            accepted |= states
+        else:
+            states_in_use = frozenset(accepted)
+
+            async def in_step(
+                message: Message,
+                raw_state: str | None = None,
+                states: frozenset[str | None] = states_in_use,
+            ) -> bool:
+                return raw_state in states
+
+            observer._handler.filters = [FilterObject(in_step), *(observer._handler.filters or ())]
+            changed += 1
     return changed

@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 import pytest
+from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.filters.callback_data import CallbackData
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -139,3 +140,29 @@ async def test_a_tap_is_matched_by_its_prefix_not_by_every_routers_filters(
     assert chat.text == "Главное меню." and "📋 Мои полисы" in chat.reply_keyboard
     await chat.callback("zz:1")  # nobody's: the fallback says the button no longer works
     assert "больше не действует" in chat.text
+
+
+async def test_a_text_in_no_step_passes_the_dialog_routers_with_one_look_each(
+    chat: ChatClient, registered: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str] = []
+    check = HandlerObject.check
+
+    async def counted(self: HandlerObject, *args: Any, **kwargs: Any) -> Any:
+        checked.append(getattr(self.callback, "__name__", "?"))
+        return await check(self, *args, **kwargs)
+
+    monkeypatch.setattr(HandlerObject, "check", counted)
+    await chat.send("что-то непонятное")  # nobody's: it reaches the last router
+    assert "Не удалось понять сообщение" in chat.text
+    # Each router's own filters once; no dialog step's handler is tried (some 65 checks before).
+    for step_handler in ("phone_contact", "email_code", "number_typed", "typed", "name_typed"):
+        assert step_handler not in checked, checked
+    assert len(checked) <= 35, checked
+    await chat.send("📋 Мои полисы")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("По номеру полиса")
+    checked.clear()
+    await chat.send("привет")  # in the number step: the policies router still takes it
+    assert "number_typed" in checked
+    assert "Не удалось понять сообщение" not in chat.text

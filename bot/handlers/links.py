@@ -153,7 +153,8 @@ async def menu(query: CallbackQuery, state: FSMContext, account: Account | None)
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    # Any link first: other messages pass this router with one look at their text.
+    router.message.filter(F.chat.type == "private", StartLink())
     router.message.register(open_register, StartLink(LinkKind.REGISTER))
     router.message.register(open_verify, StartLink(LinkKind.VERIFY))
     router.message.register(open_nearby, StartLink(LinkKind.NEARBY))
