@@ -13,6 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.fsm.steps import underlying
 from core.accounts.models import Account
 from core.config import Settings
 from tests.dialog import ChatClient, RecordingMailer
@@ -166,3 +167,32 @@ async def test_a_text_in_no_step_passes_the_dialog_routers_with_one_look_each(
     await chat.send("привет")  # in the number step: the policies router still takes it
     assert "number_typed" in checked
     assert "Не удалось понять сообщение" not in chat.text
+
+
+async def test_a_step_in_redis_is_read_with_one_round_trip(
+    chat: ChatClient, settings: Settings, mailbox: RecordingMailer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not settings.redis_url:
+        pytest.skip("the dialog state is in the database: TEST_REDIS_URL is not set")
+    redis = underlying(chat.dp.storage).redis  # type: ignore[attr-defined]
+    commands: list[str] = []
+    execute = redis.execute_command
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        if any(":state" in str(a) or ":data" in str(a) for a in args[1:]):
+            commands.append(str(args[0]))
+        return await execute(*args, **kwargs)
+
+    await chat.send("/start")
+    await chat.tap("📝 Регистрация")
+    monkeypatch.setattr(redis, "execute_command", counted)
+    await chat.share_contact("+79161234567")
+    assert "Шаг 2 из 8" in chat.text
+    # The step's state and data in one MGET (they were two GETs), its new data and state in
+    # one MULTI/EXEC (two SETs, two round trips before).
+    assert [c for c in commands if c in ("GET", "MGET")] == ["MGET"], commands
+    assert "SET" not in commands, commands
+    await chat.send("anna@example.org")  # the step and its data were stored: the dialog goes on
+    assert "a***@example.org" in chat.text
+    await chat.send(mailbox.last_code("anna@example.org"))
+    assert "Почта подтверждена" in chat.text

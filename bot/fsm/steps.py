@@ -16,6 +16,7 @@ read was a query (issue 19).
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -80,6 +81,8 @@ class StepStorage(BaseStorage):
         if part not in known:
             if isinstance(self.inner, DatabaseStorage):  # one row holds both
                 known["state"], known["data"] = await self.inner.load(key)
+            elif _is_redis(self.inner):  # two keys, one round trip
+                known["state"], known["data"] = await _redis_load(self.inner, key)
             elif part == "state":
                 known["state"] = await self.inner.get_state(key)
             else:
@@ -88,6 +91,44 @@ class StepStorage(BaseStorage):
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+def _is_redis(storage: BaseStorage) -> bool:
+    # aiogram's Redis storage is imported only when REDIS_URL is set (start-up, memory).
+    module = sys.modules.get("aiogram.fsm.storage.redis")
+    return module is not None and isinstance(storage, module.RedisStorage)
+
+
+async def _redis_load(storage: Any, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
+    """The state and the data of a key with one MGET, decoded as `RedisStorage` decodes them."""
+    build = storage.key_builder.build
+    state, data = await storage.redis.mget(build(key, "state"), build(key, "data"))
+    if isinstance(state, bytes):
+        state = state.decode("utf-8")
+    if data is None:
+        return state, {}
+    if isinstance(data, bytes):
+        data = data.decode("utf-8")
+    return state, dict(storage.json_loads(data))
+
+
+async def _redis_save(storage: Any, key: StorageKey, change: dict[str, Any]) -> None:
+    """A step's data and state written as `RedisStorage` writes them, in one transaction."""
+    build = storage.key_builder.build
+    async with storage.redis.pipeline(transaction=True) as pipe:
+        if "data" in change:  # the data first, as ever
+            if change["data"]:
+                pipe.set(
+                    build(key, "data"), storage.json_dumps(change["data"]), ex=storage.data_ttl
+                )
+            else:
+                pipe.delete(build(key, "data"))
+        if "state" in change:
+            if change["state"] is None:
+                pipe.delete(build(key, "state"))
+            else:
+                pipe.set(build(key, "state"), change["state"], ex=storage.state_ttl)
+        await pipe.execute()
 
 
 def _forget(key: StorageKey) -> None:
@@ -136,6 +177,9 @@ class SaveStepAfterHandling(BaseMiddleware):
         for key, change in pending.items():
             if isinstance(self.storage, DatabaseStorage):  # one row holds both: one write
                 await self.storage.save(key, change)
+                continue
+            if _is_redis(self.storage):  # both keys in one MULTI/EXEC: one round trip
+                await _redis_save(self.storage, key, change)
                 continue
             if "data" in change:  # the data first: a state never points at missing data
                 await self.storage.set_data(key, change["data"])
