@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.codes import (
@@ -20,7 +20,7 @@ from core.accounts.codes import (
 )
 from core.accounts.consents import ConsentKind, current_consents, give_consent
 from core.accounts.crypto import Vault, generate_key
-from core.accounts.models import User
+from core.accounts.models import Consent, User
 from core.accounts.registration import (
     AlreadyRegistered,
     MissingConsents,
@@ -44,6 +44,7 @@ from core.accounts.validation import (
     parse_document,
     parse_phone,
 )
+from core.notifications.outbox import OutboxMessage, OutboxStatus
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -351,3 +352,34 @@ async def test_personal_data_lock_after_the_first_policy(
         await session.commit()
         with pytest.raises(PersonalDataLocked):
             await register(session, vault, user, anna(), now=NOW)
+
+
+async def test_recovery_takes_the_consents_and_the_pending_notices_along(
+    sessions: async_sessionmaker[AsyncSession], vault: Vault
+) -> None:
+    async with sessions() as session:
+        old, new = await make_user(session, 1), await make_user(session, 2)
+        await consent_all(session, old)
+        await register(session, vault, old, anna(), now=NOW)
+        await consent_all(session, new)  # the same texts accepted again from the new account
+        for key, status in (("due", OutboxStatus.PENDING), ("told", OutboxStatus.SENT)):
+            session.add(
+                OutboxMessage(
+                    user_id=old.id,
+                    kind="debt",
+                    args={},
+                    dedupe_key=key,
+                    status=status,
+                    send_after=NOW,
+                    created_at=NOW,
+                )
+            )
+        await session.commit()
+        issued = await start_recovery(session, vault, new, phone="+79161234567", now=NOW)
+        await finish_recovery(session, vault, new, issued.code, now=NOW)
+        owners = (await session.execute(select(Consent.user_id, Consent.kind))).all()
+        notices = dict(
+            (await session.execute(select(OutboxMessage.dedupe_key, OutboxMessage.user_id))).all()
+        )
+    assert sorted(owners) == sorted((new.id, kind) for kind in ConsentKind), owners
+    assert notices == {"due": new.id, "told": old.id}

@@ -11,8 +11,12 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import Account, Consent, User
+from core.accounts.registration import KEPT_WITH_THE_TELEGRAM_USER, MOVED_WITH_THE_ACCOUNT
 from core.clock import FrozenClock
+from core.db import Base
+from core.policies.models import PolicyLink
 from tests.dialog import BOT_ID, ChatClient, RecordingMailer
+from tests.test_dialog_clinics import with_policies
 
 PHONE = "+79161234567"
 EMAIL = "anna.ivanova@example.org"
@@ -365,3 +369,58 @@ async def test_registration_speaks_english(
     await chat.tap("Foreign passport")
     await chat.send("75 1234567")
     assert "Step 7 of 8" in chat.text and "☐ Personal data processing" in chat.inline_buttons
+
+
+async def test_recovery_moves_the_whole_cabinet_and_the_old_account_keeps_nothing(
+    dp: Dispatcher,
+    bot: Bot,
+    chat: ChatClient,
+    registered: Account,
+    mailbox: RecordingMailer,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await with_policies(chat, sessions)
+    await chat.send("📋 Мои полисы")
+    old_list = chat.session.calls[-1]
+    [old_card] = [
+        b.callback_data
+        for row in old_list.reply_markup.inline_keyboard  # type: ignore[attr-defined]
+        for b in row
+        if b.text == "DMS-K-2026-0001 · Анна"
+    ]
+
+    new_phone = ChatClient(dp, bot, user_id=3003, first_name="Анна")
+    await new_phone.send("/register")
+    await new_phone.share_contact("+79161234567")
+    await new_phone.tap("Восстановить доступ")
+    await new_phone.send(mailbox.last_code("anna@example.org"))
+    assert "Доступ восстановлен" in new_phone.text
+    # The old chat is told, in its language, and gets a guest's menu: the cabinet is gone.
+    [notice] = [c for c in new_phone.sent("sendMessage") if c.chat_id == chat.user.id]  # type: ignore[attr-defined]
+    assert "перенесён в другой аккаунт" in notice.text  # type: ignore[attr-defined]
+    guest_menu = [b.text for row in notice.reply_markup.keyboard for b in row]  # type: ignore[attr-defined]
+    assert "📝 Регистрация" in guest_menu and "📋 Мои полисы" not in guest_menu
+
+    # The policies came along (they were left with the old Telegram user).
+    await new_phone.send("📋 Мои полисы")
+    assert "DMS-K-2026-0001 · Анна" in new_phone.inline_buttons
+    assert "ONDL-500001 · Анна" in new_phone.inline_buttons
+    # The old chat's buttons open nothing any more.
+    await chat.callback(old_card, old_list)
+    assert "Эта кнопка больше не действует" in chat.text
+    async with sessions() as session:
+        new_user = await session.scalar(select(User).where(User.telegram_id == 3003))
+        assert new_user is not None
+        links = (await session.scalars(select(PolicyLink.user_id))).all()
+    assert links and set(links) == {new_user.id}
+
+
+def test_every_table_of_a_person_is_moved_or_kept_on_recovery() -> None:
+    """A new table keyed by the Telegram user must say whether the cabinet takes it along."""
+    by_user = {
+        table.name
+        for table in Base.metadata.sorted_tables
+        for key in table.foreign_keys
+        if key.column.table.name == "users"
+    }
+    assert by_user - {"accounts"} == set(MOVED_WITH_THE_ACCOUNT) | set(KEPT_WITH_THE_TELEGRAM_USER)

@@ -13,6 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
 from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -775,6 +776,7 @@ async def recovery_code(
     vault: Vault,
     clock: Clock,
     bot: Bot,
+    i18n: I18n,
 ) -> None:
     typed = await _typed_code(message)
     if typed is None:
@@ -792,14 +794,14 @@ async def recovery_code(
         _("Access restored: your cabinet is now in this Telegram account."),
         reply_markup=main_menu(registered=True),
     )
-    try:
-        await bot.send_message(
-            recovered.previous_telegram_id,
-            _(
+    try:  # in the previous owner's language, with the menu of a guest: the cabinet is gone
+        with i18n.use_locale(recovered.previous_language):
+            notice = _(
                 "Your insurance cabinet has been moved to another Telegram account after a code "
                 "sent to your e-mail was entered. If it was not you, call the insurer at once."
-            ),
-        )
+            )
+            guest_menu = main_menu(registered=False)
+        await bot.send_message(recovered.previous_telegram_id, notice, reply_markup=guest_menu)
     except TelegramAPIError:
         log.warning("could not tell the previous Telegram account about the recovery")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.codes import IssuedCode, Purpose, check_code, issue_code
@@ -19,7 +19,31 @@ from core.accounts.consents import REQUIRED_FOR_REGISTRATION, ConsentKind, curre
 from core.accounts.crypto import Vault
 from core.accounts.models import Account, User
 from core.accounts.validation import DocumentType, IdentityDocument, Sex
+from core.db import Base
 from core.errors import DomainError
+from core.notifications.outbox import OutboxStatus
+
+# What a cabinet keeps under its Telegram user and moves with the account on recovery: the
+# policies, the franchise programme, the cards and payments, the appeals, the identity checks,
+# the bookings, the consents and the notices not sent yet. Kept with the Telegram user: what
+# guards against abuse from that Telegram account (its codes, its policy look-ups) and
+# the clinic searches behind that chat's list buttons.
+MOVED_WITH_THE_ACCOUNT = (
+    "policy_links",
+    "franchises",
+    "cards",
+    "payments",
+    "appeals",
+    "identity_checks",
+    "bookings",
+    "consents",
+    "outbox",
+)
+KEPT_WITH_THE_TELEGRAM_USER = (
+    "confirmation_codes",
+    "policy_lookup_attempts",
+    "clinic_searches",
+)
 
 
 class AlreadyRegistered(DomainError):
@@ -160,6 +184,7 @@ async def start_recovery(
 class Recovered:
     account: Account
     previous_telegram_id: int
+    previous_language: str
 
 
 async def finish_recovery(
@@ -185,5 +210,34 @@ async def finish_recovery(
     if stale is not None and stale.id != account.id:
         raise AlreadyRegistered("telegram")  # this Telegram user has an account of its own
     account.user_id = user.id
+    await _move_cabinet(session, previous.id, user.id)
     await session.commit()
-    return Recovered(account=account, previous_telegram_id=previous.telegram_id)
+    return Recovered(
+        account=account,
+        previous_telegram_id=previous.telegram_id,
+        previous_language=previous.language,
+    )
+
+
+async def _move_cabinet(session: AsyncSession, old: int, new: int) -> None:
+    """Everything of the cabinet goes with the account: the old Telegram user keeps no policy,
+    appeal or card to open through an old button."""
+    tables = Base.metadata.tables
+    consents = tables["consents"]
+    given = (
+        await session.execute(
+            select(consents.c.kind, consents.c.version).where(consents.c.user_id == old)
+        )
+    ).all()
+    for kind, version in given:  # the same text accepted by both: the account's date counts
+        await session.execute(
+            delete(consents).where(
+                consents.c.user_id == new, consents.c.kind == kind, consents.c.version == version
+            )
+        )
+    for name in MOVED_WITH_THE_ACCOUNT:
+        table = tables[name]
+        moved = update(table).where(table.c.user_id == old)
+        if name == "outbox":  # notices already sent stay where they were delivered
+            moved = moved.where(table.c.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
+        await session.execute(moved.values(user_id=new))
