@@ -90,12 +90,11 @@ async def test_a_childs_policy(
     await chat.send("Михаил")
     await chat.tap("Нет отчества")
     await chat.send("10.03.2016")
-    assert "не совпадают с полисом" in chat.text, "the child has a patronymic on the policy"
-
-    await chat.send("/policies")
-    await chat.tap("➕ Добавить полис")
-    await chat.tap("Полис ребёнка")
-    await chat.send("ONDL-500002")
+    # The child has a patronymic on the policy: the child's data are asked again, the number
+    # kept; nothing about the parent's own profile or identity check.
+    assert "Данные ребёнка не совпадают с полисом" in chat.text
+    assert "Фамилия ребёнка" in chat.text and "профил" not in chat.text
+    assert chat.inline_buttons == [] and "✖️ Отмена" in chat.reply_keyboard
     await chat.send("Иванов")
     await chat.send("Михаил")
     await chat.send("Андреевич")
@@ -105,6 +104,15 @@ async def test_a_childs_policy(
     assert "Добавлено: ONDL-500002" in chat.text
     await chat.send("/policies")
     assert "Доктор Лайк (детский)" in chat.text and "· Михаил" in chat.text
+
+    # The same child's policy once more: refused, and the form ends with the menu back (the
+    # step's «Cancel» stayed on the keyboard before).
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("Полис ребёнка")
+    for typed in ("ONDL-500002", "Иванов", "Михаил", "Андреевич", "10.03.2016"):
+        await chat.send(typed)
+    assert "уже есть в вашем кабинете" in chat.text
+    assert "📋 Мои полисы" in chat.reply_keyboard and "✖️ Отмена" not in chat.reply_keyboard
 
     async with sessions() as session:
         links = (await session.scalars(select(PolicyLink).order_by(PolicyLink.id))).all()

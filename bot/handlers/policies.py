@@ -792,12 +792,32 @@ async def child_step(
     child = ChildData(draft.surname, draft.first_name, draft.patronymic, draft.birth_date)
     try:
         linked = await link_child(session, user, account, draft.number, child, now=clock.now())
-    except LinkRefused as error:
-        await state.set_state(None)
+    except DataMismatch:  # a typo in the child's data: asked again, the number kept
+        await state.set_state(AddPolicy.child_surname)
         await message.answer(
-            refusal_text(error, user, settings),
-            reply_markup=refusal_keyboard(error, settings) or main_menu(registered=True),
+            _(
+                "The child's data do not match this policy: the surname, first name, patronymic "
+                "and date of birth must be exactly as on the policy. Please enter them again, "
+                "or call the insurer at {phone}."
+            ).format(phone=settings.insurer.phone_federal)
+            + "\n\n"
+            + _("The child's surname, as on the policy."),
+            reply_markup=step_keyboard(back=False),
         )
+        return
+    except LinkRefused as error:
+        # The form ends here: the menu comes back instead of the step's «Cancel». The identity
+        # check other refusals offer proves the person's own identity, not a child's.
+        await state.set_state(None)
+        text = (
+            _(
+                "This policy is in another cabinet already. If it is your child's, call the "
+                "insurer at {phone}."
+            ).format(phone=settings.insurer.phone_federal)
+            if isinstance(error, LinkedElsewhere)
+            else refusal_text(error, user, settings)
+        )
+        await message.answer(text, reply_markup=main_menu(registered=True))
         return
     await _added(message, state, session, user, clock, settings, [linked.policy.id])
 
