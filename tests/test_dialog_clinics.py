@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,10 +16,11 @@ from core.clinics.booking import SlotTaken, book
 from core.clinics.models import Booking, BookingStatus, ClinicSlot
 from core.clock import FrozenClock
 from core.i18n import translator
+from core.notifications.delivery import deliver
 from core.notifications.messages import render
 from core.notifications.outbox import OutboxMessage, OutboxStatus
 from core.policies.cabinet import my_policies
-from tests.conftest import seed_demo
+from tests.conftest import START, seed_demo
 from tests.dialog import ChatClient
 from tests.test_dialog_policies import add_by_number
 
@@ -132,6 +134,11 @@ async def test_booking_in_the_chat_then_cancelling_frees_the_slot_and_the_remind
         reminder = await session.get(OutboxMessage, reminder.id)
     assert slot is not None and not slot.taken
     assert reminder is not None and reminder.status == OutboxStatus.WITHDRAWN
+    # The old question's buttons, tapped again: the visit is cancelled already, and said so.
+    for old_button in ("❌ Да, отменить запись", "❌ Отменить: 23.11.2026 09:30"):
+        await chat.tap(old_button)
+        assert "Эта запись уже отменена" in chat.text, old_button
+        assert "У вас нет записей на приём" in chat.text
 
 
 async def test_two_people_racing_for_one_slot_one_wins(
@@ -167,3 +174,71 @@ async def test_two_people_racing_for_one_slot_one_wins(
     with pytest.raises(SlotTaken):
         async with sessions() as session:
             await book(session, user.id, view, slot_id, clock.now())
+
+
+async def book_in_chat(chat: ChatClient, doctor: str, day: str, time: str) -> None:
+    await chat.send("🏥 Клиники")
+    await chat.tap("🔎 По названию")
+    await chat.send("Тверской")
+    await chat.tap("Клиника «Здоровье на Тверской»")
+    await chat.tap("🗓 Записаться в чате")
+    await chat.tap("Терапевт")
+    await chat.tap(doctor)
+    await chat.tap(day)
+    await chat.tap(time)
+    await chat.tap("✅ Записаться")
+
+
+async def test_two_visits_at_one_time_are_refused_and_the_reminder_promise_is_true(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await with_policies(chat, sessions)
+    await book_in_chat(chat, "Зайцев Игорь Олегович", "23.11.2026", "09:30")
+    # Booked on 21.11 at 09:00 for 23.11: the day-before reminder will come.
+    assert "Вы записаны" in chat.text and "напомню за день до приёма" in chat.text
+    await book_in_chat(chat, "Орлова Мария Петровна", "23.11.2026", "09:30")
+    assert "У вас уже есть запись на 09:30 в этот день" in chat.text
+    assert chat.inline_buttons == ["📅 Мои записи", "⬅️ Другое время"]
+    async with sessions() as session:
+        assert len((await session.scalars(select(Booking))).all()) == 1
+
+    await chat.send("👤 Профиль")
+    await chat.tap("🔔 Уведомления")
+    await chat.tap("✅ Напоминания")  # turned off
+    await book_in_chat(chat, "Орлова Мария Петровна", "23.11.2026", "10:30")
+    assert "Вы записаны" in chat.text and "напомню" not in chat.text  # reminders are off
+
+
+async def test_a_visits_reminder_found_after_the_visit_began_is_withdrawn_not_sent(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        user = User(
+            telegram_id=77, first_name="Анна", language="ru", created_at=START, last_seen_at=START
+        )
+        session.add(user)
+        await session.flush()
+        session.add(
+            OutboxMessage(
+                user_id=user.id,
+                kind="booking_reminder",
+                args={"starts_at": (START + timedelta(hours=2)).isoformat(), "clinic": "К"},
+                dedupe_key="late",
+                status=OutboxStatus.PENDING,
+                send_after=START,
+                created_at=START,
+            )
+        )
+        await session.commit()
+    sent: list[Any] = []
+
+    async def send(*args: Any, **kwargs: Any) -> None:
+        sent.append(args)
+
+    await deliver(sessions, send, START + timedelta(hours=3))  # the bot was down past the visit
+    async with sessions() as session:
+        message = await session.scalar(select(OutboxMessage))
+    assert sent == [] and message is not None and message.status == OutboxStatus.WITHDRAWN

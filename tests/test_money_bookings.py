@@ -22,13 +22,15 @@ async def slots_of(sessions: async_sessionmaker[AsyncSession], code: str) -> tup
         clinic = await session.scalar(select(Clinic.id).where(Clinic.code == code))
         assert clinic is not None
         slots = (
-            await session.scalars(
-                select(ClinicSlot.id)
+            await session.execute(
+                select(ClinicSlot.id, ClinicSlot.starts_at)
                 .where(ClinicSlot.clinic_id == clinic)
                 .order_by(ClinicSlot.starts_at, ClinicSlot.id)
             )
         ).all()
-    return clinic, list(slots)
+    # One slot per time: a person's two visits at one time are refused on their own.
+    firsts = {starts_at: slot_id for slot_id, starts_at in reversed(slots)}
+    return clinic, [firsts[starts_at] for starts_at in sorted(firsts)]
 
 
 async def policy_id(sessions: async_sessionmaker[AsyncSession], number: str) -> int:

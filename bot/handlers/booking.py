@@ -22,13 +22,15 @@ from bot.callbacks import (
     ClinicsCallback,
 )
 from bot.screens import show, with_nav
-from core.accounts.models import User
+from core.accounts.models import Account, User
 from core.clinics.availability import entitlement_of
 from core.clinics.booking import (
+    REMINDERS,
     AlreadyBooked,
     NotEntitled,
     SlotTaken,
     TooManyBookings,
+    VisitsOverlap,
     book,
     booking_of,
     cancel,
@@ -40,7 +42,7 @@ from core.clinics.booking import (
 )
 from core.clinics.directory import get_clinic
 from core.clinics.index import ClinicDirectory
-from core.clinics.models import ClinicSlot
+from core.clinics.models import BookingStatus, ClinicSlot
 from core.clock import Clock
 from core.formatting import format_clock, format_date, format_day
 from core.policies.cabinet import my_policy
@@ -178,6 +180,7 @@ async def chosen(
     state: FSMContext,
     session: AsyncSession,
     user: User,
+    account: Account | None,
     clock: Clock,
 ) -> None:
     """A time is tapped: ask to confirm, or (confirmed) take it."""
@@ -218,9 +221,15 @@ async def chosen(
         return
     # Read before booking: a refused booking rolls back, which expires the rows read so far.
     visit, where = slot_line(slot, user.language), escape(clinic.name)
+    reminded = account is None or account.notify_reminders
     try:
         await book(session, user.id, view, slot.id, now)
-        done = _("✅ Booked: {slot}, {clinic}. I will remind you a day before the visit.")
+        if not reminded:  # the profile turned reminders off: no promise of one
+            done = _("✅ Booked: {slot}, {clinic}.")
+        elif slot.starts_at - now > REMINDERS["day"]:
+            done = _("✅ Booked: {slot}, {clinic}. I will remind you a day before the visit.")
+        else:  # too late for the day-before reminder: the two-hour one comes
+            done = _("✅ Booked: {slot}, {clinic}. I will remind you two hours before the visit.")
     except AlreadyBooked:  # an old «Book» tapped again: the same answer, not "someone else"
         done = _("You are already booked for this time: {slot}, {clinic}.")
     except SlotTaken:
@@ -246,6 +255,22 @@ async def chosen(
                 "Policy {number} does not let you into this clinic now, so it cannot be booked. "
                 "The clinic card says why and what fixes it."
             ).format(number=view.policy.number),
+            reply_markup=builder.as_markup(),
+        )
+        return
+    except VisitsOverlap as overlap:
+        builder = InlineKeyboardBuilder()
+        builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
+        builder.button(
+            text=_("⬅️ Another time"),
+            callback_data=data.model_copy(update={"slot": 0, "confirm": False}),
+        )
+        builder.adjust(1)
+        await query.message.answer(
+            _(
+                "You already have a visit booked at {time} on that day. Choose another time, or "
+                "cancel that visit in «My bookings» first."
+            ).format(time=format_clock(overlap.starts_at, user.language)),
             reply_markup=builder.as_markup(),
         )
         return
@@ -334,6 +359,11 @@ async def on_bookings(
         await list_bookings(query, state, session, user, clock)
         return
     item = await booking_of(session, user.id, callback_data.booking)
+    if item.booking.status != BookingStatus.ACTIVE:  # an older list's button
+        await list_bookings(
+            query, state, session, user, clock, _("This visit is cancelled already.")
+        )
+        return
     if callback_data.action is BookingsAction.ASK:
         builder = InlineKeyboardBuilder()
         builder.button(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -41,6 +41,14 @@ class NotEntitled(DomainError):
     def __init__(self, access: Access) -> None:
         super().__init__(str(access.reason))
         self.access = access
+
+
+class VisitsOverlap(DomainError):
+    """The person has another visit booked at that time (another doctor, another clinic)."""
+
+    def __init__(self, starts_at: datetime) -> None:
+        super().__init__(f"another visit at {starts_at.isoformat()}")
+        self.starts_at = starts_at
 
 
 class TooManyBookings(DomainError):
@@ -141,17 +149,24 @@ async def book(
     access = await access_to(session, view, slot.clinic_id, now)
     if not access.available:
         raise NotEntitled(access)
-    ahead = await session.scalar(
-        select(func.count())
-        .select_from(Booking)
-        .join(ClinicSlot, ClinicSlot.id == Booking.slot_id)
-        .where(
-            Booking.insured_person_id == view.person.id,
-            Booking.status == BookingStatus.ACTIVE,
-            ClinicSlot.starts_at >= now,
+    ahead = (
+        await session.execute(
+            select(ClinicSlot.id, ClinicSlot.starts_at, ClinicSlot.minutes)
+            .join(Booking, ClinicSlot.id == Booking.slot_id)
+            .where(
+                Booking.insured_person_id == view.person.id,
+                Booking.status == BookingStatus.ACTIVE,
+                ClinicSlot.starts_at >= now,
+            )
         )
-    )
-    if (ahead or 0) >= MAX_FUTURE_BOOKINGS:
+    ).all()
+    ends_at = slot.starts_at + timedelta(minutes=slot.minutes)
+    for other_id, starts_at, minutes in ahead:
+        if other_id == slot_id:
+            raise AlreadyBooked(str(slot_id))
+        if starts_at < ends_at and slot.starts_at < starts_at + timedelta(minutes=minutes):
+            raise VisitsOverlap(starts_at)
+    if len(ahead) >= MAX_FUTURE_BOOKINGS:
         raise TooManyBookings(MAX_FUTURE_BOOKINGS)
     taken = await session.execute(
         update(ClinicSlot)
@@ -272,8 +287,7 @@ async def cancel(session: AsyncSession, user_id: int, booking_id: int, now: date
         .values(status=BookingStatus.CANCELLED, cancelled_at=now)
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
-        await session.rollback()
-        return False
+        return False  # nothing was written: no rollback, which would expire what was read
     slot_id = await session.scalar(select(Booking.slot_id).where(Booking.id == booking_id))
     await session.execute(update(ClinicSlot).where(ClinicSlot.id == slot_id).values(taken=False))
     for name in REMINDERS:

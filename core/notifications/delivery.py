@@ -53,6 +53,15 @@ CAN_WAIT = frozenset(
 )
 
 
+def too_late(message: OutboxMessage, now: datetime) -> bool:
+    """A visit's reminder found after the visit began (the bot was down, or the demo's clock
+    jumped past it): sending it would remind of the past."""
+    if message.kind != "booking_reminder":
+        return False
+    starts_at = message.args.get("starts_at")
+    return starts_at is not None and datetime.fromisoformat(starts_at) <= now
+
+
 class Blocked(Exception):
     """The person blocked the bot (Telegram's 403)."""
 
@@ -151,6 +160,10 @@ class Courier:
             for message, user, reminders, news in rows:
                 if switched_off(message.kind, reminders, news):
                     message.status = OutboxStatus.SKIPPED
+                    await session.commit()
+                    continue
+                if too_late(message, now):  # a reminder of a visit already begun: no longer true
+                    message.status = OutboxStatus.WITHDRAWN
                     await session.commit()
                     continue
                 if self.quiet is not None and message.kind in CAN_WAIT:
