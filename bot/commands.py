@@ -7,13 +7,29 @@ from aiogram.types import BotCommand, MenuButtonCommands
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-COMMANDS = ("menu", "policies", "profile", "help", "cancel", "language", "contacts")
+# The same commands as /help lists (a walker found /clinics, /appeals and /bookings in /help and
+# not in the menu, and /profile the other way round).
+COMMANDS = (
+    "menu",
+    "policies",
+    "clinics",
+    "appeals",
+    "bookings",
+    "profile",
+    "help",
+    "cancel",
+    "language",
+    "contacts",
+)
 
 
 def _describe(command: str) -> str:
     return {
         "menu": _("Main menu"),
         "policies": _("My policies"),
+        "clinics": _("Find a clinic"),
+        "appeals": _("My appeals"),
+        "bookings": _("My bookings"),
         "profile": _("Profile and registration"),
         "help": _("What the bot can do"),
         "cancel": _("Stop the current action"),

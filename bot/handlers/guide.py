@@ -63,6 +63,7 @@ def help_text() -> str:
         "/clinics — find a clinic\n"
         "/appeals — my appeals\n"
         "/bookings — my bookings\n"
+        "/profile — profile and registration\n"
         "/language — change the language\n"
         "/contacts — the 24/7 medical desk\n\n"
         "Share your location with the «Nearest clinics» button to see the closest clinics. "
