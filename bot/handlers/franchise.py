@@ -47,7 +47,9 @@ from core.billing.rules import BillingRules
 from core.clock import Clock
 from core.config import Settings
 from core.formatting import format_day, format_moment, format_money
-from core.notifications.messages import desk_first
+from core.i18n import translator
+from core.notifications.messages import desk_first, render
+from core.notifications.outbox import take_over
 from core.policies.cabinet import PolicyView, my_policy
 
 log = logging.getLogger(__name__)
@@ -407,10 +409,17 @@ async def settle_debt(
     if payments is None or not await debts_of_user(session, user.id):
         await pay_debt(message, session, user, clock, billing, payments)  # says why not
         return
+    due = await debts_of_user(session, user.id)
     left = await retry_debts(session, payments, user, billing, clock.now())
     if not left:
+        # The "debt paid" notices (amount, card, what for) are said here, now, and not sent
+        # again by the courier: one message for the money.
+        taken = await take_over(session, [f"charged:{c.id}" for c in due], clock.now())
+        translate = translator(user.language)
+        said = [render(m.kind, m.args, translate, user.language) for m in taken]
         await message.answer(
-            _("The debt is paid from your card. Thank you!"), reply_markup=with_nav(None)
+            "\n\n".join(said) or _("The debt is paid from your card. Thank you!"),
+            reply_markup=with_nav(None),
         )
         return
     await message.answer(

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, update
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -108,3 +108,30 @@ async def withdraw(session: AsyncSession, dedupe_key: str) -> None:
         .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == OutboxStatus.PENDING)
         .values(status=OutboxStatus.WITHDRAWN)
     )
+
+
+async def take_over(
+    session: AsyncSession, dedupe_keys: list[str], now: datetime
+) -> list[OutboxMessage]:
+    """The messages not sent yet among `dedupe_keys`, which the caller says itself at once (the
+    answer to a tap): each is marked sent here, so the courier never sends it a second time.
+    Commits."""
+    taken = []
+    for key in dedupe_keys:
+        message = await session.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.dedupe_key == key, OutboxMessage.status == OutboxStatus.PENDING
+            )
+        )
+        if message is None:
+            continue
+        done = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENT, sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            taken.append(message)
+    await session.commit()
+    return taken
