@@ -176,7 +176,8 @@ async def test_two_people_racing_for_one_slot_one_wins(
             await book(session, user.id, view, slot_id, clock.now())
 
 
-async def book_in_chat(chat: ChatClient, doctor: str, day: str, time: str) -> None:
+async def ask_to_book(chat: ChatClient, doctor: str, day: str, time: str) -> None:
+    """From the menu to «Book the visit?» of a therapist's time at the Tverskaya clinic."""
     await chat.send("🏥 Клиники")
     await chat.tap("🔎 По названию")
     await chat.send("Тверской")
@@ -186,6 +187,10 @@ async def book_in_chat(chat: ChatClient, doctor: str, day: str, time: str) -> No
     await chat.tap(doctor)
     await chat.tap(day)
     await chat.tap(time)
+
+
+async def book_in_chat(chat: ChatClient, doctor: str, day: str, time: str) -> None:
+    await ask_to_book(chat, doctor, day, time)
     await chat.tap("✅ Записаться")
 
 

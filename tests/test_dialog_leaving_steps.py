@@ -25,7 +25,7 @@ from core.documents.compose import DocumentKind
 from core.policies.models import Policy, PolicyLink
 from tests.conftest import seed_demo
 from tests.dialog import BOT_ID, ChatClient, RecordingMailer
-from tests.test_dialog_clinics import with_policies
+from tests.test_dialog_clinics import ask_to_book, with_policies
 from tests.test_dialog_policies import add_by_number
 from tests.test_dialog_registration import EMAIL, PHONE, confirm_email, register_until_consents
 
@@ -207,15 +207,7 @@ async def book_until_the_confirmation(
     chat: ChatClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await with_policies(chat, sessions)
-    await chat.send("🏥 Клиники")
-    await chat.tap("🔎 По названию")
-    await chat.send("Тверской")
-    await chat.tap("Клиника «Здоровье на Тверской»")
-    await chat.tap("🗓 Записаться в чате")
-    await chat.tap("Терапевт")
-    await chat.tap("Зайцев Игорь Олегович")
-    await chat.tap("23.11.2026")
-    await chat.tap("09:30")
+    await ask_to_book(chat, "Зайцев Игорь Олегович", "23.11.2026", "09:30")
     assert "Записаться на приём?" in chat.text
 
 

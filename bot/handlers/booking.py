@@ -25,7 +25,6 @@ from bot.screens import show, with_nav
 from core.accounts.models import Account, User
 from core.clinics.availability import entitlement_of
 from core.clinics.booking import (
-    REMINDERS,
     AlreadyBooked,
     NotEntitled,
     SlotTaken,
@@ -38,6 +37,7 @@ from core.clinics.booking import (
     free_slots,
     local_day,
     my_bookings,
+    reminders_for,
     specialties,
 )
 from core.clinics.directory import get_clinic
@@ -226,7 +226,7 @@ async def chosen(
         await book(session, user.id, view, slot.id, now)
         if not reminded:  # the profile turned reminders off: no promise of one
             done = _("✅ Booked: {slot}, {clinic}.")
-        elif slot.starts_at - now > REMINDERS["day"]:
+        elif "day" in reminders_for(slot.starts_at, now):
             done = _("✅ Booked: {slot}, {clinic}. I will remind you a day before the visit.")
         else:  # too late for the day-before reminder: the two-hour one comes
             done = _("✅ Booked: {slot}, {clinic}. I will remind you two hours before the visit.")

@@ -203,14 +203,17 @@ async def book(
     await session.flush()
     clinic = await session.get(Clinic, slot.clinic_id)
     assert clinic is not None
-    for name, before in REMINDERS.items():
-        if slot.starts_at - before <= now and name != "2h":
-            continue  # booked for tomorrow morning: the two-hour reminder is enough
-        await _remind(
-            session, user_id, booking, slot, clinic, name, max(slot.starts_at - before, now), now
-        )
+    for name in reminders_for(slot.starts_at, now):
+        at = max(slot.starts_at - REMINDERS[name], now)
+        await _remind(session, user_id, booking, slot, clinic, name, at, now)
     await session.commit()
     return booking
+
+
+def reminders_for(starts_at: datetime, now: datetime) -> list[str]:
+    """The reminders a visit booked now gets: the day-before one only while that moment is
+    still ahead (booked for tomorrow morning, the two-hour reminder is enough)."""
+    return [name for name, before in REMINDERS.items() if starts_at - before > now or name == "2h"]
 
 
 async def _remind(
