@@ -28,7 +28,6 @@ from bot import lazy_types  # noqa: F401  (first of all: aiogram types build on 
 # isort: split
 from aiogram import Bot, Dispatcher
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -58,6 +57,8 @@ from core.notifications.scheduler import Tick, create_scheduler
 from core.rotation import DigestsKeyedOtherwise, Rotated, rotate_keys
 
 if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     from sandbox.app import Sandbox
 
 log = logging.getLogger("main")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import re
 import sys
@@ -150,6 +151,13 @@ def ping(dbapi_connection: Any) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def dialect_insert(session: AsyncSession) -> Callable[[Any], Any]:
+    """`insert()` of the session's database, with its `ON CONFLICT` clauses. PostgreSQL's dialect
+    package (2.4 MB of modules) is imported only by a process that uses PostgreSQL (issue 19)."""
+    module = importlib.import_module(f"sqlalchemy.dialects.{session.get_bind().dialect.name}")
+    return module.insert  # type: ignore[no-any-return]
 
 
 def upgrade(url: str) -> None:

@@ -28,14 +28,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, String, bindparam, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import Clock
-from core.db import Base, UtcDateTime, current_unit
+from core.db import Base, UtcDateTime, current_unit, dialect_insert
 
 LEASE = timedelta(seconds=30)  # longer than any update takes; a dead worker's claim expires
 KEEP = timedelta(days=2)  # Telegram keeps an unconfirmed update for 24 hours
@@ -133,8 +132,7 @@ class DatabaseInbox:
             return await self._claim_here(update_id, self.local)
         now = self.clock.now()
         async with self._session(commit=True) as session:
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            statement = insert(ProcessedUpdate).values(
+            statement = dialect_insert(session)(ProcessedUpdate).values(
                 update_id=update_id, state="working", until=now + LEASE
             )
             # A dead worker's expired claim is taken over; a live one or a done one is not.

@@ -12,12 +12,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UtcDateTime
+from core.db import Base, UtcDateTime, dialect_insert
 
 
 class OutboxStatus(StrEnum):
@@ -71,9 +69,10 @@ def message_row(
 async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Add messages, skipping those whose dedupe key exists; returns how many were added. The
     caller commits."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     done = await session.execute(
-        insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        dialect_insert(session)(OutboxMessage)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     return int(done.rowcount)  # type: ignore[attr-defined]
 

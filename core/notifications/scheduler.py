@@ -1,13 +1,18 @@
-"""APScheduler only ticks; the schedule itself lives in the domain tables as due times."""
+"""APScheduler only ticks; the schedule itself lives in the domain tables as due times.
+
+APScheduler is imported by the process that schedules, when it starts to: a `--role bot` worker
+never does (with its thread and process pools, 2 MB; issue 19)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+if TYPE_CHECKING:
+    from apscheduler.events import JobExecutionEvent
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +20,8 @@ Tick = Callable[[], Awaitable[object]]
 
 
 def _report(event: JobExecutionEvent) -> None:
+    from apscheduler.events import EVENT_JOB_MISSED
+
     if event.code == EVENT_JOB_MISSED:
         log.warning(
             "scheduled tick %s missed its run at %s", event.job_id, event.scheduled_run_time
@@ -33,6 +40,9 @@ def create_scheduler(
     is skipped and logged: the tick's next run does its work, as every tick reads what is due
     from the tables, not from the schedule.
     """
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     scheduler = AsyncIOScheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": misfire_grace}
     )
