@@ -10,7 +10,7 @@ from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, select
 
 from bot.factory import create_dispatcher, create_storage
-from bot.middlewares.throttling import MemoryBuckets
+from bot.middlewares.throttling import MemoryBuckets, Verdict
 from core.clinics.index import ClinicDirectory
 from core.clinics.models import Clinic
 from core.clock import FrozenClock
@@ -49,16 +49,24 @@ async def test_flooding_user_is_told_once_then_served_again(
     await dp.storage.close()
 
 
-async def test_throttling_forgets_idle_users(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_throttling_forgets_a_bucket_once_it_is_full_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     now = [0.0]
     monkeypatch.setattr("bot.middlewares.throttling._seconds", lambda: now[0])
-    buckets = MemoryBuckets(rate=1.0, burst=2)
-    buckets.MAX_TRACKED = 3
+    buckets = MemoryBuckets(rate=1.0, burst=2)  # full again 2 s after the last update
     for user in range(3):
         await buckets.take(user)
-    now[0] += 10
+        now[0] += 1
+    await buckets.take(0)  # user 0 is the most recent again
+    assert list(buckets.buckets) == [1, 2, 0]
+    now[0] += 1.5  # 3.5 s after user 1, 2.5 s after user 2, 1.5 s after user 0
     await buckets.take(99)
-    assert set(buckets.buckets) == {99}
+    assert list(buckets.buckets) == [0, 99]
+    # a person coming back after their bucket was forgotten has a full one, as before
+    for _ in range(2):
+        assert await buckets.take(1) is Verdict.PASS
+    assert await buckets.take(1) is Verdict.WARN
 
 
 async def test_a_crash_apologises_in_the_users_language_and_keeps_the_state(

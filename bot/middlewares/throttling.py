@@ -7,6 +7,7 @@ in this process, or in Redis when several workers share the users (REDIS_URL).
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -45,23 +46,24 @@ class _Bucket:
 
 
 class MemoryBuckets:
-    MAX_TRACKED = 100_000
+    """The buckets of the people who sent something in the last `rate × burst` seconds: an older
+    bucket is full again, as a new one would be, and is forgotten (in Redis, the key expires)."""
 
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, float(burst)
-        self.buckets: dict[int, _Bucket] = {}
+        self.buckets: OrderedDict[int, _Bucket] = OrderedDict()  # the least recently used first
 
     async def take(self, user_id: int) -> Verdict:
         now = _seconds()
+        self._forget_full(now)
         bucket = self.buckets.get(user_id)
         if bucket is None:
-            if len(self.buckets) >= self.MAX_TRACKED:
-                self._forget_idle(now)
             bucket = self.buckets[user_id] = _Bucket(tokens=self.burst, updated=now)
         else:
             refill = max(0.0, now - bucket.updated) / self.rate
             bucket.tokens = min(self.burst, bucket.tokens + refill)
             bucket.updated = now
+            self.buckets.move_to_end(user_id)
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             bucket.warned = False
@@ -71,9 +73,12 @@ class MemoryBuckets:
         bucket.warned = True
         return Verdict.WARN
 
-    def _forget_idle(self, now: float) -> None:
+    def _forget_full(self, now: float) -> None:
         full_after = self.rate * self.burst
-        for user_id in [u for u, b in self.buckets.items() if now - b.updated > full_after]:
+        while self.buckets:
+            user_id, oldest = next(iter(self.buckets.items()))
+            if now - oldest.updated <= full_after:
+                return
             del self.buckets[user_id]
 
 
