@@ -22,20 +22,21 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.dispatcher.dispatcher import DEFAULT_BACKOFF_CONFIG
 from aiogram.methods import GetUpdates
-from aiogram.types import Update
+from aiogram.types import TelegramObject, Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.fsm.isolation import ChatLock
 from bot.fsm.steps import reads_once
 from bot.middlewares.idempotency import Inbox
+from bot.routing import propagate
 
 log = logging.getLogger(__name__)
 IN_FLIGHT_POLL = 0.25  # seconds between looks for new updates while one is still being handled
 
 
 class CabinetDispatcher(Dispatcher):
-    """aiogram's Dispatcher, with polling that confirms an update only after handling it, and
-    the dialog state read once per update."""
+    """aiogram's Dispatcher, with polling that confirms an update only after handling it, the
+    dialog state read once per update, and events handed down the routers at less cost."""
 
     inbox: Inbox | None = None  # set by create_dispatcher
     chat_lock: ChatLock | None = None  # set by create_dispatcher
@@ -53,6 +54,9 @@ class CabinetDispatcher(Dispatcher):
                     "%s update(s) a stopped poller left unfinished will be handled", released
                 )
         await super()._polling(bot, *args, **kwargs)
+
+    async def propagate_event(self, update_type: str, event: TelegramObject, **kwargs: Any) -> Any:
+        return await propagate(self, update_type, event, kwargs)  # bot/routing.py
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
         with reads_once():  # the dialog state is read once per update (bot/fsm/steps.py)

@@ -13,6 +13,7 @@ from aiogram.filters.callback_data import CallbackData
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import routing
 from bot.fsm.steps import underlying
 from core.accounts.models import Account
 from core.config import Settings
@@ -147,13 +148,13 @@ async def test_a_text_in_no_step_passes_the_dialog_routers_with_one_look_each(
     chat: ChatClient, registered: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checked: list[str] = []
-    check = HandlerObject.check
+    check = routing._check
 
-    async def counted(self: HandlerObject, *args: Any, **kwargs: Any) -> Any:
-        checked.append(getattr(self.callback, "__name__", "?"))
-        return await check(self, *args, **kwargs)
+    async def counted(handler: HandlerObject, *args: Any) -> Any:
+        checked.append(getattr(handler.callback, "__name__", "?"))
+        return await check(handler, *args)
 
-    monkeypatch.setattr(HandlerObject, "check", counted)
+    monkeypatch.setattr(routing, "_check", counted)
     await chat.send("что-то непонятное")  # nobody's: it reaches the last router
     assert "Не удалось понять сообщение" in chat.text
     # Each router's own filters once; no dialog step's handler is tried (some 65 checks before).
