@@ -71,9 +71,12 @@ async def test_an_update_that_changes_nothing_writes_only_its_ledger_entry(
     # again. With Redis the ledger and the step live there: the database is only read.
     if settings.redis_url:
         assert (written, commits) == ([], [])
-    else:
+    elif engine.dialect.name == "sqlite":
         assert written == ["INSERT INTO processed_updates"], written
         assert len(commits) == 1
+    else:  # workers share the ledger: the claim is committed before the update is handled
+        assert written == ["INSERT INTO processed_updates", "UPDATE processed_updates"], written
+        assert len(commits) == 2
 
 
 async def test_an_update_reads_the_dialog_state_once(
@@ -115,7 +118,10 @@ async def test_an_update_reads_the_dialog_state_once(
     # Once to know the step (it was four times: aiogram's filters, the step's state and data,
     # and the write). The write starts from what the update read, a missing row included (the
     # first step). On PostgreSQL the write locks the row, which is a read of its own.
-    assert per_update == [1, 1, 1, 1, 1], per_update
+    if engine.dialect.name == "sqlite":
+        assert per_update == [1, 1, 1, 1, 1], per_update
+    else:  # the four steps that move write; /help does not
+        assert per_update == [2, 2, 2, 2, 1], per_update
 
 
 async def test_a_tap_is_matched_by_its_prefix_not_by_every_routers_filters(
