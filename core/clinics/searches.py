@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clinics.models import SavedSearch
@@ -19,6 +19,17 @@ _SEARCHES = Base.metadata.tables[SavedSearch.__tablename__]  # Core: no session 
 _FORGET_OLD = delete(_SEARCHES).where(
     _SEARCHES.c.user_id == bindparam("user_id"), _SEARCHES.c.created_at < bindparam("before")
 )
+_KEEP = (
+    insert(_SEARCHES)
+    .values(
+        user_id=bindparam("user_id"),
+        query=bindparam("query"),
+        latitude=bindparam("latitude"),
+        longitude=bindparam("longitude"),
+        created_at=bindparam("now"),
+    )
+    .returning(_SEARCHES.c.id)
+)  # one statement: the ORM's unit of work cost more than the insert (issue 19)
 _RECALL = select(SavedSearch).where(
     SavedSearch.id == bindparam("search_id"), SavedSearch.user_id == bindparam("user_id")
 )
@@ -36,16 +47,11 @@ async def remember_search(
     if (query is None) == (point is None):
         raise ValueError("a search is a query or a point")
     await session.execute(_FORGET_OLD, {"user_id": user_id, "before": now - KEPT})
-    search = SavedSearch(
-        user_id=user_id,
-        query=query,
-        latitude=point[0] if point else None,
-        longitude=point[1] if point else None,
-        created_at=now,
-    )
-    session.add(search)
+    latitude, longitude = point or (None, None)
+    values = {"user_id": user_id, "query": query, "now": now}
+    kept = await session.execute(_KEEP, {**values, "latitude": latitude, "longitude": longitude})
     await session.commit()
-    return search.id
+    return int(kept.scalar_one())
 
 
 async def recall_search(session: AsyncSession, user_id: int, search_id: int) -> SavedSearch | None:
