@@ -84,6 +84,36 @@ async def test_nearest_lists_what_the_person_may_visit_and_the_rest_on_request(
     assert "отправьте геопозицию через меню вложений" in chat.text
 
 
+async def test_booking_steps_name_the_day_and_go_back_one_choice_at_a_time(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await with_policies(chat, sessions)
+    await chat.send("🏥 Клиники")
+    await chat.tap("🔎 По названию")
+    await chat.send("Тверской")
+    await chat.tap("Клиника «Здоровье на Тверской»")
+    await chat.tap("🗓 Записаться в чате")
+    assert chat.inline_buttons[-1] == "⬅️ К клинике"  # the first choice: nothing to go back to
+    await chat.tap("Терапевт")
+    assert "Терапевт: выберите врача" in chat.text
+    await chat.tap("Зайцев Игорь Олегович")
+    await chat.tap("23.11.2026")
+    # the time screen says which day it is for, and leads back to the days
+    assert "Терапевт, Зайцев Игорь Олегович, 23.11.2026: выберите время" in chat.text
+    assert chat.inline_buttons[-2:] == ["⬅️ Другой день", "⬅️ К клинике"]
+    await chat.tap("⬅️ Другой день")
+    assert "выберите день" in chat.text and "23.11.2026" in chat.inline_buttons
+    await chat.tap("⬅️ Другой врач")
+    assert "Терапевт: выберите врача" in chat.text
+    await chat.tap("⬅️ Другая специальность")
+    assert "Выберите специальность" in chat.text and "Терапевт" in chat.inline_buttons
+    await chat.tap("Терапевт")
+    await chat.tap("Орлова Мария Петровна")
+    await chat.tap("23.11.2026")
+    await chat.tap("09:00")
+    assert "Записаться на приём?" in chat.text and "Орлова" in chat.text
+
+
 async def test_booking_in_the_chat_then_cancelling_frees_the_slot_and_the_reminder(
     chat: ChatClient,
     registered: Account,

@@ -137,6 +137,7 @@ async def step(
     text, width = f"<b>{escape(clinic.name)}</b>\n", 1
     chose = 0 <= data.specialty < len(kinds)
     names = await doctors(session, clinic.id, kinds[data.specialty], now) if chose else []
+    back: InlineKeyboardButton | None = None  # one choice back, beside «The clinic»
     if not chose:
         for n, kind in enumerate(kinds):
             builder.button(text=kind, callback_data=data.model_copy(update={"specialty": n}))
@@ -145,6 +146,7 @@ async def step(
         for n, name in enumerate(names):
             builder.button(text=name, callback_data=data.model_copy(update={"doctor": n}))
         text += _("{specialty}: choose the doctor:").format(specialty=escape(kinds[data.specialty]))
+        back = _back(_("⬅️ Another specialty"), data, specialty=-1, doctor=-1)
     else:
         specialty, doctor = kinds[data.specialty], names[data.doctor]
         slots = await free_slots(session, clinic.id, specialty, doctor, now)
@@ -156,22 +158,35 @@ async def step(
                     callback_data=data.model_copy(update={"day": day_code(day)}),
                 )
             text, width = text + _("{specialty}, {doctor}: choose the day:").format(**who), 3
+            back = _back(_("⬅️ Another doctor"), data, doctor=-1)
         else:
+            day = date(data.day // 10000, data.day // 100 % 100, data.day % 100)
             for slot in slots:
-                if day_code(local_day(slot.starts_at)) == data.day:
+                if local_day(slot.starts_at) == day:
                     builder.button(
                         text=format_clock(slot.starts_at, user.language),
                         callback_data=data.model_copy(update={"slot": slot.id}),
                     )
-            text, width = text + _("{specialty}, {doctor}: choose the time:").format(**who), 4
+            when = format_date(day, user.language)
+            text += _("{specialty}, {doctor}, {date}: choose the time:").format(**who, date=when)
+            width = 4
+            back = _back(_("⬅️ Another day"), data, day=0)
     builder.adjust(width)
     builder.row(
+        *([back] if back is not None else []),
         InlineKeyboardButton(
             text=_("⬅️ The clinic"),
             callback_data=ClinicCallback(id=data.clinic, policy=data.policy).pack(),
-        )
+        ),
     )
     await show(query, text, builder.as_markup())
+
+
+def _back(text: str, data: BookingCallback, **earlier: int) -> InlineKeyboardButton:
+    """A button to the previous choice: the later ones are forgotten with it."""
+    return InlineKeyboardButton(
+        text=text, callback_data=data.model_copy(update={"day": 0, **earlier}).pack()
+    )
 
 
 async def chosen(
