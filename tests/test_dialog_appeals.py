@@ -155,6 +155,23 @@ async def test_a_complaint_step_by_step_with_bad_input_and_a_photo(
     assert message.text == "В клинике отказали в приёме без объяснения причин."
 
 
+async def test_an_appeal_with_a_file_attached_can_still_be_cancelled(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/appeals")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Жалоба")
+    await chat.tap("ONDL-500001 · Анна")
+    await chat.send("В клинике отказали в приёме без объяснения причин.")
+    await chat.upload("photo.jpg", JPEG, photo=True)
+    await chat.tap("✖️ Отмена")  # on «Приложено: 1», the latest message
+    assert "Обращение не отправлено" in chat.text
+    async with sessions() as session:
+        assert await session.scalar(select(Appeal)) is None
+
+
 async def test_attachments_are_taken_by_their_bytes_and_posted_under_our_names(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -169,6 +186,7 @@ async def test_attachments_are_taken_by_their_bytes_and_posted_under_our_names(
     assert "Это не фото и не скан" in chat.text
     await chat.upload("IMG_0001.jpg", JPEG, mime_type="application/octet-stream")
     assert "Приложено: 1" in chat.text
+    assert chat.inline_buttons == ["Готово", "✖️ Отмена"]  # the way out is on the latest message
     await chat.tap("Готово")
     await chat.tap("✅ Отправить")
     [document] = [c for c in chat.sent("sendDocument") if c.chat_id == OPERATORS_CHAT]  # type: ignore[attr-defined]

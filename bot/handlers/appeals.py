@@ -503,6 +503,8 @@ async def file_added(message: Message, state: FSMContext, bot: Bot) -> None:
     await state.update_data({DRAFT_KEY: draft.model_dump(mode="json")})
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Done"), callback_data=AppealChoiceCallback(value="done"))
+    builder.button(text=_("✖️ Cancel"), callback_data=AppealSendCallback(send=False))
+    builder.adjust(1)  # as the step's own question has them: the latest message leads on
     await message.answer(
         _("Attached: {count}. Send more or tap «Done».").format(count=len(draft.files)),
         reply_markup=builder.as_markup(),
