@@ -68,6 +68,15 @@ class ClinicCallback(CallbackData, prefix="cl"):
     policy: Id = 0
 
 
+class ClinicBackCallback(CallbackData, prefix="clb"):
+    """Back to a clinic's card from a screen the card turned into (booking): the card comes
+    back in that message, under its venue. Not a field of ClinicCallback: the buttons of the
+    lists already in people's chats would no longer parse."""
+
+    id: Id
+    policy: Id = 0
+
+
 class RegistrationAction(StrEnum):
     START = "start"
     RESEND = "resend"

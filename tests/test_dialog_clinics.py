@@ -107,6 +107,13 @@ async def test_booking_steps_name_the_day_and_go_back_one_choice_at_a_time(
     assert "Терапевт: выберите врача" in chat.text
     await chat.tap("⬅️ Другая специальность")
     assert "Выберите специальность" in chat.text and "Терапевт" in chat.inline_buttons
+    await chat.tap("⬅️ К клинике")  # the screen turns back into the card; the venue is above
+    assert chat.sent("sendVenue") == [] and [c.__api_method__ for c in chat.calls] == [
+        "editMessageText",
+        "answerCallbackQuery",
+    ]
+    assert "🗓 Записаться в чате" in chat.inline_buttons
+    await chat.tap("🗓 Записаться в чате")
     await chat.tap("Терапевт")
     await chat.tap("Орлова Мария Петровна")
     await chat.tap("23.11.2026")

@@ -17,6 +17,7 @@ from bot.callbacks import (
     BookingCallback,
     BookingsAction,
     BookingsCallback,
+    ClinicBackCallback,
     ClinicCallback,
     ClinicsAction,
     ClinicsCallback,
@@ -127,7 +128,7 @@ async def step(
         await show(
             query,
             _("This clinic is not available under the policy now."),
-            back=ClinicCallback(id=data.clinic, policy=data.policy),
+            back=ClinicBackCallback(id=data.clinic, policy=data.policy),
             back_text=_("⬅️ The clinic"),
             menu=True,
         )
@@ -176,7 +177,7 @@ async def step(
         *([back] if back is not None else []),
         InlineKeyboardButton(
             text=_("⬅️ The clinic"),
-            callback_data=ClinicCallback(id=data.clinic, policy=data.policy).pack(),
+            callback_data=ClinicBackCallback(id=data.clinic, policy=data.policy).pack(),
         ),
     )
     await show(query, text, builder.as_markup())

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import (
     AppealStartCallback,
     BookingCallback,
+    ClinicBackCallback,
     ClinicCallback,
     ClinicsAction,
     ClinicsCallback,
@@ -24,6 +25,7 @@ from bot.callbacks import (
     PolicyAction,
     PolicyCallback,
 )
+from bot.screens import show
 from core.accounts.models import User
 from core.appeals.models import AppealKind
 from core.clinics.availability import Access, Fix, Reason, best_access, entitlement_of, rights_of
@@ -153,7 +155,7 @@ def card_keyboard(clinic: Clinic, access: Access | None, slots: bool) -> InlineK
 
 async def show_clinic(
     query: CallbackQuery,
-    callback_data: ClinicCallback,
+    callback_data: ClinicCallback | ClinicBackCallback,
     bot: Bot,
     session: AsyncSession,
     user: User,
@@ -177,6 +179,12 @@ async def show_clinic(
     if rights and entry is not None:
         access = best_access(rights, index, entry)
         number = await session.scalar(select(Policy.number).where(Policy.id == access.policy_id))
+    slots = await has_free_slots(session, clinic.id, now)
+    text = card_text(clinic, access, number, settings.insurer.phone_federal, user.language)
+    markup = card_keyboard(clinic, access, slots)
+    if isinstance(callback_data, ClinicBackCallback):  # that message turns back into the card
+        await show(query, text, markup)
+        return
     chat_id = query.message.chat.id
     await bot.send_venue(
         chat_id,
@@ -185,15 +193,11 @@ async def show_clinic(
         title=clinic.name,
         address=f"{clinic.city}, {clinic.address}",
     )
-    slots = await has_free_slots(session, clinic.id, now)
-    await bot.send_message(
-        chat_id,
-        card_text(clinic, access, number, settings.insurer.phone_federal, user.language),
-        reply_markup=card_keyboard(clinic, access, slots),
-    )
+    await bot.send_message(chat_id, text, reply_markup=markup)
 
 
 def create_router() -> Router:
     router = Router(name=__name__)
     router.callback_query.register(show_clinic, ClinicCallback.filter())
+    router.callback_query.register(show_clinic, ClinicBackCallback.filter())
     return router
