@@ -24,6 +24,9 @@ from core.billing.payments import BankUnavailable
 from core.billing.reconcile import on_notification, reconcile
 from core.billing.yookassa import YooKassa
 from core.clock import FrozenClock
+from core.i18n import translator
+from core.notifications.messages import actions, render
+from core.notifications.outbox import OutboxMessage
 from sandbox.app import Sandbox
 from sandbox.bank import DECLINED_CARD, EXPIRING_CARD, POOR_CARD, SUCCESS_CARD
 from tests.billing import (
@@ -234,6 +237,24 @@ async def test_every_card_failing_makes_a_debt_then_suspension_then_payment_resu
         assert (await franchise_of(session, view, clock.now())).state is FranchiseState.SUSPENDED
         left = await retry_debts(session, provider, await anna(session), RULES, clock.now())
         assert len(left) == 2, "the poor card still fails"
+        declined = await open_debt_link(
+            session, provider, await anna(session), RULES, text="Долг", now=clock.now()
+        )
+    assert declined is not None and declined.confirmation_url
+    await fill_card_page(declined.confirmation_url, DECLINED_CARD)
+    async with sessions() as session:
+        assert declined.provider_id is not None
+        await on_notification(session, provider, declined.provider_id, RULES, clock.now())
+        notice = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "debt_payment_declined")
+        )
+    # told at once that the debt is still open, with the button to pay it again
+    assert await charges(sessions) == ["debt", "debt"]
+    assert notice is not None and notice.args["amount"] == 54400
+    text = render(notice.kind, notice.args, translator("ru"), "ru")
+    assert text.startswith("❌ Оплата не прошла") and "544 ₽" in text
+    assert [a.name for a in actions(notice.kind, notice.args, translator("ru"))] == ["pay_debt"]
+    async with sessions() as session:
         link = await open_debt_link(
             session, provider, await anna(session), RULES, text="Долг", now=clock.now()
         )

@@ -438,6 +438,17 @@ async def debt_payment_answered(
 ) -> None:
     if answer.status == PaymentStatus.CANCELED:
         payment.settled = True
+        # Declined, or the page left unpaid until the bank closed it: the person is told that
+        # the debt is still open (unless something else paid it meanwhile), with the way on.
+        if debts := await debts_of_user(session, payment.user_id):
+            await enqueue(
+                session,
+                user_id=payment.user_id,
+                kind="debt_payment_declined",
+                dedupe_key=f"debt-declined:{payment.id}",
+                now=now,
+                amount=sum(c.amount for c in debts),
+            )
         return
     if answer.status != PaymentStatus.SUCCEEDED:
         return

@@ -31,7 +31,15 @@ class Action:
 
 
 DEBT_KINDS = frozenset(
-    {"debt", "debts", "debt_reminder", "debt_warning", "franchise_suspended", "share_released"}
+    {
+        "debt",
+        "debts",
+        "debt_reminder",
+        "debt_warning",
+        "debt_payment_declined",
+        "franchise_suspended",
+        "share_released",
+    }
 )
 
 
@@ -146,6 +154,12 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         lines = [_("✅ Debt paid: {amount}. Thank you!").format(amount=money("amount"))]
         lines += ["• " + share_line(item, _, locale) for item in items]
         return "\n".join(lines)
+    if kind == "debt_payment_declined":
+        return _(
+            "❌ The payment did not go through: the bank declined it, or the payment page was "
+            "closed. The debt of {amount} is still open: pay it with the button below, put "
+            "money on the card (we try again every day) or link another card."
+        ).format(amount=money("amount"))
     if kind == "share_cancelled":
         return _(
             "✅ Your appeal is upheld: the co-payment of {amount} for «{service}» on {date}, "
