@@ -33,6 +33,8 @@ def callback_of(action: Action) -> CallbackData | None:
         return PolicyCallback(id=action.value, action=PolicyAction.REGIONS)
     if action.name == "clinics":
         return PolicyCallback(id=action.value, action=PolicyAction.CLINICS)
+    if action.name == "franchise":
+        return PolicyCallback(id=action.value, action=PolicyAction.FRANCHISE)
     if action.name == "appeal":
         return AppealsCallback(action=AppealsAction.OPEN, id=action.value)
     if action.name == "appeal_reply":
@@ -44,7 +46,15 @@ def callback_of(action: Action) -> CallbackData | None:
     return None
 
 
-NOTICE_ACTIONS = ("pay_debt", "regions", "appeal", "appeal_reply", "appeal_rate", "bookings")
+NOTICE_ACTIONS = (
+    "pay_debt",
+    "regions",
+    "franchise",
+    "appeal",
+    "appeal_reply",
+    "appeal_rate",
+    "bookings",
+)
 
 
 def _notice_data(data: str) -> bool:

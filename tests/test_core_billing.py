@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.callbacks import PolicyAction, PolicyCallback
+from bot.notify import callback_of
 from core.accounts.consents import ConsentKind, current_consents
 from core.billing.charges import open_debt_link, retry_debts, run_charges, suspend_overdue
 from core.billing.franchise import (
@@ -117,7 +119,17 @@ async def test_a_declined_card_leaves_the_franchise_not_activated(
             await franchise_of(session, view, clock.now())
         ).state is FranchiseState.NOT_ACTIVATED
         assert await session.scalar(select(func.count()).select_from(Card)) == 0
+        notice = await session.scalar(select(OutboxMessage))
     assert await messages(sessions) == ["card_declined"]
+    # the message leads back to the policy's franchise section, to try another card
+    assert notice is not None and notice.args["number"] == "ONDL-500001"
+    [again] = actions(notice.kind, notice.args, translator("ru"))
+    assert (again.label, again.name, again.value) == (
+        "💳 Попробовать другую карту",
+        "franchise",
+        view.id,
+    )
+    assert callback_of(again) == PolicyCallback(id=view.id, action=PolicyAction.FRANCHISE)
     await link_card(sessions, provider, clock, SUCCESS_CARD)  # a second try works
     assert await messages(sessions) == ["card_declined", "card_linked"]
 

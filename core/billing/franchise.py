@@ -244,6 +244,9 @@ async def binding_settled(
     """The card page finished: keep the card and return the 10 RUB, or tell why it failed."""
     if answer.status == PaymentStatus.CANCELED:
         payment.settled = True
+        franchise = (
+            await session.get(Franchise, payment.franchise_id) if payment.franchise_id else None
+        )
         await enqueue(
             session,
             user_id=payment.user_id,
@@ -251,6 +254,8 @@ async def binding_settled(
             dedupe_key=f"card-declined:{payment.id}",
             now=now,
             reason=answer.reason or "",
+            # the policy whose franchise section the person tries again from (its button)
+            **(await person_args(session, franchise.insured_person_id) if franchise else {}),
         )
         return
     if answer.card is None or not answer.card.saved:

@@ -64,6 +64,8 @@ def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
         return [Action(_("🏥 Clinics of the program"), "clinics", int(args["policy_id"]))]
     if kind == "booking_reminder":
         return [Action(_("📅 My bookings"), "bookings")]
+    if kind == "card_declined" and args.get("policy_id"):
+        return [Action(_("💳 Try another card"), "franchise", int(args["policy_id"]))]
     return []
 
 
