@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
@@ -25,6 +27,14 @@ class MailSender(Protocol):
 class Mailer:
     def __init__(self, config: SmtpConfig) -> None:
         self._config = config
+        self._local_hostname: str | None = None
+
+    async def _ehlo_name(self) -> str:
+        """This host's name for the SMTP greeting, looked up once: aiosmtplib would look it up
+        (`socket.getfqdn`, a DNS query on a thread) for every letter."""
+        if self._local_hostname is None:
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+        return self._local_hostname
 
     async def send(self, to: str, subject: str, text: str) -> None:
         message = EmailMessage()
@@ -42,5 +52,6 @@ class Mailer:
             password=self._config.password,
             start_tls=self._config.start_tls,
             use_tls=self._config.use_tls,
+            local_hostname=await self._ehlo_name(),
             timeout=30,
         )

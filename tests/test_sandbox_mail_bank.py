@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -38,12 +39,23 @@ async def http() -> AsyncIterator[ClientSession]:
         yield session
 
 
-async def test_mail_sent_over_smtp_is_in_the_mailbox(sandbox: Sandbox, http: ClientSession) -> None:
+async def test_mail_sent_over_smtp_is_in_the_mailbox(
+    sandbox: Sandbox, http: ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[str] = []
+    getfqdn = socket.getfqdn
+
+    def counted(name: str = "") -> str:
+        lookups.append(name)
+        return getfqdn(name)
+
+    monkeypatch.setattr(socket, "getfqdn", counted)
     mailer = Mailer(
         SmtpConfig(host="127.0.0.1", port=sandbox.config.smtp_port, sender="cabinet@example.org")
     )
     await mailer.send("Anna@Example.org", "Код подтверждения", "Ваш код: 123456")
     await mailer.send("other@example.org", "Другое", "—")
+    assert lookups == [""], "this host's name is looked up once, not for every letter"
 
     async with http.get(
         f"{sandbox.url}/sandbox/api/mail", params={"to": "anna@example.org"}
