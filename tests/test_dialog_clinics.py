@@ -65,6 +65,26 @@ async def test_by_name_with_a_typo_and_the_switch_for_unavailable_ones(
     assert chat.texts == ["У вас пока нет обращений."], chat.texts
 
 
+async def test_the_pages_of_a_list_with_the_unavailable_ones_shown_keep_showing_them(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await with_policies(chat, sessions)
+    await chat.send("🏥 Клиники")
+    await chat.tap("🔎 По названию")
+    await chat.send("клин")
+    await chat.tap("👁 Показать и недоступные")
+    assert "▶️" in chat.inline_buttons and "✅ Только доступные мне" in chat.inline_buttons
+    first_page = [b for b in chat.inline_buttons if b.startswith(("Клин", "⛔", "Мед"))]
+    await chat.tap("▶️")
+    # the next page of the same list (the unavailable ones still shown), not of another one
+    second_page = [b for b in chat.inline_buttons if b not in ("◀️", "▶️")]
+    assert "✅ Только доступные мне" in second_page and "◀️" in chat.inline_buttons
+    clinics = [b for b in second_page if not b.startswith(("✅", "⬅️", "🏠"))]
+    assert clinics and not set(clinics) & set(first_page), (first_page, second_page)
+    await chat.tap("◀️")
+    assert "✅ Только доступные мне" in chat.inline_buttons
+
+
 async def test_nearest_lists_what_the_person_may_visit_and_the_rest_on_request(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

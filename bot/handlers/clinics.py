@@ -142,11 +142,14 @@ def list_markup(
     sizes = [1] * len(items)
     pages = (total + PAGE - 1) // PAGE
     nav = 0
+    # the pages of the same list: of every clinic, or of those the person may visit
     if page > 0:
-        builder.button(text="◀️", callback_data=turn.model_copy(update={"page": page - 1}))
+        back_page = {"page": page - 1, "everything": everything}
+        builder.button(text="◀️", callback_data=turn.model_copy(update=back_page))
         nav += 1
     if page + 1 < pages:
-        builder.button(text="▶️", callback_data=turn.model_copy(update={"page": page + 1}))
+        next_page = {"page": page + 1, "everything": everything}
+        builder.button(text="▶️", callback_data=turn.model_copy(update=next_page))
         nav += 1
     if nav:
         sizes.append(nav)
