@@ -18,7 +18,8 @@ from core.policies.cabinet import PolicyView
 
 class Ask(StrEnum):
     TEXT = "text"  # a description: at least a few words
-    SHORT = "short"  # a line: a name, an address, a topic
+    SHORT = "short"  # a line: a name, a topic
+    PLACE = "place"  # a line, an address: or a location shared from the attachment menu
     PHONE = "phone"  # defaults to the registered number
     DATE = "date"  # not in the future
     CHOICE = "choice"  # buttons (`choices`)
@@ -86,7 +87,7 @@ FORMS: dict[AppealKind, tuple[Step, ...]] = {
     ),
     AppealKind.ASSISTANCE: (
         POLICY,
-        Step("place", Ask.SHORT, __("Where are you (city, address)?"), __("Place")),
+        Step("place", Ask.PLACE, __("Where are you (city, address)?"), __("Place")),
         Step("text", Ask.TEXT, __("What happened and what help do you need?"), __("What happened")),
         PHONE,
     ),
@@ -102,7 +103,7 @@ FORMS: dict[AppealKind, tuple[Step, ...]] = {
     ),
     AppealKind.ADD_CLINIC: (
         Step("clinic", Ask.SHORT, __("The clinic's name?"), __("Clinic")),
-        Step("address", Ask.SHORT, __("Its address (city, street, building)?"), __("Address")),
+        Step("address", Ask.PLACE, __("Its address (city, street, building)?"), __("Address")),
         Step("text", Ask.TEXT, __("Why do you need it? (a doctor, the distance...)"), __("Why")),
     ),
     AppealKind.NOT_PROVIDED: (
@@ -142,7 +143,7 @@ YES_NO = (("yes", __("Yes, now")), ("no", __("No")))
 CASE_FORMS: dict[str, tuple[Step, ...]] = {
     "osago": (
         EVENT_DATE,
-        Step("place", Ask.SHORT, __("Where did it happen (city, street)?"), __("Place")),
+        Step("place", Ask.PLACE, __("Where did it happen (city, street)?"), __("Place")),
         Step(
             "other_vehicle",
             Ask.SHORT,
@@ -170,11 +171,11 @@ CASE_FORMS: dict[str, tuple[Step, ...]] = {
     ),
     "kasko": (
         EVENT_DATE,
-        Step("place", Ask.SHORT, __("Where did it happen (city, street)?"), __("Place")),
+        Step("place", Ask.PLACE, __("Where did it happen (city, street)?"), __("Place")),
         WHAT_HAPPENED,
         Step(
             "inspection",
-            Ask.SHORT,
+            Ask.PLACE,
             __("Where can the car be inspected (address)?"),
             __("Inspection at"),
         ),

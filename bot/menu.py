@@ -18,6 +18,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
+from bot.fsm.appeals import AppealForm
 from bot.keyboards import menu as keys
 from bot.keyboards.registration import CANCEL
 from core.links import parse_start_payload
@@ -106,7 +107,11 @@ class MenuTexts:
 class IsMenu(Filter):
     """Passes menu buttons and commands, with `menu_action` (and `menu_argument`) as data."""
 
-    async def __call__(self, message: Message, menu_texts: MenuTexts) -> bool | dict[str, Any]:
+    async def __call__(
+        self, message: Message, menu_texts: MenuTexts, raw_state: str | None = None
+    ) -> bool | dict[str, Any]:
+        if raw_state == AppealForm.typing.state and (message.location or message.venue):
+            return False  # the form's answer to «where?», not «📍 Nearest clinics»
         found = menu_texts.action(message)
         if found is None:
             return False

@@ -155,6 +155,30 @@ async def test_a_complaint_step_by_step_with_bad_input_and_a_photo(
     assert message.text == "В клинике отказали в приёме без объяснения причин."
 
 
+async def test_where_the_person_is_may_be_a_shared_location_and_other_steps_keep_their_place(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/appeals")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Медицинская помощь")
+    await chat.tap("ONDL-500001 · Анна")
+    assert "Где вы находитесь (город, адрес)?" in chat.text
+    assert "Или отправьте геопозицию через меню вложений" in chat.text
+    await chat.share_location(55.75583, 37.61731)  # the answer, not «📍 Nearest clinics»
+    assert "Что случилось и какая помощь нужна?" in chat.text
+    await chat.share_location(55.75583, 37.61731)  # not an answer here: the step stays
+    assert chat.texts == ["Пожалуйста, отправьте текстом."], chat.texts
+    await chat.send("Высокая температура, нужен врач на дом.")
+    await chat.tap(chat.inline_buttons[0])  # the phone: the registered one
+    assert "📍 геопозиция 55.75583, 37.61731" in chat.text
+    await chat.tap("✅ Отправить")
+    async with sessions() as session:
+        appeal = await session.scalar(select(Appeal))
+    assert appeal is not None and appeal.fields["place"] == "📍 геопозиция 55.75583, 37.61731"
+
+
 async def test_an_appeal_with_a_file_attached_can_still_be_cancelled(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

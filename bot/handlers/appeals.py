@@ -270,6 +270,8 @@ async def ask_next(
     await state.set_state(states.get(step.ask, AppealForm.typing))
     markup = builder.as_markup()
     prompt = str(step.prompt)
+    if step.ask is Ask.PLACE:
+        prompt += "\n" + _("Or send a location from the attachment menu 📎.")
     policy = policy_shown(draft.fields)
     if draft.kind is AppealKind.INSURED_EVENT and policy is not None:  # whose case, which policy
         prompt = _("🚨 Case on policy {policy}").format(policy=escape(policy)) + "\n" + prompt
@@ -325,7 +327,7 @@ async def typed(
         return
     if step.ask is Ask.TEXT:
         text = clean_input(message.text)  # whole: the topic takes long texts in parts
-    if step.ask is Ask.SHORT and not 2 <= len(text) <= 200:
+    if step.ask in (Ask.SHORT, Ask.PLACE) and not 2 <= len(text) <= 200:
         await message.answer(_("Please write it in one line, from 2 to 200 characters."))
         return
     if step.ask is Ask.PHONE:
@@ -408,6 +410,32 @@ def not_covered_markup(error: CaseNotCovered, settings: Settings) -> InlineKeybo
 
 async def not_text(message: Message) -> None:
     await message.answer(_("Please send it as text."))
+
+
+async def place_shared(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    account: Account | None,
+    clock: Clock,
+) -> None:
+    """A location (or a venue) sent at a step that asks where: it is the answer. At another
+    step of the form it is not, and the form stays where it is."""
+    draft = await load_draft(state)
+    if draft is None or draft.current is None or draft.current.ask is not Ask.PLACE:
+        await not_text(message)
+        return
+    if message.venue is not None:
+        place = f"{message.venue.title}, {message.venue.address}"
+    else:
+        assert message.location is not None
+        place = "📍 " + _("location {latitude:.5f}, {longitude:.5f}").format(
+            latitude=message.location.latitude, longitude=message.location.longitude
+        )
+    draft.fields[draft.current.field] = place
+    draft.step += 1
+    await ask_next(message, draft, state, session, user, account, clock)
 
 
 async def chose(
@@ -982,6 +1010,7 @@ def create_router() -> Router:
     router.callback_query.register(send, AppealSendCallback.filter())
     router.callback_query.register(on_appeals, AppealsCallback.filter())
     router.message.register(typed, AppealForm.typing, F.text, ~(F.text == BACK))
+    router.message.register(place_shared, AppealForm.typing, F.location | F.venue)
     router.message.register(not_text, AppealForm.typing)
     router.message.register(file_added, AppealForm.files)
     router.message.register(use_buttons, AppealForm.choosing)
