@@ -135,12 +135,13 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
         Problem.EMAIL_INVALID: _(
             "That does not look like an e-mail address. Example: anna.ivanova@example.org"
         ),
+        # One text for every name (a surname, a first name, a child's): the examples are both
         Problem.NAME_INVALID: _(
-            "Please use only letters, a hyphen, a space or an apostrophe, as in your passport. "
-            "Example: Ivanova-Petrova"
+            "Please use only letters, a hyphen, a space or an apostrophe, as in the passport. "
+            "Examples: Ivanova-Petrova, Anna-Maria"
         ),
         Problem.NAME_MIXED_SCRIPTS: _(
-            "Please write it in one alphabet, Cyrillic or Latin, as in your passport."
+            "Please write it in one alphabet, Cyrillic or Latin, as in the passport."
         ),
         Problem.NAME_TOO_LONG: _("That is too long: at most 60 characters."),
         Problem.LATIN_NAME_INVALID: _(
