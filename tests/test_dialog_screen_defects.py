@@ -153,16 +153,19 @@ async def test_registration_finished_offers_to_add_a_policy(
     assert "Как добавить полис?" in chat.text and "По номеру полиса" in chat.inline_buttons
 
 
-async def test_a_policy_already_in_the_cabinet_opens_from_the_refusal(
+async def test_a_policy_already_in_the_cabinet_ends_the_step_on_its_card(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await seed_demo(sessions)
     await add_by_number(chat, "ONDL-500001")
     await add_by_number(chat, "ONDL-500001")
-    assert "уже есть в вашем кабинете" in chat.text
-    assert chat.inline_buttons == ["📄 Открыть полис ONDL-500001"]
-    await chat.tap("📄 Открыть полис ONDL-500001")
-    assert "Полис № ONDL-500001" in chat.text
+    # The card itself, not a button to it: tapping that left the number step running, with
+    # only «Cancel» under it (found walking the web chat).
+    assert chat.texts[0] == "Этот полис уже есть в вашем кабинете."
+    assert "📋 Мои полисы" in chat.reply_keyboard  # the menu again, not the step's «Cancel»
+    assert "Полис № ONDL-500001" in chat.texts[-1] and "📄 Полис (PDF)" in chat.inline_buttons
+    await chat.send("привет")  # no longer taken for a policy number
+    assert "Не удалось понять сообщение" in chat.text
 
 
 async def test_contacts_and_help_screens_never_point_to_themselves(

@@ -572,6 +572,14 @@ async def number_typed(
         return
     try:
         linked = await link_by_number(session, user, account, message.text or "", now=clock.now())
+    except AlreadyLinked as error:  # nothing to add: the step ends on the policy's own card
+        await state.set_state(None)
+        await message.answer(
+            refusal_text(error, user, settings), reply_markup=main_menu(registered=True)
+        )
+        view = await my_policy(session, user, error.policy_id, today=clock.now().date())
+        await send_card(message, session, view, user, clock, settings, "")
+        return
     except LinkRefused as error:
         person = getattr(error, "person", None)
         if isinstance(error, DataMismatch | LinkedElsewhere) and person is not None:
