@@ -234,7 +234,7 @@ async def test_the_same_e_mail_again_at_once_asks_for_the_code_already_sent(
     ("typed", "answer"),
     [
         ("Ivan Иван", "одним алфавитом"),
-        ("Ива1н", "Примеры: Иванова-Петрова, Анна-Мария"),  # a surname or a name alike
+        ("Ива1н", "Примеры: Иванова-Петрова, Анна-Мария, Сергеевна"),  # one for each name
     ],
 )
 async def test_bad_names(

@@ -135,10 +135,11 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
         Problem.EMAIL_INVALID: _(
             "That does not look like an e-mail address. Example: anna.ivanova@example.org"
         ),
-        # One text for every name (a surname, a first name, a child's): the examples are both
+        # One text for every name (a surname, a first name, a patronymic, a child's): an
+        # example of each
         Problem.NAME_INVALID: _(
             "Please use only letters, a hyphen, a space or an apostrophe, as in the passport. "
-            "Examples: Ivanova-Petrova, Anna-Maria"
+            "Examples: Ivanova-Petrova, Anna-Maria, Sergeevna"
         ),
         Problem.NAME_MIXED_SCRIPTS: _(
             "Please write it in one alphabet, Cyrillic or Latin, as in the passport."
