@@ -231,6 +231,8 @@ async def charge_answered(
         was_debt = charge.debt_since is not None
         charge.status, charge.paid_at = ChargeStatus.PAID, now
         about = await share_args(session, charge) | await card_args(session, payment.card_id)
+        if was_debt and (left := await _still_owed(session, payment.user_id, charge.id)):
+            about["left"] = left  # a part of the debt: the message must not say it is all paid
         # One message for this money: a debt taken from a card is "debt paid", not "charged".
         await enqueue(
             session,
@@ -326,6 +328,22 @@ async def _activated(session: AsyncSession, insured_person_id: int) -> bool:
         select(Franchise.status).where(Franchise.insured_person_id == insured_person_id)
     )
     return status is not None and status != FranchiseStatus.AWAITING_CARD
+
+
+async def _still_owed(session: AsyncSession, user_id: int, paid_id: int) -> int:
+    """What a payer still owes besides the share just paid: the debts not paid yet, those
+    being charged this moment included (a new card pays them one after another)."""
+    owed = await session.scalar(
+        select(func.coalesce(func.sum(Charge.amount), 0))
+        .join(PolicyLink, PolicyLink.insured_person_id == Charge.insured_person_id)
+        .where(
+            PolicyLink.user_id == user_id,
+            Charge.id != paid_id,
+            Charge.debt_since.is_not(None),
+            Charge.status.in_([ChargeStatus.DEBT, ChargeStatus.CHARGING]),
+        )
+    )
+    return int(owed or 0)
 
 
 async def debts_of_user(session: AsyncSession, user_id: int) -> list[Charge]:

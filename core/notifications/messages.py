@@ -145,6 +145,14 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         return "\n".join(lines)
     if kind == "debt_paid":
         items = args.get("items") or []
+        if len(items) == 1 and items[0].get("last4") and args.get("left"):
+            return (
+                _(
+                    "✅ {amount} of the debt paid from card •••• {last4}; still owed: {left}."
+                ).format(amount=money("amount"), last4=items[0]["last4"], left=money("left"))
+                + "\n• "
+                + share_line(items[0], _, locale)
+            )
         if len(items) == 1 and items[0].get("last4"):
             return (
                 _("✅ Debt paid: {amount} from card •••• {last4}.").format(
