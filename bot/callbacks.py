@@ -325,6 +325,16 @@ class CareCallback(CallbackData, prefix="cc"):
     everything: bool = False
 
 
+def day_code(day: date) -> int:
+    """A day as YYYYMMDD, the way `BookingCallback.day` carries it."""
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def code_day(code: int) -> date:
+    """`day_code` undone; ValueError for no such day."""
+    return date(code // 10000, code // 100 % 100, code % 100)
+
+
 class BookingCallback(CallbackData, prefix="bk"):
     """One step of booking in the chat; each choice rides in the button (indexes into the
     sorted lists, the day as YYYYMMDD, the slot's id), so a restart loses nothing."""
@@ -341,7 +351,7 @@ class BookingCallback(CallbackData, prefix="bk"):
     @classmethod
     def _a_day(cls, day: int) -> int:
         if day:
-            date(day // 10000, day // 100 % 100, day % 100)  # ValueError for no such day
+            code_day(day)  # ValueError for no such day
         return day
 
 

@@ -3,7 +3,6 @@ bookings and cancelling one. The slot is taken atomically in core; a reminder is
 
 from __future__ import annotations
 
-from datetime import date
 from html import escape
 
 from aiogram import F, Router
@@ -21,6 +20,8 @@ from bot.callbacks import (
     ClinicCallback,
     ClinicsAction,
     ClinicsCallback,
+    code_day,
+    day_code,
 )
 from bot.screens import show, with_nav
 from core.accounts.models import Account, User
@@ -95,10 +96,6 @@ def resume_button(draft: tuple[BookingCallback, ClinicSlot], locale: str) -> Inl
     )
 
 
-def day_code(day: date) -> int:
-    return day.year * 10000 + day.month * 100 + day.day
-
-
 def slot_line(slot: ClinicSlot, locale: str) -> str:
     return _("{specialty}, {doctor}, {date} at {time}").format(
         specialty=escape(slot.specialty),
@@ -161,7 +158,7 @@ async def step(
             text, width = text + _("{specialty}, {doctor}: choose the day:").format(**who), 3
             back = _back(_("⬅️ Another doctor"), data, doctor=-1)
         else:
-            day = date(data.day // 10000, data.day // 100 % 100, data.day % 100)
+            day = code_day(data.day)
             for slot in slots:
                 if local_day(slot.starts_at) == day:
                     builder.button(

@@ -406,10 +406,10 @@ async def settle_debt(
 ) -> None:
     """The debt message's «💸 Pay the debt» (and its `debt` deep link): the cards on file
     first, in this one tap; only what they cannot pay goes to the bank's page."""
-    if payments is None or not await debts_of_user(session, user.id):
+    due = await debts_of_user(session, user.id)
+    if payments is None or not due:
         await pay_debt(message, session, user, clock, billing, payments)  # says why not
         return
-    due = await debts_of_user(session, user.id)
     left = await retry_debts(session, payments, user, billing, clock.now())
     if not left:
         # The "debt paid" notices (amount, card, what for) are said here, now, and not sent

@@ -8,7 +8,7 @@ import asyncio
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import CursorResult, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import User
@@ -330,14 +330,18 @@ async def _activated(session: AsyncSession, insured_person_id: int) -> bool:
     return status is not None and status != FranchiseStatus.AWAITING_CARD
 
 
+def _paid_by(statement: Select[Any], user_id: int) -> Select[Any]:
+    """The charges a person pays: their own and their children's shares."""
+    return statement.join(
+        PolicyLink, PolicyLink.insured_person_id == Charge.insured_person_id
+    ).where(PolicyLink.user_id == user_id)
+
+
 async def _still_owed(session: AsyncSession, user_id: int, paid_id: int) -> int:
     """What a payer still owes besides the share just paid: the debts not paid yet, those
     being charged this moment included (a new card pays them one after another)."""
     owed = await session.scalar(
-        select(func.coalesce(func.sum(Charge.amount), 0))
-        .join(PolicyLink, PolicyLink.insured_person_id == Charge.insured_person_id)
-        .where(
-            PolicyLink.user_id == user_id,
+        _paid_by(select(func.coalesce(func.sum(Charge.amount), 0)), user_id).where(
             Charge.id != paid_id,
             Charge.debt_since.is_not(None),
             Charge.status.in_([ChargeStatus.DEBT, ChargeStatus.CHARGING]),
@@ -349,9 +353,8 @@ async def _still_owed(session: AsyncSession, user_id: int, paid_id: int) -> int:
 async def debts_of_user(session: AsyncSession, user_id: int) -> list[Charge]:
     """The debts a person pays: their own and their children's shares."""
     rows = await session.scalars(
-        select(Charge)
-        .join(PolicyLink, PolicyLink.insured_person_id == Charge.insured_person_id)
-        .where(PolicyLink.user_id == user_id, Charge.status == ChargeStatus.DEBT)
+        _paid_by(select(Charge), user_id)
+        .where(Charge.status == ChargeStatus.DEBT)
         .order_by(Charge.debt_since, Charge.id)
     )
     return list(rows)

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -112,25 +112,20 @@ async def withdraw(session: AsyncSession, dedupe_key: str) -> None:
 async def take_over(
     session: AsyncSession, dedupe_keys: list[str], now: datetime
 ) -> list[OutboxMessage]:
-    """The messages not sent yet among `dedupe_keys`, which the caller says itself at once (the
-    answer to a tap): each is marked sent here, so the courier never sends it a second time.
-    Commits."""
-    taken = []
-    for key in dedupe_keys:
-        message = await session.scalar(
-            select(OutboxMessage).where(
-                OutboxMessage.dedupe_key == key, OutboxMessage.status == OutboxStatus.PENDING
-            )
-        )
-        if message is None:
-            continue
-        done = await session.execute(
+    """The messages not sent yet among `dedupe_keys` (in that order), which the caller says
+    itself at once (the answer to a tap): they are marked sent here, in one statement, so the
+    courier never sends one a second time. Commits."""
+    taken = list(
+        await session.scalars(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.PENDING)
+            .where(
+                OutboxMessage.dedupe_key.in_(dedupe_keys),
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
             .values(status=OutboxStatus.SENT, sent_at=now)
-            .execution_options(synchronize_session=False)
+            .returning(OutboxMessage)
         )
-        if done.rowcount == 1:  # type: ignore[attr-defined]
-            taken.append(message)
+    )
     await session.commit()
-    return taken
+    order = {key: n for n, key in enumerate(dedupe_keys)}
+    return sorted(taken, key=lambda message: order[message.dedupe_key])
