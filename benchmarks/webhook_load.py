@@ -261,6 +261,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+SERVICES = ("postgres", "redis-server")
+
+
+def services_cpu() -> float:
+    """CPU seconds of this machine's PostgreSQL and Redis processes (the workers' connections
+    are held open during the load, so their backends' time is read before they go)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")] in SERVICES:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
+def own_cpu() -> float:
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    return mine.ru_utime + mine.ru_stime
+
+
 async def drafts_kept(redis_url: str, users: range) -> int:
     """People whose registration draft (phone and e-mail, waiting for the code) is in Redis."""
     storage = RedisStorage.from_url(redis_url, key_builder=DefaultKeyBuilder(with_destiny=True))
@@ -325,6 +347,7 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
                             raise
                     balancer.upstreams = [f"http://127.0.0.1:{port}" for port in ports]
                     idle = [cpu_seconds(p.pid) for p in processes]  # start-up is not the load
+                    harness, services = own_cpu(), services_cpu()
                     gate = asyncio.Semaphore(args.concurrency)
 
                     async def one(user: int) -> None:
@@ -341,6 +364,7 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
                     await everyone
                     elapsed = time.perf_counter() - started
                     busy = [cpu_seconds(p.pid) for p in processes if p.returncode is None]
+                    harness, services = own_cpu() - harness, services_cpu() - services
                     load = sum(
                         cpu_seconds(p.pid) - before
                         for p, before in zip(processes, idle, strict=True)
@@ -379,6 +403,10 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
     )
     if not kill:  # a killed worker's CPU cannot be read any more
         print(f"  worker CPU per update: {load / max(steps, 1) * 1000:.2f} ms (during the load)")
+    print(
+        f"  other CPU per update during the load: this process {harness / max(steps, 1) * 1000:.2f}"
+        f" ms, PostgreSQL and Redis {services / max(steps, 1) * 1000:.2f} ms"
+    )
     print(f"  dialog state kept: {kept:,} of {args.users:,} drafts in Redis")
     if pushed_errors.get("last_error_message"):
         print(f"  the sandbox's last webhook error: {pushed_errors['last_error_message']}")

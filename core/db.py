@@ -114,8 +114,18 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> As
         engine = create_async_engine(url, async_creator=inline_connector(*args, **options))
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
+    driver: dict[str, Any] = {}
+    if parsed.get_driver_name() == "asyncpg":
+        from core.pg_lazy_begin import lazy_begin_dbapi  # only then: the dialect is heavy
+
+        driver["module"] = lazy_begin_dbapi()  # no BEGIN … ROLLBACK around reads alone
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800, pool_timeout=30
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=1800,
+        pool_timeout=30,
+        **driver,
     )
     event.listen(engine.sync_engine, "checkin", _note_idle)
     event.listen(engine.sync_engine, "checkout", _ping_after_idle)
