@@ -19,6 +19,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm.isolation import ChatIsolation, ChatLock
+from bot.fsm.redis_gate import RedisGate
 from bot.fsm.steps import SaveStepAfterHandling, StepStorage, underlying
 from bot.fsm.storage import DatabaseStorage
 from bot.handlers import routers
@@ -77,7 +78,10 @@ def create_isolation(storage: BaseStorage) -> BaseEventIsolation:
     """One update at a time per user and chat, in order; across workers with Redis."""
     if (redis := redis_storage(storage)) is not None:
         # A dead worker's chat lock expires as its update claim does (core/inbox.py LEASE).
-        return ChatIsolation(redis.create_isolation(lock_kwargs={"timeout": LEASE.total_seconds()}))
+        return ChatIsolation(
+            redis.create_isolation(lock_kwargs={"timeout": LEASE.total_seconds()}),
+            gate=RedisGate(redis, lock_timeout=LEASE.total_seconds()),
+        )
     return ChatIsolation()
 
 
@@ -145,7 +149,13 @@ def create_dispatcher(
     dp.update.outer_middleware(SaveStepAfterHandling(storage))
     dp.update.outer_middleware(DatabaseMiddleware(clock, settings.default_locale))
     UserLanguageMiddleware(i18n).setup(dp)
-    throttling = ThrottlingMiddleware(create_buckets(settings, storage))
+    buckets = create_buckets(settings, storage)
+    if isinstance(isolation, ChatIsolation) and isolation.gate is not None:
+        # With Redis the way in claims the update and takes the sender's token at once.
+        assert isinstance(dp.inbox, RedisInbox)
+        isolation.gate.ledger_prefix = dp.inbox.prefix
+        isolation.gate.buckets = buckets if isinstance(buckets, RedisBuckets) else None
+    throttling = ThrottlingMiddleware(buckets)
     dp.message.outer_middleware(throttling)
     dp.callback_query.outer_middleware(throttling)
     dp.callback_query.middleware(AnswerAfterHandler())

@@ -14,7 +14,6 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import routing
-from bot.fsm.steps import underlying
 from core.accounts.models import Account
 from core.config import Settings
 from tests.dialog import ChatClient, RecordingMailer
@@ -176,29 +175,33 @@ async def test_a_text_in_no_step_passes_the_dialog_routers_with_one_look_each(
     assert "Не удалось понять сообщение" not in chat.text
 
 
-async def test_a_step_in_redis_is_read_with_one_round_trip(
+async def test_a_step_in_redis_costs_three_round_trips(
     chat: ChatClient, settings: Settings, mailbox: RecordingMailer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not settings.redis_url:
         pytest.skip("the dialog state is in the database: TEST_REDIS_URL is not set")
-    redis = underlying(chat.dp.storage).redis  # type: ignore[attr-defined]
-    commands: list[str] = []
-    execute = redis.execute_command
+    from redis.asyncio import connection as redis_connection
 
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        if any(":state" in str(a) or ":data" in str(a) for a in args[1:]):
-            commands.append(str(args[0]))
-        return await execute(*args, **kwargs)
+    sent: list[bytes] = []
+    send = redis_connection.AbstractConnection.send_packed_command
+
+    async def counted(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        packed = command if isinstance(command, bytes | str) else b"".join(command)
+        sent.append(packed if isinstance(packed, bytes) else packed.encode())
+        return await send(self, command, *args, **kwargs)
 
     await chat.send("/start")
     await chat.tap("📝 Регистрация")
-    monkeypatch.setattr(redis, "execute_command", counted)
+    monkeypatch.setattr(redis_connection.AbstractConnection, "send_packed_command", counted)
     await chat.share_contact("+79161234567")
     assert "Шаг 2 из 8" in chat.text
-    # The step's state and data in one MGET (they were two GETs), its new data and state in
-    # one MULTI/EXEC (two SETs, two round trips before).
-    assert [c for c in commands if c in ("GET", "MGET")] == ["MGET"], commands
-    assert "SET" not in commands, commands
+    # The way in (the chat's lock, the update's claim, the step's state and data, the flood
+    # bucket) is one script, the new step one MULTI/EXEC, the way out (the update done, the
+    # lock let go) one script: three round trips, seven before (bot/fsm/redis_gate.py).
+    assert len(sent) == 3, sent
+    assert b":lock" in sent[0] and b":state" in sent[0] and b":data" in sent[0]
+    assert b"MULTI" in sent[1] and b":data" in sent[1]
+    assert b":lock" in sent[2] and b"dms:update:" in sent[2]
     await chat.send("anna@example.org")  # the step and its data were stored: the dialog goes on
     assert "a***@example.org" in chat.text
     await chat.send(mailbox.last_code("anna@example.org"))

@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.factory import create_inbox
 from bot.fsm.isolation import ChatIsolation
+from bot.fsm.steps import underlying
 from bot.middlewares.idempotency import UpdateInProgress
 from core.accounts.models import Account
 from core.clock import FrozenClock
+from core.config import Settings
 from core.db import create_engine, create_session_factory
 from core.inbox import LEASE, Claim, DatabaseInbox, ProcessedUpdate, purge_inbox
 from tests.dialog import UPDATE_IDS, ChatClient
@@ -151,3 +153,24 @@ async def test_on_sqlite_the_ledger_is_read_only_for_updates_the_process_cannot_
     assert await inbox.claim(104) is Claim.DONE
     assert len(reads) == 1
     await engine.dispose()
+
+
+async def test_with_redis_an_update_waits_for_a_chat_lock_another_worker_holds(
+    dp: Dispatcher, chat: ChatClient, settings: Settings
+) -> None:
+    """The way in takes the chat's lock, claims the update and reads the step at once
+    (bot/fsm/redis_gate.py); with the lock held elsewhere it changes nothing and waits."""
+    if not settings.redis_url:
+        pytest.skip("no Redis: one process, one lock (TEST_REDIS_URL is not set)")
+    redis = underlying(dp.storage).redis  # type: ignore[attr-defined]
+    lock = f"fsm:{chat.user.id}:{chat.user.id}:default:lock"
+    await redis.set(lock, "another-worker", px=400)
+    update_id = next(UPDATE_IDS)
+    waited = asyncio.get_running_loop().time()
+    await chat.send("/help", update_id=update_id)
+    assert asyncio.get_running_loop().time() - waited >= 0.3
+    assert "/menu" in chat.text
+    assert await redis.get(f"dms:update:{update_id}") == b"done"
+    assert await redis.get(lock) is None, "let go once the update is done"
+    await chat.replay()  # and handled once
+    assert chat.calls == []

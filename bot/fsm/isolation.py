@@ -19,12 +19,15 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
-from aiogram.types import TelegramObject
+from aiogram.types import TelegramObject, Update
+
+if TYPE_CHECKING:
+    from bot.fsm.redis_gate import RedisGate
 
 
 @dataclass(slots=True)
@@ -34,17 +37,26 @@ class _Entry:
 
 
 class ChatIsolation(BaseEventIsolation):
-    def __init__(self, shared: BaseEventIsolation | None = None) -> None:
+    def __init__(
+        self, shared: BaseEventIsolation | None = None, gate: RedisGate | None = None
+    ) -> None:
         self.shared = shared  # across processes (Redis), taken inside the local lock
+        self.gate = gate  # with Redis: the lock taken with the update's other first questions
         self.entries: dict[StorageKey, _Entry] = {}
 
     @asynccontextmanager
-    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
+    async def lock(
+        self, key: StorageKey, update: Update | None = None, user_id: int | None = None
+    ) -> AsyncGenerator[None, None]:
         entry = self.entries.setdefault(key, _Entry())
         entry.users += 1
         try:
             async with entry.lock:
-                if self.shared is None:
+                if self.gate is not None and update is not None:
+                    throttled = update.message is not None or update.callback_query is not None
+                    async with self.gate.entered(key, update.update_id, user_id, throttled):
+                        yield
+                elif self.shared is None:
                     yield
                 else:
                     async with self.shared.lock(key):
@@ -77,5 +89,10 @@ class ChatLock(BaseMiddleware):
         context = self.fsm.resolve_event_context(bot, data)
         if context is None:
             return await handler(event, data)
-        async with self.isolation.lock(context.key):
+        if isinstance(self.isolation, ChatIsolation) and isinstance(event, Update):
+            user = data.get("event_from_user")
+            lock = self.isolation.lock(context.key, event, user.id if user is not None else None)
+        else:
+            lock = self.isolation.lock(context.key)
+        async with lock:
             return await handler(event, data)

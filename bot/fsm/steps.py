@@ -26,6 +26,7 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.types import TelegramObject
 
+from bot.fsm import redis_gate
 from bot.fsm.storage import DatabaseStorage
 from core.db import current_unit
 
@@ -81,8 +82,12 @@ class StepStorage(BaseStorage):
         if part not in known:
             if isinstance(self.inner, DatabaseStorage):  # one row holds both
                 known["state"], known["data"] = await self.inner.load(key)
-            elif _is_redis(self.inner):  # two keys, one round trip
-                known["state"], known["data"] = await _redis_load(self.inner, key)
+            elif _is_redis(self.inner):  # read on the way in, or two keys in one round trip
+                entered = redis_gate.current()
+                if entered is not None and entered.key == key and entered.data is not None:
+                    known["state"], known["data"] = entered.state, entered.data
+                else:
+                    known["state"], known["data"] = await _redis_load(self.inner, key)
             elif part == "state":
                 known["state"] = await self.inner.get_state(key)
             else:

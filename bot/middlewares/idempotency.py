@@ -10,6 +10,7 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 
+from bot.fsm import redis_gate
 from core.db import current_unit
 from core.inbox import KEEP, LEASE, Claim
 
@@ -46,6 +47,9 @@ class RedisInbox:
         return f"{self.prefix}:{update_id}"
 
     async def claim(self, update_id: int) -> Claim:
+        entered = self._entered(update_id)
+        if entered is not None and entered.claim is not None:
+            return entered.claim  # claimed on the way in (bot/fsm/redis_gate.py)
         key = self._key(update_id)
         if await self.redis.set(key, "working", nx=True, px=int(LEASE.total_seconds() * 1000)):
             return Claim.MINE
@@ -55,10 +59,21 @@ class RedisInbox:
         return Claim.DONE if state in (b"done", "done") else Claim.BUSY
 
     async def finish(self, update_id: int) -> None:
+        if (entered := self._entered(update_id)) is not None:
+            entered.outcome = "done"  # written with the chat lock's release, after the commit
+            return
         await self.redis.set(self._key(update_id), "done", ex=int(KEEP.total_seconds()))
 
     async def release(self, update_id: int) -> None:
+        if (entered := self._entered(update_id)) is not None:
+            entered.outcome = "release"
+            return
         await self.redis.delete(self._key(update_id))
+
+    @staticmethod
+    def _entered(update_id: int) -> redis_gate.Entered | None:
+        entered = redis_gate.current()
+        return entered if entered is not None and entered.update_id == update_id else None
 
     async def is_done(self, update_id: int) -> bool:
         return await self.redis.get(self._key(update_id)) in (b"done", "done")

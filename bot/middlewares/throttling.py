@@ -17,6 +17,8 @@ from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
+from bot.fsm import redis_gate
+
 if TYPE_CHECKING:  # loaded only when REDIS_URL is set (start-up, memory)
     from redis.asyncio import Redis
 
@@ -112,10 +114,18 @@ class RedisBuckets:
         self.rate, self.burst, self.prefix = rate, burst, prefix
         self.script = redis.register_script(TAKE)
 
+    def key(self, user_id: int) -> str:
+        return f"{self.prefix}:{user_id}"
+
+    def arguments(self) -> list[float]:
+        return [self.rate, self.burst, _seconds()]
+
     async def take(self, user_id: int) -> Verdict:
-        verdict = await self.script(
-            keys=[f"{self.prefix}:{user_id}"], args=[self.rate, self.burst, _seconds()]
-        )
+        entered = redis_gate.current()
+        if entered is not None and entered.user_id == user_id and entered.verdict is not None:
+            verdict, entered.verdict = entered.verdict, None  # taken on the way in, once
+            return Verdict(verdict)
+        verdict = await self.script(keys=[self.key(user_id)], args=self.arguments())
         return Verdict(int(verdict))
 
 

@@ -1,0 +1,171 @@
+"""With Redis, an update's way in and way out are one round trip each (issue 19).
+
+Handling an update with Redis asked it six things one after another: take the chat's lock,
+claim the update in the ledger, read the dialog state and data, take a token from the sender's
+flood bucket, then mark the update done and let the lock go. Each round trip costs the worker
+more than the command itself (a system call and a wake-up of the event loop).
+
+`RedisGate.entered` does the first four in one Lua script, atomically, and keeps what it
+learnt for the update (`current()`): the ledger's claim, the state and data, the bucket's
+verdict. `RedisInbox`, `StepStorage` and `RedisBuckets` take their answer from there instead
+of asking. The ledger's "done" (or the claim's release, for an update that failed) is kept for
+the way out and goes in one script with the lock's release: after the update's database
+commit and its dialog step, as it should.
+
+When another worker holds the chat's lock, the script changes nothing and says so; the update
+then waits for the lock as before (aiogram's Redis lock) and asks each thing on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiogram.fsm.storage.base import StorageKey
+
+from core.inbox import KEEP, LEASE, Claim
+
+if TYPE_CHECKING:  # loaded only when REDIS_URL is set (start-up, memory)
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    from bot.middlewares.throttling import RedisBuckets
+
+# KEYS: the chat's lock, the update's ledger entry, the state, the data, the sender's bucket.
+# ARGV: the lock's token, its time-out (ms), the claim's lease (ms); then the bucket's rate,
+# burst and now, or nothing when the update is not throttled. The bucket is the one of
+# bot/middlewares/throttling.py TAKE, taken only for an update this worker now handles.
+ENTER = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {0}
+end
+if not redis.call('SET', KEYS[2], 'working', 'NX', 'PX', ARGV[3]) then
+  return {1, redis.call('GET', KEYS[2]) or 'working'}
+end
+local found = redis.call('MGET', KEYS[3], KEYS[4])
+local verdict = -1
+if ARGV[4] then
+  local rate, burst, now = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+  local saved = redis.call('HMGET', KEYS[5], 'tokens', 'updated', 'warned')
+  local tokens = tonumber(saved[1]) or burst
+  local updated = tonumber(saved[2]) or now
+  local warned = saved[3] == '1'
+  tokens = math.min(burst, tokens + math.max(0, now - updated) / rate)
+  verdict = 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+    warned = false
+  elseif warned then
+    verdict = 2
+  else
+    warned = true
+    verdict = 1
+  end
+  redis.call('HSET', KEYS[5], 'tokens', tostring(tokens), 'updated', tostring(now),
+             'warned', warned and '1' or '0')
+  redis.call('PEXPIRE', KEYS[5], math.ceil(rate * burst * 1000) + 1000)
+end
+return {1, 'mine', found[1] and 1 or 0, found[1] or '', found[2] and 1 or 0, found[2] or '',
+        verdict}
+"""
+
+# KEYS: the chat's lock, the update's ledger entry. ARGV: the lock's token, what became of the
+# update ('done', 'release' or '' when it was not this worker's), how long "done" is kept (s).
+LEAVE = """
+if ARGV[2] == 'done' then
+  redis.call('SET', KEYS[2], 'done', 'EX', ARGV[3])
+elseif ARGV[2] == 'release' then
+  redis.call('DEL', KEYS[2])
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 1
+"""
+
+
+@dataclass(slots=True)
+class Entered:
+    """What the way in learnt of one update, and what its way out has to write."""
+
+    update_id: int
+    claim: Claim | None
+    key: StorageKey
+    state: str | None = None
+    data: dict[str, Any] | None = None
+    user_id: int | None = None
+    verdict: int | None = None  # the sender's bucket, if it was taken
+    outcome: str = ""  # "done" or "release", written on the way out
+
+
+_entered: ContextVar[Entered | None] = ContextVar("redis_gate_entered", default=None)
+
+
+def current() -> Entered | None:
+    return _entered.get()
+
+
+class RedisGate:
+    def __init__(
+        self, storage: RedisStorage, *, lock_timeout: float, ledger_prefix: str = "dms:update"
+    ) -> None:
+        self.storage, self.redis = storage, storage.redis
+        self.lock_ms = int(lock_timeout * 1000)
+        self.ledger_prefix = ledger_prefix
+        self.buckets: RedisBuckets | None = None  # set when the flood limit is in Redis
+        self._enter = self.redis.register_script(ENTER)
+        self._leave = self.redis.register_script(LEAVE)
+
+    @contextlib.asynccontextmanager
+    async def entered(
+        self, key: StorageKey, update_id: int, user_id: int | None, throttled: bool
+    ) -> AsyncIterator[Entered | None]:
+        """The update inside the chat's lock, with what the way in read (None: the lock was
+        held elsewhere and was waited for; then nothing was read)."""
+        build = self.storage.key_builder.build
+        lock_key, ledger_key = build(key, "lock"), f"{self.ledger_prefix}:{update_id}"
+        token = uuid.uuid4().hex
+        keys = [lock_key, ledger_key, build(key, "state"), build(key, "data")]
+        args: list[Any] = [token, self.lock_ms, int(LEASE.total_seconds() * 1000)]
+        buckets = self.buckets if throttled and user_id is not None else None
+        if buckets is not None:
+            keys.append(buckets.key(user_id))  # type: ignore[arg-type]
+            args += buckets.arguments()
+        reply = await self._enter(keys=keys, args=args)
+        if not reply[0]:
+            async with self.redis.lock(lock_key, timeout=self.lock_ms / 1000):
+                yield None
+            return
+        entered = _decode(reply, update_id, key, self.storage)
+        entered.user_id = user_id if buckets is not None else None
+        reset = _entered.set(entered)
+        try:
+            yield entered
+        finally:
+            _entered.reset(reset)
+            await self._leave(
+                keys=[lock_key, ledger_key],
+                args=[token, entered.outcome, int(KEEP.total_seconds())],
+            )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _decode(reply: list[Any], update_id: int, key: StorageKey, storage: Any) -> Entered:
+    claim = _text(reply[1])
+    if claim != "mine":
+        return Entered(update_id, Claim.DONE if claim == "done" else Claim.BUSY, key)
+    has_state, state, has_data, data, verdict = reply[2:7]
+    return Entered(
+        update_id,
+        Claim.MINE,
+        key,
+        state=_text(state) if has_state else None,
+        data=dict(storage.json_loads(_text(data))) if has_data else {},
+        verdict=int(verdict) if int(verdict) >= 0 else None,
+    )
