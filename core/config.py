@@ -50,8 +50,10 @@ class Settings(BaseSettings):
 
     # Storage
     database_url: str = f"sqlite+aiosqlite:///{VAR_DIR / 'dms.sqlite3'}"
-    database_pool_size: int = 10  # PostgreSQL: connections each process keeps open
-    database_max_overflow: int = 5  # and opens above that under load
+    database_pool_size: int = 15  # PostgreSQL: connections each process keeps open
+    # and opens above that under load, each closed again as soon as it is given back: a new
+    # server process per connection, which under a steady load costs more than it gives
+    database_max_overflow: int = 0
     redis_url: str | None = None  # FSM state, flood limits and handled updates for all workers
     fsm_ttl_days: int = 30  # Redis: a dialog untouched this long is forgotten
 

@@ -100,7 +100,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 15, max_overflow: int = 0) -> AsyncEngine:
     """SQLite: one file, WAL. PostgreSQL: a pool of `pool_size` connections kept open plus
     `max_overflow` opened under load, checked before use after a second idle, renewed every
     half hour."""
