@@ -18,6 +18,7 @@ from aiogram.fsm.storage.memory import DisabledEventIsolation
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.answer_types import KeepAnswerTypes
 from bot.fsm.isolation import ChatIsolation, ChatLock
 from bot.fsm.redis_gate import RedisGate
 from bot.fsm.steps import SaveStepAfterHandling, StepStorage, underlying
@@ -173,6 +174,7 @@ def create_bot(settings: Settings, *, token: str, api_base: str | None = None) -
         session = AiohttpSession(api=TelegramAPIServer.from_base(base.rstrip("/")))
     else:
         session = AiohttpSession()
+    session.middleware(KeepAnswerTypes())
     session.middleware(RetryAfterMiddleware())
     session.middleware(NotModifiedIsDone())
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
+from aiogram import Bot
+from aiogram.methods import SendMessage, TelegramMethod
+
+from bot import answer_types
 from core.db import MIGRATIONS_DIR, head_revisions
 from core.notifications.delivery import Courier
 
@@ -163,3 +170,40 @@ async def test_the_courier_forgets_chats_it_no_longer_paces() -> None:
     # the pacing itself holds: a chat served less than a second ago waits, an older one goes
     assert not await courier._pace(9_990)
     assert await courier._pace(9_000)
+
+
+async def test_an_answer_type_is_built_once_however_often_the_collector_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pydantic holds `Response[Message]` only weakly; the bot's session keeps it, so a garbage
+    collection between two answers does not make the next one build it again (a few to 50 ms)."""
+    from pydantic._internal import _generics
+
+    from bot.factory import create_bot
+    from core.config import Settings
+
+    builds: list[str] = []
+    build = _generics.create_generic_submodel
+
+    def counted(name: str, *args: Any) -> Any:
+        builds.append(name)
+        return build(name, *args)
+
+    monkeypatch.setattr(_generics, "create_generic_submodel", counted)
+    monkeypatch.setattr(answer_types, "KEPT", {})
+    bot = create_bot(Settings(_env_file=None), token="1:test")
+    answer = '{"ok": true, "result": {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}, "text": "Привет"}}'
+
+    async def telegram(bot: Bot, method: TelegramMethod[Any]) -> Any:  # what aiogram does
+        return bot.session.check_response(bot, method, 200, answer).result
+
+    try:
+        for _ in range(3):
+            call = bot.session.middleware.wrap_middlewares(telegram)
+            sent = await call(bot, SendMessage(chat_id=7, text="Привет"))
+            assert sent.text == "Привет"
+            del sent
+            gc.collect()
+    finally:
+        await bot.session.close()
+    assert builds.count("Response[Message]") <= 1, builds
