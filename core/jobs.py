@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.accounts.codes import purge_code_events
 from core.accounts.identity import purge_expired_files
 from core.appeals.models import Appeal
 from core.appeals.service import overdue
@@ -86,6 +87,10 @@ def scheduled_ticks(
         async with sessions() as session:
             await purge_inbox(session, clock.now())
 
+    async def purge_old_code_events() -> None:
+        async with sessions() as session:
+            await purge_code_events(session, clock.now())
+
     async def franchise_activations() -> None:
         async with sessions() as session:
             await announce_activations(session, clock.now())
@@ -146,6 +151,7 @@ def scheduled_ticks(
     return {
         "purge_identity_files": (purge_identity_files, 3600.0),
         "purge_handled_updates": (purge_handled_updates, 3600.0),
+        "purge_code_events": (purge_old_code_events, 3600.0),
         "franchise_activations": (franchise_activations, 60.0),
         "region_openings": (region_openings, 60.0),
         "card_expiries": (card_expiries, 3600.0),

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.accounts.models import Account, CodeEvent
 from core.clock import FrozenClock
 from core.config import Settings
+from core.jobs import scheduled_ticks
 from tests.conftest import register_anna
 from tests.dialog import ChatClient, RecordingMailer
 
@@ -291,3 +292,34 @@ async def test_no_sequence_of_buttons_beats_the_limits_per_target(
     for address, times in letters_at.items():
         for window, limit in SENT_LIMITS:
             assert _most_in_window(times, window) <= limit, (address, window, times)
+
+
+async def test_the_hourly_tick_forgets_the_events_no_limit_counts(
+    chat: ChatClient,
+    mailbox: RecordingMailer,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """A code's events are written alone (no delete beside each); the tick purges those past
+    the longest window, a day, and the limits read the same before and after it."""
+    await chat.send("/register")
+    await chat.share_contact(OTHER_PHONE)
+    await chat.send("first@example.net")
+    await chat.send(wrong_code(mailbox))
+    assert "Осталось попыток: 4" in chat.text
+    clock.advance(DAY + timedelta(seconds=1))
+    await chat.tap("Изменить адрес почты")
+    await chat.send("second@example.net")
+    await chat.send(wrong_code(mailbox))
+    assert "Осталось попыток: 4" in chat.text, "yesterday's wrong code counts no more"
+    async with sessions() as session:
+        kept = len((await session.scalars(select(CodeEvent))).all())
+    assert kept == 8  # two codes sent and two wrong ones, each for the account and the address
+    tick, every = scheduled_ticks(sessions, clock)["purge_code_events"]
+    assert every == 3600.0
+    await tick()
+    async with sessions() as session:
+        left = (await session.scalars(select(CodeEvent))).all()
+    assert len(left) == 4 and all(event.at > clock.now() - DAY for event in left)
+    await chat.send(wrong_code(mailbox))
+    assert "Осталось попыток: 3" in chat.text

@@ -112,27 +112,32 @@ async def _current(
 
 async def _serialize(session: AsyncSession, keys: Iterable[str]) -> None:
     """PostgreSQL: one transaction at a time counts a key (two accounts at once cannot both
-    get the last try); SQLite writes one transaction at a time anyway."""
+    get the last try); SQLite writes one transaction at a time anyway. The keys' locks are
+    taken by one statement, in sorted order (two transactions sharing keys cannot deadlock)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted(set(keys)):
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    await session.execute(_LOCK_KEYS, {"keys": sorted(set(keys))})
 
 
-async def _recent(
-    session: AsyncSession, keys: Sequence[str], kind: str, since: datetime
-) -> dict[str, list[datetime]]:
-    """The events of a kind for each key since a moment, newest first: one query for every
-    key and window (a day holds a handful of them per key: the limits see to that)."""
+_LOCK_KEYS = text(
+    "SELECT count(pg_advisory_xact_lock(hashtext(key))) FROM unnest(CAST(:keys AS text[])) AS key"
+)
+
+Events = dict[str, dict[str, list[datetime]]]  # kind -> key -> times, newest first
+
+
+async def _events(session: AsyncSession, keys: Sequence[str], now: datetime) -> Events:
+    """Every key's events of every kind in the longest window (a day), in one query: a day
+    holds a handful of them per key (the limits see to that). Older ones are purged hourly."""
     rows = await session.execute(
-        select(CodeEvent.key, CodeEvent.at)
-        .where(CodeEvent.key.in_(keys), CodeEvent.kind == kind, CodeEvent.at > since)
+        select(CodeEvent.kind, CodeEvent.key, CodeEvent.at)
+        .where(CodeEvent.key.in_(keys), CodeEvent.at > now - DAY)
         .order_by(CodeEvent.at.desc())
     )
-    recent: dict[str, list[datetime]] = {key: [] for key in keys}
-    for key, at in rows:
-        recent[key].append(at)
-    return recent
+    events: Events = {kind: {key: [] for key in keys} for kind in (WRONG, SENT)}
+    for kind, key, at in rows:
+        events[kind][key].append(at)
+    return events
 
 
 def _latest(times: Sequence[datetime], since: datetime, limit: int) -> list[datetime]:
@@ -140,41 +145,46 @@ def _latest(times: Sequence[datetime], since: datetime, limit: int) -> list[date
     return [at for at in times if at > since][:limit]
 
 
-async def _blocked_until(
-    session: AsyncSession,
-    keys: Sequence[str],
-    kind: str,
-    limits: Sequence[tuple[timedelta, int]],
-    now: datetime,
+def _blocked_until(
+    recent: dict[str, list[datetime]], limits: Sequence[tuple[timedelta, int]], now: datetime
 ) -> datetime | None:
     """When every key is back under every limit, or None if none is over now."""
-    recent = await _recent(session, keys, kind, now - max(window for window, _ in limits))
     until: datetime | None = None
-    for key in keys:
+    for times in recent.values():
         for window, limit in limits:
-            times = _latest(recent[key], now - window, limit)
-            if len(times) >= limit:
-                free_at = times[-1] + window
+            latest = _latest(times, now - window, limit)
+            if len(latest) >= limit:
+                free_at = latest[-1] + window
                 until = free_at if until is None else max(until, free_at)
     return until
 
 
-async def _tries_left(session: AsyncSession, keys: Sequence[str], now: datetime) -> int:
-    recent = await _recent(session, keys, WRONG, now - max(w for w, _ in WRONG_LIMITS))
+def _tries_left(recent: dict[str, list[datetime]], now: datetime) -> int:
     left = min(limit for _window, limit in WRONG_LIMITS)
-    for key in keys:
+    for times in recent.values():
         for window, limit in WRONG_LIMITS:
-            left = min(left, limit - len(_latest(recent[key], now - window, limit)))
+            left = min(left, limit - len(_latest(times, now - window, limit)))
     return max(0, left)
 
 
-async def _record(session: AsyncSession, keys: Sequence[str], kind: str, now: datetime) -> None:
-    # Core statements on the table: the ORM's bulk delete and unit of work cost more than the
-    # two statements themselves (issue 19), and nothing in the session holds these rows.
-    await session.execute(delete(_EVENTS).where(_EVENTS.c.key.in_(keys), _EVENTS.c.at <= now - DAY))
+async def _record(
+    session: AsyncSession, events: Events, keys: Sequence[str], kind: str, now: datetime
+) -> None:
+    """One event per key, written and added to what was read. A Core statement on the table:
+    the ORM's unit of work costs more than the statement (issue 19), and nothing in the
+    session holds these rows."""
     await session.execute(
         insert(_EVENTS).values([{"key": k, "kind": kind, "at": now} for k in keys])
     )
+    for key in keys:
+        events[kind][key].insert(0, now)
+
+
+async def purge_code_events(session: AsyncSession, now: datetime) -> int:
+    """Forget the events no limit counts any more (an hourly tick)."""
+    gone = await session.execute(delete(_EVENTS).where(_EVENTS.c.at <= now - DAY))
+    await session.commit()
+    return int(gone.rowcount)  # type: ignore[attr-defined]
 
 
 async def count_events(session: AsyncSession, key: str, kind: str, since: datetime) -> int:
@@ -204,13 +214,14 @@ async def issue_code(
     keys = limit_keys(vault, user_id, target, *also_limit)
     await _serialize(session, keys)
     row = await _current(session, user_id, purpose)
-    blocked = await _blocked_until(session, keys, WRONG, WRONG_LIMITS, now)
+    events = await _events(session, keys, now)
+    blocked = _blocked_until(events[WRONG], WRONG_LIMITS, now)
     if blocked is not None:
         raise CodeBlocked(blocked)
     just_sent = row is not None and row.used_at is None and row.target == target
     if row is not None and just_sent and now - row.sent_at < RESEND_AFTER:
         raise ResendTooSoon(RESEND_AFTER - (now - row.sent_at))
-    blocked = await _blocked_until(session, keys, SENT, SENT_LIMITS, now)
+    blocked = _blocked_until(events[SENT], SENT_LIMITS, now)
     if blocked is not None:
         raise TooManyCodes(blocked)
     if row is None:
@@ -225,7 +236,7 @@ async def issue_code(
     row.blocked_until = None
     row.used_at = None
     row.limit_keys = " ".join(keys)
-    await _record(session, keys, SENT, now)
+    await _record(session, events, keys, SENT, now)
     return IssuedCode(code=code, target=target, expires_at=row.expires_at)
 
 
@@ -255,7 +266,8 @@ async def check_code(
         raise NoCode("no code in flight")
     keys = row.limit_keys.split() or limit_keys(vault, user_id, row.target)
     await _serialize(session, keys)
-    blocked = await _blocked_until(session, keys, WRONG, WRONG_LIMITS, now)
+    events = await _events(session, keys, now)
+    blocked = _blocked_until(events[WRONG], WRONG_LIMITS, now)
     if blocked is not None:
         row.blocked_until = blocked
         await session.flush()
@@ -265,10 +277,10 @@ async def check_code(
     typed = "".join(ch for ch in code if ch.isdigit())
     if not hmac.compare_digest(row.code_hash, _hash(vault, user_id, purpose, typed)):
         row.attempts += 1
-        await _record(session, keys, WRONG, now)
-        left = await _tries_left(session, keys, now)
+        await _record(session, events, keys, WRONG, now)
+        left = _tries_left(events[WRONG], now)
         if left == 0:
-            blocked = await _blocked_until(session, keys, WRONG, WRONG_LIMITS, now)
+            blocked = _blocked_until(events[WRONG], WRONG_LIMITS, now)
             assert blocked is not None
             row.blocked_until = blocked
             await session.flush()
