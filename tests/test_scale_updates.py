@@ -174,3 +174,36 @@ async def test_with_redis_an_update_waits_for_a_chat_lock_another_worker_holds(
     assert await redis.get(lock) is None, "let go once the update is done"
     await chat.replay()  # and handled once
     assert chat.calls == []
+
+
+async def test_with_redis_a_worker_gone_before_the_way_out_leaves_the_step_where_it_was(
+    dp: Dispatcher, chat: ChatClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new step and the update's "done" go in the one script that lets the chat's lock go:
+    a worker that dies before it neither moved the dialog on nor marked the update, so the
+    update, sent again, is handled again from the step it was meant for."""
+    if not settings.redis_url:
+        pytest.skip("no Redis: the step is saved with the update's commit (TEST_REDIS_URL unset)")
+    redis = underlying(dp.storage).redis  # type: ignore[attr-defined]
+    gate = dp.chat_lock.isolation.gate  # type: ignore[attr-defined]
+    prefix = f"fsm:{chat.user.id}:{chat.user.id}:default"
+    await chat.send("/start")
+    await chat.tap("📝 Регистрация")
+    assert await redis.get(f"{prefix}:state") == b"Registration:phone"
+
+    async def worker_gone(**_: object) -> None:
+        raise ConnectionError("the worker died before its way out")
+
+    monkeypatch.setattr(gate, "_leave", worker_gone)
+    await chat.share_contact("+79160000001")  # the error is logged (bot/handlers/errors.py)
+    assert any("Шаг 2 из 8" in text for text in chat.texts)  # answered, then gone
+    assert await redis.get(f"{prefix}:state") == b"Registration:phone"
+    update = f"dms:update:{chat.last_update.update_id}"  # type: ignore[union-attr]
+    assert await redis.get(update) == b"working"
+    monkeypatch.undo()
+    await redis.delete(update, f"{prefix}:lock")  # the claim's lease and the lock ran out
+    await chat.replay()
+    assert "Шаг 2 из 8" in chat.text
+    assert await redis.get(f"{prefix}:state") == b"Registration:email"
+    assert b"+79160000001" in await redis.get(f"{prefix}:data")
+    assert await redis.get(update) == b"done"

@@ -8,9 +8,10 @@ more than the command itself (a system call and a wake-up of the event loop).
 `RedisGate.entered` does the first four in one Lua script, atomically, and keeps what it
 learnt for the update (`current()`): the ledger's claim, the state and data, the bucket's
 verdict. `RedisInbox`, `StepStorage` and `RedisBuckets` take their answer from there instead
-of asking. The ledger's "done" (or the claim's release, for an update that failed) is kept for
-the way out and goes in one script with the lock's release: after the update's database
-commit and its dialog step, as it should.
+of asking. The dialog step and the ledger's "done" (or the claim's release, for an update that
+failed) are kept for the way out and go in one script with the lock's release, after the
+update's database commit: a worker killed before it leaves neither the step moved on nor the
+update done, so the redelivered update does the step again from where it was.
 
 When another worker holds the chat's lock, the script changes nothing and says so; the update
 then waits for the lock as before (aiogram's Redis lock) and asks each thing on its own.
@@ -23,6 +24,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiogram.fsm.storage.base import StorageKey
@@ -72,9 +74,24 @@ return {1, 'mine', found[1] and 1 or 0, found[1] or '', found[2] and 1 or 0, fou
         verdict}
 """
 
-# KEYS: the chat's lock, the update's ledger entry. ARGV: the lock's token, what became of the
-# update ('done', 'release' or '' when it was not this worker's), how long "done" is kept (s).
+# KEYS: the chat's lock, the update's ledger entry, the state, the data. ARGV: the lock's
+# token, what became of the update ('done', 'release' or '' when it was not this worker's),
+# how long "done" is kept (s); then the step, if it changed: the data ('set' with its JSON and
+# time to live in seconds or '', or 'del'), the state (the same, with the state's name).
 LEAVE = """
+local function put(op, key, value, ttl)
+  if op == 'set' then
+    if ttl ~= '' then
+      redis.call('SET', key, value, 'EX', ttl)
+    else
+      redis.call('SET', key, value)
+    end
+  elseif op == 'del' then
+    redis.call('DEL', key)
+  end
+end
+put(ARGV[4], KEYS[4], ARGV[5], ARGV[6])
+put(ARGV[7], KEYS[3], ARGV[8], ARGV[9])
 if ARGV[2] == 'done' then
   redis.call('SET', KEYS[2], 'done', 'EX', ARGV[3])
 elseif ARGV[2] == 'release' then
@@ -99,6 +116,7 @@ class Entered:
     user_id: int | None = None
     verdict: int | None = None  # the sender's bucket, if it was taken
     outcome: str = ""  # "done" or "release", written on the way out
+    step: dict[str, Any] | None = None  # the new state and/or data, written on the way out
 
 
 _entered: ContextVar[Entered | None] = ContextVar("redis_gate_entered", default=None)
@@ -129,6 +147,7 @@ class RedisGate:
         lock_key, ledger_key = build(key, "lock"), f"{self.ledger_prefix}:{update_id}"
         token = uuid.uuid4().hex
         keys = [lock_key, ledger_key, build(key, "state"), build(key, "data")]
+        step_keys = keys[:]
         args: list[Any] = [token, self.lock_ms, int(LEASE.total_seconds() * 1000)]
         buckets = self.buckets if throttled and user_id is not None else None
         if buckets is not None:
@@ -147,9 +166,35 @@ class RedisGate:
         finally:
             _entered.reset(reset)
             await self._leave(
-                keys=[lock_key, ledger_key],
-                args=[token, entered.outcome, int(KEEP.total_seconds())],
+                keys=step_keys,
+                args=[token, entered.outcome, int(KEEP.total_seconds()), *self._step(entered)],
             )
+
+    def _step(self, entered: Entered) -> list[str]:
+        """The LEAVE script's arguments for the step, as `RedisStorage` would write it."""
+        change = entered.step or {}
+        storage = self.storage
+        data: list[str] = ["", "", ""]
+        if "data" in change:
+            data = (
+                ["set", storage.json_dumps(change["data"]), _seconds(storage.data_ttl)]
+                if change["data"]
+                else ["del", "", ""]
+            )
+        state: list[str] = ["", "", ""]
+        if "state" in change:
+            state = (
+                ["del", "", ""]
+                if change["state"] is None
+                else ["set", change["state"], _seconds(storage.state_ttl)]
+            )
+        return data + state
+
+
+def _seconds(ttl: int | timedelta | None) -> str:
+    if ttl is None:
+        return ""
+    return str(int(ttl.total_seconds()) if isinstance(ttl, timedelta) else int(ttl))
 
 
 def _text(value: bytes | str) -> str:

@@ -183,8 +183,12 @@ class SaveStepAfterHandling(BaseMiddleware):
             if isinstance(self.storage, DatabaseStorage):  # one row holds both: one write
                 await self.storage.save(key, change)
                 continue
-            if _is_redis(self.storage):  # both keys in one MULTI/EXEC: one round trip
-                await _redis_save(self.storage, key, change)
+            if _is_redis(self.storage):
+                entered = redis_gate.current()
+                if entered is not None and entered.key == key:
+                    entered.step = change  # with the update's "done", on the way out
+                else:  # both keys in one MULTI/EXEC: one round trip
+                    await _redis_save(self.storage, key, change)
                 continue
             if "data" in change:  # the data first: a state never points at missing data
                 await self.storage.set_data(key, change["data"])
