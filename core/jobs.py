@@ -19,6 +19,7 @@ from core.billing.provider import PaymentProvider
 from core.billing.reconcile import reconcile
 from core.billing.regions import announce_regions
 from core.billing.rules import BillingRules
+from core.clinics.searches import purge_searches
 from core.clock import Clock
 from core.i18n import translator
 from core.inbox import purge_inbox
@@ -91,6 +92,10 @@ def scheduled_ticks(
         async with sessions() as session:
             await purge_code_events(session, clock.now())
 
+    async def purge_clinic_searches() -> None:
+        async with sessions() as session:
+            await purge_searches(session, clock.now())
+
     async def franchise_activations() -> None:
         async with sessions() as session:
             await announce_activations(session, clock.now())
@@ -152,6 +157,7 @@ def scheduled_ticks(
         "purge_identity_files": (purge_identity_files, 3600.0),
         "purge_handled_updates": (purge_handled_updates, 3600.0),
         "purge_code_events": (purge_old_code_events, 3600.0),
+        "purge_clinic_searches": (purge_clinic_searches, 3600.0),
         "franchise_activations": (franchise_activations, 60.0),
         "region_openings": (region_openings, 60.0),
         "card_expiries": (card_expiries, 3600.0),

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.accounts.users import TelegramProfile, touch_user
 from core.clinics.models import SavedSearch
 from core.clinics.searches import KEPT, recall_search, remember_search
+from core.clock import FrozenClock
+from core.jobs import scheduled_ticks
 from tests.conftest import START
 
 
@@ -38,7 +40,13 @@ async def test_searches_are_recalled_by_their_owner_and_pruned(
         assert await recall_search(session, anna.id, 2**40) is None, "beyond the column"
 
         later = START + KEPT + timedelta(minutes=1)
-        await remember_search(session, anna.id, query="Сокол", now=later)
+        await remember_search(session, anna.id, query="Сокол", now=later)  # one insert
+        assert await session.scalar(select(func.count()).select_from(SavedSearch)) == 3
+    clock = FrozenClock(later)
+    tick, every = scheduled_ticks(sessions, clock)["purge_clinic_searches"]
+    assert every == 3600.0
+    await tick()  # hourly
+    async with sessions() as session:
         assert await recall_search(session, anna.id, named) is None, "a month old: let go"
         count = await session.scalar(select(func.count()).select_from(SavedSearch))
         assert count == 1

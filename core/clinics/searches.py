@@ -16,9 +16,7 @@ KEPT = timedelta(days=30)  # an older list's buttons say they no longer work
 
 # Built once: every clinic list and its buttons use them (issue 19).
 _SEARCHES = Base.metadata.tables[SavedSearch.__tablename__]  # Core: no session to update
-_FORGET_OLD = delete(_SEARCHES).where(
-    _SEARCHES.c.user_id == bindparam("user_id"), _SEARCHES.c.created_at < bindparam("before")
-)
+_FORGET_OLD = delete(_SEARCHES).where(_SEARCHES.c.created_at < bindparam("before"))
 _KEEP = (
     insert(_SEARCHES)
     .values(
@@ -43,15 +41,22 @@ async def remember_search(
     query: str | None = None,
     point: tuple[float, float] | None = None,
 ) -> int:
-    """Keep a search (exactly one of `query` and `point`) and return its id for the buttons."""
+    """Keep a search (exactly one of `query` and `point`) and return its id for the buttons;
+    the month-old ones go with `purge_searches`."""
     if (query is None) == (point is None):
         raise ValueError("a search is a query or a point")
-    await session.execute(_FORGET_OLD, {"user_id": user_id, "before": now - KEPT})
     latitude, longitude = point or (None, None)
     values = {"user_id": user_id, "query": query, "now": now}
     kept = await session.execute(_KEEP, {**values, "latitude": latitude, "longitude": longitude})
     await session.commit()
     return int(kept.scalar_one())
+
+
+async def purge_searches(session: AsyncSession, now: datetime) -> int:
+    """Let go of the searches older than `KEPT` (an hourly tick; a search is one insert)."""
+    gone = await session.execute(_FORGET_OLD, {"before": now - KEPT})
+    await session.commit()
+    return int(gone.rowcount)  # type: ignore[attr-defined]
 
 
 async def recall_search(session: AsyncSession, user_id: int, search_id: int) -> SavedSearch | None:
