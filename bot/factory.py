@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -30,6 +29,7 @@ from bot.inline_filters import (
     route_messages_by_state,
     run_sync_filters_inline,
 )
+from bot.json_session import JsonSession
 from bot.menu import MenuTexts
 from bot.middlewares.callback_answer import AnswerAfterHandler
 from bot.middlewares.database import DatabaseMiddleware, UpdateSession
@@ -171,9 +171,9 @@ def create_bot(settings: Settings, *, token: str, api_base: str | None = None) -
     session: BaseSession
     base = api_base or settings.telegram_api_base
     if base:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(base.rstrip("/")))
+        session = JsonSession(api=TelegramAPIServer.from_base(base.rstrip("/")))
     else:
-        session = AiohttpSession()
+        session = JsonSession()
     session.middleware(KeepAnswerTypes())
     session.middleware(RetryAfterMiddleware())
     session.middleware(NotModifiedIsDone())

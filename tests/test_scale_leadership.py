@@ -42,11 +42,14 @@ async def test_a_leader_that_loses_its_lock_connection_stops_then_leads_again(
     await eventually(lambda: events == ["start"])
     rival = PostgresLock(other)
     assert await rival.try_acquire() is False, "one holder at a time"
-    async with other.connect() as admin:  # the database drops the leader's session
+    # The database drops the leader's session (this database's only: the machine may run a
+    # cabinet on another, whose scheduler must not lose its lock to a test).
+    async with other.connect() as admin:
         await admin.execute(
             text(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND objid = :key AND granted"
+                "WHERE locktype = 'advisory' AND objid = :key AND granted AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
             ),
             {"key": SCHEDULER_LOCK},
         )
