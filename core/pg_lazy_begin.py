@@ -17,6 +17,7 @@ ends with nothing sent.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -39,6 +40,7 @@ _NEEDS_TRANSACTION = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)  # a few hundred distinct statements, each run again and again
 def reads_only(operation: str) -> bool:
     return bool(_PLAIN_SELECT.match(operation)) and not _NEEDS_TRANSACTION.search(operation)
 
