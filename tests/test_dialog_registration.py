@@ -350,6 +350,49 @@ async def test_already_registered_phone_offers_recovery_by_email(
     assert owner is not None and owner.telegram_id == 3003
 
 
+async def test_the_recovery_code_can_be_sent_again_the_same_way(
+    dp: Dispatcher,
+    bot: Bot,
+    chat: ChatClient,
+    mailbox: RecordingMailer,
+    clock: FrozenClock,
+) -> None:
+    """«The code has expired. Tap «Send the code again»» had no such button at the recovery
+    step: a person whose letter did not come, or came late, was stuck there."""
+    await register_until_consents(chat, mailbox)
+    for title in (
+        "☐ Обработка персональных данных",
+        "☐ Обработка сведений о здоровье",
+        "☐ Пользовательское соглашение",
+    ):
+        await chat.tap(title)
+    await chat.tap("Продолжить ➡️")
+    await chat.tap("✅ Подтвердить")
+
+    new_phone = ChatClient(dp, bot, user_id=3004, first_name="Анна")
+    await new_phone.send("/register")
+    await new_phone.share_contact(PHONE)
+    await new_phone.tap("Восстановить доступ")
+    first = mailbox.last_code(EMAIL)
+    assert "Отправить код ещё раз" in new_phone.reply_keyboard
+    await new_phone.tap("Отправить код ещё раз")
+    assert "Новый код можно запросить через" in new_phone.text
+    clock.advance(timedelta(minutes=11))
+    await new_phone.send(first)
+    assert "Срок действия кода истёк" in new_phone.text and "Отправить код ещё раз" in (
+        new_phone.text
+    )
+    await new_phone.tap("Отправить код ещё раз")  # the same way as the first: by the phone
+    assert "a***@example.org" in new_phone.text
+    second = mailbox.last_code(EMAIL)
+    assert second != first
+    clock.advance(timedelta(hours=1))  # three codes an hour to one address: past that window
+    await new_phone.tap("Восстановить доступ")  # the old button asks again too
+    assert "a***@example.org" in new_phone.text
+    await new_phone.send(mailbox.last_code(EMAIL))
+    assert "Доступ восстановлен" in new_phone.text
+
+
 async def test_registration_speaks_english(
     dp: Dispatcher, bot: Bot, mailbox: RecordingMailer
 ) -> None:

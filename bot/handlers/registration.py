@@ -46,6 +46,7 @@ from bot.keyboards.registration import (
     FOREIGN_PASSPORT,
     MALE,
     NO_PATRONYMIC,
+    RESEND_CODE,
     RU_PASSPORT,
     consents_keyboard,
     edit_fields_keyboard,
@@ -722,6 +723,9 @@ async def code_action(
 
 
 # --- recovery -----------------------------------------------------------------------------
+RECOVERY_BY_EMAIL = "recovery_by_email"  # the FSM data key: the code went by the e-mail typed
+
+
 async def recover(
     query: CallbackQuery,
     callback_data: RegistrationCallback,
@@ -733,13 +737,43 @@ async def recover(
     clock: Clock,
 ) -> None:
     assert isinstance(query.message, Message)
-    draft = await load_draft(state)
     current = await state.get_state()
+    if current == Registration.recovery_code.state:  # a code was sent already: the same way
+        by_email = bool((await state.get_data()).get(RECOVERY_BY_EMAIL))
+    else:
+        by_email = current == Registration.email.state
     if callback_data.action is RegistrationAction.OTHER_CONTACT:
-        step = Registration.email if current == Registration.email.state else Registration.phone
+        step = Registration.email if by_email else Registration.phone
         await ask(query.message, state, step, session, user)
         return
-    by_email = current == Registration.email.state
+    await _send_recovery_code(query.message, state, session, user, vault, mailer, clock, by_email)
+
+
+async def recovery_resend(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    vault: Vault,
+    mailer: MailSender,
+    clock: Clock,
+) -> None:
+    """«Send the code again» at the recovery code step: a new code the same way as the first."""
+    by_email = bool((await state.get_data()).get(RECOVERY_BY_EMAIL))
+    await _send_recovery_code(message, state, session, user, vault, mailer, clock, by_email)
+
+
+async def _send_recovery_code(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    vault: Vault,
+    mailer: MailSender,
+    clock: Clock,
+    by_email: bool,
+) -> None:
+    draft = await load_draft(state)
     try:
         issued = await start_recovery(
             session,
@@ -750,23 +784,24 @@ async def recover(
             now=clock.now(),
         )
     except (ResendTooSoon, CodeBlocked) as error:
-        await query.message.answer(_not_now_text(error, user, clock.now()))
+        await message.answer(_not_now_text(error, user, clock.now()))
         return
     except NotRegistered:
-        await ask(query.message, state, Registration.phone, session, user)
+        await ask(message, state, Registration.phone, session, user)
         return
     if not await _mail_code(mailer, issued.target, issued.code, purpose=Purpose.RECOVERY):
-        await query.message.answer(
+        await message.answer(
             _("We could not send the e-mail right now. Please try again in a minute.")
         )
         return
+    await state.update_data({RECOVERY_BY_EMAIL: by_email})
     await state.set_state(Registration.recovery_code)
-    await query.message.answer(
+    await message.answer(
         _(
             "We sent a code to the e-mail of that account ({email}). Type it here to move the "
             "cabinet to this Telegram account."
         ).format(email=escape(mask_email(issued.target))),
-        reply_markup=step_keyboard(),
+        reply_markup=step_keyboard(str(RESEND_CODE)),
     )
 
 
@@ -1110,6 +1145,7 @@ def create_router() -> Router:
     router.message.register(phone_text, Registration.phone, F.text)
     router.message.register(email_text, Registration.email, F.text)
     router.message.register(email_code, Registration.email_code, F.text)
+    router.message.register(recovery_resend, Registration.recovery_code, F.text == RESEND_CODE)
     router.message.register(recovery_code, Registration.recovery_code, F.text)
     router.message.register(no_patronymic, Registration.patronymic, F.text == NO_PATRONYMIC)
     router.message.register(
@@ -1142,7 +1178,7 @@ def create_router() -> Router:
     )
     router.callback_query.register(
         recover,
-        StateFilter(Registration.phone, Registration.email),
+        StateFilter(Registration.phone, Registration.email, Registration.recovery_code),
         actions(F.action.in_({RegistrationAction.RECOVER, RegistrationAction.OTHER_CONTACT})),
     )
     router.callback_query.register(consent, Registration.consents, ConsentCallback.filter())
