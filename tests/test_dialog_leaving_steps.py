@@ -71,6 +71,31 @@ async def test_a_menu_tap_mid_step_brings_the_main_menu_keyboard_back(
     assert await dp.storage.get_data(key_of(chat)) == {}
 
 
+async def test_menu_and_start_mid_step_say_the_draft_is_kept(chat: ChatClient) -> None:
+    """/menu and /start answer with the main menu themselves; mid-step they said only «Main
+    menu.» (or the greeting), unlike a menu tap, and the person could not tell the draft was
+    kept (found walking the web chat)."""
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send("/menu")
+    assert chat.texts == [
+        "Главное меню.\n\nРегистрация приостановлена, введённое сохранено. «📝 Регистрация» "
+        "продолжит её."
+    ]
+    assert "📝 Регистрация" in chat.reply_keyboard and not STEP_KEYS & set(chat.reply_keyboard)
+    await chat.send("/menu")  # no step left now: the menu alone
+    assert chat.texts == ["Главное меню."]
+    await chat.send("/register")
+    assert "Шаг 2 из 8" in chat.text
+    await chat.send("/start")
+    assert len(chat.texts) == 1 and "Здравствуйте" in chat.text
+    assert chat.text.endswith(
+        "Регистрация приостановлена, введённое сохранено. «📝 Регистрация» продолжит её."
+    )
+    await chat.send("📝 Регистрация")
+    assert "Шаг 2 из 8" in chat.text
+
+
 async def test_registration_left_at_the_code_step_asks_for_the_code_again(
     chat: ChatClient, dp: Dispatcher, mailbox: RecordingMailer
 ) -> None:

@@ -22,7 +22,11 @@ REGISTRATION_STEPS = {step.state: step for step in Registration.__all_states__}
 
 
 async def start(
-    message: Message, state: FSMContext, settings: Settings, account: Account | None
+    message: Message,
+    state: FSMContext,
+    settings: Settings,
+    account: Account | None,
+    left_step: str | None = None,
 ) -> None:
     # Leaving a dialog keeps its draft in the FSM data: the dialog resumes where it stopped.
     await state.set_state(None)
@@ -39,12 +43,17 @@ async def start(
             "To see your policies, register first («📝 Registration»): it takes about three "
             "minutes."
         )
+    if left_step:  # /start in the middle of a step: what became of it
+        text += "\n\n" + left_step
     await message.answer(text, reply_markup=main_menu(registered=account is not None))
 
 
-async def menu(message: Message, state: FSMContext, account: Account | None) -> None:
+async def menu(
+    message: Message, state: FSMContext, account: Account | None, left_step: str | None = None
+) -> None:
     await state.set_state(None)
-    await message.answer(_("Main menu."), reply_markup=main_menu(registered=account is not None))
+    text = _("Main menu.") + (f"\n\n{left_step}" if left_step else "")
+    await message.answer(text, reply_markup=main_menu(registered=account is not None))
 
 
 async def help_(message: Message) -> None:

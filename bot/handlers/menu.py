@@ -71,11 +71,15 @@ async def open_section(
     **data: Any,
 ) -> Any:
     # raw_state is what aiogram's FSM middleware read already: no second read of the storage.
+    left: str | None = None  # what /start and /menu add about the step they left
     if menu_action not in KEEP_STEP and raw_state is not None:
         announce = menu_action not in OWN_KEYBOARD
         await leave_step(message, state, raw_state, data.get("account"), announce=announce)
+        left = None if announce else left_step_text(raw_state)
         raw_state = None
-    return await _CALLABLES[menu_action].call(message, state=state, raw_state=raw_state, **data)
+    return await _CALLABLES[menu_action].call(
+        message, state=state, raw_state=raw_state, left_step=left, **data
+    )
 
 
 async def leave_step(
@@ -97,9 +101,16 @@ async def leave_step(
 async def _left_the_step(message: Message, raw_state: str, account: Account | None) -> None:
     """One line that the step was left and its draft kept, with the main menu keyboard: the
     step's own keyboard (Share my phone, Back, Cancel) must not stay under the section."""
+    text = left_step_text(raw_state)
+    if text is not None:
+        await message.answer(text, reply_markup=main_menu(registered=account is not None))
+
+
+def left_step_text(raw_state: str) -> str | None:
+    """What happened to the step left and its draft (None: an inline screen, nothing kept)."""
     group = raw_state.partition(":")[0]
     if group == clinics.ClinicSearch.__full_group_name__:
-        return  # an inline screen waiting for a name: nothing kept, no keyboard to take back
+        return None  # an inline screen waiting for a name: nothing kept, no keyboard to take back
     if group == Registration.__full_group_name__:
         text = _("Registration is paused; what you entered is kept. «📝 Registration» continues.")
     elif group == AppealForm.__full_group_name__:
@@ -110,7 +121,7 @@ async def _left_the_step(message: Message, raw_state: str, account: Account | No
         text = _("The policy draft is kept: «➕ Add a policy» in «📋 My policies» continues it.")
     else:
         text = _("You left the step; what you entered is kept.")
-    await message.answer(text, reply_markup=main_menu(registered=account is not None))
+    return text
 
 
 def create_router() -> Router:
