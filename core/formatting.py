@@ -13,6 +13,8 @@ from babel.dates import format_time
 from babel.numbers import format_currency, format_decimal
 
 DATE_PATTERNS = {"ru": "dd.MM.yyyy", "en": "d MMM yyyy"}
+# A day of the coming weeks with its weekday, for a button: «пн 23.11», «Mon 23 Nov».
+WEEKDAY_PATTERNS = {"ru": "EEE dd.MM", "en": "EEE d MMM"}
 MOSCOW = ZoneInfo("Europe/Moscow")  # the insurer's desk and its calendar
 
 
@@ -28,6 +30,11 @@ def format_number(value: float, locale: str, digits: str | None = None) -> str:
 
 def format_date(value: date, locale: str) -> str:
     pattern = DATE_PATTERNS.get(locale, "dd.MM.yyyy")
+    return babel_format_date(value, pattern, locale=babel_locale(locale))
+
+
+def format_weekday(value: date, locale: str) -> str:
+    pattern = WEEKDAY_PATTERNS.get(locale, "EEE dd.MM")
     return babel_format_date(value, pattern, locale=babel_locale(locale))
 
 

@@ -117,12 +117,12 @@ async def test_booking_steps_name_the_day_and_go_back_one_choice_at_a_time(
     await chat.tap("Терапевт")
     assert "Терапевт: выберите врача" in chat.text
     await chat.tap("Зайцев Игорь Олегович")
-    await chat.tap("23.11.2026")
+    await chat.tap("пн 23.11")
     # the time screen says which day it is for, and leads back to the days
     assert "Терапевт, Зайцев Игорь Олегович, 23.11.2026: выберите время" in chat.text
     assert chat.inline_buttons[-2:] == ["⬅️ Другой день", "⬅️ К клинике"]
     await chat.tap("⬅️ Другой день")
-    assert "выберите день" in chat.text and "23.11.2026" in chat.inline_buttons
+    assert "выберите день" in chat.text and "пн 23.11" in chat.inline_buttons
     await chat.tap("⬅️ Другой врач")
     assert "Терапевт: выберите врача" in chat.text
     await chat.tap("⬅️ Другая специальность")
@@ -136,7 +136,7 @@ async def test_booking_steps_name_the_day_and_go_back_one_choice_at_a_time(
     await chat.tap("🗓 Записаться в чате")
     await chat.tap("Терапевт")
     await chat.tap("Орлова Мария Петровна")
-    await chat.tap("23.11.2026")
+    await chat.tap("пн 23.11")
     await chat.tap("09:00")
     assert "Записаться на приём?" in chat.text and "Орлова" in chat.text
 
@@ -156,8 +156,8 @@ async def test_booking_in_the_chat_then_cancelling_frees_the_slot_and_the_remind
     assert "Выберите специальность" in chat.text
     await chat.tap("Терапевт")
     await chat.tap("Зайцев Игорь Олегович")
-    assert "выберите день" in chat.text and chat.inline_buttons[0] == "23.11.2026"
-    await chat.tap("23.11.2026")
+    assert "выберите день" in chat.text and chat.inline_buttons[0] == "пн 23.11"
+    await chat.tap("пн 23.11")
     assert chat.inline_buttons[:2] == ["09:00", "09:30"]
     await chat.tap("09:30")
     assert "Записаться на приём?" in chat.text and "Пациент: Иванова Анна" in chat.text
@@ -258,10 +258,10 @@ async def test_two_visits_at_one_time_are_refused_and_the_reminder_promise_is_tr
     clock: FrozenClock,
 ) -> None:
     await with_policies(chat, sessions)
-    await book_in_chat(chat, "Зайцев Игорь Олегович", "23.11.2026", "09:30")
+    await book_in_chat(chat, "Зайцев Игорь Олегович", "пн 23.11", "09:30")
     # Booked on 21.11 at 09:00 for 23.11: the day-before reminder will come.
     assert "Вы записаны" in chat.text and "напомню за день до приёма" in chat.text
-    await book_in_chat(chat, "Орлова Мария Петровна", "23.11.2026", "09:30")
+    await book_in_chat(chat, "Орлова Мария Петровна", "пн 23.11", "09:30")
     assert "У вас уже есть запись на 09:30 в этот день" in chat.text
     assert chat.inline_buttons == ["📅 Мои записи", "⬅️ Другое время"]
     async with sessions() as session:
@@ -270,7 +270,7 @@ async def test_two_visits_at_one_time_are_refused_and_the_reminder_promise_is_tr
     await chat.send("👤 Профиль")
     await chat.tap("🔔 Уведомления")
     await chat.tap("✅ Напоминания")  # turned off
-    await book_in_chat(chat, "Орлова Мария Петровна", "23.11.2026", "10:30")
+    await book_in_chat(chat, "Орлова Мария Петровна", "пн 23.11", "10:30")
     assert "Вы записаны" in chat.text and "напомню" not in chat.text  # reminders are off
 
 

@@ -232,7 +232,7 @@ async def book_until_the_confirmation(
     chat: ChatClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await with_policies(chat, sessions)
-    await ask_to_book(chat, "Зайцев Игорь Олегович", "23.11.2026", "09:30")
+    await ask_to_book(chat, "Зайцев Игорь Олегович", "пн 23.11", "09:30")
     assert "Записаться на приём?" in chat.text
 
 

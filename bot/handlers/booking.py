@@ -46,7 +46,7 @@ from core.clinics.directory import get_clinic
 from core.clinics.index import ClinicDirectory
 from core.clinics.models import BookingStatus, ClinicSlot
 from core.clock import Clock
-from core.formatting import format_clock, format_date, format_day
+from core.formatting import format_clock, format_date, format_day, format_weekday
 from core.policies.cabinet import my_policy
 
 # An unconfirmed booking (a time chosen, «Book» not tapped) waits here, packed as its button,
@@ -151,8 +151,8 @@ async def step(
         who = {"specialty": escape(specialty), "doctor": escape(doctor)}
         if data.day == 0:
             for day in dict.fromkeys(local_day(s.starts_at) for s in slots):
-                builder.button(
-                    text=format_date(day, user.language),
+                builder.button(  # «пн 23.11»: which day of the week it is matters most
+                    text=format_weekday(day, user.language),
                     callback_data=data.model_copy(update={"day": day_code(day)}),
                 )
             text, width = text + _("{specialty}, {doctor}: choose the day:").format(**who), 3
