@@ -55,7 +55,7 @@ async def test_a_callback_request_with_the_registered_phone_reaches_the_desk_and
     await chat.send("Вопрос по франшизе")
     assert "Телефон: +79161234567" in chat.text and "Время: 12:00–15:00" in chat.text
     await chat.tap("✅ Отправить")
-    assert "Обращение <b>О-26-000001</b> получено 21.11.2026 в 12:00" in chat.text
+    assert "Обращение <b>О-26-000001</b> получено 21.11.2026 в 12:00 (по Москве)" in chat.text
     [sent_form] = chat.sent("editMessageReplyMarkup")  # the form gives up its Send and Cancel
     assert sent_form.reply_markup is None  # type: ignore[attr-defined]
     [topic] = chat.sent("createForumTopic")

@@ -142,7 +142,7 @@ async def test_each_kind_asks_its_own_questions_and_a_case_goes_through_every_st
     assert "Другой автомобиль: Kia Rio, А123ВС77, Ингосстрах" in chat.text
     assert "Оформлено: Европротокол" in chat.text
     await chat.tap("✅ Отправить")
-    assert "Случай <b>С-26-000001</b> зарегистрирован" in chat.text
+    assert "Случай <b>С-26-000001</b> зарегистрирован" in chat.text and "(по Москве)" in chat.text
     receipt = next(c for c in chat.calls if "зарегистрирован" in str(getattr(c, "text", "")))
     labels = [b.text for row in receipt.reply_markup.inline_keyboard for b in row]  # type: ignore[attr-defined]
     assert labels == ["🚨 Мои страховые случаи"]

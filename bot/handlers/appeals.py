@@ -635,16 +635,16 @@ async def send(
 def receipt_text(appeal: Appeal, locale: str) -> str:
     if appeal.kind == AppealKind.INSURED_EVENT:
         return _(
-            "✅ Case <b>{number}</b> is registered on {date} at {time}. Follow its status in "
-            "«My cases»."
+            "✅ Case <b>{number}</b> is registered on {date} at {time} (Moscow time). Follow "
+            "its status in «My cases»."
         ).format(
             number=appeal.number,
             date=format_day(appeal.created_at, locale),
             time=format_clock(appeal.created_at, locale),
         )
     return _(
-        "✅ Appeal <b>{number}</b> is received on {date} at {time}. We answer within a day; the "
-        "answer comes to this chat."
+        "✅ Appeal <b>{number}</b> is received on {date} at {time} (Moscow time). We answer "
+        "within a day; the answer comes to this chat."
     ).format(
         number=appeal.number,
         date=format_day(appeal.created_at, locale),
