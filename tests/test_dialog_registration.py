@@ -316,6 +316,33 @@ async def test_menu_keeps_the_draft_and_registration_resumes(
     assert "Ваше имя" in chat.text, "resumes at the first missing answer"
 
 
+async def test_registration_resumed_at_the_consents_brings_its_keyboard_back(
+    chat: ChatClient, mailbox: RecordingMailer
+) -> None:
+    """The consents' buttons are inline: resumed there after a menu tap, the step kept the
+    menu's keyboard under it, without Back and Cancel (found walking the web chat)."""
+    await register_until_consents(chat, mailbox)
+    await chat.tap("☐ Обработка персональных данных")
+    await chat.send("☎️ Контакты")
+    assert "📝 Регистрация" in chat.reply_keyboard
+    await chat.tap("📝 Регистрация")
+    assert chat.reply_keyboard == ["⬅️ Назад", "✖️ Отмена"]
+    assert "Шаг 7 из 8" in chat.text
+    assert chat.inline_buttons == [
+        "✅ Обработка персональных данных",
+        "☐ Обработка сведений о здоровье",
+        "☐ Пользовательское соглашение",
+        "📄 Полные тексты",
+        "Продолжить ➡️",
+        "Начать заново",
+    ]
+    await chat.tap("☐ Обработка сведений о здоровье")  # the step goes on from there
+    assert "✅ Обработка сведений о здоровье" in chat.inline_buttons
+    assert chat.inline_buttons[-1] == "Начать заново", "kept on the tick"
+    await chat.tap("Начать заново")
+    assert "Начать регистрацию заново?" in chat.text
+
+
 async def test_already_registered_phone_offers_recovery_by_email(
     dp: Dispatcher,
     bot: Bot,

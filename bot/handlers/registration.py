@@ -233,7 +233,9 @@ async def ask(
         await message.answer(text, reply_markup=keyboard)
 
 
-async def _ask_consents(message: Message, session: AsyncSession, user: User) -> None:
+async def _ask_consents(
+    message: Message, session: AsyncSession, user: User, *, restart: bool = False
+) -> None:
     given = set(await current_consents(session, user.id))
     header = _step_header(Registration.consents).rstrip()
     text = _(
@@ -245,7 +247,7 @@ async def _ask_consents(message: Message, session: AsyncSession, user: User) -> 
         "• the user agreement of the cabinet.\n"
         "The full texts come as documents with «Full texts»."
     )
-    await message.answer(f"{header} {text}", reply_markup=consents_keyboard(given))
+    await message.answer(f"{header} {text}", reply_markup=consents_keyboard(given, restart=restart))
 
 
 def summary_text(draft: RegistrationDraft, locale: str) -> str:
@@ -338,14 +340,16 @@ async def begin(
         return
     draft = await load_draft(state)
     step = await resume_step(state, session, user, clock)
-    # The code step's buttons are inline: there this line brings the step's Back/Cancel keyboard
-    # back (the menu's keyboard is on screen), and «Start over» joins the code's buttons.
+    # The code step's and the consents' buttons are inline: there this line brings the step's
+    # Back/Cancel keyboard back (the menu's keyboard is on screen), and «Start over» joins the
+    # step's own buttons.
     at_code = step == Registration.email_code and draft.email is not None
+    inline_step = at_code or step == Registration.consents
     if draft.phone or draft.steps_done:
         await message.answer(
             _("Let's continue where you stopped; what you entered is kept."),
             reply_markup=step_keyboard()
-            if at_code
+            if inline_step
             else inline((_("Start over"), RegistrationAction.RESTART)),
         )
     else:
@@ -357,6 +361,10 @@ async def begin(
         )
     if at_code and draft.email:
         await _ask_code(message, state, draft.email, just_sent=False, restart=True)
+        return
+    if step == Registration.consents:
+        await state.set_state(step)
+        await _ask_consents(message, session, user, restart=True)
         return
     await ask_step(message, state, step, session, user)
 
@@ -963,7 +971,12 @@ async def consent(
     await give_consent(session, user.id, callback_data.kind, clock.now())
     given = set(await current_consents(session, user.id))
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=consents_keyboard(given))
+        markup = query.message.reply_markup
+        restart = RegistrationCallback(action=RegistrationAction.RESTART).pack()
+        kept = markup is not None and any(  # «Start over» of a resumed step stays
+            button.callback_data == restart for row in markup.inline_keyboard for button in row
+        )
+        await query.message.edit_reply_markup(reply_markup=consents_keyboard(given, restart=kept))
 
 
 async def consent_texts(

@@ -59,7 +59,7 @@ def inline(*buttons: tuple[str, RegistrationAction]) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def consents_keyboard(given: set[ConsentKind]) -> InlineKeyboardMarkup:
+def consents_keyboard(given: set[ConsentKind], *, restart: bool = False) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for kind in REQUIRED_FOR_REGISTRATION:
         mark = "✅" if kind in given else "☐"
@@ -73,6 +73,11 @@ def consents_keyboard(given: set[ConsentKind]) -> InlineKeyboardMarkup:
         text=_("Continue ➡️"),
         callback_data=RegistrationCallback(action=RegistrationAction.CONSENTS_DONE),
     )
+    if restart:  # the step resumed: «Start over» is here, the line above has Back and Cancel
+        builder.button(
+            text=_("Start over"),
+            callback_data=RegistrationCallback(action=RegistrationAction.RESTART),
+        )
     builder.adjust(1)
     return builder.as_markup()
 
