@@ -205,3 +205,26 @@ async def test_a_step_in_redis_costs_two_round_trips(
     assert "a***@example.org" in chat.text
     await chat.send(mailbox.last_code("anna@example.org"))
     assert "Почта подтверждена" in chat.text
+
+
+async def test_a_policy_card_reads_its_regions_once(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The card's regions line and its «🗺 Regions» button each read the person's regions: one
+    query for both now (two before)."""
+    await with_policies(chat, sessions)
+    await chat.send("📋 Мои полисы")
+    engine = sessions.kw["bind"]
+    reads: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if "FROM service_regions" in sql:
+            reads.append(sql)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", statement)
+    try:
+        await chat.tap("DMS-K-2026-0001 · Анна")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", statement)
+    assert "DMS-K-2026-0001" in chat.text and "🗺 Регионы" in chat.inline_buttons
+    assert len(reads) == 1, reads

@@ -385,22 +385,33 @@ async def show_card_contacts(
     )
 
 
-async def money_badge(session: AsyncSession, view: PolicyView, locale: str, clock: Clock) -> str:
-    """The franchise status and debt, and the service regions, where a policy has them."""
+async def money_badge(
+    session: AsyncSession,
+    view: PolicyView,
+    locale: str,
+    clock: Clock,
+    regions: RegionsView | None = None,
+) -> str:
+    """The franchise status and debt, and the service regions, where a policy has them
+    (`regions`: read already by the caller)."""
     lines = []
     if view.program is not None and view.program.franchise_percent:
         lines.append(franchise_badge(await franchise_of(session, view, clock.now()), locale))
     if view.program is not None and view.status is not Status.EXPIRED:  # an archive opens none
-        lines.append(
-            regions_line(await regions_of(session, view, now=clock.now()), clock.now(), locale)
-        )
+        if regions is None:
+            regions = await regions_of(session, view, now=clock.now())
+        lines.append(regions_line(regions, clock.now(), locale))
     return "\n".join(line for line in lines if line)
 
 
 async def card_with_money(
-    session: AsyncSession, view: PolicyView, locale: str, clock: Clock
+    session: AsyncSession,
+    view: PolicyView,
+    locale: str,
+    clock: Clock,
+    regions: RegionsView | None = None,
 ) -> str:
-    badge = await money_badge(session, view, locale, clock)
+    badge = await money_badge(session, view, locale, clock, regions)
     return card_text(view, locale) + (f"\n{badge}" if badge else "")
 
 
@@ -411,7 +422,7 @@ async def card_screen(
     on one screen only when it is no longer than a screen; otherwise its contacts wait behind
     «📖 Details»."""
     regions = await regions_of(session, view, now=clock.now()) if view.program else None
-    text = await card_with_money(session, view, locale, clock)
+    text = await card_with_money(session, view, locale, clock, regions)  # read once for both
     contacts = card_contacts(view)
     if line_count(text) + len(contacts) <= SCREEN_LINES:
         return "\n".join([text, *contacts]), card_keyboard(view, settings, regions)
