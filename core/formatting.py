@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import NumberPattern, format_currency, parse_pattern
 
 DATE_PATTERNS = {"ru": "dd.MM.yyyy", "en": "d MMM yyyy"}
 # A day of the coming weeks with its weekday, for a button: «пн 23.11», «Mon 23 Nov».
@@ -24,8 +24,20 @@ def babel_locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
+@functools.cache
+def _number_pattern(locale: str, digits: str | None) -> NumberPattern:
+    """A number pattern parsed once: Babel parses it on every call (a clinic list formats five
+    distances per update)."""
+    if digits is None:
+        pattern: NumberPattern = babel_locale(locale).decimal_formats[None]
+        return pattern
+    return parse_pattern(digits)
+
+
 def format_number(value: float, locale: str, digits: str | None = None) -> str:
-    return format_decimal(value, format=digits, locale=babel_locale(locale))
+    """As Babel's `format_decimal(value, format=digits, locale=locale)`."""
+    formatted: str = _number_pattern(locale, digits).apply(value, babel_locale(locale))
+    return formatted
 
 
 def format_date(value: date, locale: str) -> str:
