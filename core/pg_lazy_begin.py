@@ -26,7 +26,6 @@ from sqlalchemy.dialects.postgresql.asyncpg import (
     AsyncAdapt_asyncpg_connection,
     AsyncAdapt_asyncpg_cursor,
     AsyncAdapt_asyncpg_dbapi,
-    AsyncAdapt_asyncpg_ss_cursor,
 )
 from sqlalchemy.util import await_
 
@@ -65,8 +64,7 @@ class LazyBeginCursor(AsyncAdapt_asyncpg_cursor):
 
 class LazyBeginConnection(AsyncAdapt_asyncpg_connection):
     __slots__ = ()
-    _cursor_cls = LazyBeginCursor
-    _ss_cursor_cls = AsyncAdapt_asyncpg_ss_cursor  # a server-side cursor needs its transaction
+    _cursor_cls = LazyBeginCursor  # the server-side one stays SQLAlchemy's: BEGIN first
 
 
 class LazyBeginDBAPI(AsyncAdapt_asyncpg_dbapi):

@@ -38,8 +38,8 @@ if TYPE_CHECKING:  # loaded only when REDIS_URL is set (start-up, memory)
 
 # KEYS: the chat's lock, the update's ledger entry, the state, the data, the sender's bucket.
 # ARGV: the lock's token, its time-out (ms), the claim's lease (ms); then the bucket's rate,
-# burst and now, or nothing when the update is not throttled. The bucket is the one of
-# bot/middlewares/throttling.py TAKE, taken only for an update this worker now handles.
+# burst and now, or nothing when the update is not throttled. The bucket (`take`, from
+# bot/middlewares/throttling.py BUCKET) is taken only for an update this worker now handles.
 ENTER = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {0}
@@ -50,25 +50,7 @@ end
 local found = redis.call('MGET', KEYS[3], KEYS[4])
 local verdict = -1
 if ARGV[4] then
-  local rate, burst, now = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-  local saved = redis.call('HMGET', KEYS[5], 'tokens', 'updated', 'warned')
-  local tokens = tonumber(saved[1]) or burst
-  local updated = tonumber(saved[2]) or now
-  local warned = saved[3] == '1'
-  tokens = math.min(burst, tokens + math.max(0, now - updated) / rate)
-  verdict = 0
-  if tokens >= 1 then
-    tokens = tokens - 1
-    warned = false
-  elseif warned then
-    verdict = 2
-  else
-    warned = true
-    verdict = 1
-  end
-  redis.call('HSET', KEYS[5], 'tokens', tostring(tokens), 'updated', tostring(now),
-             'warned', warned and '1' or '0')
-  redis.call('PEXPIRE', KEYS[5], math.ceil(rate * burst * 1000) + 1000)
+  verdict = take(KEYS[5], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
 end
 return {1, 'mine', found[1] and 1 or 0, found[1] or '', found[2] and 1 or 0, found[2] or '',
         verdict}
@@ -134,7 +116,9 @@ class RedisGate:
         self.lock_ms = int(lock_timeout * 1000)
         self.ledger_prefix = ledger_prefix
         self.buckets: RedisBuckets | None = None  # set when the flood limit is in Redis
-        self._enter = self.redis.register_script(ENTER)
+        from bot.middlewares.throttling import BUCKET  # here: throttling imports this module
+
+        self._enter = self.redis.register_script(BUCKET + ENTER)
         self._leave = self.redis.register_script(LEAVE)
 
     @contextlib.asynccontextmanager
@@ -171,30 +155,47 @@ class RedisGate:
             )
 
     def _step(self, entered: Entered) -> list[str]:
-        """The LEAVE script's arguments for the step, as `RedisStorage` would write it."""
-        change = entered.step or {}
-        storage = self.storage
-        data: list[str] = ["", "", ""]
-        if "data" in change:
-            data = (
-                ["set", storage.json_dumps(change["data"]), _seconds(storage.data_ttl)]
-                if change["data"]
-                else ["del", "", ""]
-            )
-        state: list[str] = ["", "", ""]
-        if "state" in change:
-            state = (
-                ["del", "", ""]
-                if change["state"] is None
-                else ["set", change["state"], _seconds(storage.state_ttl)]
-            )
-        return data + state
+        """The LEAVE script's arguments for the step."""
+        data, state = step_writes(self.storage, entered.step or {})
+        return [*data, *state]
+
+
+Write = tuple[str, str, str]  # "set" with the value and its time to live (s), "del", or ""
+
+
+def step_writes(storage: Any, change: dict[str, Any]) -> tuple[Write, Write]:
+    """A step's data and state as `RedisStorage` writes them: the data's, then the state's."""
+    data: Write = ("", "", "")
+    if "data" in change:
+        data = (
+            ("set", storage.json_dumps(change["data"]), _seconds(storage.data_ttl))
+            if change["data"]
+            else ("del", "", "")
+        )
+    state: Write = ("", "", "")
+    if "state" in change:
+        state = (
+            ("del", "", "")
+            if change["state"] is None
+            else ("set", change["state"], _seconds(storage.state_ttl))
+        )
+    return data, state
 
 
 def _seconds(ttl: int | timedelta | None) -> str:
     if ttl is None:
         return ""
     return str(int(ttl.total_seconds()) if isinstance(ttl, timedelta) else int(ttl))
+
+
+def decode_step(
+    storage: Any, state: bytes | str | None, data: bytes | str | None
+) -> tuple[str | None, dict[str, Any]]:
+    """A step's state and data as `RedisStorage` reads them (no data: an empty dict)."""
+    return (
+        _text(state) if state is not None else None,
+        dict(storage.json_loads(_text(data))) if data is not None else {},
+    )
 
 
 def _text(value: bytes | str) -> str:
@@ -206,11 +207,12 @@ def _decode(reply: list[Any], update_id: int, key: StorageKey, storage: Any) -> 
     if claim != "mine":
         return Entered(update_id, Claim.DONE if claim == "done" else Claim.BUSY, key)
     has_state, state, has_data, data, verdict = reply[2:7]
+    state, data = decode_step(storage, state if has_state else None, data if has_data else None)
     return Entered(
         update_id,
         Claim.MINE,
         key,
-        state=_text(state) if has_state else None,
-        data=dict(storage.json_loads(_text(data))) if has_data else {},
+        state=state,
+        data=data,
         verdict=int(verdict) if int(verdict) >= 0 else None,
     )

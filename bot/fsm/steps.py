@@ -107,32 +107,21 @@ def _is_redis(storage: BaseStorage) -> bool:
 async def _redis_load(storage: Any, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
     """The state and the data of a key with one MGET, decoded as `RedisStorage` decodes them."""
     build = storage.key_builder.build
-    state, data = await storage.redis.mget(build(key, "state"), build(key, "data"))
-    if isinstance(state, bytes):
-        state = state.decode("utf-8")
-    if data is None:
-        return state, {}
-    if isinstance(data, bytes):
-        data = data.decode("utf-8")
-    return state, dict(storage.json_loads(data))
+    return redis_gate.decode_step(
+        storage, *await storage.redis.mget(build(key, "state"), build(key, "data"))
+    )
 
 
 async def _redis_save(storage: Any, key: StorageKey, change: dict[str, Any]) -> None:
     """A step's data and state written as `RedisStorage` writes them, in one transaction."""
     build = storage.key_builder.build
+    data, state = redis_gate.step_writes(storage, change)
     async with storage.redis.pipeline(transaction=True) as pipe:
-        if "data" in change:  # the data first, as ever
-            if change["data"]:
-                pipe.set(
-                    build(key, "data"), storage.json_dumps(change["data"]), ex=storage.data_ttl
-                )
-            else:
-                pipe.delete(build(key, "data"))
-        if "state" in change:
-            if change["state"] is None:
-                pipe.delete(build(key, "state"))
-            else:
-                pipe.set(build(key, "state"), change["state"], ex=storage.state_ttl)
+        for (op, value, ttl), part in ((data, "data"), (state, "state")):  # the data first
+            if op == "set":
+                pipe.set(build(key, part), value, ex=int(ttl) if ttl else None)
+            elif op == "del":
+                pipe.delete(build(key, part))
         await pipe.execute()
 
 

@@ -85,28 +85,31 @@ class MemoryBuckets:
 
 
 # The same bucket as one atomic step in Redis; the key expires once the bucket is full again.
-TAKE = """
-local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local saved = redis.call('HMGET', KEYS[1], 'tokens', 'updated', 'warned')
-local tokens = tonumber(saved[1]) or burst
-local updated = tonumber(saved[2]) or now
-local warned = saved[3] == '1'
-tokens = math.min(burst, tokens + math.max(0, now - updated) / rate)
-local verdict = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  warned = false
-elseif warned then
-  verdict = 2
-else
-  warned = true
-  verdict = 1
+# A Lua function: the update's way in (bot/fsm/redis_gate.py) takes the bucket with it too.
+BUCKET = """
+local function take(key, rate, burst, now)
+  local saved = redis.call('HMGET', key, 'tokens', 'updated', 'warned')
+  local tokens = tonumber(saved[1]) or burst
+  local updated = tonumber(saved[2]) or now
+  local warned = saved[3] == '1'
+  tokens = math.min(burst, tokens + math.max(0, now - updated) / rate)
+  local verdict = 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+    warned = false
+  elseif warned then
+    verdict = 2
+  else
+    warned = true
+    verdict = 1
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'updated', tostring(now),
+             'warned', warned and '1' or '0')
+  redis.call('PEXPIRE', key, math.ceil(rate * burst * 1000) + 1000)
+  return verdict
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now),
-           'warned', warned and '1' or '0')
-redis.call('PEXPIRE', KEYS[1], math.ceil(rate * burst * 1000) + 1000)
-return verdict
 """
+TAKE = BUCKET + "return take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))"
 
 
 class RedisBuckets:
