@@ -7,3 +7,7 @@ install()  # before anything imports aiogram.types: validators are built on firs
 from bot import keyboard_copies  # noqa: E402  (imports aiogram: only after install())
 
 keyboard_copies.install()  # keyboard builders copy rows, not every button
+
+from bot import bot_context  # noqa: E402
+
+bot_context.install()  # Telegram objects take their bot in one call
