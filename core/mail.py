@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.text import MIMEText
+from email.utils import formataddr, parseaddr
 from typing import Protocol
 
 
@@ -37,11 +39,7 @@ class Mailer:
         return self._local_hostname
 
     async def send(self, to: str, subject: str, text: str) -> None:
-        message = EmailMessage()
-        message["From"] = self._config.sender
-        message["To"] = to
-        message["Subject"] = subject
-        message.set_content(text)
+        message = letter(self._config.sender, to, subject, text)
         import aiosmtplib  # 12 MB with the email and ssl modules, loaded on the first mail
 
         await aiosmtplib.send(
@@ -55,3 +53,20 @@ class Mailer:
             local_hostname=await self._ehlo_name(),
             timeout=30,
         )
+
+
+def letter(sender: str, to: str, subject: str, text: str) -> MIMEText:
+    """A plain-text letter in UTF-8: the body in base64, the subject and any display name as
+    RFC 2047 encoded words. Made with the `email` package's compat32 classes: its modern
+    `EmailMessage` (header objects parsed and folded by policy) took 1.1 ms of CPU to build and
+    flatten one letter, this 0.35 ms, and a registration sends one per person (issue 19)."""
+    message = MIMEText(text, "plain", "utf-8")
+    message["From"] = _address(sender)
+    message["To"] = _address(to)
+    message["Subject"] = Header(subject, "utf-8")
+    return message
+
+
+def _address(value: str) -> str:
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8") if address else value

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email
+import email.policy
 import re
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
 
-from core.mail import Mailer, SmtpConfig
+from core.mail import Mailer, SmtpConfig, letter
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
 from sandbox.bank import DECLINED_CARD
 from tests.billing import card_form
@@ -64,6 +67,50 @@ async def test_mail_sent_over_smtp_is_in_the_mailbox(
     assert letter["subject"] == "Код подтверждения"
     assert "Ваш код: 123456" in letter["text"]
     assert letter["sender"] == "cabinet@example.org"
+
+    # the insurer's name in Cyrillic before the address: the envelope still gets the address
+    named = Mailer(
+        SmtpConfig(
+            host="127.0.0.1",
+            port=sandbox.config.smtp_port,
+            sender="Кабинет ДМС <cabinet@example.org>",
+        )
+    )
+    await named.send("named@example.org", "Код", "Первая строка\nВторая строка")
+    async with http.get(
+        f"{sandbox.url}/sandbox/api/mail", params={"to": "named@example.org"}
+    ) as response:
+        [letter] = (await response.json())["messages"]
+    assert letter["sender"] == "cabinet@example.org"
+    assert letter["text"].splitlines() == ["Первая строка", "Вторая строка"]
+
+
+def test_a_letter_reads_back_as_written() -> None:
+    """What a mail client shows: the names, the addresses, the subject, the text."""
+    raw = letter(
+        "Кабинет ДМС «Пример» <cabinet@example.org>",
+        "anna@example.org",
+        "Код подтверждения для кабинета ДМС: длинная тема, которую придётся перенести",
+        "Ваш код: 123456.\n\nЕсли вы его не запрашивали, удалите письмо — ё, №, €.",
+    ).as_bytes()
+    assert raw.isascii()  # 7-bit: any relay takes it
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    sender = parsed["From"].addresses[0]
+    assert (sender.display_name, sender.addr_spec) == (
+        "Кабинет ДМС «Пример»",
+        "cabinet@example.org",
+    )
+    assert parsed["To"].addresses[0].addr_spec == "anna@example.org"
+    assert str(parsed["Subject"]) == (
+        "Код подтверждения для кабинета ДМС: длинная тема, которую придётся перенести"
+    )
+    body = parsed.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert body.get_content_charset() == "utf-8"
+    assert body.get_content() == (
+        "Ваш код: 123456.\n\nЕсли вы его не запрашивали, удалите письмо — ё, №, €."
+    )
 
 
 async def create_payment(
