@@ -63,7 +63,7 @@ def letter(sender: str, to: str, subject: str, text: str) -> MIMEText:
     message = MIMEText(text, "plain", "utf-8")
     message["From"] = _address(sender)
     message["To"] = _address(to)
-    message["Subject"] = Header(subject, "utf-8")
+    message["Subject"] = Header(subject, "utf-8", header_name="Subject").encode()
     return message
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot
@@ -14,7 +14,7 @@ from bot import bot_context
 
 MESSAGE: dict[str, Any] = {
     "message_id": 5,
-    "date": datetime(2026, 12, 7, 12, 0),
+    "date": datetime(2026, 12, 7, 12, 0, tzinfo=UTC),
     "chat": {"id": 1, "type": "private"},
     "from": {"id": 2, "is_bot": False, "first_name": "Анна"},
     "text": "hello",
