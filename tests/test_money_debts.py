@@ -3,8 +3,10 @@ the bank's page, the provider's notifications and the scheduler's runs."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from aiogram import Bot
 from aiohttp import ClientSession
 from sqlalchemy import select
@@ -14,7 +16,7 @@ from bot.payments_web import PaymentNotifications
 from core.accounts.crypto import Vault
 from core.accounts.models import Account
 from core.appeals.models import Appeal
-from core.billing.charges import retry_open_debts, run_charges
+from core.billing.charges import hold_payer, retry_open_debts, run_charges
 from core.billing.models import Bill, Charge, Payment, PaymentPurpose
 from core.billing.yookassa import YooKassa
 from core.clock import FrozenClock
@@ -28,6 +30,7 @@ from sandbox.bank import POOR_CARD, SUCCESS_CARD
 from tests.billing import RULES, anna, bank, link_card, provider
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, TEST_KEY, seed_demo
 from tests.dialog import ChatClient
+from tests.live import PATIENCE
 from tests.test_core_linking import MIKHAIL
 from tests.test_dialog_franchise import dp, notifications
 from tests.test_dialog_policies import add_by_number
@@ -252,10 +255,9 @@ async def test_a_debt_is_paid_by_one_tap_by_money_put_on_the_card_and_by_a_new_c
     ]
     assert len(texts) == 2, texts
     assert "осталось погасить" in texts[0] and "Долг погашен" not in texts[0], texts
-    if sessions.kw["bind"].dialect.name == "sqlite":  # one writer: the shares go one by one
-        assert texts[1].startswith("✅ Долг погашен:"), texts
-    # On PostgreSQL the bank's notification may pay one share while the retry pays the other:
-    # each then sees the other still being charged, and both say what is left to pay.
+    # The last one says it is paid. On PostgreSQL the bank's notification may pay one share
+    # while the retry pays the other: they are settled one after the other all the same.
+    assert texts[1].startswith("✅ Долг погашен:"), texts
 
 
 async def top_up(bank: Sandbox, card: str) -> None:
@@ -335,3 +337,23 @@ async def test_a_dispute_the_person_closes_releases_the_share_with_a_message(
     clock.advance(timedelta(days=30))
     await run_charges(sessions, provider, RULES, clock.now())
     assert await statuses(sessions) == {"A": "paid"}
+
+
+async def test_the_shares_of_one_payer_are_settled_one_after_the_other(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """PostgreSQL: a settlement holds the payer's lock until its commit, so a second share of
+    the same payer, paid at that moment, reads the first as paid (its message says whether
+    anything is left); another payer's share does not wait."""
+    if sessions.kw["bind"].dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer: settlements are one after the other already")
+    async with sessions() as first, sessions() as second, sessions() as other:
+        await hold_payer(first, 7)
+        waiting = asyncio.create_task(hold_payer(second, 7))
+        await hold_payer(other, 8)  # another payer: at once
+        await other.commit()
+        await asyncio.sleep(0.3)
+        assert not waiting.done(), "the same payer waits for the first settlement's commit"
+        await first.commit()
+        await asyncio.wait_for(waiting, PATIENCE)
+        await second.commit()

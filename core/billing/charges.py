@@ -8,7 +8,7 @@ import asyncio
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, func, or_, select, update
+from sqlalchemy import CursorResult, Select, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import User
@@ -227,6 +227,7 @@ async def charge_answered(
     charge = await session.get(Charge, payment.charge_id)
     assert charge is not None
     if answer.status == PaymentStatus.SUCCEEDED:
+        await hold_payer(session, payment.user_id)
         payment.settled = True
         was_debt = charge.debt_since is not None
         charge.status, charge.paid_at = ChargeStatus.PAID, now
@@ -335,6 +336,18 @@ def _paid_by(statement: Select[Any], user_id: int) -> Select[Any]:
     return statement.join(
         PolicyLink, PolicyLink.insured_person_id == Charge.insured_person_id
     ).where(PolicyLink.user_id == user_id)
+
+
+async def hold_payer(session: AsyncSession, user_id: int) -> None:
+    """PostgreSQL: the shares of one payer paid at the same moment (the bank's notification of
+    one, a retry of another) are settled one after the other, until each one's commit. So the
+    second sees the first paid, and its message says the debt is paid instead of both saying
+    what is left. SQLite has one writer: they are one after the other already."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_PAYER_LOCK, {"key": f"debt-payer:{user_id}"})
+
+
+_PAYER_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 
 
 async def _still_owed(session: AsyncSession, user_id: int, paid_id: int) -> int:
