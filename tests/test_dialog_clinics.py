@@ -104,6 +104,31 @@ async def test_nearest_lists_what_the_person_may_visit_and_the_rest_on_request(
     assert "отправьте геопозицию через меню вложений" in chat.text
 
 
+async def test_a_clinic_both_policies_cover_is_offered_under_the_one_without_a_co_payment(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """ONFR-600001 (a franchise program, added first) and DMS-K-2026-0001 (corporate, no
+    co-payment) both cover the clinic: the visit is offered under the one that costs nothing."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONFR-600001")
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("По номеру полиса")
+    await chat.send("DMS-K-2026-0001")
+    await chat.share_location(55.7558, 37.6173)
+    [tverskaya] = [b for b in chat.inline_buttons if b.startswith("Клиника «Здоровье на Тверской»")]
+    await chat.tap(tverskaya)
+    assert "✅ Вы можете обратиться в эту клинику." in chat.text
+    assert "🩺 По полису DMS-K-2026-0001: " in chat.text, chat.text
+    assert "☎️ Пульт 24/7: +7 495 100-00-00" in chat.text
+    await chat.tap("🗓 Записаться в чате")
+    await chat.tap("Терапевт")
+    await chat.tap("Орлова Мария Петровна")
+    await chat.tap(chat.inline_buttons[0])  # the first day offered
+    await chat.tap(chat.inline_buttons[0])  # its first time
+    assert "полис DMS-K-2026-0001" in chat.text, chat.text
+
+
 async def test_booking_steps_name_the_day_and_go_back_one_choice_at_a_time(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

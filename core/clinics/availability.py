@@ -222,10 +222,13 @@ async def entitlement_of(session: AsyncSession, view: PolicyView, now: datetime)
 def best_access(
     rights: Sequence[Entitlement], index: ClinicIndex, entry: Entry, care_type: str | None = None
 ) -> Access:
-    """Across a person's policies: the first that lets them in, else the first policy's reason
-    (a clinic outside every program says so)."""
+    """Across a person's policies: the first that lets them in, one without a co-payment before
+    one with (the visit then costs the person nothing, and the card, the booking and the
+    appointment request name that policy); else the first policy's reason (a clinic outside
+    every program says so)."""
     accesses = [right.check(index, entry, care_type) for right in rights]
-    for access in accesses:
+    free = [a for right, a in zip(rights, accesses, strict=True) if not right.franchise_needed]
+    for access in (*free, *accesses):
         if access.available:
             return access
     relevant = [a for a in accesses if a.reason is not Reason.NOT_IN_PROGRAM]
