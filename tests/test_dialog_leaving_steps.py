@@ -96,6 +96,27 @@ async def test_menu_and_start_mid_step_say_the_draft_is_kept(chat: ChatClient) -
     assert "Шаг 2 из 8" in chat.text
 
 
+async def test_text_typed_after_leaving_registration_says_where_it_waits(
+    chat: ChatClient,
+) -> None:
+    """A code or a name typed after a menu tap mid-registration was met with «choose a section
+    in the menu» alone; it now says the registration waits and how to go on (a walker's find)."""
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send("/menu")
+    await chat.send("066057")
+    assert chat.texts == [
+        "Не удалось понять сообщение.\n"
+        "Регистрация приостановлена, введённое сохранено. «📝 Регистрация» продолжит её."
+    ]
+    assert "📝 Регистрация" in chat.reply_keyboard
+    await chat.send("📝 Регистрация")
+    assert "Шаг 2 из 8" in chat.text
+    await chat.send("✖️ Отмена")
+    await chat.send("066057")  # no draft now: the usual answer
+    assert chat.texts == ["Не удалось понять сообщение. Пожалуйста, выберите раздел в меню."]
+
+
 async def test_registration_left_at_the_code_step_asks_for_the_code_again(
     chat: ChatClient, dp: Dispatcher, mailbox: RecordingMailer
 ) -> None:

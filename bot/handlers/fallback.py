@@ -6,22 +6,30 @@ import logging
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import stale_text
+from bot.fsm.registration import DRAFT_KEY
 from bot.keyboards.menu import main_menu
 from core.accounts.models import Account
 
 log = logging.getLogger(__name__)
 
 
-async def not_understood(message: Message, account: Account | None) -> None:
-    await message.answer(
-        _("I did not understand that. Please choose a section in the menu."),
-        reply_markup=main_menu(registered=account is not None),
-    )
+async def not_understood(message: Message, account: Account | None, state: FSMContext) -> None:
+    text = _("I did not understand that. Please choose a section in the menu.")
+    if account is None and (await state.get_data()).get(DRAFT_KEY):
+        # A registration left midway (say, a code typed after a menu tap): say where it waits.
+        text = "\n".join(
+            (
+                _("I did not understand that."),
+                _("Registration is paused; what you entered is kept. «📝 Registration» continues."),
+            )
+        )
+    await message.answer(text, reply_markup=main_menu(registered=account is not None))
 
 
 async def unexpected_in_dialog(message: Message) -> None:
