@@ -9,8 +9,10 @@ from enum import StrEnum
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from phonenumbers import NumberParseException
 from pydantic import BaseModel
 
+from core.accounts.validation import format_phone
 from core.appeals.cases import CaseStage
 from core.appeals.models import AppealKind
 from core.policies.cabinet import PolicyView
@@ -309,6 +311,36 @@ def history_line(text: str) -> str:
         return text
     stage = stage_text(CaseStage(found.group(1)))
     return f"{stage}: {found.group(2)}" if found.group(2) else stage
+
+
+def answers(kind: str, fields: dict[str, str], filed_text: str) -> list[str]:
+    """The form's answers as «Label: value» lines (plain text), for the person's view of the
+    appeal and the e-mail receipt: what an appointment request asked for (the clinic, the
+    doctor, the days, the phone) was kept for the desk only. The text filed as the first
+    message, the policy and the files are shown apart; skipped answers are left out."""
+    lines = (
+        [_("Service: {service}").format(service=fields["service"])] if "service" in fields else []
+    )
+    for step in steps_of(kind, fields.get("case_kind")):
+        value = fields.get(step.field)
+        if step.ask in (Ask.TEXT, Ask.POLICY, Ask.FILES) or not value or value == "—":
+            continue
+        if value == filed_text:  # a call-back's topic is the appeal's text itself
+            continue
+        lines.append(f"{step.label}: {shown(step, value)}")
+    return lines
+
+
+def shown(step: Step, value: str) -> str:
+    """An answer as the person reads it: a choice by its title, a phone as +7 916 123-45-67."""
+    if step.ask is Ask.CHOICE:
+        return str(dict(step.choices).get(value, value))
+    if step.ask is Ask.PHONE:
+        try:
+            return format_phone(value)
+        except NumberParseException:
+            return value
+    return value
 
 
 def intro(kind: AppealKind, desk: str) -> str:

@@ -11,7 +11,7 @@ from bot.appeal_forms import FORMS, MENU_KINDS, Ask
 from core.accounts.models import Account
 from core.appeals.models import Appeal, AppealKind
 from tests.conftest import seed_demo
-from tests.dialog import ChatClient
+from tests.dialog import ChatClient, RecordingMailer
 from tests.test_dialog_policies import add_by_number
 
 TITLES = {
@@ -61,3 +61,43 @@ async def test_each_kind_asks_its_steps_and_is_stored(
     assert appeal is not None and appeal.kind == kind and appeal.number == "О-26-000001"
     expected = {s.field for s in FORMS[kind] if s.ask is not Ask.FILES}
     assert expected <= set(appeal.fields)
+
+
+async def test_an_appointment_request_shows_what_was_asked_for_to_the_person_too(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    mailbox: RecordingMailer,
+) -> None:
+    """The clinic, the doctor, the days and the phone of an appointment request were kept for
+    the desk only: the appeal's screen and the e-mail receipt said «Запись на приём» and no
+    more (a walker's find)."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/appeals")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap(TITLES[AppealKind.APPOINTMENT])
+    await chat.tap(chat.inline_buttons[0])  # the policy
+    await chat.send("Клиника «Здоровье на Тверской»")
+    await chat.send("Терапевт")
+    await chat.send("В будни после 18")
+    await chat.send("+7 916 765-43-21")
+    await chat.tap("✅ Отправить")
+    asked = [
+        "Клиника: Клиника «Здоровье на Тверской»",
+        "Специальность: Терапевт",
+        "Желаемые даты: В будни после 18",
+        "Телефон: +7 916 765-43-21",
+    ]
+    [(_to, subject, letter)] = [m for m in mailbox.letters if "О-26-000001" in m[1]]
+    assert subject == "Обращение О-26-000001 получено"
+    for line in asked:
+        assert line in letter, letter
+    assert "Полис: ONDL-500001" in letter
+    await chat.tap("💬 Мои обращения")
+    await chat.tap(chat.inline_buttons[0])  # the appeal just filed
+    assert "Запись на приём О-26-000001" in chat.text
+    for line in asked:
+        assert line in chat.text, chat.text
+    assert "Полис: ONDL-500001" in chat.text
+    assert chat.text.count("Запись на приём") == 2, "the title, and the first message as sent"

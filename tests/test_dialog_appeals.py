@@ -50,10 +50,10 @@ async def test_a_callback_request_with_the_registered_phone_reaches_the_desk_and
     assert "Номер телефона для звонка" in chat.text
     await chat.send("12345")
     assert chat.text == "Это не похоже на номер телефона. Пример: +7 916 123-45-67."
-    await chat.tap("+79161234567")
+    await chat.tap("+7 916 123-45-67")
     await chat.tap("12:00–15:00")
     await chat.send("Вопрос по франшизе")
-    assert "Телефон: +79161234567" in chat.text and "Время: 12:00–15:00" in chat.text
+    assert "Телефон: +7 916 123-45-67" in chat.text and "Время: 12:00–15:00" in chat.text
     await chat.tap("✅ Отправить")
     assert "Обращение <b>О-26-000001</b> получено 21.11.2026 в 12:00 (по Москве)" in chat.text
     [sent_form] = chat.sent("editMessageReplyMarkup")  # the form gives up its Send and Cancel

@@ -39,7 +39,7 @@ async def answered_appeal(
     await chat.send("💬 Обращения")
     await chat.tap("➕ Новое обращение")
     await chat.tap("Перезвоните мне")
-    await chat.tap("+79161234567")
+    await chat.tap("+7 916 123-45-67")
     await chat.tap("12:00–15:00")
     await chat.send("Вопрос по франшизе")
     await chat.tap("✅ Отправить")

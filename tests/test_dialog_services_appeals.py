@@ -87,7 +87,7 @@ async def test_an_appointment_request_from_a_clinic_without_online_booking(
     assert "Какой врач или услуга нужны?" in chat.text, "the clinic and the policy are known"
     await chat.send("Стоматолог-терапевт")
     await chat.send("будни после 18:00")
-    await chat.tap("+79161234567")
+    await chat.tap("+7 916 123-45-67")
     assert "Клиника: Стоматология «Белая улыбка», Москва" in chat.text
     assert "Полис: DMS-K-2026-0001" in chat.text
     await chat.tap("✅ Отправить")

@@ -20,11 +20,13 @@ from bot.appeal_forms import (
     AppealDraft,
     Ask,
     Step,
+    answers,
     history_line,
     insured_name,
     intro,
     kind_title,
     policy_shown,
+    shown,
     stage_text,
 )
 from bot.callbacks import (
@@ -51,7 +53,13 @@ from bot.screens import show
 from bot.texts import clean_input, escape, shorten, split_text
 from bot.uploads import upload_refusal
 from core.accounts.models import Account, User
-from core.accounts.validation import InvalidInput, Problem, parse_date, parse_phone
+from core.accounts.validation import (
+    InvalidInput,
+    Problem,
+    format_phone,
+    parse_date,
+    parse_phone,
+)
 from core.appeals.cases import CaseNotCovered, CaseStage, NotCovered, check_cover, stage_of
 from core.appeals.models import Appeal, AppealKind, AppealStatus, Author, shown_operator
 from core.appeals.service import (
@@ -257,7 +265,9 @@ async def ask_next(
                 text=_("Not about a policy"), callback_data=AppealChoiceCallback(value="none")
             )
     elif step.ask is Ask.PHONE and account is not None:
-        builder.button(text=account.phone, callback_data=AppealChoiceCallback(value="mine"))
+        builder.button(
+            text=format_phone(account.phone), callback_data=AppealChoiceCallback(value="mine")
+        )
     elif step.ask is Ask.FILES:
         builder.button(text=_("Done"), callback_data=AppealChoiceCallback(value="done"))
     builder.button(text=_("✖️ Cancel"), callback_data=AppealSendCallback(send=False))
@@ -289,8 +299,8 @@ def summary(draft: AppealDraft) -> str:
                 lines.append(f"{step.label}: {len(draft.files)}")
             continue
         if value:
-            if step.ask is Ask.CHOICE:
-                value = str(dict(step.choices).get(value, value))
+            if step.ask in (Ask.CHOICE, Ask.PHONE):
+                value = shown(step, value)
             if step.ask is Ask.POLICY:
                 value = policy_shown(draft.fields) or value
             if step.ask is Ask.TEXT:  # the whole text goes with the appeal; here a glimpse
@@ -673,6 +683,7 @@ def receipt_letter(appeal: Appeal, text: str, locale: str, link: str) -> str:
             ),
             "",
             text,
+            *answers(appeal.kind, appeal.fields or {}, text),
             "",
             _("The answer comes to the chat with the bot. Open the appeal there: {link}").format(
                 link=link
@@ -922,17 +933,23 @@ async def appeal_text(session: AsyncSession, appeal: Appeal, locale: str) -> str
         _("Status: {status}").format(status=state_text(appeal)),
     ]
     fields = appeal.fields or {}
+    messages = await history(session, appeal.id)
     if appeal.kind == AppealKind.INSURED_EVENT and fields.get("policy"):  # whose, which, when
         lines.append(_("Policy") + f": {escape(fields['policy'])}")
         if fields.get("date"):
             lines.append(_("Date of the event") + f": {escape(fields['date'])}")
+    elif appeal.kind != AppealKind.INSURED_EVENT:  # what the form asked for, as sent
+        if policy := policy_shown(fields):
+            lines.append(_("Policy") + f": {escape(policy)}")
+        first = messages[0].text if messages else ""
+        lines.extend(escape(line) for line in answers(appeal.kind, fields, first))
     if appeal.decision_amount:
         lines.append(
             _("Payment: {amount}").format(amount=format_money(appeal.decision_amount, locale))
         )
     if appeal.decision_text and appeal.stage == CaseStage.REFUSED:
         lines.append(_("Reason: {reason}").format(reason=escape(appeal.decision_text)))
-    for message in await history(session, appeal.id):
+    for message in messages:
         when = (
             f"{format_day(message.created_at, locale)} {format_clock(message.created_at, locale)}"
         )
