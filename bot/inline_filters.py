@@ -19,7 +19,9 @@ from aiogram.dispatcher.event.handler import FilterObject, HandlerObject
 from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
+
+from bot.routing import STEP_GATES
 
 
 def _inline(filter_object: FilterObject) -> None:
@@ -128,14 +130,14 @@ def _handler_states(handler: HandlerObject) -> frozenset[str | None] | None:
 
 def route_messages_by_state(root: Router) -> int:
     """A router whose every message handler waits for particular dialog steps is skipped at
-    once for a message sent in another step (or in none): one look at the state instead of
-    each handler's filters in turn. A message nobody else took went through every dialog's
-    routers, some thirty handler checks, to reach the last one. Returns how many routers got
-    the check."""
+    once for a message sent in another step (or in none): one look at the state, in
+    `bot.routing.propagate` before the router is entered, instead of each handler's filters in
+    turn. A message nobody else took went through every dialog's routers, some thirty handler
+    checks, to reach the last one. Returns how many routers got the check."""
     changed = 0
     for router in root.chain_tail:
         observer = router.message
-        if not observer.handlers:
+        if not observer.handlers or router.sub_routers:
             continue
         accepted: set[str | None] = set()
         for handler in observer.handlers:
@@ -144,15 +146,6 @@ def route_messages_by_state(root: Router) -> int:
                 break
             accepted |= states
         else:
-            states_in_use = frozenset(accepted)
-
-            async def in_step(
-                message: Message,
-                raw_state: str | None = None,
-                states: frozenset[str | None] = states_in_use,
-            ) -> bool:
-                return raw_state in states
-
-            observer._handler.filters = [FilterObject(in_step), *(observer._handler.filters or ())]
+            STEP_GATES[observer] = frozenset(accepted)
             changed += 1
     return changed

@@ -8,8 +8,10 @@ through the 24 routers that way: about 1.2 ms, half of what the update cost.
 
 `propagate` does what aiogram does, in the same order, with the same outcome (the same
 handler runs, with the same arguments), and:
-- passes at once a router with no handler, no router-wide filter and no sub-router for the
-  event's type;
+- passes at once a router with no handler and no sub-router for the event's type (its
+  router-wide filters, which aiogram would still run, decide nothing then), and a router whose
+  every handler waits for dialog steps other than the current one (`STEP_GATES`), before
+  copying the context or calling a filter;
 - builds a router's outer-middleware chain only when it has outer middlewares;
 - copies the context once per router entered, and again only when a filter adds to it (as
   `Command` does); a filter gets the arguments it names, as aiogram gives them.
@@ -19,6 +21,7 @@ and of the routers above.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from aiogram import Router
@@ -33,14 +36,12 @@ async def propagate(
 ) -> Any:
     """aiogram's `router.propagate_event(update_type, event, **data)`."""
     observer = router.observers.get(update_type)
-    if (
-        observer is not None
-        and not observer.handlers
-        and not observer.outer_middleware
-        and not observer._handler.filters
-        and not router.sub_routers
-    ):
-        return UNHANDLED  # nothing here could take it
+    if observer is not None and not router.sub_routers:
+        if not observer.handlers and not observer.outer_middleware:
+            return UNHANDLED  # nothing here could take it (its own filters decide nothing)
+        steps = STEP_GATES.get(observer)
+        if steps is not None and data.get("raw_state") not in steps:
+            return UNHANDLED  # every handler here waits for another dialog step
     data = {**data, "event_router": router}
     if observer is not None and observer.outer_middleware:
 
@@ -49,6 +50,13 @@ async def propagate(
 
         return await observer.wrap_outer_middleware(enter, event=event, data=data)
     return await _enter(router, observer, update_type, event, data)
+
+
+# The dialog steps in which an observer's handlers may run at all, for observers whose every
+# handler waits for particular steps (bot/inline_filters.py: route_messages_by_state).
+STEP_GATES: weakref.WeakKeyDictionary[TelegramEventObserver, frozenset[str | None]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def _enter(

@@ -11,6 +11,7 @@ from aiogram.dispatcher.middlewares.manager import MiddlewareManager
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, Update
 
+from bot import routing
 from bot.routing import propagate
 from tests.dialog import ChatClient
 
@@ -181,3 +182,28 @@ async def test_a_text_nobody_takes_builds_no_middleware_chain_per_router(
     # (language, throttling), the chosen handler's inner ones (none); aiogram built one chain
     # per router besides: 28 in all
     assert len(built) <= 4, built
+
+
+async def test_a_text_in_no_step_enters_only_the_routers_that_could_take_it(
+    chat: ChatClient, monkeypatch: Any
+) -> None:
+    """Routers with no message handler, and routers whose every message handler waits for a
+    dialog step, are passed without copying the context or calling a filter (each of them was
+    entered and its filters run: 20 routers for a text nobody takes)."""
+    entered: list[str] = []
+    enter = routing._enter
+
+    async def counted(router: Router, *args: Any) -> Any:
+        entered.append(router.name)
+        return await enter(router, *args)
+
+    monkeypatch.setattr(routing, "_enter", counted)
+    await chat.send("что-то непонятное")
+    assert "Не удалось понять сообщение" in chat.text
+    could_take_a_text = ["bot.handlers.menu", "bot.handlers.links", "bot.handlers.desk"]
+    assert entered[1:] == [*could_take_a_text, "bot.handlers.fallback"], entered
+    entered.clear()
+    await chat.send("/register")  # in a registration step its router is entered, and takes it
+    await chat.send("🙂 не номер")
+    assert "bot.handlers.registration" in entered
+    assert chat.text.startswith("Это не похоже на номер телефона."), chat.text
