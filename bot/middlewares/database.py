@@ -26,9 +26,15 @@ class UpdateSession(BaseMiddleware):
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = session_factory
+        bind = session_factory.kw.get("bind")
+        # SQLite's statements run in the loop's thread (core/sqlite_inline.py): closing the
+        # session never waits, so it needs no task of its own to survive a cancellation, which
+        # is how `async with` closes it (a task and a loop turn per update).
+        self._close_inline = bind is not None and bind.dialect.name == "sqlite"
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self._sessions() as session:
+        session = self._sessions()
+        try:
             with unit_of_work(session) as unit:
                 data["session"] = session
                 try:
@@ -41,6 +47,11 @@ class UpdateSession(BaseMiddleware):
                 if unit.wrote:
                     await unit.commit()
                 return result
+        finally:
+            if self._close_inline:
+                await session.close()
+            else:
+                await session.__aexit__(None, None, None)
 
 
 class DatabaseMiddleware(BaseMiddleware):
