@@ -195,12 +195,14 @@ class DatabaseInbox:
             local.remember_done(update_id)
 
         unit = current_unit()
-        async with self._session(commit=False) as session:
-            await session.execute(_DONE, {"id": update_id, "until": self.clock.now() + KEEP})
+        done = {"id": update_id, "until": self.clock.now() + KEEP}
         if unit is not None:
+            unit.defer(_DONE, done)  # written with the final commit, in the same call
             unit.after_commit(committed)
-        else:
-            committed()  # `_session` committed it
+            return
+        async with self._session(commit=False) as session:
+            await session.execute(_DONE, done)
+        committed()  # `_session` committed it
 
     async def release(self, update_id: int) -> None:
         if self.local is not None:

@@ -34,6 +34,7 @@ class UpdateSession(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         session = self._sessions()
+        closed = False
         try:
             with unit_of_work(session) as unit:
                 data["session"] = session
@@ -44,13 +45,16 @@ class UpdateSession(BaseMiddleware):
                     if unit.wrote:
                         await unit.commit()
                     raise
-                if unit.wrote:
+                if unit.wrote and self._close_inline:
+                    closed = True  # the commit and the close in one call (closed if it fails)
+                    await unit.commit(close=True)
+                elif unit.wrote:
                     await unit.commit()
                 return result
         finally:
-            if self._close_inline:
+            if not closed and self._close_inline:
                 await session.close()
-            else:
+            elif not closed:
                 await session.__aexit__(None, None, None)
 
 
