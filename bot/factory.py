@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -32,7 +32,7 @@ from bot.inline_filters import (
 from bot.json_session import JsonSession
 from bot.menu import MenuTexts
 from bot.middlewares.callback_answer import AnswerAfterHandler
-from bot.middlewares.database import DatabaseMiddleware, UpdateSession
+from bot.middlewares.database import DatabaseMiddleware, StepKey, UpdateSession
 from bot.middlewares.idempotency import Inbox, OncePerUpdate, RedisInbox
 from bot.middlewares.not_modified import NotModifiedIsDone
 from bot.middlewares.throttling import Buckets, MemoryBuckets, RedisBuckets, ThrottlingMiddleware
@@ -136,19 +136,22 @@ def create_dispatcher(
     )
     # Order matters: the chat's lock first, around the update's final commit too; then one
     # session for the whole update (the ledger, the step and the user share it and commit
-    # once); a repeated update stops next; aiogram's FSM middleware reads the state in that
-    # session; the dialog step is written after the handler and before the update counts as
-    # done; then the user, so that i18n can read the saved language.
+    # once); a repeated update stops next; then the user (for i18n's saved language), read
+    # with the dialog step when the step is in the database; aiogram's FSM middleware reads
+    # the state in that session; the dialog step is written after the handler and before the
+    # update counts as done.
     dp.chat_lock = ChatLock(dp.fsm, isolation)
     dp.update.outer_middleware(dp.chat_lock)
     dp.shutdown.register(isolation.close)
     dp.update.outer_middleware(UpdateSession(session_factory))
     dp.inbox = create_inbox(storage, session_factory, clock)
     dp.update.outer_middleware(OncePerUpdate(dp.inbox))
+    dp.update.outer_middleware(
+        DatabaseMiddleware(clock, settings.default_locale, step_key_of(dp, storage))
+    )
     dp.update.outer_middleware.unregister(dp.fsm)
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(SaveStepAfterHandling(storage))
-    dp.update.outer_middleware(DatabaseMiddleware(clock, settings.default_locale))
     UserLanguageMiddleware(i18n).setup(dp)
     buckets = create_buckets(settings, storage)
     if isinstance(isolation, ChatIsolation) and isolation.gate is not None:
@@ -165,6 +168,18 @@ def create_dispatcher(
     route_callbacks_by_prefix(dp)
     route_messages_by_state(dp)
     return dp
+
+
+def step_key_of(dp: Dispatcher, storage: BaseStorage) -> StepKey | None:
+    """Where an update's dialog step is in the database (None: the steps are elsewhere)."""
+    if not isinstance(storage, DatabaseStorage):
+        return None
+
+    def step_key(data: dict[str, Any]) -> str | None:
+        context = dp.fsm.resolve_event_context(data["bot"], data)
+        return storage.row_key(context.key) if context is not None else None
+
+    return step_key
 
 
 def create_bot(settings: Settings, *, token: str, api_base: str | None = None) -> Bot:

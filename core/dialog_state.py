@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, String, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +37,17 @@ _UPDATE = update(_TABLE).where(_TABLE.c.key == bindparam("b_key")).values(**_VAL
 _DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("b_key"))
 _Step = tuple[str | None, dict[str, Any]]  # state, data
 _ABSENT = None  # no row
+_UNREAD = object()  # not read in this update yet
+
+
+def read_with(key: str, found: tuple[str | None, str | None, dict[str, Any] | None]) -> None:
+    """The step of `key` as a statement of the update read it beside other rows (the user's:
+    core.accounts.users), `found` being its key (None: no row), state and data: the update's
+    unit of work keeps it, so that the step is not queried again."""
+    unit = current_unit()
+    if unit is not None:
+        row_key, state, data = found
+        unit.known[(DialogState, key)] = (state, data or {}) if row_key is not None else _ABSENT
 
 
 class DialogStateStore:
@@ -51,9 +62,11 @@ class DialogStateStore:
     async def load(self, key: str) -> _Step:
         unit = current_unit()
         if unit is not None:
-            row = await self._select(unit.session, key, lock=False)
-            unit.known[(DialogState, key)] = row  # `_change` starts from it if the step moves
-            return self._read(row)
+            known = unit.known.get((DialogState, key), _UNREAD)  # read with the user, perhaps
+            if known is _UNREAD:
+                known = await self._select(unit.session, key, lock=False)
+                unit.known[(DialogState, key)] = known  # `_change` starts from it
+            return self._read(cast(_Step | None, known))
         async with self._sessions() as session:
             return self._read(await self._select(session, key, lock=False))
 

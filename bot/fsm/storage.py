@@ -46,6 +46,10 @@ class DatabaseStorage(BaseStorage):
             values["data"] = dict(values["data"])
         await self._store.save(self._keys.build(key), values)
 
+    def row_key(self, key: StorageKey) -> str:
+        """The key of the step's row (core.dialog_state)."""
+        return self._keys.build(key)
+
     async def load(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
         """The state and the data at once (one row)."""
         return await self._store.load(self._keys.build(key))

@@ -16,6 +16,7 @@ from core.clock import Clock
 from core.db import unit_of_work
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+StepKey = Callable[[dict[str, Any]], str | None]  # the update's context -> the step's row key
 
 
 class UpdateSession(BaseMiddleware):
@@ -64,9 +65,10 @@ class DatabaseMiddleware(BaseMiddleware):
     and then committed at once, so that no write lock is held while the handler talks to
     Telegram."""
 
-    def __init__(self, clock: Clock, default_locale: str) -> None:
+    def __init__(self, clock: Clock, default_locale: str, step_key: StepKey | None = None) -> None:
         self._clock = clock
         self._default_locale = default_locale
+        self._step_key = step_key  # the dialog step's row, read in the user's statement
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         session: AsyncSession = data["session"]
@@ -81,7 +83,11 @@ class DatabaseMiddleware(BaseMiddleware):
             )
             # The user and the account in one SELECT; the user written only if it changed.
             data["user"], data["account"] = await touch_user_and_account(
-                session, profile, now=self._clock.now(), default_language=self._default_locale
+                session,
+                profile,
+                now=self._clock.now(),
+                default_language=self._default_locale,
+                step_key=self._step_key(data) if self._step_key is not None else None,
             )
             if user_changed(session):
                 await session.commit()
