@@ -1,0 +1,120 @@
+"""Instructions per update, counted by valgrind: a figure that does not move with the machine.
+
+.venv/bin/python -m benchmarks.instructions [--updates 300]
+
+`benchmarks.updates` times the dispatcher; on this shared 2-core machine its figures move by
+±25 % between runs of the same code, so a change of a few percent cannot be seen in them. This
+script runs the same commands mix (the first `--updates` of `benchmarks.updates`' mix, 20
+people, after a warm-up of both dispatchers) under `valgrind --tool=callgrind` with counting
+switched on only while the dispatcher handles the measured updates, and prints the
+instructions each update took in the cabinet and in the bare aiogram echo. Two runs of the
+same code agree within 0.3 %. Instructions are not time: system calls (the kernel's side of
+SQLite's writes, of mapping memory) and cache misses are not in them. So use this to compare
+two versions of the code, and `benchmarks.updates` for the figures of the issue.
+
+Needs valgrind (`apt-get install valgrind`); takes about a minute per dispatcher.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+WHO = "BENCH_INSTRUCTIONS_WHO"  # set in the process valgrind runs: which dispatcher to count
+
+
+async def handle(count: int, who: str) -> None:
+    """Inside valgrind: set up as benchmarks.updates does, then count `who` handling `count`."""
+    from aiogram import Bot
+    from pydantic import SecretStr
+
+    from benchmarks.updates import echo_dispatcher, make_updates, measure
+    from bot.factory import create_dispatcher
+    from core.accounts.crypto import Vault, generate_key
+    from core.clock import SystemClock
+    from core.config import Settings
+    from core.db import create_engine, create_session_factory, migrate
+    from core.demo import seed_demo_data
+    from tests.dialog import RecordingMailer, RecordingSession
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
+        await migrate(url)
+        engine = create_engine(url)
+        sessions = create_session_factory(engine)
+        key = generate_key()
+        await seed_demo_data(sessions, Vault(key.encode()), now=SystemClock().now())
+        settings = Settings(
+            _env_file=None, database_url=url, throttle_rate=0, data_encryption_key=SecretStr(key)
+        )
+        async with Bot("1:bench", session=RecordingSession()) as bot:
+            app = create_dispatcher(settings, sessions, SystemClock(), mailer=RecordingMailer())
+            echo = echo_dispatcher()
+            gc.freeze()
+            warm = make_updates(120, 20)
+            await measure(app, bot, warm)
+            await measure(echo, bot, warm)
+            updates = make_updates(count, 20)
+            target = app if who == "cabinet" else echo
+            # Blocking on purpose: nothing else runs while the counting is switched.
+            switch = ["callgrind_control", "--instr"]
+            subprocess.run([*switch, "on", str(os.getpid())], check=True, capture_output=True)  # noqa: ASYNC221
+            await measure(target, bot, updates)
+            subprocess.run([*switch, "off", str(os.getpid())], check=True, capture_output=True)  # noqa: ASYNC221
+        await engine.dispose()
+
+
+def counted(count: int, who: str) -> float:
+    """Millions of instructions per update for `who`, from a run under valgrind."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "callgrind.out"
+        run = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                "-m",
+                "benchmarks.instructions",
+                "--updates",
+                str(count),
+            ],
+            env={**os.environ, WHO: who},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    found = re.search(r"Collected : (\d+)", run.stderr)
+    if found is None:
+        raise RuntimeError(f"valgrind printed no count:\n{run.stderr[-2000:]}")
+    return int(found.group(1)) / count / 1e6
+
+
+def main(count: int) -> None:
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed: apt-get install valgrind")
+    cabinet, echo = counted(count, "cabinet"), counted(count, "echo")
+    print(f"commands mix: {count} updates from 20 people, instructions per update (valgrind)")
+    print(f"cabinet dispatcher     {cabinet:6.3f} M")
+    print(f"bare echo dispatcher   {echo:6.3f} M")
+    print(f"ratio: the echo's instructions over the cabinet's {echo / cabinet:.3f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--updates", type=int, default=300)
+    args = parser.parse_args()
+    who = os.environ.get(WHO)
+    if who:
+        asyncio.run(handle(args.updates, who))
+    else:
+        main(args.updates)
