@@ -275,3 +275,23 @@ async def test_another_persons_appeal_no_longer_works_and_desk_commands_need_the
     assert "Открыто: 1" in operator.text and "Без ответа: 1" in operator.text
     await operator.send("/appeal о-26-000001")
     assert "Спасибо врачу Орловой" in operator.text
+
+
+async def test_a_choice_tapped_higher_up_at_the_summary_leaves_the_form_open(
+    chat: ChatClient, registered: Account
+) -> None:
+    """A button of a question answered already, tapped once the form waits at its summary, was
+    met with «This form is closed» (and the message turned into that), although «✅ Send» on
+    the summary still worked (a walker's find). It is a stale button: the form stays."""
+    await chat.send("💬 Обращения")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Перезвоните мне")
+    await chat.tap("+7 916 123-45-67")
+    await chat.tap("12:00–15:00")
+    await chat.send("Вопрос по франшизе")
+    assert "проверьте и отправьте" in chat.text
+    await chat.tap("15:00–18:00")  # the time question's buttons, higher up
+    assert "Эта кнопка больше не действует" in chat.text
+    assert "закрыта" not in chat.text and chat.sent("editMessageText") == []
+    await chat.tap("✅ Отправить")
+    assert "Обращение <b>О-26-000001</b> получено" in chat.text

@@ -459,6 +459,8 @@ async def chose(
     settings: Settings,
 ) -> None:
     draft = await load_draft(state)
+    if draft is not None and draft.current is None:  # at its summary: still open, to be sent
+        raise StaleButton("a choice of a question answered already")
     if draft is None or draft.current is None or not isinstance(query.message, Message):
         if isinstance(query.message, Message):
             await show(
