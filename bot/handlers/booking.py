@@ -143,7 +143,7 @@ async def step(
     elif not 0 <= data.doctor < len(names):
         for n, name in enumerate(names):
             builder.button(text=name, callback_data=data.model_copy(update={"doctor": n}))
-        text += _("{specialty}: choose the doctor:").format(specialty=escape(kinds[data.specialty]))
+        text += _("{specialty}: choose the doctor").format(specialty=escape(kinds[data.specialty]))
         back = _back(_("⬅️ Another specialty"), data, specialty=-1, doctor=-1)
     else:
         specialty, doctor = kinds[data.specialty], names[data.doctor]
@@ -155,7 +155,7 @@ async def step(
                     text=format_weekday(day, user.language),
                     callback_data=data.model_copy(update={"day": day_code(day)}),
                 )
-            text, width = text + _("{specialty}, {doctor}: choose the day:").format(**who), 3
+            text, width = text + _("{specialty}, {doctor}: choose the day").format(**who), 3
             back = _back(_("⬅️ Another doctor"), data, doctor=-1)
         else:
             day = code_day(data.day)
@@ -166,7 +166,7 @@ async def step(
                         callback_data=data.model_copy(update={"slot": slot.id}),
                     )
             when = format_date(day, user.language)
-            text += _("{specialty}, {doctor}, {date}: choose the time:").format(**who, date=when)
+            text += _("{specialty}, {doctor}, {date}: choose the time").format(**who, date=when)
             width = 4
             back = _back(_("⬅️ Another day"), data, day=0)
     builder.adjust(width)
