@@ -885,6 +885,23 @@ async def on_appeals(
         await query.message.answer(
             ask.format(number=appeal.number), reply_markup=unreply_markup(appeal)
         )
+    elif action is AppealsAction.CLOSE and appeal.first_answer_at is None:
+        # Nothing answered yet: nothing to rate. Closing withdraws the appeal (rating 0).
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=_("✅ Close the appeal"),
+            callback_data=AppealsCallback(action=AppealsAction.RATE, id=appeal.id, rating=0),
+        )
+        await show(
+            query,
+            _(
+                "Close appeal {number}? It has not been answered yet: once closed, the insurer "
+                "will not answer it."
+            ).format(number=appeal.number),
+            builder.as_markup(),
+            back=AppealsCallback(action=AppealsAction.OPEN, id=appeal.id),
+            back_text=_("⬅️ Keep it open"),
+        )
     elif action is AppealsAction.CLOSE:
         builder = InlineKeyboardBuilder()
         for stars in range(5, 0, -1):
@@ -908,23 +925,30 @@ async def on_appeals(
             back_text=_("⬅️ Back") if closed else _("⬅️ Keep it open"),
         )
     elif action is AppealsAction.RATE:
-        if not 1 <= callback_data.rating <= 5:
-            return
+        rating = callback_data.rating or None  # 0: closed unanswered, nothing to rate
         was_closed = appeal.status == AppealStatus.CLOSED
-        await close_by_person(session, user.id, appeal.id, callback_data.rating, clock.now())
+        if rating is None and (was_closed or appeal.first_answer_at is not None):
+            raise StaleButton("an answered or closed appeal is closed with a rating")
+        await close_by_person(session, user.id, appeal.id, rating, clock.now())
         await show(
             query,
-            _("Appeal {number} is closed. Thank you for the rating!").format(number=appeal.number),
+            (
+                _("Appeal {number} is closed. Thank you for the rating!")
+                if rating
+                else _("Appeal {number} is closed.")
+            ).format(number=appeal.number),
             back=AppealsCallback(cases=appeal.kind == AppealKind.INSURED_EVENT),
             back_text=_("⬅️ My appeals"),
             menu=True,
         )
         with desk_language(settings):
             note = (
-                _("⭐ The person rated the answer: {stars}/5.")
+                _("The person closed the appeal before any answer.")
+                if rating is None
+                else _("⭐ The person rated the answer: {stars}/5.")
                 if was_closed
                 else _("The person closed the appeal, rating {stars}/5.")
-            ).format(stars=callback_data.rating)
+            ).format(stars=rating)
         await post_follow_up(bot, settings, appeal, note, note=True)
         await sync_topic(bot, settings, session, appeal)
 
