@@ -106,6 +106,9 @@ async def test_a_callback_request_with_the_registered_phone_reaches_the_desk_and
     await chat.send("Лучше в 14:00")
     assert "Добавлено в обращение О-26-000001" in chat.text
     assert any("Человек пишет:\nЛучше в 14:00" in str(getattr(c, "text", "")) for c in chat.calls)
+    assert chat.inline_buttons == ["💬 Открыть обращение"]  # the way back (a walker's find)
+    await chat.tap("💬 Открыть обращение")
+    assert "Лучше в 14:00" in chat.text and "✍️ Добавить сообщение" in chat.inline_buttons
     await chat.send("/appeals")
     await chat.tap("О-26-000001 · Перезвоните мне · в работе")
     await chat.tap("✅ Закрыть обращение")

@@ -1031,17 +1031,26 @@ async def reply_typed(
         return
     await state.clear()
     await sync_topic(bot, settings, session, appeal)  # a closed topic is reopened first
+    builder = InlineKeyboardBuilder()  # the way back to the appeal, its history and buttons
+    builder.button(
+        text=_("💬 Open the appeal"),
+        callback_data=AppealsCallback(action=AppealsAction.OPEN, id=appeal.id),
+    )
     if reopened:
         await message.answer(
             _("Appeal {number} is reopened with your message. The answer will come here.").format(
                 number=appeal.number
-            )
+            ),
+            reply_markup=builder.as_markup(),
         )
         with desk_language(settings):
             note = _("↩️ The person reopened the appeal.")
         await post_follow_up(bot, settings, appeal, note, note=True)
     else:
-        await message.answer(_("Added to appeal {number}.").format(number=appeal.number))
+        await message.answer(
+            _("Added to appeal {number}.").format(number=appeal.number),
+            reply_markup=builder.as_markup(),
+        )
     await post_follow_up(bot, settings, appeal, text, files)
 
 
