@@ -436,7 +436,7 @@ async def test_registration_speaks_english(
     await chat.tap("No patronymic")
     await chat.send("1985-01-15")
     await chat.tap("Male")
-    await chat.tap("Foreign passport")
+    await chat.tap("Russian international passport")
     await chat.send("75 1234567")
     assert "Step 7 of 8" in chat.text and "☐ Personal data processing" in chat.inline_buttons
 

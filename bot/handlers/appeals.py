@@ -647,7 +647,7 @@ async def send(
 def receipt_text(appeal: Appeal, locale: str) -> str:
     if appeal.kind == AppealKind.INSURED_EVENT:
         return _(
-            "✅ Case <b>{number}</b> is registered on {date} at {time} (Moscow time). Follow "
+            "✅ Case <b>{number}</b> was registered on {date} at {time} (Moscow time). Follow "
             "its status in «My cases»."
         ).format(
             number=appeal.number,
@@ -655,7 +655,7 @@ def receipt_text(appeal: Appeal, locale: str) -> str:
             time=format_clock(appeal.created_at, locale),
         )
     return _(
-        "✅ Appeal <b>{number}</b> is received on {date} at {time} (Moscow time). We answer "
+        "✅ Appeal <b>{number}</b> was received on {date} at {time} (Moscow time). We answer "
         "within a day; the answer comes to this chat."
     ).format(
         number=appeal.number,

@@ -254,7 +254,7 @@ def summary_text(draft: RegistrationDraft, locale: str) -> str:
     sex = {Sex.FEMALE.value: _("female"), Sex.MALE.value: _("male")}.get(draft.sex or "", "—")
     document = {
         DocumentType.RU_PASSPORT.value: _("Russian passport"),
-        DocumentType.FOREIGN_PASSPORT.value: _("Foreign passport"),
+        DocumentType.FOREIGN_PASSPORT.value: _("Russian international passport"),
     }.get(draft.document_type or "", "—")
     birth = format_date(draft.birth_date, locale) if draft.birth_date else "—"
     return _(

@@ -26,7 +26,7 @@ RESEND_CODE = __("Send the code again")
 FEMALE = __("Female")
 MALE = __("Male")
 RU_PASSPORT = __("Russian passport")
-FOREIGN_PASSPORT = __("Foreign passport")
+FOREIGN_PASSPORT = __("Russian international passport")
 
 
 def consent_title(kind: ConsentKind) -> str:
