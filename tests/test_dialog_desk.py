@@ -187,7 +187,7 @@ async def test_the_desk_speaks_russian_to_an_english_speaking_person(
         await session.commit()
     chat.user = chat.user.model_copy(update={"language_code": "en"})
     thread = await file_thanks(chat, "Thank you, doctor Orlova!")
-    assert "Appeal <b>О-26-000001</b> is received" in chat.text
+    assert "Appeal <b>О-26-000001</b> was received" in chat.text
     [topic] = chat.sent("createForumTopic")
     assert topic.name == "🆕 О-26-000001 · Благодарность"  # type: ignore[attr-defined]
     card = next(t for t in chat.texts if "Thank you, doctor Orlova!" in t)
