@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import Account
@@ -298,3 +298,24 @@ async def test_a_choice_tapped_higher_up_at_the_summary_leaves_the_form_open(
     assert "закрыта" not in chat.text and chat.sent("editMessageText") == []
     await chat.tap("✅ Отправить")
     assert "Обращение <b>О-26-000001</b> получено" in chat.text
+
+
+async def test_a_summarys_send_after_a_new_form_was_begun_higher_up_files_nothing(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A kind tapped on the menu higher up begins a new form; «✅ Send» on the old summary then
+    filed that new, empty form: an appeal without the phone, the time or the topic the
+    summary showed (a walker's find). It is a stale button now."""
+    await chat.send("💬 Обращения")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Перезвоните мне")
+    await chat.tap("+7 916 123-45-67")
+    await chat.tap("18:00–21:00")
+    await chat.send("Тема А: стоматология")
+    assert "проверьте и отправьте" in chat.text
+    await chat.tap("Перезвоните мне")  # the kinds' menu, higher up: a new form begins
+    assert "Номер телефона для звонка" in chat.text
+    await chat.tap("✅ Отправить")  # the old summary's
+    assert "Эта кнопка больше не действует" in chat.text
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Appeal)) == 0

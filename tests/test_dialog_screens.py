@@ -291,6 +291,9 @@ async def test_closing_an_appeal_can_be_stepped_back_from_and_an_old_reply_butto
         closed = await session.get(Appeal, appeal_id)
         assert closed is not None and closed.status == AppealStatus.CLOSED
         assert closed.rating is None
+    await chat.send("/appeals")
+    await chat.tap(next(b for b in chat.inline_buttons if b.startswith("О-")))
+    assert "⭐ Оценить ответ" not in chat.inline_buttons, "nothing was answered: nothing to rate"
 
     await chat.callback(reply_data, reply_source)  # «Add a message» on the older screen
     assert "Обращение закрыто" in chat.text

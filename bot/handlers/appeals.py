@@ -570,6 +570,10 @@ async def send(
     draft = await load_draft(state)
     if draft is None:
         raise StaleButton("the appeal form was sent or discarded already")
+    if callback_data.send and draft.current is not None:
+        # «Send» of a summary, while the form (another one, begun from a menu higher up, or
+        # this one gone back) waits for an answer: what that summary showed is not the draft.
+        raise StaleButton("a summary's Send while the form is not at its summary")
     if not isinstance(query.message, Message):
         return
     step, data = await state.get_state(), await state.get_data()
@@ -668,9 +672,9 @@ def receipt_letter(appeal: Appeal, text: str, locale: str, link: str) -> str:
     """The e-mail receipt: what was filed and when, and the way back to the chat."""
     return "\n".join(
         [
-            _("Your appeal is received.")
+            _("Your appeal has been received.")
             if appeal.kind != AppealKind.INSURED_EVENT
-            else _("Your insured-event case is registered."),
+            else _("Your insured-event case has been registered."),
             "",
             _("Number: {number}").format(number=appeal.number),
             _("Kind: {kind}").format(kind=kind_title(appeal.kind)),
@@ -752,7 +756,8 @@ def appeal_keyboard(
     appeal: Appeal, now: datetime, reopen_within: timedelta
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    if appeal.status == AppealStatus.CLOSED and appeal.rating is None:
+    answered = appeal.first_answer_at is not None  # closed unanswered: nothing to rate
+    if appeal.status == AppealStatus.CLOSED and appeal.rating is None and answered:
         builder.button(
             text=_("⭐ Rate the answer"),
             callback_data=AppealsCallback(action=AppealsAction.CLOSE, id=appeal.id),
@@ -887,6 +892,8 @@ async def on_appeals(
         )
     elif action is AppealsAction.CLOSE and appeal.first_answer_at is None:
         # Nothing answered yet: nothing to rate. Closing withdraws the appeal (rating 0).
+        if appeal.status == AppealStatus.CLOSED:
+            raise StaleButton("an appeal closed unanswered has nothing to rate")
         builder = InlineKeyboardBuilder()
         builder.button(
             text=_("✅ Close the appeal"),

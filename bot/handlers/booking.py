@@ -139,7 +139,7 @@ async def step(
     if not chose:
         for n, kind in enumerate(kinds):
             builder.button(text=kind, callback_data=data.model_copy(update={"specialty": n}))
-        text += _("Choose the specialty:") if kinds else _("No free time is left.")
+        text += _("Choose the specialty") if kinds else _("No free time is left.")
     elif not 0 <= data.doctor < len(names):
         for n, name in enumerate(names):
             builder.button(text=name, callback_data=data.model_copy(update={"doctor": n}))
