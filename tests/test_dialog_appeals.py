@@ -286,12 +286,7 @@ async def test_a_choice_tapped_higher_up_at_the_summary_leaves_the_form_open(
     """A button of a question answered already, tapped once the form waits at its summary, was
     met with «This form is closed» (and the message turned into that), although «✅ Send» on
     the summary still worked (a walker's find). It is a stale button: the form stays."""
-    await chat.send("💬 Обращения")
-    await chat.tap("➕ Новое обращение")
-    await chat.tap("Перезвоните мне")
-    await chat.tap("+7 916 123-45-67")
-    await chat.tap("12:00–15:00")
-    await chat.send("Вопрос по франшизе")
+    await callback_request_to_its_summary(chat)
     assert "проверьте и отправьте" in chat.text
     await chat.tap("15:00–18:00")  # the time question's buttons, higher up
     assert "Эта кнопка больше не действует" in chat.text
@@ -319,3 +314,13 @@ async def test_a_summarys_send_after_a_new_form_was_begun_higher_up_files_nothin
     assert "Эта кнопка больше не действует" in chat.text
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Appeal)) == 0
+
+
+async def callback_request_to_its_summary(chat: ChatClient) -> None:
+    """Anna's «Call me back» form, filled in up to its summary (her number, 12–15, a topic)."""
+    await chat.send("💬 Обращения")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Перезвоните мне")
+    await chat.tap("+7 916 123-45-67")
+    await chat.tap("12:00–15:00")
+    await chat.send("Вопрос по франшизе")

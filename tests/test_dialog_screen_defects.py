@@ -17,6 +17,7 @@ from core.clock import FrozenClock
 from core.notifications.delivery import deliver
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, seed_demo
 from tests.dialog import ChatClient, RecordingMailer
+from tests.test_dialog_appeals import callback_request_to_its_summary
 from tests.test_dialog_franchise import bank, dp, provider
 from tests.test_dialog_policies import add_by_number
 from tests.test_dialog_registration import register_until_consents
@@ -36,12 +37,7 @@ async def answered_appeal(
 ) -> ChatClient:
     """Anna's callback request O-26-000001, answered by the operator; the answer delivered
     through the bot's real outbox sender (its buttons included)."""
-    await chat.send("💬 Обращения")
-    await chat.tap("➕ Новое обращение")
-    await chat.tap("Перезвоните мне")
-    await chat.tap("+7 916 123-45-67")
-    await chat.tap("12:00–15:00")
-    await chat.send("Вопрос по франшизе")
+    await callback_request_to_its_summary(chat)
     await chat.tap("✅ Отправить")
     card = next(
         c
