@@ -109,6 +109,10 @@ async def test_a_callback_request_with_the_registered_phone_reaches_the_desk_and
     assert chat.inline_buttons == ["💬 Открыть обращение"]  # the way back (a walker's find)
     await chat.tap("💬 Открыть обращение")
     assert "Лучше в 14:00" in chat.text and "✍️ Добавить сообщение" in chat.inline_buttons
+    await chat.tap("✍️ Добавить сообщение")
+    await chat.send("📋 Мои полисы")  # left: nothing was typed, no draft to promise
+    assert "Сообщение к обращению не отправлено." in chat.text, chat.text
+    assert "Черновик" not in chat.text
     await chat.send("/appeals")
     await chat.tap("О-26-000001 · Перезвоните мне · в работе")
     await chat.tap("✅ Закрыть обращение")

@@ -111,6 +111,8 @@ def left_step_text(raw_state: str) -> str | None:
     group = raw_state.partition(":")[0]
     if group == clinics.ClinicSearch.__full_group_name__:
         return None  # an inline screen waiting for a name: nothing kept, no keyboard to take back
+    if raw_state == AppealForm.reply.state:  # a message to an open appeal: no draft of it
+        return _("Nothing was sent to the appeal.")
     if group == Registration.__full_group_name__:
         text = _("Registration is paused; what you entered is kept. «📝 Registration» continues.")
     elif group == AppealForm.__full_group_name__:
