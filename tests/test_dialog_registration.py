@@ -52,6 +52,18 @@ async def register_until_consents(chat: ChatClient, mailbox: RecordingMailer) ->
     assert "Шаг 7 из 8" in chat.text
 
 
+async def consent_and_confirm(chat: ChatClient) -> None:
+    """From the consents step: all three ticked, «Продолжить ➡️», the summary confirmed."""
+    for title in (
+        "☐ Обработка персональных данных",
+        "☐ Обработка сведений о здоровье",
+        "☐ Пользовательское соглашение",
+    ):
+        await chat.tap(title)
+    await chat.tap("Продолжить ➡️")
+    await chat.tap("✅ Подтвердить")
+
+
 async def test_full_registration(
     chat: ChatClient,
     mailbox: RecordingMailer,
@@ -351,14 +363,7 @@ async def test_already_registered_phone_offers_recovery_by_email(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await register_until_consents(chat, mailbox)
-    for title in (
-        "☐ Обработка персональных данных",
-        "☐ Обработка сведений о здоровье",
-        "☐ Пользовательское соглашение",
-    ):
-        await chat.tap(title)
-    await chat.tap("Продолжить ➡️")
-    await chat.tap("✅ Подтвердить")
+    await consent_and_confirm(chat)
 
     new_phone = ChatClient(dp, bot, user_id=3003, first_name="Анна")
     await new_phone.send("/register")
@@ -387,14 +392,7 @@ async def test_the_recovery_code_can_be_sent_again_the_same_way(
     """«The code has expired. Tap «Send the code again»» had no such button at the recovery
     step: a person whose letter did not come, or came late, was stuck there."""
     await register_until_consents(chat, mailbox)
-    for title in (
-        "☐ Обработка персональных данных",
-        "☐ Обработка сведений о здоровье",
-        "☐ Пользовательское соглашение",
-    ):
-        await chat.tap(title)
-    await chat.tap("Продолжить ➡️")
-    await chat.tap("✅ Подтвердить")
+    await consent_and_confirm(chat)
 
     new_phone = ChatClient(dp, bot, user_id=3004, first_name="Анна")
     await new_phone.send("/register")

@@ -20,7 +20,7 @@ from tests.dialog import ChatClient, RecordingMailer
 from tests.test_dialog_appeals import callback_request_to_its_summary
 from tests.test_dialog_franchise import bank, dp, provider
 from tests.test_dialog_policies import add_by_number
-from tests.test_dialog_registration import register_until_consents
+from tests.test_dialog_registration import consent_and_confirm, register_until_consents
 from tests.test_dialog_screens import last_with
 
 __all__ = ["bank", "dp", "provider"]
@@ -134,14 +134,7 @@ async def test_registration_finished_offers_to_add_a_policy(
 ) -> None:
     await seed_demo(sessions)
     await register_until_consents(chat, mailbox)
-    for title in (
-        "☐ Обработка персональных данных",
-        "☐ Обработка сведений о здоровье",
-        "☐ Пользовательское соглашение",
-    ):
-        await chat.tap(title)
-    await chat.tap("Продолжить ➡️")
-    await chat.tap("✅ Подтвердить")
+    await consent_and_confirm(chat)
     assert "Регистрация завершена" in chat.text
     assert "📋 Мои полисы" in chat.reply_keyboard, "the registered menu comes with it"
     assert "➕ Добавить полис" in chat.inline_buttons
