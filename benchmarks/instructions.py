@@ -1,13 +1,16 @@
 """Instructions per update, counted by valgrind: a figure that does not move with the machine.
 
-.venv/bin/python -m benchmarks.instructions [--updates 300]
+.venv/bin/python -m benchmarks.instructions [--updates 300] [--mix commands|dialog]
 
 `benchmarks.updates` times the dispatcher; on this shared 2-core machine its figures move by
 ±25 % between runs of the same code, so a change of a few percent cannot be seen in them. This
 script runs the same commands mix (the first `--updates` of `benchmarks.updates`' mix, 20
 people, after a warm-up of both dispatchers) under `valgrind --tool=callgrind` with counting
 switched on only while the dispatcher handles the measured updates, and prints the
-instructions each update took in the cabinet and in the bare aiogram echo. Two runs of the
+instructions each update took in the cabinet and in the bare aiogram echo. `--mix dialog`
+counts `benchmarks.updates`' dialog rounds instead (`--updates` / 12 of them: registration
+steps, a policy card, the clinic lists), the echo on the very updates they made; the person's
+side of those rounds (building each message and tap) is counted with the cabinet. Two runs of the
 same code agree within 0.3 %. Instructions are not time: system calls (the kernel's side of
 SQLite's writes, of mapping memory) and cache misses are not in them. So use this to compare
 two versions of the code, and `benchmarks.updates` for the figures of the issue.
@@ -31,18 +34,18 @@ from pathlib import Path
 WHO = "BENCH_INSTRUCTIONS_WHO"  # set in the process valgrind runs: which dispatcher to count
 
 
-async def handle(count: int, who: str) -> None:
+async def handle(count: int, who: str, mix: str) -> None:
     """Inside valgrind: set up as benchmarks.updates does, then count `who` handling `count`."""
     from aiogram import Bot
     from pydantic import SecretStr
 
-    from benchmarks.updates import echo_dispatcher, make_updates, measure
+    from benchmarks.updates import dialogs, echo_dispatcher, make_updates, measure, person
     from bot.factory import create_dispatcher
     from core.accounts.crypto import Vault, generate_key
     from core.clock import SystemClock
     from core.config import Settings
     from core.db import create_engine, create_session_factory, migrate
-    from core.demo import seed_demo_data
+    from core.demo import register_demo_person, seed_demo_data
     from tests.dialog import RecordingMailer, RecordingSession
 
     with tempfile.TemporaryDirectory() as folder:
@@ -51,28 +54,48 @@ async def handle(count: int, who: str) -> None:
         engine = create_engine(url)
         sessions = create_session_factory(engine)
         key = generate_key()
-        await seed_demo_data(sessions, Vault(key.encode()), now=SystemClock().now())
+        now = SystemClock().now()
+        await seed_demo_data(sessions, Vault(key.encode()), now=now)
+        await register_demo_person(sessions, Vault(key.encode()), 1001, now=now)
         settings = Settings(
             _env_file=None, database_url=url, throttle_rate=0, data_encryption_key=SecretStr(key)
         )
+        mailbox = RecordingMailer()
         async with Bot("1:bench", session=RecordingSession()) as bot:
-            app = create_dispatcher(settings, sessions, SystemClock(), mailer=RecordingMailer())
+            app = create_dispatcher(settings, sessions, SystemClock(), mailer=mailbox)
             echo = echo_dispatcher()
             gc.freeze()
             warm = make_updates(120, 20)
             await measure(app, bot, warm)
             await measure(echo, bot, warm)
-            updates = make_updates(count, 20)
-            target = app if who == "cabinet" else echo
+            anna = person(app, bot, 1001, [])
+            await anna.send("/policies")
+            await anna.tap("➕ Добавить полис")
+            await anna.tap("По номеру полиса")
+            await anna.send("DMS-K-2026-0001")
+            rounds = max(1, count // 12)
+            await dialogs(app, bot, mailbox, anna, 2, first=0)
             # Blocking on purpose: nothing else runs while the counting is switched.
             switch = ["callgrind_control", "--instr"]
-            subprocess.run([*switch, "on", str(os.getpid())], check=True, capture_output=True)  # noqa: ASYNC221
-            await measure(target, bot, updates)
-            subprocess.run([*switch, "off", str(os.getpid())], check=True, capture_output=True)  # noqa: ASYNC221
+            on = [*switch, "on", str(os.getpid())]
+            off = [*switch, "off", str(os.getpid())]
+            if mix == "dialog" and who == "cabinet":
+                subprocess.run(on, check=True, capture_output=True)  # noqa: ASYNC221
+                await dialogs(app, bot, mailbox, anna, rounds, first=2)
+                subprocess.run(off, check=True, capture_output=True)  # noqa: ASYNC221
+            else:
+                if mix == "dialog":
+                    _, updates = await dialogs(app, bot, mailbox, anna, rounds, first=2)
+                else:
+                    updates = make_updates(count, 20)
+                target = app if who == "cabinet" else echo
+                subprocess.run(on, check=True, capture_output=True)  # noqa: ASYNC221
+                await measure(target, bot, updates)
+                subprocess.run(off, check=True, capture_output=True)  # noqa: ASYNC221
         await engine.dispose()
 
 
-def counted(count: int, who: str) -> float:
+def counted(count: int, who: str, mix: str) -> float:
     """Millions of instructions per update for `who`, from a run under valgrind."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out"
@@ -87,6 +110,8 @@ def counted(count: int, who: str) -> float:
                 "benchmarks.instructions",
                 "--updates",
                 str(count),
+                "--mix",
+                mix,
             ],
             env={**os.environ, WHO: who},
             capture_output=True,
@@ -96,14 +121,18 @@ def counted(count: int, who: str) -> float:
     found = re.search(r"Collected : (\d+)", run.stderr)
     if found is None:
         raise RuntimeError(f"valgrind printed no count:\n{run.stderr[-2000:]}")
-    return int(found.group(1)) / count / 1e6
+    updates = max(1, count // 12) * 12 if mix == "dialog" else count
+    return int(found.group(1)) / updates / 1e6
 
 
-def main(count: int) -> None:
+def main(count: int, mix: str) -> None:
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed: apt-get install valgrind")
-    cabinet, echo = counted(count, "cabinet"), counted(count, "echo")
-    print(f"commands mix: {count} updates from 20 people, instructions per update (valgrind)")
+    cabinet, echo = counted(count, "cabinet", mix), counted(count, "echo", mix)
+    if mix == "dialog":
+        print(f"dialog mix: {max(1, count // 12)} rounds, instructions per update (valgrind)")
+    else:
+        print(f"commands mix: {count} updates from 20 people, instructions per update (valgrind)")
     print(f"cabinet dispatcher     {cabinet:6.3f} M")
     print(f"bare echo dispatcher   {echo:6.3f} M")
     print(f"ratio: the echo's instructions over the cabinet's {echo / cabinet:.3f}")
@@ -112,9 +141,10 @@ def main(count: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--updates", type=int, default=300)
+    parser.add_argument("--mix", choices=("commands", "dialog"), default="commands")
     args = parser.parse_args()
     who = os.environ.get(WHO)
     if who:
-        asyncio.run(handle(args.updates, who))
+        asyncio.run(handle(args.updates, who, args.mix))
     else:
-        main(args.updates)
+        main(args.updates, args.mix)

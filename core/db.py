@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.base import Executable
 
-from core.sqlite_inline import inline_connector
+from core.sqlite_inline import INLINE_DRIVER
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +109,9 @@ def create_engine(url: str, *, pool_size: int = 15, max_overflow: int = 0) -> As
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # Statements run in the loop's thread, not on aiosqlite's (core/sqlite_inline.py), with
-        # the connection arguments the dialect itself would use.
-        args, options = parsed.get_dialect()().create_connect_args(parsed)
-        engine = create_async_engine(url, async_creator=inline_connector(*args, **options))
+        # `sqlite+aiosqlite://` in the settings: statements run through sqlite3 in the loop's
+        # thread, without aiosqlite's thread or its async adapter (core/sqlite_inline.py).
+        engine = create_async_engine(parsed.set(drivername=f"sqlite+{INLINE_DRIVER}"))
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
     driver: dict[str, Any] = {}

@@ -1,20 +1,30 @@
-"""aiosqlite without a thread hop per call (issue 19).
+"""SQLite for the async engine without aiosqlite: the standard `sqlite3` module, called in the
+event loop's thread (issue 19).
 
 aiosqlite runs every call of a connection (cursor, execute, fetchall, close, commit) on the
 connection's own thread and wakes the event loop for each answer: about 40 hops per update,
 each a few context switches, which cost more than the statements themselves (an indexed read
-of a local SQLite file takes tens of microseconds). `InlineConnection` runs those calls
-directly in the event loop's thread instead; only `executemany` and `executescript`, which may
-run long (bulk imports), still go to the connection's thread so the loop stays free for them.
+of a local SQLite file takes tens of microseconds). Even run in the loop's thread, each of its
+calls is a coroutine that SQLAlchemy's async adapter awaits through a greenlet switch and
+wraps in its own cursor objects: some 50 µs of Python around a 10 µs statement.
 
-Statements that never wait would never let the loop run: a long run of them (an import of
-10,000 rows) would hold every update back until it ends. So a connection whose calls have kept
-the loop from running for `HOLD` seconds lets it run once before going on.
+`InlineSQLiteDialect` is SQLAlchemy's own pysqlite dialect marked asynchronous, so that
+`create_async_engine` and `AsyncSession` take it: each session call still runs in a greenlet
+(`greenlet_spawn`), but the statements inside call `sqlite3` directly and never leave it.
+The greenlet is used only for the two waits SQLite may need:
 
-The one wait SQLite may impose, a write lock held by another connection, is not spent blocking
-the loop: the connection's busy timeout is 0, and a call refused with SQLITE_BUSY is retried
-after an asynchronous sleep until `busy_timeout` seconds have passed, so the connection that
-holds the lock (perhaps in this very process, awaiting something) goes on meanwhile.
+- A write lock held by another connection is not waited out by blocking the loop: the
+  connection's busy timeout is 0, and a statement refused with SQLITE_BUSY is retried after an
+  asynchronous sleep (`await_`) until `busy_timeout` seconds have passed, so the connection
+  that holds the lock (perhaps in this very process, awaiting something) goes on meanwhile.
+- Statements that never wait would never let the loop run: a long run of them (an import of
+  10,000 rows) would hold every update back until it ends. So a connection whose calls have
+  kept the loop from running for `HOLD` seconds lets it run once before going on;
+  `executemany` and `executescript`, which may run long, go to a worker thread.
+
+A statement run outside `greenlet_spawn` (a lazy load by mistake) fails as it would on
+PostgreSQL, with SQLAlchemy's `MissingGreenlet`, instead of quietly working here only. Rows
+are read whole when the statement runs, as aiosqlite's adapter did.
 """
 
 from __future__ import annotations
@@ -22,15 +32,26 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable
-from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
-import aiosqlite
+from greenlet import getcurrent
+from sqlalchemy import pool
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.util.concurrency import await_
 
-BUSY_TIMEOUT = 5.0  # seconds a call waits for another connection's write lock
-HOLD = 0.02  # seconds of calls in a row after which the loop gets its turn
-_THREADED = frozenset({"executemany", "executescript"})
+BUSY_TIMEOUT = 5.0  # seconds a statement waits for another connection's write lock
+HOLD = 0.02  # seconds of statements in a row after which the loop gets its turn
+
+_T = TypeVar("_T")
+INLINE_DRIVER = "inline"  # `sqlite+inline://`: core.db.create_engine's name for `sqlite+aiosqlite`
+
+
+async def _nothing() -> None:
+    """Awaited once per SQLAlchemy call (see `InlineConnection._pace`): no loop turn."""
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -39,52 +60,128 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
-class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose calls run in the caller's thread (see the module)."""
+class InlineConnection(sqlite3.Connection):
+    """A sqlite3 connection whose waits are asynchronous (see the module)."""
 
     busy_timeout = BUSY_TIMEOUT
     _run_started: float | None = None  # the first call since the loop last ran
+    _greenlet: object = None  # the SQLAlchemy call (greenlet_spawn) of the latest statement
 
     def _loop_ran(self) -> None:
         self._run_started = None
 
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")
+    def _pace(self) -> None:
+        """Called before each statement. The first one of each SQLAlchemy call waits once for
+        nothing: `AsyncConnection.execute` takes a call that never waited for a sync driver
+        used by mistake (AwaitRequired), and outside `greenlet_spawn` this raises
+        `MissingGreenlet`. Then the loop gets its turn after `HOLD` seconds of statements."""
+        current = getcurrent()
+        if current is not self._greenlet:
+            await_(_nothing())
+            self._greenlet = current
         now = time.monotonic()
         if self._run_started is None:
             self._run_started = now
             asyncio.get_running_loop().call_soon(self._loop_ran)  # runs when the loop does
         elif now - self._run_started > HOLD:
-            await asyncio.sleep(0)  # the loop runs (and `_loop_ran` with it)
-        threaded = getattr(fn, "__name__", "") in _THREADED
-        deadline = None
+            await_(asyncio.sleep(0))  # the loop runs (and `_loop_ran` with it)
+
+    def _waiting(self, call: Callable[[], _T], error: sqlite3.OperationalError) -> _T:
+        """Retries `call`, refused with `error`, while another connection holds the lock."""
+        deadline = time.monotonic() + self.busy_timeout
         pause = 0.001
         while True:
-            try:
-                if threaded:
-                    return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
-                return fn(*args, **kwargs)
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error):
-                    raise
-                now = time.monotonic()
-                deadline = deadline or now + self.busy_timeout
-                if now >= deadline:
-                    raise
-            await asyncio.sleep(pause)
+            if not _is_busy(error) or time.monotonic() >= deadline:
+                raise error
+            await_(asyncio.sleep(pause))
             pause = min(pause * 2, 0.05)
+            try:
+                return call()
+            except sqlite3.OperationalError as again:
+                error = again
+
+    def cursor(self, factory: Any = None) -> Any:
+        return super().cursor(factory or InlineCursor)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        except sqlite3.OperationalError as error:
+            self._waiting(super().commit, error)
 
 
-def inline_connector(database: str, **kwargs: Any) -> Callable[[], InlineConnection]:
-    """An `async_creator` for SQLAlchemy: connections to `database` made as aiosqlite would
-    make them (same sqlite3 arguments), usable from the loop's thread."""
+class InlineCursor(sqlite3.Cursor):
+    """Reads every row of a query at once, as aiosqlite's adapter did: a statement left half
+    read would keep the transaction from committing ("SQL statements in progress")."""
 
-    def connect() -> InlineConnection:
-        connection = InlineConnection(
-            partial(sqlite3.connect, database, **{**kwargs, "check_same_thread": False}), 64
-        )
-        connection._thread.daemon = True  # as SQLAlchemy's aiosqlite dialect does
-        return connection
+    connection: InlineConnection
+    _rows: deque[Any] | None = None
 
-    return connect
+    def execute(self, sql: str, parameters: Any = (), /) -> InlineCursor:
+        self.connection._pace()
+        try:
+            super().execute(sql, parameters)
+        except sqlite3.OperationalError as error:
+            self.connection._waiting(lambda: sqlite3.Cursor.execute(self, sql, parameters), error)
+        self._rows = deque(super().fetchall()) if self.description is not None else None
+        return self
+
+    def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        rows = self._rows
+        if not rows:
+            return []
+        count = self.arraysize if size is None else size
+        return [rows.popleft() for _ in range(min(count, len(rows)))]
+
+    def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, None
+        return list(rows) if rows else []
+
+    def executemany(self, sql: str, parameters: Any, /) -> InlineCursor:
+        self.connection._pace()
+        self._rows = None
+
+        def run() -> Any:
+            return await_(asyncio.to_thread(sqlite3.Cursor.executemany, self, sql, parameters))
+
+        try:
+            run()
+        except sqlite3.OperationalError as error:
+            self.connection._waiting(run, error)
+        return self
+
+    def executescript(self, script: str, /) -> InlineCursor:
+        self.connection._pace()
+        self._rows = None
+        await_(asyncio.to_thread(sqlite3.Cursor.executescript, self, script))
+        return self
+
+    async def _async_soft_close(self) -> None:
+        """SQLAlchemy's asyncio results call this before a result leaves the greenlet: the
+        rows are read already."""
+
+
+class InlineSQLiteDialect(SQLiteDialect_pysqlite):
+    """SQLAlchemy's pysqlite dialect for the async engine (see the module)."""
+
+    driver = INLINE_DRIVER
+    supports_statement_cache = True
+    is_async = True
+
+    @classmethod
+    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
+        if cls._is_url_file_db(url):
+            return pool.AsyncAdaptedQueuePool
+        return pool.StaticPool
+
+    def create_connect_args(self, url: URL) -> Any:
+        args, options = super().create_connect_args(url)
+        # Made in the loop's thread; `executemany` runs on a worker thread meanwhile.
+        options.update(factory=InlineConnection, check_same_thread=False)
+        return args, options
+
+
+registry.register(f"sqlite.{INLINE_DRIVER}", __name__, InlineSQLiteDialect.__name__)

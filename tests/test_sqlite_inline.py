@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import MissingGreenlet, OperationalError
 
 from core.db import create_engine
 from core.sqlite_inline import InlineConnection
@@ -30,7 +30,7 @@ async def test_statements_run_in_the_loops_thread(tmp_path: Path) -> None:
     try:
         async with engine.connect() as connection:
             raw = await connection.get_raw_connection()
-            await raw.driver_connection.create_function(  # type: ignore[union-attr]
+            raw.driver_connection.create_function(  # type: ignore[union-attr]
                 "here", 0, lambda: threads.append(threading.get_ident()) or 1
             )
             assert (await connection.execute(text("SELECT here()"))).scalar() == 1
@@ -112,3 +112,32 @@ async def test_a_long_run_of_statements_lets_the_loop_run_meanwhile(tmp_path: Pa
     gaps = [b - a for a, b in itertools.pairwise(during)]
     # Without the loop's turns the heartbeat would stop for the whole 0.8 s.
     assert len(during) >= 5 and max(gaps) < 0.4, (len(during), max(gaps, default=None))
+
+
+async def test_a_result_read_later_does_not_hold_the_commit_back(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (n INTEGER)"))
+            await connection.execute(text("INSERT INTO t VALUES (1), (2), (3)"))
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT n FROM t ORDER BY n"))
+            assert rows.fetchone() == (1,)  # the rest not read yet
+            await connection.execute(text("INSERT INTO t VALUES (4)"))
+            await connection.commit()  # sqlite3 refuses while a statement is half read
+            assert rows.fetchall() == [(2,), (3,)]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_statement_outside_sqlalchemys_greenlet_fails_as_on_postgresql(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+            with pytest.raises(MissingGreenlet):
+                connection.sync_connection.execute(text("SELECT 2"))  # type: ignore[union-attr]
+    finally:
+        await engine.dispose()
