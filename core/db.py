@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.sql.base import Executable
 
+from core import greenlets
 from core.sqlite_inline import INLINE_DRIVER
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ def create_engine(url: str, *, pool_size: int = 15, max_overflow: int = 0) -> As
     """SQLite: one file, WAL. PostgreSQL: a pool of `pool_size` connections kept open plus
     `max_overflow` opened under load, checked before use after a second idle, renewed every
     half hour."""
+    greenlets.install()  # each session call on a pooled greenlet, not a new one
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -10,7 +10,7 @@ wraps in its own cursor objects: some 50 µs of Python around a 10 µs statement
 
 `InlineSQLiteDialect` is SQLAlchemy's own pysqlite dialect marked asynchronous, so that
 `create_async_engine` and `AsyncSession` take it: each session call still runs in a greenlet
-(`greenlet_spawn`), but the statements inside call `sqlite3` directly and never leave it.
+(core/greenlets.py), but the statements inside call `sqlite3` directly and never leave it.
 The greenlet is used only for the two waits SQLite may need:
 
 - A write lock held by another connection is not waited out by blocking the loop: the
@@ -36,22 +36,17 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from greenlet import getcurrent
-from sqlalchemy import pool
+from sqlalchemy import exc, pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL
-from sqlalchemy.util.concurrency import await_
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 BUSY_TIMEOUT = 5.0  # seconds a statement waits for another connection's write lock
 HOLD = 0.02  # seconds of statements in a row after which the loop gets its turn
 
 _T = TypeVar("_T")
 INLINE_DRIVER = "inline"  # `sqlite+inline://`: core.db.create_engine's name for `sqlite+aiosqlite`
-
-
-async def _nothing() -> None:
-    """Awaited once per SQLAlchemy call (see `InlineConnection._pace`): no loop turn."""
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -65,20 +60,18 @@ class InlineConnection(sqlite3.Connection):
 
     busy_timeout = BUSY_TIMEOUT
     _run_started: float | None = None  # the first call since the loop last ran
-    _greenlet: object = None  # the SQLAlchemy call (greenlet_spawn) of the latest statement
 
     def _loop_ran(self) -> None:
         self._run_started = None
 
     def _pace(self) -> None:
-        """Called before each statement. The first one of each SQLAlchemy call waits once for
-        nothing: `AsyncConnection.execute` takes a call that never waited for a sync driver
-        used by mistake (AwaitRequired), and outside `greenlet_spawn` this raises
-        `MissingGreenlet`. Then the loop gets its turn after `HOLD` seconds of statements."""
-        current = getcurrent()
-        if current is not self._greenlet:
-            await_(_nothing())
-            self._greenlet = current
+        """Called before each statement: outside `greenlet_spawn` it fails (see the module),
+        and the loop gets its turn after `HOLD` seconds of statements."""
+        if not in_greenlet():
+            raise exc.MissingGreenlet(
+                "greenlet_spawn has not been called; can't run a statement here. "
+                "Was IO attempted in an unexpected place?"
+            )
         now = time.monotonic()
         if self._run_started is None:
             self._run_started = now
