@@ -3,6 +3,7 @@ what the courier acts on."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from aiogram import Bot
@@ -57,10 +58,21 @@ NOTICE_ACTIONS = (
 )
 
 
+@functools.cache
+def _notice_prefixes() -> dict[str, str]:
+    """The callback prefix of each notification action (its CallbackData class's)."""
+    made = {name: callback_of(Action("", name, 0)) for name in NOTICE_ACTIONS}
+    return {name: data.__prefix__ for name, data in made.items() if data is not None}
+
+
 def _notice_data(data: str) -> bool:
     """Data that `callback_of` makes for some action: a button under a notification."""
+    prefix = data.partition(":")[0]
+    names = [name for name, known in _notice_prefixes().items() if known == prefix]
+    if not names:  # most buttons (a clinic, a page): no notification's class at all
+        return False
     values = {0, *(int(part) for part in data.split(":") if part.isdigit())}
-    for name in NOTICE_ACTIONS:
+    for name in names:
         for value in values:
             made = callback_of(Action("", name, value))
             if made is not None and made.pack() == data:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -35,8 +35,24 @@ def _number_pattern(locale: str, digits: str | None) -> NumberPattern:
 
 
 def format_number(value: float, locale: str, digits: str | None = None) -> str:
-    """As Babel's `format_decimal(value, format=digits, locale=locale)`."""
-    formatted: str = _number_pattern(locale, digits).apply(value, babel_locale(locale))
+    """As Babel's `format_decimal(value, format=digits, locale=locale)`. The value is rounded
+    first as Babel rounds it (its string as a Decimal, to the pattern's fraction digits, half
+    to even), so that the few values a screen shows (distances to 0.1 km) are formatted once."""
+    pattern = _number_pattern(locale, digits)
+    if pattern.scale:
+        formatted: str = pattern.apply(value, babel_locale(locale))
+        return formatted
+    quantum = _QUANTA[min(pattern.frac_prec[1], len(_QUANTA) - 1)]
+    rounded = Decimal(str(value)).quantize(quantum, ROUND_HALF_EVEN)
+    return _formatted(str(rounded), locale, digits)  # a string: -0 is not 0 here
+
+
+_QUANTA = [Decimal(1).scaleb(-places) for places in range(10)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted(value: str, locale: str, digits: str | None) -> str:
+    formatted: str = _number_pattern(locale, digits).apply(Decimal(value), babel_locale(locale))
     return formatted
 
 
