@@ -47,9 +47,12 @@ def callback_of(action: Action) -> CallbackData | None:
     return None
 
 
+# The buttons of notifications: a message whose every button is one of them stays as it came,
+# and a screen opened from it comes as a new message.
 NOTICE_ACTIONS = (
     "pay_debt",
     "regions",
+    "clinics",
     "franchise",
     "appeal",
     "appeal_reply",

@@ -173,6 +173,31 @@ async def test_the_topic_follows_the_appeal_and_the_person_rates_and_reopens_it(
     assert (await stored(sessions)).status == AppealStatus.CLOSED
 
 
+async def test_an_appeal_the_desk_closes_unanswered_asks_for_no_rating(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    bot: Bot,
+) -> None:
+    await file_thanks(chat)
+    operator, desk, person = operator_of(chat), Desk(bot), []  # type: ignore[var-annotated]
+    await operator.tap("🙋 Взять")
+    await operator.tap("✅ Закрыть")  # no answer written
+    await run_courier(sessions, clock, desk, recording(bot, person))
+    assert "закрыто" in person[-1] and "до 28.11.2026" in person[-1]
+    assert "оцените" not in person[-1]
+    [notice] = [
+        c
+        for c in chat.session.calls
+        if c.__api_method__ == "sendMessage" and c.chat_id == chat.user.id  # type: ignore[attr-defined]
+    ][-1:]
+    buttons = [b.text for row in notice.reply_markup.inline_keyboard for b in row]  # type: ignore[attr-defined]
+    assert buttons == ["💬 Открыть обращение"]
+    await chat.tap("💬 Открыть обращение")
+    assert "⭐ Оценить ответ" not in chat.inline_buttons
+
+
 async def test_the_desk_speaks_russian_to_an_english_speaking_person(
     chat: ChatClient,
     registered: Account,

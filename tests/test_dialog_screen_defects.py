@@ -15,6 +15,8 @@ from core.accounts.models import Account
 from core.appeals.models import Appeal, AppealStatus
 from core.clock import FrozenClock
 from core.notifications.delivery import deliver
+from core.notifications.outbox import enqueue
+from core.policies.models import Policy
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, seed_demo
 from tests.dialog import ChatClient, RecordingMailer
 from tests.test_dialog_appeals import callback_request_to_its_summary
@@ -256,3 +258,34 @@ async def test_the_consent_screen_gives_up_its_button_once_the_bank_link_is_sent
     assert buttons == ["⬅️ Франшиза и карты"], "no second «I agree» on the consent screen"
     await chat.tap("⬅️ Франшиза и карты")
     assert "✅ Активировать программу с франшизой" in chat.inline_buttons
+
+
+async def test_the_regions_notice_stays_when_its_clinics_button_opens_the_program(
+    bot: Bot,
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "DMS-K-2026-0001")
+    async with sessions() as session:
+        policy = await session.scalar(select(Policy).where(Policy.number == "DMS-K-2026-0001"))
+        assert policy is not None
+        await enqueue(
+            session,
+            user_id=registered.user_id,
+            kind="regions_available",
+            dedupe_key="regions:test",
+            now=clock.now(),
+            codes=["52"],
+            policy_id=policy.id,
+            number=policy.number,
+            name="Оптимум",
+        )
+        await session.commit()
+    await deliver_for_real(sessions, bot, clock)
+    await chat.tap("🏥 Клиники программы")
+    assert chat.sent("editMessageText") == [], "the notification is history: not edited away"
+    [opened] = chat.sent("sendMessage")
+    assert "Клиники программы" in str(opened.text)  # type: ignore[attr-defined]

@@ -9,6 +9,8 @@ from babel.numbers import format_decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.handlers.clinics import format_distance
+from bot.i18n import create_i18n
 from core.formatting import format_date, format_number, format_weekday
 
 
@@ -45,3 +47,27 @@ def test_any_number_rounded_first_and_remembered_reads_as_babel_writes_it(
     assert format_number(value, locale, digits) == format_decimal(
         value, format=digits, locale=locale
     )
+
+
+@pytest.mark.parametrize(
+    ("km", "ru", "en"),
+    [
+        (0.0004, "0 м", "0 m"),
+        (0.8504, "850 м", "850 m"),
+        (0.9949, "990 м", "990 m"),
+        (0.9996, "1,0 км", "1.0 km"),  # 1 000 m is a kilometre
+        (1.25, "1,2 км", "1.2 km"),
+        (99.94, "99,9 км", "99.9 km"),
+        (99.97, "100 км", "100 km"),  # not «100,0 км» beside «111 км»
+        (111.4, "111 км", "111 km"),
+        (2412.3, "2\xa0412 км", "2,412 km"),
+    ],
+)
+def test_a_distance_reads_in_the_unit_its_rounded_figure_calls_for(
+    km: float, ru: str, en: str
+) -> None:
+    i18n = create_i18n("ru")
+    with i18n.context():
+        for locale, expected in (("ru", ru), ("en", en)):
+            with i18n.use_locale(locale):
+                assert format_distance(km, locale) == expected

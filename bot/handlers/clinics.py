@@ -5,6 +5,7 @@ switch adds the others with the reason."""
 from __future__ import annotations
 
 import logging
+from decimal import ROUND_HALF_EVEN, Decimal
 from html import escape
 
 from aiogram import F, Router
@@ -63,9 +64,14 @@ class ClinicSearch(StatesGroup):
 
 
 def format_distance(km: float, locale: str) -> str:
-    if km < 1:
-        return _("{meters} m").format(meters=format_number(round(km * 1000, -1), locale))
-    digits = "#,##0.0" if km < 100 else "#,##0"
+    """Meters to the ten under a kilometre, tenths of a kilometre under a hundred: the unit
+    and the precision are chosen by the figure as shown (999.6 m reads «1,0 км», not
+    «1 000 м»; 99.97 km reads «100 км»)."""
+    meters = round(km * 1000, -1)
+    if meters < 1000:
+        return _("{meters} m").format(meters=format_number(meters, locale))
+    shown = Decimal(str(km)).quantize(Decimal("0.1"), ROUND_HALF_EVEN)  # as Babel rounds it
+    digits = "#,##0.0" if shown < 100 else "#,##0"
     return _("{km} km").format(km=format_number(km, locale, digits))
 
 

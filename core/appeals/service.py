@@ -359,7 +359,8 @@ async def close_by_operator(
         now=now,
         appeal_id=appeal.id,
         number=appeal.number,
-        rate=appeal.rating is None,
+        rate=appeal.rating is None and appeal.first_answer_at is not None,  # nothing to rate
+        answered=appeal.first_answer_at is not None,
         outcome=appeal.outcome,
         reopen_until=(now + reopen_within).isoformat() if reopen_within else None,
     )
