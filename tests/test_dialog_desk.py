@@ -163,7 +163,11 @@ async def test_the_topic_follows_the_appeal_and_the_person_rates_and_reopens_it(
     appeal = await stored(sessions)
     assert appeal.status == AppealStatus.IN_PROGRESS and appeal.rating is None
 
-    await operator.tap("✅ Закрыть")
+    told = len(person)
+    await operator.tap("✅ Закрыть")  # closed again: told again; the reopening took the rating
+    await run_courier(sessions, clock, desk, recording(bot, person))
+    [closed_again] = person[told:]
+    assert "О-26-000001 закрыто" in closed_again and "оцените ответ" in closed_again
     clock.advance(timedelta(days=8))
     await chat.send("/appeals")
     await chat.tap("О-26-000001 · Благодарность · закрыто")

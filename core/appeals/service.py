@@ -355,7 +355,8 @@ async def close_by_operator(
         session,
         user_id=appeal.user_id,
         kind="appeal_closed",
-        dedupe_key=f"appeal-closed:{appeal.id}",
+        # Each closing is told: an appeal reopened and closed again is a new one.
+        dedupe_key=f"appeal-closed:{appeal.id}:{now.isoformat()}",
         now=now,
         appeal_id=appeal.id,
         number=appeal.number,
