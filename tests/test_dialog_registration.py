@@ -47,6 +47,8 @@ async def register_until_consents(chat: ChatClient, mailbox: RecordingMailer) ->
     await chat.send("15 января 1985")
     await chat.tap("Женский")
     await chat.tap("Паспорт РФ")
+    await chat.send("45 06 98765")  # a digit short: refused, and not left in the chat either
+    assert chat.sent("deleteMessage") and "Сохранено" not in chat.text
     await chat.send("45 06 987654")
     assert "Сохранено: 45 ** ****54" in chat.text
     assert "Шаг 7 из 8" in chat.text

@@ -936,6 +936,17 @@ async def document_type(
     await advance(message, state, draft, session, user, after=Registration.document_type)
 
 
+NEAR_NUMBER_DIGITS = 4  # a refused answer with this many digits is taken for a mistyped number
+
+
+async def _forget(bot: Bot, message: Message) -> None:
+    """Deletes a message with a document number from the chat."""
+    try:
+        await bot.delete_message(message.chat.id, message.message_id)
+    except TelegramAPIError:
+        log.info("could not delete the message with a document number")
+
+
 async def document_number(
     message: Message, state: FSMContext, session: AsyncSession, user: User, vault: Vault, bot: Bot
 ) -> None:
@@ -943,15 +954,13 @@ async def document_number(
     try:
         document = parse_document(DocumentType(draft.document_type), message.text or "")
     except InvalidInput as error:
+        if sum(char.isdigit() for char in message.text or "") >= NEAR_NUMBER_DIGITS:
+            await _forget(bot, message)  # a mistyped number is still most of the real one
         await message.answer(problem_text(error.problem, draft))
         return
     draft.document_token = vault.encrypt(document.number)
     draft.document_mask = document.mask
-    # The passport number should not stay readable in the chat history either.
-    try:
-        await bot.delete_message(message.chat.id, message.message_id)
-    except TelegramAPIError:
-        log.info("could not delete the message with a document number")
+    await _forget(bot, message)  # the number should not stay readable in the chat history
     await message.answer(_("Saved: {mask}").format(mask=document.mask))
     await advance(message, state, draft, session, user, after=Registration.document_number)
 
