@@ -37,29 +37,20 @@ WHO = "BENCH_INSTRUCTIONS_WHO"  # set in the process valgrind runs: which dispat
 async def handle(count: int, who: str, mix: str) -> None:
     """Inside valgrind: set up as benchmarks.updates does, then count `who` handling `count`."""
     from aiogram import Bot
-    from pydantic import SecretStr
 
-    from benchmarks.updates import dialogs, echo_dispatcher, make_updates, measure, person
+    from benchmarks.updates import (
+        anna_with_her_policy,
+        demo_database,
+        dialogs,
+        echo_dispatcher,
+        make_updates,
+        measure,
+    )
     from bot.factory import create_dispatcher
-    from core.accounts.crypto import Vault, generate_key
     from core.clock import SystemClock
-    from core.config import Settings
-    from core.db import create_engine, create_session_factory, migrate
-    from core.demo import register_demo_person, seed_demo_data
     from tests.dialog import RecordingMailer, RecordingSession
 
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
-        await migrate(url)
-        engine = create_engine(url)
-        sessions = create_session_factory(engine)
-        key = generate_key()
-        now = SystemClock().now()
-        await seed_demo_data(sessions, Vault(key.encode()), now=now)
-        await register_demo_person(sessions, Vault(key.encode()), 1001, now=now)
-        settings = Settings(
-            _env_file=None, database_url=url, throttle_rate=0, data_encryption_key=SecretStr(key)
-        )
+    async with demo_database() as (_, sessions, settings):
         mailbox = RecordingMailer()
         async with Bot("1:bench", session=RecordingSession()) as bot:
             app = create_dispatcher(settings, sessions, SystemClock(), mailer=mailbox)
@@ -68,11 +59,7 @@ async def handle(count: int, who: str, mix: str) -> None:
             warm = make_updates(120, 20)
             await measure(app, bot, warm)
             await measure(echo, bot, warm)
-            anna = person(app, bot, 1001, [])
-            await anna.send("/policies")
-            await anna.tap("➕ Добавить полис")
-            await anna.tap("По номеру полиса")
-            await anna.send("DMS-K-2026-0001")
+            anna = await anna_with_her_policy(app, bot)
             rounds = max(1, count // 12)
             await dialogs(app, bot, mailbox, anna, 2, first=0)
             # Blocking on purpose: nothing else runs while the counting is switched.
@@ -92,7 +79,6 @@ async def handle(count: int, who: str, mix: str) -> None:
                 subprocess.run(on, check=True, capture_output=True)  # noqa: ASYNC221
                 await measure(target, bot, updates)
                 subprocess.run(off, check=True, capture_output=True)  # noqa: ASYNC221
-        await engine.dispose()
 
 
 def counted(count: int, who: str, mix: str) -> float:

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import itertools
 import resource
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,7 +42,7 @@ from aiogram import Bot, Dispatcher, F
 from aiogram.types import Message, Update
 from pydantic import SecretStr
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.factory import create_dispatcher
 from core.accounts.crypto import Vault, generate_key
@@ -49,6 +51,8 @@ from core.config import Settings
 from core.db import create_engine, create_session_factory, migrate
 from core.demo import register_demo_person, seed_demo_data
 from tests.dialog import UPDATE_IDS, ChatClient, RecordingMailer, RecordingSession
+
+Sessions = async_sessionmaker[AsyncSession]
 
 MIX = [
     {"text": "/start"},
@@ -217,12 +221,14 @@ NOTHING: Measured = (0.0, 0.0, [], 0, 0)
 CHUNK = 100  # commands-mix updates fed to one dispatcher before the other takes its turn
 
 
-async def main(count: int, users: int, rounds: int, telegram_rules: bool) -> None:
+@contextlib.asynccontextmanager
+async def demo_database() -> AsyncIterator[tuple[AsyncEngine, Sessions, Settings]]:
+    """A fresh SQLite file, migrated, with the demo data and Anna (1001) registered; the
+    settings of a cabinet on it (no flood limit)."""
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
         await migrate(url)
         engine = create_engine(url)
-        STATEMENTS.attach(engine)
         sessions = create_session_factory(engine)
         key = generate_key()
         now = SystemClock().now()
@@ -231,6 +237,25 @@ async def main(count: int, users: int, rounds: int, telegram_rules: bool) -> Non
         settings = Settings(
             _env_file=None, database_url=url, throttle_rate=0, data_encryption_key=SecretStr(key)
         )
+        try:
+            yield engine, sessions, settings
+        finally:
+            await engine.dispose()
+
+
+async def anna_with_her_policy(app: Dispatcher, bot: Bot) -> TimedChat:
+    """Anna, who adds DMS-K-2026-0001: the registered person of the dialog rounds."""
+    anna = person(app, bot, 1001, [])
+    await anna.send("/policies")
+    await anna.tap("➕ Добавить полис")
+    await anna.tap("По номеру полиса")
+    await anna.send("DMS-K-2026-0001")
+    return anna
+
+
+async def main(count: int, users: int, rounds: int, telegram_rules: bool) -> None:
+    async with demo_database() as (engine, sessions, settings):
+        STATEMENTS.attach(engine)
         updates = make_updates(count, users)
         mailbox = RecordingMailer()
         session = RecordingSession()
@@ -238,11 +263,7 @@ async def main(count: int, users: int, rounds: int, telegram_rules: bool) -> Non
         async with Bot("1:bench", session=session) as bot:
             app = create_dispatcher(settings, sessions, SystemClock(), mailer=mailbox)
             gc.freeze()  # as main.py does once started
-            anna = person(app, bot, 1001, [])
-            await anna.send("/policies")
-            await anna.tap("➕ Добавить полис")
-            await anna.tap("По номеру полиса")
-            await anna.send("DMS-K-2026-0001")
+            anna = await anna_with_her_policy(app, bot)
             echo = echo_dispatcher()
             await measure(app, bot, make_updates(200, users))  # warm-up: users exist, caches filled
             await dialogs(app, bot, mailbox, anna, 5, first=0)
@@ -260,7 +281,6 @@ async def main(count: int, users: int, rounds: int, telegram_rules: bool) -> Non
                 app_dialogs = joined(app_dialogs, measured)
                 echo_dialogs = joined(echo_dialogs, await measure(echo, bot, round_updates))
                 dialog_updates += round_updates
-        await engine.dispose()
     compare(
         f"commands mix: {count} updates from {users} users "
         "(/start, /help, contacts, documents, location, unknown text)",

@@ -257,8 +257,8 @@ class UnitOfWork:
 
     def defer(self, statement: Executable, parameters: dict[str, Any]) -> None:
         """A write that nothing in the update reads back (the ledger's "done"): run at the
-        final commit, in the same call. Each call of an async session is a greenlet of its own
-        (a 16 KB stack mapped and unmapped by the interpreter): one fewer per update."""
+        final commit, in the same call of the async session (each call is a trip through a
+        greenlet: one fewer per update)."""
         self._deferred.append((statement, parameters))
         self.wrote = True
 

@@ -42,12 +42,17 @@ def format_number(value: float, locale: str, digits: str | None = None) -> str:
     if pattern.scale:
         formatted: str = pattern.apply(value, babel_locale(locale))
         return formatted
-    quantum = _QUANTA[min(pattern.frac_prec[1], len(_QUANTA) - 1)]
-    rounded = Decimal(str(value)).quantize(quantum, ROUND_HALF_EVEN)
+    rounded = babel_round(value, pattern.frac_prec[1])
     return _formatted(str(rounded), locale, digits)  # a string: -0 is not 0 here
 
 
 _QUANTA = [Decimal(1).scaleb(-places) for places in range(10)]
+
+
+def babel_round(value: float, places: int) -> Decimal:
+    """`value` rounded to `places` fraction digits as Babel rounds what it formats: its
+    string as a Decimal, half to even (so 0.15, really 0.1499…, gives 0.2)."""
+    return Decimal(str(value)).quantize(_QUANTA[min(places, len(_QUANTA) - 1)], ROUND_HALF_EVEN)
 
 
 @functools.lru_cache(maxsize=4096)

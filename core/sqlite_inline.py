@@ -79,28 +79,29 @@ class InlineConnection(sqlite3.Connection):
         elif now - self._run_started > HOLD:
             await_(asyncio.sleep(0))  # the loop runs (and `_loop_ran` with it)
 
-    def _waiting(self, call: Callable[[], _T], error: sqlite3.OperationalError) -> _T:
-        """Retries `call`, refused with `error`, while another connection holds the lock."""
+    def _retrying(self, call: Callable[[], _T]) -> _T:
+        """`call`, retried after asynchronous sleeps while another connection holds the lock."""
+        try:
+            return call()
+        except sqlite3.OperationalError as error:
+            refused = error
         deadline = time.monotonic() + self.busy_timeout
         pause = 0.001
         while True:
-            if not _is_busy(error) or time.monotonic() >= deadline:
-                raise error
+            if not _is_busy(refused) or time.monotonic() >= deadline:
+                raise refused
             await_(asyncio.sleep(pause))
             pause = min(pause * 2, 0.05)
             try:
                 return call()
             except sqlite3.OperationalError as again:
-                error = again
+                refused = again
 
     def cursor(self, factory: Any = None) -> Any:
         return super().cursor(factory or InlineCursor)
 
     def commit(self) -> None:
-        try:
-            super().commit()
-        except sqlite3.OperationalError as error:
-            self._waiting(super().commit, error)
+        self._retrying(super().commit)
 
 
 class InlineCursor(sqlite3.Cursor):
@@ -112,10 +113,7 @@ class InlineCursor(sqlite3.Cursor):
 
     def execute(self, sql: str, parameters: Any = (), /) -> InlineCursor:
         self.connection._pace()
-        try:
-            super().execute(sql, parameters)
-        except sqlite3.OperationalError as error:
-            self.connection._waiting(lambda: sqlite3.Cursor.execute(self, sql, parameters), error)
+        self.connection._retrying(lambda: sqlite3.Cursor.execute(self, sql, parameters))
         self._rows = deque(super().fetchall()) if self.description is not None else None
         return self
 
@@ -136,14 +134,8 @@ class InlineCursor(sqlite3.Cursor):
     def executemany(self, sql: str, parameters: Any, /) -> InlineCursor:
         self.connection._pace()
         self._rows = None
-
-        def run() -> Any:
-            return await_(asyncio.to_thread(sqlite3.Cursor.executemany, self, sql, parameters))
-
-        try:
-            run()
-        except sqlite3.OperationalError as error:
-            self.connection._waiting(run, error)
+        run = sqlite3.Cursor.executemany
+        self.connection._retrying(lambda: await_(asyncio.to_thread(run, self, sql, parameters)))
         return self
 
     def executescript(self, script: str, /) -> InlineCursor:

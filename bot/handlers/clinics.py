@@ -5,7 +5,6 @@ switch adds the others with the reason."""
 from __future__ import annotations
 
 import logging
-from decimal import ROUND_HALF_EVEN, Decimal
 from html import escape
 
 from aiogram import F, Router
@@ -51,7 +50,7 @@ from core.clinics.search import by_name
 from core.clinics.searches import recall_search, remember_search
 from core.clock import Clock
 from core.config import Settings
-from core.formatting import format_number
+from core.formatting import babel_round, format_number
 from core.policies.cabinet import my_policies, my_policy
 from core.policies.care import care_title
 
@@ -70,8 +69,7 @@ def format_distance(km: float, locale: str) -> str:
     meters = round(km * 1000, -1)
     if meters < 1000:
         return _("{meters} m").format(meters=format_number(meters, locale))
-    shown = Decimal(str(km)).quantize(Decimal("0.1"), ROUND_HALF_EVEN)  # as Babel rounds it
-    digits = "#,##0.0" if shown < 100 else "#,##0"
+    digits = "#,##0.0" if babel_round(km, 1) < 100 else "#,##0"
     return _("{km} km").format(km=format_number(km, locale, digits))
 
 

@@ -351,6 +351,7 @@ async def close_by_operator(
     appeal.outcome = outcome.value if outcome is not None else None
     appeal.status, appeal.closed_at, appeal.waiting_since = AppealStatus.CLOSED, now, None
     await withdraw(session, f"appeal-taken:{appeal.id}")
+    answered = appeal.first_answer_at is not None
     await enqueue(
         session,
         user_id=appeal.user_id,
@@ -360,8 +361,8 @@ async def close_by_operator(
         now=now,
         appeal_id=appeal.id,
         number=appeal.number,
-        rate=appeal.rating is None and appeal.first_answer_at is not None,  # nothing to rate
-        answered=appeal.first_answer_at is not None,
+        rate=appeal.rating is None and answered,  # closed unanswered: nothing to rate
+        answered=answered,
         outcome=appeal.outcome,
         reopen_until=(now + reopen_within).isoformat() if reopen_within else None,
     )

@@ -362,19 +362,19 @@ def case_stage_body(args: dict[str, Any], _: Translate, locale: str) -> str:
 
 
 def appeal_closed_text(args: dict[str, Any], _: Translate, locale: str) -> str:
-    if args.get("reopen_until") and args.get("answered") is False:  # closed before any answer
-        return _(
-            "Your appeal {number} is closed. If something is left, you can reopen it with a "
-            "message until {date}."
-        ).format(
-            number=args["number"],
-            date=format_day(datetime.fromisoformat(args["reopen_until"]), locale),
-        )
     if args.get("reopen_until"):
-        return _(
-            "Your appeal {number} is closed. Please rate the answer. If something is left, "
-            "you can reopen it with a message until {date}."
-        ).format(
+        text = (
+            _(
+                "Your appeal {number} is closed. If something is left, you can reopen it with "
+                "a message until {date}."
+            )
+            if args.get("answered") is False  # closed before any answer: nothing to rate
+            else _(
+                "Your appeal {number} is closed. Please rate the answer. If something is left, "
+                "you can reopen it with a message until {date}."
+            )
+        )
+        return text.format(
             number=args["number"],
             date=format_day(datetime.fromisoformat(args["reopen_until"]), locale),
         )
