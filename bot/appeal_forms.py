@@ -366,6 +366,10 @@ class AppealDraft(BaseModel):
     bill_id: int | None = None
     clinic_id: int | None = None
     case_kind: str | None = None  # the policy's kind, for a case: osago, kasko, travel...
+    # Which form this is: its buttons carry it, so that a button of an earlier form (discarded,
+    # sent, or replaced by this one) cannot act on this one (CONVERSATION.md, 4).
+    form: int = 0
+    prompt: int = 0  # the message of the latest question (or the summary): the form's place
 
     @property
     def steps(self) -> tuple[Step, ...]:

@@ -38,7 +38,11 @@ class StaleButton(Exception):
     answers "this button no longer works" and logs at INFO."""
 
 
-def stale_text() -> str:
+def stale_text(in_step: bool = False) -> str:
+    """The answer to a stale button; `in_step`: a form waits for an answer (its latest message
+    leads on, and /menu would take the person away from it)."""
+    if in_step:
+        return _("This button is no longer active. Please go on from the latest message below.")
     return _("This button is no longer active. Please open /menu.")
 
 
@@ -375,11 +379,18 @@ class AppealStartCallback(CallbackData, prefix="an"):
     clinic: Id = 0
 
 
+class AppealAnewCallback(AppealStartCallback, prefix="an2"):
+    """The same start, chosen while a draft waits: the draft is discarded. A prefix of its own
+    (not a field): the start buttons already in people's chats keep working."""
+
+
 class AppealChoiceCallback(CallbackData, prefix="ac"):
+    form: Id  # the draft's AppealDraft.form: a button of another form is stale
     value: Annotated[str, Field(max_length=40)]  # an option of the current step; "done", "mine"
 
 
 class AppealSendCallback(CallbackData, prefix="af"):
+    form: Id  # the draft's AppealDraft.form: a button of another form is stale
     send: bool
 
 
@@ -399,6 +410,11 @@ class AppealsCallback(CallbackData, prefix="al"):
     id: Id = 0
     rating: Annotated[int, Field(ge=0, le=5)] = 0
     cases: bool = False  # insured-event cases instead of appeals
+
+
+class ReceiptAppealsCallback(AppealsCallback, prefix="alr"):
+    """«My appeals» under an appeal's receipt: the receipt is history (bot/notify.is_notice),
+    so the list comes below it instead of replacing it."""
 
 
 class DeskAction(StrEnum):

@@ -20,6 +20,7 @@ from bot.callbacks import (
     FranchiseCallback,
     PolicyAction,
     PolicyCallback,
+    ReceiptAppealsCallback,
 )
 from bot.deeplinks import start_link
 from bot.texts import split_text
@@ -68,9 +69,16 @@ def _notice_prefixes() -> dict[str, str]:
     return {name: data.__prefix__ for name, data in made.items() if data is not None}
 
 
+# Buttons that only messages to keep carry (a receipt's): their data is not an action's.
+HISTORY_PREFIXES = frozenset({ReceiptAppealsCallback.__prefix__})
+
+
 def _notice_data(data: str) -> bool:
-    """Data that `callback_of` makes for some action: a button under a notification."""
+    """Data that `callback_of` makes for some action, or a receipt's: a button under a
+    notification."""
     prefix = data.partition(":")[0]
+    if prefix in HISTORY_PREFIXES:
+        return True
     names = [name for name, known in _notice_prefixes().items() if known == prefix]
     if not names:  # most buttons (a clinic, a page): no notification's class at all
         return False

@@ -30,6 +30,15 @@ def escape(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+_INNER_QUOTES = str.maketrans({"«": "„", "»": "“"})
+
+
+def quoted(text: object) -> str:
+    """Escaped text to go inside «…»: its own «…» turn into „…“, as Russian typography nests
+    quotes (a program «Корпоративный ДМС „Оптимум“», not «…«Оптимум»»)."""
+    return escape(text).translate(_INNER_QUOTES)
+
+
 def utf16_len(text: str) -> int:
     """The length Telegram counts: UTF-16 code units."""
     return len(text.encode("utf-16-le")) // 2

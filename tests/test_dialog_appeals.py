@@ -294,6 +294,8 @@ async def test_a_choice_tapped_higher_up_at_the_summary_leaves_the_form_open(
     assert "проверьте и отправьте" in chat.text
     await chat.tap("15:00–18:00")  # the time question's buttons, higher up
     assert "Эта кнопка больше не действует" in chat.text
+    # Not «open /menu»: that would lead away from the form, which waits below.
+    assert "Продолжите, пожалуйста, с последнего сообщения ниже" in chat.text
     assert "закрыта" not in chat.text and chat.sent("editMessageText") == []
     await chat.tap("✅ Отправить")
     assert "Обращение <b>О-26-000001</b> получено" in chat.text
@@ -302,9 +304,10 @@ async def test_a_choice_tapped_higher_up_at_the_summary_leaves_the_form_open(
 async def test_a_summarys_send_after_a_new_form_was_begun_higher_up_files_nothing(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    """A kind tapped on the menu higher up begins a new form; «✅ Send» on the old summary then
-    filed that new, empty form: an appeal without the phone, the time or the topic the
-    summary showed (a walker's find). It is a stale button now."""
+    """A kind tapped on the menu higher up begins a new form (once the person chose to discard
+    the draft); «✅ Send» on the old summary then filed that new, empty form: an appeal without
+    the phone, the time or the topic the summary showed (a walker's find). It is stale now, and
+    so is the old summary's «✖️ Cancel»: it no longer discards the new form."""
     await chat.send("💬 Обращения")
     await chat.tap("➕ Новое обращение")
     await chat.tap("Перезвоните мне")
@@ -312,12 +315,115 @@ async def test_a_summarys_send_after_a_new_form_was_begun_higher_up_files_nothin
     await chat.tap("18:00–21:00")
     await chat.send("Тема А: стоматология")
     assert "проверьте и отправьте" in chat.text
-    await chat.tap("Перезвоните мне")  # the kinds' menu, higher up: a new form begins
+    await chat.tap("Перезвоните мне")  # the kinds' menu, higher up
+    await chat.tap("🗑 Удалить его и начать: Перезвоните мне")
     assert "Номер телефона для звонка" in chat.text
-    await chat.tap("✅ Отправить")  # the old summary's
+    await tap_in(chat, "проверьте и отправьте", "✅ Отправить")  # the old summary's
     assert "Эта кнопка больше не действует" in chat.text
+    await tap_in(chat, "проверьте и отправьте", "✖️ Отмена")  # the old summary's
+    assert "Эта кнопка больше не действует" in chat.text
+    assert "удалено" not in chat.text
+    await chat.tap("+7 916 123-45-67")  # the new form goes on
+    assert "Когда удобно позвонить" in chat.text
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Appeal)) == 0
+
+
+async def test_a_new_appeal_begun_higher_up_offers_the_draft_waiting_at_its_summary(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A kind tapped on a menu higher up silently replaced a draft waiting at its summary, and
+    the draft was lost (a walker's find). Leaving a step keeps its draft (CONVERSATION.md, 1):
+    the person is asked, and may continue it."""
+    await callback_request_to_its_summary(chat)
+    await chat.tap("Жалоба")  # the kinds' menu, higher up
+    assert chat.text == (
+        "У вас есть неотправленный черновик обращения: «Перезвоните мне». "
+        "Продолжить его или удалить?"
+    )
+    assert chat.inline_buttons == [
+        "✍️ Продолжить черновик: Перезвоните мне",
+        "🗑 Удалить его и начать: Жалоба",
+        "⬅️ Мои обращения",
+    ]
+    await chat.tap("✍️ Продолжить черновик: Перезвоните мне")
+    assert "проверьте и отправьте" in chat.text and "Вопрос по франшизе" in chat.text
+    await chat.tap("✅ Отправить")
+    assert "Обращение <b>О-26-000001</b> получено" in chat.text
+    async with sessions() as session:
+        appeal = await session.scalar(select(Appeal))
+        assert appeal is not None and appeal.kind == AppealKind.CALLBACK
+        assert appeal.fields["topic"] == "Вопрос по франшизе"
+
+
+async def test_cancel_of_an_earlier_question_answers_below_and_the_latest_edits_in_place(
+    chat: ChatClient, registered: Account
+) -> None:
+    """«✖️ Cancel» under the form's first question, tapped when the form was two questions on,
+    wrote «The appeal is discarded» into that old message, out of sight (a walker's find). It
+    is answered below now; the latest question's Cancel still turns its own message into it."""
+    await chat.send("💬 Обращения")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Перезвоните мне")
+    await chat.tap("+7 916 123-45-67")
+    assert "Когда удобно позвонить" in chat.text
+    await tap_in(chat, "Номер телефона для звонка", "✖️ Отмена")
+    assert chat.texts == ["Обращение не отправлено."]
+    assert chat.sent("sendMessage") and not chat.sent("editMessageText")
+    await chat.tap("Перезвоните мне")  # a new form (the kinds' menu, higher up), no draft now
+    assert "Номер телефона для звонка" in chat.text
+    await chat.tap("✖️ Отмена")  # the latest question's
+    assert chat.texts == ["Обращение не отправлено."]
+    assert chat.sent("editMessageText") and not chat.sent("sendMessage")
+
+
+async def test_sending_an_appeal_keeps_a_childs_policy_draft_paused_before(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Sending (or discarding) an appeal cleared the whole dialog state: a child's policy form
+    paused before it was lost. Only the appeal's own draft goes."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("Полис ребёнка")
+    await chat.send("ONDL-500002")
+    await chat.send("Иванов")
+    await callback_request_to_its_summary(chat)  # «💬 Обращения» leaves the child's form
+    await chat.tap("✅ Отправить")
+    assert "получено" in chat.text
+    await chat.send("📋 Мои полисы")
+    await chat.tap("➕ Добавить полис")
+    assert chat.inline_buttons[0] == "✍️ Продолжить: полис ребёнка ONDL-500002"
+
+
+async def test_an_appeals_receipt_stays_when_its_my_appeals_button_opens_the_list(
+    chat: ChatClient, registered: Account
+) -> None:
+    """The receipt (the appeal's number and time) was edited into the list by its own «💬 My
+    appeals», while a booking's confirmation stays (a walker's find). A receipt is history."""
+    await callback_request_to_its_summary(chat)
+    await chat.tap("✅ Отправить")
+    receipt = chat.text
+    assert "Обращение <b>О-26-000001</b> получено" in receipt
+    await chat.tap("💬 Мои обращения")
+    assert chat.sent("sendMessage") and not chat.sent("editMessageText")
+    assert chat.text == "<b>Мои обращения</b>"
+    [listed] = [b for b in chat.inline_buttons if b.startswith("О-26-000001")]
+    await chat.tap(listed)  # the list is a screen: the appeal replaces it
+    assert chat.sent("editMessageText") and "О-26-000001" in chat.text
+
+
+async def tap_in(chat: ChatClient, containing: str, button: str) -> ChatClient:
+    """Tap `button` on the latest message whose text has `containing` (an old one, higher up)."""
+    for call in reversed(chat.session.calls):
+        markup = getattr(call, "reply_markup", None)
+        if containing in (getattr(call, "text", None) or "") and markup is not None:
+            for row in markup.inline_keyboard:
+                for candidate in row:
+                    if candidate.text == button:
+                        return await chat.callback(candidate.callback_data, call)
+    raise AssertionError(f"no {button!r} on a message with {containing!r}")
 
 
 async def callback_request_to_its_summary(chat: ChatClient) -> None:

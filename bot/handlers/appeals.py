@@ -6,6 +6,7 @@ same dialog with their own list."""
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import date, datetime, timedelta
 
 from aiogram import Bot, F, Router
@@ -30,12 +31,14 @@ from bot.appeal_forms import (
     stage_text,
 )
 from bot.callbacks import (
+    AppealAnewCallback,
     AppealChoiceCallback,
     AppealsAction,
     AppealsCallback,
     AppealSendCallback,
     AppealStartCallback,
     PolicyCallback,
+    ReceiptAppealsCallback,
     StaleButton,
 )
 from bot.deeplinks import start_link
@@ -50,7 +53,7 @@ from bot.keyboards.next_steps import (
 )
 from bot.keyboards.registration import BACK
 from bot.screens import show
-from bot.texts import clean_input, escape, shorten, split_text
+from bot.texts import clean_input, escape, quoted, shorten, split_text
 from bot.uploads import upload_refusal
 from core.accounts.models import Account, User
 from core.accounts.validation import (
@@ -160,7 +163,11 @@ async def start(
         await choose_kind(query, callback_data.policy)
         return
     kind = AppealKind(callback_data.kind)
-    draft = AppealDraft(kind=kind)
+    kept = await load_draft(state)
+    if kept is not None and not isinstance(callback_data, AppealAnewCallback):
+        await offer_the_draft(query, kept, callback_data)
+        return
+    draft = AppealDraft(kind=kind, form=new_form())
     views = await my_policies(session, user, today=clock.now().date())
     if callback_data.policy:
         view = next((v for v in views if v.id == callback_data.policy), None)
@@ -208,6 +215,32 @@ async def start(
     await ask_next(query.message, draft, state, session, user, account, clock)
 
 
+async def offer_the_draft(
+    query: CallbackQuery, kept: AppealDraft, wanted: AppealStartCallback
+) -> None:
+    """A new appeal begun while a draft waits: the draft is not dropped unasked (CONVERSATION.md,
+    1); continue it, or discard it and begin the new one."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("✍️ Continue the draft: {kind}").format(kind=kind_title(kept.kind)),
+        callback_data=AppealsCallback(action=AppealsAction.RESUME),
+    )
+    builder.button(
+        text=_("🗑 Discard it and begin: {kind}").format(kind=kind_title(AppealKind(wanted.kind))),
+        callback_data=AppealAnewCallback(**wanted.model_dump()),
+    )
+    builder.adjust(1)
+    await show(
+        query,
+        _("You have an appeal draft not sent yet: «{kind}». Continue it, or discard it?").format(
+            kind=quoted(kind_title(kept.kind))
+        ),
+        builder.as_markup(),
+        back=AppealsCallback(),
+        back_text=_("⬅️ My appeals"),
+    )
+
+
 def policy_options(views: list[PolicyView], step: Step) -> list[tuple[str, str]]:
     return [
         (str(v.id), f"{v.policy.number} · {v.person.first_name}")
@@ -245,32 +278,37 @@ async def ask_next(
             draft.step += 1
         else:
             break
-    await state.update_data({DRAFT_KEY: draft.model_dump(mode="json")})
+    form = draft.form
     if step is None:
         await state.set_state(AppealForm.confirm)
         builder = InlineKeyboardBuilder()
-        builder.button(text=_("✅ Send"), callback_data=AppealSendCallback(send=True))
-        builder.button(text=_("✖️ Cancel"), callback_data=AppealSendCallback(send=False))
-        await message.answer(summary(draft), reply_markup=builder.as_markup())
+        builder.button(text=_("✅ Send"), callback_data=AppealSendCallback(form=form, send=True))
+        builder.button(text=_("✖️ Cancel"), callback_data=AppealSendCallback(form=form, send=False))
+        shown = await message.answer(summary(draft), reply_markup=builder.as_markup())
+        await save_draft(state, draft, shown)
         return
     builder = InlineKeyboardBuilder()
     if step.ask is Ask.CHOICE:
         for value, title in step.choices:
-            builder.button(text=str(title), callback_data=AppealChoiceCallback(value=value))
+            builder.button(
+                text=str(title), callback_data=AppealChoiceCallback(form=form, value=value)
+            )
     elif step.ask is Ask.POLICY:
         for value, title in await _policy_options(session, user, clock.now().date(), step):
-            builder.button(text=title, callback_data=AppealChoiceCallback(value=value))
+            builder.button(text=title, callback_data=AppealChoiceCallback(form=form, value=value))
         if step.policy_kinds == ("dms",):
             builder.button(
-                text=_("Not about a policy"), callback_data=AppealChoiceCallback(value="none")
+                text=_("Not about a policy"),
+                callback_data=AppealChoiceCallback(form=form, value="none"),
             )
     elif step.ask is Ask.PHONE and account is not None:
         builder.button(
-            text=format_phone(account.phone), callback_data=AppealChoiceCallback(value="mine")
+            text=format_phone(account.phone),
+            callback_data=AppealChoiceCallback(form=form, value="mine"),
         )
     elif step.ask is Ask.FILES:
-        builder.button(text=_("Done"), callback_data=AppealChoiceCallback(value="done"))
-    builder.button(text=_("✖️ Cancel"), callback_data=AppealSendCallback(send=False))
+        builder.button(text=_("Done"), callback_data=AppealChoiceCallback(form=form, value="done"))
+    builder.button(text=_("✖️ Cancel"), callback_data=AppealSendCallback(form=form, send=False))
     builder.adjust(1)
     states = {
         Ask.CHOICE: AppealForm.choosing,
@@ -285,7 +323,7 @@ async def ask_next(
     policy = policy_shown(draft.fields)
     if draft.kind is AppealKind.INSURED_EVENT and policy is not None:  # whose case, which policy
         prompt = _("🚨 Case on policy {policy}").format(policy=escape(policy)) + "\n" + prompt
-    await message.answer(prompt, reply_markup=markup)
+    await save_draft(state, draft, await message.answer(prompt, reply_markup=markup))
 
 
 def summary(draft: AppealDraft) -> str:
@@ -318,6 +356,28 @@ async def load_draft(state: FSMContext) -> AppealDraft | None:
     return AppealDraft.model_validate(raw) if raw else None
 
 
+async def save_draft(state: FSMContext, draft: AppealDraft, prompt: Message) -> None:
+    """The draft, with the message that now asks its question (or shows its summary)."""
+    draft.prompt = prompt.message_id
+    await state.update_data({DRAFT_KEY: draft.model_dump(mode="json")})
+
+
+async def close_form(state: FSMContext, key: str = DRAFT_KEY) -> None:
+    """The appeal's draft (or the reply's appeal) forgotten, and its step left. Only these: a
+    paused draft of another form (a child's policy, a booking) stays where it waits."""
+    data = await state.get_data()
+    data.pop(key, None)
+    current = await state.get_state()
+    if current is not None and current.startswith(f"{AppealForm.__full_group_name__}:"):
+        await state.set_state(None)
+    await state.set_data(data)
+
+
+def new_form() -> int:
+    """A new form's number, carried by its buttons (AppealDraft.form)."""
+    return secrets.randbelow(2**31 - 1) + 1
+
+
 async def typed(
     message: Message,
     state: FSMContext,
@@ -329,7 +389,7 @@ async def typed(
 ) -> None:
     draft = await load_draft(state)
     if draft is None or draft.current is None:
-        await state.clear()
+        await close_form(state)
         return
     step, text = draft.current, " ".join(clean_input(message.text).split())
     if step.ask is Ask.TEXT and len(text) < 5:
@@ -366,7 +426,7 @@ async def typed(
             try:
                 check_cover(policy, day)
             except CaseNotCovered as error:
-                await state.clear()
+                await close_form(state)
                 await message.answer(
                     not_covered_text(error, day, settings, user.language),
                     reply_markup=not_covered_markup(error, settings),
@@ -459,6 +519,8 @@ async def chose(
     settings: Settings,
 ) -> None:
     draft = await load_draft(state)
+    if draft is not None and draft.form != callback_data.form:
+        draft = None  # the button's own form was sent, discarded or replaced: it is closed
     if draft is not None and draft.current is None:  # at its summary: still open, to be sent
         raise StaleButton("a choice of a question answered already")
     if draft is None or draft.current is None or not isinstance(query.message, Message):
@@ -540,15 +602,19 @@ async def file_added(message: Message, state: FSMContext, bot: Bot) -> None:
         return
     assert item is not None
     draft.files.append(item)
-    await state.update_data({DRAFT_KEY: draft.model_dump(mode="json")})
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("Done"), callback_data=AppealChoiceCallback(value="done"))
-    builder.button(text=_("✖️ Cancel"), callback_data=AppealSendCallback(send=False))
+    builder.button(
+        text=_("Done"), callback_data=AppealChoiceCallback(form=draft.form, value="done")
+    )
+    builder.button(
+        text=_("✖️ Cancel"), callback_data=AppealSendCallback(form=draft.form, send=False)
+    )
     builder.adjust(1)  # as the step's own question has them: the latest message leads on
-    await message.answer(
+    shown = await message.answer(
         _("Attached: {count}. Send more or tap «Done».").format(count=len(draft.files)),
         reply_markup=builder.as_markup(),
     )
+    await save_draft(state, draft, shown)
 
 
 async def use_buttons(message: Message) -> None:
@@ -570,6 +636,8 @@ async def send(
     draft = await load_draft(state)
     if draft is None:
         raise StaleButton("the appeal form was sent or discarded already")
+    if callback_data.form != draft.form:
+        raise StaleButton("a button of an earlier appeal form")
     if callback_data.send and draft.current is not None:
         # «Send» of a summary, while the form (another one, begun from a menu higher up, or
         # this one gone back) waits for an answer: what that summary showed is not the draft.
@@ -577,10 +645,14 @@ async def send(
     if not isinstance(query.message, Message):
         return
     step, data = await state.get_state(), await state.get_data()
-    await state.clear()  # cleared with the filing's commit: a crash cannot file it twice
+    await close_form(state)  # closed with the filing's commit: a crash cannot file it twice
     if not callback_data.send:
+        # Said where the person is: an earlier question's Cancel, higher up, is answered below.
+        where: CallbackQuery | Message = (
+            query if query.message.message_id == draft.prompt else query.message
+        )
         await show(
-            query,
+            where,
             _("The appeal is discarded."),
             menu=True,
             back=AppealsCallback(),
@@ -628,7 +700,7 @@ async def send(
     cases = draft.kind is AppealKind.INSURED_EVENT
     builder.button(
         text=_("🚨 My cases") if cases else _("💬 My appeals"),
-        callback_data=AppealsCallback(cases=cases),
+        callback_data=ReceiptAppealsCallback(cases=cases),
     )
     await query.message.answer(receipt, reply_markup=builder.as_markup())
     await post_new_appeal(bot, settings, session, appeal, user, account)
@@ -841,7 +913,7 @@ async def on_appeals(
         asked = await state.get_state() == AppealForm.reply.state
         if not asked or (await state.get_data()).get(REPLY_KEY) != appeal.id:
             raise StaleButton("the message to this appeal was sent or dropped already")
-        await state.clear()
+        await close_form(state, REPLY_KEY)
         action = AppealsAction.OPEN
     if action is AppealsAction.OPEN:
         parts = split_text(await appeal_text(session, appeal, user.language))
@@ -1033,10 +1105,10 @@ async def reply_typed(
                 session, user.id, current.id, text, clock.now(), files
             )
     except (AppealClosed, ReopenExpired):
-        await state.clear()
+        await close_form(state, REPLY_KEY)
         await message.answer(_("The appeal is closed. Start a new one if needed."))
         return
-    await state.clear()
+    await close_form(state, REPLY_KEY)
     await sync_topic(bot, settings, session, appeal)  # a closed topic is reopened first
     builder = InlineKeyboardBuilder()  # the way back to the appeal, its history and buttons
     builder.button(
@@ -1065,9 +1137,11 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
     router.callback_query.register(start, AppealStartCallback.filter())
+    router.callback_query.register(start, AppealAnewCallback.filter())
     router.callback_query.register(chose, AppealChoiceCallback.filter())
     router.callback_query.register(send, AppealSendCallback.filter())
     router.callback_query.register(on_appeals, AppealsCallback.filter())
+    router.callback_query.register(on_appeals, ReceiptAppealsCallback.filter())
     router.message.register(typed, AppealForm.typing, F.text, ~(F.text == BACK))
     router.message.register(place_shared, AppealForm.typing, F.location | F.venue)
     router.message.register(not_text, AppealForm.typing)

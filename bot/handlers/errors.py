@@ -57,11 +57,13 @@ async def unexpected(event: ErrorEvent, i18n: I18n, user: User | None = None) ->
         log.exception("could not tell the user about the failure")
 
 
-async def stale(event: ErrorEvent, i18n: I18n, user: User | None = None) -> None:
+async def stale(
+    event: ErrorEvent, i18n: I18n, user: User | None = None, raw_state: str | None = None
+) -> None:
     """A button from another step or a context that is gone: nothing changes, no traceback."""
     log.info("update %s: stale callback data (%s)", event.update.update_id, event.exception)
     with i18n.use_locale(_locale(i18n, user)):
-        await _tell(event, stale_text())
+        await _tell(event, stale_text(in_step=raw_state is not None))
 
 
 async def busy(event: ErrorEvent) -> object:

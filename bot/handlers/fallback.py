@@ -38,10 +38,12 @@ async def unexpected_in_dialog(message: Message) -> None:
     )
 
 
-async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+async def stale_button(
+    query: CallbackQuery, callback_answer: CallbackAnswer, raw_state: str | None = None
+) -> None:
     """A button of a step the person is not at, or data that does not parse (bot/callbacks.py)."""
     log.info("stale or malformed callback data %r", (query.data or "")[:64])
-    callback_answer.text = stale_text()
+    callback_answer.text = stale_text(in_step=raw_state is not None)
     callback_answer.show_alert = True
 
 
