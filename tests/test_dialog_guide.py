@@ -87,7 +87,7 @@ async def test_help_covers_every_contract_with_its_desk_curators_and_telemedicin
     await chat.send("/contacts")
     assert "Кураторы договора «Доктор Лайк (регионы)»" in chat.text
     assert "доктор Смирнова Е. В." in chat.text and "Белова Н. А." in chat.text
-    assert "Кураторы договора «Корпоративный ДМС «Оптимум» (Москва)»" in chat.text
+    assert "Кураторы договора «Корпоративный ДМС „Оптимум“ (Москва)»" in chat.text
     assert "доктор Орлов А. П." in chat.text
 
     await chat.send("/policies")

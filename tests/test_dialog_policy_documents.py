@@ -153,3 +153,14 @@ async def test_another_persons_document_no_longer_works(
     assert foreign is not None
     await chat.callback(PolicyDocumentCallback(id=foreign.id, kind=DocumentKind.POLICY).pack())
     assert "кнопка больше не действует" in chat.text and not chat.sent("sendDocument")
+
+
+async def test_a_program_name_with_its_own_quotes_nests_them_as_russian_does(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """«Программа «Корпоративный ДМС «Оптимум» (Москва)»» read as three quotes opened and two
+    closed (a walker's find); the inner ones are „…“ now."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "DMS-K-2026-0001")
+    await chat.tap("✅ Что покрыто")
+    assert chat.text.startswith("<b>Программа «Корпоративный ДМС „Оптимум“ (Москва)»</b>")

@@ -25,6 +25,7 @@ from bot.callbacks import (
 )
 from bot.keyboards.cached import per_language
 from bot.screens import show
+from bot.texts import quoted
 from core.accounts.models import User
 from core.appeals.models import AppealKind
 from core.clock import Clock
@@ -375,7 +376,7 @@ def contacts_text(settings: Settings, contracts: list[Contract]) -> str:
             continue
         lines = [
             _("<b>Curators of «{program}»</b> ({numbers}), Mon–Fri 9:00–18:00:").format(
-                program=escape(program.name), numbers=escape(contract.numbers)
+                program=quoted(program.name), numbers=escape(contract.numbers)
             )
         ]
         if program.curator:

@@ -23,7 +23,7 @@ from bot.fsm.policies import LATIN_KEY, PolicyDocuments
 from bot.handlers.registration import problem_text
 from bot.keyboards.registration import BACK
 from bot.screens import show
-from bot.texts import screen_pages
+from bot.texts import quoted, screen_pages
 from core.accounts.models import User
 from core.accounts.validation import InvalidInput
 from core.clock import Clock
@@ -185,7 +185,7 @@ async def show_program(
     view = await my_policy(session, user, callback_data.id, today=clock.now().date())
     if not isinstance(query.message, Message) or view.program is None:
         return
-    title = _("<b>Program «{name}»</b>").format(name=escape(view.program.name))
+    title = _("<b>Program «{name}»</b>").format(name=quoted(view.program.name))
     blocks = [
         "\n".join(
             [f"\n<b>{escape(section.title)}</b>", *(f"• {escape(line)}" for line in section.lines)]
