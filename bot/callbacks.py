@@ -381,7 +381,9 @@ class AppealStartCallback(CallbackData, prefix="an"):
 
 class AppealAnewCallback(AppealStartCallback, prefix="an2"):
     """The same start, chosen while a draft waits: the draft is discarded. A prefix of its own
-    (not a field): the start buttons already in people's chats keep working."""
+    (not a field of the start): the start buttons already in people's chats keep working."""
+
+    replaces: Id = 0  # the form of the draft to discard (AppealDraft.form): another is kept
 
 
 class AppealChoiceCallback(CallbackData, prefix="ac"):
@@ -407,7 +409,7 @@ class AppealsAction(StrEnum):
 
 class AppealsCallback(CallbackData, prefix="al"):
     action: AppealsAction = AppealsAction.LIST
-    id: Id = 0
+    id: Id = 0  # the appeal; for RESUME the draft's form
     rating: Annotated[int, Field(ge=0, le=5)] = 0
     cases: bool = False  # insured-event cases instead of appeals
 

@@ -345,6 +345,7 @@ async def test_a_new_appeal_begun_higher_up_offers_the_draft_waiting_at_its_summ
         "✍️ Продолжить черновик: Перезвоните мне",
         "🗑 Удалить его и начать: Жалоба",
         "⬅️ Мои обращения",
+        "🏠 Меню",
     ]
     await chat.tap("✍️ Продолжить черновик: Перезвоните мне")
     assert "проверьте и отправьте" in chat.text and "Вопрос по франшизе" in chat.text
@@ -412,6 +413,73 @@ async def test_an_appeals_receipt_stays_when_its_my_appeals_button_opens_the_lis
     [listed] = [b for b in chat.inline_buttons if b.startswith("О-26-000001")]
     await chat.tap(listed)  # the list is a screen: the appeal replaces it
     assert chat.sent("editMessageText") and "О-26-000001" in chat.text
+
+
+async def test_the_buttons_of_a_discarded_draft_and_of_its_question_leave_the_new_one_alone(
+    chat: ChatClient, registered: Account
+) -> None:
+    """Once «🗑 Discard it and begin» replaced a draft, the old form's choices turned their
+    message into «This form is closed, start a new one»; the question's «🗑» tapped again
+    discarded the new draft, its text with it; its «✍️ Continue the draft: Call me back»
+    opened the complaint (a walker's finds). Each is a stale button now, and the new draft
+    stays as it was."""
+    await callback_request_to_its_summary(chat)
+    await chat.tap("Жалоба")  # the kinds' menu, higher up
+    await chat.tap("🗑 Удалить его и начать: Жалоба")
+    await chat.send("Врач опоздал на приём на 40 минут")
+    assert "Приложите" in chat.text
+    stale = "Эта кнопка больше не действует. Продолжите, пожалуйста, с последнего сообщения ниже."
+    await chat.tap("18:00–21:00")  # the first form's time question
+    assert chat.text == stale and not chat.sent("editMessageText")
+    await tap_in(chat, "неотправленный черновик", "🗑 Удалить его и начать: Жалоба")
+    assert chat.text == stale
+    await tap_in(chat, "неотправленный черновик", "✍️ Продолжить черновик: Перезвоните мне")
+    assert chat.text == stale
+    await chat.send("/appeals")
+    await chat.tap("✍️ Продолжить черновик: Жалоба")
+    assert "Приложите" in chat.text
+    await chat.tap("Готово")
+    assert "проверьте и отправьте" in chat.text and "Врач опоздал на приём" in chat.text
+
+
+async def test_cancel_in_an_appeal_keeps_a_childs_policy_draft_paused_before(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """/cancel (or the «✖️ Cancel» key) in an appeal form discarded every draft: a child's
+    policy paused before it was lost with the appeal (a walker's find)."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("Полис ребёнка")
+    await chat.send("ONDL-500002")
+    await chat.send("Иванов")
+    await chat.send("💬 Обращения")
+    await chat.tap("➕ Новое обращение")
+    await chat.tap("Перезвоните мне")
+    await chat.send("/cancel")
+    assert "Действие отменено" in chat.text
+    await chat.send("/appeals")
+    assert "✍️ Продолжить черновик: Перезвоните мне" not in chat.inline_buttons
+    await chat.send("📋 Мои полисы")
+    await chat.tap("➕ Добавить полис")
+    assert chat.inline_buttons[0] == "✍️ Продолжить: полис ребёнка ONDL-500002"
+
+
+async def test_the_draft_question_of_an_appeal_begun_on_a_policy_card_leads_back_to_it(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """«Continue or discard?» asked on a policy card's «💬 Appeal» led back only to the appeals
+    (a walker's find): its Back is the policy card, where the person was."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "DMS-K-2026-0001")
+    await callback_request_to_its_summary(chat)
+    await chat.tap("💬 Обращение")  # the policy card's, higher up
+    await chat.tap("Жалоба")
+    assert "неотправленный черновик" in chat.text
+    assert chat.inline_buttons[-2:] == ["⬅️ К полису", "🏠 Меню"]
+    await chat.tap("⬅️ К полису")
+    assert "DMS-K-2026-0001" in chat.text and "💬 Обращение" in chat.inline_buttons
 
 
 async def tap_in(chat: ChatClient, containing: str, button: str) -> ChatClient:

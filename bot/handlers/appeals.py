@@ -164,9 +164,12 @@ async def start(
         return
     kind = AppealKind(callback_data.kind)
     kept = await load_draft(state)
-    if kept is not None and not isinstance(callback_data, AppealAnewCallback):
-        await offer_the_draft(query, kept, callback_data)
-        return
+    if kept is not None:  # a draft waits: it is not dropped unasked
+        if not isinstance(callback_data, AppealAnewCallback):
+            await offer_the_draft(query, kept, callback_data)
+            return
+        if kept.form != callback_data.replaces:  # asked about a draft gone since
+            raise StaleButton("«discard and begin» of another draft")
     draft = AppealDraft(kind=kind, form=new_form())
     views = await my_policies(session, user, today=clock.now().date())
     if callback_data.policy:
@@ -223,11 +226,11 @@ async def offer_the_draft(
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("✍️ Continue the draft: {kind}").format(kind=kind_title(kept.kind)),
-        callback_data=AppealsCallback(action=AppealsAction.RESUME),
+        callback_data=AppealsCallback(action=AppealsAction.RESUME, id=kept.form),
     )
     builder.button(
         text=_("🗑 Discard it and begin: {kind}").format(kind=kind_title(AppealKind(wanted.kind))),
-        callback_data=AppealAnewCallback(**wanted.model_dump()),
+        callback_data=AppealAnewCallback(**wanted.model_dump(), replaces=kept.form),
     )
     builder.adjust(1)
     await show(
@@ -236,8 +239,10 @@ async def offer_the_draft(
             kind=quoted(kind_title(kept.kind))
         ),
         builder.as_markup(),
-        back=AppealsCallback(),
-        back_text=_("⬅️ My appeals"),
+        # Back to where the new appeal was begun: the policy card, or the appeals.
+        back=PolicyCallback(id=wanted.policy) if wanted.policy else AppealsCallback(),
+        back_text=_("⬅️ Policy") if wanted.policy else _("⬅️ My appeals"),
+        menu=True,
     )
 
 
@@ -520,7 +525,9 @@ async def chose(
 ) -> None:
     draft = await load_draft(state)
     if draft is not None and draft.form != callback_data.form:
-        draft = None  # the button's own form was sent, discarded or replaced: it is closed
+        # Another form is open (this one was discarded or replaced): the button is stale, and
+        # «This form is closed, start a new one» would lead away from the open one.
+        raise StaleButton("a choice of an earlier appeal form")
     if draft is not None and draft.current is None:  # at its summary: still open, to be sent
         raise StaleButton("a choice of a question answered already")
     if draft is None or draft.current is None or not isinstance(query.message, Message):
@@ -784,7 +791,7 @@ async def list_appeals(
     if draft is not None and not cases:
         builder.button(
             text=_("✍️ Continue the draft: {kind}").format(kind=kind_title(draft.kind)),
-            callback_data=AppealsCallback(action=AppealsAction.RESUME),
+            callback_data=AppealsCallback(action=AppealsAction.RESUME, id=draft.form),
         )
     for appeal in found[:20]:
         # A case is named by its policy (a person may have several), an appeal by its kind.
@@ -901,10 +908,12 @@ async def on_appeals(
         draft = await load_draft(state)
         await list_appeals(query, session, user, cases=callback_data.cases, draft=draft)
         return
-    if action is AppealsAction.RESUME:
+    if action is AppealsAction.RESUME:  # `id`: the draft's form (0 on buttons made before it)
         draft = await load_draft(state)
         if draft is None or account is None:
             raise StaleButton("the appeal draft was sent or discarded")
+        if callback_data.id and callback_data.id != draft.form:
+            raise StaleButton("«continue the draft» of a draft discarded since")
         await ask_next(query.message, draft, state, session, user, account, clock)
         return
     appeal = await my_appeal(session, user.id, callback_data.id)

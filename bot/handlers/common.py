@@ -9,7 +9,14 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import CancelCallback
+from bot.fsm.appeals import DRAFT_KEY as APPEAL_KEY
+from bot.fsm.appeals import REPLY_KEY, AppealForm
+from bot.fsm.identity import EXPECTING_KEY, IdentityUpload
+from bot.fsm.policies import CHILD_KEY, LATIN_KEY, AddPolicy, PolicyDocuments
+from bot.fsm.regions import REGIONS_KEY, Regions
+from bot.fsm.registration import DRAFT_KEY as REGISTRATION_KEY
 from bot.fsm.registration import Registration
+from bot.handlers.clinics import ClinicSearch
 from bot.handlers.guide import help_ as guide_help
 from bot.handlers.registration import ask
 from bot.keyboards.menu import confirm_cancel, main_menu
@@ -75,8 +82,35 @@ async def cancel(message: Message, state: FSMContext, account: Account | None) -
     await _discard(message, state, account)
 
 
+def own_data(raw_state: str) -> tuple[str, ...] | None:
+    """The FSM data keys of the form the person is at (None: a form not known here). Cancelling
+    it discards these and no other: a form paused before (a child's policy under an appeal)
+    keeps its draft."""
+    if raw_state == AppealForm.reply.state:
+        return (REPLY_KEY,)  # an appeal draft paused under the reply stays
+    return FORM_DATA.get(raw_state.partition(":")[0])
+
+
+FORM_DATA: dict[str, tuple[str, ...]] = {
+    Registration.__full_group_name__: (REGISTRATION_KEY, "steps_done"),
+    AppealForm.__full_group_name__: (APPEAL_KEY,),
+    AddPolicy.__full_group_name__: (CHILD_KEY,),
+    PolicyDocuments.__full_group_name__: (LATIN_KEY,),
+    Regions.__full_group_name__: (REGIONS_KEY,),
+    IdentityUpload.__full_group_name__: (EXPECTING_KEY,),
+    ClinicSearch.__full_group_name__: (),  # a name to search for: nothing kept
+}
+
+
 async def _discard(message: Message, state: FSMContext, account: Account | None) -> None:
-    await state.clear()
+    current = await state.get_state()
+    keys = own_data(current) if current is not None else None
+    if keys is None:  # no form open («Cancel» meant the paused drafts), or one not known here
+        await state.clear()
+    else:
+        data = {key: value for key, value in (await state.get_data()).items() if key not in keys}
+        await state.set_state(None)
+        await state.set_data(data)
     await message.answer(
         _("Cancelled. Back to the main menu."),
         reply_markup=main_menu(registered=account is not None),
