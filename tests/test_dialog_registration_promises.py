@@ -81,6 +81,8 @@ async def test_a_latin_surname_for_a_russian_passport_is_questioned(
     await chat.tap("Женский")
     await chat.tap("Паспорт РФ")
     assert "кириллицей" in chat.text and "Ваша фамилия" in chat.text
+    await chat.send("Ivanova")  # Latin again, now that the passport is known to be Russian
+    assert "В паспорте РФ имя записано кириллицей" in chat.text
     await chat.send("Иванова")
     await chat.send("Анна")
     await chat.tap("Нет отчества")
@@ -128,3 +130,25 @@ def test_no_gendered_words_to_the_person_in_russian() -> None:
     gendered = re.compile(r"\b(Согласен|Согласна|согласен|уверен|готов|рад)\b")
     found = [m.string for m in catalog if m.id and gendered.search(str(m.string))]
     assert not found, found
+
+
+async def test_a_first_name_in_another_alphabet_than_the_surname_is_refused(
+    chat: ChatClient, mailbox: RecordingMailer
+) -> None:
+    """«Petrova Мария Ивановна» went through (a walker's find): one passport writes the whole
+    name in one alphabet. The surname's leads; «⬅️ Back» changes it."""
+    await confirm_email(chat, mailbox)
+    await chat.send("Petrova")
+    await chat.send("Мария")
+    assert chat.text == (
+        "Пожалуйста, напишите тем же алфавитом, что и фамилию «Petrova», как в паспорте. "
+        "Чтобы изменить фамилию, нажмите «⬅️ Назад»."
+    )
+    await chat.send("Maria")
+    await chat.send("Ивановна")
+    assert "тем же алфавитом" in chat.text
+    await chat.send("Ivanovna")
+    await chat.send("15.01.1985")
+    await chat.tap("Женский")
+    await chat.tap("Паспорт РФ")  # a Russian passport: the Latin name is asked again
+    assert "кириллицей" in chat.text and "Ваша фамилия" in chat.text

@@ -860,6 +860,10 @@ async def name_part(message: Message, state: FSMContext, session: AsyncSession, 
     except InvalidInput as error:
         await message.answer(problem_text(error.problem))
         return
+    refusal = script_refusal(draft, current, value)
+    if refusal is not None:
+        await message.answer(refusal)
+        return
     if current == Registration.surname.state:
         draft.surname, step = value, Registration.surname
     elif current == Registration.first_name.state:
@@ -867,6 +871,24 @@ async def name_part(message: Message, state: FSMContext, session: AsyncSession, 
     else:
         draft.patronymic, draft.no_patronymic, step = value, False, Registration.patronymic
     await advance(message, state, draft, session, user, after=step)
+
+
+def script_refusal(draft: RegistrationDraft, current: str | None, value: str) -> str | None:
+    """Why a part of the name cannot be taken: written in Latin letters for a Russian passport
+    (the policy is checked against its Cyrillic name), or in another alphabet than the surname
+    before it (one passport has one). None: it can."""
+    if draft.document_type == DocumentType.RU_PASSPORT.value and is_latin(value):
+        return _(
+            "A Russian passport has the name in Cyrillic, and your policy is checked against "
+            "it. Please write it as in the passport."
+        )
+    surname = draft.surname if current != Registration.surname.state else None
+    if surname and is_latin(surname) != is_latin(value):
+        return _(
+            "Please write it in the same alphabet as your surname «{surname}», as in your "
+            "passport. To change the surname, tap «⬅️ Back»."
+        ).format(surname=escape(surname))
+    return None
 
 
 async def no_patronymic(
@@ -919,7 +941,8 @@ async def document_type(
     if draft.document_type != chosen.value:
         draft.document_token = draft.document_mask = None
     draft.document_type = chosen.value
-    if chosen is DocumentType.RU_PASSPORT and draft.surname and is_latin(draft.surname):
+    names = (draft.surname, draft.first_name, draft.patronymic)
+    if chosen is DocumentType.RU_PASSPORT and any(name and is_latin(name) for name in names):
         # The policy is checked against the passport's Cyrillic name: ask now, not at a
         # mismatch when the policy is added.
         draft.surname = draft.first_name = draft.patronymic = None
