@@ -12,6 +12,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 from phonenumbers import NumberParseException
 from pydantic import BaseModel
 
+from bot.texts import escape
 from core.accounts.validation import format_phone
 from core.appeals.cases import CaseStage
 from core.appeals.models import AppealKind
@@ -282,6 +283,16 @@ def kind_title(kind: str) -> str:
 def insured_name(view: PolicyView) -> str:
     """The insured person as an appeal names them next to the policy: "Анна Иванова"."""
     return f"{view.person.first_name} {view.person.surname}"
+
+
+def policy_line(fields: dict[str, str], steps: tuple[Step, ...]) -> str | None:
+    """«Policy: …» for an appeal that came with a policy (begun on a policy card) but whose
+    form never asks for one (a callback request): what the person sends and the desk sees must
+    name it, as the receipt does. None when a step shows it, or there is none."""
+    policy = policy_shown(fields)
+    if policy is None or any(step.ask is Ask.POLICY for step in steps):
+        return None
+    return _("Policy: {policy}").format(policy=escape(policy))
 
 
 def policy_shown(fields: dict[str, str]) -> str | None:

@@ -185,6 +185,7 @@ class PoliciesAction(StrEnum):
     BY_PASSPORT = "passport"
     CHILD = "child"
     CHILD_RESUME = "child_resume"  # the child's policy left halfway: on from where it stopped
+    CHILD_ANEW = "child_anew"  # a child's policy begun while one waits: that one is discarded
 
 
 class PoliciesCallback(CallbackData, prefix="pol"):

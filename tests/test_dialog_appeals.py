@@ -482,6 +482,47 @@ async def test_the_draft_question_of_an_appeal_begun_on_a_policy_card_leads_back
     assert "DMS-K-2026-0001" in chat.text and "💬 Обращение" in chat.inline_buttons
 
 
+async def test_a_callback_request_begun_on_a_policy_card_names_the_policy_before_and_at_the_desk(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A «Call me back» begun on a policy card carried the policy (the receipt and the e-mail
+    named it), but the summary the person checked and the desk's card did not (a walker's
+    find)."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "DMS-K-2026-0001")
+    await chat.tap("💬 Обращение")
+    await chat.tap("Перезвоните мне")
+    await chat.tap("+7 916 123-45-67")
+    await chat.tap("12:00–15:00")
+    await chat.send("Вопрос по полису")
+    assert "Полис: DMS-K-2026-0001 (Анна Иванова)" in chat.text
+    await chat.tap("✅ Отправить")
+    cards = [
+        str(c.text)  # type: ignore[attr-defined]
+        for c in chat.calls
+        if getattr(c, "chat_id", None) == OPERATORS_CHAT and c.__api_method__ == "sendMessage"
+    ]
+    assert any("Полис: DMS-K-2026-0001 (Анна Иванова)" in card for card in cards)
+
+
+async def test_sending_from_an_older_summary_takes_the_buttons_off_the_newer_one(
+    chat: ChatClient, registered: Account
+) -> None:
+    """«Continue the draft» showed the summary again; sending from the first one left the
+    second with live-looking «Send» and «Cancel» (a walker's find). Both lose them."""
+    await callback_request_to_its_summary(chat)
+    await chat.send("💬 Обращения")
+    await chat.tap("✍️ Продолжить черновик: Перезвоните мне")
+    summaries = [c for c in chat.session.calls if "проверьте и отправьте" in str(c.text)]  # type: ignore[attr-defined]
+    assert len(summaries) == 2
+    markup = summaries[0].reply_markup  # type: ignore[attr-defined]
+    send = next(b for row in markup.inline_keyboard for b in row if b.text == "✅ Отправить")
+    await chat.callback(send.callback_data, summaries[0])
+    assert "получено" in chat.text
+    dropped = {c.message_id for c in chat.sent("editMessageReplyMarkup")}  # type: ignore[attr-defined]
+    assert len(dropped) == 2, "the tapped summary and the newer one"
+
+
 async def tap_in(chat: ChatClient, containing: str, button: str) -> ChatClient:
     """Tap `button` on the latest message whose text has `containing` (an old one, higher up)."""
     for call in reversed(chat.session.calls):

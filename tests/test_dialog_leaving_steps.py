@@ -67,7 +67,7 @@ async def test_a_menu_tap_mid_step_brings_the_main_menu_keyboard_back(
     assert "Какой документ" in chat.text
     assert "📝 Регистрация" in chat.reply_keyboard and not STEP_KEYS & set(chat.reply_keyboard)
     await chat.send("✖️ Отмена")  # a Cancel key higher up: the draft is discarded, as it says
-    assert "Действие отменено" in chat.text
+    assert "Незаконченные черновики удалены" in chat.text
     assert await dp.storage.get_data(key_of(chat)) == {}
 
 
@@ -380,3 +380,38 @@ async def test_a_childs_policy_left_halfway_is_offered_on_return(
     await chat.send("/policies")
     await chat.tap("➕ Добавить полис")
     assert not any(b.startswith("✍️") for b in chat.inline_buttons), "the draft is done"
+
+
+async def test_a_new_childs_policy_asks_before_the_one_waiting_is_discarded(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """«A child's policy» tapped while one waited began an empty form and the waiting number
+    and surname were gone; leaving the empty form then said «the draft is kept» (a walker's
+    finds)."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("Полис ребёнка")
+    await chat.send("ONDL-500002")
+    await chat.send("Иванов")
+    await chat.send("📋 Мои полисы")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("Полис ребёнка")
+    assert chat.text.startswith("Полис ребёнка ONDL-500002 ещё не добавлен: введённое сохранено.")
+    assert chat.inline_buttons[:2] == [
+        "✍️ Продолжить: полис ребёнка ONDL-500002",
+        "🗑 Удалить его и начать заново",
+    ]
+    await chat.tap("✍️ Продолжить: полис ребёнка ONDL-500002")
+    assert "Имя ребёнка" in chat.text
+    await chat.send("📋 Мои полисы")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("Полис ребёнка")
+    await chat.tap("🗑 Удалить его и начать заново")
+    assert "Номер полиса ребёнка" in chat.text
+    await chat.send("🏥 Клиники")  # nothing typed in the new form: nothing is said to be kept
+    assert "Вы вышли из добавления полиса" in chat.text and "сохранён" not in chat.text
+    await chat.send("📋 Мои полисы")
+    await chat.tap("➕ Добавить полис")
+    assert not any(b.startswith("✍️") for b in chat.inline_buttons)

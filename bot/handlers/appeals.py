@@ -10,6 +10,7 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
@@ -26,6 +27,7 @@ from bot.appeal_forms import (
     insured_name,
     intro,
     kind_title,
+    policy_line,
     policy_shown,
     shown,
     stage_text,
@@ -333,6 +335,8 @@ async def ask_next(
 
 def summary(draft: AppealDraft) -> str:
     lines = [_("<b>{kind}: check and send</b>").format(kind=kind_title(draft.kind))]
+    if policy := policy_line(draft.fields, draft.steps):
+        lines.append(policy)
     if "service" in draft.fields:
         lines.append(_("Service: {service}").format(service=escape(draft.fields["service"])))
     for step in draft.steps:
@@ -654,6 +658,7 @@ async def send(
     step, data = await state.get_state(), await state.get_data()
     await close_form(state)  # closed with the filing's commit: a crash cannot file it twice
     if not callback_data.send:
+        await _drop_buttons(bot, query.message, draft.prompt)
         # Said where the person is: an earlier question's Cancel, higher up, is answered below.
         where: CallbackQuery | Message = (
             query if query.message.message_id == draft.prompt else query.message
@@ -698,6 +703,7 @@ async def send(
         )
         return
     await query.message.edit_reply_markup(reply_markup=None)  # sent: the form's buttons go
+    await _drop_buttons(bot, query.message, draft.prompt)
     receipt = receipt_text(appeal, user.language)
     if draft.fields.get("medical_now") == "yes":
         receipt += "\n" + _("🚑 Call the assistance service now: {phone}.").format(
@@ -725,6 +731,19 @@ async def send(
             )
         except Exception:  # the chat receipt is there; a mail outage must not lose the appeal
             log.warning("could not mail the receipt of appeal %s", appeal.id, exc_info=True)
+
+
+async def _drop_buttons(bot: Bot, tapped: Message, prompt: int) -> None:
+    """The form's latest question or summary, when the tap came from another of its messages
+    (a summary shown again by «Continue the draft»): its buttons go too, the form being over."""
+    if not prompt or prompt == tapped.message_id:
+        return
+    try:
+        await bot.edit_message_reply_markup(
+            chat_id=tapped.chat.id, message_id=prompt, reply_markup=None
+        )
+    except TelegramBadRequest as error:  # deleted by the person, or too old to edit
+        log.info("the form's buttons stay in chat %s: %s", tapped.chat.id, error.message)
 
 
 def receipt_text(appeal: Appeal, locale: str) -> str:

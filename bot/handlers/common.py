@@ -69,7 +69,8 @@ async def help_(message: Message) -> None:
 
 async def cancel(message: Message, state: FSMContext, account: Account | None) -> None:
     data = await state.get_data()
-    if await state.get_state() is None and not data:
+    if await state.get_state() is None and not any(data.values()):  # no form, no draft kept
+        await state.clear()
         await message.answer(
             _("There is nothing to cancel."), reply_markup=main_menu(registered=account is not None)
         )
@@ -112,7 +113,9 @@ async def _discard(message: Message, state: FSMContext, account: Account | None)
         await state.set_state(None)
         await state.set_data(data)
     await message.answer(
-        _("Cancelled. Back to the main menu."),
+        _("Cancelled. Back to the main menu.")
+        if current is not None
+        else _("The unfinished drafts are discarded. Back to the main menu."),
         reply_markup=main_menu(registered=account is not None),
     )
 

@@ -39,7 +39,15 @@ from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.appeal_forms import Ask, history_line, kind_title, policy_shown, stage_text, steps_of
+from bot.appeal_forms import (
+    Ask,
+    history_line,
+    kind_title,
+    policy_line,
+    policy_shown,
+    stage_text,
+    steps_of,
+)
 from bot.callbacks import DeskAction, DeskCallback
 from bot.i18n import create_i18n
 from bot.texts import split_text
@@ -295,7 +303,10 @@ def desk_card(appeal: Appeal, user: User, account: Account | None, first_text: s
         f"<b>{kind_title(appeal.kind)} {appeal.number}</b>",
         _("From: {name}").format(name=escape(name or "—")),
     ]
-    for step in steps_of(appeal.kind, appeal.fields.get("case_kind"), all_cases=True):
+    steps = steps_of(appeal.kind, appeal.fields.get("case_kind"), all_cases=True)
+    if policy := policy_line(appeal.fields, steps):
+        lines.append(policy)
+    for step in steps:
         value = appeal.fields.get(step.field)
         if value and step.ask not in (Ask.FILES, Ask.TEXT):
             # The phone is shown whole: it was given to be called back on.

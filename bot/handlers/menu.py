@@ -117,7 +117,7 @@ def left_step_text(raw_state: str) -> str | None:
         text = _("Registration is paused; what you entered is kept. «📝 Registration» continues.")
     elif group == AppealForm.__full_group_name__:
         text = _("The appeal draft is kept: «💬 Appeals» continues it.")
-    elif raw_state == AddPolicy.number.state:  # nothing typed yet
+    elif raw_state in (AddPolicy.number.state, AddPolicy.child_number.state):  # nothing typed yet
         text = _("You left adding a policy.")
     elif group == AddPolicy.__full_group_name__:  # the child's policy form
         text = _("The policy draft is kept: «➕ Add a policy» in «📋 My policies» continues it.")

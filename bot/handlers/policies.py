@@ -701,12 +701,37 @@ CHILD_PROMPTS = {
 
 async def ask_child(
     query: CallbackQuery,
+    callback_data: PoliciesCallback,
     state: FSMContext,
     session: AsyncSession,
     user: User,
     clock: Clock,
     settings: Settings,
 ) -> None:
+    waiting = await _child(state)
+    if waiting.number and callback_data.action is PoliciesAction.CHILD:
+        # The draft waiting is not dropped unasked (CONVERSATION.md, 1).
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=_("✍️ Continue: the child's policy {number}").format(number=waiting.number),
+            callback_data=PoliciesCallback(action=PoliciesAction.CHILD_RESUME),
+        )
+        builder.button(
+            text=_("🗑 Discard it and start anew"),
+            callback_data=PoliciesCallback(action=PoliciesAction.CHILD_ANEW),
+        )
+        builder.adjust(1)
+        await show(
+            query,
+            _(
+                "The child's policy {number} is not added yet: what you entered is kept. "
+                "Continue it, or discard it and start anew?"
+            ).format(number=escape(waiting.number)),
+            builder.as_markup(),
+            back=PoliciesCallback(action=PoliciesAction.ADD),
+            menu=True,
+        )
+        return
     if not ways_to_add(await my_policies(session, user, today=clock.now().date())).child:
         error = ParentPolicyRequired("the parent's own DMS policy first")
         await show(query, refusal_text(error, user, settings), refusal_keyboard(error, settings))
@@ -853,7 +878,9 @@ def create_router() -> Router:
     router.callback_query.register(add_options, actions(F.action == PoliciesAction.ADD))
     router.callback_query.register(ask_number, actions(F.action == PoliciesAction.BY_NUMBER))
     router.callback_query.register(by_passport, actions(F.action == PoliciesAction.BY_PASSPORT))
-    router.callback_query.register(ask_child, actions(F.action == PoliciesAction.CHILD))
+    router.callback_query.register(
+        ask_child, actions(F.action.in_({PoliciesAction.CHILD, PoliciesAction.CHILD_ANEW}))
+    )
     router.callback_query.register(resume_child, actions(F.action == PoliciesAction.CHILD_RESUME))
     router.callback_query.register(show_card, PolicyCallback.filter(F.action == PolicyAction.CARD))
     router.callback_query.register(
