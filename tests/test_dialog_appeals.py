@@ -18,7 +18,7 @@ from core.notifications.delivery import deliver
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, seed_demo
 from tests.dialog import ChatClient, RecordingMailer
 from tests.files import HTML, JPEG
-from tests.test_dialog_policies import add_by_number
+from tests.test_dialog_policies import add_by_number, child_policy_left_halfway
 
 
 async def delivered(
@@ -383,13 +383,7 @@ async def test_sending_an_appeal_keeps_a_childs_policy_draft_paused_before(
 ) -> None:
     """Sending (or discarding) an appeal cleared the whole dialog state: a child's policy form
     paused before it was lost. Only the appeal's own draft goes."""
-    await seed_demo(sessions)
-    await add_by_number(chat, "ONDL-500001")
-    await chat.send("/policies")
-    await chat.tap("➕ Добавить полис")
-    await chat.tap("Полис ребёнка")
-    await chat.send("ONDL-500002")
-    await chat.send("Иванов")
+    await child_policy_left_halfway(chat, sessions)
     await callback_request_to_its_summary(chat)  # «💬 Обращения» leaves the child's form
     await chat.tap("✅ Отправить")
     assert "получено" in chat.text
@@ -447,13 +441,7 @@ async def test_cancel_in_an_appeal_keeps_a_childs_policy_draft_paused_before(
 ) -> None:
     """/cancel (or the «✖️ Cancel» key) in an appeal form discarded every draft: a child's
     policy paused before it was lost with the appeal (a walker's find)."""
-    await seed_demo(sessions)
-    await add_by_number(chat, "ONDL-500001")
-    await chat.send("/policies")
-    await chat.tap("➕ Добавить полис")
-    await chat.tap("Полис ребёнка")
-    await chat.send("ONDL-500002")
-    await chat.send("Иванов")
+    await child_policy_left_halfway(chat, sessions)
     await chat.send("💬 Обращения")
     await chat.tap("➕ Новое обращение")
     await chat.tap("Перезвоните мне")

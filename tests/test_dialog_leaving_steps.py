@@ -26,7 +26,7 @@ from core.policies.models import Policy, PolicyLink
 from tests.conftest import seed_demo
 from tests.dialog import BOT_ID, ChatClient, RecordingMailer
 from tests.test_dialog_clinics import ask_to_book, with_policies
-from tests.test_dialog_policies import add_by_number
+from tests.test_dialog_policies import child_policy_left_halfway
 from tests.test_dialog_registration import EMAIL, PHONE, confirm_email, register_until_consents
 
 CONSENTS = (
@@ -342,13 +342,7 @@ async def test_a_childs_policy_left_halfway_is_offered_on_return(
     registered: Account,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    await seed_demo(sessions)
-    await add_by_number(chat, "ONDL-500001")
-    await chat.send("/policies")
-    await chat.tap("➕ Добавить полис")
-    await chat.tap("Полис ребёнка")
-    await chat.send("ONDL-500002")
-    await chat.send("Иванов")
+    await child_policy_left_halfway(chat, sessions)
     assert await dp.storage.get_state(key_of(chat)) == AddPolicy.child_first_name.state
 
     await chat.send("🏥 Клиники")
@@ -388,13 +382,7 @@ async def test_a_new_childs_policy_asks_before_the_one_waiting_is_discarded(
     """«A child's policy» tapped while one waited began an empty form and the waiting number
     and surname were gone; leaving the empty form then said «the draft is kept» (a walker's
     finds)."""
-    await seed_demo(sessions)
-    await add_by_number(chat, "ONDL-500001")
-    await chat.send("/policies")
-    await chat.tap("➕ Добавить полис")
-    await chat.tap("Полис ребёнка")
-    await chat.send("ONDL-500002")
-    await chat.send("Иванов")
+    await child_policy_left_halfway(chat, sessions)
     await chat.send("📋 Мои полисы")
     await chat.tap("➕ Добавить полис")
     await chat.tap("Полис ребёнка")

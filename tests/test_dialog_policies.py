@@ -20,6 +20,20 @@ async def add_by_number(chat: ChatClient, number: str) -> None:
     await chat.send(number)
 
 
+async def child_policy_left_halfway(
+    chat: ChatClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Anna (the demo data loaded, her ONDL-500001 added) begins her son's policy ONDL-500002
+    and stops at his first name: the surname «Иванов» is in the draft."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await chat.send("/policies")
+    await chat.tap("➕ Добавить полис")
+    await chat.tap("Полис ребёнка")
+    await chat.send("ONDL-500002")
+    await chat.send("Иванов")
+
+
 async def test_first_policy_by_number_then_the_others_by_passport(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

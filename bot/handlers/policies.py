@@ -430,16 +430,21 @@ async def card_screen(
 
 
 # --- adding ---------------------------------------------------------------------------------
+def child_resume_button(number: str) -> InlineKeyboardButton:
+    """The child's policy left halfway, offered first: on from where it stopped."""
+    return InlineKeyboardButton(
+        text=_("✍️ Continue: the child's policy {number}").format(number=number),
+        callback_data=PoliciesCallback(action=PoliciesAction.CHILD_RESUME).pack(),
+    )
+
+
 async def add_options(query: CallbackQuery, state: FSMContext) -> None:
     if not isinstance(query.message, Message):
         return
     builder = InlineKeyboardBuilder()
     child = await _child(state)
     if child.number:  # a child's policy left halfway is offered first
-        builder.button(
-            text=_("✍️ Continue: the child's policy {number}").format(number=child.number),
-            callback_data=PoliciesCallback(action=PoliciesAction.CHILD_RESUME),
-        )
+        builder.row(child_resume_button(child.number))
     builder.button(
         text=_("By the policy number"),
         callback_data=PoliciesCallback(action=PoliciesAction.BY_NUMBER),
@@ -712,10 +717,7 @@ async def ask_child(
     if waiting.number and callback_data.action is PoliciesAction.CHILD:
         # The draft waiting is not dropped unasked (CONVERSATION.md, 1).
         builder = InlineKeyboardBuilder()
-        builder.button(
-            text=_("✍️ Continue: the child's policy {number}").format(number=waiting.number),
-            callback_data=PoliciesCallback(action=PoliciesAction.CHILD_RESUME),
-        )
+        builder.row(child_resume_button(waiting.number))
         builder.button(
             text=_("🗑 Discard it and start anew"),
             callback_data=PoliciesCallback(action=PoliciesAction.CHILD_ANEW),
