@@ -381,6 +381,7 @@ class AppealDraft(BaseModel):
     # sent, or replaced by this one) cannot act on this one (CONVERSATION.md, 4).
     form: int = 0
     prompt: int = 0  # the message of the latest question (or the summary): the form's place
+    summaries: list[int] = []  # every summary shown («Continue the draft» shows it again)
 
     @property
     def steps(self) -> tuple[Step, ...]:

@@ -511,6 +511,20 @@ async def test_sending_from_an_older_summary_takes_the_buttons_off_the_newer_one
     assert len(dropped) == 2, "the tapped summary and the newer one"
 
 
+async def test_sending_from_the_newer_summary_takes_the_buttons_off_the_older_one(
+    chat: ChatClient, registered: Account
+) -> None:
+    """The same the other way round (my own walk in the web chat): the first summary kept its
+    «Send» and «Cancel» when the one shown by «Continue the draft» was sent."""
+    await callback_request_to_its_summary(chat)
+    await chat.send("💬 Обращения")
+    await chat.tap("✍️ Продолжить черновик: Перезвоните мне")
+    await chat.tap("✅ Отправить")  # the newer summary's
+    assert "получено" in chat.text
+    dropped = {c.message_id for c in chat.sent("editMessageReplyMarkup")}  # type: ignore[attr-defined]
+    assert len(dropped) == 2, "the tapped summary and the older one"
+
+
 async def tap_in(chat: ChatClient, containing: str, button: str) -> ChatClient:
     """Tap `button` on the latest message whose text has `containing` (an old one, higher up)."""
     for call in reversed(chat.session.calls):

@@ -291,8 +291,9 @@ async def ask_next(
         builder = InlineKeyboardBuilder()
         builder.button(text=_("✅ Send"), callback_data=AppealSendCallback(form=form, send=True))
         builder.button(text=_("✖️ Cancel"), callback_data=AppealSendCallback(form=form, send=False))
-        shown = await message.answer(summary(draft), reply_markup=builder.as_markup())
-        await save_draft(state, draft, shown)
+        sent = await message.answer(summary(draft), reply_markup=builder.as_markup())
+        draft.summaries.append(sent.message_id)
+        await save_draft(state, draft, sent)
         return
     builder = InlineKeyboardBuilder()
     if step.ask is Ask.CHOICE:
@@ -621,11 +622,11 @@ async def file_added(message: Message, state: FSMContext, bot: Bot) -> None:
         text=_("✖️ Cancel"), callback_data=AppealSendCallback(form=draft.form, send=False)
     )
     builder.adjust(1)  # as the step's own question has them: the latest message leads on
-    shown = await message.answer(
+    sent = await message.answer(
         _("Attached: {count}. Send more or tap «Done».").format(count=len(draft.files)),
         reply_markup=builder.as_markup(),
     )
-    await save_draft(state, draft, shown)
+    await save_draft(state, draft, sent)
 
 
 async def use_buttons(message: Message) -> None:
@@ -658,7 +659,7 @@ async def send(
     step, data = await state.get_state(), await state.get_data()
     await close_form(state)  # closed with the filing's commit: a crash cannot file it twice
     if not callback_data.send:
-        await _drop_buttons(bot, query.message, draft.prompt)
+        await _drop_buttons(bot, query.message, draft)
         # Said where the person is: an earlier question's Cancel, higher up, is answered below.
         where: CallbackQuery | Message = (
             query if query.message.message_id == draft.prompt else query.message
@@ -703,7 +704,7 @@ async def send(
         )
         return
     await query.message.edit_reply_markup(reply_markup=None)  # sent: the form's buttons go
-    await _drop_buttons(bot, query.message, draft.prompt)
+    await _drop_buttons(bot, query.message, draft)
     receipt = receipt_text(appeal, user.language)
     if draft.fields.get("medical_now") == "yes":
         receipt += "\n" + _("🚑 Call the assistance service now: {phone}.").format(
@@ -733,17 +734,16 @@ async def send(
             log.warning("could not mail the receipt of appeal %s", appeal.id, exc_info=True)
 
 
-async def _drop_buttons(bot: Bot, tapped: Message, prompt: int) -> None:
-    """The form's latest question or summary, when the tap came from another of its messages
-    (a summary shown again by «Continue the draft»): its buttons go too, the form being over."""
-    if not prompt or prompt == tapped.message_id:
-        return
-    try:
-        await bot.edit_message_reply_markup(
-            chat_id=tapped.chat.id, message_id=prompt, reply_markup=None
-        )
-    except TelegramBadRequest as error:  # deleted by the person, or too old to edit
-        log.info("the form's buttons stay in chat %s: %s", tapped.chat.id, error.message)
+async def _drop_buttons(bot: Bot, tapped: Message, draft: AppealDraft) -> None:
+    """The form is over: the buttons of its latest question and of every summary it showed
+    («Continue the draft» shows it again) go, besides those of the message tapped."""
+    for message_id in sorted({draft.prompt, *draft.summaries} - {0, tapped.message_id}):
+        try:
+            await bot.edit_message_reply_markup(
+                chat_id=tapped.chat.id, message_id=message_id, reply_markup=None
+            )
+        except TelegramBadRequest as error:  # deleted by the person, or too old to edit
+            log.info("the form's buttons stay in chat %s: %s", tapped.chat.id, error.message)
 
 
 def receipt_text(appeal: Appeal, locale: str) -> str:
