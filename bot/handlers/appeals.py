@@ -45,6 +45,7 @@ from bot.callbacks import (
 )
 from bot.deeplinks import start_link
 from bot.fsm.appeals import DRAFT_KEY, REPLY_KEY, AppealForm
+from bot.fsm.forms import forget_form
 from bot.handlers.desk import desk_language, post_follow_up, post_new_appeal, sync_topic
 from bot.keyboards.next_steps import (
     add_policy_button,
@@ -375,12 +376,8 @@ async def save_draft(state: FSMContext, draft: AppealDraft, prompt: Message) -> 
 async def close_form(state: FSMContext, key: str = DRAFT_KEY) -> None:
     """The appeal's draft (or the reply's appeal) forgotten, and its step left. Only these: a
     paused draft of another form (a child's policy, a booking) stays where it waits."""
-    data = await state.get_data()
-    data.pop(key, None)
-    current = await state.get_state()
-    if current is not None and current.startswith(f"{AppealForm.__full_group_name__}:"):
-        await state.set_state(None)
-    await state.set_data(data)
+    current = await state.get_state() or ""
+    await forget_form(state, (key,), leave=current.startswith(f"{AppealForm.__full_group_name__}:"))
 
 
 def new_form() -> int:

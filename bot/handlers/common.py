@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import CancelCallback
 from bot.fsm.appeals import DRAFT_KEY as APPEAL_KEY
 from bot.fsm.appeals import REPLY_KEY, AppealForm
+from bot.fsm.forms import forget_form
 from bot.fsm.identity import EXPECTING_KEY, IdentityUpload
 from bot.fsm.policies import CHILD_KEY, LATIN_KEY, AddPolicy, PolicyDocuments
 from bot.fsm.regions import REGIONS_KEY, Regions
@@ -109,9 +110,7 @@ async def _discard(message: Message, state: FSMContext, account: Account | None)
     if keys is None:  # no form open («Cancel» meant the paused drafts), or one not known here
         await state.clear()
     else:
-        data = {key: value for key, value in (await state.get_data()).items() if key not in keys}
-        await state.set_state(None)
-        await state.set_data(data)
+        await forget_form(state, keys, leave=True)
     await message.answer(
         _("Cancelled. Back to the main menu.")
         if current is not None

@@ -94,6 +94,7 @@ from core.accounts.validation import (
     InvalidInput,
     Problem,
     Sex,
+    check_name_script,
     format_phone,
     is_latin,
     normalize_email,
@@ -119,6 +120,11 @@ def _step_header(step: State, draft: RegistrationDraft | None = None) -> str:
 
 
 def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> str:
+    if problem is Problem.NAME_OTHER_ALPHABET and draft is not None and draft.surname:
+        return _(
+            "Please write it in the same alphabet as your surname «{surname}», as in your "
+            "passport. To change the surname, tap «⬅️ Back»."
+        ).format(surname=escape(draft.surname))
     if problem is Problem.DOCUMENT_INVALID:
         if draft is not None and draft.document_type == DocumentType.FOREIGN_PASSPORT:
             return _("A foreign passport has 2 + 7 digits, for example 75 1234567.")
@@ -146,6 +152,13 @@ def problem_text(problem: Problem, draft: RegistrationDraft | None = None) -> st
             "Please write it in one alphabet, Cyrillic or Latin, as in the passport."
         ),
         Problem.NAME_TOO_LONG: _("That is too long: at most 60 characters."),
+        Problem.NAME_NOT_CYRILLIC: _(
+            "A Russian passport has the name in Cyrillic, and your policy is checked against "
+            "it. Please write it as in the passport."
+        ),
+        Problem.NAME_OTHER_ALPHABET: _(
+            "Please write it in one alphabet, Cyrillic or Latin, as in the passport."
+        ),
         Problem.LATIN_NAME_INVALID: _(
             "Please write the surname and the name in Latin letters, as in your foreign "
             "passport, for example IVANOVA ANNA."
@@ -857,12 +870,13 @@ async def name_part(message: Message, state: FSMContext, session: AsyncSession, 
     draft = await load_draft(state)
     try:
         value = normalize_name(message.text or "")
+        check_name_script(
+            value,
+            surname=draft.surname if current != Registration.surname.state else None,
+            document_type=draft.document_type,
+        )
     except InvalidInput as error:
-        await message.answer(problem_text(error.problem))
-        return
-    refusal = script_refusal(draft, current, value)
-    if refusal is not None:
-        await message.answer(refusal)
+        await message.answer(problem_text(error.problem, draft))
         return
     if current == Registration.surname.state:
         draft.surname, step = value, Registration.surname
@@ -871,24 +885,6 @@ async def name_part(message: Message, state: FSMContext, session: AsyncSession, 
     else:
         draft.patronymic, draft.no_patronymic, step = value, False, Registration.patronymic
     await advance(message, state, draft, session, user, after=step)
-
-
-def script_refusal(draft: RegistrationDraft, current: str | None, value: str) -> str | None:
-    """Why a part of the name cannot be taken: written in Latin letters for a Russian passport
-    (the policy is checked against its Cyrillic name), or in another alphabet than the surname
-    before it (one passport has one). None: it can."""
-    if draft.document_type == DocumentType.RU_PASSPORT.value and is_latin(value):
-        return _(
-            "A Russian passport has the name in Cyrillic, and your policy is checked against "
-            "it. Please write it as in the passport."
-        )
-    surname = draft.surname if current != Registration.surname.state else None
-    if surname and is_latin(surname) != is_latin(value):
-        return _(
-            "Please write it in the same alphabet as your surname «{surname}», as in your "
-            "passport. To change the surname, tap «⬅️ Back»."
-        ).format(surname=escape(surname))
-    return None
 
 
 async def no_patronymic(

@@ -32,6 +32,8 @@ class Problem(StrEnum):
     UNDERAGE = "underage"
     DOCUMENT_INVALID = "document_invalid"
     LATIN_NAME_INVALID = "latin_name_invalid"
+    NAME_NOT_CYRILLIC = "name_not_cyrillic"  # a Latin part of the name for a Russian passport
+    NAME_OTHER_ALPHABET = "name_other_alphabet"  # a part in another alphabet than the surname
 
 
 class InvalidInput(DomainError):
@@ -107,6 +109,16 @@ def normalize_name(text: str) -> str:
 def is_latin(name: str) -> bool:
     """A name written in Latin letters (a Russian passport has it in Cyrillic)."""
     return _LATIN.match(name) is not None
+
+
+def check_name_script(part: str, *, surname: str | None, document_type: str | None) -> None:
+    """A part of the full name (normalised) against the rest: a Russian passport writes it in
+    Cyrillic, and one passport writes it in one alphabet, the surname's (`surname` is given for
+    the parts after it)."""
+    if document_type == DocumentType.RU_PASSPORT and is_latin(part):
+        raise InvalidInput(Problem.NAME_NOT_CYRILLIC)
+    if surname and is_latin(surname) != is_latin(part):
+        raise InvalidInput(Problem.NAME_OTHER_ALPHABET)
 
 
 def _month_number(word: str) -> int | None:
