@@ -4,7 +4,7 @@ shared point with the switch to see the others, the card, booking in the chat, m
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -20,8 +20,10 @@ from core.notifications.delivery import deliver
 from core.notifications.messages import render
 from core.notifications.outbox import OutboxMessage, OutboxStatus
 from core.policies.cabinet import my_policies
+from core.policies.linking import ChildData, link_child
 from tests.conftest import START, seed_demo
 from tests.dialog import ChatClient
+from tests.test_dialog_appeals import tap_in
 from tests.test_dialog_policies import add_by_number
 
 
@@ -331,3 +333,116 @@ async def test_a_visits_reminder_found_after_the_visit_began_is_withdrawn_not_se
     async with sessions() as session:
         message = await session.scalar(select(OutboxMessage))
     assert sent == [] and message is not None and message.status == OutboxStatus.WITHDRAWN
+
+
+async def test_every_booking_message_names_the_patient_and_the_policy(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """A child's visits are booked in the parent's chat: the result, the reminder, «My
+    bookings» and its cancel buttons say whose visit each one is (CONVERSATION.md 6)."""
+    await with_policies(chat, sessions)
+    await book_in_chat(chat, "Зайцев Игорь Олегович", "пн 23.11", "09:30")
+    assert "Вы записаны" in chat.text
+    assert "Пациент: Иванова Анна, полис DMS-K-2026-0001" in chat.text
+    async with sessions() as session:
+        reminder = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "booking_reminder")
+        )
+        assert reminder is not None
+        text = render(reminder.kind, reminder.args, translator("ru"), "ru")
+        assert text.endswith("\nПациент: Иванова Анна, полис DMS-K-2026-0001")
+        # Her son's visit, booked as she would under his policy.
+        user = await session.scalar(select(User))
+        assert user is not None
+        account = await session.scalar(select(Account))
+        assert account is not None
+        son = ChildData("Иванов", "Михаил", "Андреевич", date(2016, 3, 10))
+        await link_child(session, user, account, "ONDL-500002", son, now=clock.now())
+        [view] = [
+            v
+            for v in await my_policies(session, user, today=clock.now().date())
+            if v.policy.number == "ONDL-500002"
+        ]
+        slot = await session.scalar(
+            select(ClinicSlot).where(ClinicSlot.taken.is_(False)).order_by(ClinicSlot.starts_at)
+        )
+        assert slot is not None
+        slot.taken = True
+        session.add(
+            Booking(
+                user_id=user.id,
+                policy_id=view.id,
+                insured_person_id=view.person.id,
+                clinic_id=slot.clinic_id,
+                slot_id=slot.id,
+                status=BookingStatus.ACTIVE,
+                created_at=clock.now(),
+            )
+        )
+        await session.commit()
+    await chat.tap("📅 Мои записи")
+    assert "Пациент: Иванова Анна, полис DMS-K-2026-0001" in chat.text
+    assert "Пациент: Иванов Михаил, полис ONDL-500002" in chat.text
+    cancels = [b for b in chat.inline_buttons if b.startswith("❌")]
+    assert len(cancels) == 2 and "· Анна" in cancels[1] and "· Михаил" in cancels[0], cancels
+
+
+async def test_old_buttons_of_a_visit_whose_time_has_come_say_so(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await with_policies(chat, sessions)
+    await ask_to_book(chat, "Орлова Мария Петровна", "пн 23.11", "10:30")  # left unconfirmed
+    await book_in_chat(chat, "Зайцев Игорь Олегович", "пн 23.11", "09:30")
+    await chat.tap("📅 Мои записи")
+    clock.advance(timedelta(days=2, minutes=40))  # 23.11 at 09:40: the 09:30 visit has begun
+    await chat.tap("❌ Отменить: 23.11.2026 09:30")
+    assert chat.text.startswith("Терапевт, Зайцев Игорь Олегович, 23.11.2026 в 09:30: время")
+    assert "нельзя отменить" in chat.text and "Запись отменена" not in chat.text
+    async with sessions() as session:
+        booking = await session.scalar(select(Booking))
+        assert booking is not None and booking.status == BookingStatus.ACTIVE
+        slot = await session.get(ClinicSlot, booking.slot_id)
+        assert slot is not None and slot.taken, "a visit that began does not free its time"
+
+    # The «Book» of the 10:30 time, confirmed now, 50 minutes before it: too late.
+    orlova = "Орлова Мария Петровна, 23.11.2026 в 10:30"  # her question, higher up
+    await tap_in(chat, orlova, "✅ Записаться")
+    assert "10:30: это время уже прошло или до него меньше часа" in chat.text
+    assert "кто-то" not in chat.text
+    await chat.tap("Выбрать другое время")
+    assert "Терапевт, Орлова Мария Петровна: выберите день" in chat.text
+    # At 10:40 the day's last times (11:00, 11:30) are less than an hour away: the old
+    # question's «Another time» finds none that day, says so and leads to another day.
+    clock.advance(timedelta(hours=1))
+    await tap_in(chat, orlova, "⬅️ Другое время")
+    assert "свободного времени на 23.11.2026 не осталось. Выберите другой день" in chat.text
+    assert chat.inline_buttons == ["⬅️ Другой день", "⬅️ К клинике"]
+    await chat.tap("⬅️ Другой день")
+    assert "выберите день" in chat.text and "пн 23.11" not in chat.inline_buttons
+
+
+async def test_a_fourth_visit_ahead_is_refused_before_its_choices_not_after(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await with_policies(chat, sessions)
+    for time in ("09:00", "10:00", "11:00"):
+        await book_in_chat(chat, "Зайцев Игорь Олегович", "пн 23.11", time)
+        assert "Вы записаны" in chat.text, time
+    await chat.send("🏥 Клиники")
+    await chat.tap("🔎 По названию")
+    await chat.send("Тверской")
+    await chat.tap("Клиника «Здоровье на Тверской»")
+    await chat.tap("🗓 Записаться в чате")
+    assert "У вас уже 3 записи на приём" in chat.text
+    assert "Пациент: Иванова Анна, полис DMS-K-2026-0001" in chat.text
+    assert chat.inline_buttons == ["📅 Мои записи", "⬅️ К клинике"]
+    assert "Терапевт" not in chat.inline_buttons

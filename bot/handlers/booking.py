@@ -27,10 +27,14 @@ from bot.screens import show, with_nav
 from core.accounts.models import Account, User
 from core.clinics.availability import entitlement_of
 from core.clinics.booking import (
+    MAX_FUTURE_BOOKINGS,
     AlreadyBooked,
+    BookingView,
     NotEntitled,
     SlotTaken,
+    TooLate,
     TooManyBookings,
+    VisitBegan,
     VisitsOverlap,
     book,
     booking_of,
@@ -39,15 +43,17 @@ from core.clinics.booking import (
     free_slots,
     local_day,
     my_bookings,
+    patient_name,
     reminders_for,
     specialties,
+    visits_ahead,
 )
 from core.clinics.directory import get_clinic
 from core.clinics.index import ClinicDirectory
 from core.clinics.models import BookingStatus, ClinicSlot
 from core.clock import Clock
 from core.formatting import format_clock, format_date, format_day, format_weekday
-from core.policies.cabinet import my_policy
+from core.policies.cabinet import PolicyView, my_policy
 
 # An unconfirmed booking (a time chosen, «Book» not tapped) waits here, packed as its button,
 # so that «📅 My bookings» and the clinics hub offer to finish it after the person left.
@@ -105,6 +111,19 @@ def slot_line(slot: ClinicSlot, locale: str) -> str:
     )
 
 
+def patient_line(view: PolicyView) -> str:
+    """Whose visit it is: a child's visits are booked in the parent's chat."""
+    return _("Patient: {person}, policy {number}").format(
+        person=escape(patient_name(view.person)), number=escape(view.policy.number)
+    )
+
+
+def too_many_text() -> str:
+    return _(
+        "You already have {limit} visits booked ahead. Cancel one of them to book another."
+    ).format(limit=MAX_FUTURE_BOOKINGS)
+
+
 async def step(
     query: CallbackQuery,
     callback_data: BookingCallback,
@@ -134,6 +153,16 @@ async def step(
     kinds = await specialties(session, clinic.id, now)
     text, width = f"<b>{escape(clinic.name)}</b>\n", 1
     chose = 0 <= data.specialty < len(kinds)
+    if not chose and len(await visits_ahead(session, view.person.id, now)) >= MAX_FUTURE_BOOKINGS:
+        # Said before the five choices, not after them.
+        builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
+        builder.button(
+            text=_("⬅️ The clinic"),
+            callback_data=ClinicBackCallback(id=data.clinic, policy=data.policy),
+        )
+        builder.adjust(1)
+        await show(query, text + patient_line(view) + "\n" + too_many_text(), builder.as_markup())
+        return
     names = await doctors(session, clinic.id, kinds[data.specialty], now) if chose else []
     back: InlineKeyboardButton | None = None  # one choice back, beside «The clinic»
     if not chose:
@@ -159,14 +188,19 @@ async def step(
             back = _back(_("⬅️ Another doctor"), data, doctor=-1)
         else:
             day = code_day(data.day)
-            for slot in slots:
-                if local_day(slot.starts_at) == day:
-                    builder.button(
-                        text=format_clock(slot.starts_at, user.language),
-                        callback_data=data.model_copy(update={"slot": slot.id}),
-                    )
+            times = [slot for slot in slots if local_day(slot.starts_at) == day]
+            for slot in times:
+                builder.button(
+                    text=format_clock(slot.starts_at, user.language),
+                    callback_data=data.model_copy(update={"slot": slot.id}),
+                )
             when = format_date(day, user.language)
-            text += _("{specialty}, {doctor}, {date}: choose the time").format(**who, date=when)
+            if times:
+                text += _("{specialty}, {doctor}, {date}: choose the time").format(**who, date=when)
+            else:  # an old button, or the day's last time taken meanwhile
+                text += _(
+                    "{specialty}, {doctor}: no free time is left on {date}. Choose another day."
+                ).format(**who, date=when)
             width = 4
             back = _back(_("⬅️ Another day"), data, day=0)
     builder.adjust(width)
@@ -217,18 +251,15 @@ async def chosen(
         builder.button(text=_("✅ Book"), callback_data=data.model_copy(update={"confirm": True}))
         builder.button(text=_("⬅️ Another time"), callback_data=data.model_copy(update={"slot": 0}))
         builder.adjust(1)
-        person = f"{view.person.surname} {view.person.first_name}"
         await show(
             query,
-            _(
-                "<b>Book the visit?</b>\n{slot}\n{clinic}, {address}\nPatient: {person}, policy {number}"
-            ).format(
+            _("<b>Book the visit?</b>\n{slot}\n{clinic}, {address}").format(
                 slot=slot_line(slot, user.language),
                 clinic=escape(clinic.name),
                 address=escape(f"{clinic.city}, {clinic.address}"),
-                person=escape(person),
-                number=view.policy.number,
-            ),
+            )
+            + "\n"
+            + patient_line(view),
             builder.as_markup(),
         )
         return
@@ -245,6 +276,21 @@ async def chosen(
             done = _("✅ Booked: {slot}, {clinic}. I will remind you two hours before the visit.")
     except AlreadyBooked:  # an old «Book» tapped again: the same answer, not "someone else"
         done = _("You are already booked for this time: {slot}, {clinic}.")
+    except TooLate:  # an old «Book»: the time has passed, or is less than an hour away
+        await remember_draft(state, None)
+        builder = InlineKeyboardBuilder()
+        builder.button(
+            text=_("Choose another time"),
+            callback_data=data.model_copy(update={"slot": 0, "day": 0, "confirm": False}),
+        )
+        await query.message.answer(
+            _(
+                "{slot}: this time has passed or is less than an hour away, so it can no longer "
+                "be booked. Please choose another one."
+            ).format(slot=visit),
+            reply_markup=builder.as_markup(),
+        )
+        return
     except SlotTaken:
         await remember_draft(state, None)
         builder = InlineKeyboardBuilder()
@@ -287,22 +333,18 @@ async def chosen(
             reply_markup=builder.as_markup(),
         )
         return
-    except TooManyBookings as many:
+    except TooManyBookings:
         builder = InlineKeyboardBuilder()
         builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
-        await query.message.answer(
-            _(
-                "You already have {limit} visits booked ahead. Cancel one of them to book another."
-            ).format(limit=many.limit),
-            reply_markup=builder.as_markup(),
-        )
+        await query.message.answer(too_many_text(), reply_markup=builder.as_markup())
         return
     await remember_draft(state, None)
     await query.message.edit_reply_markup(reply_markup=None)  # booked: the question is answered
     builder = InlineKeyboardBuilder()
     builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
     await query.message.answer(
-        done.format(slot=visit, clinic=where), reply_markup=builder.as_markup()
+        done.format(slot=visit, clinic=where) + "\n" + patient_line(view),
+        reply_markup=builder.as_markup(),
     )
 
 
@@ -348,12 +390,18 @@ async def list_bookings(
         return
     lines = [head + _("<b>My bookings</b>")]
     items = []
+    patients = {item.person.id for item in found}
     for item in found:
         lines.append(
             f"• {slot_line(item.slot, user.language)}\n  {escape(item.clinic.name)}, "
-            f"{escape(item.clinic.city)}, {escape(item.clinic.address)}"
+            f"{escape(item.clinic.city)}, {escape(item.clinic.address)}\n  "
+            + _("Patient: {person}, policy {number}").format(
+                person=escape(patient_name(item.person)), number=escape(item.policy.number)
+            )
         )
         short = f"{format_day(item.slot.starts_at, user.language)} {format_clock(item.slot.starts_at, user.language)}"
+        if len(patients) > 1:  # whose visit each button cancels
+            short += f" · {item.person.first_name}"
         items.append((item.booking.id, short))
     await show(event, "\n".join(lines) + tail, bookings_keyboard(items, resume))
 
@@ -377,6 +425,9 @@ async def on_bookings(
             query, state, session, user, clock, _("This visit is cancelled already.")
         )
         return
+    if item.slot.starts_at <= clock.now():  # an older list's button, after the visit's time
+        await list_bookings(query, state, session, user, clock, _began(item, user.language))
+        return
     if callback_data.action is BookingsAction.ASK:
         builder = InlineKeyboardBuilder()
         builder.button(
@@ -393,11 +444,21 @@ async def on_bookings(
             builder.as_markup(),
         )
         return
-    if await cancel(session, user.id, item.booking.id, clock.now()):
-        note = _("The visit is cancelled, and the time is free for others.")
+    try:
+        cancelled = await cancel(session, user.id, item.booking.id, clock.now())
+    except VisitBegan:
+        cancelled, note = False, _began(item, user.language)
     else:
         note = _("This visit is cancelled already.")
+    if cancelled:
+        note = _("The visit is cancelled, and the time is free for others.")
     await list_bookings(query, state, session, user, clock, note)
+
+
+def _began(item: BookingView, locale: str) -> str:
+    return _("{slot}: the time of this visit has come, so it can no longer be cancelled.").format(
+        slot=slot_line(item.slot, locale)
+    )
 
 
 def create_router() -> Router:

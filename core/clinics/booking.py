@@ -18,7 +18,7 @@ from core.errors import DomainError, NotFoundError
 from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue, withdraw
 from core.policies.cabinet import PolicyView
-from core.policies.models import ProgramClinic
+from core.policies.models import InsuredPerson, Policy, ProgramClinic
 
 REMINDERS = {"day": timedelta(hours=24), "2h": timedelta(hours=2)}  # before the visit
 MIN_NOTICE = timedelta(hours=1)  # a slot starting sooner is not offered
@@ -49,6 +49,14 @@ class VisitsOverlap(DomainError):
     def __init__(self, starts_at: datetime) -> None:
         super().__init__(f"another visit at {starts_at.isoformat()}")
         self.starts_at = starts_at
+
+
+class TooLate(DomainError):
+    """The time has passed, or starts in less than `MIN_NOTICE`: an old list's button."""
+
+
+class VisitBegan(DomainError):
+    """A visit that has begun (or taken place) is not cancelled: an old list's button."""
 
 
 class TooManyBookings(DomainError):
@@ -93,6 +101,22 @@ def _open(clinic_id: int, now: datetime) -> list[ColumnElement[bool]]:
         ClinicSlot.taken.is_(False),
         ClinicSlot.starts_at >= now + MIN_NOTICE,
     ]
+
+
+async def visits_ahead(
+    session: AsyncSession, insured_person_id: int, now: datetime
+) -> list[tuple[int, datetime, int]]:
+    """The slots (id, start, minutes) of the person's active bookings still ahead."""
+    rows = await session.execute(
+        select(ClinicSlot.id, ClinicSlot.starts_at, ClinicSlot.minutes)
+        .join(Booking, ClinicSlot.id == Booking.slot_id)
+        .where(
+            Booking.insured_person_id == insured_person_id,
+            Booking.status == BookingStatus.ACTIVE,
+            ClinicSlot.starts_at >= now,
+        )
+    )
+    return [(slot_id, starts_at, minutes) for slot_id, starts_at, minutes in rows.all()]
 
 
 async def has_free_slots(session: AsyncSession, clinic_id: int, now: datetime) -> bool:
@@ -149,23 +173,15 @@ async def book(
     access = await access_to(session, view, slot.clinic_id, now)
     if not access.available:
         raise NotEntitled(access)
-    ahead = (
-        await session.execute(
-            select(ClinicSlot.id, ClinicSlot.starts_at, ClinicSlot.minutes)
-            .join(Booking, ClinicSlot.id == Booking.slot_id)
-            .where(
-                Booking.insured_person_id == view.person.id,
-                Booking.status == BookingStatus.ACTIVE,
-                ClinicSlot.starts_at >= now,
-            )
-        )
-    ).all()
+    ahead = await visits_ahead(session, view.person.id, now)
     ends_at = slot.starts_at + timedelta(minutes=slot.minutes)
     for other_id, starts_at, minutes in ahead:
         if other_id == slot_id:
             raise AlreadyBooked(str(slot_id))
         if starts_at < ends_at and slot.starts_at < starts_at + timedelta(minutes=minutes):
             raise VisitsOverlap(starts_at)
+    if slot.starts_at < now + MIN_NOTICE:
+        raise TooLate(str(slot_id))
     if len(ahead) >= MAX_FUTURE_BOOKINGS:
         raise TooManyBookings(MAX_FUTURE_BOOKINGS)
     taken = await session.execute(
@@ -205,7 +221,7 @@ async def book(
     assert clinic is not None
     for name in reminders_for(slot.starts_at, now):
         at = max(slot.starts_at - REMINDERS[name], now)
-        await _remind(session, user_id, booking, slot, clinic, name, at, now)
+        await _remind(session, user_id, booking, slot, clinic, view, name, at, now)
     await session.commit()
     return booking
 
@@ -222,6 +238,7 @@ async def _remind(
     booking: Booking,
     slot: ClinicSlot,
     clinic: Clinic,
+    view: PolicyView,
     name: str,
     at: datetime,
     now: datetime,
@@ -239,7 +256,14 @@ async def _remind(
         specialty=slot.specialty,
         doctor=slot.doctor,
         starts_at=slot.starts_at.isoformat(),
+        patient=patient_name(view.person),
+        number=view.policy.number,
     )
+
+
+def patient_name(person: InsuredPerson) -> str:
+    """Who the visit is for, as the booking's messages name them (a child's visit, too)."""
+    return f"{person.surname} {person.first_name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,30 +271,34 @@ class BookingView:
     booking: Booking
     slot: ClinicSlot
     clinic: Clinic
+    person: InsuredPerson  # the patient: the person themself or their child
+    policy: Policy
+
+
+_BOOKING_VIEW = (
+    select(Booking, ClinicSlot, Clinic, InsuredPerson, Policy)
+    .join(ClinicSlot, ClinicSlot.id == Booking.slot_id)
+    .join(Clinic, Clinic.id == Booking.clinic_id)
+    .join(InsuredPerson, InsuredPerson.id == Booking.insured_person_id)
+    .join(Policy, Policy.id == Booking.policy_id)
+)
 
 
 async def my_bookings(session: AsyncSession, user_id: int, now: datetime) -> list[BookingView]:
     """Active bookings of visits still ahead, soonest first."""
     rows = await session.execute(
-        select(Booking, ClinicSlot, Clinic)
-        .join(ClinicSlot, ClinicSlot.id == Booking.slot_id)
-        .join(Clinic, Clinic.id == Booking.clinic_id)
-        .where(
+        _BOOKING_VIEW.where(
             Booking.user_id == user_id,
             Booking.status == BookingStatus.ACTIVE,
             ClinicSlot.starts_at >= now,
-        )
-        .order_by(ClinicSlot.starts_at)
+        ).order_by(ClinicSlot.starts_at)
     )
-    return [BookingView(b, s, c) for b, s, c in rows.all()]
+    return [BookingView(*row) for row in rows.all()]
 
 
 async def booking_of(session: AsyncSession, user_id: int, booking_id: int) -> BookingView:
     rows = await session.execute(
-        select(Booking, ClinicSlot, Clinic)
-        .join(ClinicSlot, ClinicSlot.id == Booking.slot_id)
-        .join(Clinic, Clinic.id == Booking.clinic_id)
-        .where(Booking.id == booking_id, Booking.user_id == user_id)
+        _BOOKING_VIEW.where(Booking.id == booking_id, Booking.user_id == user_id)
     )
     row = rows.first()
     if row is None:
@@ -279,7 +307,15 @@ async def booking_of(session: AsyncSession, user_id: int, booking_id: int) -> Bo
 
 
 async def cancel(session: AsyncSession, user_id: int, booking_id: int, now: datetime) -> bool:
-    """Cancel and free the slot; False if it was not active (cancelled already)."""
+    """Cancel and free the slot; False if it was not active (cancelled already). A visit that
+    has begun is not cancelled (`VisitBegan`): its time is not given back to others."""
+    started = await session.scalar(
+        select(ClinicSlot.starts_at)
+        .join(Booking, Booking.slot_id == ClinicSlot.id)
+        .where(Booking.id == booking_id, Booking.user_id == user_id)
+    )
+    if started is not None and started <= now:
+        raise VisitBegan(str(booking_id))
     done = await session.execute(
         update(Booking)
         .where(

@@ -313,17 +313,22 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         return case_stage_text(args, _, locale)
     if kind == "booking_reminder":
         moment = datetime.fromisoformat(args["starts_at"])
-        return _(
+        text = _(
             "⏰ Reminder: {specialty}, {doctor}, on {date} at {time}, {clinic} ({address}). "
             "If you cannot come, cancel the visit in «My bookings»."
         ).format(
-            specialty=args["specialty"],
-            doctor=args["doctor"],
+            specialty=escape(args["specialty"]),
+            doctor=escape(args["doctor"]),
             date=format_day(moment, locale),
             time=format_clock(moment, locale),
-            clinic=args["clinic"],
-            address=args["address"],
+            clinic=escape(args["clinic"]),
+            address=escape(args["address"]),
         )
+        if args.get("patient"):  # reminders queued before the patient was named have none
+            text += "\n" + _("Patient: {person}, policy {number}").format(
+                person=escape(args["patient"]), number=escape(args.get("number") or "")
+            )
+        return text
     raise ValueError(f"unknown outbox message kind {kind!r}")
 
 
