@@ -57,10 +57,13 @@ async def test_before_activation_every_clinic_and_the_card_ask_for_the_franchise
     assert "выберите регионы" not in card and "регионы: —" not in card
     assert "🗺 Регионы" in chat.inline_buttons and "🗺 Выбрать регионы" not in chat.inline_buttons
 
-    # A clinic that is not franchise-only (MSK-001) and one that is (MSK-003): one reason.
+    # A clinic that is not franchise-only (MSK-001) and one that is (MSK-003): the franchise
+    # first, and what comes after it (no region is chosen yet), so that the person is not
+    # promised the clinic once the franchise is active.
+    then = ", а затем нужно выбрать регионы обслуживания."
     for code in ("MSK-001", "MSK-003", "KZN-001"):
         await clinic_card(chat, sessions, "ONDL-500001", code)
-        assert "Сейчас недоступна: нужна активация программы с франшизой." in chat.text, code
+        assert "Сейчас недоступна: нужна активация программы с франшизой" + then in chat.text, code
         assert ACTIVATE in chat.inline_buttons and "🗺 Выбрать регионы" not in chat.inline_buttons
 
     # The program's clinic list: no clinic open says why, with the action that opens them.
@@ -70,20 +73,22 @@ async def test_before_activation_every_clinic_and_the_card_ask_for_the_franchise
     await chat.tap("Амбулаторно-поликлиническая помощь")
     assert (
         "Сейчас вам не открыта ни одна клиника для этого вида помощи: нужна активация "
-        "программы с франшизой." in chat.text
+        "программы с франшизой" + then in chat.text
     )
     assert chat.inline_buttons[0] == ACTIVATE
     await chat.tap("👁 Показать и недоступные")
     reasons = [line for line in chat.text.splitlines() if line.startswith("⛔")]
     assert len(reasons) == 7, reasons
-    assert all(line.endswith(": нужна активация программы с франшизой") for line in reasons)
+    assert all(
+        line.endswith(": нужна активация программы с франшизой" + then[:-1]) for line in reasons
+    )
     await chat.tap(ACTIVATE)
     assert "Даю согласие на автоматические списания" in chat.inline_buttons
 
     # The card linked: every clinic waits for the same instant, and the card says it.
     await link_card(sessions, provider, clock)
     await clinic_card(chat, sessions, "ONDL-500001", "MSK-001")
-    assert "Сейчас недоступна: программа с франшизой действует с 26.11.2026" in chat.text
+    assert "Сейчас недоступна: программа с франшизой действует с 26.11.2026" + then in chat.text
     await chat.send("/policies")
     assert "🗺 Регионы обслуживания: можно выбрать с 26.11.2026" in chat.text
 

@@ -63,7 +63,14 @@ def reason_text(access: Access, locale: str) -> str:
         Reason.FRANCHISE_SUSPENDED: _("suspended for an unpaid co-payment debt"),
     }
     assert access.reason is not None
-    return texts[access.reason].format(date=day)
+    text = texts[access.reason].format(date=day)
+    if access.then is Reason.REGION_NOT_CHOSEN:
+        text += _(", and then the service regions must be chosen")
+    elif access.then is Reason.REGION_TOMORROW and access.then_since is not None:
+        text += _(", and its region opens for you on {date}").format(
+            date=format_moment(access.then_since, locale)
+        )
+    return text
 
 
 def add_fix(builder: InlineKeyboardBuilder, access: Access) -> bool:

@@ -64,6 +64,10 @@ class Access:
     # Open, but the clinics are still registering the person (seed 001): call the desk first.
     desk_first_until: datetime | None = None
     desk_phone: str | None = None
+    # What still blocks once `reason` is gone (the franchise activated, the region not chosen
+    # yet), with its date: a person told "active from 08.12" must not expect the clinic then.
+    then: Reason | None = None
+    then_since: datetime | None = None
 
     @property
     def available(self) -> bool:
@@ -106,19 +110,31 @@ class Entitlement:
             return Access(self.policy_id, Reason.NOT_STARTED, self.valid_from, kinds)
         if self.status is Status.WAITING:
             return Access(self.policy_id, Reason.WAITING, self.covered_from, kinds)
+        region = self._region(entry.region_code)
+        if region is not None and region[0] is Reason.OUTSIDE_TERRITORY:
+            return Access(self.policy_id, Reason.OUTSIDE_TERRITORY, None, kinds)  # for good
+        then, then_since = region if region is not None else (None, None)
         if self.franchise_needed and entry.franchise_only:
             if self.franchise is FranchiseState.NOT_ACTIVATED:
-                return Access(self.policy_id, Reason.FRANCHISE_NOT_ACTIVATED, None, kinds)
+                return Access(
+                    self.policy_id, Reason.FRANCHISE_NOT_ACTIVATED, None, kinds,
+                    then=then, then_since=then_since,
+                )  # fmt: skip
             if self.franchise is FranchiseState.CARD_LINKED:
-                return Access(self.policy_id, Reason.FRANCHISE_PENDING, self.franchise_since, kinds)
+                return Access(
+                    self.policy_id, Reason.FRANCHISE_PENDING, self.franchise_since, kinds,
+                    then=then, then_since=then_since,
+                )  # fmt: skip
             if self.franchise is FranchiseState.SUSPENDED:
                 return Access(
-                    self.policy_id, Reason.FRANCHISE_SUSPENDED, self.franchise_since, kinds
-                )
-        if region := self._region(entry.region_code):
+                    self.policy_id, Reason.FRANCHISE_SUSPENDED, self.franchise_since, kinds,
+                    then=then, then_since=then_since,
+                )  # fmt: skip
+        if region is not None:
             reason, since = region
             if reason is Reason.REGION_NOT_CHOSEN and (held := self._franchise_first()):
-                reason, since = held  # regions are chosen only once the franchise is active
+                # Regions are chosen only once the franchise is active: that comes first.
+                return Access(self.policy_id, held[0], held[1], kinds, then=reason)
             return Access(self.policy_id, reason, since, kinds)
         return Access(self.policy_id, None, None, kinds, self.desk_first_until, self.desk_phone)
 
