@@ -16,7 +16,7 @@ from bot.payments_web import PaymentNotifications
 from core.accounts.crypto import Vault
 from core.accounts.models import Account
 from core.appeals.models import Appeal
-from core.billing.charges import hold_payer, retry_open_debts, run_charges
+from core.billing.charges import hold_payer, retry_open_debts, run_charges, suspend_overdue
 from core.billing.models import Bill, Charge, Payment, PaymentPurpose
 from core.billing.yookassa import YooKassa
 from core.clock import FrozenClock
@@ -27,7 +27,7 @@ from core.notifications.outbox import OutboxMessage
 from core.policies.linking import link_by_number, link_child
 from sandbox.app import Sandbox
 from sandbox.bank import POOR_CARD, SUCCESS_CARD
-from tests.billing import RULES, anna, bank, link_card, provider
+from tests.billing import RULES, anna, bank, fill_card_page, link_card, provider
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, TEST_KEY, seed_demo
 from tests.dialog import ChatClient
 from tests.live import PATIENCE
@@ -304,6 +304,19 @@ async def test_a_routine_debt_reminder_waits_for_the_morning_a_new_debt_does_not
     [reminder] = [t for t in sent if "Напоминаем" in t]
     assert "Напоминаем: долг по соплатежам — 200 ₽" in reminder
     assert "будут приостановлены 04.01.2027" in reminder, "the deadline is a date"
+    assert reminder.endswith("\nПолис: ONDL-500001 (Анна)"), "whose debt it is"
+
+    # Past the deadline the clinics are suspended: a reminder no longer threatens a date gone
+    # by (a walker read «…будут приостановлены 10.02.2027» on 11.02).
+    sent.clear()
+    clock.advance(datetime(2027, 1, 6, 7, 0, tzinfo=UTC) - clock.now())  # 06.01, 10:00 Moscow
+    async with sessions() as session:
+        assert await suspend_overdue(session, RULES, clock.now()) == 1
+        await announce_milestones(session, RULES, clock.now(), debt_every=timedelta(days=3))
+    await courier.run(sessions, send, clock.now())
+    [reminder] = [t for t in sent if "Напоминаем" in t]
+    assert "приостановлены до погашения долга; оплата сразу возвращает доступ" in reminder
+    assert "04.01.2027" not in reminder and reminder.endswith("Полис: ONDL-500001 (Анна)")
 
 
 async def test_a_dispute_the_person_closes_releases_the_share_with_a_message(
@@ -357,3 +370,44 @@ async def test_the_shares_of_one_payer_are_settled_one_after_the_other(
         await first.commit()
         await asyncio.wait_for(waiting, PATIENCE)
         await second.commit()
+
+
+async def test_an_old_bank_page_paid_after_the_debt_was_settled_is_returned_and_said_so(
+    chat: ChatClient,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: PaymentNotifications,
+    provider: YooKassa,
+    bank: Sandbox,
+    clock: FrozenClock,
+) -> None:
+    """A walker paid an old «Pay» page after the daily retry had cleared the debt: the bank
+    took the money and the bot said «Debt paid: 0 ₽. Thank you!»."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await link_card(sessions, provider, clock, POOR_CARD)
+    await bill(sessions, clock, "A", "Рентгенография", "200.00")
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    await delivered(sessions, bot, clock)
+    await chat.tap("💸 Погасить долг")  # the card has no money: the bank's page
+    markup = chat.sent("sendMessage")[-1].reply_markup
+    [page] = [b.url for row in markup.inline_keyboard for b in row if b.url]
+    assert page is not None
+
+    await top_up(bank, POOR_CARD)  # then money on the card: the daily retry clears the debt
+    clock.advance(timedelta(days=1))
+    assert await retry_open_debts(sessions, provider, RULES, clock.now()) == 1
+    assert (await statuses(sessions))["A"] == "paid"
+    await delivered(sessions, bot, clock)
+
+    await fill_card_page(page)  # the old page, paid all the same with another card
+    await notifications.drain()
+    texts = await delivered(sessions, bot, clock)
+    assert texts == [
+        "↩️ Долг уже был погашен, когда прошла ваша оплата 200 ₽ на странице банка, поэтому "
+        "деньги возвращены на карту •••• 4477."
+    ]
+    assert [r["amount"]["value"] for r in bank.bank.refunds.values()] == ["200.00"]
+    assert (await statuses(sessions))["A"] == "paid"

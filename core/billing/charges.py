@@ -509,6 +509,10 @@ async def debt_payment_answered(
         now=now,
         amount=payment.amount - already_paid,
         items=items,
+        # An old page paid after the debt was settled otherwise: that part goes back, and the
+        # person is told so and to which card (a walker was thanked for "0 ₽").
+        returned=already_paid,
+        paid_with=answer.card.last4 if answer.card is not None else None,
     )
     await session.commit()
     if already_paid and payment.provider_id:

@@ -64,6 +64,8 @@ def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
         return [Action(_("🏥 Clinics of the program"), "clinics", int(args["policy_id"]))]
     if kind == "booking_reminder":
         return [Action(_("📅 My bookings"), "bookings")]
+    if kind == "policy_expiring" and args.get("policy_id"):
+        return [Action(_("📋 The policy"), "policy", int(args["policy_id"]))]
     if kind == "card_declined" and args.get("policy_id"):
         return [Action(_("💳 Try another card"), "franchise", int(args["policy_id"]))]
     return []
@@ -161,8 +163,18 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
                 + "\n• "
                 + share_line(items[0], _, locale)
             )
-        lines = [_("✅ Debt paid: {amount}. Thank you!").format(amount=money("amount"))]
+        lines = []
+        if items and args.get("paid_with"):  # on the bank's page: the card it was paid with
+            lines.append(
+                _("✅ Debt paid: {amount} from card •••• {last4}.").format(
+                    amount=money("amount"), last4=args["paid_with"]
+                )
+            )
+        elif items:
+            lines.append(_("✅ Debt paid: {amount}. Thank you!").format(amount=money("amount")))
         lines += ["• " + share_line(item, _, locale) for item in items]
+        if args.get("returned"):
+            lines.append(returned_text(args, _, locale, whole=not items))
         return "\n".join(lines)
     if kind == "debt_payment_declined":
         return _(
@@ -241,14 +253,17 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         ).format(number=args["number"])
     if kind == "policy_expiring":
         day = format_date(date.fromisoformat(args["valid_to"]), locale)
+        number = args["number"]
+        if args.get("name"):  # whose policy (rows written before have no name)
+            number += f" ({escape(str(args['name']))})"
         if args.get("contract") == "retail":  # bought by the person: no employer to ask
             return _(
                 "📅 Policy {number} is valid until {date}. To stay insured, buy a new policy "
                 "before then (/contacts: the insurer's shop and phone)."
-            ).format(number=args["number"], date=day)
+            ).format(number=number, date=day)
         return _(
             "📅 Policy {number} is valid until {date}. Ask your employer or the insurer about renewal."
-        ).format(number=args["number"], date=day)
+        ).format(number=number, date=day)
     if kind == "card_expiring":
         return _(
             "💳 Card •••• {last4} expires at the end of this month. Link a new card in the "
@@ -258,11 +273,15 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         text = _(
             "⚠️ A reminder: the co-payment debt is {amount}. Pay it («💸 Pay the debt»)."
         ).format(amount=money("amount"))
-        if args.get("deadline"):
+        if args.get("suspended"):
+            text += " " + _(
+                "Franchise clinics are suspended until it is paid; paying restores them at once."
+            )
+        elif args.get("deadline"):
             text += " " + _("Franchise clinics are suspended on {date} if it is unpaid.").format(
                 date=format_day(datetime.fromisoformat(args["deadline"]), locale)
             )
-        return text
+        return text + whose_line(args, _)
     if kind == "debt_warning":
         return _(
             "⛔ In three days, on {date}, franchise clinics will be suspended for the unpaid debt "
@@ -270,7 +289,7 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         ).format(
             amount=money("amount"),
             date=format_day(datetime.fromisoformat(args["deadline"]), locale),
-        )
+        ) + whose_line(args, _)
     if kind == "new_services":
         return _(
             "🧾 New services under policy {number} ({name}): see «Services» in the policy card."
@@ -330,6 +349,42 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             )
         return text
     raise ValueError(f"unknown outbox message kind {kind!r}")
+
+
+def whose_line(args: dict[str, Any], _: Translate) -> str:
+    """The policies and insured persons a debt is of; empty for rows written without them."""
+    whose = [w for w in args.get("whose") or [] if w.get("number")]
+    if not whose:
+        return ""
+    policies = ", ".join(f"{w['number']} ({escape(str(w.get('name', '')))})" for w in whose)
+    if len(whose) == 1:
+        return "\n" + _("Policy: {policies}").format(policies=policies)
+    return "\n" + _("Policies: {policies}").format(policies=policies)
+
+
+def returned_text(args: dict[str, Any], _: Translate, locale: str, *, whole: bool) -> str:
+    """A payment on an old page of a debt already settled otherwise: returned."""
+    amount = format_money(int(args["returned"]), locale)
+    card = args.get("paid_with")
+    if whole and card:
+        return _(
+            "↩️ The debt had already been paid when your payment of {amount} went through on "
+            "the bank's page, so the money is returned to card •••• {last4}."
+        ).format(amount=amount, last4=card)
+    if whole:
+        return _(
+            "↩️ The debt had already been paid when your payment of {amount} went through on "
+            "the bank's page, so the money is returned to the card you paid with."
+        ).format(amount=amount)
+    if card:
+        return _(
+            "↩️ {amount} of this payment was for what had been paid otherwise meanwhile: it is "
+            "returned to card •••• {last4}."
+        ).format(amount=amount, last4=card)
+    return _(
+        "↩️ {amount} of this payment was for what had been paid otherwise meanwhile: it is "
+        "returned to the card you paid with."
+    ).format(amount=amount)
 
 
 def case_stage_text(args: dict[str, Any], _: Translate, locale: str) -> str:
