@@ -31,6 +31,8 @@ from core.notifications.messages import Action
 def callback_of(action: Action) -> CallbackData | None:
     if action.name == "pay_debt":  # the debt link is per person: no policy needed
         return FranchiseCallback(id=0, action=FranchiseAction.PAY)
+    if action.name == "policy":
+        return PolicyCallback(id=action.value)
     if action.name == "regions":
         return PolicyCallback(id=action.value, action=PolicyAction.REGIONS)
     if action.name == "clinics":
@@ -52,6 +54,7 @@ def callback_of(action: Action) -> CallbackData | None:
 # and a screen opened from it comes as a new message.
 NOTICE_ACTIONS = (
     "pay_debt",
+    "policy",
     "regions",
     "clinics",
     "franchise",

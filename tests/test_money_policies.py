@@ -86,6 +86,32 @@ async def test_a_retail_expiry_notice_does_not_send_the_person_to_an_employer(
     assert "работодател" not in retail and "купите новый полис" in retail
 
 
+async def test_a_policy_added_within_30_days_of_its_end_hears_of_it_at_once_named_with_a_button(
+    bot: Bot,
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """A walker added DMS-K-2026-0001 on 07.12, 24 days before its end: only the 7-day notice
+    came, naming no person and with no way to the policy."""
+    await seed_demo(sessions)
+    clock.advance(datetime(2026, 12, 7, 9, 0, tzinfo=UTC) - clock.now())
+    await add_by_number(chat, "DMS-K-2026-0001")  # valid to 31.12.2026
+    for _ in range(2):  # the next tick adds nothing
+        async with sessions() as session:
+            await announce_milestones(session, RULES, clock.now(), debt_every=timedelta(days=3))
+    [notice] = [t for t in await delivered(sessions, bot, clock) if "действует до" in t]
+    assert notice.startswith("📅 Полис DMS-K-2026-0001 (Анна) действует до 31.12.2026.")
+    await chat.tap("📋 Полис")
+    assert "Полис № DMS-K-2026-0001" in chat.text
+    assert not chat.sent("editMessageText"), "the notice stays as it came: a new message"
+    clock.advance(timedelta(days=17))  # 24.12: the 7-day notice
+    async with sessions() as session:
+        await announce_milestones(session, RULES, clock.now(), debt_every=timedelta(days=3))
+    assert len([t for t in await delivered(sessions, bot, clock) if "действует до" in t]) == 1
+
+
 async def test_the_icd10_code_is_encrypted_at_rest_and_shown_on_a_tap(
     chat: ChatClient,
     registered: Account,

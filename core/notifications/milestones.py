@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.billing.labels import person_args
 from core.billing.models import Card, CardStatus, Charge, ChargeStatus
 from core.billing.rules import BillingRules
 from core.formatting import MOSCOW
@@ -28,14 +29,14 @@ async def announce_milestones(
     told = 0
     links = (
         await session.execute(
-            select(PolicyLink, Policy, Program)
+            select(PolicyLink, Policy, Program, InsuredPerson.first_name)
             .join(InsuredPerson, InsuredPerson.id == PolicyLink.insured_person_id)
             .join(Policy, Policy.id == InsuredPerson.policy_id)
             .outerjoin(Program, Program.id == Policy.program_id)
             .where(Policy.valid_to >= today)
         )
     ).all()
-    for link, policy, program in links:
+    for link, policy, program, name in links:
         if program is not None and program.waiting_days:
             covered = policy.valid_from + timedelta(days=program.waiting_days)
             if covered <= today <= covered + LATE:
@@ -49,19 +50,23 @@ async def announce_milestones(
                 )
                 told += 1
         left = (policy.valid_to - today).days
-        for days in EXPIRY_NOTICES:
-            if days - LATE.days <= left <= days:
-                await enqueue(
-                    session,
-                    user_id=link.user_id,
-                    kind="policy_expiring",
-                    dedupe_key=f"expiring:{link.id}:{days}",
-                    now=now,
-                    number=policy.number,
-                    valid_to=policy.valid_to.isoformat(),
-                    contract=policy.contract,
-                )
-                told += 1
+        # The nearest notice due: a policy added 24 days before its end hears at once (the
+        # 30-day notice), not only a week before; each notice comes once (its key).
+        if due := [days for days in EXPIRY_NOTICES if left <= days]:
+            days = min(due)
+            await enqueue(
+                session,
+                user_id=link.user_id,
+                kind="policy_expiring",
+                dedupe_key=f"expiring:{link.id}:{days}",
+                now=now,
+                number=policy.number,
+                name=name,
+                policy_id=policy.id,
+                valid_to=policy.valid_to.isoformat(),
+                contract=policy.contract,
+            )
+            told += 1
     told += await _cards(session, now)
     told += await _debts(session, rules, now, debt_every)
     await session.commit()
@@ -110,6 +115,9 @@ async def _debts(
         since = oldest.debt_since or now
         total = sum(c.amount for c in charges)
         rounds = int((now - since) / every)
+        deadline = since + rules.debt_deadline
+        # Whose debt it is (CONVERSATION.md 6): each policy and insured person, in order.
+        whose = [await person_args(session, person) for person in _persons(charges)]
         if rounds >= 1:
             await enqueue(
                 session,
@@ -119,10 +127,11 @@ async def _debts(
                 now=now,
                 amount=total,
                 count=len(charges),
-                deadline=(since + rules.debt_deadline).isoformat(),
+                whose=whose,
+                # Past it, the clinics are suspended already: no date in the past as a threat.
+                **({"deadline": deadline.isoformat()} if now < deadline else {"suspended": True}),
             )
             told += 1
-        deadline = since + rules.debt_deadline
         if deadline - timedelta(days=3) <= now < deadline:
             await enqueue(
                 session,
@@ -132,6 +141,13 @@ async def _debts(
                 now=now,
                 amount=total,
                 deadline=deadline.isoformat(),
+                whose=whose,
             )
             told += 1
     return told
+
+
+def _persons(charges: list[Charge]) -> list[int]:
+    """The insured persons of the debts, the oldest debt's first."""
+    ordered = sorted(charges, key=lambda c: (c.debt_since is None, c.debt_since, c.id))
+    return list(dict.fromkeys(c.insured_person_id for c in ordered))
