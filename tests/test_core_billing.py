@@ -26,6 +26,7 @@ from core.billing.payments import BankUnavailable
 from core.billing.reconcile import on_notification, reconcile
 from core.billing.yookassa import YooKassa
 from core.clock import FrozenClock
+from core.formatting import MOSCOW
 from core.i18n import translator
 from core.notifications.messages import actions, render
 from core.notifications.outbox import OutboxMessage
@@ -241,7 +242,17 @@ async def test_every_card_failing_makes_a_debt_then_suspension_then_payment_resu
     clock.advance(timedelta(days=13))
     async with sessions() as session:
         assert await suspend_overdue(session, RULES, clock.now()) == 0
+    # The 14th day is the last day to pay, all of it (Moscow time): not suspended at its noon,
+    # at its end.
     clock.advance(timedelta(days=1))
+    moscow = clock.now().astimezone(MOSCOW)
+    assert moscow.hour == 12
+    async with sessions() as session:
+        assert await suspend_overdue(session, RULES, clock.now()) == 0
+    clock.advance(timedelta(hours=11, minutes=59))  # 23:59
+    async with sessions() as session:
+        assert await suspend_overdue(session, RULES, clock.now()) == 0
+    clock.advance(timedelta(minutes=1))  # 00:00 the next day
     async with sessions() as session:
         assert await suspend_overdue(session, RULES, clock.now()) == 1
         assert await suspend_overdue(session, RULES, clock.now()) == 0

@@ -74,10 +74,13 @@ async def test_a_debt_is_recalled_every_few_days_and_warned_before_the_deadline(
     await tick(sessions, clock)
     clock.advance(timedelta(days=3))
     await tick(sessions, clock)
-    clock.advance(timedelta(days=5))  # 11 days: the deadline (14) is three days away
+    clock.advance(timedelta(days=5))  # 11 days: three days are left, with the whole 14th
+    await tick(sessions, clock)
+    assert [k for k in await kinds(sessions) if k == "debt_warning"] == []
+    clock.advance(timedelta(days=1))  # 12 days: the 14th is the last day, in three days
     await tick(sessions, clock)
     debt = [k for k in await kinds(sessions) if k.startswith("debt_")]
-    assert debt == ["debt_reminder", "debt_reminder", "debt_reminder", "debt_warning"]
+    assert debt == ["debt_reminder"] * 4 + ["debt_warning"]
 
 
 async def test_a_card_expiring_next_month_is_announced_this_month_once(

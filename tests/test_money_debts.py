@@ -303,7 +303,7 @@ async def test_a_routine_debt_reminder_waits_for_the_morning_a_new_debt_does_not
     await courier.run(sessions, send, clock.now())
     [reminder] = [t for t in sent if "Напоминаем" in t]
     assert "Напоминаем: долг по соплатежам — 200 ₽" in reminder
-    assert "будут приостановлены 04.01.2027" in reminder, "the deadline is a date"
+    assert "Последний день для оплаты — 04.01.2027" in reminder, "the deadline is a date"
     assert reminder.endswith("\nПолис: ONDL-500001 (Анна)"), "whose debt it is"
 
     # Past the deadline the clinics are suspended: a reminder no longer threatens a date gone
@@ -411,3 +411,37 @@ async def test_an_old_bank_page_paid_after_the_debt_was_settled_is_returned_and_
     ]
     assert [r["amount"]["value"] for r in bank.bank.refunds.values()] == ["200.00"]
     assert (await statuses(sessions))["A"] == "paid"
+
+
+async def test_the_clinics_come_back_once_the_last_share_of_a_retry_run_is_paid(
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    bank: Sandbox,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    """A walker's daily retry paid one share, said the clinics were available again, and then
+    took the next share of the same debt: the claimed share is still owed."""
+    await seed_demo(sessions)
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None
+        await link_by_number(session, await anna(session), account, "ONDL-500001", now=clock.now())
+    await link_card(sessions, provider, clock, POOR_CARD)
+    await bill(sessions, clock, "A", "Рентгенография", "200.00")
+    await bill(sessions, clock, "B", "Анализ крови", "91.05")
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    clock.advance(timedelta(days=15))
+    async with sessions() as session:
+        assert await suspend_overdue(session, RULES, clock.now()) == 1
+    await top_up(bank, POOR_CARD)
+    clock.advance(timedelta(days=1))
+    assert await retry_open_debts(sessions, provider, RULES, clock.now()) == 2
+    assert set((await statuses(sessions)).values()) == {"paid"}
+    async with sessions() as session:
+        rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    kinds = [m.kind for m in rows if m.kind in ("debt_paid", "franchise_resumed")]
+    assert kinds == ["debt_paid", "debt_paid", "franchise_resumed"], "not between the shares"
+    [first, _second] = [m for m in rows if m.kind == "debt_paid"]
+    assert first.args.get("left"), "the first share's message says what is still owed"

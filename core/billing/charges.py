@@ -28,7 +28,7 @@ from core.billing.models import (
 )
 from core.billing.payments import new_payment, open_page, send
 from core.billing.provider import PaymentProvider, ProviderPayment
-from core.billing.rules import BillingRules
+from core.billing.rules import BillingRules, overdue_before
 from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue
 from core.policies.models import PolicyLink
@@ -527,9 +527,14 @@ async def resume_if_clear(session: AsyncSession, insured_person_id: int, now: da
     )
     if franchise is None or franchise.suspended_at is None:
         return
+    # A debt being charged right now (the same run's next share) is owed still: the clinics
+    # come back when the last share is paid, not between two (a walker read "available again"
+    # and then "still owed").
     owed = await session.scalar(
         select(func.count()).where(
-            Charge.insured_person_id == insured_person_id, Charge.status == ChargeStatus.DEBT
+            Charge.insured_person_id == insured_person_id,
+            Charge.status.in_([ChargeStatus.DEBT, ChargeStatus.CHARGING]),
+            Charge.debt_since.is_not(None),
         )
     )
     if owed:
@@ -554,7 +559,7 @@ async def suspend_overdue(session: AsyncSession, rules: BillingRules, now: datet
             select(Charge.insured_person_id)
             .where(
                 Charge.status == ChargeStatus.DEBT,
-                Charge.debt_since <= now - rules.debt_deadline,
+                Charge.debt_since < overdue_before(now, rules),
             )
             .distinct()
         )

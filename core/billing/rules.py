@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+
+from core.formatting import MOSCOW
 
 # YooKassa's published notification sources; the sandbox adds localhost.
 YOOKASSA_NETWORKS = (
@@ -24,3 +26,21 @@ class BillingRules:
     charge_delay: timedelta = timedelta(days=30)  # "about a month after the visit" (seed 002)
     debt_deadline: timedelta = timedelta(days=14)  # then franchise clinics are suspended
     stale_claim: timedelta = timedelta(minutes=10)  # a claimed charge nobody finished
+
+
+def last_day_to_pay(debt_since: datetime, rules: BillingRules) -> date:
+    """The last day (Moscow calendar) a debt can be paid before franchise clinics are
+    suspended: the whole day, so that paying on its evening is in time (a walker found the
+    clinics closed at 11:10 on the day the message said to pay by)."""
+    return (debt_since + rules.debt_deadline).astimezone(MOSCOW).date()
+
+
+def suspension_moment(debt_since: datetime, rules: BillingRules) -> datetime:
+    """When a debt still open suspends the clinics: 00:00 Moscow time after its last day."""
+    return datetime.combine(last_day_to_pay(debt_since, rules) + timedelta(days=1), time(), MOSCOW)
+
+
+def overdue_before(now: datetime, rules: BillingRules) -> datetime:
+    """Debts older than this are past their last day at `now` (`suspension_moment` <= now)."""
+    today = datetime.combine(now.astimezone(MOSCOW).date(), time(), MOSCOW)
+    return today - rules.debt_deadline

@@ -278,14 +278,14 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
                 "Franchise clinics are suspended until it is paid; paying restores them at once."
             )
         elif args.get("deadline"):
-            text += " " + _("Franchise clinics are suspended on {date} if it is unpaid.").format(
-                date=format_day(datetime.fromisoformat(args["deadline"]), locale)
-            )
+            text += " " + _(
+                "{date} is the last day to pay it; after it franchise clinics are suspended."
+            ).format(date=format_day(datetime.fromisoformat(args["deadline"]), locale))
         return text + whose_line(args, _)
     if kind == "debt_warning":
         return _(
-            "⛔ In three days, on {date}, franchise clinics will be suspended for the unpaid debt "
-            "of {amount}. Pay it in the franchise section to keep them."
+            "⛔ {date} is the last day to pay the debt of {amount}: the next day franchise clinics "
+            "are suspended. Pay it in the franchise section to keep them."
         ).format(
             amount=money("amount"),
             date=format_day(datetime.fromisoformat(args["deadline"]), locale),

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing.labels import person_args
 from core.billing.models import Card, CardStatus, Charge, ChargeStatus
-from core.billing.rules import BillingRules
+from core.billing.rules import BillingRules, suspension_moment
 from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue
 from core.policies.models import InsuredPerson, Policy, PolicyLink, Program
@@ -115,7 +115,8 @@ async def _debts(
         since = oldest.debt_since or now
         total = sum(c.amount for c in charges)
         rounds = int((now - since) / every)
-        deadline = since + rules.debt_deadline
+        deadline = suspension_moment(since, rules)
+        last_day = (deadline - timedelta(days=1)).isoformat()  # shown as the last day to pay
         # Whose debt it is (CONVERSATION.md 6): each policy and insured person, in order.
         whose = [await person_args(session, person) for person in _persons(charges)]
         if rounds >= 1:
@@ -129,7 +130,7 @@ async def _debts(
                 count=len(charges),
                 whose=whose,
                 # Past it, the clinics are suspended already: no date in the past as a threat.
-                **({"deadline": deadline.isoformat()} if now < deadline else {"suspended": True}),
+                **({"deadline": last_day} if now < deadline else {"suspended": True}),
             )
             told += 1
         if deadline - timedelta(days=3) <= now < deadline:
@@ -140,7 +141,7 @@ async def _debts(
                 dedupe_key=f"debt-warning:{oldest.id}",
                 now=now,
                 amount=total,
-                deadline=deadline.isoformat(),
+                deadline=last_day,
                 whose=whose,
             )
             told += 1
