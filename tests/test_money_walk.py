@@ -201,3 +201,22 @@ async def test_a_case_with_no_policy_to_file_it_on_offers_to_add_one(
     await chat.send("20.11.2026")  # the policy is unpaid and valid from 20.12.2026
     assert "Случай не может быть заявлен" in chat.text
     assert chat.inline_buttons[:3] == ["➕ Добавить полис", "🛒 Купить полис", "☎️ Контакты"]
+
+
+async def test_emergency_care_always_says_whom_to_call(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A walker found «Скорая и неотложная помощь» of a child's policy empty, with nothing but
+    «show the unavailable ones», which was empty too: a dead end where it matters most."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")  # the franchise not activated: no clinic open
+    await chat.tap("🏥 Клиники программы")
+    await chat.tap("Скорая и неотложная помощь")
+    lines = chat.text.splitlines()
+    assert lines[1].startswith("🚑 В экстренном случае звоните 103 (112 с мобильного)"), lines
+    assert "пульт вызовет скорую помощь" in lines[1]
+    await chat.tap("⬅️ Виды помощи")
+    await chat.tap("Амбулаторно-поликлиническая помощь")
+    assert "🚑" not in chat.text

@@ -52,7 +52,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.formatting import babel_round, format_number
 from core.policies.cabinet import my_policies, my_policy
-from core.policies.care import care_title
+from core.policies.care import CareType, care_title
 
 PAGE = 8
 log = logging.getLogger(__name__)
@@ -443,6 +443,7 @@ async def on_care(
     user: User,
     clock: Clock,
     directory: ClinicDirectory,
+    settings: Settings,
 ) -> None:
     if not callback_data.care:
         await show_care_types(query, callback_data.policy, session, user, clock)
@@ -465,6 +466,11 @@ async def on_care(
     title = _("<b>{care} · policy {number}</b>").format(
         care=care_title(care, _), number=view.policy.number
     )
+    if care == CareType.EMERGENCY:  # never a dead end: who to call comes first of all
+        title += "\n" + _(
+            "🚑 In an emergency call 103 (112 from a mobile phone) or the 24/7 desk {phone}: "
+            "the desk sends an ambulance."
+        ).format(phone=right.desk_phone or settings.insurer.phone_federal)
     fix: InlineKeyboardBuilder | None = None
     if not found:
         text = title + "\n" + _("No clinic for this care that you may visit now.")
