@@ -17,17 +17,20 @@ from core.accounts.crypto import Vault
 from core.accounts.models import Account
 from core.appeals.models import Appeal
 from core.billing.charges import hold_payer, retry_open_debts, run_charges, suspend_overdue
-from core.billing.models import Bill, Charge, Payment, PaymentPurpose
+from core.billing.franchise import activate_with_card
+from core.billing.models import Bill, Card, Charge, Payment, PaymentPurpose
 from core.billing.yookassa import YooKassa
 from core.clock import FrozenClock
+from core.i18n import translator
 from core.importers.bills import import_bills
 from core.notifications.delivery import Courier
+from core.notifications.messages import render
 from core.notifications.milestones import announce_milestones
 from core.notifications.outbox import OutboxMessage
 from core.policies.linking import link_by_number, link_child
 from sandbox.app import Sandbox
 from sandbox.bank import POOR_CARD, SUCCESS_CARD
-from tests.billing import RULES, anna, bank, fill_card_page, link_card, provider
+from tests.billing import RULES, anna, bank, fill_card_page, link_card, policy, provider
 from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, TEST_KEY, seed_demo
 from tests.dialog import ChatClient
 from tests.live import PATIENCE
@@ -445,3 +448,46 @@ async def test_the_clinics_come_back_once_the_last_share_of_a_retry_run_is_paid(
     assert kinds == ["debt_paid", "debt_paid", "franchise_resumed"], "not between the shares"
     [first, _second] = [m for m in rows if m.kind == "debt_paid"]
     assert first.args.get("left"), "the first share's message says what is still owed"
+
+
+async def test_one_runs_suspension_of_several_policies_is_one_message_with_the_total(
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    bank: Sandbox,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    """A walker's debts of her own policy and her son's were suspended in one run as two
+    messages, each with a «Pay» button for the whole debt."""
+    await seed_demo(sessions)
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None
+        user = await anna(session)
+        await link_by_number(session, user, account, "ONDL-500001", now=clock.now())
+        await link_child(session, user, account, "ONDL-500002", MIKHAIL, now=clock.now())
+    await link_card(sessions, provider, clock, POOR_CARD)
+    async with sessions() as session:
+        user = await anna(session)
+        son = await policy(session, "ONDL-500002", clock)
+        card_id = await session.scalar(select(Card.id))
+        assert card_id is not None
+        await activate_with_card(session, user, son, card_id, now=clock.now())
+    await bill(sessions, clock, "A", "Рентгенография", "200.00")
+    await bill(
+        sessions, clock, "B", "Приём педиатра", "300.00", number="ONDL-500002", birth="10.03.2016"
+    )
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert set((await statuses(sessions)).values()) == {"debt"}
+    clock.advance(timedelta(days=15))
+    async with sessions() as session:
+        assert await suspend_overdue(session, RULES, clock.now()) == 2
+    [message] = await outbox(sessions, "franchise_suspended")
+    text = render(message.kind, message.args, translator("ru"), "ru")
+    assert text.splitlines() == [
+        "⛔ Клиники по франшизе приостановлены из-за неоплаченного долга 500 ₽:",
+        "• полис ONDL-500001 (Анна): 200 ₽",
+        "• полис ONDL-500002 (Михаил): 300 ₽",
+        "Оплата долга сразу возвращает доступ.",
+    ]

@@ -5,6 +5,7 @@ becomes a debt; past the deadline the franchise is suspended, and paying resumes
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
@@ -564,7 +565,7 @@ async def suspend_overdue(session: AsyncSession, rules: BillingRules, now: datet
             .distinct()
         )
     ).all()
-    suspended = 0
+    suspended: dict[int, list[tuple[Franchise, dict[str, Any]]]] = defaultdict(list)
     for person_id in overdue:
         result = await session.execute(
             update(Franchise)
@@ -577,16 +578,23 @@ async def suspend_overdue(session: AsyncSession, rules: BillingRules, now: datet
             select(Franchise).where(Franchise.insured_person_id == person_id)
         )
         assert franchise is not None
+        about = {
+            "insured_person_id": person_id,
+            "debt": await person_debt(session, person_id),
+            **await person_args(session, person_id),
+        }
+        suspended[franchise.user_id].append((franchise, about))
+    # One message per payer for the run, whatever the number of policies (CONVERSATION.md 6).
+    for user_id, items in suspended.items():
+        first = items[0][0]
         await enqueue(
             session,
-            user_id=franchise.user_id,
+            user_id=user_id,
             kind="franchise_suspended",
-            dedupe_key=f"suspended:{franchise.id}:{now.isoformat()}",
+            dedupe_key=f"suspended:{first.id}:{now.isoformat()}",
             now=now,
-            insured_person_id=person_id,
-            debt=await person_debt(session, person_id),
-            **await person_args(session, person_id),
+            **items[0][1],
+            items=[about for _, about in items],
         )
-        await session.commit()
-        suspended += 1
-    return suspended
+    await session.commit()
+    return sum(len(items) for items in suspended.values())

@@ -197,6 +197,22 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "Your appeal about «{service}» on {date}, policy {number} ({name}), is rejected: the "
             "co-payment of {amount} will be charged from your card on the next run."
         ).format(**share_fields(args, locale))
+    if kind == "franchise_suspended" and len(args.get("items") or []) > 1:
+        lines = [
+            _("⛔ Franchise clinics are suspended for an unpaid debt of {amount}:").format(
+                amount=format_money(sum(int(i["debt"]) for i in args["items"]), locale)
+            )
+        ]
+        lines += [
+            "• "
+            + _("policy {number} ({name}): {amount}").format(
+                number=item.get("number", ""),
+                name=escape(str(item.get("name", ""))),
+                amount=format_money(int(item["debt"]), locale),
+            )
+            for item in args["items"]
+        ]
+        return "\n".join([*lines, _("Paying the debt restores them at once.")])
     if kind == "franchise_suspended":
         return _(
             "⛔ Franchise clinics of policy {number} ({name}) are suspended for an unpaid debt "
