@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.texts import SCREEN_LINES, line_count
 from core.accounts.models import Account
 from tests.conftest import seed_demo
 from tests.dialog import ChatClient
@@ -87,8 +88,15 @@ async def test_help_covers_every_contract_with_its_desk_curators_and_telemedicin
     await chat.send("/contacts")
     assert "Кураторы договора «Доктор Лайк (регионы)»" in chat.text
     assert "доктор Смирнова Е. В." in chat.text and "Белова Н. А." in chat.text
+    # Two contracts' curators make more than a screen: the second behind «📖 Ещё».
+    assert "Оптимум" not in chat.text and line_count(chat.text) <= SCREEN_LINES
+    assert chat.inline_buttons[0] == "📖 Ещё"
+    await chat.tap("📖 Ещё")
     assert "Кураторы договора «Корпоративный ДМС „Оптимум“ (Москва)»" in chat.text
-    assert "доктор Орлов А. П." in chat.text
+    assert "доктор Орлов А. П." in chat.text and "8 800 100-00-00" in chat.text
+    assert "📖 Ещё" not in chat.inline_buttons
+    await chat.tap("⬅️ Назад")
+    assert "Кураторы договора «Доктор Лайк (регионы)»" in chat.text
 
     await chat.send("/policies")
     assert "<b>Доктор Лайк · ДМС</b>" in chat.text
@@ -102,3 +110,19 @@ async def test_policy_names_are_not_doubled(
     await add_by_number(chat, "VZR-2026-000123")
     await chat.send("/policies")
     assert "<b>ВЗР «Путешествие»</b>" in chat.text and "(ВЗР)" not in chat.text
+
+
+async def test_contacts_give_the_desk_of_a_program_with_its_own(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The franchise's messages send a person to the program's own 24/7 desk; a walker looked
+    for that number in «☎️ Контакты» and found only the insurer's."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONFR-600001")
+    await chat.send("☎️ Контакты")
+    block = chat.text.split("\n\n")[-1].splitlines()
+    assert block[:2] == [
+        "<b>Кураторы договора «ДМС с франшизой „Пульс“ (Москва)»</b> (ONFR-600001 (Анна)), "
+        "пн–пт 9:00–18:00:",
+        "Круглосуточный пульт программы: 8 800 100-00-19",
+    ]

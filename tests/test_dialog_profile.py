@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.accounts.models import Account, Consent, User
 from core.accounts.registration import lock_personal_data
 from core.clock import FrozenClock
+from core.notifications.delivery import CAN_WAIT, REMINDERS
 from tests.dialog import ChatClient, RecordingMailer
 
 
@@ -37,7 +38,20 @@ async def test_notifications_toggle_but_money_messages_stay(
 ) -> None:
     await chat.send("/profile")
     await chat.tap("🔔 Уведомления")
-    assert "о долгах, списаниях и платежах приходят всегда" in chat.text
+    assert "о долгах, картах, списаниях и платежах приходят всегда" in chat.text
+    # What the quiet hours hold, as the courier holds it: the clinics' opening waits.
+    assert "открытие клиник, новости), ждут утра" in chat.text
+    assert "о новых долгах, приостановке, оплатах, напоминания о приёмах и ответы" in chat.text
+    assert {  # the text above names these: change the two together
+        "new_services",
+        "share_charged",
+        "debt_reminder",
+        "regions_available",
+        "franchise_active",
+        "appeal_taken",
+        "news",
+    } == CAN_WAIT
+    assert {"booking_reminder", "policy_expiring", "coverage_started"} == REMINDERS
     await chat.tap("✅ Напоминания")
     assert chat.inline_buttons == [
         "❌ Напоминания",

@@ -119,6 +119,14 @@ async def test_a_disputed_share_is_not_charged_then_cancelled_or_released(
         await chat.send("Этой услуги не было.")
         await chat.tap("✅ Отправить")
     assert await statuses(sessions) == {"A": "disputed", "B": "due", "C": "disputed"}
+    # The service's card says the share waits for the appeal, and offers no second one.
+    await chat.send("/policies")
+    await chat.tap("ONDL-500001 · Анна")
+    await chat.tap("🧾 Услуги")
+    await chat.tap("🔎 21.11.2026 · Рентгенография")
+    assert "ваша доля 200 ₽, ждёт решения по обращению «услуга не оказывалась»" in chat.text
+    assert "спишется" not in chat.text
+    assert "🚫 Услуга не оказывалась" not in chat.inline_buttons
 
     clock.advance(timedelta(days=30))
     await run_charges(sessions, provider, RULES, clock.now())
@@ -149,6 +157,11 @@ async def test_a_disputed_share_is_not_charged_then_cancelled_or_released(
     await run_charges(sessions, provider, RULES, clock.now())
     assert await statuses(sessions) == {"A": "cancelled", "B": "paid", "C": "paid"}
     assert await charged(sessions) == [5000, 13600], "the shares less the cancelled one"
+    await chat.send("/policies")
+    await chat.tap("ONDL-500001 · Анна")
+    await chat.tap("🧾 Услуги")
+    await chat.tap("🔎 21.11.2026 · Рентгенография")
+    assert "ваша доля 200 ₽, отменена: услуга не оказывалась" in chat.text
     texts = await delivered(sessions, bot, clock)
     assert any("С карты •••• 4477 списано 50 ₽: соплатёж за «Анализ крови»" in t for t in texts)
 

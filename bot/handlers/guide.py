@@ -25,7 +25,7 @@ from bot.callbacks import (
 )
 from bot.keyboards.cached import per_language
 from bot.screens import show
-from bot.texts import quoted
+from bot.texts import quoted, screen_pages
 from core.accounts.models import User
 from core.appeals.models import AppealKind
 from core.clock import Clock
@@ -229,7 +229,13 @@ async def on_guide(
     builder = InlineKeyboardBuilder()
     topic, item = callback_data.topic, callback_data.item
     known = (
-        {c.value for c in CareType} if topic == "care" else set(FAQ) if topic == "faq" else set()
+        {c.value for c in CareType}
+        if topic == "care"
+        else set(FAQ)
+        if topic == "faq"
+        else {f"p{n}" for n in range(1, 10)}
+        if topic == "contacts"
+        else set()
     )
     if item and item.partition(".")[0] not in known:  # care items may name their program
         raise StaleButton(f"no {topic} item {item!r}")
@@ -275,7 +281,14 @@ async def on_guide(
         for product in PRODUCTS:
             builder.button(text=titles[product], url=f"{insurer.shop_url}?product={product}")
     else:
-        text = contacts_text(settings, contracts)
+        pages, page = contacts_pages(settings, contracts), contacts_page(item)
+        if page >= len(pages):  # an old «More»: the person's contracts changed since
+            raise StaleButton(f"no contacts page {page}")
+        text = pages[page]
+        add_more(builder, pages, page)
+        if page:
+            back = GuideCallback(topic="contacts", item=f"p{page - 1}" if page > 1 else "")
+            back_text = _("⬅️ Back")
     builder.adjust(1)
     await show(query, text, builder.as_markup(), back=back, back_text=back_text, menu=True)
 
@@ -353,7 +366,9 @@ def telemedicine_text(contracts: list[Contract], settings: Settings) -> str:
     return "\n".join(lines)
 
 
-def contacts_text(settings: Settings, contracts: list[Contract]) -> str:
+def contacts_pages(settings: Settings, contracts: list[Contract]) -> list[str]:
+    """The insurer's desk, then each contract's own desk and curators: pages of at most
+    `SCREEN_LINES` lines, the next one behind «📖 More» (CONVERSATION.md 7)."""
     insurer = settings.insurer
     text = _(
         "<b>{insurer}: medical desk, 24/7</b>\n"
@@ -370,15 +385,24 @@ def contacts_text(settings: Settings, contracts: list[Contract]) -> str:
         spb=insurer.phone_spb,
         email=insurer.email,
     )
+    blocks = []
     for contract in contracts:  # seed 004: a medical and an administrative curator per contract
         program = contract.program
-        if not program.curator and not program.admin_curator:
+        # A program with a desk of its own (seed 001): the number its messages send people to.
+        desk = program.desk_phone if program.desk_phone != insurer.phone_federal else None
+        if not program.curator and not program.admin_curator and not desk:
             continue
-        lines = [
+        name, numbers = quoted(program.name), escape(contract.numbers)
+        head = (
             _("<b>Curators of «{program}»</b> ({numbers}), Mon–Fri 9:00–18:00:").format(
-                program=quoted(program.name), numbers=escape(contract.numbers)
+                program=name, numbers=numbers
             )
-        ]
+            if program.curator or program.admin_curator
+            else f"<b>«{name}»</b> ({numbers}):"  # no words to translate: only the desk below
+        )
+        lines = [head]
+        if desk:
+            lines.append(_("The program's 24/7 desk: {phone}").format(phone=escape(desk)))
         if program.curator:
             lines.append(
                 _("Curator doctor (complex cases, hospitals, the program): {curator}").format(
@@ -391,8 +415,20 @@ def contacts_text(settings: Settings, contracts: list[Contract]) -> str:
                     curator=escape(program.admin_curator)
                 )
             )
-        text += "\n\n" + "\n".join(lines)
-    return text
+        blocks.append("\n" + "\n".join(lines))
+    return screen_pages(text, blocks)
+
+
+def contacts_page(item: str) -> int:
+    """«p2» -> 2: the page a contacts button shows (0: the first)."""
+    return int(item[1:]) if item.startswith("p") else 0
+
+
+def add_more(builder: InlineKeyboardBuilder, pages: list[str], page: int) -> None:
+    if page + 1 < len(pages):
+        builder.button(
+            text=_("📖 More"), callback_data=GuideCallback(topic="contacts", item=f"p{page + 1}")
+        )
 
 
 def create_router() -> Router:

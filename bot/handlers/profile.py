@@ -198,15 +198,18 @@ def notifications_keyboard(account: Account, user: User, clock: Clock) -> Inline
 
 
 def notifications_text(settings: Settings) -> str:
+    # As core.notifications.delivery sorts them (REMINDERS, NEWS, CAN_WAIT): a walker found
+    # the clinics' opening held till the morning while this said access came at once.
     text = _(
-        "Notifications. Reminders (visits, expiring policies and cards) and news can be "
-        "turned off. Messages about debts, charges and payments always come."
+        "Notifications. Reminders (visits, expiring policies, the end of a waiting period) and "
+        "news can be turned off. Messages about debts, cards, charges and payments always come."
     )
     if settings.quiet_hours:
         start, end = settings.quiet_hours
         text += "\n\n" + _(
             "From {start}:00 to {end}:00 in your time zone, messages that can wait (new "
-            "services, news) wait for the morning; money, access and answers come at once."
+            "services, charges made, debt reminders, clinics opening to you, news) wait for the "
+            "morning; new debts, suspensions, payments, visit reminders and answers come at once."
         ).format(start=start, end=f"{end:02d}")
     return text
 

@@ -38,6 +38,10 @@ def share_status(line: ServiceLine, locale: str) -> str:
         return _("paid {date}").format(date=format_day(line.paid_at, locale))
     if line.status == ChargeStatus.DEBT:
         return _("⚠️ unpaid")
+    if line.status == ChargeStatus.DISPUTED:  # before the date: it is not charged meanwhile
+        return _("on hold while your «not provided» appeal is open")
+    if line.status == ChargeStatus.CANCELLED:
+        return _("cancelled: the service was not provided")
     if line.charge_after is not None:
         return _("to be charged about {date}").format(date=format_day(line.charge_after, locale))
     return ""
@@ -151,7 +155,8 @@ async def show_bill(
     bill = await session.get(Bill, callback_data.id)
     if bill is None or bill.insured_person_id != view.person.id:
         raise NotFoundError("bill")
-    text = line_text(await service_line(session, bill), user.language)
+    line = await service_line(session, bill)
+    text = line_text(line, user.language)
     builder = InlineKeyboardBuilder()
     if callback_data.diagnosis:
         diagnosis = vault.decrypt(bill.diagnosis) if bill.diagnosis else "—"
@@ -166,10 +171,11 @@ async def show_bill(
         text=_("✍️ Leave feedback"),
         callback_data=AppealStartCallback(kind=AppealKind.FEEDBACK, bill=bill.id),
     )
-    builder.button(
-        text=_("🚫 Service was not provided"),
-        callback_data=AppealStartCallback(kind=AppealKind.NOT_PROVIDED, bill=bill.id),
-    )
+    if line.status not in (ChargeStatus.DISPUTED, ChargeStatus.CANCELLED):  # filed already
+        builder.button(
+            text=_("🚫 Service was not provided"),
+            callback_data=AppealStartCallback(kind=AppealKind.NOT_PROVIDED, bill=bill.id),
+        )
     builder.button(text=_("⬅️ Services"), callback_data=ServicesCallback(id=view.id))
     builder.adjust(1)
     await show(query, text, builder.as_markup())
