@@ -106,13 +106,24 @@ async def test_regions_are_chosen_after_activation_by_search_and_ticks_then_anno
     assert "☑️ г. Москва" in chat.inline_buttons
     await chat.tap("☑️ г. Москва")
     assert "уже подтверждён" in chat.text
+    # A region where the program has no clinic: said before it is confirmed, and when it
+    # opens (a walker was told the clinics of Saint Petersburg were open to her: there were none).
+    await chat.send("петербург")
+    await chat.tap("г. Санкт-Петербург")
+    await chat.tap("Подтвердить (1)")
+    assert "⚠️ У программы пока нет клиник в регионах: г. Санкт-Петербург." in chat.text
+    await chat.tap("✅ Подтвердить")
 
     clock.advance(timedelta(days=1))
     async with sessions() as session:
         assert await announce_regions(session, clock.now()) == 1
-    texts = await delivered(sessions, bot, clock)
-    opened = "открыты клиники новых регионов обслуживания: г. Москва, Республика Татарстан"
-    assert [text for text in texts if opened in text], texts
+    [text] = [t for t in await delivered(sessions, bot, clock) if "регион" in t]
+    assert text.splitlines() == [
+        "🗺 С сегодняшнего дня по полису ONDL-500001 (Анна) вам открыты клиники новых регионов "
+        "обслуживания: г. Москва, Республика Татарстан.",
+        "⚠️ У программы пока нет клиник в регионах: г. Санкт-Петербург. За помощью там "
+        "звоните на круглосуточный пульт (☎️ Контакты).",
+    ]
 
 
 async def test_cards_are_made_primary_and_removed_but_the_last_one_stays_while_a_share_is_due(

@@ -36,6 +36,7 @@ from core.billing.regions import (
     confirm_regions,
     next_day,
     regions_of,
+    without_clinics,
 )
 from core.clock import Clock
 from core.formatting import format_day, format_moment
@@ -366,6 +367,7 @@ async def review(
     query: CallbackQuery,
     callback_data: RegionCallback,
     state: FSMContext,
+    session: AsyncSession,
     user: User,
     clock: Clock,
     callback_answer: CallbackAnswer,
@@ -393,16 +395,21 @@ async def review(
         ),
     )
     builder.adjust(1)
-    await query.message.edit_text(
-        _(
-            "<b>Confirm the regions</b>\n{names}\n\nTheir clinics will be available from "
-            "{date}. Confirmed regions cannot be removed; more can be added later."
-        ).format(
-            names=names(draft.picked, user.language),
-            date=format_day(next_day(clock.now()), user.language),
-        ),
-        reply_markup=builder.as_markup(),
+    text = _(
+        "<b>Confirm the regions</b>\n{names}\n\nTheir clinics will be available from "
+        "{date}. Confirmed regions cannot be removed; more can be added later."
+    ).format(
+        names=names(draft.picked, user.language),
+        date=format_day(next_day(clock.now()), user.language),
     )
+    view = await my_policy(session, user, draft.policy, today=clock.now().date())
+    program_id = view.program.id if view.program else None
+    if empty := await without_clinics(session, program_id, draft.picked):
+        text += "\n\n" + _(
+            "⚠️ The program has no clinics yet in: {names}. Choosing it opens none there; for "
+            "care there, call the 24/7 desk."
+        ).format(names=names(empty, user.language))
+    await query.message.edit_text(text, reply_markup=builder.as_markup())
 
 
 async def save(

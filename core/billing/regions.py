@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.billing.calendar import next_day
 from core.billing.franchise import FranchiseState, state_of
 from core.billing.models import Franchise, ServiceRegion
+from core.clinics.models import Clinic
 from core.errors import DomainError
 from core.notifications.outbox import enqueue
 from core.policies.cabinet import PolicyView, Status
-from core.policies.models import InsuredPerson, Policy, PolicyLink, Territory
+from core.policies.models import InsuredPerson, Policy, PolicyLink, ProgramClinic, Territory
 from core.subjects import SUBJECTS, Subject
 
 MOSCOW_TIME = ZoneInfo("Europe/Moscow")
@@ -147,6 +148,25 @@ async def confirm_regions(
     return new
 
 
+async def without_clinics(
+    session: AsyncSession, program_id: int | None, codes: Iterable[str]
+) -> list[str]:
+    """The regions among `codes` where the program has no clinic (yet): choosing one opens
+    nothing, and the person is told so rather than "its clinics are open to you"."""
+    wanted = sorted(set(codes))
+    if program_id is None or not wanted:
+        return wanted
+    served = set(
+        await session.scalars(
+            select(Clinic.region_code)
+            .join(ProgramClinic, ProgramClinic.clinic_id == Clinic.id)
+            .where(ProgramClinic.program_id == program_id, Clinic.region_code.in_(wanted))
+            .distinct()
+        )
+    )
+    return [code for code in wanted if code not in served]
+
+
 async def announce_regions(session: AsyncSession, now: datetime) -> int:
     """The scheduler's tick: one message per person whose new regions opened today."""
     rows = (
@@ -175,13 +195,15 @@ async def announce_regions(session: AsyncSession, now: datetime) -> int:
         person = await session.get(InsuredPerson, person_id)
         policy = await session.get(Policy, person.policy_id) if person is not None else None
         if user_id is not None and person is not None and policy is not None:
+            codes = [row.region_code for row in opened]
             await enqueue(
                 session,
                 user_id=user_id,
                 kind="regions_available",
                 dedupe_key=f"regions:{person_id}:{min(ids)}",
                 now=now,
-                codes=[row.region_code for row in opened],
+                codes=codes,
+                empty=await without_clinics(session, policy.program_id, codes),
                 policy_id=policy.id,
                 number=policy.number,
                 name=person.first_name,

@@ -224,14 +224,31 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             "again."
         ).format(number=args.get("number", ""), name=args.get("name", ""))
     if kind == "regions_available" and args.get("number"):
-        return _(
-            "🗺 From today, clinics of your new service regions under policy {number} ({name}) "
-            "are open to you: {names}."
-        ).format(
-            number=args["number"],
-            name=escape(str(args.get("name", ""))),
-            names=names(args.get("codes", []), locale),
-        )
+        empty = args.get("empty") or []
+        opened = [code for code in args.get("codes", []) if code not in empty]
+        who = {"number": args["number"], "name": escape(str(args.get("name", "")))}
+        lines = []
+        if opened:
+            lines.append(
+                _(
+                    "🗺 From today, clinics of your new service regions under policy {number} "
+                    "({name}) are open to you: {names}."
+                ).format(**who, names=names(opened, locale))
+            )
+        else:
+            lines.append(
+                _("🗺 From today, {names} are service regions of policy {number} ({name}).").format(
+                    **who, names=names(empty, locale)
+                )
+            )
+        if empty:  # chosen, but no clinic of the program there: never "open to you"
+            lines.append(
+                _(
+                    "⚠️ The program has no clinics yet in: {names}. For care there, call the "
+                    "24/7 desk (☎️ Contacts)."
+                ).format(names=names(empty, locale))
+            )
+        return "\n".join(lines)
     if kind == "regions_available":
         return _("🗺 Clinics of your new service regions are available from today: {names}.").format(
             names=names(args.get("codes", []), locale)
