@@ -13,6 +13,7 @@ from sqlalchemy import CursorResult, Select, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import User
+from core.billing import digest
 from core.billing.cards import promote_primary
 from core.billing.franchise import person_debt
 from core.billing.labels import card_args, person_args, share_args
@@ -233,6 +234,11 @@ async def charge_answered(
         was_debt = charge.debt_since is not None
         charge.status, charge.paid_at = ChargeStatus.PAID, now
         about = await share_args(session, charge) | await card_args(session, payment.card_id)
+        if was_debt and (run := digest.current()) is not None:  # the run tells once, at its end
+            run.paid.append(about)
+            await session.commit()
+            await resume_if_clear(session, charge.insured_person_id, now)
+            return
         if was_debt and (left := await _still_owed(session, payment.user_id, charge.id)):
             about["left"] = left  # a part of the debt: the message must not say it is all paid
         # One message for this money: a debt taken from a card is "debt paid", not "charged".
@@ -426,9 +432,28 @@ async def retry_open_debts(
         )
         ids = sorted(claimed.all())
         await session.commit()
+    async with sessions() as session:
+        payers = dict(
+            (
+                await session.execute(
+                    select(Charge.id, PolicyLink.user_id)
+                    .join(PolicyLink, PolicyLink.insured_person_id == Charge.insured_person_id)
+                    .where(Charge.id.in_(ids))
+                )
+            ).all()
+        )
+    by_payer: dict[int | None, list[int]] = defaultdict(list)
     for charge_id in ids:
-        async with sessions() as session:
-            await attempt(session, provider, charge_id, rules, now)
+        by_payer[payers.get(charge_id)].append(charge_id)
+    for user_id, charge_ids in by_payer.items():
+        with digest.collecting() as run:  # one message per payer for the run
+            for charge_id in charge_ids:
+                async with sessions() as session:
+                    await attempt(session, provider, charge_id, rules, now)
+        if user_id is not None and run.paid:
+            async with sessions() as session:
+                left = await _still_owed(session, user_id, 0)
+                await digest.tell(session, user_id, run, left, now)
     async with sessions() as session:
         await announce_debts(session, rules, now)
     return len(ids)
@@ -541,6 +566,10 @@ async def resume_if_clear(session: AsyncSession, insured_person_id: int, now: da
     if owed:
         return
     suspended_at, franchise.suspended_at = franchise.suspended_at, None
+    if (run := digest.current()) is not None:  # told with the run's payments
+        run.resumed.append(await person_args(session, insured_person_id))
+        await session.commit()
+        return
     await enqueue(
         session,
         user_id=franchise.user_id,

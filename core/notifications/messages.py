@@ -146,36 +146,7 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         )
         return "\n".join(lines)
     if kind == "debt_paid":
-        items = args.get("items") or []
-        if len(items) == 1 and items[0].get("last4") and args.get("left"):
-            return (
-                _(
-                    "✅ {amount} of the debt paid from card •••• {last4}; still owed: {left}."
-                ).format(amount=money("amount"), last4=items[0]["last4"], left=money("left"))
-                + "\n• "
-                + share_line(items[0], _, locale)
-            )
-        if len(items) == 1 and items[0].get("last4"):
-            return (
-                _("✅ Debt paid: {amount} from card •••• {last4}.").format(
-                    amount=money("amount"), last4=items[0]["last4"]
-                )
-                + "\n• "
-                + share_line(items[0], _, locale)
-            )
-        lines = []
-        if items and args.get("paid_with"):  # on the bank's page: the card it was paid with
-            lines.append(
-                _("✅ Debt paid: {amount} from card •••• {last4}.").format(
-                    amount=money("amount"), last4=args["paid_with"]
-                )
-            )
-        elif items:
-            lines.append(_("✅ Debt paid: {amount}. Thank you!").format(amount=money("amount")))
-        lines += ["• " + share_line(item, _, locale) for item in items]
-        if args.get("returned"):
-            lines.append(returned_text(args, _, locale, whole=not items))
-        return "\n".join(lines)
+        return debt_paid_text(args, _, locale)
     if kind == "debt_payment_declined":
         return _(
             "❌ The payment did not go through: the bank declined it, or the payment page was "
@@ -382,6 +353,48 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             )
         return text
     raise ValueError(f"unknown outbox message kind {kind!r}")
+
+
+def debt_paid_text(args: dict[str, Any], _: Translate, locale: str) -> str:
+    """A debt paid: one share or a run's several, from which cards, what is still owed, the
+    clinics it restored, and what an old page paid on top goes back."""
+    items = args.get("items") or []
+    amount = format_money(int(args.get("amount") or 0), locale)
+    left = format_money(int(args["left"]), locale) if args.get("left") else None
+    cards = sorted({str(i["last4"]) for i in items if i.get("last4")}) or (
+        [str(args["paid_with"])] if args.get("paid_with") else []
+    )
+    lines = []
+    if items and len(cards) == 1 and left:
+        lines.append(
+            _("✅ {amount} of the debt paid from card •••• {last4}; still owed: {left}.").format(
+                amount=amount, last4=cards[0], left=left
+            )
+        )
+    elif items and left:
+        lines.append(
+            _("✅ {amount} of the debt paid from your cards; still owed: {left}.").format(
+                amount=amount, left=left
+            )
+        )
+    elif items and len(cards) == 1:
+        lines.append(
+            _("✅ Debt paid: {amount} from card •••• {last4}.").format(
+                amount=amount, last4=cards[0]
+            )
+        )
+    elif items:
+        lines.append(_("✅ Debt paid: {amount}. Thank you!").format(amount=amount))
+    lines += ["• " + share_line(item, _, locale) for item in items]
+    for person in args.get("resumed") or []:  # a run's restored clinics, with its payments
+        lines.append(
+            _("✅ Franchise clinics of policy {number} ({name}) are available again.").format(
+                number=person.get("number", ""), name=escape(str(person.get("name", "")))
+            )
+        )
+    if args.get("returned"):
+        lines.append(returned_text(args, _, locale, whole=not items))
+    return "\n".join(lines)
 
 
 def whose_line(args: dict[str, Any], _: Translate) -> str:
