@@ -33,6 +33,8 @@ def callback_of(action: Action) -> CallbackData | None:
         return FranchiseCallback(id=0, action=FranchiseAction.PAY)
     if action.name == "policy":
         return PolicyCallback(id=action.value)
+    if action.name == "services":
+        return PolicyCallback(id=action.value, action=PolicyAction.SERVICES)
     if action.name == "regions":
         return PolicyCallback(id=action.value, action=PolicyAction.REGIONS)
     if action.name == "clinics":
@@ -55,6 +57,7 @@ def callback_of(action: Action) -> CallbackData | None:
 NOTICE_ACTIONS = (
     "pay_debt",
     "policy",
+    "services",
     "regions",
     "clinics",
     "franchise",

@@ -510,3 +510,48 @@ async def test_one_runs_suspension_of_several_policies_is_one_message_with_the_t
         "• полис ONDL-500002 (Михаил): 300 ₽",
         "Оплата долга сразу возвращает доступ.",
     ]
+
+
+async def test_one_file_of_new_services_is_one_message_with_a_button_per_policy(
+    chat: ChatClient,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """A walker got «Новые услуги» three times at once, once per policy, with no button."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None
+        await link_child(
+            session, await anna(session), account, "ONDL-500002", MIKHAIL, now=clock.now()
+        )
+    rows = [
+        (n, {
+            "bill_id": f"F-{n}", "policy_number": number, "birth_date": birth,
+            "clinic": "Медицинский центр «Сокол»", "service": service,
+            "service_date": clock.now().date().isoformat(), "amount": "1000.00", "share": "0.00",
+        })
+        for n, (number, birth, service) in enumerate(
+            [("ONDL-500001", "15.01.1985", "Рентгенография"),
+             ("ONDL-500002", "10.03.2016", "Приём педиатра")], start=1
+        )
+    ]  # fmt: skip
+    async with sessions() as session:
+        report = await import_bills(session, Vault(TEST_KEY.encode()), rows, RULES, now=clock.now())
+    assert not report.errors
+    [text] = [t for t in await delivered(sessions, bot, clock) if "Новые услуги" in t]
+    assert text == (
+        "🧾 Новые услуги по полисам ONDL-500001 (Анна), ONDL-500002 (Михаил): смотрите "
+        "«Услуги» ниже."
+    )
+    [call] = [c for c in chat.session.calls if "Новые услуги" in str(getattr(c, "text", ""))]
+    markup = getattr(call, "reply_markup", None)
+    assert [b.text for row in markup.inline_keyboard for b in row] == [
+        "🧾 Услуги · ONDL-500001",
+        "🧾 Услуги · ONDL-500002",
+    ]
+    await chat.tap("🧾 Услуги · ONDL-500002")
+    assert "Оказанные услуги · полис ONDL-500002" in chat.text and "Приём педиатра" in chat.text

@@ -6,6 +6,7 @@ A charge already taken or turned into a debt is never changed by a re-import.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -135,24 +136,34 @@ async def seal_diagnosis_codes(session: AsyncSession, vault: Vault) -> int:
 
 
 async def _announce(session: AsyncSession, persons: Iterable[InsuredPerson], now: datetime) -> None:
-    """One "new services" message per person and day, however many bills or files arrive."""
+    """One "new services" message per cabinet for a file, naming each policy with new services
+    (a walker got one message per policy at once), and once a day for the same policies,
+    however many bills or files arrive."""
     day = now.astimezone(MOSCOW).date().isoformat()
+    by_user: dict[int, list[tuple[InsuredPerson, Policy]]] = defaultdict(list)
     for person in persons:
         links = await session.execute(
-            select(PolicyLink.user_id, Policy.number)
+            select(PolicyLink.user_id, Policy)
             .join(Policy, Policy.id == person.policy_id)
             .where(PolicyLink.insured_person_id == person.id)
         )
-        for user_id, number in links.all():
-            await enqueue(
-                session,
-                user_id=user_id,
-                kind="new_services",
-                dedupe_key=f"new-services:{person.id}:{day}",
-                now=now,
-                number=number,
-                name=person.first_name,
-            )
+        for user_id, policy in links.all():
+            by_user[user_id].append((person, policy))
+    for user_id, found in by_user.items():
+        found.sort(key=lambda pair: pair[0].id)
+        policies: list[dict[str, Any]] = [
+            {"policy_id": policy.id, "number": policy.number, "name": person.first_name}
+            for person, policy in found
+        ]
+        await enqueue(
+            session,
+            user_id=user_id,
+            kind="new_services",
+            dedupe_key=f"new-services:{'-'.join(str(p.id) for p, _ in found)}:{day}",
+            now=now,
+            **policies[0],
+            policies=policies,
+        )
 
 
 async def _schedule_charge(session: AsyncSession, bill: Bill, rules: BillingRules) -> None:

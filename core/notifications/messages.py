@@ -64,6 +64,19 @@ def actions(kind: str, args: dict[str, Any], _: Translate) -> list[Action]:
         return [Action(_("🏥 Clinics of the program"), "clinics", int(args["policy_id"]))]
     if kind == "booking_reminder":
         return [Action(_("📅 My bookings"), "bookings")]
+    if kind == "new_services":  # a button per policy (rows written before name one)
+        policies = args.get("policies") or [args]
+        return [
+            Action(
+                _("🧾 Services · {number}").format(number=p["number"])
+                if len(policies) > 1
+                else _("🧾 Services"),
+                "services",
+                int(p["policy_id"]),
+            )
+            for p in policies
+            if p.get("policy_id")
+        ]
     if kind == "policy_expiring" and args.get("policy_id"):
         return [Action(_("📋 The policy"), "policy", int(args["policy_id"]))]
     if kind == "card_declined" and args.get("policy_id"):
@@ -294,6 +307,12 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
             amount=money("amount"),
             date=format_day(datetime.fromisoformat(args["deadline"]), locale),
         ) + whose_line(args, _)
+    if kind == "new_services" and len(args.get("policies") or []) > 1:
+        return _("🧾 New services under policies {policies}: see «Services» below.").format(
+            policies=", ".join(
+                f"{p['number']} ({escape(str(p.get('name', '')))})" for p in args["policies"]
+            )
+        )
     if kind == "new_services":
         return _(
             "🧾 New services under policy {number} ({name}): see «Services» in the policy card."
