@@ -267,12 +267,18 @@ def nearest_for(
     everything: bool = False,
     care_type: str | None = None,
 ) -> list[NearbyClinic]:
-    """The nearest clinics the person may visit (or, with `everything`, the nearest clinics at
-    all, each with its access). Without policies every clinic is listed, as a directory."""
+    """The nearest clinics the person may visit (or, with `everything`, those and the nearest
+    clinics at all among them, each with its access: showing the unavailable ones adds to the
+    list, it never drops a clinic the person may visit). Without policies every clinic is
+    listed, as a directory."""
     if not rights:
         return [NearbyClinic(h, Access(0, None)) for h in index.nearest(latitude, longitude, k)]
     if everything:
-        hits = index.nearest(latitude, longitude, k)
+        mine = nearest_for(index, rights, latitude, longitude, k=k, care_type=care_type)
+        found = {near.hit.entry.id: near.hit for near in mine}
+        for hit in index.nearest(latitude, longitude, k):
+            found.setdefault(hit.entry.id, hit)
+        hits = sorted(found.values(), key=lambda hit: hit.distance_km)
     else:
         admits = [right.admits(index, care_type) for right in rights]
 
