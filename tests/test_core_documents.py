@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, Problem
+from core.billing.models import ServiceRegion
 from core.clock import FrozenClock
 from core.config import InsurerBranding
 from core.documents.compose import DocumentKind, documents_of
@@ -20,7 +21,7 @@ from core.documents.models import DocumentCopy
 from core.documents.service import LatinNameRequired, policy_document, set_latin_name
 from core.errors import NotFoundError
 from core.policies.cabinet import PolicyView, my_policies
-from core.policies.linking import link_by_number, link_by_passport
+from core.policies.linking import ChildData, link_by_number, link_by_passport, link_child
 from core.policies.models import Policy
 from tests.conftest import seed_demo
 
@@ -160,3 +161,35 @@ def test_latin_names_follow_the_foreign_passport_scheme() -> None:
         with pytest.raises(InvalidInput) as error:
             parse_latin_name(bad)
         assert error.value.problem in (Problem.LATIN_NAME_INVALID, Problem.NAME_TOO_LONG)
+
+
+async def test_the_policy_pdf_names_the_chosen_regions_and_a_childs_papers_and_parent(
+    sessions: async_sessionmaker[AsyncSession],
+    anna_views: dict[str, PolicyView],
+    clock: FrozenClock,
+) -> None:
+    """A walker's PDF still read "the regions you choose in the cabinet" with two regions
+    chosen, and her son's asked for his passport at the registry and named no parent."""
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None
+        user = await session.get(User, account.user_id)
+        assert user is not None
+        son = ChildData("Иванов", "Михаил", "Андреевич", date(2016, 3, 10))
+        await link_child(session, user, account, "ONDL-500002", son, now=clock.now())
+        for code in ("16", "77"):
+            session.add(
+                ServiceRegion(
+                    insured_person_id=anna_views["ONDL-500001"].person.id,
+                    region_code=code,
+                    confirmed_at=clock.now(),
+                    available_from=clock.now(),
+                )
+            )
+        await session.commit()
+    own = pdf_text((await _document(sessions, "ONDL-500001", DocumentKind.POLICY, clock)).content)
+    assert "Chosen service regions" in own and "Moscow, Republic of Tatarstan" in own
+    assert "your passport" in own and "birth certificate" not in own
+    child = pdf_text((await _document(sessions, "ONDL-500002", DocumentKind.POLICY, clock)).content)
+    assert "birth certificate" in child and "your passport" not in child
+    assert "Legal representative" in child and "Иванова Анна Сергеевна" in child

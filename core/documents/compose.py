@@ -17,6 +17,7 @@ from core.policies.cabinet import PolicyView
 from core.policies.care import CareType, Translate, care_title
 from core.policies.coverage import coverage, territory_text
 from core.policies.models import ContractKind, PolicyKind
+from core.subjects import names
 
 
 class DocumentKind(StrEnum):
@@ -51,6 +52,14 @@ def _policy_fields(view: PolicyView, _: Translate, locale: str) -> Fields:
         (_("Insured person"), full_name(view)),
         (_("Date of birth"), format_date(view.person.birth_date, locale)),
     ]
+    person = view.person
+    if person.representative_surname:  # a child's policy names the parent who represents them
+        representative = (
+            person.representative_surname,
+            person.representative_first_name,
+            person.representative_patronymic,
+        )
+        rows.append((_("Legal representative"), " ".join(p for p in representative if p)))
     if policy.contract == ContractKind.CORPORATE and policy.policyholder:
         rows.append((_("Policyholder"), policy.policyholder))
     return Fields(rows)
@@ -85,12 +94,22 @@ def without_label(curator: str) -> str:
     return _CURATOR_LABEL.sub("", curator, count=1) or curator
 
 
-def policy_layout(view: PolicyView, insurer: InsurerBranding, _: Translate, locale: str) -> Layout:
+def policy_layout(
+    view: PolicyView,
+    insurer: InsurerBranding,
+    _: Translate,
+    locale: str,
+    *,
+    regions: list[str] | None = None,
+) -> Layout:
+    """`regions`: the service regions chosen so far (codes), printed under the territory."""
     policy, program = view.policy, view.program
     fields = _policy_fields(view, _, locale)
     where = territory_text(policy.territory, _)
     if where:
         fields.rows.append((_("Territory"), where))
+    if regions:
+        fields.rows.append((_("Chosen service regions"), names(regions, locale)))
     if program is not None:
         fields.rows.append((_("Program"), program.name))
         if program.franchise_percent:
@@ -104,12 +123,21 @@ def policy_layout(view: PolicyView, insurer: InsurerBranding, _: Translate, loca
             Bullets([care_title(code, _) for code in program.care_types]),
         ]
     blocks += _contacts(view, insurer, _)
+    show = (
+        _(
+            "Show this policy and the child's birth certificate (or passport, from 14) at the "
+            "clinic's registry; a parent or legal representative comes with the child."
+        )
+        if view.as_child
+        else _("Show this policy and your passport at the clinic's registry.")
+    )
     blocks.append(
         Paragraph(
-            _(
-                "Show this policy and your passport at the clinic's registry. The insurer pays "
-                "for care in the clinics of your program, or in other clinics by referral of "
-                "the 24/7 medical desk."
+            show
+            + " "
+            + _(
+                "The insurer pays for care in the clinics of your program, or in other clinics "
+                "by referral of the 24/7 medical desk."
             )
         )
     )

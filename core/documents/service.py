@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.billing.regions import regions_of
 from core.clinics.directory import program_clinics
 from core.config import InsurerBranding
 from core.documents.compose import (
@@ -36,6 +37,7 @@ async def document_layout(
     insurer: InsurerBranding,
     translate: Translate,
     locale: str,
+    now: datetime | None = None,
 ) -> Layout:
     if kind is DocumentKind.TRAVEL:
         if not view.link.latin_name:
@@ -47,7 +49,11 @@ async def document_layout(
         return memo_layout(view, clinics, insurer, translate, locale)
     if kind is DocumentKind.PROGRAM:
         return program_layout(view, insurer, translate, locale)
-    return policy_layout(view, insurer, translate, locale)
+    regions: list[str] = []
+    if now is not None:  # the regions chosen so far (a regional policy): the PDF names them
+        chosen = await regions_of(session, view, now=now)
+        regions = sorted(chosen.chosen)
+    return policy_layout(view, insurer, translate, locale, regions=regions)
 
 
 async def policy_document(
@@ -62,7 +68,7 @@ async def policy_document(
 ) -> DocumentCopy:
     if kind not in documents_of(view):
         raise NotFoundError("document")
-    layout = await document_layout(session, view, kind, insurer, translate, locale)
+    layout = await document_layout(session, view, kind, insurer, translate, locale, now)
     fingerprint = layout.fingerprint()
     copy = await session.scalar(
         select(DocumentCopy).where(
