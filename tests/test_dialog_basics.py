@@ -115,7 +115,8 @@ async def test_location_lists_nearest_clinics_and_opens_a_venue(
     assert "Ближайшие к вам клиники" in chat.text
     first = chat.inline_buttons[0]
     assert first.startswith("Клиника «Невский»") and "м" in first
-    assert len(chat.inline_buttons) == 5 + 2, "five clinics, then Back and Menu"
+    assert len(chat.inline_buttons) == 5 + 3, "five clinics, Add a policy, Back and Menu"
+    assert chat.inline_buttons[5] == "➕ Добавить полис", "no policy yet: the way to add one"
 
     await chat.tap(first)
     [venue] = chat.sent("sendVenue")

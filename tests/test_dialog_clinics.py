@@ -449,3 +449,17 @@ async def test_a_fourth_visit_ahead_is_refused_before_its_choices_not_after(
     assert "Пациент: Иванова Анна, полис DMS-K-2026-0001" in chat.text
     assert chat.inline_buttons == ["📅 Мои записи", "⬅️ К клинике"]
     assert "Терапевт" not in chat.inline_buttons
+
+
+async def test_the_nearest_clinics_without_a_policy_offer_the_way_to_add_one(
+    chat: ChatClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A walker, not registered yet, was told to add a policy with nothing to tap."""
+    await seed_demo(sessions)
+    await chat.send("/start")
+    await chat.share_location(55.7558, 37.6173)
+    assert "Добавьте полис, чтобы видеть" in chat.text
+    assert "➕ Добавить полис" in chat.inline_buttons
+    await chat.tap("➕ Добавить полис")  # registration first, not a number to be refused
+    assert "Раздел откроется после регистрации" in chat.text, chat.text
+    assert chat.inline_buttons == ["Продолжить регистрацию"]

@@ -52,7 +52,8 @@ def test_any_number_rounded_first_and_remembered_reads_as_babel_writes_it(
 @pytest.mark.parametrize(
     ("km", "ru", "en"),
     [
-        (0.0004, "0 м", "0 m"),
+        (0.0004, "менее 10 м", "under 10 m"),  # not «0 м»
+        (0.0051, "10 м", "10 m"),
         (0.8504, "850 м", "850 m"),
         (0.9949, "990 м", "990 m"),
         (0.9996, "1,0 км", "1.0 km"),  # 1 000 m is a kilometre

@@ -67,6 +67,8 @@ def format_distance(km: float, locale: str) -> str:
     and the precision are chosen by the figure as shown (999.6 m reads «1,0 км», not
     «1 000 м»; 99.97 km reads «100 км»)."""
     meters = round(km * 1000, -1)
+    if meters < 10:  # at the clinic's door: «0 м» read as a mistake (a walker's)
+        return _("under 10 m")
     if meters < 1000:
         return _("{meters} m").format(meters=format_number(meters, locale))
     digits = "#,##0.0" if babel_round(km, 1) < 100 else "#,##0"
@@ -319,10 +321,13 @@ async def show_nearest(
     else:
         text = _("Clinics nearest to you that you may visit (the closest is {distance} away):")
     items = [near_item(n, user.language) for n in found]
+    markup = list_markup(items, 0, len(items), turn, everything, toggle=bool(rights))
+    if not rights:  # the refusal's fix (CONVERSATION.md 3); unregistered, it leads there first
+        markup.inline_keyboard.insert(len(items), [add_policy_button()])
     await show(
         event,
         under + text.format(distance=closest) + reasons_text(items, user.language),
-        list_markup(items, 0, len(items), turn, everything, toggle=bool(rights)),
+        markup,
     )
 
 

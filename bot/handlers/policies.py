@@ -438,8 +438,13 @@ def child_resume_button(number: str) -> InlineKeyboardButton:
     )
 
 
-async def add_options(query: CallbackQuery, state: FSMContext) -> None:
+async def add_options(
+    query: CallbackQuery, state: FSMContext, account: Account | None = None
+) -> None:
     if not isinstance(query.message, Message):
+        return
+    if account is None:  # no question that every answer to would be refused: registration first
+        await tell_registration_is_missing(query.message, state)
         return
     builder = InlineKeyboardBuilder()
     child = await _child(state)
