@@ -216,6 +216,7 @@ async def test_booking_in_the_chat_then_cancelling_frees_the_slot_and_the_remind
     await chat.tap("📅 Мои записи")
     assert "Терапевт, Зайцев Игорь Олегович, 23.11.2026 в 09:30" in chat.text
     await chat.tap("❌ Отменить: 23.11.2026 09:30")
+    assert "Пациент: Иванова Анна, полис DMS-K-2026-0001" in chat.text, "whose visit it is"
     await chat.tap("❌ Да, отменить запись")
     assert "Запись отменена" in chat.text and "У вас нет записей на приём" in chat.text
     async with sessions() as session:
@@ -417,6 +418,7 @@ async def test_old_buttons_of_a_visit_whose_time_has_come_say_so(
     orlova = "Орлова Мария Петровна, 23.11.2026 в 10:30"  # her question, higher up
     await tap_in(chat, orlova, "✅ Записаться")
     assert "10:30: это время уже прошло или до него меньше часа" in chat.text
+    assert "Пациент: Иванова Анна, полис DMS-K-2026-0001" in chat.text
     assert "кто-то" not in chat.text
     await chat.tap("Выбрать другое время")
     assert "Терапевт, Орлова Мария Петровна: выберите день" in chat.text
@@ -463,3 +465,66 @@ async def test_the_nearest_clinics_without_a_policy_offer_the_way_to_add_one(
     await chat.tap("➕ Добавить полис")  # registration first, not a number to be refused
     assert "Раздел откроется после регистрации" in chat.text, chat.text
     assert chat.inline_buttons == ["Продолжить регистрацию"]
+
+
+async def test_a_persons_visits_are_counted_across_all_her_policies(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """Each policy has its own insured-person row: a walker booked two visits at one hour
+    under two policies of hers, and four visits under the limit of three."""
+    await with_policies(chat, sessions)
+    async with sessions() as session:
+        user = await session.scalar(select(User))
+        assert user is not None
+        [other] = [
+            v
+            for v in await my_policies(session, user, today=clock.now().date())
+            if v.policy.number == "ONDL-500001"
+        ]
+        slots = (
+            await session.scalars(
+                select(ClinicSlot)
+                .where(ClinicSlot.doctor == "Орлова Мария Петровна")
+                .order_by(ClinicSlot.starts_at)
+            )
+        ).all()
+        for slot in (slots[1], slots[3]):  # 23.11 at 09:30 and 10:30, under her other policy
+            slot.taken = True
+            session.add(
+                Booking(
+                    user_id=user.id,
+                    policy_id=other.id,
+                    insured_person_id=other.person.id,
+                    clinic_id=slot.clinic_id,
+                    slot_id=slot.id,
+                    status=BookingStatus.ACTIVE,
+                    created_at=clock.now(),
+                )
+            )
+        await session.commit()
+    await book_in_chat(chat, "Зайцев Игорь Олегович", "пн 23.11", "09:30")
+    assert "У вас уже есть запись на 09:30 в этот день" in chat.text
+    await book_in_chat(chat, "Зайцев Игорь Олегович", "пн 23.11", "11:00")
+    assert "Вы записаны" in chat.text
+    await chat.send("🏥 Клиники")
+    await chat.tap("🔎 По названию")
+    await chat.send("Тверской")
+    await chat.tap("Клиника «Здоровье на Тверской»")
+    await chat.tap("🗓 Записаться в чате")
+    assert "У вас уже 3 записи на приём" in chat.text
+
+
+async def test_an_expired_policy_is_not_named_among_those_the_list_is_checked_against(
+    chat: ChatClient,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await with_policies(chat, sessions)
+    clock.advance(timedelta(days=45))  # 05.01.2027: DMS-K-2026-0001 ended on 31.12.2026
+    await chat.share_location(55.7558, 37.6173)
+    assert chat.text.startswith("Полис ONDL-500001 (Анна).")
+    assert "DMS-K-2026-0001" not in chat.text

@@ -35,6 +35,7 @@ from tests.conftest import OPERATOR_ID, OPERATORS_CHAT, TEST_KEY, seed_demo
 from tests.dialog import ChatClient
 from tests.live import PATIENCE
 from tests.test_core_linking import MIKHAIL
+from tests.test_dialog_appeals import tap_in
 from tests.test_dialog_franchise import dp, notifications
 from tests.test_dialog_policies import add_by_number
 from tests.test_dialog_regions_cards import delivered
@@ -127,6 +128,13 @@ async def test_a_disputed_share_is_not_charged_then_cancelled_or_released(
     assert "ваша доля 200 ₽, ждёт решения по обращению «услуга не оказывалась»" in chat.text
     assert "спишется" not in chat.text
     assert "🚫 Услуга не оказывалась" not in chat.inline_buttons
+    # The button of a screen opened before the appeal: no second appeal about the service.
+    await tap_in(chat, "Рентгенография", "🚫 Услуга не оказывалась")
+    assert "Обращение о том, что эта услуга не оказывалась, уже открыто: О-" in chat.text
+    await chat.tap("💬 Открыть обращение")
+    assert "Этой услуги не было." in chat.text
+    async with sessions() as session:
+        assert len((await session.scalars(select(Appeal))).all()) == 2, "still two appeals"
 
     clock.advance(timedelta(days=30))
     await run_charges(sessions, provider, RULES, clock.now())

@@ -220,3 +220,15 @@ async def test_emergency_care_always_says_whom_to_call(
     await chat.tap("⬅️ Виды помощи")
     await chat.tap("Амбулаторно-поликлиническая помощь")
     assert "🚑" not in chat.text
+
+
+async def test_an_unavailable_clinics_card_gives_its_programs_own_desk(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A walker's «⛔» card of ONFR-600001 gave the insurer's number, its open card the
+    program's own 24/7 desk."""
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONFR-600001")  # the franchise not activated: «Сокол» closed
+    await clinic_card(chat, sessions, "ONFR-600001", "MSK-003")
+    assert "Сейчас недоступна" in chat.text
+    assert "☎️ Пульт 24/7: 8 800 100-00-19" in chat.text

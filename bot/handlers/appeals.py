@@ -80,6 +80,7 @@ from core.appeals.service import (
     history,
     my_appeal,
     my_appeals,
+    open_dispute_of,
     reopen,
 )
 from core.billing.models import Bill
@@ -192,6 +193,24 @@ async def start(
                 f"{format_date(bill.service_date, user.language)} · {bill.service} · "
                 f"{bill.clinic_name}"
             )
+            disputed = await open_dispute_of(session, bill.id)
+            if kind is AppealKind.NOT_PROVIDED and disputed is not None:  # an old screen's button
+                await show(
+                    query,
+                    _(
+                        "An appeal that this service was not provided is open already: {number}. "
+                        "Its answer decides the co-payment; add to it there if needed."
+                    ).format(number=disputed.number),
+                    next_steps(
+                        InlineKeyboardButton(
+                            text=_("💬 Open the appeal"),
+                            callback_data=AppealsCallback(
+                                action=AppealsAction.OPEN, id=disputed.id
+                            ).pack(),
+                        )
+                    ),
+                )
+                return
     if callback_data.clinic:
         clinic = await session.get(Clinic, callback_data.clinic)
         if clinic is not None:

@@ -153,7 +153,8 @@ async def step(
     kinds = await specialties(session, clinic.id, now)
     text, width = f"<b>{escape(clinic.name)}</b>\n", 1
     chose = 0 <= data.specialty < len(kinds)
-    if not chose and len(await visits_ahead(session, view.person.id, now)) >= MAX_FUTURE_BOOKINGS:
+    ahead = [] if chose else await visits_ahead(session, user.id, view.person, now)
+    if len(ahead) >= MAX_FUTURE_BOOKINGS:
         # Said before the five choices, not after them.
         builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
         builder.button(
@@ -287,7 +288,9 @@ async def chosen(
             _(
                 "{slot}: this time has passed or is less than an hour away, so it can no longer "
                 "be booked. Please choose another one."
-            ).format(slot=visit),
+            ).format(slot=visit)
+            + "\n"
+            + patient_line(view),
             reply_markup=builder.as_markup(),
         )
         return
@@ -336,7 +339,9 @@ async def chosen(
     except TooManyBookings:
         builder = InlineKeyboardBuilder()
         builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
-        await query.message.answer(too_many_text(), reply_markup=builder.as_markup())
+        await query.message.answer(
+            patient_line(view) + "\n" + too_many_text(), reply_markup=builder.as_markup()
+        )
         return
     await remember_draft(state, None)
     await query.message.edit_reply_markup(reply_markup=None)  # booked: the question is answered
@@ -440,6 +445,10 @@ async def on_bookings(
             query,
             _("Cancel the visit: {slot}, {clinic}?").format(
                 slot=slot_line(item.slot, user.language), clinic=escape(item.clinic.name)
+            )
+            + "\n"
+            + _("Patient: {person}, policy {number}").format(
+                person=escape(patient_name(item.person)), number=escape(item.policy.number)
             ),
             builder.as_markup(),
         )

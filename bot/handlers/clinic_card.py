@@ -183,11 +183,16 @@ async def show_clinic(
     access = None
     number = None
     entry = index.entries.get(clinic.id)
+    desk = settings.insurer.phone_federal
     if rights and entry is not None:
         access = best_access(rights, index, entry)
         number = await session.scalar(select(Policy.number).where(Policy.id == access.policy_id))
+        # The desk of the policy the card is checked against, open or not (a walker's «⛔»
+        # card gave the insurer's number, the open one the program's).
+        right = next((r for r in rights if r.policy_id == access.policy_id), None)
+        desk = right.desk_phone if right is not None and right.desk_phone else desk
     slots = await has_free_slots(session, clinic.id, now)
-    text = card_text(clinic, access, number, settings.insurer.phone_federal, user.language)
+    text = card_text(clinic, access, number, desk, user.language)
     markup = card_keyboard(clinic, access, slots)
     if isinstance(callback_data, ClinicBackCallback):  # that message turns back into the card
         await show(query, text, markup)

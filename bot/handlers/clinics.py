@@ -51,7 +51,7 @@ from core.clinics.searches import recall_search, remember_search
 from core.clock import Clock
 from core.config import Settings
 from core.formatting import babel_round, format_number
-from core.policies.cabinet import my_policies, my_policy
+from core.policies.cabinet import Status, my_policies, my_policy
 from core.policies.care import CareType, care_title
 
 PAGE = 8
@@ -335,6 +335,9 @@ def policies_line(rights: list[Entitlement]) -> str:
     """Which policies the nearest clinics are checked against (issue 16: say which)."""
     if not rights:
         return ""
+    # An expired policy opens nothing: it is not named beside the valid ones (a walker's list
+    # was "checked against" a policy that had ended).
+    rights = [r for r in rights if r.status is not Status.EXPIRED] or rights
     named = ", ".join(f"{r.number} ({escape(r.person)})" for r in rights)
     if len(rights) == 1:
         return _("Policy {policies}.").format(policies=named) + "\n"

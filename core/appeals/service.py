@@ -123,6 +123,23 @@ async def file_appeal(
     return appeal
 
 
+async def open_dispute_of(session: AsyncSession, bill_id: int) -> Appeal | None:
+    """The open "service not provided" appeal about this bill, if there is one: its outcome
+    decides the share, so a second one must not be filed (a walker's second appeal, closed
+    after the first, released the share to be charged)."""
+    found: Appeal | None = await session.scalar(
+        select(Appeal)
+        .where(
+            Appeal.bill_id == bill_id,
+            Appeal.kind == AppealKind.NOT_PROVIDED,
+            Appeal.status != AppealStatus.CLOSED,
+        )
+        .order_by(Appeal.id)
+        .limit(1)
+    )
+    return found
+
+
 async def my_appeals(session: AsyncSession, user_id: int, *, cases: bool = False) -> list[Appeal]:
     """The person's appeals (or insured-event cases), newest first."""
     kind = Appeal.kind == AppealKind.INSURED_EVENT

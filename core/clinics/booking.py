@@ -18,7 +18,7 @@ from core.errors import DomainError, NotFoundError
 from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue, withdraw
 from core.policies.cabinet import PolicyView
-from core.policies.models import InsuredPerson, Policy, ProgramClinic
+from core.policies.models import InsuredPerson, Policy, PolicyLink, ProgramClinic
 
 REMINDERS = {"day": timedelta(hours=24), "2h": timedelta(hours=2)}  # before the visit
 MIN_NOTICE = timedelta(hours=1)  # a slot starting sooner is not offered
@@ -103,15 +103,33 @@ def _open(clinic_id: int, now: datetime) -> list[ColumnElement[bool]]:
     ]
 
 
+async def same_patient(session: AsyncSession, user_id: int, person: InsuredPerson) -> list[int]:
+    """The insured-person rows of one human in this cabinet: each policy has its own row, so
+    Anna under three policies is three rows, and her visits are counted across all of them (a
+    walker booked two visits at one hour under two policies, and four "at most three")."""
+    rows = await session.scalars(
+        select(InsuredPerson.id)
+        .join(PolicyLink, PolicyLink.insured_person_id == InsuredPerson.id)
+        .where(
+            PolicyLink.user_id == user_id,
+            InsuredPerson.surname == person.surname,
+            InsuredPerson.first_name == person.first_name,
+            InsuredPerson.birth_date == person.birth_date,
+        )
+    )
+    return sorted({person.id, *rows})
+
+
 async def visits_ahead(
-    session: AsyncSession, insured_person_id: int, now: datetime
+    session: AsyncSession, user_id: int, person: InsuredPerson, now: datetime
 ) -> list[tuple[int, datetime, int]]:
-    """The slots (id, start, minutes) of the person's active bookings still ahead."""
+    """The slots (id, start, minutes) of the patient's active bookings still ahead, under any
+    of their policies."""
     rows = await session.execute(
         select(ClinicSlot.id, ClinicSlot.starts_at, ClinicSlot.minutes)
         .join(Booking, ClinicSlot.id == Booking.slot_id)
         .where(
-            Booking.insured_person_id == insured_person_id,
+            Booking.insured_person_id.in_(await same_patient(session, user_id, person)),
             Booking.status == BookingStatus.ACTIVE,
             ClinicSlot.starts_at >= now,
         )
@@ -173,7 +191,7 @@ async def book(
     access = await access_to(session, view, slot.clinic_id, now)
     if not access.available:
         raise NotEntitled(access)
-    ahead = await visits_ahead(session, view.person.id, now)
+    ahead = await visits_ahead(session, user_id, view.person, now)
     ends_at = slot.starts_at + timedelta(minutes=slot.minutes)
     for other_id, starts_at, minutes in ahead:
         if other_id == slot_id:

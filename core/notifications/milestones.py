@@ -119,7 +119,8 @@ async def _debts(
         last_day = (deadline - timedelta(days=1)).isoformat()  # shown as the last day to pay
         # Whose debt it is (CONVERSATION.md 6): each policy and insured person, in order.
         whose = [await person_args(session, person) for person in _persons(charges)]
-        if rounds >= 1:
+        warning_due = deadline - timedelta(days=3) <= now < deadline
+        if rounds >= 1 and not warning_due:  # the warning says it all that day: not both
             await enqueue(
                 session,
                 user_id=user_id,
@@ -133,7 +134,7 @@ async def _debts(
                 **({"deadline": last_day} if now < deadline else {"suspended": True}),
             )
             told += 1
-        if deadline - timedelta(days=3) <= now < deadline:
+        if warning_due:
             await enqueue(
                 session,
                 user_id=user_id,
