@@ -86,17 +86,17 @@ async def test_help_covers_every_contract_with_its_desk_curators_and_telemedicin
     assert "https://telemed.example.org" in chat.text
 
     await chat.send("/contacts")
-    assert "Кураторы договора «Доктор Лайк (регионы)»" in chat.text
+    assert "<b>«Доктор Лайк (регионы)»</b> · ONDL-500001 (Анна)\nКураторы, пн–пт" in chat.text
     assert "доктор Смирнова Е. В." in chat.text and "Белова Н. А." in chat.text
     # Two contracts' curators make more than a screen: the second behind «📖 Ещё».
     assert "Оптимум" not in chat.text and line_count(chat.text) <= SCREEN_LINES
     assert chat.inline_buttons[0] == "📖 Ещё"
     await chat.tap("📖 Ещё")
-    assert "Кураторы договора «Корпоративный ДМС „Оптимум“ (Москва)»" in chat.text
+    assert "<b>«Корпоративный ДМС „Оптимум“ (Москва)»</b> · DMS-K-2026-0001 (Анна)" in chat.text
     assert "доктор Орлов А. П." in chat.text and "8 800 100-00-00" in chat.text
     assert "📖 Ещё" not in chat.inline_buttons
     await chat.tap("⬅️ Назад")
-    assert "Кураторы договора «Доктор Лайк (регионы)»" in chat.text
+    assert "<b>«Доктор Лайк (регионы)»</b>" in chat.text
 
     await chat.send("/policies")
     assert "<b>Доктор Лайк · ДМС</b>" in chat.text
@@ -121,8 +121,8 @@ async def test_contacts_give_the_desk_of_a_program_with_its_own(
     await add_by_number(chat, "ONFR-600001")
     await chat.send("☎️ Контакты")
     block = chat.text.split("\n\n")[-1].splitlines()
-    assert block[:2] == [
-        "<b>Кураторы договора «ДМС с франшизой „Пульс“ (Москва)»</b> (ONFR-600001 (Анна)), "
-        "пн–пт 9:00–18:00:",
+    assert block[:3] == [  # the desk round the clock, not under the curators' weekday hours
+        "<b>«ДМС с франшизой „Пульс“ (Москва)»</b> · ONFR-600001 (Анна)",
         "Круглосуточный пульт программы: 8 800 100-00-19",
+        "Кураторы, пн–пт 9:00–18:00:",
     ]

@@ -392,17 +392,13 @@ def contacts_pages(settings: Settings, contracts: list[Contract]) -> list[str]:
         desk = program.desk_phone if program.desk_phone != insurer.phone_federal else None
         if not program.curator and not program.admin_curator and not desk:
             continue
-        name, numbers = quoted(program.name), escape(contract.numbers)
-        head = (
-            _("<b>Curators of «{program}»</b> ({numbers}), Mon–Fri 9:00–18:00:").format(
-                program=name, numbers=numbers
-            )
-            if program.curator or program.admin_curator
-            else f"<b>«{name}»</b> ({numbers}):"  # no words to translate: only the desk below
-        )
-        lines = [head]
+        # The contract, its own desk (round the clock), then its curators (weekday hours): a
+        # walker read the desk under the curators' "Mon–Fri 9:00–18:00".
+        lines = [f"<b>«{quoted(program.name)}»</b> · {escape(contract.numbers)}"]
         if desk:
             lines.append(_("The program's 24/7 desk: {phone}").format(phone=escape(desk)))
+        if program.curator or program.admin_curator:
+            lines.append(_("Curators, Mon–Fri 9:00–18:00:"))
         if program.curator:
             lines.append(
                 _("Curator doctor (complex cases, hospitals, the program): {curator}").format(
