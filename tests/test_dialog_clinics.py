@@ -19,7 +19,7 @@ from core.i18n import translator
 from core.notifications.delivery import deliver
 from core.notifications.messages import render
 from core.notifications.outbox import OutboxMessage, OutboxStatus
-from core.policies.cabinet import my_policies
+from core.policies.cabinet import PolicyView, my_policies
 from core.policies.linking import ChildData, link_child
 from tests.conftest import START, seed_demo
 from tests.dialog import ChatClient
@@ -266,6 +266,25 @@ async def test_two_people_racing_for_one_slot_one_wins(
             await book(session, user.id, view, slot_id, clock.now())
 
 
+def booked_elsewhere(
+    session: AsyncSession, user: User, view: PolicyView, slot: ClinicSlot, clock: FrozenClock
+) -> None:
+    """A booking made outside this chat's steps (a policy the steps could not book under yet,
+    a child's): the slot taken and the booking written as `book` writes them."""
+    slot.taken = True
+    session.add(
+        Booking(
+            user_id=user.id,
+            policy_id=view.id,
+            insured_person_id=view.person.id,
+            clinic_id=slot.clinic_id,
+            slot_id=slot.id,
+            status=BookingStatus.ACTIVE,
+            created_at=clock.now(),
+        )
+    )
+
+
 async def ask_to_book(chat: ChatClient, doctor: str, day: str, time: str) -> None:
     """From the menu to «Book the visit?» of a therapist's time at the Tverskaya clinic."""
     await chat.send("🏥 Клиники")
@@ -374,18 +393,7 @@ async def test_every_booking_message_names_the_patient_and_the_policy(
             select(ClinicSlot).where(ClinicSlot.taken.is_(False)).order_by(ClinicSlot.starts_at)
         )
         assert slot is not None
-        slot.taken = True
-        session.add(
-            Booking(
-                user_id=user.id,
-                policy_id=view.id,
-                insured_person_id=view.person.id,
-                clinic_id=slot.clinic_id,
-                slot_id=slot.id,
-                status=BookingStatus.ACTIVE,
-                created_at=clock.now(),
-            )
-        )
+        booked_elsewhere(session, user, view, slot, clock)
         await session.commit()
     await chat.tap("📅 Мои записи")
     assert "Пациент: Иванова Анна, полис DMS-K-2026-0001" in chat.text
@@ -492,18 +500,7 @@ async def test_a_persons_visits_are_counted_across_all_her_policies(
             )
         ).all()
         for slot in (slots[1], slots[3]):  # 23.11 at 09:30 and 10:30, under her other policy
-            slot.taken = True
-            session.add(
-                Booking(
-                    user_id=user.id,
-                    policy_id=other.id,
-                    insured_person_id=other.person.id,
-                    clinic_id=slot.clinic_id,
-                    slot_id=slot.id,
-                    status=BookingStatus.ACTIVE,
-                    created_at=clock.now(),
-                )
-            )
+            booked_elsewhere(session, user, other, slot, clock)
         await session.commit()
     await book_in_chat(chat, "Зайцев Игорь Олегович", "пн 23.11", "09:30")
     assert "У вас уже есть запись на 09:30 в этот день" in chat.text

@@ -70,6 +70,16 @@ async def bill(
     assert not report.errors
 
 
+async def anna_links(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock, number: str
+) -> None:
+    """Anna (registered) adds a policy by its number, as the chat would."""
+    async with sessions() as session:
+        account = await session.scalar(select(Account))
+        assert account is not None
+        await link_by_number(session, await anna(session), account, number, now=clock.now())
+
+
 async def statuses(sessions: async_sessionmaker[AsyncSession]) -> dict[str, str]:
     async with sessions() as session:
         rows = await session.execute(
@@ -301,10 +311,7 @@ async def test_a_routine_debt_reminder_waits_for_the_morning_a_new_debt_does_not
     clock: FrozenClock,
 ) -> None:
     await seed_demo(sessions)
-    async with sessions() as session:
-        account = await session.scalar(select(Account))
-        assert account is not None
-        await link_by_number(session, await anna(session), account, "ONDL-500001", now=clock.now())
+    await anna_links(sessions, clock, "ONDL-500001")
     await link_card(sessions, provider, clock, POOR_CARD)
     await bill(sessions, clock, "A", "Рентгенография", "200.00")
     courier = Courier(per_chat_interval=0)
@@ -448,10 +455,7 @@ async def test_a_retry_run_is_one_message_and_the_clinics_come_back_after_its_la
     share paid while "still owed", and so on. One run is one message; the shares being charged
     are owed until paid."""
     await seed_demo(sessions)
-    async with sessions() as session:
-        account = await session.scalar(select(Account))
-        assert account is not None
-        await link_by_number(session, await anna(session), account, "ONDL-500001", now=clock.now())
+    await anna_links(sessions, clock, "ONDL-500001")
     await link_card(sessions, provider, clock, POOR_CARD)
     await bill(sessions, clock, "A", "Рентгенография", "200.00")
     await bill(sessions, clock, "B", "Анализ крови", "91.05")
