@@ -217,6 +217,11 @@ async def test_a_childs_share_without_a_franchise_is_announced_at_once_not_silen
     [debts] = [t for t in texts if "Долг по соплатежам" in t]
     assert "• 300 ₽: «Осмотр педиатра» от 21.11.2026, полис ONDL-500002 (Михаил)" in debts
     assert "по полису выше не активирована" in debts and "до 04.01.2027" in debts
+    # Seed 000 4.1: the debt's size is on «My policies», whichever page the child's policy is
+    # on, with the way to pay it (a walker found it on page 3, with no button).
+    await chat.send("📋 Мои полисы")
+    assert chat.text.splitlines()[:2] == ["<b>Ваши полисы</b>", "⚠️ Долг по соплатежам: 300 ₽."]
+    assert chat.inline_buttons[0] == "💸 Погасить долг"
     await chat.tap("💸 Погасить долг")
     assert "Задолженность: 300 ₽" in chat.text
 

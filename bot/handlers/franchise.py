@@ -352,8 +352,10 @@ async def pay_debt(
     clock: Clock,
     billing: BillingRules,
     payments: PaymentProvider | None,
+    head: str = "",
 ) -> None:
-    """The bank's page for the whole debt (the «Pay» button, and the `debt` deep link)."""
+    """The bank's page for the whole debt (the «Pay» button, and the `debt` deep link);
+    `head`: what was tried before, said in the same message (one message, with its button)."""
     if payments is None:
         await message.answer(
             _("Payments are not available right now. Please try again later."),
@@ -374,7 +376,8 @@ async def pay_debt(
         await message.answer(_("There is no debt: nothing to pay."), reply_markup=with_nav(None))
         return
     await message.answer(
-        _("The debt is {amount}. Pay it on the bank's page:").format(
+        head
+        + _("The debt is {amount}. Pay it on the bank's page:").format(
             amount=format_money(payment.amount, user.language)
         ),
         reply_markup=pay_button(
@@ -422,12 +425,12 @@ async def settle_debt(
             reply_markup=with_nav(None),
         )
         return
-    await message.answer(
-        _("Your cards could not be charged: {amount} is still due.").format(
-            amount=format_money(sum(c.amount for c in left), user.language)
-        )
+    tried = _("Your cards could not be charged: {amount} is still due.").format(
+        amount=format_money(sum(c.amount for c in left), user.language)
     )
-    await pay_debt(message, session, user, clock, billing, payments)
+    # One message: what the cards could not do, and the bank's page with its button (a lone
+    # line without a button was a dead end between the two).
+    await pay_debt(message, session, user, clock, billing, payments, head=tried + "\n")
 
 
 async def consent_with_card(

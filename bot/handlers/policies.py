@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import (
     AppealStartCallback,
+    FranchiseAction,
+    FranchiseCallback,
     PoliciesAction,
     PoliciesCallback,
     PolicyAction,
@@ -48,12 +50,13 @@ from core.accounts.identity import set_purpose
 from core.accounts.models import Account, User
 from core.accounts.validation import InvalidInput, normalize_name, parse_birth_date
 from core.appeals.models import AppealKind
+from core.billing.charges import debts_of_user
 from core.billing.franchise import franchise_of
 from core.billing.regions import RegionsView, regions_of
 from core.clock import Clock
 from core.config import Settings
 from core.documents.compose import documents_of
-from core.formatting import format_clock, format_date
+from core.formatting import format_clock, format_date, format_money
 from core.policies.cabinet import PolicyView, Status, my_policies, my_policy, ways_to_add
 from core.policies.care import care_title
 from core.policies.linking import (
@@ -110,8 +113,11 @@ def product_title(policy: Policy) -> str:
     return f"{escape(policy.product)} · {kind}"
 
 
-def list_pages(views: list[PolicyView], locale: str, badges: dict[int, str]) -> list[str]:
-    """The list, a screen at a time (a policy is never cut in two)."""
+def list_pages(
+    views: list[PolicyView], locale: str, badges: dict[int, str], debt: int = 0
+) -> list[str]:
+    """The list, a screen at a time (a policy is never cut in two); a debt heads every page
+    (seed 000 4.1: its size is on «My policies»), whichever policy it is of."""
     if not views:
         return [
             _(
@@ -132,13 +138,21 @@ def list_pages(views: list[PolicyView], locale: str, badges: dict[int, str]) -> 
         if not view.policy.paid:
             lines.append(_("⚠️ The policy is not paid: check the payment with the insurer."))
         blocks.append("\n".join(lines))
-    return screen_pages(_("<b>Your policies</b>"), blocks)
+    title = _("<b>Your policies</b>")
+    if debt:
+        title += "\n" + _("⚠️ Co-payment debt: {amount}.").format(amount=format_money(debt, locale))
+    return screen_pages(title, blocks)
 
 
 def list_keyboard(
-    views: list[PolicyView], settings: Settings, page: int = 0, pages: int = 1
+    views: list[PolicyView], settings: Settings, page: int = 0, pages: int = 1, debt: int = 0
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
+    if debt:  # the way to pay it, first (CONVERSATION.md 3)
+        builder.button(
+            text=_("💸 Pay the debt"),
+            callback_data=FranchiseCallback(id=0, action=FranchiseAction.PAY),
+        )
     if page + 1 < pages:
         builder.button(
             text=_("📖 More"),
@@ -175,13 +189,14 @@ async def show_list(
         return
     views = await my_policies(session, user, today=clock.now().date())
     badges = {v.id: await money_badge(session, v, user.language, clock) for v in views}
-    pages = list_pages(views, user.language, badges)
+    debt = sum(c.amount for c in await debts_of_user(session, user.id))
+    pages = list_pages(views, user.language, badges, debt)
     page = min(page, len(pages) - 1)
     back = PoliciesCallback(action=PoliciesAction.LIST, page=page - 1) if page else None
     await show(
         event,
         pages[page],
-        list_keyboard(views, settings, page, len(pages)),
+        list_keyboard(views, settings, page, len(pages), debt),
         back=back,
         menu=True,
     )
