@@ -111,7 +111,7 @@ def slot_line(slot: ClinicSlot, locale: str) -> str:
     )
 
 
-def patient_line(view: PolicyView) -> str:
+def patient_line(view: PolicyView | BookingView) -> str:
     """Whose visit it is: a child's visits are booked in the parent's chat."""
     return _("Patient: {person}, policy {number}").format(
         person=escape(patient_name(view.person)), number=escape(view.policy.number)
@@ -399,10 +399,7 @@ async def list_bookings(
     for item in found:
         lines.append(
             f"• {slot_line(item.slot, user.language)}\n  {escape(item.clinic.name)}, "
-            f"{escape(item.clinic.city)}, {escape(item.clinic.address)}\n  "
-            + _("Patient: {person}, policy {number}").format(
-                person=escape(patient_name(item.person)), number=escape(item.policy.number)
-            )
+            f"{escape(item.clinic.city)}, {escape(item.clinic.address)}\n  " + patient_line(item)
         )
         short = f"{format_day(item.slot.starts_at, user.language)} {format_clock(item.slot.starts_at, user.language)}"
         if len(patients) > 1:  # whose visit each button cancels
@@ -447,9 +444,7 @@ async def on_bookings(
                 slot=slot_line(item.slot, user.language), clinic=escape(item.clinic.name)
             )
             + "\n"
-            + _("Patient: {person}, policy {number}").format(
-                person=escape(patient_name(item.person)), number=escape(item.policy.number)
-            ),
+            + patient_line(item),
             builder.as_markup(),
         )
         return

@@ -450,7 +450,7 @@ async def retry_open_debts(
             for charge_id in charge_ids:
                 async with sessions() as session:
                     await attempt(session, provider, charge_id, rules, now)
-        if user_id is not None and run.paid:
+        if user_id is not None:
             async with sessions() as session:
                 left = await _still_owed(session, user_id, 0)
                 await digest.tell(session, user_id, run, left, now)

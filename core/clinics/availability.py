@@ -273,28 +273,39 @@ def nearest_for(
     listed, as a directory."""
     if not rights:
         return [NearbyClinic(h, Access(0, None)) for h in index.nearest(latitude, longitude, k)]
+    hits = _admitted(index, rights, latitude, longitude, k, care_type)
     if everything:
-        mine = nearest_for(index, rights, latitude, longitude, k=k, care_type=care_type)
-        found = {near.hit.entry.id: near.hit for near in mine}
+        found = {hit.entry.id: hit for hit in hits}
         for hit in index.nearest(latitude, longitude, k):
             found.setdefault(hit.entry.id, hit)
         hits = sorted(found.values(), key=lambda hit: hit.distance_km)
-    else:
-        admits = [right.admits(index, care_type) for right in rights]
-
-        def accept(entry: Entry) -> bool:
-            return any(admit(entry) for admit in admits)
-
-        pools = [right.candidates(index) for right in rights]
-        within: Iterable[Entry] | None = None
-        if all(pool is not None for pool in pools):
-            within = {e.id: e for pool in pools for e in pool or ()}.values()
-        areas = [right.regions() for right in rights]
-        regions: set[str] | None = None
-        if all(area is not None for area in areas):
-            regions = {code for area in areas for code in area or ()}
-        hits = index.nearest(latitude, longitude, k, accept, within=within, regions=regions)
     return [NearbyClinic(h, best_access(rights, index, h.entry, care_type)) for h in hits]
+
+
+def _admitted(
+    index: ClinicIndex,
+    rights: Sequence[Entitlement],
+    latitude: float,
+    longitude: float,
+    k: int,
+    care_type: str | None,
+) -> list[Hit]:
+    """The `k` nearest clinics any of the policies admits, searched within their clinics or
+    regions where those are few."""
+    admits = [right.admits(index, care_type) for right in rights]
+
+    def accept(entry: Entry) -> bool:
+        return any(admit(entry) for admit in admits)
+
+    pools = [right.candidates(index) for right in rights]
+    within: Iterable[Entry] | None = None
+    if all(pool is not None for pool in pools):
+        within = {e.id: e for pool in pools for e in pool or ()}.values()
+    areas = [right.regions() for right in rights]
+    regions: set[str] | None = None
+    if all(area is not None for area in areas):
+        regions = {code for area in areas for code in area or ()}
+    return index.nearest(latitude, longitude, k, accept, within=within, regions=regions)
 
 
 async def rights_of(session: AsyncSession, user: User, now: datetime) -> list[Entitlement]:

@@ -309,9 +309,7 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
         ) + whose_line(args, _)
     if kind == "new_services" and len(args.get("policies") or []) > 1:
         return _("🧾 New services under policies {policies}: see «Services» below.").format(
-            policies=", ".join(
-                f"{p['number']} ({escape(str(p.get('name', '')))})" for p in args["policies"]
-            )
+            policies=policies_named(args["policies"])
         )
     if kind == "new_services":
         return _(
@@ -416,12 +414,17 @@ def debt_paid_text(args: dict[str, Any], _: Translate, locale: str) -> str:
     return "\n".join(lines)
 
 
+def policies_named(items: list[dict[str, Any]]) -> str:
+    """«ONDL-500001 (Анна), ONDL-500002 (Михаил)»: each policy with its insured person."""
+    return ", ".join(f"{i['number']} ({escape(str(i.get('name', '')))})" for i in items)
+
+
 def whose_line(args: dict[str, Any], _: Translate) -> str:
     """The policies and insured persons a debt is of; empty for rows written without them."""
     whose = [w for w in args.get("whose") or [] if w.get("number")]
     if not whose:
         return ""
-    policies = ", ".join(f"{w['number']} ({escape(str(w.get('name', '')))})" for w in whose)
+    policies = policies_named(whose)
     if len(whose) == 1:
         return "\n" + _("Policy: {policies}").format(policies=policies)
     return "\n" + _("Policies: {policies}").format(policies=policies)

@@ -117,9 +117,11 @@ async def _debts(
         rounds = int((now - since) / every)
         deadline = suspension_moment(since, rules)
         last_day = (deadline - timedelta(days=1)).isoformat()  # shown as the last day to pay
+        warning_due = deadline - timedelta(days=3) <= now < deadline
+        if rounds < 1 and not warning_due:
+            continue  # nothing to say at this tick: no query for whose debt it is
         # Whose debt it is (CONVERSATION.md 6): each policy and insured person, in order.
         whose = [await person_args(session, person) for person in _persons(charges)]
-        warning_due = deadline - timedelta(days=3) <= now < deadline
         if rounds >= 1 and not warning_due:  # the warning says it all that day: not both
             await enqueue(
                 session,
