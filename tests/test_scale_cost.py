@@ -258,4 +258,4 @@ async def test_an_sqlite_update_that_changes_nothing_costs_two_database_calls(
     monkeypatch.setattr(session_module, "greenlet_spawn", counted)
     await chat.send("/help")
     assert "/menu" in chat.text
-    assert spawned == ["execute", "_final"], spawned
+    assert spawned == ["_run", "_final"], spawned  # core.fast_rows's read, then the commit

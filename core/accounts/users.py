@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import Account, User
 from core.dialog_state import DialogState, read_with
+from core.fast_rows import EntityRows
 
 SUPPORTED_LANGUAGES = ("ru", "en")
 LAST_SEEN_PRECISION = timedelta(minutes=5)
@@ -18,13 +18,14 @@ LAST_SEEN_PRECISION = timedelta(minutes=5)
 # Built once: every update reads its user, and building the statement costs more than running
 # it (issue 19).
 _USER = select(User).where(User.telegram_id == bindparam("telegram_id"))
-_USER_AND_ACCOUNT = (
+# Read by every update: on SQLite without the ORM's work per execution (core.fast_rows).
+_USER_AND_ACCOUNT = EntityRows(
     select(User, Account)
     .outerjoin(Account, Account.user_id == User.id)
     .where(User.telegram_id == bindparam("telegram_id"))
 )
 _STEP = DialogState.__table__
-_USER_ACCOUNT_AND_STEP = (
+_USER_ACCOUNT_AND_STEP = EntityRows(
     select(User, Account, _STEP.c.key, _STEP.c.state, _STEP.c.data)
     .outerjoin(Account, Account.user_id == User.id)
     .outerjoin(_STEP, _STEP.c.key == bindparam("step_key"))
@@ -80,12 +81,11 @@ async def touch_user_and_account(
     one SELECT for the rows every update needs (issue 19). With `step_key`, the person's
     dialog step (core.dialog_state) comes in it too, for the rest of the update."""
     if step_key is None:
-        found = await session.execute(_USER_AND_ACCOUNT, {"telegram_id": profile.telegram_id})
+        row = await _USER_AND_ACCOUNT.first(session, {"telegram_id": profile.telegram_id})
     else:
-        found = await session.execute(
-            _USER_ACCOUNT_AND_STEP, {"telegram_id": profile.telegram_id, "step_key": step_key}
+        row = await _USER_ACCOUNT_AND_STEP.first(
+            session, {"telegram_id": profile.telegram_id, "step_key": step_key}
         )
-    row: Any = found.first()
     user, account = (row[0], row[1]) if row is not None else (None, None)
     if row is not None and step_key is not None:  # no user yet: the step is read on its own
         read_with(step_key, (row[2], row[3], row[4]))

@@ -24,6 +24,7 @@ from core.billing.franchise import FranchiseState, state_of
 from core.billing.models import Franchise, ServiceRegion
 from core.clinics.models import Clinic
 from core.errors import DomainError
+from core.fast_rows import EntityRows
 from core.notifications.outbox import enqueue
 from core.policies.cabinet import PolicyView, Status
 from core.policies.models import InsuredPerson, Policy, PolicyLink, ProgramClinic, Territory
@@ -105,13 +106,13 @@ async def _refusal(
     return None, None
 
 
-_REGIONS_OF = select(ServiceRegion).where(  # built once: every policy card reads it
-    ServiceRegion.insured_person_id == bindparam("person_id")
+_REGIONS_OF = EntityRows(  # built once: every policy card reads it
+    select(ServiceRegion).where(ServiceRegion.insured_person_id == bindparam("person_id"))
 )
 
 
 async def regions_of(session: AsyncSession, view: PolicyView, *, now: datetime) -> RegionsView:
-    rows = await session.scalars(_REGIONS_OF, {"person_id": view.person.id})
+    rows = [row for (row,) in await _REGIONS_OF.all(session, {"person_id": view.person.id})]
     refusal, opens = await _refusal(session, view, now)
     return RegionsView(
         territory=view.policy.territory,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
 from core.errors import NotFoundError
+from core.fast_rows import EntityRows
 from core.policies.models import InsuredPerson, Policy, PolicyKind, PolicyLink, Program
 
 
@@ -54,7 +55,7 @@ def status_on(policy: Policy, program: Program | None, today: date) -> tuple[Sta
     return Status.ACTIVE, covered_from
 
 
-_MY_POLICIES = (  # built once: most screens start from it (issue 19)
+_MY_POLICIES = EntityRows(  # built once: most screens start from it (issue 19)
     select(PolicyLink, InsuredPerson, Policy, Program)
     .join(InsuredPerson, InsuredPerson.id == PolicyLink.insured_person_id)
     .join(Policy, Policy.id == InsuredPerson.policy_id)
@@ -66,7 +67,7 @@ _MY_POLICIES = (  # built once: most screens start from it (issue 19)
 
 async def my_policies(session: AsyncSession, user: User, *, today: date) -> list[PolicyView]:
     """The person's own policies first, then the children's; newest first within each."""
-    rows = (await session.execute(_MY_POLICIES, {"user_id": user.id})).all()
+    rows = await _MY_POLICIES.all(session, {"user_id": user.id})
     views = []
     for link, person, policy, program in rows:
         status, covered_from = status_on(policy, program, today)
