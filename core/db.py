@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Session
-from sqlalchemy.sql.base import Executable
 
 from core import greenlets
 from core.sqlite_inline import INLINE_DRIVER
@@ -41,6 +40,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+Deferred = Callable[[Session, dict[str, Any]], object]  # see UnitOfWork.defer
 
 
 class Base(DeclarativeBase):
@@ -249,17 +251,17 @@ class UnitOfWork:
         # read once and written from it, not queried again. Gone with a discard.
         self.known: dict[object, object] = {}
         # Writes that only need to be in the final commit, run with it (see `defer`).
-        self._deferred: list[tuple[Executable, dict[str, Any]]] = []
+        self._deferred: list[tuple[Deferred, dict[str, Any]]] = []
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the update's final commit has succeeded (see `commit`)."""
         self._after_commit.append(callback)
 
-    def defer(self, statement: Executable, parameters: dict[str, Any]) -> None:
-        """A write that nothing in the update reads back (the ledger's "done"): run at the
-        final commit, in the same call of the async session (each call is a trip through a
+    def defer(self, write: Deferred, parameters: dict[str, Any]) -> None:
+        """A write that nothing in the update reads back (the ledger's "done", a
+        `core.fast_rows.Write`'s `run`): run with the synchronous session at the final commit, in the same call of the async session (each call is a trip through a
         greenlet: one fewer per update)."""
-        self._deferred.append((statement, parameters))
+        self._deferred.append((write, parameters))
         self.wrote = True
 
     async def commit(self, *, close: bool = False) -> None:
@@ -288,12 +290,10 @@ class UnitOfWork:
             self._deferred.clear()
 
 
-def _final(
-    session: Session, deferred: list[tuple[Executable, dict[str, Any]]], close: bool
-) -> None:
+def _final(session: Session, deferred: list[tuple[Deferred, dict[str, Any]]], close: bool) -> None:
     try:
-        for statement, parameters in deferred:
-            session.execute(statement, parameters)
+        for write, parameters in deferred:
+            write(session, parameters)
         session.commit()
     finally:
         if close:

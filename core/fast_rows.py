@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exc, inspect
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Compiled, Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.sql.dml import UpdateBase
 
 Processor = Callable[[Any], Any] | None
 
@@ -36,6 +37,14 @@ class _Entity:
     start: int
     keys: tuple[str, ...]  # attribute names, in the order of the entity's columns
     pk: int  # the primary key's position among them
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    compiled: Compiled
+    sql: str
+    binds: tuple[str, ...]
+    processors: tuple[Processor, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,29 +121,33 @@ def _plan_of(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Plan | N
 def _run(session: Session, plan: _Plan, params: Mapping[str, Any]) -> list[Any]:
     if session.autoflush:
         session.flush()  # what a query sees, as `session.execute` would
-    connection = session.connection()
-    arguments = tuple(params[name] for name in plan.binds)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    dispatch = connection.dispatch
-    for listener in dispatch.before_cursor_execute:
-        listener(connection, cursor, plan.sql, arguments, None, False)
-    try:
-        cursor.execute(plan.sql, arguments)
-        fetched = cursor.fetchall()
-    except Exception as error:
-        raise exc.DBAPIError.instance(
-            plan.sql, arguments, error, connection.dialect.loaded_dbapi.Error
-        ) from error
-    finally:
-        cursor.close()
-    for after in dispatch.after_cursor_execute:
-        after(connection, cursor, plan.sql, arguments, None, False)
+    fetched = _execute(session.connection(), plan.sql, tuple(params[name] for name in plan.binds))
     processors = plan.processors
     rows = []
     for raw in fetched:
         values = [v if p is None else p(v) for p, v in zip(processors, raw, strict=True)]
         rows.append(tuple(_item(session, item, values) for item in plan.items))
     return rows
+
+
+def _execute(connection: Connection, sql: str, arguments: tuple[Any, ...]) -> list[Any]:
+    """`sql` on the connection's own DBAPI connection (its transaction), seen by the engine's
+    cursor listeners, its errors raised as SQLAlchemy raises them."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    dispatch = connection.dispatch
+    for listener in dispatch.before_cursor_execute:
+        listener(connection, cursor, sql, arguments, None, False)
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        cursor.execute(sql, arguments)
+        fetched: list[Any] = cursor.fetchall()
+    except dbapi_error as error:
+        raise exc.DBAPIError.instance(sql, arguments, error, dbapi_error) from error
+    finally:
+        cursor.close()
+    for listener in dispatch.after_cursor_execute:
+        listener(connection, cursor, sql, arguments, None, False)
+    return fetched
 
 
 def _item(session: Session, item: _Entity | int, values: Sequence[Any]) -> Any:
@@ -156,3 +169,40 @@ def _item(session: Session, item: _Entity | int, values: Sequence[Any]) -> Any:
     make_transient_to_detached(instance)
     session.add(instance)
     return instance
+
+
+class Write:
+    """A write built once with bound parameters (the ledger's "done"), run on SQLite on the
+    session's connection without the session's execution machinery (about 30 µs less); through
+    `session.execute` elsewhere. Called with the synchronous session (in `run_sync`)."""
+
+    def __init__(self, statement: UpdateBase) -> None:
+        self.statement = statement
+        self._plans: dict[Dialect, _Write | None] = {}
+
+    def run(self, session: Session, params: Mapping[str, Any]) -> None:
+        dialect = session.get_bind().dialect
+        plan = self._plans[dialect] if dialect in self._plans else self._plan(dialect)
+        if plan is None:
+            session.execute(self.statement, params)
+            return
+        values: Any = plan.compiled.construct_params(dict(params))
+        arguments = tuple(
+            values[name] if process is None else process(values[name])
+            for name, process in zip(plan.binds, plan.processors, strict=True)
+        )
+        _execute(session.connection(), plan.sql, arguments)
+
+    def _plan(self, dialect: Dialect) -> _Write | None:
+        plan = None
+        if dialect.name == "sqlite" and dialect.positional:
+            compiled = self.statement.compile(dialect=dialect)
+            binds = tuple(compiled.positiontup or ())
+            if not any(compiled.binds[name].expanding for name in binds):
+                processors = tuple(
+                    compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                    for name in binds
+                )
+                plan = _Write(compiled, str(compiled), binds, processors)
+        self._plans[dialect] = plan
+        return plan

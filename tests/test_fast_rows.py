@@ -1,12 +1,14 @@
 """The reads every update makes (the user with the account and step, the person's policies, a
-policy's regions), taken on SQLite without the ORM's work per execution (core.fast_rows,
-issue 19): the same rows and objects as the ORM's, and objects that behave as loaded ones."""
+policy's regions) and the ledger's "done", run on SQLite without the ORM's work per execution
+(core.fast_rows, issue 19): the same rows and objects as the ORM's, objects that behave as
+loaded ones, writes that store what the session would."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -17,6 +19,7 @@ from core.billing.models import ServiceRegion
 from core.billing.regions import _REGIONS_OF, regions_of
 from core.clock import FrozenClock
 from core.fast_rows import EntityRows
+from core.inbox import _DONE, ProcessedUpdate
 from core.policies.cabinet import _MY_POLICIES, my_policies
 from core.policies.linking import link_by_number
 from tests.billing import anna
@@ -193,3 +196,31 @@ async def test_statements_the_short_path_cannot_take_go_the_orms_way(
             ]
             assert got
             assert rows._plans[session.sync_session.get_bind().dialect] is None
+
+
+async def test_the_ledgers_done_written_on_the_short_path_is_what_the_orm_reads(
+    sessions: Sessions,
+) -> None:
+    """The SQLite ledger's "done" (core.inbox) goes through `Write`: its datetime through the
+    column type's own processing, its conflict clause intact, seen by the cursor listeners."""
+    if sessions.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("the in-process ledger is SQLite's")
+    seen: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        seen.append(sql.split()[0])
+
+    engine = sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        for until in (NOW, NOW + timedelta(days=2)):
+            async with sessions() as session:
+                await session.run_sync(_DONE.run, {"id": 42, "until": until})
+                await session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert seen == ["INSERT", "INSERT"]
+    async with sessions() as session:
+        row = await session.get(ProcessedUpdate, 42)
+        assert row is not None and (row.state, row.until) == ("done", NOW + timedelta(days=2))
+    assert _DONE._plans[engine.dialect] is not None
