@@ -10,20 +10,23 @@ is refused until the oldest event that counts leaves the window.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Insert, bindparam, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.crypto import Vault
 from core.accounts.models import CodeEvent, ConfirmationCode
 from core.db import Base
 from core.errors import DomainError
+from core.fast_rows import EntityRows
 
 CODE_TTL = timedelta(minutes=10)
 RESEND_AFTER = timedelta(seconds=60)
@@ -100,14 +103,37 @@ def limit_keys(vault: Vault, user_id: int, target: str, *more: str) -> list[str]
     return [f"user:{user_id}", f"email:{email}", *more]
 
 
+# The statements of a code's every step, built once: building one cost more than running it
+# (issue 19).
+_CURRENT = EntityRows(
+    select(ConfirmationCode).where(
+        ConfirmationCode.user_id == bindparam("user_id"),
+        ConfirmationCode.purpose == bindparam("purpose"),
+    )
+)
+_RECENT = (
+    select(_EVENTS.c.kind, _EVENTS.c.key, _EVENTS.c.at)
+    .where(_EVENTS.c.key.in_(bindparam("keys", expanding=True)), _EVENTS.c.at > bindparam("since"))
+    .order_by(_EVENTS.c.at.desc())
+)
+
+
+@functools.cache
+def _record_statement(count: int) -> Insert:
+    """One INSERT of `count` events of one kind at one time."""
+    return insert(_EVENTS).values(
+        [
+            {"key": bindparam(f"key{n}"), "kind": bindparam(f"kind{n}"), "at": bindparam(f"at{n}")}
+            for n in range(count)
+        ]
+    )
+
+
 async def _current(
     session: AsyncSession, user_id: int, purpose: Purpose
 ) -> ConfirmationCode | None:
-    return await session.scalar(
-        select(ConfirmationCode).where(
-            ConfirmationCode.user_id == user_id, ConfirmationCode.purpose == purpose.value
-        )
-    )
+    row = await _CURRENT.first(session, {"user_id": user_id, "purpose": purpose.value})
+    return None if row is None else cast(ConfirmationCode, row[0])
 
 
 async def _serialize(session: AsyncSession, keys: Iterable[str]) -> None:
@@ -129,11 +155,7 @@ Events = dict[str, dict[str, list[datetime]]]  # kind -> key -> times, newest fi
 async def _events(session: AsyncSession, keys: Sequence[str], now: datetime) -> Events:
     """Every key's events of every kind in the longest window (a day), in one query: a day
     holds a handful of them per key (the limits see to that). Older ones are purged hourly."""
-    rows = await session.execute(
-        select(CodeEvent.kind, CodeEvent.key, CodeEvent.at)
-        .where(CodeEvent.key.in_(keys), CodeEvent.at > now - DAY)
-        .order_by(CodeEvent.at.desc())
-    )
+    rows = await session.execute(_RECENT, {"keys": list(keys), "since": now - DAY})
     events: Events = {kind: {key: [] for key in keys} for kind in (WRONG, SENT)}
     for kind, key, at in rows:
         events[kind][key].append(at)
@@ -173,9 +195,10 @@ async def _record(
     """One event per key, written and added to what was read. A Core statement on the table:
     the ORM's unit of work costs more than the statement (issue 19), and nothing in the
     session holds these rows."""
-    await session.execute(
-        insert(_EVENTS).values([{"key": k, "kind": kind, "at": now} for k in keys])
-    )
+    values: dict[str, object] = {}
+    for n, key in enumerate(keys):
+        values.update({f"key{n}": key, f"kind{n}": kind, f"at{n}": now})
+    await session.execute(_record_statement(len(keys)), values)
     for key in keys:
         events[kind][key].insert(0, now)
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.accounts.models import User
 from core.billing import digest
 from core.billing.cards import promote_primary
-from core.billing.franchise import person_debt
+from core.billing.franchise import franchise_row, person_debt
 from core.billing.labels import card_args, person_args, share_args
 from core.billing.models import (
     Card,
@@ -548,9 +548,7 @@ async def debt_payment_answered(
 
 
 async def resume_if_clear(session: AsyncSession, insured_person_id: int, now: datetime) -> None:
-    franchise = await session.scalar(
-        select(Franchise).where(Franchise.insured_person_id == insured_person_id)
-    )
+    franchise = await franchise_row(session, insured_person_id)
     if franchise is None or franchise.suspended_at is None:
         return
     # A debt being charged right now (the same run's next share) is owed still: the clinics
@@ -603,9 +601,7 @@ async def suspend_overdue(session: AsyncSession, rules: BillingRules, now: datet
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             continue
-        franchise = await session.scalar(
-            select(Franchise).where(Franchise.insured_person_id == person_id)
-        )
+        franchise = await franchise_row(session, person_id)
         assert franchise is not None
         about = {
             "insured_person_id": person_id,

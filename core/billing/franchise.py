@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.consents import CURRENT_VERSIONS, ConsentKind, give_consent
@@ -36,6 +36,7 @@ from core.billing.payments import new_payment, open_page
 from core.billing.provider import PaymentProvider, ProviderPayment
 from core.billing.rules import BillingRules
 from core.errors import DomainError
+from core.fast_rows import EntityRows
 from core.notifications.outbox import enqueue
 from core.policies.cabinet import PolicyView, Status
 from core.policies.models import InsuredPerson, Policy, Program, Territory
@@ -84,6 +85,17 @@ def state_of(franchise: Franchise | None, now: datetime) -> FranchiseState:
     return FranchiseState.CARD_LINKED
 
 
+_FRANCHISE = EntityRows(  # built once: each clinic list reads it for every policy (issue 19)
+    select(Franchise).where(Franchise.insured_person_id == bindparam("person_id"))
+)
+
+
+async def franchise_row(session: AsyncSession, insured_person_id: int) -> Franchise | None:
+    """The insured person's co-payment program row, if it was ever started."""
+    row = await _FRANCHISE.first(session, {"person_id": insured_person_id})
+    return None if row is None else cast(Franchise, row[0])
+
+
 async def user_cards(session: AsyncSession, user_id: int) -> list[Card]:
     """Cards that can pay, primary first, then in the order they were added."""
     rows = await session.scalars(
@@ -107,9 +119,7 @@ async def franchise_of(session: AsyncSession, view: PolicyView, now: datetime) -
     program = view.program
     if program is None or not program.franchise_percent:
         raise NoFranchise("no franchise")
-    franchise = await session.scalar(
-        select(Franchise).where(Franchise.insured_person_id == view.person.id)
-    )
+    franchise = await franchise_row(session, view.person.id)
     return FranchiseView(
         state=state_of(franchise, now),
         percent=program.franchise_percent,
@@ -136,9 +146,7 @@ async def start_activation(
         raise NoFranchise("no franchise")
     if view.status is Status.EXPIRED:
         raise PolicyNotValid("expired")
-    franchise = await session.scalar(
-        select(Franchise).where(Franchise.insured_person_id == view.person.id)
-    )
+    franchise = await franchise_row(session, view.person.id)
     if franchise is not None and franchise.status != FranchiseStatus.AWAITING_CARD:
         raise AlreadyActivated("activated")
     await give_consent(session, user.id, ConsentKind.AUTOPAY, now)
@@ -170,9 +178,7 @@ async def activate_with_card(
     card = await session.get(Card, card_id)
     if card is None or card.user_id != user.id or card.status != CardStatus.ACTIVE:
         raise CardNotUsable(str(card_id))
-    franchise = await session.scalar(
-        select(Franchise).where(Franchise.insured_person_id == view.person.id)
-    )
+    franchise = await franchise_row(session, view.person.id)
     if franchise is not None and franchise.status != FranchiseStatus.AWAITING_CARD:
         raise AlreadyActivated("activated")
     await give_consent(session, user.id, ConsentKind.AUTOPAY, now)

@@ -20,8 +20,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.billing.calendar import next_day
-from core.billing.franchise import FranchiseState, state_of
-from core.billing.models import Franchise, ServiceRegion
+from core.billing.franchise import FranchiseState, franchise_row, state_of
+from core.billing.models import ServiceRegion
 from core.clinics.models import Clinic
 from core.errors import DomainError
 from core.fast_rows import EntityRows
@@ -94,9 +94,7 @@ async def _refusal(
         return Refusal.EXPIRED, None
     if view.program is not None and view.program.franchise_percent:
         # Seed 002: "only after the franchise is activated", that is once it is active.
-        franchise = await session.scalar(
-            select(Franchise).where(Franchise.insured_person_id == view.person.id)
-        )
+        franchise = await franchise_row(session, view.person.id)
         state = state_of(franchise, now)
         if state is FranchiseState.NOT_ACTIVATED:
             return Refusal.FRANCHISE_FIRST, None

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import User
-from core.billing.franchise import FranchiseState, state_of
-from core.billing.models import Franchise
+from core.billing.franchise import FranchiseState, franchise_row, state_of
 from core.billing.regions import CAPITALS, CHOOSABLE, FIXED, regions_of
 from core.clinics.index import SMALL, ClinicIndex, Entry, Hit
 from core.policies.cabinet import PolicyView, Status, my_policies
@@ -207,9 +205,7 @@ async def entitlement_of(session: AsyncSession, view: PolicyView, now: datetime)
     franchise_needed = bool(program and program.franchise_percent)
     state, since, desk_first = None, None, None
     if franchise_needed:
-        franchise = await session.scalar(
-            select(Franchise).where(Franchise.insured_person_id == view.person.id)
-        )
+        franchise = await franchise_row(session, view.person.id)
         state = state_of(franchise, now)
         if franchise is not None:
             since = franchise.suspended_at or franchise.active_from

@@ -4,12 +4,14 @@ so that an old list's buttons act on their own search (CONVERSATION.md, 4)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clinics.models import SavedSearch
 from core.db import Base
+from core.fast_rows import EntityRows
 from core.links import MAX_ID
 
 KEPT = timedelta(days=30)  # an older list's buttons say they no longer work
@@ -28,8 +30,10 @@ _KEEP = (
     )
     .returning(_SEARCHES.c.id)
 )  # one statement: the ORM's unit of work cost more than the insert (issue 19)
-_RECALL = select(SavedSearch).where(
-    SavedSearch.id == bindparam("search_id"), SavedSearch.user_id == bindparam("user_id")
+_RECALL = EntityRows(  # a clinic list's every page and filter reads it (issue 19)
+    select(SavedSearch).where(
+        SavedSearch.id == bindparam("search_id"), SavedSearch.user_id == bindparam("user_id")
+    )
 )
 
 
@@ -64,7 +68,5 @@ async def recall_search(session: AsyncSession, user_id: int, search_id: int) -> 
     (a forged number beyond the column's range)."""
     if not 0 < search_id <= MAX_ID:
         return None
-    found: SavedSearch | None = await session.scalar(
-        _RECALL, {"search_id": search_id, "user_id": user_id}
-    )
-    return found
+    row = await _RECALL.first(session, {"search_id": search_id, "user_id": user_id})
+    return None if row is None else cast(SavedSearch, row[0])
