@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import Clock
-from core.db import Base, UtcDateTime, current_unit
+from core.db import Base, Deferred, UtcDateTime, current_unit
+from core.fast_rows import Write
 
 
 class DialogState(Base):
@@ -32,9 +33,11 @@ _VALUES: dict[str, Any] = {
     "data": bindparam("b_data"),
     "updated_at": bindparam("b_at"),
 }
-_INSERT = insert(_TABLE).values(key=bindparam("b_key"), **_VALUES)
-_UPDATE = update(_TABLE).where(_TABLE.c.key == bindparam("b_key")).values(**_VALUES)
-_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("b_key"))
+# Written with the update's final commit, in its call (core.db.UnitOfWork.defer), and on SQLite
+# without the session's execution machinery (core.fast_rows.Write).
+_INSERT = Write(insert(_TABLE).values(key=bindparam("b_key"), **_VALUES))
+_UPDATE = Write(update(_TABLE).where(_TABLE.c.key == bindparam("b_key")).values(**_VALUES))
+_DELETE = Write(delete(_TABLE).where(_TABLE.c.key == bindparam("b_key")))
 _Step = tuple[str | None, dict[str, Any]]  # state, data
 _ABSENT = None  # no row
 _UNREAD = object()  # not read in this update yet
@@ -92,17 +95,24 @@ class DialogStateStore:
     async def _write(self, key: str, **values: Any) -> None:
         unit = current_unit()
         if unit is not None:
-            if await self._change(unit.session, key, values, unit.known):
-                unit.wrote = True
+            # The step is saved after the handler, the last thing before the final commit: it
+            # waits for that commit, in the same call (core.db.UnitOfWork.defer).
+            change = await self._change(unit.session, key, values, unit.known)
+            if change is not None:
+                unit.defer(*change)
             return
         async with self._sessions() as session, session.begin():
-            await self._change(session, key, values, {})
+            change = await self._change(session, key, values, {})
+            if change is not None:
+                write, parameters = change
+                await session.run_sync(write, parameters)
 
     async def _change(
         self, session: AsyncSession, key: str, values: dict[str, Any], known: dict[Any, Any]
-    ) -> bool:
-        """Whether anything is to be written. `known` holds what this update read of the row
-        (its writes included), so that the step written after its data is not read again."""
+    ) -> tuple[Deferred, dict[str, Any]] | None:
+        """The write to make, if anything changed. `known` holds what this update read of the
+        row (its writes included), so that the step written after its data is not read
+        again."""
         # SQLite has one writer at a time anyway; PostgreSQL workers lock the row.
         lock = session.get_bind().dialect.name != "sqlite"
         if lock or (DialogState, key) not in known:
@@ -113,13 +123,11 @@ class DialogStateStore:
         data = values.get("data", data)
         if state is None and not data:
             if row is None:
-                return False
-            await session.execute(_DELETE, {"b_key": key})
+                return None
             known[(DialogState, key)] = _ABSENT
-            return True
+            return _DELETE.run, {"b_key": key}
         if row is not None and row == (state, data):
-            return False  # nothing changed: nothing written
+            return None  # nothing changed: nothing written
         written = {"b_key": key, "b_state": state, "b_data": dict(data), "b_at": self._clock.now()}
-        await session.execute(_INSERT if row is None else _UPDATE, written)
         known[(DialogState, key)] = (state, dict(data))
-        return True
+        return (_INSERT if row is None else _UPDATE).run, written

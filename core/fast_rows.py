@@ -20,13 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, exc, inspect
-from sqlalchemy.engine import Compiled, Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import ClauseElement
 
 Processor = Callable[[Any], Any] | None
 
@@ -40,18 +42,42 @@ class _Entity:
 
 
 @dataclass(frozen=True, slots=True)
-class _Write:
-    compiled: Compiled
+class _Compiled:
+    """A statement compiled once for SQLite's positional parameters."""
+
+    compiled: SQLCompiler
     sql: str
-    binds: tuple[str, ...]
-    processors: tuple[Processor, ...]
+    binds: tuple[str, ...]  # the parameters' names, in their SQL order
+    processors: tuple[Processor, ...]  # the bind types' own, for each
+
+    def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        # The statement's own fixed values (`status == "debt"`) come in with the given ones.
+        values: Any = self.compiled.construct_params(dict(params))
+        return tuple(
+            values[name] if process is None else process(values[name])
+            for name, process in zip(self.binds, self.processors, strict=True)
+        )
+
+
+def _compiled(statement: ClauseElement, dialect: Dialect) -> _Compiled | None:
+    """`statement` for the short path, or None where it needs what only SQLAlchemy's execution
+    does (a list expanded into IN, parameters by name)."""
+    if dialect.name != "sqlite" or not dialect.positional:
+        return None
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+    binds = tuple(compiled.positiontup or ())
+    if any(compiled.binds[name].expanding for name in binds):
+        return None
+    processors = tuple(
+        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in binds
+    )
+    return _Compiled(compiled, str(compiled), binds, processors)
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    sql: str
-    binds: tuple[str, ...]  # the parameters' names, in their SQL order
-    processors: tuple[Processor, ...]
+    statement: _Compiled
+    processors: tuple[Processor, ...]  # the result columns' types' own
     items: tuple[_Entity | int, ...]  # an entity, or a plain column's position
 
 
@@ -80,8 +106,6 @@ class EntityRows:
 
 
 def _plan_of(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Plan | None:
-    if dialect.name != "sqlite" or not dialect.positional:
-        return None
     columns: list[Any] = []
     items: list[_Entity | int] = []
     for described in statement.column_descriptions:
@@ -100,28 +124,21 @@ def _plan_of(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Plan | N
             columns.append(expression)
         else:  # an aliased entity, an ORM attribute: the ORM's path
             return None
-    plain = statement.with_only_columns(*columns)
-    compiled = plain.compile(dialect=dialect)
+    plain = _compiled(statement.with_only_columns(*columns), dialect)
     # The same SQL as the ORM's own compilation, or the ORM's path stays.
-    if str(compiled) != str(statement.compile(dialect=dialect)):
-        return None
-    binds = tuple(compiled.positiontup or ())
-    if any(
-        compiled.binds[name].expanding
-        or compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) is not None
-        for name in binds
-    ):
+    if plain is None or plain.sql != str(statement.compile(dialect=dialect)):
         return None
     processors = tuple(
         c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
     )
-    return _Plan(str(compiled), binds, processors, tuple(items))
+    return _Plan(plain, processors, tuple(items))
 
 
 def _run(session: Session, plan: _Plan, params: Mapping[str, Any]) -> list[Any]:
     if session.autoflush:
         session.flush()  # what a query sees, as `session.execute` would
-    fetched = _execute(session.connection(), plan.sql, tuple(params[name] for name in plan.binds))
+    statement = plan.statement
+    fetched = _execute(session.connection(), statement.sql, statement.arguments(params))
     processors = plan.processors
     rows = []
     for raw in fetched:
@@ -178,31 +195,14 @@ class Write:
 
     def __init__(self, statement: UpdateBase) -> None:
         self.statement = statement
-        self._plans: dict[Dialect, _Write | None] = {}
+        self._plans: dict[Dialect, _Compiled | None] = {}
 
     def run(self, session: Session, params: Mapping[str, Any]) -> None:
         dialect = session.get_bind().dialect
-        plan = self._plans[dialect] if dialect in self._plans else self._plan(dialect)
+        if dialect not in self._plans:
+            self._plans[dialect] = _compiled(self.statement, dialect)
+        plan = self._plans[dialect]
         if plan is None:
             session.execute(self.statement, params)
-            return
-        values: Any = plan.compiled.construct_params(dict(params))
-        arguments = tuple(
-            values[name] if process is None else process(values[name])
-            for name, process in zip(plan.binds, plan.processors, strict=True)
-        )
-        _execute(session.connection(), plan.sql, arguments)
-
-    def _plan(self, dialect: Dialect) -> _Write | None:
-        plan = None
-        if dialect.name == "sqlite" and dialect.positional:
-            compiled = self.statement.compile(dialect=dialect)
-            binds = tuple(compiled.positiontup or ())
-            if not any(compiled.binds[name].expanding for name in binds):
-                processors = tuple(
-                    compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                    for name in binds
-                )
-                plan = _Write(compiled, str(compiled), binds, processors)
-        self._plans[dialect] = plan
-        return plan
+        else:
+            _execute(session.connection(), plan.sql, plan.arguments(params))

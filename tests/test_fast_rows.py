@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 
 from core.accounts.models import Account, User
 from core.accounts.users import _USER_ACCOUNT_AND_STEP, _USER_AND_ACCOUNT
+from core.billing.charges import _DEBTS, debts_of_user
 from core.billing.models import ServiceRegion
 from core.billing.regions import _REGIONS_OF, regions_of
 from core.clock import FrozenClock
@@ -113,8 +114,9 @@ async def test_on_sqlite_the_hot_reads_take_the_short_path(
         await regions_of(session, view, now=clock.now())
         await _USER_ACCOUNT_AND_STEP.first(session, {"telegram_id": 1, "step_key": "x"})
         await _USER_AND_ACCOUNT.first(session, {"telegram_id": 1})
+        await debts_of_user(session, user.id)
         dialect = session.sync_session.get_bind().dialect
-    for rows in (_USER_AND_ACCOUNT, _USER_ACCOUNT_AND_STEP, _MY_POLICIES, _REGIONS_OF):
+    for rows in (_USER_AND_ACCOUNT, _USER_ACCOUNT_AND_STEP, _MY_POLICIES, _REGIONS_OF, _DEBTS):
         planned = rows._plans[dialect]
         assert (planned is not None) == (dialect.name == "sqlite"), rows.statement
 

@@ -9,7 +9,17 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, func, or_, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    Select,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import User
@@ -31,6 +41,7 @@ from core.billing.models import (
 from core.billing.payments import new_payment, open_page, send
 from core.billing.provider import PaymentProvider, ProviderPayment
 from core.billing.rules import BillingRules, overdue_before
+from core.fast_rows import EntityRows
 from core.formatting import MOSCOW
 from core.notifications.outbox import enqueue
 from core.policies.models import PolicyLink
@@ -338,7 +349,7 @@ async def _activated(session: AsyncSession, insured_person_id: int) -> bool:
     return status is not None and status != FranchiseStatus.AWAITING_CARD
 
 
-def _paid_by(statement: Select[Any], user_id: int) -> Select[Any]:
+def _paid_by(statement: Select[Any], user_id: int | BindParameter[int]) -> Select[Any]:
     """The charges a person pays: their own and their children's shares."""
     return statement.join(
         PolicyLink, PolicyLink.insured_person_id == Charge.insured_person_id
@@ -370,14 +381,16 @@ async def _still_owed(session: AsyncSession, user_id: int, paid_id: int) -> int:
     return int(owed or 0)
 
 
+_DEBTS = EntityRows(  # built once: «My policies» reads it on every page (issue 19)
+    _paid_by(select(Charge), bindparam("user_id"))
+    .where(Charge.status == ChargeStatus.DEBT)
+    .order_by(Charge.debt_since, Charge.id)
+)
+
+
 async def debts_of_user(session: AsyncSession, user_id: int) -> list[Charge]:
     """The debts a person pays: their own and their children's shares."""
-    rows = await session.scalars(
-        _paid_by(select(Charge), user_id)
-        .where(Charge.status == ChargeStatus.DEBT)
-        .order_by(Charge.debt_since, Charge.id)
-    )
-    return list(rows)
+    return [charge for (charge,) in await _DEBTS.all(session, {"user_id": user_id})]
 
 
 async def retry_debts(
