@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.models import Consent
+from core.fast_rows import EntityRows
 
 
 class ConsentKind(StrEnum):
@@ -52,11 +53,14 @@ async def give_consent(
 
 async def current_consents(session: AsyncSession, user_id: int) -> dict[ConsentKind, Consent]:
     """The consents in force: current text version, not withdrawn."""
-    rows = await session.scalars(
-        select(Consent).where(Consent.user_id == user_id, Consent.withdrawn_at.is_(None))
-    )
+    rows = await _IN_FORCE.all(session, {"user_id": user_id})
     return {
         ConsentKind(c.kind): c
-        for c in rows
+        for (c,) in rows
         if CURRENT_VERSIONS.get(ConsentKind(c.kind)) == c.version
     }
+
+
+_IN_FORCE = EntityRows(  # built once: each registration step reads it (issue 19)
+    select(Consent).where(Consent.user_id == bindparam("user_id"), Consent.withdrawn_at.is_(None))
+)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.codes import IssuedCode, Purpose, check_code, issue_code
@@ -21,6 +22,7 @@ from core.accounts.models import Account, User
 from core.accounts.validation import DocumentType, IdentityDocument, Sex
 from core.db import Base
 from core.errors import DomainError
+from core.fast_rows import EntityRows
 from core.notifications.outbox import OutboxStatus
 
 # What a cabinet keeps under its Telegram user and moves with the account on recovery: the
@@ -91,15 +93,24 @@ async def require_account(session: AsyncSession, user: User) -> Account:
     return account
 
 
+# The account holding a phone, an e-mail, or either: built once (issue 19).
+_OWNER = {
+    (True, False): EntityRows(select(Account).where(Account.phone == bindparam("phone"))),
+    (False, True): EntityRows(select(Account).where(Account.email == bindparam("email"))),
+    (True, True): EntityRows(
+        select(Account).where(
+            or_(Account.phone == bindparam("phone"), Account.email == bindparam("email"))
+        )
+    ),
+}
+
+
 async def _owner_of(
     session: AsyncSession, *, phone: str | None = None, email: str | None = None
 ) -> Account | None:
-    clauses = []
-    if phone is not None:
-        clauses.append(Account.phone == phone)
-    if email is not None:
-        clauses.append(Account.email == email)
-    return await session.scalar(select(Account).where(or_(*clauses)))
+    query = _OWNER[phone is not None, email is not None]
+    row = await query.first(session, {"phone": phone, "email": email})
+    return None if row is None else cast(Account, row[0])
 
 
 async def ensure_free(
