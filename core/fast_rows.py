@@ -25,7 +25,8 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Select, exc, inspect
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import ClauseElement
@@ -181,10 +182,15 @@ def _item(session: Session, item: _Entity | int, values: Sequence[Any]) -> Any:
         if expired:  # the ORM's loader would fill them from the row: read them again
             session.refresh(known, attribute_names=list(expired))
         return known
+    # What the ORM's loader does for a row it has not seen: the object made without its
+    # constructor, its values set as loaded (nothing to flush), its identity in the session's
+    # map (`make_transient_to_detached` and `session.add` do the same in 7 µs, not 2.5).
     instance = item.mapper.class_manager.new_instance()
     instance.__dict__.update(zip(item.keys, mine, strict=True))
-    make_transient_to_detached(instance)
-    session.add(instance)
+    state = instance_state(instance)
+    state.key, state.identity_token = key, None
+    session.identity_map.add(state)
+    state.session_id = session.hash_key
     return instance
 
 

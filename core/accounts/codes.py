@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import cast
 
-from sqlalchemy import Insert, bindparam, delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts.crypto import Vault
 from core.accounts.models import CodeEvent, ConfirmationCode
 from core.db import Base
 from core.errors import DomainError
-from core.fast_rows import EntityRows
+from core.fast_rows import EntityRows, Write
 
 CODE_TTL = timedelta(minutes=10)
 RESEND_AFTER = timedelta(seconds=60)
@@ -111,21 +111,36 @@ _CURRENT = EntityRows(
         ConfirmationCode.purpose == bindparam("purpose"),
     )
 )
-_RECENT = (
-    select(_EVENTS.c.kind, _EVENTS.c.key, _EVENTS.c.at)
-    .where(_EVENTS.c.key.in_(bindparam("keys", expanding=True)), _EVENTS.c.at > bindparam("since"))
-    .order_by(_EVENTS.c.at.desc())
-)
 
 
 @functools.cache
-def _record_statement(count: int) -> Insert:
-    """One INSERT of `count` events of one kind at one time."""
-    return insert(_EVENTS).values(
-        [
-            {"key": bindparam(f"key{n}"), "kind": bindparam(f"kind{n}"), "at": bindparam(f"at{n}")}
-            for n in range(count)
-        ]
+def _recent(count: int) -> EntityRows:
+    """The events of `count` keys since a moment, newest first (one statement per count: an
+    IN list expanded at each execution would take SQLAlchemy's whole path)."""
+    return EntityRows(
+        select(_EVENTS.c.kind, _EVENTS.c.key, _EVENTS.c.at)
+        .where(
+            _EVENTS.c.key.in_([bindparam(f"key{n}") for n in range(count)]),
+            _EVENTS.c.at > bindparam("since"),
+        )
+        .order_by(_EVENTS.c.at.desc())
+    )
+
+
+@functools.cache
+def _events_insert(count: int) -> Write:
+    """One INSERT of `count` events."""
+    return Write(
+        insert(_EVENTS).values(
+            [
+                {
+                    "key": bindparam(f"key{n}"),
+                    "kind": bindparam(f"kind{n}"),
+                    "at": bindparam(f"at{n}"),
+                }
+                for n in range(count)
+            ]
+        )
     )
 
 
@@ -155,7 +170,8 @@ Events = dict[str, dict[str, list[datetime]]]  # kind -> key -> times, newest fi
 async def _events(session: AsyncSession, keys: Sequence[str], now: datetime) -> Events:
     """Every key's events of every kind in the longest window (a day), in one query: a day
     holds a handful of them per key (the limits see to that). Older ones are purged hourly."""
-    rows = await session.execute(_RECENT, {"keys": list(keys), "since": now - DAY})
+    named = {f"key{n}": key for n, key in enumerate(keys)}
+    rows = await _recent(len(keys)).all(session, {**named, "since": now - DAY})
     events: Events = {kind: {key: [] for key in keys} for kind in (WRONG, SENT)}
     for kind, key, at in rows:
         events[kind][key].append(at)
@@ -198,7 +214,7 @@ async def _record(
     values: dict[str, object] = {}
     for n, key in enumerate(keys):
         values.update({f"key{n}": key, f"kind{n}": kind, f"at{n}": now})
-    await session.execute(_record_statement(len(keys)), values)
+    await session.run_sync(_events_insert(len(keys)).run, values)
     for key in keys:
         events[kind][key].insert(0, now)
 
