@@ -494,3 +494,62 @@ def test_every_table_of_a_person_is_moved_or_kept_on_recovery() -> None:
         if key.column.table.name == "users"
     }
     assert by_user - {"accounts"} == set(MOVED_WITH_THE_ACCOUNT) | set(KEPT_WITH_THE_TELEGRAM_USER)
+
+
+async def boris_until_consents(boris: ChatClient, mailbox: RecordingMailer) -> None:
+    """Борис, another Telegram account, fills the same e-mail in (his own phone)."""
+    await boris.send("/register")
+    await boris.share_contact("+79167654321")
+    await boris.send(EMAIL)
+    await boris.send(mailbox.last_code(EMAIL))
+    assert "Почта подтверждена" in boris.text
+    await boris.send("петров")
+    await boris.send("борис")
+    await boris.tap("Нет отчества")
+    await boris.send("02.02.1980")
+    await boris.tap("Мужской")
+    await boris.tap("Паспорт РФ")
+    await boris.send("45 07 123456")
+    assert "Шаг 7 из 8" in boris.text
+
+
+async def test_an_e_mail_taken_while_the_form_was_filled_in_is_said_with_working_buttons(
+    dp: Dispatcher, bot: Bot, chat: ChatClient, mailbox: RecordingMailer
+) -> None:
+    """A walker's «Восстановить доступ» and «Указать другие контакты» were dead at the summary
+    («Эта кнопка больше не действует»): the address had been registered by someone else while
+    he filled the form in. The dialog goes back to the e-mail step, where both work."""
+    boris = ChatClient(dp, bot, user_id=3010, first_name="Борис")
+    await boris_until_consents(boris, mailbox)
+    await register_until_consents(chat, mailbox)
+    await consent_and_confirm(chat)
+    assert "Регистрация завершена" in chat.text
+    await consent_and_confirm(boris)
+    assert "уже зарегистрирован" in boris.text
+    await boris.tap("Указать другие контакты")
+    assert "Ваша электронная почта: мы отправим на неё" in boris.text
+    await boris.send("boris.petrov@example.org")
+    await boris.send(mailbox.last_code("boris.petrov@example.org"))
+    assert "Почта подтверждена" in boris.text and "boris.petrov@example.org" in boris.text
+    await boris.tap("✅ Подтвердить")  # the summary again, the rest as he had filled it in
+    assert "Регистрация завершена" in boris.text
+
+
+async def test_an_e_mail_taken_before_its_code_was_typed_is_said_at_the_code(
+    dp: Dispatcher, bot: Bot, chat: ChatClient, mailbox: RecordingMailer
+) -> None:
+    """Борис's code for an address Анна registered meanwhile was accepted («Почта
+    подтверждена ✅»), and he learnt it was taken only after five more steps."""
+    boris = ChatClient(dp, bot, user_id=3012, first_name="Борис")
+    await boris.send("/register")
+    await boris.share_contact("+79167654321")
+    await boris.send(EMAIL)
+    code = mailbox.last_code(EMAIL)
+    await register_until_consents(chat, mailbox)
+    await consent_and_confirm(chat)
+    await boris.send(code)
+    assert "уже зарегистрирован" in boris.text and "Почта подтверждена" not in boris.text
+    await boris.tap("Восстановить доступ")
+    assert "a***@example.org" in boris.text  # the code goes to the account's own address
+    await boris.send(mailbox.last_code(EMAIL))
+    assert "Доступ восстановлен" in boris.text

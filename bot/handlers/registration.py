@@ -718,6 +718,12 @@ async def email_code(
         return
     await session.commit()
     draft = await load_draft(state)
+    try:  # registered by someone else since the code went: said now, not at the summary
+        await ensure_free(session, user, email=draft.email)
+    except AlreadyRegistered:
+        await state.set_state(Registration.email)
+        await _offer_recovery(message)
+        return
     draft.email_confirmed = True
     await message.answer(_("E-mail confirmed ✅"))
     await advance(message, state, draft, session, user, after=Registration.email)
@@ -1121,7 +1127,14 @@ async def confirm(
     )
     try:
         await register(session, vault, user, data, now=clock.now())
-    except AlreadyRegistered:
+    except AlreadyRegistered as taken:
+        # Taken while this person filled the rest in: back at that contact's step, where both
+        # buttons work (a walker's were dead at the summary), and from a new one straight back
+        # to the summary, as when a field is edited.
+        draft.editing = True
+        draft.email_confirmed = draft.email_confirmed and taken.field != "email"
+        await save_draft(state, draft)
+        await state.set_state(Registration.email if taken.field == "email" else Registration.phone)
         await _offer_recovery(query.message)
         return
     except MissingConsents:
