@@ -21,7 +21,7 @@ from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery
 
-from bot.routing import STEP_GATES
+from bot.routing import PREFIX_GATES, SEPARATOR, STEP_GATES
 
 
 def _inline(filter_object: FilterObject) -> None:
@@ -49,9 +49,6 @@ def run_sync_filters_inline(root: Router) -> int:
                     changed += not filter_object.awaitable
                     _inline(filter_object)
     return changed
-
-
-SEPARATOR = ":"  # CallbackData's, which every one of ours keeps
 
 
 def _prefixes(handlers: list[HandlerObject]) -> frozenset[str] | None:
@@ -87,6 +84,7 @@ def route_callbacks_by_prefix(root: Router) -> int:
             return (query.data or "").partition(SEPARATOR)[0] in prefixes
 
         observer._handler.filters = [FilterObject(ours), *(observer._handler.filters or ())]
+        PREFIX_GATES[observer] = prefixes  # and before the router is entered (bot/routing.py)
         changed += 1
     return changed
 

@@ -10,9 +10,11 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.dispatcher.middlewares.manager import MiddlewareManager
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, Update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import routing
 from bot.routing import propagate
+from tests.conftest import seed_demo
 from tests.dialog import ChatClient
 
 Calls = list[tuple[Any, ...]]
@@ -207,3 +209,24 @@ async def test_a_text_in_no_step_enters_only_the_routers_that_could_take_it(
     await chat.send("🙂 не номер")
     assert "bot.handlers.registration" in entered
     assert chat.text.startswith("Это не похоже на номер телефона."), chat.text
+
+
+async def test_a_tap_enters_only_the_routers_that_take_its_kind(
+    chat: ChatClient, sessions: async_sessionmaker[AsyncSession], monkeypatch: Any
+) -> None:
+    """A router whose every button handler takes other kinds of taps is passed on the tap's
+    prefix before its context is copied: a tap on a clinic of the nearest ones entered 19
+    routers, each copying the context to run its prefix check."""
+    await seed_demo(sessions)
+    await chat.share_location(55.7558, 37.6173)
+    entered: list[str] = []
+    enter = routing._enter
+
+    async def counted(router: Router, *args: Any) -> Any:
+        entered.append(router.name)
+        return await enter(router, *args)
+
+    monkeypatch.setattr(routing, "_enter", counted)
+    await chat.tap("Клиника «Здоровье на Тверской» · 1,3 км")
+    assert chat.text.startswith("<b>Клиника «Здоровье на Тверской»</b>")
+    assert entered[1:] == ["bot.handlers.clinic_card"], entered
