@@ -36,21 +36,37 @@ async def propagate(
     router: Router, update_type: str, event: TelegramObject, data: dict[str, Any]
 ) -> Any:
     """aiogram's `router.propagate_event(update_type, event, **data)`."""
+    if _passed_by(router, update_type, event, data):
+        return UNHANDLED
+    return await _into(router, update_type, event, data)
+
+
+def _passed_by(
+    router: Router, update_type: str, event: TelegramObject, data: dict[str, Any]
+) -> bool:
+    """Whether nothing in `router` could take the event: it is passed before its context is
+    copied, or even a coroutine made for it (most of the routers, for most events)."""
     observer = router.observers.get(update_type)
-    if observer is not None and not router.sub_routers:
-        if not observer.handlers and not observer.outer_middleware:
-            return UNHANDLED  # nothing here could take it (its own filters decide nothing)
-        steps = STEP_GATES.get(observer)
-        if steps is not None and data.get("raw_state") not in steps:
-            return UNHANDLED  # every handler here waits for another dialog step
-        prefixes = PREFIX_GATES.get(observer)
-        if (
-            prefixes is not None
-            and not observer.outer_middleware
-            and isinstance(event, CallbackQuery)
-            and (event.data or "").partition(SEPARATOR)[0] not in prefixes
-        ):
-            return UNHANDLED  # every button handler here takes taps of other kinds
+    if observer is None or router.sub_routers:
+        return False
+    if not observer.handlers and not observer.outer_middleware:
+        return True  # nothing here could take it (its own filters decide nothing)
+    steps = STEP_GATES.get(observer)
+    if steps is not None and data.get("raw_state") not in steps:
+        return True  # every handler here waits for another dialog step
+    prefixes = PREFIX_GATES.get(observer)
+    return (
+        prefixes is not None
+        and not observer.outer_middleware
+        and isinstance(event, CallbackQuery)
+        and (event.data or "").partition(SEPARATOR)[0] not in prefixes
+    )  # every button handler here takes taps of other kinds
+
+
+async def _into(
+    router: Router, update_type: str, event: TelegramObject, data: dict[str, Any]
+) -> Any:
+    observer = router.observers.get(update_type)
     data = {**data, "event_router": router}
     if observer is not None and observer.outer_middleware:
 
@@ -93,7 +109,9 @@ async def _enter(
             return response
         data.pop("handler", None)  # the sub-routers get the context without it, as in aiogram
     for sub_router in router.sub_routers:
-        response = await propagate(sub_router, update_type, event, data)
+        if _passed_by(sub_router, update_type, event, data):
+            continue
+        response = await _into(sub_router, update_type, event, data)
         if response is not UNHANDLED:
             return response
     return UNHANDLED
