@@ -3,6 +3,7 @@ bank over real HTTP (YooKassa's API shape)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,11 +25,13 @@ from core.billing.franchise import (
 from core.billing.models import Card, CardStatus, Charge, Payment
 from core.billing.payments import BankUnavailable
 from core.billing.reconcile import on_notification, reconcile
+from core.billing.regions import confirm_regions
 from core.billing.yookassa import YooKassa
 from core.clock import FrozenClock
 from core.formatting import MOSCOW
 from core.i18n import translator
-from core.notifications.messages import actions, render
+from core.notifications.delivery import Courier
+from core.notifications.messages import Action, actions, render
 from core.notifications.outbox import OutboxMessage
 from sandbox.app import Sandbox
 from sandbox.bank import DECLINED_CARD, EXPIRING_CARD, POOR_CARD, SUCCESS_CARD
@@ -292,3 +295,41 @@ async def test_every_card_failing_makes_a_debt_then_suspension_then_payment_resu
     assert state.state is FranchiseState.ACTIVE and state.debt == 0
     assert await charges(sessions) == ["paid", "paid"]
     assert (await messages(sessions))[-2:] == ["debt_paid", "franchise_resumed"]
+
+
+async def test_an_activation_held_for_the_morning_says_what_is_true_when_it_comes(
+    sessions: async_sessionmaker[AsyncSession],
+    linked: None,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    """A walker chose a region at 01:16; the activation message held for the morning came at
+    09:15 saying «no service region is chosen yet, so no clinic is open», with the button to
+    choose them. It is written as of its sending now."""
+    await link_card(sessions, provider, clock)  # 12:00 Moscow: active from 00:00 tomorrow
+    clock.advance(timedelta(hours=12))  # 00:00 Moscow: active, and the night is quiet
+    async with sessions() as session:
+        assert await announce_activations(session, clock.now()) == 1
+        held = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "franchise_active")
+        )
+        assert held is not None and held.args["regions_to_choose"] is True
+    sent: list[tuple[str, list[str]]] = []
+
+    async def send(chat_id: int, text: str, buttons: Sequence[Action] = ()) -> None:
+        sent.append((text, [b.label for b in buttons]))
+
+    courier = Courier(per_chat_interval=0)
+    await courier.run(sessions, send, clock.now())  # the card's message goes, this one waits
+    assert [text.split()[0] for text, _ in sent] == ["💳"]  # «✅ … is active» waits
+    clock.advance(timedelta(hours=1, minutes=16))
+    async with sessions() as session:
+        view = await policy(session, "ONDL-500001", clock)
+        assert await confirm_regions(session, view, ["77"], clock.now()) == ["77"]
+        await session.commit()
+    clock.advance(timedelta(hours=8))  # 09:16 Moscow
+    sent.clear()
+    assert await courier.run(sessions, send, clock.now()) == 1
+    [(text, buttons)] = sent
+    assert "ещё не выбран" not in text and "🗺 Выбрать регионы" not in buttons
+    assert "Клиники выбранных регионов откроются 23.11.2026: мы напишем вам в этот день." in text

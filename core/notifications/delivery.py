@@ -18,12 +18,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from datetime import time as clock_time
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.models import Account, User
 from core.accounts.zones import zone_of
+from core.billing.models import ServiceRegion
 from core.i18n import translator
 from core.notifications.messages import Action, actions, render
 from core.notifications.outbox import OutboxMessage, OutboxStatus
@@ -215,8 +217,9 @@ class Courier:
         await session.refresh(message)
         _ = translator(user.language)
         try:
-            text = render(message.kind, message.args, _, user.language)
-            buttons = actions(message.kind, message.args, _)
+            args = await as_of_now(session, message, now)
+            text = render(message.kind, args, _, user.language)
+            buttons = actions(message.kind, args, _)
         except Exception as error:  # a message that cannot be rendered will never be sent
             log.exception("outbox message %s cannot be rendered", message.id)
             message.status, message.last_error = OutboxStatus.DEAD, f"render: {error}"[:500]
@@ -253,6 +256,24 @@ class Courier:
         message.status, message.sent_at = OutboxStatus.SENT, now
         await session.commit()
         return "sent"
+
+
+async def as_of_now(session: AsyncSession, message: OutboxMessage, now: datetime) -> dict[str, Any]:
+    """What a message says, as of its sending. One held for the morning may have been overtaken
+    in the night: «no region is chosen yet, choose them» came at 09:15 to a walker who had
+    chosen one at 01:16; it now says when the chosen regions' clinics open."""
+    args: dict[str, Any] = message.args
+    person = args.get("insured_person_id")
+    if message.kind == "franchise_active" and args.get("regions_to_choose") and person:
+        opens = await session.scalar(
+            select(func.min(ServiceRegion.available_from)).where(
+                ServiceRegion.insured_person_id == int(person)
+            )
+        )
+        if opens is not None:
+            later = opens.isoformat() if opens > now else None
+            return {**args, "regions_to_choose": False, "regions_open": later}
+    return args
 
 
 async def deliver(

@@ -119,6 +119,17 @@ def render(kind: str, args: dict[str, Any], _: Translate, locale: str) -> str:
                     "where you want to be served. Their clinics open the next day."
                 )
             )
+        if args.get("regions_open"):  # chosen after this message was written (delivery.py)
+            opens = format_day(datetime.fromisoformat(args["regions_open"]), locale)
+            return (
+                text
+                + " "
+                + _(
+                    "The clinics of the regions you chose open on {date}: we will write to you "
+                    "that day."
+                ).format(date=opens)
+                + desk_first(args, _, locale)
+            )
         return text + " " + _("Its clinics are available to you.") + desk_first(args, _, locale)
     if kind == "share_charged":
         return _(
