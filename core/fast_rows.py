@@ -50,6 +50,7 @@ class _Compiled:
     sql: str
     binds: tuple[str, ...]  # the parameters' names, in their SQL order
     processors: tuple[Processor, ...]  # the bind types' own, for each
+    returning: tuple[Processor, ...] = ()  # a write's RETURNING columns' result processors
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         # The statement's own fixed values (`status == "debt"`) come in with the given ones.
@@ -72,7 +73,11 @@ def _compiled(statement: ClauseElement, dialect: Dialect) -> _Compiled | None:
     processors = tuple(
         compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in binds
     )
-    return _Compiled(compiled, str(compiled), binds, processors)
+    returned = statement.exported_columns if isinstance(statement, UpdateBase) else ()
+    returning = tuple(
+        c.type.dialect_impl(dialect).result_processor(dialect, None) for c in returned
+    )
+    return _Compiled(compiled, str(compiled), binds, processors, returning)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,12 +208,18 @@ class Write:
         self.statement = statement
         self._plans: dict[Dialect, _Compiled | None] = {}
 
-    def run(self, session: Session, params: Mapping[str, Any]) -> None:
+    def run(self, session: Session, params: Mapping[str, Any]) -> list[Any]:
+        """The rows its RETURNING gives, if any."""
         dialect = session.get_bind().dialect
         if dialect not in self._plans:
             self._plans[dialect] = _compiled(self.statement, dialect)
         plan = self._plans[dialect]
         if plan is None:
-            session.execute(self.statement, params)
-        else:
-            _execute(session.connection(), plan.sql, plan.arguments(params))
+            result = session.execute(self.statement, params)
+            return list(result.all()) if self.statement.exported_columns else []
+        processors = plan.returning
+        rows = _execute(session.connection(), plan.sql, plan.arguments(params))
+        return [
+            tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True))
+            for row in rows
+        ]

@@ -18,6 +18,7 @@ from core.accounts.users import _USER_ACCOUNT_AND_STEP, _USER_AND_ACCOUNT
 from core.billing.charges import _DEBTS, debts_of_user
 from core.billing.models import ServiceRegion
 from core.billing.regions import _REGIONS_OF, regions_of
+from core.clinics.searches import _KEEP, recall_search, remember_search
 from core.clock import FrozenClock
 from core.fast_rows import EntityRows
 from core.inbox import _DONE, ProcessedUpdate
@@ -115,10 +116,14 @@ async def test_on_sqlite_the_hot_reads_take_the_short_path(
         await _USER_ACCOUNT_AND_STEP.first(session, {"telegram_id": 1, "step_key": "x"})
         await _USER_AND_ACCOUNT.first(session, {"telegram_id": 1})
         await debts_of_user(session, user.id)
+        search = await remember_search(session, user.id, point=(55.75, 37.61), now=NOW)
+        assert (await recall_search(session, user.id, search)).latitude == 55.75  # type: ignore[union-attr]
         dialect = session.sync_session.get_bind().dialect
     for rows in (_USER_AND_ACCOUNT, _USER_ACCOUNT_AND_STEP, _MY_POLICIES, _REGIONS_OF, _DEBTS):
         planned = rows._plans[dialect]
         assert (planned is not None) == (dialect.name == "sqlite"), rows.statement
+    # The kept search's id through RETURNING, on the short path too.
+    assert (_KEEP._plans[dialect] is not None) == (dialect.name == "sqlite")
 
 
 async def test_objects_of_the_short_path_are_written_as_loaded_ones(

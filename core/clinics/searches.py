@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clinics.models import SavedSearch
 from core.db import Base
-from core.fast_rows import EntityRows
+from core.fast_rows import EntityRows, Write
 from core.links import MAX_ID
 
 KEPT = timedelta(days=30)  # an older list's buttons say they no longer work
@@ -19,7 +19,7 @@ KEPT = timedelta(days=30)  # an older list's buttons say they no longer work
 # Built once: every clinic list and its buttons use them (issue 19).
 _SEARCHES = Base.metadata.tables[SavedSearch.__tablename__]  # Core: no session to update
 _FORGET_OLD = delete(_SEARCHES).where(_SEARCHES.c.created_at < bindparam("before"))
-_KEEP = (
+_KEEP = Write(
     insert(_SEARCHES)
     .values(
         user_id=bindparam("user_id"),
@@ -29,7 +29,7 @@ _KEEP = (
         created_at=bindparam("now"),
     )
     .returning(_SEARCHES.c.id)
-)  # one statement: the ORM's unit of work cost more than the insert (issue 19)
+)  # one statement, on SQLite without the session's machinery (core.fast_rows; issue 19)
 _RECALL = EntityRows(  # a clinic list's every page and filter reads it (issue 19)
     select(SavedSearch).where(
         SavedSearch.id == bindparam("search_id"), SavedSearch.user_id == bindparam("user_id")
@@ -51,9 +51,11 @@ async def remember_search(
         raise ValueError("a search is a query or a point")
     latitude, longitude = point or (None, None)
     values = {"user_id": user_id, "query": query, "now": now}
-    kept = await session.execute(_KEEP, {**values, "latitude": latitude, "longitude": longitude})
+    [(kept,)] = await session.run_sync(
+        _KEEP.run, {**values, "latitude": latitude, "longitude": longitude}
+    )
     await session.commit()
-    return int(kept.scalar_one())
+    return int(kept)
 
 
 async def purge_searches(session: AsyncSession, now: datetime) -> int:
