@@ -186,12 +186,8 @@ async def test_a_text_nobody_takes_builds_no_middleware_chain_per_router(
     assert len(built) <= 4, built
 
 
-async def test_a_text_in_no_step_enters_only_the_routers_that_could_take_it(
-    chat: ChatClient, monkeypatch: Any
-) -> None:
-    """Routers with no message handler, and routers whose every message handler waits for a
-    dialog step, are passed without copying the context or calling a filter (each of them was
-    entered and its filters run: 20 routers for a text nobody takes)."""
+def entered_routers(monkeypatch: Any) -> list[str]:
+    """The names of the routers entered from now on (their context copied, filters run)."""
     entered: list[str] = []
     enter = routing._enter
 
@@ -200,6 +196,16 @@ async def test_a_text_in_no_step_enters_only_the_routers_that_could_take_it(
         return await enter(router, *args)
 
     monkeypatch.setattr(routing, "_enter", counted)
+    return entered
+
+
+async def test_a_text_in_no_step_enters_only_the_routers_that_could_take_it(
+    chat: ChatClient, monkeypatch: Any
+) -> None:
+    """Routers with no message handler, and routers whose every message handler waits for a
+    dialog step, are passed without copying the context or calling a filter (each of them was
+    entered and its filters run: 20 routers for a text nobody takes)."""
+    entered = entered_routers(monkeypatch)
     await chat.send("что-то непонятное")
     assert "Не удалось понять сообщение" in chat.text
     could_take_a_text = ["bot.handlers.menu", "bot.handlers.links", "bot.handlers.desk"]
@@ -219,14 +225,7 @@ async def test_a_tap_enters_only_the_routers_that_take_its_kind(
     routers, each copying the context to run its prefix check."""
     await seed_demo(sessions)
     await chat.share_location(55.7558, 37.6173)
-    entered: list[str] = []
-    enter = routing._enter
-
-    async def counted(router: Router, *args: Any) -> Any:
-        entered.append(router.name)
-        return await enter(router, *args)
-
-    monkeypatch.setattr(routing, "_enter", counted)
+    entered = entered_routers(monkeypatch)
     await chat.tap("Клиника «Здоровье на Тверской» · 1,3 км")
     assert chat.text.startswith("<b>Клиника «Здоровье на Тверской»</b>")
     assert entered[1:] == ["bot.handlers.clinic_card"], entered
