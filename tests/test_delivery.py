@@ -316,3 +316,35 @@ async def test_a_message_that_cannot_be_rendered_is_dead_lettered_not_retried(
         dead = await session.scalar(select(OutboxMessage))
     assert dead is not None and dead.status == OutboxStatus.DEAD and sent == []
     assert (dead.last_error or "").startswith("render: unknown outbox message kind")
+
+
+async def test_a_policys_end_and_the_start_of_its_cover_wait_for_the_morning(
+    sessions: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """A walker's «📅 Полис … действует до 31.12.2026» came at 01:15: a notice weeks ahead
+    waits for the morning as the other routine messages do."""
+    [anna] = await people(sessions, clock, 803)
+    clock.advance(timedelta(hours=13, minutes=15))  # 01:15 in Moscow
+    async with sessions() as session:
+        for kind in ("policy_expiring", "coverage_started"):
+            await enqueue(
+                session,
+                user_id=anna.id,
+                kind=kind,
+                dedupe_key=f"{kind}:{anna.id}",
+                now=clock.now(),
+                number="ONDL-500001",
+                name="Анна",
+                valid_to="2026-12-31",
+            )
+        await session.commit()
+    sent: list[str] = []
+
+    async def send(chat_id: int, text: str, actions: object = ()) -> None:
+        sent.append(text)
+
+    courier = Courier(per_chat_interval=0)
+    assert await courier.run(sessions, send, clock.now()) == 0
+    clock.advance(timedelta(hours=8))  # 09:15
+    assert await courier.run(sessions, send, clock.now()) == 2
+    assert "📅 Полис ONDL-500001 (Анна) действует до 31.12.2026" in sent[0]

@@ -40,7 +40,9 @@ async def test_notifications_toggle_but_money_messages_stay(
     await chat.tap("🔔 Уведомления")
     assert "о долгах, картах, списаниях и платежах приходят всегда" in chat.text
     # What the quiet hours hold, as the courier holds it: the clinics' opening waits.
-    assert "открытие клиник, новости), ждут утра" in chat.text
+    assert "окончание полиса и начало его действия, открытие клиник, новости), ждут утра" in (
+        chat.text
+    )
     assert "о новых долгах, приостановке, оплатах, напоминания о приёмах и ответы" in chat.text
     assert {  # the text above names these: change the two together
         "new_services",
@@ -50,6 +52,8 @@ async def test_notifications_toggle_but_money_messages_stay(
         "franchise_active",
         "appeal_taken",
         "news",
+        "policy_expiring",
+        "coverage_started",
     } == CAN_WAIT
     assert {"booking_reminder", "policy_expiring", "coverage_started"} == REMINDERS
     await chat.tap("✅ Напоминания")

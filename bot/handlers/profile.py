@@ -208,8 +208,9 @@ def notifications_text(settings: Settings) -> str:
         start, end = settings.quiet_hours
         text += "\n\n" + _(
             "From {start}:00 to {end}:00 in your time zone, messages that can wait (new "
-            "services, charges made, debt reminders, clinics opening to you, news) wait for the "
-            "morning; new debts, suspensions, payments, visit reminders and answers come at once."
+            "services, charges made, debt reminders, a policy's end and the start of its cover, "
+            "clinics opening to you, news) wait for the morning; new debts, suspensions, "
+            "payments, visit reminders and answers come at once."
         ).format(start=start, end=f"{end:02d}")
     return text
 

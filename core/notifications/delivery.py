@@ -51,6 +51,8 @@ CAN_WAIT = frozenset(
         "appeal_taken",
         "news",
         "debt_reminder",  # routine: the debt was announced at once, the deadline is days away
+        "policy_expiring",  # weeks or days ahead (a walker's came at 01:15)
+        "coverage_started",
     }
 )
 
