@@ -45,7 +45,11 @@ async def people(
 
 
 async def post(
-    sessions: async_sessionmaker[AsyncSession], users: list[User], clock: FrozenClock, kind: str
+    sessions: async_sessionmaker[AsyncSession],
+    users: list[User],
+    clock: FrozenClock,
+    kind: str,
+    **more: str,
 ) -> None:
     async with sessions() as session:
         for n, user in enumerate(users):
@@ -57,6 +61,7 @@ async def post(
                 now=clock.now(),
                 number="ONDL-500001",
                 name="Анна",
+                **more,
             )
         await session.commit()
 
@@ -325,19 +330,8 @@ async def test_a_policys_end_and_the_start_of_its_cover_wait_for_the_morning(
     waits for the morning as the other routine messages do."""
     [anna] = await people(sessions, clock, 803)
     clock.advance(timedelta(hours=13, minutes=15))  # 01:15 in Moscow
-    async with sessions() as session:
-        for kind in ("policy_expiring", "coverage_started"):
-            await enqueue(
-                session,
-                user_id=anna.id,
-                kind=kind,
-                dedupe_key=f"{kind}:{anna.id}",
-                now=clock.now(),
-                number="ONDL-500001",
-                name="Анна",
-                valid_to="2026-12-31",
-            )
-        await session.commit()
+    for kind in ("policy_expiring", "coverage_started"):
+        await post(sessions, [anna], clock, kind, valid_to="2026-12-31")
     sent: list[str] = []
 
     async def send(chat_id: int, text: str, actions: object = ()) -> None:
