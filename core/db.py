@@ -258,8 +258,9 @@ class UnitOfWork:
         self._after_commit.append(callback)
 
     def defer(self, write: Deferred, parameters: dict[str, Any]) -> None:
-        """A write that nothing in the update reads back (the ledger's "done", a
-        `core.fast_rows.Write`'s `run`): run with the synchronous session at the final commit, in the same call of the async session (each call is a trip through a
+        """A write that nothing in the update reads back (the ledger's "done", the dialog
+        step: a `core.fast_rows.Write`'s `run`), run with the synchronous session at the final
+        commit, in the same call of the async session (each call is a trip through a
         greenlet: one fewer per update)."""
         self._deferred.append((write, parameters))
         self.wrote = True

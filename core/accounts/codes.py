@@ -147,8 +147,8 @@ def _events_insert(count: int) -> Write:
 async def _current(
     session: AsyncSession, user_id: int, purpose: Purpose
 ) -> ConfirmationCode | None:
-    row = await _CURRENT.first(session, {"user_id": user_id, "purpose": purpose.value})
-    return None if row is None else cast(ConfirmationCode, row[0])
+    params = {"user_id": user_id, "purpose": purpose.value}
+    return cast(ConfirmationCode | None, await _CURRENT.scalar(session, params))
 
 
 async def _serialize(session: AsyncSession, keys: Iterable[str]) -> None:

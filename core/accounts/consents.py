@@ -53,10 +53,10 @@ async def give_consent(
 
 async def current_consents(session: AsyncSession, user_id: int) -> dict[ConsentKind, Consent]:
     """The consents in force: current text version, not withdrawn."""
-    rows = await _IN_FORCE.all(session, {"user_id": user_id})
+    rows = await _IN_FORCE.scalars(session, {"user_id": user_id})
     return {
         ConsentKind(c.kind): c
-        for (c,) in rows
+        for c in rows
         if CURRENT_VERSIONS.get(ConsentKind(c.kind)) == c.version
     }
 

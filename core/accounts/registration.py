@@ -109,8 +109,7 @@ async def _owner_of(
     session: AsyncSession, *, phone: str | None = None, email: str | None = None
 ) -> Account | None:
     query = _OWNER[phone is not None, email is not None]
-    row = await query.first(session, {"phone": phone, "email": email})
-    return None if row is None else cast(Account, row[0])
+    return cast(Account | None, await query.scalar(session, {"phone": phone, "email": email}))
 
 
 async def ensure_free(

@@ -390,7 +390,7 @@ _DEBTS = EntityRows(  # built once: «My policies» reads it on every page (issu
 
 async def debts_of_user(session: AsyncSession, user_id: int) -> list[Charge]:
     """The debts a person pays: their own and their children's shares."""
-    return [charge for (charge,) in await _DEBTS.all(session, {"user_id": user_id})]
+    return await _DEBTS.scalars(session, {"user_id": user_id})
 
 
 async def retry_debts(

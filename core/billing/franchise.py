@@ -92,8 +92,8 @@ _FRANCHISE = EntityRows(  # built once: each clinic list reads it for every poli
 
 async def franchise_row(session: AsyncSession, insured_person_id: int) -> Franchise | None:
     """The insured person's co-payment program row, if it was ever started."""
-    row = await _FRANCHISE.first(session, {"person_id": insured_person_id})
-    return None if row is None else cast(Franchise, row[0])
+    found = await _FRANCHISE.scalar(session, {"person_id": insured_person_id})
+    return cast(Franchise | None, found)
 
 
 async def user_cards(session: AsyncSession, user_id: int) -> list[Card]:

@@ -110,7 +110,7 @@ _REGIONS_OF = EntityRows(  # built once: every policy card reads it
 
 
 async def regions_of(session: AsyncSession, view: PolicyView, *, now: datetime) -> RegionsView:
-    rows = [row for (row,) in await _REGIONS_OF.all(session, {"person_id": view.person.id})]
+    rows = await _REGIONS_OF.scalars(session, {"person_id": view.person.id})
     refusal, opens = await _refusal(session, view, now)
     return RegionsView(
         territory=view.policy.territory,

@@ -70,5 +70,5 @@ async def recall_search(session: AsyncSession, user_id: int, search_id: int) -> 
     (a forged number beyond the column's range)."""
     if not 0 < search_id <= MAX_ID:
         return None
-    row = await _RECALL.first(session, {"search_id": search_id, "user_id": user_id})
-    return None if row is None else cast(SavedSearch, row[0])
+    found = await _RECALL.scalar(session, {"search_id": search_id, "user_id": user_id})
+    return cast(SavedSearch | None, found)
