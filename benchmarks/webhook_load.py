@@ -5,11 +5,18 @@ through a realistic mix of dialog steps, one step after the bot's answer to the 
     .venv/bin/python -m benchmarks.webhook_load [--users 2000] [--concurrency 300]
         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench]
         [--redis-url redis://127.0.0.1:6379/1] [--only N-workers] [--kill]
+        [--b-side CHECKOUT] [--b-env NAME=VALUE ...]
 
 Prints updates/s, p50/p99 latency (a person's message to the bot's first answer), errors
 (no answer within 30 s, or not the expected answer), for 2 workers, for 1, and for 2 with one
 killed (SIGKILL) halfway: then no update may be lost (the sandbox sends again what got no 2xx)
 and no dialog state lost (each person's registration draft is checked in Redis at the end).
+
+`--b-side` / `--b-env` make one run an A/B comparison that the machine's phase cannot spoil
+(this shared machine's speed moves by a factor of two between hours): worker 1 runs the code
+of another checkout (say a `git worktree` of main) or with other environment variables, the
+balancer gives both workers turns alike, and each worker's CPU per update it answered is
+printed. The two sides share the database, so they must agree on its schema.
 
 THE DATABASE AND THE REDIS DATABASE GIVEN ARE WIPED. The balancer is a small round-robin
 proxy in this process that, like nginx's `proxy_next_upstream error`, tries the next worker
@@ -152,6 +159,7 @@ class Balancer:
     def __init__(self, upstreams: list[str]) -> None:
         self.upstreams = upstreams
         self.turn = itertools.count()
+        self.answered: dict[str, int] = {}  # 2xx answers per worker
         self.http = ClientSession(timeout=ClientTimeout(total=60))
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -165,6 +173,8 @@ class Balancer:
             upstream = self.upstreams[next(self.turn) % len(self.upstreams)]
             try:
                 async with self.http.post(upstream + request.path, data=body, headers=headers) as r:
+                    if r.status < 300:
+                        self.answered[upstream] = self.answered.get(upstream, 0) + 1
                     return web.Response(status=r.status, body=await r.read())
             except ClientConnectorError:
                 continue  # refused: the next worker (nginx: proxy_next_upstream error)
@@ -199,9 +209,11 @@ async def reset(database_url: str, redis_url: str) -> None:
 
 
 async def start_worker(
-    n: int, balancer: str, sandbox: Sandbox, database_url: str, redis_url: str, key: str, logs: Path
+    n: int, balancer: str, sandbox: Sandbox, args: argparse.Namespace, key: str, logs: Path
 ) -> tuple[asyncio.subprocess.Process, int]:
     port = free_port()
+    database_url, redis_url = args.database_url, args.redis_url
+    b_side = n == 1 and (args.b_side or args.b_env)
     env = {
         **os.environ,
         "BOT_TOKEN": TOKEN,
@@ -217,10 +229,12 @@ async def start_worker(
         "THROTTLE_RATE": "0.05",  # machines type fast; the Redis flood limit still runs
         "THROTTLE_BURST": "10",
     }
+    if b_side:
+        env.update(item.split("=", 1) for item in args.b_env)
     with (logs / f"worker{n}.log").open("wb") as out:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "main.py", "run", "--role", "bot",
-            cwd=ROOT, env=env, stdout=out, stderr=out,
+            cwd=(b_side and args.b_side) or ROOT, env=env, stdout=out, stderr=out,
         )  # fmt: skip
     return process, port
 
@@ -332,9 +346,7 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
             async with serving(app) as front:
                 try:
                     for n in range(workers):
-                        process, port = await start_worker(
-                            n, front, sandbox, args.database_url, args.redis_url, key, Path(tmp)
-                        )
+                        process, port = await start_worker(n, front, sandbox, args, key, Path(tmp))
                         processes.append(process)
                         ports.append(port)
                     for n, (process, port) in enumerate(zip(processes, ports, strict=True)):
@@ -364,6 +376,13 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
                     await everyone
                     elapsed = time.perf_counter() - started
                     busy = [cpu_seconds(p.pid) for p in processes if p.returncode is None]
+                    each = [
+                        (cpu_seconds(p.pid) - before, balancer.answered.get(upstream, 0))
+                        for p, before, upstream in zip(
+                            processes, idle, balancer.upstreams, strict=True
+                        )
+                        if p.returncode is None
+                    ]
                     harness, services = own_cpu() - harness, services_cpu() - services
                     load = sum(
                         cpu_seconds(p.pid) - before
@@ -403,6 +422,12 @@ async def scenario(args: argparse.Namespace, workers: int, kill: bool) -> Outcom
     )
     if not kill:  # a killed worker's CPU cannot be read any more
         print(f"  worker CPU per update: {load / max(steps, 1) * 1000:.2f} ms (during the load)")
+        for n, (cpu, answered) in enumerate(each):
+            side = " (the B side)" if n == 1 and (args.b_side or args.b_env) else ""
+            print(
+                f"    worker {n}{side}: {cpu / max(answered, 1) * 1000:.2f} ms per update "
+                f"it answered ({answered:,})"
+            )
     print(
         f"  other CPU per update during the load: this process {harness / max(steps, 1) * 1000:.2f}"
         f" ms, PostgreSQL and Redis {services / max(steps, 1) * 1000:.2f} ms"
@@ -435,4 +460,8 @@ if __name__ == "__main__":
     parser.add_argument("--only", type=int, help="one run with this many workers")
     parser.add_argument("--kill", action="store_true", help="with --only: kill one halfway")
     parser.add_argument("--logs", help="keep the workers' logs in this folder")
+    parser.add_argument("--b-side", help="worker 1 runs the code of this checkout")
+    parser.add_argument(
+        "--b-env", action="append", default=[], help="NAME=VALUE for worker 1 only (repeatable)"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -1,30 +1,34 @@
-"""A few SELECTs that nearly every update runs, read on SQLite without the ORM's work per
-execution (issue 19).
+"""The SELECTs and writes that nearly every update runs, without the ORM's work per execution
+(issue 19).
 
-Through `session.execute`, a SELECT of whole mapped rows costs about 95 µs of Python on SQLite
-for a statement SQLite runs in 10: the ORM's execution context, its result and the loader it
-builds for each execution. `EntityRows` keeps the same statement, compiled once per dialect as
-plain columns, runs it on the session's own connection and transaction (after the autoflush a
-query would do, with the engine's cursor events, so statement counts stay true), turns each
-value with the column type's own result processor, and makes each row's objects as the ORM
-would: an object already in the session is returned as it is, a new one enters the session as
-persistent, unmodified, its relationships not loaded. About 45 µs for the user with the
-account, 60 µs less for a person's policies.
+Through `session.execute`, a SELECT of whole mapped rows costs about 95 µs of Python for a
+statement SQLite runs in 10 (and PostgreSQL's driver sends in a few): the ORM's execution
+context, its result and the loader it builds for each execution. `EntityRows` keeps the same
+statement, compiled once per dialect as plain columns, runs it on the session's own DBAPI
+connection and transaction (after the autoflush a query would do, with the engine's cursor
+events, so statement counts stay true, and SQLAlchemy's own handling of a driver's error: the
+same exception, a dead connection invalidated), turns each value with the column type's own
+result processor (chosen by the type the driver reports, as SQLAlchemy does), and makes each
+row's objects as the ORM would: an object already in the session is returned as it is, a new
+one enters the session as persistent, unmodified, its relationships not loaded. About 45 µs
+for the user with the account, 60 µs less for a person's policies.
 
 Used where the statement has whole entities and plain columns, single-column primary keys
-and no list expanded into IN; anything else, and every other database, goes through
-`session.execute` unchanged (PostgreSQL's cost is in its round trips, not here). `Write` does
-the same for the writes of every update (the ledger's "done", the dialog step).
+and no list expanded into IN, on a driver with positional parameters that needs no
+`setinputsizes` (SQLite's and asyncpg's; asyncpg's casts are in the compiled SQL); anything
+else goes through `session.execute` unchanged. `Write` does the same for the writes of every
+update (the ledger's "done", the dialog step, a code's events, a clinic search).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
-from sqlalchemy import ColumnElement, Select, exc, inspect
+from sqlalchemy import ColumnElement, Select, inspect
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.attributes import instance_state
@@ -43,15 +47,18 @@ class _Entity:
     pk: int  # the primary key's position among them
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Compiled:
-    """A statement compiled once for SQLite's positional parameters."""
+    """A statement compiled once for the driver's positional parameters."""
 
     compiled: SQLCompiler
     sql: str
     binds: tuple[str, ...]  # the parameters' names, in their SQL order
     processors: tuple[Processor, ...]  # the bind types' own, for each
-    returning: tuple[Processor, ...] = ()  # a write's RETURNING columns' result processors
+    returned: tuple[Any, ...] = ()  # the columns of its rows (a write's RETURNING)
+    # Their types' result processors, chosen at the first execution by the type codes the
+    # driver reports (PostgreSQL's NUMERIC and FLOAT need different ones, as in SQLAlchemy).
+    results: tuple[Processor, ...] | None = None
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         # The statement's own fixed values (`status == "debt"`) come in with the given ones.
@@ -64,27 +71,27 @@ class _Compiled:
 
 def _compiled(statement: ClauseElement, dialect: Dialect) -> _Compiled | None:
     """`statement` for the short path, or None where it needs what only SQLAlchemy's execution
-    does (a list expanded into IN, parameters by name)."""
-    if dialect.name != "sqlite" or not dialect.positional:
+    does (a list expanded into IN, parameters by name, defaults, implicit RETURNING)."""
+    if not dialect.positional or dialect.bind_typing is BindTyping.SETINPUTSIZES:
         return None
     compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
     binds = tuple(compiled.positiontup or ())
     if any(compiled.binds[name].expanding for name in binds):
         return None
+    # A column default computed in Python at each execution, or a key fetched back for
+    # `inserted_primary_key` (PostgreSQL's implicit RETURNING): SQLAlchemy's execution only.
+    if compiled.insert_prefetch or compiled.update_prefetch or compiled.implicit_returning:
+        return None
     processors = tuple(
         compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in binds
     )
-    returned = statement.exported_columns if isinstance(statement, UpdateBase) else ()
-    returning = tuple(
-        c.type.dialect_impl(dialect).result_processor(dialect, None) for c in returned
-    )
-    return _Compiled(compiled, str(compiled), binds, processors, returning)
+    returned = tuple(statement.exported_columns if isinstance(statement, UpdateBase) else ())
+    return _Compiled(compiled, str(compiled), binds, processors, returned)
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     statement: _Compiled
-    processors: tuple[Processor, ...]  # the result columns' types' own
     items: tuple[_Entity | int, ...]  # an entity, or a plain column's position
 
 
@@ -142,47 +149,69 @@ def _plan_of(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Plan | N
     # The same SQL as the ORM's own compilation, or the ORM's path stays.
     if plain is None or plain.sql != str(statement.compile(dialect=dialect)):
         return None
-    processors = tuple(
-        c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
-    )
-    return _Plan(plain, processors, tuple(items))
+    plain.returned = tuple(columns)
+    return _Plan(plain, tuple(items))
 
 
 def _run(session: Session, plan: _Plan, params: Mapping[str, Any]) -> list[Any]:
     if session.autoflush:
         session.flush()  # what a query sees, as `session.execute` would
-    statement = plan.statement
-    fetched = _execute(session.connection(), statement.sql, statement.arguments(params))
     rows = []
-    for raw in fetched:
-        values = _processed(plan.processors, raw)
+    for values in _execute(session.connection(), plan.statement, params):
         rows.append(tuple(_item(session, item, values) for item in plan.items))
     return rows
 
 
-def _processed(processors: tuple[Processor, ...], raw: Sequence[Any]) -> tuple[Any, ...]:
-    """A fetched row's values through the columns' result processors."""
-    return tuple(v if p is None else p(v) for p, v in zip(processors, raw, strict=True))
-
-
-def _execute(connection: Connection, sql: str, arguments: tuple[Any, ...]) -> list[Any]:
-    """`sql` on the connection's own DBAPI connection (its transaction), seen by the engine's
-    cursor listeners, its errors raised as SQLAlchemy raises them."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+def _execute(
+    connection: Connection, statement: _Compiled, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """`statement` on the connection's own DBAPI connection (its transaction), seen by the
+    engine's cursor listeners, a driver's error handled by SQLAlchemy itself; the rows' values
+    through their columns' result processors."""
+    sql, arguments = statement.sql, statement.arguments(params)
+    dialect = connection.dialect
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if hasattr(cursor, "_invalidate_schema_cache_asof"):  # asyncpg: as its execution context
+        cursor._invalidate_schema_cache_asof = dialect._invalidate_schema_cache_asof  # type: ignore[union-attr, attr-defined]
     dispatch = connection.dispatch
     for listener in dispatch.before_cursor_execute:
         listener(connection, cursor, sql, arguments, None, False)
-    dbapi_error = connection.dialect.loaded_dbapi.Error
     try:
         cursor.execute(sql, arguments)
-        fetched: list[Any] = cursor.fetchall()
-    except dbapi_error as error:
-        raise exc.DBAPIError.instance(sql, arguments, error, dbapi_error) from error
+        fetched: Sequence[Any] = cursor.fetchall() if cursor.description else ()
+        if statement.results is None and cursor.description:
+            statement.results = tuple(
+                c.type.dialect_impl(dialect).result_processor(dialect, described[1])
+                for c, described in zip(statement.returned, cursor.description, strict=True)
+            )
+    except Exception as error:
+        _failed(connection, error, sql, arguments, cursor)
     finally:
         cursor.close()
     for listener in dispatch.after_cursor_execute:
         listener(connection, cursor, sql, arguments, None, False)
-    return fetched
+    processors = statement.results or ()
+    return [
+        tuple(v if p is None else p(v) for p, v in zip(processors, raw, strict=True))
+        for raw in fetched
+    ]
+
+
+def _failed(
+    connection: Connection, error: Exception, sql: str, arguments: tuple[Any, ...], cursor: Any
+) -> NoReturn:
+    """What `session.execute` does with a driver's error: the asyncpg dialect's own step (a
+    statement cached before a schema change is prepared again next time), then SQLAlchemy's
+    handling (the `exc` class of the error, a connection lost invalidated, the engine's
+    `handle_error` events)."""
+    dialect = connection.dialect
+    stale = tuple(
+        getattr(dialect.loaded_dbapi, name, None)
+        for name in ("InvalidCachedStatementError", "InternalServerError")
+    )
+    if isinstance(error, tuple(kind for kind in stale if kind is not None)):
+        dialect._invalidate_schema_cache()  # type: ignore[attr-defined]
+    connection._handle_dbapi_exception(error, sql, arguments, cursor, None)
 
 
 def _item(session: Session, item: _Entity | int, values: Sequence[Any]) -> Any:
@@ -212,9 +241,10 @@ def _item(session: Session, item: _Entity | int, values: Sequence[Any]) -> Any:
 
 
 class Write:
-    """A write built once with bound parameters (the ledger's "done"), run on SQLite on the
-    session's connection without the session's execution machinery (about 30 µs less); through
-    `session.execute` elsewhere. Called with the synchronous session (in `run_sync`)."""
+    """A write built once with bound parameters (the ledger's "done"), run on the session's
+    connection without the session's execution machinery (about 30 µs less on SQLite); through
+    `session.execute` where the short path cannot go. Called with the synchronous session (in
+    `run_sync`)."""
 
     def __init__(self, statement: UpdateBase) -> None:
         self.statement = statement
@@ -229,5 +259,4 @@ class Write:
         if plan is None:
             result = session.execute(self.statement, params)
             return list(result.all()) if self.statement.exported_columns else []
-        rows = _execute(session.connection(), plan.sql, plan.arguments(params))
-        return [_processed(plan.returning, row) for row in rows]
+        return _execute(session.connection(), plan, params)

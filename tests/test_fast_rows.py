@@ -1,7 +1,8 @@
 """The reads every update makes (the user with the account and step, the person's policies, a
-policy's regions) and the ledger's "done", run on SQLite without the ORM's work per execution
-(core.fast_rows, issue 19): the same rows and objects as the ORM's, objects that behave as
-loaded ones, writes that store what the session would."""
+policy's regions) and the ledger's "done", run on SQLite and PostgreSQL without the ORM's work
+per execution (core.fast_rows, issue 19): the same rows and objects as the ORM's, objects that
+behave as loaded ones, writes that store what the session would, a driver's error raised and
+handled as SQLAlchemy does."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, event, insert, inspect, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -20,7 +22,7 @@ from core.billing.models import ServiceRegion
 from core.billing.regions import _REGIONS_OF, regions_of
 from core.clinics.searches import _KEEP, recall_search, remember_search
 from core.clock import FrozenClock
-from core.fast_rows import EntityRows
+from core.fast_rows import EntityRows, Write
 from core.inbox import _DONE, ProcessedUpdate
 from core.policies.cabinet import _MY_POLICIES, my_policies
 from core.policies.linking import link_by_number
@@ -104,11 +106,12 @@ async def test_the_short_path_gives_the_orms_rows_and_objects(
         assert row[1] is not None and row[2:] == (None, None, None)
 
 
-async def test_on_sqlite_the_hot_reads_take_the_short_path(
+async def test_the_hot_reads_take_the_short_path(
     sessions: Sessions, registered: Account, clock: FrozenClock
 ) -> None:
-    """The short path is planned for each hot read on SQLite (were a statement's SQL to differ
-    from the ORM's, it would quietly go the ORM's way, and the cost would come back)."""
+    """The short path is planned for each hot read, on SQLite and PostgreSQL alike (were a
+    statement's SQL to differ from the ORM's, it would quietly go the ORM's way, and the cost
+    would come back)."""
     user = await anna_with_policies(sessions, clock)
     async with sessions() as session:
         view = (await my_policies(session, user, today=clock.now().date()))[0]
@@ -120,10 +123,9 @@ async def test_on_sqlite_the_hot_reads_take_the_short_path(
         assert (await recall_search(session, user.id, search)).latitude == 55.75  # type: ignore[union-attr]
         dialect = session.sync_session.get_bind().dialect
     for rows in (_USER_AND_ACCOUNT, _USER_ACCOUNT_AND_STEP, _MY_POLICIES, _REGIONS_OF, _DEBTS):
-        planned = rows._plans[dialect]
-        assert (planned is not None) == (dialect.name == "sqlite"), rows.statement
+        assert rows._plans[dialect] is not None, rows.statement
     # The kept search's id through RETURNING, on the short path too.
-    assert (_KEEP._plans[dialect] is not None) == (dialect.name == "sqlite")
+    assert _KEEP._plans[dialect] is not None
 
 
 async def test_objects_of_the_short_path_are_written_as_loaded_ones(
@@ -231,3 +233,86 @@ async def test_the_ledgers_done_written_on_the_short_path_is_what_the_orm_reads(
         row = await session.get(ProcessedUpdate, 42)
         assert row is not None and (row.state, row.until) == ("done", NOW + timedelta(days=2))
     assert _DONE._plans[engine.dialect] is not None
+
+
+async def telegram_id_of(sessions: Sessions, account: Account) -> int:
+    async with sessions() as session:
+        user = await session.get(User, account.user_id)
+        assert user is not None
+        return user.telegram_id
+
+
+_ANOTHER_USER = Write(
+    insert(User)
+    .values(
+        telegram_id=bindparam("telegram_id"),
+        first_name="Пётр",
+        language="ru",
+        language_chosen=False,
+        created_at=bindparam("at"),
+        last_seen_at=bindparam("at"),
+    )
+    .returning(User.id)
+)
+
+
+async def test_a_drivers_error_on_the_short_path_is_sqlalchemys_own(
+    sessions: Sessions, registered: Account
+) -> None:
+    """A broken constraint is SQLAlchemy's IntegrityError, as through `session.execute` (the
+    callers that catch it keep working); the session rolls back and goes on."""
+    anna = {"telegram_id": await telegram_id_of(sessions, registered)}
+    async with sessions() as session:
+        await session.run_sync(_ANOTHER_USER.run, {"telegram_id": 501, "at": NOW})
+        with pytest.raises(IntegrityError):
+            await session.run_sync(_ANOTHER_USER.run, {"telegram_id": 501, "at": NOW})
+        assert _ANOTHER_USER._plans[session.sync_session.get_bind().dialect] is not None
+        await session.rollback()
+        user, account = await _USER_AND_ACCOUNT.first(session, anna)
+        assert user.first_name == "Анна" and account.user_id == user.id
+        assert await _USER_AND_ACCOUNT.first(session, {"telegram_id": 501}) is None
+
+
+async def test_a_connection_lost_under_the_short_path_is_not_given_out_again(
+    sessions: Sessions, registered: Account
+) -> None:
+    """PostgreSQL gone from under a pooled connection: the short path's read fails as
+    SQLAlchemy's own would (the connection invalidated), and the next unit of work gets a
+    working connection instead of the dead one."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server to lose is PostgreSQL's")
+    anna = {"telegram_id": await telegram_id_of(sessions, registered)}
+    async with sessions() as session:
+        await _USER_AND_ACCOUNT.first(session, anna)  # on the pooled connection
+        pid = await session.scalar(text("SELECT pg_backend_pid()"))
+        async with engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as lost:
+            await _USER_AND_ACCOUNT.first(session, anna)
+        assert lost.value.connection_invalidated
+    async with sessions() as session:
+        user, _account = await _USER_AND_ACCOUNT.first(session, anna)
+        assert user.first_name == "Анна"
+        assert await session.scalar(text("SELECT pg_backend_pid()")) != pid
+
+
+async def test_a_write_whose_values_sqlalchemy_completes_goes_its_way(
+    sessions: Sessions,
+) -> None:
+    """A column default made in Python at each execution (`language_chosen`, not given here)
+    is SQLAlchemy's to fill in: such a write is never planned for the short path, and stores
+    what `session.execute` stores."""
+    write = Write(
+        insert(User).values(
+            telegram_id=502, first_name="Ира", language="ru", created_at=NOW, last_seen_at=NOW
+        )
+    )
+    async with sessions() as session:
+        await session.run_sync(write.run, {})
+        assert write._plans[session.sync_session.get_bind().dialect] is None
+        await session.commit()
+    async with sessions() as session:
+        assert (
+            await session.scalar(select(User.language_chosen).filter_by(telegram_id=502)) is False
+        )

@@ -31,7 +31,13 @@ async def test_a_worker_killed_halfway_loses_no_update_and_no_dialog_state() -> 
         database=f"{url.database}_webhook_{secrets.token_hex(4)}"
     ).render_as_string(hide_password=False)
     args = argparse.Namespace(
-        users=PEOPLE, concurrency=15, database_url=database_url, redis_url=REDIS_URL, logs=None
+        users=PEOPLE,
+        concurrency=15,
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        logs=None,
+        b_side=None,
+        b_env=[],
     )
     try:
         outcome = await scenario(args, workers=2, kill=True)
