@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import email
 import itertools
-from dataclasses import asdict, dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from functools import cached_property
 from typing import Any
 
 from aiohttp import web
@@ -15,15 +17,44 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from sandbox.clock import SandboxClock
 
+KEPT = 5_000  # letters kept, the oldest let go first
+
 
 @dataclass
 class Letter:
+    """A received message, parsed when first read: parsing with the `email` package's modern
+    policy costs more than the whole SMTP exchange, and most letters are never read."""
+
     id: int
     sender: str
     to: list[str]
-    subject: str
-    text: str
+    raw: bytes = field(repr=False)
     received_at: str
+
+    @cached_property
+    def _parsed(self) -> tuple[str, str]:
+        parsed = email.message_from_bytes(self.raw, policy=default_policy)
+        assert isinstance(parsed, EmailMessage)
+        body = parsed.get_body(preferencelist=("plain", "html"))
+        return str(parsed.get("Subject", "")), body.get_content() if body is not None else ""
+
+    @property
+    def subject(self) -> str:
+        return self._parsed[0]
+
+    @property
+    def text(self) -> str:
+        return self._parsed[1]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "sender": self.sender,
+            "to": self.to,
+            "subject": self.subject,
+            "text": self.text,
+            "received_at": self.received_at,
+        }
 
 
 class Mailbox:
@@ -31,7 +62,7 @@ class Mailbox:
 
     def __init__(self, clock: SandboxClock | None = None) -> None:
         self.clock = clock or SandboxClock()
-        self.letters: list[Letter] = []
+        self.letters: deque[Letter] = deque(maxlen=KEPT)  # the newest; a long run stays bounded
         self._ids = itertools.count(1)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -40,16 +71,12 @@ class Mailbox:
             if isinstance(envelope.content, bytes)
             else str(envelope.content).encode()
         )
-        parsed = email.message_from_bytes(raw, policy=default_policy)
-        assert isinstance(parsed, EmailMessage)
-        body = parsed.get_body(preferencelist=("plain", "html"))
         self.letters.append(
             Letter(
                 id=next(self._ids),
                 sender=str(envelope.mail_from),
                 to=[str(r).lower() for r in envelope.rcpt_tos],
-                subject=str(parsed.get("Subject", "")),
-                text=body.get_content() if body is not None else "",
+                raw=raw,
                 received_at=self.clock.now().isoformat(),
             )
         )
@@ -57,7 +84,7 @@ class Mailbox:
 
     def find(self, to: str | None) -> list[dict[str, Any]]:
         wanted = to.lower() if to else None
-        return [asdict(x) for x in self.letters if wanted is None or wanted in x.to]
+        return [x.as_json() for x in self.letters if wanted is None or wanted in x.to]
 
 
 async def start_smtp(mailbox: Mailbox, host: str, port: int) -> asyncio.base_events.Server:

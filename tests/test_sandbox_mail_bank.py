@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
+from aiosmtpd.smtp import Envelope
 
 from core.mail import Mailer, SmtpConfig, letter
+from sandbox import mail as sandbox_mail
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
 from sandbox.bank import DECLINED_CARD
 from tests.billing import card_form
@@ -363,3 +365,25 @@ async def test_mail_and_message_times_follow_the_bots_clock(
     async with http.get(f"{sandbox.url}/sandbox/api/users/{user['id']}/messages") as r:
         [message] = (await r.json())["messages"]
     assert datetime.fromtimestamp(message["date"], UTC).date().isoformat() == "2031-03-01"
+
+
+async def test_the_mailbox_keeps_the_newest_letters_and_reads_each_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long run's mailbox stays bounded (the oldest let go first); a letter is parsed when
+    it is read, and reads as written."""
+    monkeypatch.setattr(sandbox_mail, "KEPT", 3)
+    mailbox = sandbox_mail.Mailbox()
+    for n in range(5):
+        envelope = Envelope()
+        envelope.mail_from = "cabinet@example.org"
+        envelope.rcpt_tos = [f"Person{n}@Example.org"]
+        envelope.content = letter(
+            "cabinet@example.org", f"person{n}@example.org", f"Код {n}", f"Ваш код: {n}00000"
+        ).as_bytes()
+        await mailbox.handle_DATA(None, None, envelope)  # type: ignore[arg-type]
+    kept = mailbox.find(None)
+    assert [(m["to"], m["subject"], m["text"].strip()) for m in kept] == [
+        ([f"person{n}@example.org"], f"Код {n}", f"Ваш код: {n}00000") for n in (2, 3, 4)
+    ]
+    assert [m["id"] for m in kept] == [3, 4, 5]
