@@ -143,6 +143,7 @@ def create_dispatcher(
     dp.chat_lock = ChatLock(dp.fsm, isolation)
     dp.update.outer_middleware(dp.chat_lock)
     dp.shutdown.register(isolation.close)
+    dp.shutdown.register(dp["mailer"].close)
     dp.update.outer_middleware(UpdateSession(session_factory))
     dp.inbox = create_inbox(storage, session_factory, clock)
     dp.update.outer_middleware(OncePerUpdate(dp.inbox))

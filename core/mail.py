@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import time
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import formataddr, parseaddr
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from aiosmtplib import SMTP
+
+KEPT = 4  # open connections kept for the next letters
+IDLE_FOR = 30.0  # seconds a kept connection may wait; servers drop idle ones (5 min or sooner)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +33,19 @@ class SmtpConfig:
 class MailSender(Protocol):
     async def send(self, to: str, subject: str, text: str) -> None: ...
 
+    async def close(self) -> None: ...
+
 
 class Mailer:
+    """Letters over SMTP, the connections kept open for the next ones (up to `KEPT`, each for
+    `IDLE_FOR` seconds): a connection costs a TCP handshake, the greeting and EHLO, and with a
+    real server STARTTLS and a login, several times the letter itself. A kept connection that
+    the server has dropped meanwhile is replaced once, at once."""
+
     def __init__(self, config: SmtpConfig) -> None:
         self._config = config
         self._local_hostname: str | None = None
+        self._idle: list[tuple[SMTP, float]] = []  # (connection, since when it waits)
 
     async def _ehlo_name(self) -> str:
         """This host's name for the SMTP greeting, looked up once: aiosmtplib would look it up
@@ -42,17 +58,58 @@ class Mailer:
         message = letter(self._config.sender, to, subject, text)
         import aiosmtplib  # 12 MB with the email and ssl modules, loaded on the first mail
 
-        await aiosmtplib.send(
-            message,
-            hostname=self._config.host,
-            port=self._config.port,
-            username=self._config.username,
-            password=self._config.password,
-            start_tls=self._config.start_tls,
-            use_tls=self._config.use_tls,
+        kept = self._take()
+        if kept is not None:
+            try:
+                await kept.send_message(message)
+            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                kept.close()  # dropped while it waited: a new connection below
+            except BaseException:
+                kept.close()
+                raise
+            else:
+                self._give_back(kept)
+                return
+        config = self._config
+        client = aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            username=config.username,
+            password=config.password,
+            start_tls=config.start_tls,
+            use_tls=config.use_tls,
             local_hostname=await self._ehlo_name(),
             timeout=30,
         )
+        await client.connect()  # and the login, when a username is set
+        try:
+            await client.send_message(message)
+        except BaseException:
+            client.close()
+            raise
+        self._give_back(client)
+
+    def _take(self) -> SMTP | None:
+        while self._idle:
+            client, since = self._idle.pop()
+            if client.is_connected and time.monotonic() - since < IDLE_FOR:
+                return client
+            client.close()
+        return None
+
+    def _give_back(self, client: SMTP) -> None:
+        if len(self._idle) < KEPT:
+            self._idle.append((client, time.monotonic()))
+        else:
+            client.close()
+
+    async def close(self) -> None:
+        """Say goodbye on the kept connections (at shutdown)."""
+        while self._idle:
+            client, _since = self._idle.pop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.quit(), 5)
+            client.close()
 
 
 def letter(sender: str, to: str, subject: str, text: str) -> MIMEText:

@@ -200,6 +200,9 @@ class RecordingMailer:
     async def send(self, to: str, subject: str, text: str) -> None:
         self.letters.append((to, subject, text))
 
+    async def close(self) -> None:
+        pass
+
     def last_code(self, to: str) -> str:
         for address, _subject, text in reversed(self.letters):
             if address == to:

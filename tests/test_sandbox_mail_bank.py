@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import email
 import email.policy
 import re
@@ -15,14 +16,14 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
-from aiosmtpd.smtp import Envelope
+from aiosmtpd.smtp import SMTP, Envelope
 
 from core.mail import Mailer, SmtpConfig, letter
 from sandbox import mail as sandbox_mail
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
 from sandbox.bank import DECLINED_CARD
 from tests.billing import card_form
-from tests.live import PATIENCE, receiving, serving
+from tests.live import PATIENCE, eventually, receiving, serving
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -387,3 +388,62 @@ async def test_the_mailbox_keeps_the_newest_letters_and_reads_each_when_asked(
         ([f"person{n}@example.org"], f"Код {n}", f"Ваш код: {n}00000") for n in (2, 3, 4)
     ]
     assert [m["id"] for m in kept] == [3, 4, 5]
+
+
+class _PeerBox(sandbox_mail.Mailbox):
+    """A mailbox that notes which connection (the client's port) each letter came over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peers: list[int] = []
+        self.connections: list[Any] = []  # the server's side of each letter's connection
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
+        self.peers.append(session.peer[1])
+        self.connections.append(server.transport)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@contextlib.asynccontextmanager
+async def smtp_server(box: _PeerBox, idle_timeout: float = 300) -> AsyncIterator[int]:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(box, hostname="test.local", timeout=idle_timeout), "127.0.0.1", 0
+    )
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+
+
+async def test_letters_go_over_a_kept_connection_and_the_mailer_says_goodbye() -> None:
+    box = _PeerBox()
+    async with smtp_server(box) as port:
+        mailer = Mailer(SmtpConfig(host="127.0.0.1", port=port, sender="cabinet@example.org"))
+        for n in range(3):
+            await mailer.send(f"p{n}@example.org", "Код", f"Ваш код: {n}")
+        assert len(set(box.peers)) == 1, "one connection for letters one after another"
+        # Letters at once: each its own connection, all kept (up to KEPT) for the next ones.
+        await asyncio.gather(*(mailer.send(f"q{n}@example.org", "Код", "—") for n in range(3)))
+        assert len(box.letters) == 6 and len(set(box.peers)) == 3
+        await mailer.close()
+        await eventually(lambda: all(c.is_closing() for c in box.connections))
+
+
+async def test_a_connection_the_server_dropped_is_replaced_and_the_letter_arrives() -> None:
+    box = _PeerBox()
+    async with smtp_server(box, idle_timeout=0.3) as port:
+        mailer = Mailer(SmtpConfig(host="127.0.0.1", port=port, sender="cabinet@example.org"))
+        await mailer.send("anna@example.org", "Код", "Ваш код: 111111")
+        await asyncio.sleep(0.8)  # the server lets the idle connection go
+        await mailer.send("anna@example.org", "Код", "Ваш код: 222222")
+        # Dropped at the very moment the kept connection is used: sent again on a new one.
+        box.connections[-1].close()
+        await mailer.send("anna@example.org", "Код", "Ваш код: 333333")
+        assert [m["text"].split()[-1] for m in box.find("anna@example.org")] == [
+            "111111",
+            "222222",
+            "333333",
+        ]
+        assert len(set(box.peers)) == 3
+        await mailer.close()
