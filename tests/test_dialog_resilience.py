@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -96,12 +97,18 @@ async def test_restart_keeps_dialog_state_demo_data_and_chat_history(
         key = StorageKey(bot_id=7000000001, chat_id=700, user_id=700)
         await first.dp.storage.set_state(key, "Registration:email")
         await first.dp.storage.set_data(key, {"phone": "+79991234567"})
+        shown = {m["message_id"]: m["html"] for m in (await anna.history())["messages"]}
+        assert "<b>" in shown[max(shown)], "the greeting's bold words shown as such"
+    # Saved with each message's HTML made (the web chat's view waits until first asked).
+    saved = json.loads((state_dir / "telegram.json").read_text(encoding="utf-8"))
+    assert {m["message_id"]: m["html"] for m in saved["messages"]} == shown
 
     async with live_system(settings, clock, state_dir) as second:
         assert await second.dp.storage.get_state(key) == "Registration:email"
         assert await second.dp.storage.get_data(key) == {"phone": "+79991234567"}
         history = await second.user(700).history()
         assert history["messages"][0]["text"] == "/start"
+        assert {m["message_id"]: m["html"] for m in history["messages"]} == shown
         anna = second.user(700)
         anna.last_id = history["messages"][-1]["message_id"]
         await anna.send("/help")  # the dialog step sees unknown text, the command still works

@@ -11,6 +11,7 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -272,7 +273,7 @@ class BotApi:
             raise too_many_requests(wait)
 
     async def deliver(
-        self, chat: Chat, params: Params, message: dict[str, Any], html: str
+        self, chat: Chat, params: Params, message: dict[str, Any], html: str | Callable[[], str]
     ) -> dict[str, Any]:
         self.check_flood(chat)
         keyboard = self.apply_markup(chat, params, message)
@@ -487,7 +488,7 @@ async def send_message(api: BotApi, params: Params) -> Any:
     message["text"] = text
     if entities:
         message["entities"] = entities
-    return await api.deliver(chat, params, message, to_display_html(text, entities))
+    return await api.deliver(chat, params, message, partial(to_display_html, text, entities))
 
 
 @method("sendLocation")

@@ -69,13 +69,25 @@ class StoredMessage:
     message_id: int
     sender: str  # "bot" or "user"
     api: dict[str, Any]  # the Bot API Message object as the bot sees it
-    html: str = ""
+    # What the web chat shows: HTML, or how to make it when first asked (most messages of a
+    # load are never looked at, and rendering the entities costs more than storing them).
+    shown: str | Callable[[], str] = ""
     reply_keyboard: dict[str, Any] | None = None
     revision: int = 0
     edited: bool = False
     deleted: bool = False
     at: float = 0.0  # the sandbox's clock when it arrived (moves with time travel)
     reactions: list[dict[str, Any]] = field(default_factory=list)  # the bot's, as set
+
+    @property
+    def html(self) -> str:
+        if not isinstance(self.shown, str):
+            self.shown = self.shown()
+        return self.shown
+
+    @html.setter
+    def html(self, value: str) -> None:
+        self.shown = value
 
 
 @dataclass
@@ -205,7 +217,9 @@ class SandboxState:
         self.touch()
         return chat
 
-    def add_message(self, chat: Chat, sender: str, api: dict[str, Any], html: str) -> StoredMessage:
+    def add_message(
+        self, chat: Chat, sender: str, api: dict[str, Any], html: str | Callable[[], str]
+    ) -> StoredMessage:
         message_id = chat.next_message_id
         chat.next_message_id += 1
         api["message_id"] = message_id
@@ -283,6 +297,7 @@ class SandboxState:
         return next((f for f in self.files.values() if f.file_path == path), None)
 
     # --- persistence --------------------------------------------------------------------
+    # A message is saved with its HTML made (key "html", as before `shown` could wait).
     def _snapshot_path(self) -> Path:
         assert self.state_dir is not None
         return self.state_dir / "telegram.json"
@@ -293,7 +308,7 @@ class SandboxState:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         snapshot = {
             "chats": [asdict(c) for c in self.chats.values()],
-            "messages": [asdict(m) for msgs in self.messages.values() for m in msgs.values()],
+            "messages": [_saved(m) for msgs in self.messages.values() for m in msgs.values()],
             "files": [asdict(f) for f in self.files.values()],
             "updates": list(self.updates),
             "next_update_id": next(self.update_ids),
@@ -320,6 +335,7 @@ class SandboxState:
             self.chats[chat.id] = chat
             self.messages[chat.id] = {}
         for raw in snapshot["messages"]:
+            raw["shown"] = raw.pop("html", "")
             stored = StoredMessage(**raw)
             self.messages.setdefault(stored.chat_id, {})[stored.message_id] = stored
         for raw in snapshot["files"]:
@@ -332,3 +348,9 @@ class SandboxState:
         self.webhook = snapshot.get("webhook")
         self.photos = snapshot.get("photos", {})
         self.bot_names = snapshot.get("bot_names", {})
+
+
+def _saved(message: StoredMessage) -> dict[str, Any]:
+    saved = {k: v for k, v in vars(message).items() if k != "shown"}  # dumped at once: no copy
+    saved["html"] = message.html
+    return saved
