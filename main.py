@@ -464,6 +464,19 @@ async def rotate_key(settings: Settings) -> int:
     return 0
 
 
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # a tick every 2 s
+    # The sandbox's SMTP server logs each exchange, recipients' addresses included (personal
+    # data); the PDF fonts' subsetting logs some 200 lines per document.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
+
+
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dms-bot", description="DMS personal cabinet bot")
     commands = parser.add_subparsers(dest="command")
@@ -489,12 +502,7 @@ def cli(argv: list[str] | None = None) -> int:
         "old data with DATA_ENCRYPTION_OLD_KEYS",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # a tick every 2 s
+    configure_logging()
     settings = Settings()
     if args.command == "migrate":
         asyncio.run(migrate(settings.database_url))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import time
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.text import MIMEText
@@ -45,7 +44,8 @@ class Mailer:
     def __init__(self, config: SmtpConfig) -> None:
         self._config = config
         self._local_hostname: str | None = None
-        self._idle: list[tuple[SMTP, float]] = []  # (connection, since when it waits)
+        self._idle: list[tuple[SMTP, asyncio.TimerHandle]] = []  # (connection, its expiry)
+        self._leaving: set[asyncio.Task[None]] = set()  # goodbyes under way
 
     async def _ehlo_name(self) -> str:
         """This host's name for the SMTP greeting, looked up once: aiosmtplib would look it up
@@ -91,25 +91,41 @@ class Mailer:
 
     def _take(self) -> SMTP | None:
         while self._idle:
-            client, since = self._idle.pop()
-            if client.is_connected and time.monotonic() - since < IDLE_FOR:
+            client, expiry = self._idle.pop()
+            expiry.cancel()
+            if client.is_connected:
                 return client
             client.close()
         return None
 
     def _give_back(self, client: SMTP) -> None:
-        if len(self._idle) < KEPT:
-            self._idle.append((client, time.monotonic()))
-        else:
+        if len(self._idle) >= KEPT:
             client.close()
+            return
+        loop = asyncio.get_running_loop()
+        self._idle.append((client, loop.call_later(IDLE_FOR, self._expire, client)))
+
+    def _expire(self, client: SMTP) -> None:
+        """A kept connection unused for `IDLE_FOR`: closed with a goodbye, not left to the
+        server's own timeout."""
+        self._idle = [(c, expiry) for c, expiry in self._idle if c is not client]
+        task = asyncio.get_running_loop().create_task(_goodbye(client))
+        self._leaving.add(task)
+        task.add_done_callback(self._leaving.discard)
 
     async def close(self) -> None:
         """Say goodbye on the kept connections (at shutdown)."""
         while self._idle:
-            client, _since = self._idle.pop()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.quit(), 5)
-            client.close()
+            client, expiry = self._idle.pop()
+            expiry.cancel()
+            await _goodbye(client)
+        await asyncio.gather(*self._leaving)
+
+
+async def _goodbye(client: SMTP) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.quit(), 5)
+    client.close()
 
 
 def letter(sender: str, to: str, subject: str, text: str) -> MIMEText:

@@ -54,7 +54,7 @@ class Sandbox:
         self.state = SandboxState(config.state_dir)
         self.bot_api = BotApi(self.state, config.bot_token)
         self.user_api = UserApi(self.state, self.bot_api)
-        self.mailbox = Mailbox(self.state.clock)
+        self.mailbox = Mailbox(self.state.clock, config.state_dir)
         self.bank = Bank(
             config.bank_shop_id,
             config.bank_secret_key,
@@ -152,6 +152,7 @@ class Sandbox:
         while True:
             await asyncio.sleep(1.0)
             self.state.save()
+            self.mailbox.save()
 
     async def stop(self) -> None:
         if self._saver is not None:
@@ -166,6 +167,7 @@ class Sandbox:
         if self._runner is not None:
             await self._runner.cleanup()
         self.state.save()
+        self.mailbox.save()
 
 
 @contextlib.asynccontextmanager

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import itertools
+import json
 from collections import deque
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -60,10 +63,28 @@ class Letter:
 class Mailbox:
     """The aiosmtpd handler: every accepted message lands here."""
 
-    def __init__(self, clock: SandboxClock | None = None) -> None:
+    def __init__(self, clock: SandboxClock | None = None, state_dir: Path | None = None) -> None:
         self.clock = clock or SandboxClock()
         self.letters: deque[Letter] = deque(maxlen=KEPT)  # the newest; a long run stays bounded
-        self._ids = itertools.count(1)
+        self.path = state_dir / "mail.json" if state_dir is not None else None
+        self._dirty = False
+        if self.path is not None and self.path.exists():  # kept over a restart, as the chats
+            for saved in json.loads(self.path.read_text(encoding="utf-8")):
+                saved["raw"] = base64.b64decode(saved["raw"])
+                self.letters.append(Letter(**saved))
+        self._ids = itertools.count(self.letters[-1].id + 1 if self.letters else 1)
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        saved = [{**vars(x), "raw": base64.b64encode(x.raw).decode()} for x in self.letters]
+        for letter in saved:
+            letter.pop("_parsed", None)  # a parse made meanwhile, not a field
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.path)
+        self._dirty = False
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = (
@@ -80,6 +101,7 @@ class Mailbox:
                 received_at=self.clock.now().isoformat(),
             )
         )
+        self._dirty = True
         return "250 Message accepted for delivery"
 
     def find(self, to: str | None) -> list[dict[str, Any]]:

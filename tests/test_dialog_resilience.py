@@ -17,6 +17,7 @@ from core.clinics.models import Clinic
 from core.clock import FrozenClock
 from core.config import Settings
 from core.db import create_engine, create_session_factory
+from core.mail import Mailer, SmtpConfig
 from tests.conftest import REDIS_URL
 from tests.dialog import BOT_ID, ChatClient
 from tests.live import live_system
@@ -99,6 +100,10 @@ async def test_restart_keeps_dialog_state_demo_data_and_chat_history(
         await first.dp.storage.set_data(key, {"phone": "+79991234567"})
         shown = {m["message_id"]: m["html"] for m in (await anna.history())["messages"]}
         assert "<b>" in shown[max(shown)], "the greeting's bold words shown as such"
+        mail = SmtpConfig(host="127.0.0.1", port=first.sandbox.config.smtp_port, sender="b@x.org")
+        mailer = Mailer(mail)
+        await mailer.send("anna@example.org", "Код", "Ваш код: 123456")
+        await mailer.close()
     # Saved with each message's HTML made (the web chat's view waits until first asked).
     saved = json.loads((state_dir / "telegram.json").read_text(encoding="utf-8"))
     assert {m["message_id"]: m["html"] for m in saved["messages"]} == shown
@@ -109,6 +114,15 @@ async def test_restart_keeps_dialog_state_demo_data_and_chat_history(
         history = await second.user(700).history()
         assert history["messages"][0]["text"] == "/start"
         assert {m["message_id"]: m["html"] for m in history["messages"]} == shown
+        # The letter sent before the restart is still in the mailbox (a walker found it empty
+        # while the chat still asked for the code it held); the next letter is numbered on.
+        [kept] = second.sandbox.mailbox.find("anna@example.org")
+        assert (kept["id"], kept["subject"], kept["text"].strip()) == (1, "Код", "Ваш код: 123456")
+        mail = SmtpConfig(host="127.0.0.1", port=second.sandbox.config.smtp_port, sender="b@x.org")
+        mailer = Mailer(mail)
+        await mailer.send("anna@example.org", "Код", "Ваш код: 654321")
+        await mailer.close()
+        assert [m["id"] for m in second.sandbox.mailbox.find("anna@example.org")] == [1, 2]
         anna = second.user(700)
         anna.last_id = history["messages"][-1]["message_id"]
         await anna.send("/help")  # the dialog step sees unknown text, the command still works

@@ -7,6 +7,7 @@ import base64
 import contextlib
 import email
 import email.policy
+import logging
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -18,7 +19,9 @@ import pytest
 from aiohttp import ClientSession, web
 from aiosmtpd.smtp import SMTP, Envelope
 
+from core import mail as mail_module
 from core.mail import Mailer, SmtpConfig, letter
+from main import configure_logging
 from sandbox import mail as sandbox_mail
 from sandbox.app import Sandbox, SandboxConfig, running_sandbox
 from sandbox.bank import DECLINED_CARD
@@ -397,6 +400,11 @@ class _PeerBox(sandbox_mail.Mailbox):
         super().__init__()
         self.peers: list[int] = []
         self.connections: list[Any] = []  # the server's side of each letter's connection
+        self.goodbyes = 0  # QUITs received
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Envelope) -> str:
+        self.goodbyes += 1
+        return "221 Bye"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         self.peers.append(session.peer[1])
@@ -447,3 +455,40 @@ async def test_a_connection_the_server_dropped_is_replaced_and_the_letter_arrive
         ]
         assert len(set(box.peers)) == 3
         await mailer.close()
+
+
+async def test_a_kept_connection_left_unused_is_closed_with_a_goodbye(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not left open until the next letter (a walker saw one idle for four minutes): after
+    `IDLE_FOR` the mailer says QUIT and the server sees the connection end."""
+    monkeypatch.setattr(mail_module, "IDLE_FOR", 0.3)
+    box = _PeerBox()
+    async with smtp_server(box) as port:
+        mailer = Mailer(SmtpConfig(host="127.0.0.1", port=port, sender="cabinet@example.org"))
+        await mailer.send("anna@example.org", "Код", "Ваш код: 111111")
+        [connection] = box.connections
+        await asyncio.sleep(0.1)
+        assert not connection.is_closing(), "kept for the next letter meanwhile"
+        await eventually(connection.is_closing)
+        assert box.goodbyes == 1
+        await mailer.send("anna@example.org", "Код", "Ваш код: 222222")  # a new connection
+        assert len(set(box.peers)) == 2
+        await mailer.close()
+
+
+async def test_the_logs_keep_no_recipients_address(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With `main.py`'s logging, the sandbox's SMTP exchange (each RCPT TO) is not logged: an
+    address is personal data (a walker found them in the log)."""
+    configure_logging()
+    caplog.set_level(logging.INFO)
+    assert not logging.getLogger("mail.log").isEnabledFor(logging.INFO)
+    mailer = Mailer(
+        SmtpConfig(host="127.0.0.1", port=sandbox.config.smtp_port, sender="cabinet@example.org")
+    )
+    await mailer.send("private.person@example.org", "Код", "Ваш код: 123456")
+    await mailer.close()
+    assert sandbox.mailbox.find("private.person@example.org")
+    assert "private.person" not in caplog.text
