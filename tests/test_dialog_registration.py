@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.methods import EditMessageText, SendMessage
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -190,6 +191,16 @@ async def test_bad_email(chat: ChatClient, typed: str, answer: str) -> None:
     assert answer in chat.text
 
 
+CODE_BUTTONS = ["Отправить код ещё раз", "Изменить адрес почты"]
+
+
+def buttons_of_the_last_message(chat: ChatClient) -> list[str]:
+    """The inline buttons under the bot's latest message (none: an empty list)."""
+    last = next(c for c in reversed(chat.calls) if isinstance(c, SendMessage | EditMessageText))
+    markup = getattr(last, "reply_markup", None)
+    return [b.text for row in getattr(markup, "inline_keyboard", []) for b in row]
+
+
 async def test_code_refusals_each_have_their_message(
     chat: ChatClient, mailbox: RecordingMailer, clock: FrozenClock
 ) -> None:
@@ -203,12 +214,15 @@ async def test_code_refusals_each_have_their_message(
     assert "6 цифр" in chat.text
     await chat.tap("Отправить код ещё раз")
     assert "через 60 с" in chat.text
+    assert buttons_of_the_last_message(chat) == CODE_BUTTONS, "to tap again when it is time"
     await chat.send(wrong)
     assert "Осталось попыток: 4" in chat.text
+    assert buttons_of_the_last_message(chat) == CODE_BUTTONS, "a walker had to scroll up"
 
     clock.advance(timedelta(minutes=11))
     await chat.send(code)
     assert "Срок действия кода истёк" in chat.text
+    assert buttons_of_the_last_message(chat) == CODE_BUTTONS, "the button it names, right there"
     await chat.tap("Отправить код ещё раз")
     fresh = mailbox.last_code(EMAIL)
     for left in (3, 2, 1):
@@ -216,6 +230,7 @@ async def test_code_refusals_each_have_their_message(
         assert f"Осталось попыток: {left}" in chat.text, "the tries count across codes"
     await chat.send("000000" if fresh != "000000" else "111111")
     assert "Неверный код. Попыток больше нет" in chat.text and "13:00 (по Москве)" in chat.text
+    assert buttons_of_the_last_message(chat) == [], "no new code until then"
     await chat.send(fresh)
     assert "Слишком много неверных кодов" in chat.text, (
         "even the right code waits for the cool-down"

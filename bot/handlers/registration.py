@@ -11,7 +11,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -578,7 +578,9 @@ async def _send_code(
         )
     except ResendTooSoon as error:
         if resend:
-            await message.answer(_not_now_text(error, user, clock.now()))
+            await message.answer(
+                _not_now_text(error, user, clock.now()), reply_markup=_code_buttons()
+            )
             return
         # The same address again within seconds (typed twice, or the update came back after a
         # worker died): the code just sent stands, and the person is asked for it.
@@ -614,11 +616,17 @@ async def _ask_code(
     header = _step_header(Registration.email_code, await load_draft(state))
     await message.answer(
         header + text.format(email=escape(mask_email(email))),
-        reply_markup=inline(
-            (_("Send the code again"), RegistrationAction.RESEND),
-            (_("Change the e-mail"), RegistrationAction.CHANGE_EMAIL),
-            *([(_("Start over"), RegistrationAction.RESTART)] if restart else []),
-        ),
+        reply_markup=_code_buttons(restart=restart),
+    )
+
+
+def _code_buttons(*, restart: bool = False) -> InlineKeyboardMarkup:
+    """The code step's own buttons, under each of its answers: a refusal says what to tap
+    next, and the button is right there, not up in an older message."""
+    return inline(
+        (_("Send the code again"), RegistrationAction.RESEND),
+        (_("Change the e-mail"), RegistrationAction.CHANGE_EMAIL),
+        *([(_("Start over"), RegistrationAction.RESTART)] if restart else []),
     )
 
 
@@ -714,7 +722,11 @@ async def email_code(
         )
     except CodeProblem as error:
         await session.commit()  # a wrong try counts
-        await message.answer(_code_problem_text(error, user, clock.now()))
+        blocked = isinstance(error, CodeBlocked)  # no new code until the time it names
+        await message.answer(
+            _code_problem_text(error, user, clock.now()),
+            reply_markup=None if blocked else _code_buttons(),
+        )
         return
     await session.commit()
     draft = await load_draft(state)
