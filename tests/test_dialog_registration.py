@@ -244,6 +244,30 @@ async def test_code_refusals_each_have_their_message(
     assert "Почта подтверждена" in chat.text
 
 
+async def test_the_code_of_an_earlier_letter_is_told_apart(
+    chat: ChatClient, mailbox: RecordingMailer, clock: FrozenClock
+) -> None:
+    """A walker typed the code of the first of three letters and read only «Неверный код»: with
+    several letters out, the answer says which one counts and when it went."""
+    await chat.send("/register")
+    await chat.share_contact(PHONE)
+    await chat.send(EMAIL)
+    first = mailbox.last_code(EMAIL)
+    clock.advance(timedelta(seconds=61))
+    await chat.tap("Отправить код ещё раз")
+    latest = mailbox.last_code(EMAIL)
+    if first == latest:  # one chance in a million
+        return
+    await chat.send(first)
+    assert chat.text == (
+        "Неверный код. Отправлено несколько писем: действует только код из последнего, "
+        "отправленного в 12:01 (по Москве). Осталось попыток: 4."
+    )
+    assert buttons_of_the_last_message(chat) == CODE_BUTTONS
+    await chat.send(latest)
+    assert "Почта подтверждена" in chat.text
+
+
 async def test_the_same_e_mail_again_at_once_asks_for_the_code_already_sent(
     chat: ChatClient, mailbox: RecordingMailer
 ) -> None:

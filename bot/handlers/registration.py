@@ -686,6 +686,11 @@ def _not_now_text(error: ResendTooSoon | CodeBlocked, user: User, now: datetime)
 
 
 def _code_problem_text(error: CodeProblem, user: User, now: datetime) -> str:
+    if isinstance(error, WrongCode) and error.latest_sent_at is not None:
+        return _(
+            "Wrong code. Several letters were sent: only the code of the latest one, sent at "
+            "{time} (Moscow time), is valid. Tries left: {count}."
+        ).format(time=format_clock(error.latest_sent_at, user.language), count=error.tries_left)
     if isinstance(error, WrongCode):
         return _("Wrong code. Tries left: {count}.").format(count=error.tries_left)
     if isinstance(error, CodeExpired):

@@ -78,9 +78,12 @@ class NoCode(CodeProblem):
 
 
 class WrongCode(CodeProblem):
-    def __init__(self, tries_left: int) -> None:
+    def __init__(self, tries_left: int, latest_sent_at: datetime | None = None) -> None:
         super().__init__(f"{tries_left} tries left")
         self.tries_left = tries_left
+        # When the code in force is not the only one mailed within a code's lifetime: when the
+        # one that counts went (the code of an earlier letter is easily typed instead).
+        self.latest_sent_at = latest_sent_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +327,10 @@ async def check_code(
             row.blocked_until = blocked
             await session.flush()
             raise LastWrongCode(blocked)
-        raise WrongCode(left)
+        mailed = max(
+            len([t for t in times if now - t < CODE_TTL]) for times in events[SENT].values()
+        )
+        raise WrongCode(left, row.sent_at if mailed > 1 else None)
     row.used_at = now
     await session.flush()
     return row.target
