@@ -701,11 +701,13 @@ def _code_problem_text(error: CodeProblem, user: User, now: datetime) -> str:
     return _("There is no code to check. Tap «Send the code again».")
 
 
-async def _typed_code(message: Message) -> str | None:
+async def _typed_code(message: Message, buttons: InlineKeyboardMarkup | None = None) -> str | None:
     """The six digits typed (spaces allowed), or None after saying what a code looks like."""
     typed = "".join(ch for ch in message.text or "" if ch.isdigit())
     if len(typed) != 6:
-        await message.answer(_("The code is 6 digits from the e-mail, for example 123456."))
+        await message.answer(
+            _("The code is 6 digits from the e-mail, for example 123456."), reply_markup=buttons
+        )
         return None
     return typed
 
@@ -718,7 +720,7 @@ async def email_code(
     vault: Vault,
     clock: Clock,
 ) -> None:
-    typed = await _typed_code(message)
+    typed = await _typed_code(message, _code_buttons())
     if typed is None:
         return
     try:
@@ -727,10 +729,10 @@ async def email_code(
         )
     except CodeProblem as error:
         await session.commit()  # a wrong try counts
-        blocked = isinstance(error, CodeBlocked)  # no new code until the time it names
+        # Blocked too: tapped before the time it names, the button says to wait; after, it
+        # is the way on, under the newest message.
         await message.answer(
-            _code_problem_text(error, user, clock.now()),
-            reply_markup=None if blocked else _code_buttons(),
+            _code_problem_text(error, user, clock.now()), reply_markup=_code_buttons()
         )
         return
     await session.commit()
