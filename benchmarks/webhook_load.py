@@ -209,6 +209,7 @@ class _Front(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         self.balancer.fronts.add(self)
+        # Held here: the loop keeps only a weak reference to a task.
         self.connecting = asyncio.get_running_loop().create_task(self.balancer.connect(self))
 
     def data_received(self, data: bytes) -> None:

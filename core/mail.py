@@ -61,15 +61,10 @@ class Mailer:
         kept = self._take()
         if kept is not None:
             try:
-                await kept.send_message(message)
-            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
-                kept.close()  # dropped while it waited: a new connection below
-            except BaseException:
-                kept.close()
-                raise
-            else:
-                self._give_back(kept)
+                await self._deliver(kept, message)
                 return
+            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                pass  # dropped while it waited: a new connection below
         config = self._config
         client = aiosmtplib.SMTP(
             hostname=config.host,
@@ -82,6 +77,10 @@ class Mailer:
             timeout=30,
         )
         await client.connect()  # and the login, when a username is set
+        await self._deliver(client, message)
+
+    async def _deliver(self, client: SMTP, message: MIMEText) -> None:
+        """The letter over `client`, kept for the next one after; closed if anything fails."""
         try:
             await client.send_message(message)
         except BaseException:

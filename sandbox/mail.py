@@ -8,7 +8,7 @@ import email
 import itertools
 import json
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from functools import cached_property
@@ -78,9 +78,7 @@ class Mailbox:
         if self.path is None or not self._dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        saved = [{**vars(x), "raw": base64.b64encode(x.raw).decode()} for x in self.letters]
-        for letter in saved:
-            letter.pop("_parsed", None)  # a parse made meanwhile, not a field
+        saved = [asdict(x) | {"raw": base64.b64encode(x.raw).decode()} for x in self.letters]
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
         tmp.replace(self.path)
