@@ -128,8 +128,23 @@ async def database_url(
         return
     url = request.getfixturevalue("postgres_migrated")
     yield url
+    await _empty_tables(url)
+
+
+async def _empty_tables(url: str) -> None:
+    """Every table emptied for the next test. A connection the test left behind (a pool not
+    disposed, a task still in its transaction) would make the TRUNCATE wait for its locks, or
+    deadlock with it: it is ended first. This xdist worker's database is its own, and the
+    session-wide fixtures hold no connection to it."""
     engine = create_engine(url)
     async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        await connection.execute(text("SET LOCAL lock_timeout = '20s'"))
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await engine.dispose()
