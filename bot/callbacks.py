@@ -91,6 +91,7 @@ class RegistrationAction(StrEnum):
     CONSENTS_DONE = "done"
     CONFIRM = "confirm"
     EDIT = "edit"
+    SUMMARY = "summary"  # from the choice of a field to edit back to the summary
     RESTART = "restart"  # ask whether to drop the draft and start from step 1
     RESTART_YES = "restart_yes"  # drop it, and say so
     CONTINUE = "continue"  # keep it: back to the step

@@ -162,6 +162,38 @@ async def test_back_edit_and_the_summary(
     assert account is not None and account.surname == "Петрова"
 
 
+async def test_the_choice_of_a_field_replaces_the_summary_and_goes_back_to_it(
+    chat: ChatClient, mailbox: RecordingMailer
+) -> None:
+    await register_until_consents(chat, mailbox)
+    for title in (
+        "☐ Обработка персональных данных",
+        "☐ Обработка сведений о здоровье",
+        "☐ Пользовательское соглашение",
+    ):
+        await chat.tap(title)
+    await chat.tap("Продолжить ➡️")
+    [summary] = [c for c in chat.calls if "Иванова Анна" in (getattr(c, "text", None) or "")]
+    summary_id = chat.session.message_ids[id(summary)]
+
+    await chat.tap("✏️ Изменить поле")
+    [choice] = [c for c in chat.calls if c.__api_method__ != "answerCallbackQuery"]
+    assert choice.__api_method__ == "editMessageText", "the summary itself turns into the choice"
+    assert choice.message_id == summary_id  # type: ignore[attr-defined]
+    assert chat.text == "Что вы хотите изменить?"
+    assert chat.inline_buttons[-1] == "⬅️ Назад"
+
+    await chat.tap("⬅️ Назад")
+    [back] = [c for c in chat.calls if c.__api_method__ != "answerCallbackQuery"]
+    assert back.__api_method__ == "editMessageText"
+    assert back.message_id == summary_id  # type: ignore[attr-defined]
+    assert chat.text.startswith("<b>Телефон:</b> +7 916 123-45-67")
+    assert "<b>ФИО:</b> Иванова Анна" in chat.text
+    assert chat.inline_buttons == ["✅ Подтвердить", "✏️ Изменить поле"]
+    await chat.tap("✅ Подтвердить")
+    assert "Регистрация завершена" in chat.text
+
+
 async def test_someone_elses_contact_is_refused(chat: ChatClient) -> None:
     await chat.send("/register")
     await chat.share_contact(PHONE, own=False)

@@ -1062,10 +1062,19 @@ async def consents_done(
 
 
 async def edit(query: CallbackQuery) -> None:
-    if isinstance(query.message, Message):
-        await query.message.answer(
-            _("What do you want to change?"), reply_markup=edit_fields_keyboard()
-        )
+    """«Edit a field» turns the summary into the choice of a field, with Back to the summary."""
+    assert isinstance(query.message, Message)
+    await query.message.edit_text(
+        _("What do you want to change?"), reply_markup=edit_fields_keyboard()
+    )
+
+
+async def back_to_summary(query: CallbackQuery, state: FSMContext, user: User) -> None:
+    assert isinstance(query.message, Message)
+    draft = await load_draft(state)
+    await query.message.edit_text(
+        summary_text(draft, user.language), reply_markup=summary_keyboard(draft.signature())
+    )
 
 
 EDIT_STEPS = {
@@ -1263,6 +1272,9 @@ def create_router() -> Router:
     )
     router.callback_query.register(
         edit, Registration.summary, actions(F.action == RegistrationAction.EDIT)
+    )
+    router.callback_query.register(
+        back_to_summary, Registration.summary, actions(F.action == RegistrationAction.SUMMARY)
     )
     router.callback_query.register(edit_field, Registration.summary, EditCallback.filter())
     router.callback_query.register(

@@ -105,5 +105,8 @@ def edit_fields_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for field, label in labels.items():
         builder.button(text=label, callback_data=EditCallback(field=field))
-    builder.adjust(2)
+    builder.button(
+        text=_("⬅️ Back"), callback_data=RegistrationCallback(action=RegistrationAction.SUMMARY)
+    )
+    builder.adjust(2, 2, 2, 1)
     return builder.as_markup()
