@@ -525,3 +525,22 @@ async def test_an_expired_policy_is_not_named_among_those_the_list_is_checked_ag
     await chat.share_location(55.7558, 37.6173)
     assert chat.text.startswith("Полис ONDL-500001 (Анна).")
     assert "DMS-K-2026-0001" not in chat.text
+
+
+async def test_by_name_without_a_policy_has_no_switch_and_leads_to_adding_one(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await chat.send("🏥 Клиники")
+    await chat.tap("🔎 По названию")
+    await chat.send("клин")
+    assert "Добавьте свой полис, чтобы увидеть, в какие из них можно обратиться." in chat.text
+    buttons = chat.inline_buttons
+    assert "👁 Показать и недоступные" not in buttons, "it would change nothing"
+    assert "✅ Только доступные мне" not in buttons
+    assert "▶️" in buttons
+    assert buttons.index("➕ Добавить полис") == buttons.index("▶️") + 1, buttons
+    await chat.tap("▶️")
+    assert "◀️" in chat.inline_buttons and "➕ Добавить полис" in chat.inline_buttons
+    await chat.tap("➕ Добавить полис")
+    assert "По номеру полиса" in chat.inline_buttons

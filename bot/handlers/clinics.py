@@ -246,11 +246,13 @@ async def show_names(
         query=escape(query), count=len(found)
     )
     turn = ClinicPageCallback(kind=ListKind.NAME, search=search)
-    await show(
-        event,
-        text + reasons_text(shown, user.language),
-        list_markup(shown, page, len(found), turn, everything),
-    )
+    # Without a policy every clinic is listed alike: no switch that would change nothing (a
+    # walker's did), and the way to learn which ones are open, as for the nearest ones.
+    markup = list_markup(shown, page, len(found), turn, everything, toggle=bool(rights))
+    if not rights:
+        text += "\n" + _("Add your policy to see which of them you may visit.")
+        markup.inline_keyboard.insert(len(shown) + (len(found) > PAGE), [add_policy_button()])
+    await show(event, text + reasons_text(shown, user.language), markup)
 
 
 async def not_a_name(message: Message) -> None:
