@@ -43,7 +43,10 @@ def stale_text(in_step: bool = False) -> str:
     leads on, and /menu would take the person away from it)."""
     if in_step:
         return _("This button is no longer active. Please go on from the latest message below.")
-    return _("This button is no longer active. Please open /menu.")
+    # Not "open /menu": the person may be at the menu already (a walker was told so there).
+    return _(
+        "This button is no longer active. Please choose a section in the menu below or send /menu."
+    )
 
 
 class Language(StrEnum):

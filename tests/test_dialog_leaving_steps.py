@@ -326,7 +326,9 @@ async def test_another_persons_id_in_a_button_no_longer_works_and_changes_nothin
     ):
         await chat.callback(data)
         [answer] = chat.sent("answerCallbackQuery")
-        assert answer.text == "Эта кнопка больше не действует. Откройте, пожалуйста, /menu."  # type: ignore[attr-defined]
+        assert answer.text == (  # type: ignore[attr-defined]
+            "Эта кнопка больше не действует. Выберите раздел в меню внизу или отправьте /menu."
+        )
         assert answer.show_alert is True  # type: ignore[attr-defined]
         assert "Не найдено" not in chat.text and "Петров" not in chat.text
         assert not chat.sent("sendDocument") and not chat.sent("sendMessage")
