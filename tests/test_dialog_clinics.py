@@ -544,3 +544,17 @@ async def test_by_name_without_a_policy_has_no_switch_and_leads_to_adding_one(
     assert "◀️" in chat.inline_buttons and "➕ Добавить полис" in chat.inline_buttons
     await chat.tap("➕ Добавить полис")
     assert "По номеру полиса" in chat.inline_buttons
+
+
+async def test_the_nearest_clinics_far_from_home_lead_to_the_desk(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await with_policies(chat, sessions)
+    await chat.share_location(55.7558, 37.6173)  # Red Square: the clinics are near
+    assert "Вне дома звоните" not in chat.text
+    await chat.share_location(43.1155, 131.8855)  # Vladivostok: the nearest is thousands of km off
+    assert "(до ближайшей 6" in chat.text, chat.text
+    assert chat.text.endswith(
+        "Рядом с вами ни одной из них нет. Вне дома звоните на пульт 24/7 +7 495 100-00-00: "
+        "помощь организуют там, где вы находитесь."
+    ), chat.text

@@ -55,6 +55,7 @@ from core.policies.cabinet import Status, my_policies, my_policy
 from core.policies.care import CareType, care_title
 
 PAGE = 8
+FAR_KM = 100  # a nearest clinic farther than this: the person is in another city
 log = logging.getLogger(__name__)
 
 
@@ -267,6 +268,7 @@ async def location_shared(
     user: User,
     clock: Clock,
     directory: ClinicDirectory,
+    settings: Settings,
 ) -> None:
     point = message.venue.location if message.venue else message.location
     assert point is not None  # the filter guarantees it
@@ -274,7 +276,16 @@ async def location_shared(
         session, user.id, point=(point.latitude, point.longitude), now=clock.now()
     )
     await show_nearest(
-        message, session, user, clock, directory, point.latitude, point.longitude, search, False
+        message,
+        session,
+        user,
+        clock,
+        directory,
+        settings,
+        point.latitude,
+        point.longitude,
+        search,
+        False,
     )
 
 
@@ -284,6 +295,7 @@ async def show_nearest(
     user: User,
     clock: Clock,
     directory: ClinicDirectory,
+    settings: Settings,
     latitude: float,
     longitude: float,
     search: int,
@@ -326,9 +338,20 @@ async def show_nearest(
     markup = list_markup(items, 0, len(items), turn, everything, toggle=bool(rights))
     if not rights:  # the refusal's fix (CONVERSATION.md 3); unregistered, it leads there first
         markup.inline_keyboard.insert(len(items), [add_policy_button()])
+    far = ""
+    if rights and found[0].hit.distance_km > FAR_KM:  # another city: the desk arranges care
+        phone = (
+            found[0].access.desk_phone
+            or next((r.desk_phone for r in rights if r.desk_phone), None)
+            or settings.insurer.phone_federal
+        )
+        far = "\n\n" + _(
+            "None of them is near you. Away from home, call the 24/7 desk {phone}: it arranges "
+            "care where you are."
+        ).format(phone=phone)
     await show(
         event,
-        under + text.format(distance=closest) + reasons_text(items, user.language),
+        under + text.format(distance=closest) + reasons_text(items, user.language) + far,
         markup,
     )
 
@@ -358,6 +381,7 @@ async def turn_page(
     user: User,
     clock: Clock,
     directory: ClinicDirectory,
+    settings: Settings,
 ) -> None:
     """A page or the filter of a list: of that list's own search, whatever came after it."""
     search = await recall_search(session, user.id, callback_data.search)
@@ -378,6 +402,7 @@ async def turn_page(
             user,
             clock,
             directory,
+            settings,
             search.latitude,
             search.longitude,
             search.id,

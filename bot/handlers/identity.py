@@ -126,8 +126,31 @@ async def begin(
             "the page with your registration. Photos, or JPEG, PNG, HEIC or PDF files up to "
             "{size} MB each. Only the insurer's operators see them; they are erased after the check."
         ).format(size=MAX_FILE_BYTES // (1024 * 1024))
+        + await _what_for(session, check)
     )
     await _next_step(message, state, session, check)
+
+
+async def _what_for(session: AsyncSession, check: IdentityCheck) -> str:
+    """The person's own words for what the check is for (CONVERSATION.md 6: which policy,
+    whose): the policy it will link, or the appeal that asked for it."""
+    lines = []
+    person = (
+        await session.get(InsuredPerson, check.insured_person_id)
+        if check.insured_person_id
+        else None
+    )
+    policy = await session.get(Policy, person.policy_id) if person is not None else None
+    if person is not None and policy is not None:
+        lines.append(
+            _("It is for linking policy {number} ({name}) to your cabinet.").format(
+                number=escape(policy.number), name=escape(person.first_name)
+            )
+        )
+    appeal = await session.get(Appeal, check.appeal_id) if check.appeal_id else None
+    if appeal is not None and appeal.number:
+        lines.append(_("Appeal {number} asked for it.").format(number=escape(appeal.number)))
+    return "".join("\n" + line for line in lines)
 
 
 async def upload(
