@@ -57,7 +57,10 @@ async def test_a_policy_that_did_not_match_is_linked_once_the_identity_is_confir
     await add_by_number(chat, "DMS-TYPO-1")
     assert "не совпадают с полисом" in chat.text
     await chat.tap("🪪 Подтвердить личность")
-    assert "Проверка нужна, чтобы привязать к вашему кабинету полис DMS-TYPO-1 (Анна)." in chat.text
+    assert (
+        "Подтверждение нужно, чтобы привязать к вашему кабинету полис DMS-TYPO-1 (Анна)."
+        in chat.text
+    )
     await upload_all_after_start(chat)
     await chat.tap("📨 Отправить на проверку")
     [card] = [t for t in desk_texts(chat) if "Проверка личности" in t]
@@ -120,7 +123,7 @@ async def test_a_check_asked_for_in_an_appeal_refers_to_it_and_its_approval_spea
     assert any("/verify" in t for t in person)
 
     await chat.send("/verify")
-    assert "Её запросили в обращении О-26-000001." in chat.text
+    assert "Подтверждение запрошено в обращении О-26-000001." in chat.text
     await upload_all(chat)
     await chat.tap("📨 Отправить на проверку")
     [topic] = chat.sent("createForumTopic")
