@@ -57,6 +57,12 @@ async def register_until_consents(chat: ChatClient, mailbox: RecordingMailer) ->
 
 async def consent_and_confirm(chat: ChatClient) -> None:
     """From the consents step: all three ticked, «Продолжить ➡️», the summary confirmed."""
+    await consent_to_summary(chat)
+    await chat.tap("✅ Подтвердить")
+
+
+async def consent_to_summary(chat: ChatClient) -> None:
+    """From the consents step: all three ticked, «Продолжить ➡️»: the summary."""
     for title in (
         "☐ Обработка персональных данных",
         "☐ Обработка сведений о здоровье",
@@ -64,7 +70,6 @@ async def consent_and_confirm(chat: ChatClient) -> None:
     ):
         await chat.tap(title)
     await chat.tap("Продолжить ➡️")
-    await chat.tap("✅ Подтвердить")
 
 
 async def test_full_registration(
@@ -166,13 +171,7 @@ async def test_the_choice_of_a_field_replaces_the_summary_and_goes_back_to_it(
     chat: ChatClient, mailbox: RecordingMailer
 ) -> None:
     await register_until_consents(chat, mailbox)
-    for title in (
-        "☐ Обработка персональных данных",
-        "☐ Обработка сведений о здоровье",
-        "☐ Пользовательское соглашение",
-    ):
-        await chat.tap(title)
-    await chat.tap("Продолжить ➡️")
+    await consent_to_summary(chat)
     [summary] = [c for c in chat.calls if "Иванова Анна" in (getattr(c, "text", None) or "")]
     summary_id = chat.session.message_ids[id(summary)]
 

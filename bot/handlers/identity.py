@@ -135,12 +135,7 @@ async def _what_for(session: AsyncSession, check: IdentityCheck) -> str:
     """The person's own words for what the check is for (CONVERSATION.md 6: which policy,
     whose): the policy it will link, or the appeal that asked for it."""
     lines = []
-    person = (
-        await session.get(InsuredPerson, check.insured_person_id)
-        if check.insured_person_id
-        else None
-    )
-    policy = await session.get(Policy, person.policy_id) if person is not None else None
+    person, policy = await _to_link(session, check)
     if person is not None and policy is not None:
         lines.append(
             _("It is for linking policy {number} ({name}) to your cabinet.").format(
@@ -151,6 +146,17 @@ async def _what_for(session: AsyncSession, check: IdentityCheck) -> str:
     if appeal is not None and appeal.number:
         lines.append(_("Appeal {number} asked for it.").format(number=escape(appeal.number)))
     return "".join("\n" + line for line in lines)
+
+
+async def _to_link(
+    session: AsyncSession, check: IdentityCheck
+) -> tuple[InsuredPerson | None, Policy | None]:
+    """The insured person and the policy a check would link, if it is for that."""
+    if not check.insured_person_id:
+        return None, None
+    person = await session.get(InsuredPerson, check.insured_person_id)
+    policy = await session.get(Policy, person.policy_id) if person is not None else None
+    return person, policy
 
 
 async def upload(
@@ -327,12 +333,7 @@ async def purpose_lines(
     """What the person was trying to do: the policy and what did not match it, or the appeal
     that asked for the check (with a link to its topic)."""
     lines = []
-    person = (
-        await session.get(InsuredPerson, check.insured_person_id)
-        if check.insured_person_id
-        else None
-    )
-    policy = await session.get(Policy, person.policy_id) if person is not None else None
+    person, policy = await _to_link(session, check)
     if person is not None and policy is not None:
         lines.append(
             _("Purpose: to link policy {number} (insured: {name}, {birth}).").format(
