@@ -388,6 +388,55 @@ async def test_a_dispute_the_person_closes_releases_the_share_with_a_message(
     assert await statuses(sessions) == {"A": "paid"}
 
 
+async def test_a_rejected_dispute_reopened_holds_the_share_again_and_a_confirmation_cancels_it(
+    chat: ChatClient,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: PaymentNotifications,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    await link_card(sessions, provider, clock, SUCCESS_CARD)
+    await bill(sessions, clock, "A", "Рентгенография", "200.00")
+    await chat.send("/policies")
+    await chat.tap("ONDL-500001 · Анна")
+    await chat.tap("🧾 Услуги")
+    await chat.tap("🔎 21.11.2026 · Рентгенография")
+    await chat.tap("🚫 Услуга не оказывалась")
+    await chat.send("Не было.")
+    await chat.tap("✅ Отправить")
+    operator = ChatClient(
+        chat.dp, chat.bot, user_id=OPERATOR_ID, first_name="Ольга", group_id=OPERATORS_CHAT
+    )
+    async with sessions() as session:
+        appeal_id = await session.scalar(select(Appeal.id))
+    await operator.callback(f"dk:{appeal_id}:reject")
+    assert await statuses(sessions) == {"A": "due"}, "released for charging"
+    await delivered(sessions, bot, clock)
+
+    await chat.send("/appeals")
+    await chat.tap(next(b for b in chat.inline_buttons if "О-26-" in b))
+    await chat.tap("↩️ Открыть снова с сообщением")
+    await chat.send("Не согласна: в этот день я была в другом городе.")
+    assert "открыто снова" in chat.text
+    assert await statuses(sessions) == {"A": "disputed"}, "held again while it is reopened"
+    clock.advance(timedelta(days=30))
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert await statuses(sessions) == {"A": "disputed"}
+    assert await charged(sessions) == []
+
+    await operator.callback(f"dk:{appeal_id}:confirm")
+    assert "закрыл(а) обращение: подтверждено" in operator.text
+    texts = await delivered(sessions, bot, clock)
+    assert any("200 ₽ за «Рентгенография»" in t and "отменён" in t for t in texts), texts
+    await run_charges(sessions, provider, RULES, clock.now())
+    assert await statuses(sessions) == {"A": "cancelled"}
+    assert await charged(sessions) == [], "nothing is taken for a service not provided"
+
+
 async def test_the_shares_of_one_payer_are_settled_one_after_the_other(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -240,6 +240,7 @@ async def reopen(
     if not can_reopen(appeal, now, within):
         raise ReopenExpired(appeal.number or "")
     appeal.status, appeal.closed_at, appeal.rating = AppealStatus.IN_PROGRESS, None, None
+    appeal.outcome = None  # the desk decides again
     start_waiting(appeal, now)
     if appeal.kind == AppealKind.INSURED_EVENT:
         appeal.stage = CaseStage.REVIEW  # a reopened case is looked at again
@@ -249,6 +250,10 @@ async def reopen(
         )
     )
     await session.commit()
+    if appeal.kind == AppealKind.NOT_PROVIDED and appeal.bill_id is not None:
+        # A rejected dispute released the share; reopened, it is held again until the new
+        # decision (a walker's share was charged after the desk confirmed it on the second go).
+        await dispute_share(session, appeal.bill_id, now)
     return appeal
 
 
