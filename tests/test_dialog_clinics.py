@@ -558,3 +558,15 @@ async def test_the_nearest_clinics_far_from_home_lead_to_the_desk(
         "Рядом с вами ни одной из них нет. Вне дома звоните на пульт 24/7 +7 495 100-00-00: "
         "помощь организуют там, где вы находитесь."
     ), chat.text
+
+
+async def test_the_nearest_with_the_unavailable_ones_is_one_screen_without_a_page_turn(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await with_policies(chat, sessions)
+    await chat.share_location(43.1155, 131.8855)  # Vladivostok
+    await chat.tap("👁 Показать и недоступные")
+    clinics = [b for b in chat.inline_buttons if " км" in b]
+    assert len(clinics) > 8, chat.inline_buttons  # more than a page of a search list
+    assert "▶️" not in chat.inline_buttons and "◀️" not in chat.inline_buttons
+    assert "✅ Только доступные мне" in chat.inline_buttons

@@ -136,6 +136,7 @@ def list_markup(
     policy: int = 0,
     *,
     toggle: bool = True,
+    paged: bool = True,
     back: CallbackData = HUB,
     back_text: str | None = None,
 ) -> InlineKeyboardMarkup:
@@ -147,7 +148,7 @@ def list_markup(
             callback_data=ClinicCallback(id=entry.id, policy=policy),
         )
     sizes = [1] * len(items)
-    pages = (total + PAGE - 1) // PAGE
+    pages = (total + PAGE - 1) // PAGE if paged else 1
     nav = 0
     # the pages of the same list: of every clinic, or of those the person may visit
     if page > 0:
@@ -335,7 +336,9 @@ async def show_nearest(
     else:
         text = _("Clinics nearest to you that you may visit (the closest is {distance} away):")
     items = [near_item(n, user.language) for n in found]
-    markup = list_markup(items, 0, len(items), turn, everything, toggle=bool(rights))
+    # One screen, up to ten clinics (the five nearest open ones and the five nearest at all):
+    # no page turn that would show the same screen again (a walker's ▶️ did).
+    markup = list_markup(items, 0, len(items), turn, everything, toggle=bool(rights), paged=False)
     if not rights:  # the refusal's fix (CONVERSATION.md 3); unregistered, it leads there first
         markup.inline_keyboard.insert(len(items), [add_policy_button()])
     far = ""
