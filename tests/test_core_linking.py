@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts.crypto import Vault
@@ -29,7 +29,7 @@ from core.policies.linking import (
     link_child,
     same_person,
 )
-from core.policies.models import InsuredPerson
+from core.policies.models import InsuredPerson, LookupAttempt
 from tests.conftest import TEST_KEY, seed_demo
 
 MIKHAIL = ChildData("Иванов", "Михаил", "Андреевич", date(2016, 3, 10))
@@ -130,6 +130,15 @@ async def test_children(
         olga = ChildData("Петрова", "Ольга", "Ивановна", date(2012, 5, 5))
         with pytest.raises(NotRepresentative):
             await link_child(session, user, account, "DMS-K-2026-0003", olga, now=clock.now())
+        # Someone else's child: the same refusal whether the data typed are right or not, so
+        # the refusal tells a stranger nothing about the child (and it counts as a lookup).
+        wrong_birth = ChildData("Петрова", "Ольга", "Ивановна", date(2012, 5, 6))
+        with pytest.raises(NotRepresentative):
+            await link_child(
+                session, user, account, "DMS-K-2026-0003", wrong_birth, now=clock.now()
+            )
+        attempts = await session.scalar(select(func.count()).select_from(LookupAttempt))
+        assert attempts == 2
         with pytest.raises(DataMismatch):
             await link_child(session, user, account, "ONDL-500002", olga, now=clock.now())
 

@@ -133,6 +133,27 @@ async def test_a_childs_policy(
     assert [link.as_child for link in links] == [False, True]
 
 
+async def test_someone_elses_childs_policy_is_refused_alike_whatever_was_typed_and_forgotten(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "ONDL-500001")
+    refusals = []
+    for birth in ("06.05.2012", "05.05.2012"):  # a wrong date, then Петров's daughter's own
+        await chat.send("/policies")
+        await chat.tap("➕ Добавить полис")
+        await chat.tap("Полис ребёнка")
+        if "Продолжить" in " ".join(chat.inline_buttons):
+            raise AssertionError(f"a refused draft is offered again: {chat.inline_buttons}")
+        for typed in ("DMS-K-2026-0003", "Петрова", "Ольга", "Ивановна", birth):
+            await chat.send(typed)
+        refusals.append(chat.text)
+        assert "📋 Мои полисы" in chat.reply_keyboard, "the form ended with the menu back"
+    assert refusals[0] == refusals[1], "the refusal tells nothing about the child's data"
+    assert "не указаны законным представителем ребёнка" in refusals[0]
+    assert "не совпадают" not in refusals[0]
+
+
 async def test_another_persons_policy_id_in_a_button_no_longer_works(
     chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -872,9 +872,11 @@ async def child_step(
         )
         return
     except LinkRefused as error:
-        # The form ends here: the menu comes back instead of the step's «Cancel». The identity
-        # check other refusals offer proves the person's own identity, not a child's.
+        # The form ends here: the menu comes back instead of the step's «Cancel», and the draft
+        # is dropped (a walker was offered to go on with a refused one). The identity check
+        # other refusals offer proves the person's own identity, not a child's.
         await state.set_state(None)
+        await state.update_data({CHILD_KEY: None})
         text = (
             _(
                 "This policy is in another cabinet already. If it is your child's, call the "

@@ -347,6 +347,24 @@ async def link_child(
     persons = (
         await session.scalars(select(InsuredPerson).where(InsuredPerson.policy_id == policy.id))
     ).all()
+    parent = person_key(account.surname, account.first_name, account.patronymic, account.birth_date)
+
+    def represents(p: InsuredPerson) -> bool:
+        return p.representative_surname is not None and parent == person_key(
+            p.representative_surname,
+            p.representative_first_name,
+            p.representative_patronymic,
+            p.representative_birth_date,
+        )
+
+    # Whether the person may add a child of this policy at all is decided before the child's
+    # data are compared: otherwise the two refusals would tell a stranger whether the name
+    # and birth date typed are those of someone else's child (a walker's finding).
+    holder = policy.parent_policy_id in own
+    if not holder and not any(represents(p) for p in persons):
+        raise await _failed(
+            session, user, now, NotRepresentative("neither the policyholder nor a representative")
+        )
     person = next(
         (
             p
@@ -361,13 +379,7 @@ async def link_child(
     limit = program.child_age_limit if program is not None else 17
     if age_on(person.birth_date, now.date()) > limit:
         raise ChildTooOld(limit)
-    representative = person.representative_surname is not None and person_key(
-        person.representative_surname,
-        person.representative_first_name,
-        person.representative_patronymic,
-        person.representative_birth_date,
-    ) == person_key(account.surname, account.first_name, account.patronymic, account.birth_date)
-    if not representative and policy.parent_policy_id not in own:
+    if not holder and not represents(person):  # another child's representative, not this one's
         raise NotRepresentative("neither the policyholder nor the representative")
     await _check_free(session, user, policy, person)
     [linked] = await _link(session, user, account, [Linked(policy, person)], child=True, now=now)
