@@ -193,6 +193,27 @@ async def test_the_choice_of_a_field_replaces_the_summary_and_goes_back_to_it(
     assert "Регистрация завершена" in chat.text
 
 
+async def test_back_while_changing_one_field_returns_to_the_summary(
+    chat: ChatClient, mailbox: RecordingMailer
+) -> None:
+    await register_until_consents(chat, mailbox)
+    await consent_to_summary(chat)
+    await chat.tap("✏️ Изменить поле")
+    await chat.tap("Пол")
+    assert "Ваш пол" in chat.text
+    await chat.send("⬅️ Назад")
+    assert "Проверьте, пожалуйста, данные" in chat.text, chat.text
+    assert chat.inline_buttons == ["✅ Подтвердить", "✏️ Изменить поле"]
+    await chat.tap("✏️ Изменить поле")  # a field changed after that still comes back to it
+    await chat.tap("Дата рождения")
+    await chat.send("16.01.1985")
+    assert "16.01.1985" in chat.text and "Проверьте, пожалуйста, данные" in chat.text
+    await chat.send("⬅️ Назад")  # at the summary itself: Back is the step before it
+    assert "Согласия" in chat.text
+    await chat.send("⬅️ Назад")  # and from there the one before, as without an edit
+    assert "Серия и номер паспорта" in chat.text
+
+
 async def test_someone_elses_contact_is_refused(chat: ChatClient) -> None:
     await chat.send("/register")
     await chat.share_contact(PHONE, own=False)

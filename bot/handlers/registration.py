@@ -458,6 +458,12 @@ async def restart_declined(
 
 async def back(message: Message, state: FSMContext, session: AsyncSession, user: User) -> None:
     current = await state.get_state()
+    at_end = (Registration.consents.state, Registration.summary.state)
+    if current not in at_end and (await load_draft(state)).editing:
+        # One field being changed from the summary: Back leads back there, not to the step
+        # before the field (a walker's Back from «Пол» asked for the date of birth).
+        await ask(message, state, Registration.summary, session, user)
+        return
     step = next(s for s in [*ORDER, *BACK_TO] if s.state == current)
     previous = BACK_TO[step] if step in BACK_TO else ORDER[max(ORDER.index(step) - 1, 0)]
     await ask(message, state, previous, session, user)
