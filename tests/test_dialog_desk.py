@@ -144,9 +144,22 @@ async def test_the_topic_follows_the_appeal_and_the_person_rates_and_reopens_it(
     await run_courier(sessions, clock, desk, recording(bot, person))
     assert "Пожалуйста, оцените ответ" in person[-1] and "до 28.11.2026" in person[-1]
     await chat.tap("⭐ Оценить ответ")
+    rating_screen = next(c for c in reversed(chat.calls) if "Как вы оцениваете" in str(c))
     await chat.tap("⭐⭐⭐⭐")
     assert "Спасибо за оценку" in chat.text
     assert any("Человек оценил ответ: 4/5" in t for t in chat.texts)
+    assert (await stored(sessions)).rating == 4
+    # The old buttons rate nothing again (a walker's second rating reached the desk).
+    [one_star] = [
+        b.callback_data
+        for row in rating_screen.reply_markup.inline_keyboard  # type: ignore[attr-defined]
+        for b in row
+        if b.text == "⭐"
+    ]
+    await chat.callback(str(one_star), rating_screen)
+    assert "больше не действует" in chat.text and not chat.sent("sendMessage")
+    await chat.tap("⭐ Оценить ответ")
+    assert "больше не действует" in chat.text
     assert (await stored(sessions)).rating == 4
     await operator.send("/stats")
     assert "Оценка ответов: 4 из 5 (1)" in operator.text and "Закрыто сегодня: 1" in operator.text

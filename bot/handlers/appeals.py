@@ -1026,6 +1026,8 @@ async def on_appeals(
             back_text=_("⬅️ Keep it open"),
         )
     elif action is AppealsAction.CLOSE:
+        if appeal.status == AppealStatus.CLOSED and appeal.rating is not None:
+            raise StaleButton("rated already")  # an older screen's button (a walker's)
         builder = InlineKeyboardBuilder()
         for stars in range(5, 0, -1):
             builder.button(
@@ -1052,6 +1054,8 @@ async def on_appeals(
         was_closed = appeal.status == AppealStatus.CLOSED
         if rating is None and (was_closed or appeal.first_answer_at is not None):
             raise StaleButton("an answered or closed appeal is closed with a rating")
+        if was_closed and appeal.rating is not None:
+            raise StaleButton("rated already: one rating per closing")
         await close_by_person(session, user.id, appeal.id, rating, clock.now())
         await show(
             query,
