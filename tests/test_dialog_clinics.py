@@ -570,3 +570,22 @@ async def test_the_nearest_with_the_unavailable_ones_is_one_screen_without_a_pag
     assert len(clinics) > 8, chat.inline_buttons  # more than a page of a search list
     assert "▶️" not in chat.inline_buttons and "◀️" not in chat.inline_buttons
     assert "✅ Только доступные мне" in chat.inline_buttons
+
+
+async def test_a_time_typed_while_booking_is_not_searched_as_a_clinics_name(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await with_policies(chat, sessions)
+    await chat.send("🏥 Клиники")
+    await chat.tap("🔎 По названию")
+    await chat.send("Тверской")
+    await chat.tap("Клиника «Здоровье на Тверской»")
+    await chat.send("Казань")  # below the card the list's search still goes on
+    assert "Казань" in chat.text
+    await chat.tap("Клиника «Здоровье на Тверской»")
+    await chat.tap("🗓 Записаться в чате")
+    await chat.tap("Терапевт")
+    await chat.send("10:00")
+    assert "По запросу" not in chat.text and "ничего не найдено" not in chat.text, chat.text
+    await chat.send_sticker()
+    assert "название клиники" not in chat.text, chat.text

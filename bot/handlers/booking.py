@@ -23,6 +23,7 @@ from bot.callbacks import (
     code_day,
     day_code,
 )
+from bot.fsm.clinics import ClinicSearch
 from bot.screens import show, with_nav
 from core.accounts.models import Account, User
 from core.clinics.availability import entitlement_of
@@ -127,6 +128,7 @@ def too_many_text() -> str:
 async def step(
     query: CallbackQuery,
     callback_data: BookingCallback,
+    state: FSMContext,
     session: AsyncSession,
     user: User,
     clock: Clock,
@@ -134,6 +136,10 @@ async def step(
 ) -> None:
     if not isinstance(query.message, Message):
         return
+    if await state.get_state() == ClinicSearch.name.state:
+        # Booking is a new context: a time typed here is not a clinic's name (a walker's
+        # «10:00» was searched for).
+        await state.set_state(None)
     data, now = callback_data, clock.now()
     clinic = await get_clinic(session, data.clinic)
     view = await my_policy(session, user, data.policy, today=now.date())
@@ -340,7 +346,7 @@ async def chosen(
         builder = InlineKeyboardBuilder()
         builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
         await query.message.answer(
-            patient_line(view) + "\n" + too_many_text(), reply_markup=builder.as_markup()
+            patient_line(view) + "\n" + too_many_text(), reply_markup=with_nav(builder.as_markup())
         )
         return
     await remember_draft(state, None)
@@ -349,7 +355,7 @@ async def chosen(
     builder.button(text=_("📅 My bookings"), callback_data=BookingsCallback())
     await query.message.answer(
         done.format(slot=visit, clinic=where) + "\n" + patient_line(view),
-        reply_markup=builder.as_markup(),
+        reply_markup=with_nav(builder.as_markup()),  # CONVERSATION.md 3: and the menu
     )
 
 

@@ -10,7 +10,6 @@ from html import escape
 from aiogram import F, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -28,6 +27,7 @@ from bot.callbacks import (
     PolicyAction,
     PolicyCallback,
 )
+from bot.fsm.clinics import ClinicSearch
 from bot.handlers.booking import pending_draft, resume_button
 from bot.handlers.clinic_card import add_fix, reason_text
 from bot.keyboards.next_steps import add_policy_button, buy_button, next_steps, register_button
@@ -57,10 +57,6 @@ from core.policies.care import CareType, care_title
 PAGE = 8
 FAR_KM = 100  # a nearest clinic farther than this: the person is in another city
 log = logging.getLogger(__name__)
-
-
-class ClinicSearch(StatesGroup):
-    name = State()
 
 
 def format_distance(km: float, locale: str) -> str:

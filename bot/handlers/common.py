@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import CancelCallback
 from bot.fsm.appeals import DRAFT_KEY as APPEAL_KEY
 from bot.fsm.appeals import REPLY_KEY, AppealForm
+from bot.fsm.clinics import ClinicSearch
 from bot.fsm.forms import forget_form
 from bot.fsm.identity import EXPECTING_KEY, IdentityUpload
 from bot.fsm.policies import CHILD_KEY, LATIN_KEY, AddPolicy, PolicyDocuments
 from bot.fsm.regions import REGIONS_KEY, Regions
 from bot.fsm.registration import DRAFT_KEY as REGISTRATION_KEY
 from bot.fsm.registration import Registration
-from bot.handlers.clinics import ClinicSearch
 from bot.handlers.guide import help_ as guide_help
 from bot.handlers.registration import ask
 from bot.keyboards.menu import confirm_cancel, main_menu

@@ -17,6 +17,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.fsm.appeals import AppealForm
+from bot.fsm.clinics import ClinicSearch
 from bot.fsm.policies import AddPolicy
 from bot.fsm.registration import Registration
 from bot.handlers import (
@@ -109,7 +110,7 @@ async def _left_the_step(message: Message, raw_state: str, account: Account | No
 def left_step_text(raw_state: str) -> str | None:
     """What happened to the step left and its draft (None: an inline screen, nothing kept)."""
     group = raw_state.partition(":")[0]
-    if group == clinics.ClinicSearch.__full_group_name__:
+    if group == ClinicSearch.__full_group_name__:
         return None  # an inline screen waiting for a name: nothing kept, no keyboard to take back
     if raw_state == AppealForm.reply.state:  # a message to an open appeal: no draft of it
         return _("Nothing was sent to the appeal.")
