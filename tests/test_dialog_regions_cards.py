@@ -58,7 +58,11 @@ async def test_regions_are_chosen_after_activation_by_search_and_ticks_then_anno
     assert "🗺 Регионы обслуживания: выбираются после активации программы с франшизой" in chat.text
     await chat.tap("🗺 Регионы")
     assert "Выбор регионов доступен только после активации франшизной программы" in chat.text
-    assert chat.inline_buttons == ["✅ Активировать программу с франшизой", "⬅️ К полису"]
+    assert chat.inline_buttons == [
+        "✅ Активировать программу с франшизой",
+        "⬅️ К полису",
+        "🏠 Меню",
+    ]
 
     await link_card(sessions, provider, clock)
     await chat.tap("⬅️ К полису")
@@ -67,7 +71,7 @@ async def test_regions_are_chosen_after_activation_by_search_and_ticks_then_anno
         "Регионы можно выбрать, когда программа с франшизой начнёт действовать: с 22.11.2026"
         in chat.text
     )
-    assert chat.inline_buttons == ["⬅️ К полису"]
+    assert chat.inline_buttons == ["⬅️ К полису", "🏠 Меню"]
     clock.advance(timedelta(hours=12))  # 22.11 00:00 Moscow: the franchise is active
     await chat.tap("⬅️ К полису")
     await chat.tap("🗺 Регионы")
@@ -262,3 +266,19 @@ async def test_the_region_pickers_ticks_survive_a_menu_tap(
 
     await chat.tap("Подтвердить (2)")  # the picker is saved and closed: now it is out of date
     assert "устарел" in chat.text
+
+
+async def test_back_from_a_fixed_policys_regions_replaces_the_screen_with_the_card(
+    chat: ChatClient, registered: Account, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_demo(sessions)
+    await add_by_number(chat, "DMS-K-2026-0001")
+    await chat.send("/policies")
+    await chat.tap("DMS-K-2026-0001 · Анна")
+    await chat.tap("🗺 Регионы")
+    assert "зафиксированы" in chat.text
+    assert chat.inline_buttons == ["⬅️ К полису", "🏠 Меню"]
+    await chat.tap("⬅️ К полису")
+    assert not chat.sent("sendMessage"), "a new card was sent under the regions screen"
+    [card] = chat.sent("editMessageText")
+    assert "Полис № DMS-K-2026-0001" in str(card.text)  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ from bot.callbacks import (
 )
 from bot.fsm.regions import REGIONS_KEY, RegionDraft, Regions
 from bot.keyboards.registration import BACK
-from bot.screens import show
+from bot.screens import show, with_nav
 from core.accounts.models import User
 from core.billing.regions import (
     CHOOSABLE,
@@ -135,9 +135,10 @@ def section_keyboard(view: PolicyView, regions: RegionsView) -> InlineKeyboardMa
             text=_("✅ Activate the franchise program"),
             callback_data=FranchiseCallback(id=view.id, action=FranchiseAction.TERMS),
         )
-    builder.button(text=_("⬅️ Policy"), callback_data=PolicyCallback(id=view.id))
     builder.adjust(1)
-    return builder.as_markup()
+    # Back and Menu in the last row: a screen whose only button led to the policy looked like a
+    # notification's, so «⬅️ Policy» sent a new card instead of replacing it (a walker's).
+    return with_nav(builder.as_markup(), back=PolicyCallback(id=view.id), back_text=_("⬅️ Policy"))
 
 
 async def show_section(
