@@ -355,15 +355,14 @@ async def test_a_routine_debt_reminder_waits_for_the_morning_a_new_debt_does_not
     assert "04.01.2027" not in reminder and reminder.endswith("Полис: ONDL-500001 (Анна)")
 
 
-async def test_a_dispute_the_person_closes_releases_the_share_with_a_message(
+async def dispute_an_x_ray(
     chat: ChatClient,
-    bot: Bot,
-    registered: Account,
     sessions: async_sessionmaker[AsyncSession],
-    notifications: PaymentNotifications,
     provider: YooKassa,
     clock: FrozenClock,
 ) -> None:
+    """Anna, her ONDL-500001 with a card, a 200 ₽ share of an X-ray (bill "A") she files a
+    «service not provided» appeal about."""
     await seed_demo(sessions)
     await add_by_number(chat, "ONDL-500001")
     await link_card(sessions, provider, clock, SUCCESS_CARD)
@@ -375,6 +374,18 @@ async def test_a_dispute_the_person_closes_releases_the_share_with_a_message(
     await chat.tap("🚫 Услуга не оказывалась")
     await chat.send("Не было.")
     await chat.tap("✅ Отправить")
+
+
+async def test_a_dispute_the_person_closes_releases_the_share_with_a_message(
+    chat: ChatClient,
+    bot: Bot,
+    registered: Account,
+    sessions: async_sessionmaker[AsyncSession],
+    notifications: PaymentNotifications,
+    provider: YooKassa,
+    clock: FrozenClock,
+) -> None:
+    await dispute_an_x_ray(chat, sessions, provider, clock)
     assert await statuses(sessions) == {"A": "disputed"}
     await chat.tap("💬 Мои обращения")
     await chat.tap(next(b for b in chat.inline_buttons if "О-26-" in b))
@@ -397,17 +408,7 @@ async def test_a_rejected_dispute_reopened_holds_the_share_again_and_a_confirmat
     provider: YooKassa,
     clock: FrozenClock,
 ) -> None:
-    await seed_demo(sessions)
-    await add_by_number(chat, "ONDL-500001")
-    await link_card(sessions, provider, clock, SUCCESS_CARD)
-    await bill(sessions, clock, "A", "Рентгенография", "200.00")
-    await chat.send("/policies")
-    await chat.tap("ONDL-500001 · Анна")
-    await chat.tap("🧾 Услуги")
-    await chat.tap("🔎 21.11.2026 · Рентгенография")
-    await chat.tap("🚫 Услуга не оказывалась")
-    await chat.send("Не было.")
-    await chat.tap("✅ Отправить")
+    await dispute_an_x_ray(chat, sessions, provider, clock)
     operator = ChatClient(
         chat.dp, chat.bot, user_id=OPERATOR_ID, first_name="Ольга", group_id=OPERATORS_CHAT
     )
