@@ -69,6 +69,7 @@ from core.accounts.validation import (
 from core.appeals.cases import CaseNotCovered, CaseStage, NotCovered, check_cover, stage_of
 from core.appeals.models import Appeal, AppealKind, AppealStatus, Author, shown_operator
 from core.appeals.service import (
+    AlreadyRated,
     AppealClosed,
     ReopenExpired,
     TooManyAppeals,
@@ -1054,9 +1055,10 @@ async def on_appeals(
         was_closed = appeal.status == AppealStatus.CLOSED
         if rating is None and (was_closed or appeal.first_answer_at is not None):
             raise StaleButton("an answered or closed appeal is closed with a rating")
-        if was_closed and appeal.rating is not None:
-            raise StaleButton("rated already: one rating per closing")
-        await close_by_person(session, user.id, appeal.id, rating, clock.now())
+        try:
+            await close_by_person(session, user.id, appeal.id, rating, clock.now())
+        except AlreadyRated as error:  # an older rating screen's stars (a walker's)
+            raise StaleButton("rated already: one rating per closing") from error
         await show(
             query,
             (

@@ -131,7 +131,7 @@ def list_markup(
     everything: bool,
     policy: int = 0,
     *,
-    toggle: bool = True,
+    has_policy: bool = True,
     paged: bool = True,
     back: CallbackData = HUB,
     back_text: str | None = None,
@@ -157,11 +157,13 @@ def list_markup(
         nav += 1
     if nav:
         sizes.append(nav)
-    if toggle:
+    if has_policy:
         builder.button(
             text=_("✅ Only those I may visit") if everything else _("👁 Show unavailable too"),
             callback_data=turn.model_copy(update={"page": 0, "everything": not everything}),
         )
+    else:  # every clinic is listed alike: no switch, but the way to learn which ones are open
+        builder.add(add_policy_button())  # (CONVERSATION.md 3; unregistered, it leads there)
     builder.adjust(*sizes, 1)
     return with_nav(builder.as_markup(), back=back, back_text=back_text)
 
@@ -244,12 +246,10 @@ async def show_names(
         query=escape(query), count=len(found)
     )
     turn = ClinicPageCallback(kind=ListKind.NAME, search=search)
-    # Without a policy every clinic is listed alike: no switch that would change nothing (a
-    # walker's did), and the way to learn which ones are open, as for the nearest ones.
-    markup = list_markup(shown, page, len(found), turn, everything, toggle=bool(rights))
+    # Without a policy, no switch that would change nothing (a walker's did): «Add a policy».
+    markup = list_markup(shown, page, len(found), turn, everything, has_policy=bool(rights))
     if not rights:
         text += "\n" + _("Add your policy to see which of them you may visit.")
-        markup.inline_keyboard.insert(len(shown) + (len(found) > PAGE), [add_policy_button()])
     await show(event, text + reasons_text(shown, user.language), markup)
 
 
@@ -334,9 +334,9 @@ async def show_nearest(
     items = [near_item(n, user.language) for n in found]
     # One screen, up to ten clinics (the five nearest open ones and the five nearest at all):
     # no page turn that would show the same screen again (a walker's ▶️ did).
-    markup = list_markup(items, 0, len(items), turn, everything, toggle=bool(rights), paged=False)
-    if not rights:  # the refusal's fix (CONVERSATION.md 3); unregistered, it leads there first
-        markup.inline_keyboard.insert(len(items), [add_policy_button()])
+    markup = list_markup(
+        items, 0, len(items), turn, everything, has_policy=bool(rights), paged=False
+    )
     far = ""
     if rights and found[0].hit.distance_km > FAR_KM:  # another city: the desk arranges care
         phone = (

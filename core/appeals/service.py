@@ -41,6 +41,10 @@ class ReopenExpired(DomainError):
     """A closed appeal can be reopened only for a set number of days after it was closed."""
 
 
+class AlreadyRated(DomainError):
+    """An appeal is rated once per closing (reopened, it can be rated again)."""
+
+
 class TooManyAppeals(DomainError):
     """Against floods: at most a set number of new appeals in 24 hours."""
 
@@ -196,6 +200,8 @@ async def close_by_person(
     """The person closes the appeal (or rates one the desk closed): the rating is theirs."""
     appeal = await my_appeal(session, user_id, appeal_id)
     withdrawn = appeal.status != AppealStatus.CLOSED
+    if not withdrawn and appeal.rating is not None:
+        raise AlreadyRated(appeal.number or "")
     if withdrawn:
         appeal.status, appeal.closed_at, appeal.waiting_since = AppealStatus.CLOSED, now, None
         await withdraw(session, f"appeal-taken:{appeal.id}")
